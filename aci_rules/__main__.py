@@ -1,0 +1,5 @@
+"""Allow ``python -m aci_rules``."""
+
+from aci_rules.cli.main import main
+
+main()

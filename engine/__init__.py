@@ -1,0 +1,1 @@
+"""The interpreter: load -> validate -> compile -> evaluate."""

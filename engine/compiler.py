@@ -1,0 +1,378 @@
+"""validate -> compile: from a ruleset document to a :class:`~.ruleset.Ruleset`.
+
+``validate_ruleset`` runs the JSON Schema; ``compile_ruleset`` then parses every
+expression once, checks the names each may read, orders definitions and lines
+so that each comes after what it reads (a cycle is a diagnostic), checks the
+size table and the dates, and precomputes each line's confidence per taille.
+Both report every problem they find, each at its line and column.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .expressions import Expression, parse_expression
+from .helpers import MISSION_FUNCTIONS, PURE_FUNCTIONS
+from .ruleset import (
+    Definition,
+    FundingLine,
+    Mission,
+    Obligation,
+    Parameter,
+    Ruleset,
+    SizeClass,
+    Taille,
+    weakest,
+)
+from .schema import schema_diagnostics
+from .yaml_loader import Document, load_document
+
+__all__ = [
+    "PROFILE_NAMES",
+    "MISSION_NAMES",
+    "BASIS_NAMES",
+    "FUNCTION_NAMES",
+    "load_ruleset",
+    "validate_ruleset",
+    "compile_ruleset",
+]
+
+# What every formula may read about the CPTS and the evaluation date.
+BASIS_NAMES = (
+    "date", "population", "members", "contract_signed", "letter_of_intent_validated", "crises",
+)
+PROFILE_NAMES = BASIS_NAMES + (
+    "taille", "contract_year", "contract_year_start", "contract_year_end", "contract_end",
+)
+# What a formula attached to a mission (``mission: x``) may read about that mission.
+MISSION_NAMES = ("started", "deployed", "achievement")
+FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS
+_CONSTANTS = ("True", "False", "None")
+
+
+def load_ruleset(filename, display_name: str | None = None) -> Ruleset:
+    """Read, validate and compile one ruleset file; raise InputError with every problem."""
+    document = load_document(filename, display_name)
+    problems = validate_ruleset(document)
+    if problems:
+        raise InputError(problems)
+    return compile_ruleset(document)
+
+
+def validate_ruleset(document: Document) -> list[Diagnostic]:
+    """Every problem of a ruleset document against ``schemas/ruleset.schema.json``."""
+    return schema_diagnostics(document, "ruleset")
+
+
+def _date(value):
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _number(value):
+    if isinstance(value, str):
+        return datetime.date.fromisoformat(value)
+    return value
+
+
+class _Compiler:
+    def __init__(self, document: Document):
+        self.doc = document
+        self.data = document.data
+        self.problems: list[Diagnostic] = []
+
+    def error(self, code, message, path, *, key=False):
+        self.problems.append(self.doc.diagnostic(code, message, path, key=key))
+
+    # -- pieces ------------------------------------------------------------------
+
+    def parameters(self) -> dict:
+        result = {}
+        for name, spec in (self.data.get("parameters") or {}).items():
+            path = ("parameters", name)
+            by_taille = None
+            if "by_taille" in spec:
+                by_taille = {int(k): _number(v) for k, v in spec["by_taille"].items()}
+            confidence = spec["confidence"]
+            if isinstance(confidence, dict):
+                confidence = {int(k): v for k, v in confidence.items()}
+                if by_taille is not None:
+                    for taille in confidence:
+                        if taille not in by_taille:
+                            self.error("E303", f"parameter '{name}' gives a confidence for taille "
+                                       f"{taille} but no value", path + ("confidence", str(taille)), key=True)
+            result[name] = Parameter(
+                name=name, label=spec.get("label"), unit=spec.get("unit"),
+                value=_number(spec.get("value")), by_taille=by_taille,
+                reference=spec["reference"], confidence=confidence, note=spec.get("note"), path=path,
+            )
+        return result
+
+    def taille(self, parameters: dict) -> Taille | None:
+        spec = self.data.get("taille")
+        if spec is None:
+            return None
+        path = ("taille",)
+        classes = []
+        for index, item in enumerate(spec["classes"]):
+            item_path = path + ("classes", index)
+            number = item["taille"]
+            low, high = item.get("min"), item.get("max")
+            if low is not None and high is not None and high < low:
+                self.error("E301", f"taille {number}: max {high} is below min {low}", item_path)
+            classes.append((index, SizeClass(number, low if low is not None else 0, high,
+                                             item.get("confidence", spec["confidence"]), item.get("note"))))
+        classes.sort(key=lambda pair: pair[1].low)
+        for (index_a, a), (index_b, b) in zip(classes, classes[1:]):
+            where = path + ("classes", index_b)
+            if a.high is None:
+                self.error("E301", f"taille {a.taille} has no max, so taille {b.taille} can never apply",
+                           path + ("classes", index_a))
+            elif b.low <= a.high:
+                self.error("E301", f"tailles {a.taille} and {b.taille} overlap: {b.low} is in both", where)
+            elif b.low > a.high + 1:
+                self.error("E301", f"gap between taille {a.taille} and {b.taille}: "
+                           f"{a.high + 1} to {b.low - 1} are in no class", where)
+        if classes and classes[-1][1].high is not None:
+            last_index, last = classes[-1]
+            self.error("E301", f"taille {last.taille} has a max: values above {last.high} are in no class",
+                       path + ("classes", last_index))
+        basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | set(parameters))
+        if basis is None:
+            return None
+        return Taille(basis, tuple(c for _, c in classes), spec["reference"], spec["confidence"])
+
+    def missions(self) -> dict:
+        result = {}
+        for index, spec in enumerate(self.data.get("missions") or []):
+            path = ("missions", index)
+            if spec["id"] in result:
+                self.error("E206", f"mission '{spec['id']}' is defined twice", path + ("id",))
+                continue
+            result[spec["id"]] = Mission(spec["id"], spec["label"], spec["kind"], spec.get("reference"))
+        return result
+
+    def expression(self, value, path, known_names, missions=None) -> Expression | None:
+        expression, problems = parse_expression(
+            value, known_names=set(known_names) | set(_CONSTANTS), known_functions=set(FUNCTION_NAMES))
+        style = self.doc.styles.get(path, "")
+        text = str(value)
+        for problem in problems:
+            offset = None
+            # Point inside the scalar when its text is on one line as written.
+            if style in ("", "'", '"') and "\n" not in text:
+                lead = len(text) - len(text.lstrip())
+                offset = (0, problem.column + lead + (1 if style else 0))
+            self.problems.append(self.doc.diagnostic(
+                problem.code, f"{problem.message} in {format_path(path)}", path, offset=offset))
+        if expression is not None and missions is not None:
+            for function, argument, column in expression.literal_arguments:
+                if function in MISSION_FUNCTIONS and argument not in missions:
+                    guess = suggest(str(argument), missions)
+                    hint = f" (did you mean '{guess}'?)" if guess else ""
+                    self.error("E208", f"unknown mission '{argument}' in {format_path(path)}{hint}", path)
+        return expression
+
+    def check_mission(self, mission, missions, path):
+        if mission is not None and mission not in missions:
+            guess = suggest(mission, missions)
+            hint = f" (did you mean '{guess}'?)" if guess else f"; missions: {', '.join(missions)}"
+            self.error("E208", f"unknown mission '{mission}'{hint}", path)
+
+    # -- the whole -----------------------------------------------------------------
+
+    def compile(self) -> Ruleset:
+        data = self.data
+        parameters = self.parameters()
+        missions = self.missions()
+        taille = self.taille(parameters)
+        tailles = {c.taille for c in taille.classes} if taille else set()
+        for parameter in parameters.values():
+            if parameter.by_taille is None:
+                continue
+            for number in sorted(tailles - set(parameter.by_taille)):
+                self.error("E303", f"parameter '{parameter.name}' has no value for taille {number}",
+                           parameter.path + ("by_taille",))
+            for number in sorted(set(parameter.by_taille) - tailles):
+                self.error("E303", f"parameter '{parameter.name}' gives taille {number}, "
+                           "which the taille table does not define",
+                           parameter.path + ("by_taille", str(number)), key=True)
+
+        owners: dict[str, str] = {}
+        for name in PROFILE_NAMES + MISSION_NAMES:
+            owners[name] = "a name the engine provides"
+        for name in FUNCTION_NAMES:
+            owners[name] = "a function"
+
+        def claim(name, what, path):
+            if name in owners:
+                self.error("E207", f"'{name}' is already {owners[name]}: give this {what} another name",
+                           path)
+                return False
+            owners[name] = f"the name of a {what}"
+            return True
+
+        for name, parameter in parameters.items():
+            claim(name, "parameter", parameter.path)
+        definition_specs = data.get("definitions") or {}
+        for name in definition_specs:
+            claim(name, "definition", ("definitions", name))
+        line_specs = data.get("lines") or []
+        line_ids = set()
+        for index, spec in enumerate(line_specs):
+            if spec["id"] in line_ids:
+                self.error("E206", f"line '{spec['id']}' is defined twice", ("lines", index, "id"))
+                continue
+            line_ids.add(spec["id"])
+            claim(spec["id"], "line", ("lines", index, "id"))
+
+        computed = set(definition_specs) | line_ids
+        common = set(PROFILE_NAMES) | set(parameters) | computed
+
+        definitions = {}
+        for name, spec in definition_specs.items():
+            path = ("definitions", name)
+            if isinstance(spec, dict):
+                mission, label, expr_path = spec.get("mission"), spec.get("label"), path + ("expression",)
+                value = spec["expression"]
+            else:
+                mission, label, expr_path, value = None, None, path, spec
+            self.check_mission(mission, missions, path + ("mission",))
+            names = common | (set(MISSION_NAMES) if mission else set())
+            expression = self.expression(value, expr_path, names, missions)
+            if expression is not None:
+                definitions[name] = Definition(name, expression, mission, label, path)
+
+        lines = []
+        seen = set()
+        for index, spec in enumerate(line_specs):
+            path = ("lines", index)
+            if spec["id"] in seen:
+                continue
+            seen.add(spec["id"])
+            mission = spec.get("mission")
+            self.check_mission(mission, missions, path + ("mission",))
+            names = common | (set(MISSION_NAMES) if mission else set())
+            when = self.expression(spec["when"], path + ("when",), names, missions) if "when" in spec else None
+            amount = self.expression(spec["amount"], path + ("amount",), names, missions)
+            maximum = (self.expression(spec["maximum"], path + ("maximum",), names, missions)
+                       if "maximum" in spec else None)
+            lines.append(FundingLine(
+                id=spec["id"], label=spec["label"], mission=mission, volet=spec["volet"], when=when,
+                amount=amount, maximum=maximum, reference=spec["reference"],
+                confidence=spec.get("confidence"), note=spec.get("note"), path=path))
+
+        obligations = []
+        obligation_ids = set()
+        for index, spec in enumerate(data.get("obligations") or []):
+            path = ("obligations", index)
+            if spec["id"] in obligation_ids:
+                self.error("E206", f"obligation '{spec['id']}' is defined twice", path + ("id",))
+                continue
+            obligation_ids.add(spec["id"])
+            mission = spec.get("mission")
+            self.check_mission(mission, missions, path + ("mission",))
+            names = common | (set(MISSION_NAMES) if mission else set())
+            obligations.append(Obligation(
+                id=spec["id"], label=spec["label"], mission=mission,
+                when=self.expression(spec["when"], path + ("when",), names, missions) if "when" in spec else None,
+                deadline=self.expression(spec["deadline"], path + ("deadline",), names, missions),
+                done=self.expression(spec["done"], path + ("done",), names, missions),
+                reference=spec["reference"], confidence=spec.get("confidence"), path=path))
+
+        dates = data["dates"]
+        signed, published = _date(dates.get("signed")), _date(dates.get("published"))
+        in_force, until = _date(dates["in_force"]), _date(dates.get("until"))
+        if until is not None and until < in_force:
+            self.error("E302", f"dates.until {until} precedes dates.in_force {in_force}", ("dates", "until"))
+        if signed is not None and in_force < signed:
+            self.error("E302", f"dates.in_force {in_force} precedes dates.signed {signed}", ("dates", "in_force"))
+        if signed is not None and published is not None and published < signed:
+            self.error("E302", f"dates.published {published} precedes dates.signed {signed}",
+                       ("dates", "published"))
+
+        if self.problems:
+            raise InputError(self.problems)
+
+        items = {**definitions, **{line.id: line for line in lines}}
+        order = self.order(items)
+        if self.problems:
+            raise InputError(self.problems)
+
+        confidence, reads_taille = self.provenance(items, order, parameters, tailles)
+        rounding = data.get("rounding") or {}
+        contract = data.get("contract") or {}
+        return Ruleset(
+            id=data["id"], title=data["title"], kind=data["kind"], status=data["status"],
+            reference=data["reference"], signed=signed, published=published, in_force=in_force,
+            until=until, quantum=Decimal(rounding.get("quantum", "0.01")),
+            contract_years=contract.get("duration_years"), contract_reference=contract.get("reference"),
+            taille=taille, parameters=parameters, missions=missions, definitions=definitions,
+            lines=tuple(lines), obligations=tuple(obligations), order=tuple(order),
+            confidence=confidence, reads_taille=frozenset(reads_taille), source=self.doc.file,
+            chain=(data["id"],), document=self.doc,
+        )
+
+    @staticmethod
+    def _reads(item) -> set:
+        expressions = [item.expression] if isinstance(item, Definition) else [
+            item.when, item.amount, item.maximum]
+        names = set()
+        for expression in expressions:
+            if expression is not None:
+                names |= expression.names
+        return names
+
+    def order(self, items: dict) -> list:
+        """Definitions and lines, each after the ones it reads (depth-first, iterative)."""
+        order, state = [], {}  # state: 1 visiting, 2 done
+        for root in items:
+            if state.get(root):
+                continue
+            stack = [(root, iter(sorted(self._reads(items[root]) & set(items))))]
+            state[root] = 1
+            trail = [root]
+            while stack:
+                name, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    stack.pop()
+                    trail.pop()
+                    state[name] = 2
+                    order.append(items[name])
+                    continue
+                if state.get(child) == 1:
+                    cycle = trail[trail.index(child):] + [child]
+                    what = "reads itself" if len(cycle) == 2 else "cycle: " + " -> ".join(cycle)
+                    self.error("E105", f"'{child}' {what}", items[child].path)
+                    return order
+                if not state.get(child):
+                    state[child] = 1
+                    trail.append(child)
+                    stack.append((child, iter(sorted(self._reads(items[child]) & set(items)))))
+        return order
+
+    def provenance(self, items, order, parameters, tailles):
+        confidence, reads_taille = {}, set()
+        for item in order:
+            reads = self._reads(item)
+            per_taille = {}
+            for number in sorted(tailles) or [None]:
+                tags = [getattr(item, "confidence", None)]
+                tags += [parameters[n].confidence_for(number) for n in reads if n in parameters]
+                tags += [confidence[n][number] for n in reads if n in confidence]
+                per_taille[number] = weakest(*tags)
+            confidence[item.name] = per_taille
+            if ("taille" in reads or any(n in reads_taille for n in reads)
+                    or any(parameters[n].by_taille is not None for n in reads if n in parameters)):
+                reads_taille.add(item.name)
+        return confidence, reads_taille
+
+
+def compile_ruleset(document: Document) -> Ruleset:
+    """A :class:`Ruleset` from a document that passed :func:`validate_ruleset`.
+
+    Raises :class:`InputError` with every problem found.
+    """
+    return _Compiler(document).compile()

@@ -1,0 +1,389 @@
+"""compile -> evaluate: one profile, one date, one compiled ruleset -> a :class:`Result`.
+
+Recording stays apart from rendering: the result holds every number, and with
+``explain=True`` a trace of what each formula read; the CLI decides how to show it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from .diagnostic import Diagnostic, EvaluationError, format_path
+from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .helpers import PURE_FUNCTIONS, add_years
+from .profile import Profile
+from .ruleset import Definition, FundingLine, Ruleset, weakest
+
+__all__ = [
+    "ContractYear",
+    "LineResult",
+    "ObligationResult",
+    "Trace",
+    "Result",
+    "contract_year_of",
+    "evaluate",
+]
+
+_ZERO = Decimal(0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractYear:
+    number: int
+    start: datetime.date
+    end: datetime.date  # last day, included
+
+
+def contract_year_of(signed: datetime.date | None, day: datetime.date, years: int | None):
+    """The contract year ``day`` falls in, counting from the signature.
+
+    Year k runs from the (k-1)-th anniversary to the day before the k-th; a
+    signature on 29 February has its anniversaries on 28 February in common
+    years. Returns None before the signature or after the last year.
+
+    >>> contract_year_of(datetime.date(2020, 2, 29), datetime.date(2021, 2, 27), 5).number
+    1
+    >>> contract_year_of(datetime.date(2020, 2, 29), datetime.date(2021, 2, 28), 5).number
+    2
+    >>> contract_year_of(datetime.date(2020, 2, 29), datetime.date(2025, 2, 28), 5) is None
+    True
+    """
+    if signed is None or day < signed:
+        return None
+    number = day.year - signed.year + 1
+    # The anniversary in day's year may still be ahead: step back until it is not.
+    while number > 1 and add_years(signed, number - 1) > day:
+        number -= 1
+    while add_years(signed, number) <= day:
+        number += 1
+    if years is not None and number > years:
+        return None
+    start = add_years(signed, number - 1)
+    end = add_years(signed, number) - datetime.timedelta(days=1)
+    return ContractYear(number, start, end)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    """What one line or definition read: its formulas and the values of their names."""
+
+    formulas: dict  # "when" / "amount" / "maximum" / "expression" -> text
+    values: dict  # name -> value read
+    applied: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class LineResult:
+    id: str
+    label: str
+    mission: str | None
+    volet: str
+    amount: Decimal
+    maximum: Decimal
+    reference: str
+    confidence: str
+    applies: bool
+    trace: Trace | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "label": self.label, "mission": self.mission, "volet": self.volet,
+            "amount": str(self.amount), "maximum": str(self.maximum),
+            "reference": self.reference, "confidence": self.confidence,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class ObligationResult:
+    id: str
+    label: str
+    mission: str | None
+    deadline: datetime.date
+    done: datetime.date | None
+    status: str  # met | late | missing | pending
+    reference: str
+    confidence: str
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "label": self.label, "mission": self.mission,
+            "deadline": self.deadline.isoformat(), "done": self.done.isoformat() if self.done else None,
+            "status": self.status, "reference": self.reference, "confidence": self.confidence,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    ruleset: Ruleset
+    profile: Profile
+    date: datetime.date
+    size: int | None
+    size_confidence: str | None
+    contract_year: ContractYear | None
+    lines: tuple  # LineResult that apply
+    skipped: tuple  # LineResult that do not apply (amount 0)
+    obligations: tuple
+    total: Decimal
+    warnings: tuple  # Diagnostic with severity "warning"
+    definitions: dict  # name -> value
+
+    def to_dict(self) -> dict:
+        """The ``eval --format json`` document (DESIGN.md's output contract)."""
+        return {
+            "ruleset": self.ruleset.id,
+            "chain": list(self.ruleset.chain),
+            "date": self.date.isoformat(),
+            "size": self.size,
+            "contract_year": self.contract_year.number if self.contract_year else None,
+            "lines": [line.to_dict() for line in self.lines],
+            "obligations": [o.to_dict() for o in self.obligations],
+            "total": str(self.total),
+            "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+        }
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
+class _Evaluation:
+    def __init__(self, ruleset: Ruleset, profile: Profile, day: datetime.date, explain: bool):
+        self.ruleset = ruleset
+        self.profile = profile
+        self.day = day
+        self.explain = explain
+        self.warnings: list[Diagnostic] = []
+        self.quantum = ruleset.quantum
+
+    def warn(self, code, message, path=()):
+        document = self.profile.document
+        if document is not None and path:
+            self.warnings.append(document.diagnostic(code, message, path, severity="warning"))
+        else:
+            self.warnings.append(Diagnostic(code, message, self.profile.file, severity="warning"))
+
+    def fail(self, item, field, failure: ExpressionFailure, expression):
+        what = f"{'line' if isinstance(item, FundingLine) else 'item'} '{item.name}'"
+        path = item.path + (field,) if not isinstance(item, Definition) else item.path
+        line, column = self.ruleset.document.position(path) if self.ruleset.document else (None, None)
+        raise EvaluationError([Diagnostic(
+            failure.code, f"{failure.message} in {what} ({format_path(path)}: {expression.text})"
+            f" for profile '{self.profile.name}'", self.ruleset.source, line, column, path)])
+
+    def compute(self, item, field, expression, evaluator):
+        try:
+            return evaluate_expression(evaluator, expression)
+        except ExpressionFailure as failure:
+            self.fail(item, field, failure, expression)
+
+    def run(self) -> Result:
+        ruleset, profile, day = self.ruleset, self.profile, self.day
+        names = {
+            "date": day,
+            "population": profile.population,
+            "members": profile.members if profile.members is not None else 0,
+            "contract_signed": profile.contract_signed,
+            "letter_of_intent_validated": profile.letter_of_intent_validated,
+            "crises": tuple(c.declared for c in profile.crises),
+        }
+        functions = dict(PURE_FUNCTIONS)
+        missions = profile.missions
+        functions["mission_started"] = lambda m: missions[m].started if m in missions else None
+        functions["mission_deployed"] = lambda m: missions[m].deployed if m in missions else None
+        functions["mission_achievement"] = self._achievement_of
+        evaluator = make_evaluator(names, functions)
+
+        size, size_confidence = None, None
+        if ruleset.taille is not None:
+            basis = self.compute_basis(evaluator)
+            size_class = ruleset.taille.classify(basis)
+            if size_class is None:
+                raise EvaluationError([Diagnostic(
+                    "E403", f"{basis} is in no taille class of ruleset '{ruleset.id}'",
+                    ruleset.source)])
+            size, size_confidence = size_class.taille, size_class.confidence
+            if size_confidence != "confirmed":
+                note = f" ({size_class.note})" if size_class.note else ""
+                self.warn("W005", f"taille {size} rests on a class boundary that is {size_confidence}{note}")
+
+        year = contract_year_of(profile.contract_signed, day, ruleset.contract_years)
+        contract_end = None
+        if profile.contract_signed is not None and ruleset.contract_years is not None:
+            contract_end = add_years(profile.contract_signed, ruleset.contract_years) - datetime.timedelta(days=1)
+        if profile.contract_signed is None:
+            self.warn("W003", "no contract_signed: no ACI contract yet, so no contract year")
+        elif day < profile.contract_signed:
+            self.warn("W003", f"the contract is signed on {profile.contract_signed}, after {day}",
+                      ("contract_signed",))
+        elif year is None:
+            self.warn("W003", f"the {ruleset.contract_years}-year contract ended on {contract_end}; "
+                      "give the renewed contract's signature date", ("contract_signed",))
+        names.update({
+            "taille": size,
+            "contract_year": year.number if year else None,
+            "contract_year_start": year.start if year else None,
+            "contract_year_end": year.end if year else None,
+            "contract_end": contract_end,
+        })
+        for name, parameter in ruleset.parameters.items():
+            names[name] = parameter.value_for(size)
+
+        self.check_missions(year)
+
+        applied, skipped, definitions = [], [], {}
+        for item in ruleset.order:
+            self.bind_mission(names, item, year)
+            if isinstance(item, Definition):
+                value = self.compute(item, "expression", item.expression, evaluator)
+                names[item.name] = value
+                definitions[item.name] = value
+                continue
+            result = self.line(item, names, evaluator, size, size_confidence)
+            names[item.id] = result.amount if result.applies else _ZERO
+            (applied if result.applies else skipped).append(result)
+
+        position = {line.id: index for index, line in enumerate(ruleset.lines)}
+        applied.sort(key=lambda r: position[r.id])
+        skipped.sort(key=lambda r: position[r.id])
+        obligations = tuple(self.obligations(names, evaluator, year))
+        total = sum((r.amount for r in applied), _ZERO)
+        return Result(
+            ruleset=ruleset, profile=profile, date=day, size=size, size_confidence=size_confidence,
+            contract_year=year, lines=tuple(applied), skipped=tuple(skipped), obligations=obligations,
+            total=total.quantize(self.quantum, rounding=ROUND_HALF_UP), warnings=tuple(self.warnings),
+            definitions=definitions,
+        )
+
+    def compute_basis(self, evaluator):
+        taille = self.ruleset.taille
+        try:
+            value = evaluate_expression(evaluator, taille.basis)
+        except ExpressionFailure as failure:
+            raise EvaluationError([Diagnostic(
+                failure.code, f"{failure.message} in taille.basis ({taille.basis.text})",
+                self.ruleset.source)]) from None
+        if not _is_number(value):
+            raise EvaluationError([Diagnostic(
+                "E402", f"taille.basis gives {value!r}, not a number", self.ruleset.source)])
+        return value
+
+    def _achievement_of(self, mission, number=None):
+        state = self.profile.missions.get(mission)
+        if state is None:
+            return _ZERO
+        return state.achievement.get(number if number is not None else self._year_number, _ZERO)
+
+    _year_number = None
+
+    def bind_mission(self, names, item, year):
+        mission = item.mission
+        if mission is None:
+            return
+        state = self.profile.missions.get(mission)
+        names["started"] = state.started if state else None
+        names["deployed"] = state.deployed if state else None
+        rate = None
+        if state is not None and year is not None:
+            rate = state.achievement.get(year.number)
+        names["achievement"] = rate if rate is not None else _ZERO
+
+    def check_missions(self, year):
+        self._year_number = year.number if year else None
+        known = self.ruleset.missions
+        for mission_id, state in self.profile.missions.items():
+            path = ("missions", mission_id)
+            if mission_id not in known:
+                self.warn("W004", f"mission '{mission_id}' is not a mission of ruleset "
+                          f"'{self.ruleset.id}': ignored", path)
+                continue
+            signed = self.profile.contract_signed
+            if state.started is not None and signed is not None and state.started < signed:
+                self.warn("W001", f"mission '{mission_id}' started on {state.started}, before the "
+                          f"contract was signed on {signed}: its funding counts from the signature",
+                          path + ("started",))
+
+    def line(self, line: FundingLine, names, evaluator, size, size_confidence) -> LineResult:
+        applies = True
+        if line.when is not None:
+            applies = self.compute(line, "when", line.when, evaluator)
+            if not isinstance(applies, bool):
+                self.fail(line, "when", ExpressionFailure(
+                    "E402", f"the condition gives {applies!r}, not true or false"), line.when)
+        amount = maximum = _ZERO
+        if applies:
+            amount = self.money(line, "amount", line.amount, evaluator)
+            maximum = (self.money(line, "maximum", line.maximum, evaluator)
+                       if line.maximum is not None else amount)
+            if "achievement" in line.amount.names and line.mission is not None:
+                state = self.profile.missions.get(line.mission)
+                number = names.get("contract_year")
+                if number is not None and (state is None or number not in state.achievement):
+                    self.warn("W002", f"no achievement given for contract year {number} of mission "
+                              f"'{line.mission}': its {line.volet} part counts as 0",
+                              ("missions", line.mission))
+            if amount > maximum:
+                self.warn("W006", f"line '{line.id}' pays {amount}, above its maximum {maximum}")
+        elif line.maximum is not None:
+            maximum = _ZERO
+        confidence = self.ruleset.confidence[line.id].get(size, "confirmed")
+        if line.id in self.ruleset.reads_taille and size_confidence is not None:
+            confidence = weakest(confidence, size_confidence)
+        trace = self.trace(line, names, applies) if self.explain else None
+        return LineResult(line.id, line.label, line.mission, line.volet, amount, maximum,
+                          line.reference, confidence, applies, trace)
+
+    def money(self, line, field, expression, evaluator) -> Decimal:
+        value = self.compute(line, field, expression, evaluator)
+        if not _is_number(value):
+            self.fail(line, field, ExpressionFailure("E402", f"gives {value!r}, not an amount"), expression)
+        return Decimal(value).quantize(self.quantum, rounding=ROUND_HALF_UP)
+
+    def trace(self, line, names, applied) -> Trace:
+        formulas = {field: getattr(line, field).text for field in ("when", "amount", "maximum")
+                    if getattr(line, field) is not None}
+        read = set()
+        for field in ("when", "amount", "maximum"):
+            expression = getattr(line, field)
+            if expression is not None:
+                read |= expression.names
+        values = {name: names.get(name) for name in sorted(read) if name not in ("True", "False", "None")}
+        return Trace(formulas, values, applied)
+
+    def obligations(self, names, evaluator, year):
+        for obligation in self.ruleset.obligations:
+            self.bind_mission(names, obligation, year)
+            if obligation.when is not None:
+                applies = self.compute(obligation, "when", obligation.when, evaluator)
+                if not isinstance(applies, bool):
+                    self.fail(obligation, "when", ExpressionFailure(
+                        "E402", f"the condition gives {applies!r}, not true or false"), obligation.when)
+                if not applies:
+                    continue
+            deadline = self.compute(obligation, "deadline", obligation.deadline, evaluator)
+            done = self.compute(obligation, "done", obligation.done, evaluator)
+            for field, value, may_be_none in (("deadline", deadline, False), ("done", done, True)):
+                if not (isinstance(value, datetime.date) or (may_be_none and value is None)):
+                    self.fail(obligation, field, ExpressionFailure(
+                        "E402", f"gives {value!r}, not a date"), getattr(obligation, field))
+            if done is not None and done <= self.day:
+                status = "met" if done <= deadline else "late"
+            else:
+                done = None
+                status = "missing" if self.day > deadline else "pending"
+            confidence = weakest(obligation.confidence, *(
+                self.ruleset.parameters[n].confidence_for(names.get("taille"))
+                for n in (obligation.deadline.names | obligation.done.names) if n in self.ruleset.parameters))
+            yield ObligationResult(obligation.id, obligation.label, obligation.mission, deadline, done,
+                                   status, obligation.reference, confidence)
+
+
+def evaluate(ruleset: Ruleset, profile: Profile, day: datetime.date, *, explain: bool = False) -> Result:
+    """Evaluate ``profile`` under ``ruleset`` on ``day``.
+
+    Returns a :class:`Result`; with ``explain`` each line carries a :class:`Trace`.
+    Raises :class:`EvaluationError` when a formula cannot be computed (division by
+    zero, a type error), naming the line and the formula.
+    """
+    return _Evaluation(ruleset, profile, day, explain).run()

@@ -1,0 +1,302 @@
+"""Formulas in rulesets: a restricted grammar, parsed and checked once, evaluated by simpleeval.
+
+An expression is Python expression syntax cut down to what a legal formula needs:
+numbers, texts, names, function calls by name, arithmetic (``+ - * /``, ``**`` with
+a small literal exponent), comparisons, ``and / or / not``, ``x if c else y`` and
+tuples for ``in``. Everything else (attribute access, indexing, lambdas, ``:=``,
+comprehensions, string formatting, ``%``) is refused when the ruleset is compiled,
+with the column of the offending piece, so simpleeval's own guards are a second
+wall rather than the only one.
+
+Numbers with a decimal point become :class:`decimal.Decimal` from their source
+text, and ``/`` divides exactly, so money never passes through ``float``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import decimal
+import operator
+from decimal import Decimal
+
+import simpleeval
+
+from .diagnostic import suggest
+
+__all__ = [
+    "Expression",
+    "ExpressionProblem",
+    "parse_expression",
+    "make_evaluator",
+    "evaluate_expression",
+    "ExpressionFailure",
+    "MAX_EXPRESSION_CHARS",
+    "MAX_EXPRESSION_DEPTH",
+    "MAX_EXPRESSION_NODES",
+    "MAX_POWER_EXPONENT",
+    "MAX_STRING_LITERAL",
+]
+
+# The longest formula of the shipped rulesets is under 200 characters; 2 000 keeps
+# room for a long condition and refuses a megabyte formula before parsing it.
+MAX_EXPRESSION_CHARS = 2000
+
+# Python's own parser recurses per nesting level; 40 levels is far beyond any
+# legal formula and far below where the parser or simpleeval would recurse deeply.
+MAX_EXPRESSION_DEPTH = 40
+
+# Bounds the time of one evaluation whatever the formula's shape.
+MAX_EXPRESSION_NODES = 400
+
+# x ** n only with a literal whole n in 0..10: enough for compound rates, and
+# 9**9**9 or 4000000**4000000 never start computing.
+MAX_POWER_EXPONENT = 10
+
+# Texts in formulas are mission ids and dates; a long literal is an attack.
+MAX_STRING_LITERAL = 200
+
+_ALLOWED_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.Add, ast.Sub, ast.Mult,
+    ast.Div, ast.Pow, ast.UnaryOp, ast.USub, ast.UAdd, ast.Not, ast.Compare, ast.Eq,
+    ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.In, ast.NotIn,
+    ast.IfExp, ast.Call, ast.Name, ast.Load, ast.Constant, ast.Tuple, ast.List,
+)
+
+_REFUSED = {
+    ast.Attribute: "attribute access ('.') is not allowed",
+    ast.Subscript: "indexing ('[...]') is not allowed",
+    ast.Lambda: "lambda is not allowed",
+    ast.NamedExpr: "assignment (':=') is not allowed",
+    ast.JoinedStr: "f-strings are not allowed",
+    ast.FormattedValue: "f-strings are not allowed",
+    ast.Mod: "'%' (modulo, string formatting) is not allowed",
+    ast.FloorDiv: "'//' is not allowed: use round_down()",
+    ast.ListComp: "comprehensions are not allowed",
+    ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed",
+    ast.GeneratorExp: "comprehensions are not allowed",
+    ast.Starred: "'*' unpacking is not allowed",
+    ast.Dict: "mappings are not allowed in expressions",
+    ast.Set: "sets are not allowed in expressions",
+    ast.Await: "await is not allowed",
+    ast.Yield: "yield is not allowed",
+    ast.YieldFrom: "yield is not allowed",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpressionProblem:
+    """A problem inside an expression: code, message and where in its text."""
+
+    code: str
+    message: str
+    line_offset: int = 0  # 0 for the first line of the expression
+    column: int = 0  # 0-based, within that line
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Expression:
+    """A parsed, checked formula.
+
+    ``names`` are the variable names it reads; ``functions`` the helpers it calls;
+    ``node`` is the tree simpleeval walks (decimal literals already converted).
+    """
+
+    text: str
+    node: ast.AST
+    names: frozenset
+    functions: frozenset
+    literal_arguments: tuple  # (function name, first argument) for literal first arguments
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _source(value) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def parse_expression(value, *, known_names, known_functions) -> tuple[Expression | None, list]:
+    """Parse and check one formula from a ruleset.
+
+    Takes the YAML value (a text, a number or a boolean), the names a formula may
+    read and the functions it may call. Returns ``(expression, problems)``;
+    the expression is None when there is any problem.
+
+    >>> e, p = parse_expression("a * 0.10", known_names={"a"}, known_functions=set())
+    >>> sorted(e.names), p
+    (['a'], [])
+    >>> parse_expression("a.__class__", known_names={"a"}, known_functions=set())[1][0].code
+    'E103'
+    >>> parse_expression("populaton", known_names={"population"}, known_functions=set())[1][0].message
+    "unknown name 'populaton' (did you mean 'population'?)"
+    """
+    text = _source(value)
+    if len(text) > MAX_EXPRESSION_CHARS:
+        return None, [ExpressionProblem(
+            "E104", f"expression of {len(text)} characters; the limit is {MAX_EXPRESSION_CHARS}")]
+    if not text.strip():
+        return None, [ExpressionProblem("E101", "empty expression")]
+    source = text.strip()
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        return None, [ExpressionProblem(
+            "E101", f"not a valid expression: {exc.msg}",
+            max((exc.lineno or 1) - 1, 0), max((exc.offset or 1) - 1, 0))]
+    except (RecursionError, MemoryError, ValueError):
+        return None, [ExpressionProblem("E104", "expression too deeply nested")]
+
+    problems: list[ExpressionProblem] = []
+    names: set = set()
+    functions: set = set()
+    literal_arguments: list = []
+    count = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        where = (getattr(node, "lineno", 1) - 1, getattr(node, "col_offset", 0))
+        if depth > MAX_EXPRESSION_DEPTH:
+            return None, [ExpressionProblem("E104", f"expression nested deeper than {MAX_EXPRESSION_DEPTH} levels", *where)]
+        if count > MAX_EXPRESSION_NODES:
+            return None, [ExpressionProblem("E104", f"expression has more than {MAX_EXPRESSION_NODES} parts")]
+        if type(node) in _REFUSED:
+            problems.append(ExpressionProblem("E103", _REFUSED[type(node)], *where))
+            continue
+        if not isinstance(node, _ALLOWED_NODES):
+            problems.append(ExpressionProblem(
+                "E103", f"{type(node).__name__} is not allowed in an expression", *where))
+            continue
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.FloorDiv)):
+            problems.append(ExpressionProblem("E103", _REFUSED[type(node.op)], *where))
+            continue
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = node.right
+            if not (isinstance(exponent, ast.Constant) and type(exponent.value) is int
+                    and 0 <= exponent.value <= MAX_POWER_EXPONENT):
+                problems.append(ExpressionProblem(
+                    "E103", f"'**' takes a literal whole exponent from 0 to {MAX_POWER_EXPONENT}", *where))
+                continue
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, str) and len(node.value) > MAX_STRING_LITERAL:
+                problems.append(ExpressionProblem(
+                    "E104", f"text literal longer than {MAX_STRING_LITERAL} characters", *where))
+            elif isinstance(node.value, float):
+                node.value = Decimal(ast.get_source_segment(source, node) or repr(node.value))
+            elif not isinstance(node.value, (int, str, bool, type(None), Decimal)):
+                problems.append(ExpressionProblem(
+                    "E103", f"literal {type(node.value).__name__} is not allowed", *where))
+        if isinstance(node, ast.Name):
+            if node.id not in known_names:
+                guess = suggest(node.id, known_names)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                problems.append(ExpressionProblem("E102", f"unknown name '{node.id}'{hint}", *where))
+            names.add(node.id)
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                problems.append(ExpressionProblem("E103", "only named functions can be called", *where))
+                continue
+            if node.keywords:
+                problems.append(ExpressionProblem("E103", "keyword arguments are not allowed", *where))
+                continue
+            name = node.func.id
+            if name not in known_functions:
+                guess = suggest(name, known_functions)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                problems.append(ExpressionProblem("E102", f"unknown function '{name}'{hint}", *where))
+            functions.add(name)
+            if node.args and isinstance(node.args[0], ast.Constant):
+                literal_arguments.append((name, node.args[0].value, node.args[0].col_offset))
+            stack.extend((arg, depth + 1) for arg in node.args)
+            continue
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+    if problems:
+        problems.sort(key=lambda p: (p.line_offset, p.column))
+        return None, problems
+    return Expression(text, tree.body, frozenset(names), frozenset(functions), tuple(literal_arguments)), []
+
+
+class ExpressionFailure(Exception):
+    """An expression could not be computed; ``message`` says why, for a diagnostic."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _divide(left, right):
+    if isinstance(left, int) and not isinstance(left, bool):
+        left = Decimal(left)
+    if isinstance(right, int) and not isinstance(right, bool):
+        right = Decimal(right)
+    return left / right
+
+
+def _power(base, exponent):
+    return base ** exponent
+
+
+OPERATORS = {
+    ast.Add: simpleeval.safe_add,
+    ast.Sub: operator.sub,
+    ast.Mult: simpleeval.safe_mult,
+    ast.Div: _divide,
+    ast.Pow: _power,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Gt: operator.gt,
+    ast.Lt: operator.lt,
+    ast.GtE: operator.ge,
+    ast.LtE: operator.le,
+    ast.Not: operator.not_,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.In: lambda x, y: operator.contains(y, x),
+    ast.NotIn: lambda x, y: not operator.contains(y, x),
+    ast.Is: lambda x, y: x is y,
+    ast.IsNot: lambda x, y: x is not y,
+}
+
+# Exact arithmetic: an inexact or overflowing operation is an error, not a silent
+# rounding (28 digits hold any amount of the ACI with room to spare).
+DECIMAL_CONTEXT = decimal.Context(
+    prec=28, rounding=decimal.ROUND_HALF_UP, Emax=999, Emin=-999,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+
+def make_evaluator(names: dict, functions: dict) -> simpleeval.SimpleEval:
+    """A fresh simpleeval evaluator over ``names`` and ``functions``.
+
+    One evaluator serves one profile evaluation and is then dropped: simpleeval
+    objects keep state between calls.
+    """
+    evaluator = simpleeval.SimpleEval(operators=OPERATORS, functions=functions, names=names)
+    return evaluator
+
+
+def evaluate_expression(evaluator: simpleeval.SimpleEval, expression: Expression):
+    """Compute ``expression``; raise :class:`ExpressionFailure` with a readable reason."""
+    try:
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            return evaluator.eval(expression.text, previously_parsed=expression.node)
+    except ZeroDivisionError:
+        raise ExpressionFailure("E401", "division by zero") from None
+    except decimal.DivisionByZero:
+        raise ExpressionFailure("E401", "division by zero") from None
+    except (decimal.InvalidOperation, decimal.Overflow):
+        raise ExpressionFailure("E402", "the arithmetic has no exact result (0/0, or a number too large)") from None
+    except TypeError as exc:
+        raise ExpressionFailure("E402", f"values of the wrong type: {exc}") from None
+    except (ValueError, ArithmeticError) as exc:
+        raise ExpressionFailure("E402", f"cannot compute: {exc}") from None
+    except simpleeval.InvalidExpression as exc:
+        raise ExpressionFailure("E402", f"cannot compute: {exc}") from None
+    except RecursionError:
+        raise ExpressionFailure("E104", "expression too deeply nested") from None

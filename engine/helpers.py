@@ -1,0 +1,161 @@
+"""The functions a ruleset's formulas may call: small, pure, generic.
+
+Nothing here knows a mission, a taille or an amount of any text: those are data
+in the rulesets. Dates are :class:`datetime.date`; shares and amounts
+:class:`decimal.Decimal`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+__all__ = [
+    "add_months",
+    "add_years",
+    "days_between",
+    "prorata_temporis",
+    "count_between",
+    "as_date",
+    "round_half_up",
+    "round_down",
+    "smallest",
+    "largest",
+    "PURE_FUNCTIONS",
+    "MISSION_FUNCTIONS",
+]
+
+
+def add_months(day: datetime.date, months) -> datetime.date:
+    """``day`` moved by whole ``months``; the 31st becomes the month's last day.
+
+    >>> add_months(datetime.date(2022, 1, 31), 1)
+    datetime.date(2022, 2, 28)
+    >>> add_months(datetime.date(2022, 3, 15), 18)
+    datetime.date(2023, 9, 15)
+    >>> add_months(datetime.date(2022, 3, 15), 1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: add_months takes a whole number of months, not 1.5
+    """
+    if int(months) != months:
+        raise ValueError(f"add_months takes a whole number of months, not {months}")
+    index = day.year * 12 + (day.month - 1) + int(months)
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return datetime.date(year, month, min(day.day, last))
+
+
+def add_years(day: datetime.date, years) -> datetime.date:
+    """``day`` moved by whole ``years``; 29 February becomes 28 February.
+
+    >>> add_years(datetime.date(2020, 2, 29), 1)
+    datetime.date(2021, 2, 28)
+    >>> add_years(datetime.date(2020, 2, 29), 4)
+    datetime.date(2024, 2, 29)
+    """
+    return add_months(day, int(years) * 12)
+
+
+def days_between(start: datetime.date, end: datetime.date) -> int:
+    """Days from ``start`` to ``end`` (negative when ``end`` comes first).
+
+    >>> days_between(datetime.date(2022, 3, 15), datetime.date(2023, 3, 15))
+    365
+    """
+    return (end - start).days
+
+
+def prorata_temporis(since, period_start: datetime.date, period_end: datetime.date) -> Decimal:
+    """The share of a period (both ends included) that runs from ``since`` on.
+
+    1 when ``since`` is on or before the start, 0 when it is after the end or None.
+
+    >>> prorata_temporis(datetime.date(2022, 9, 15), datetime.date(2022, 3, 15), datetime.date(2023, 3, 14))
+    Decimal('0.4986301369863013698630136986')
+    >>> prorata_temporis(None, datetime.date(2022, 3, 15), datetime.date(2023, 3, 14))
+    Decimal('0')
+    """
+    if since is None or since > period_end:
+        return Decimal(0)
+    if since <= period_start:
+        return Decimal(1)
+    total = (period_end - period_start).days + 1
+    covered = (period_end - since).days + 1
+    return Decimal(covered) / Decimal(total)
+
+
+def count_between(days, start: datetime.date, end: datetime.date) -> int:
+    """How many of ``days`` fall from ``start`` to ``end``, both included.
+
+    >>> count_between([datetime.date(2023, 1, 15)], datetime.date(2022, 3, 15), datetime.date(2023, 3, 14))
+    1
+    """
+    return sum(1 for day in days if start <= day <= end)
+
+
+def as_date(text: str) -> datetime.date:
+    """A date written YYYY-MM-DD in a formula.
+
+    >>> as_date("2022-09-30")
+    datetime.date(2022, 9, 30)
+    """
+    return datetime.date.fromisoformat(text)
+
+
+def round_half_up(amount, quantum="0.01") -> Decimal:
+    """``amount`` rounded half up to ``quantum`` (the cent by default).
+
+    >>> round_half_up(Decimal("2.345"))
+    Decimal('2.35')
+    """
+    return Decimal(amount).quantize(Decimal(quantum), rounding=ROUND_HALF_UP)
+
+
+def round_down(amount, quantum="1") -> Decimal:
+    """``amount`` rounded towards zero to ``quantum`` (the euro by default).
+
+    >>> round_down(Decimal("7.9"))
+    Decimal('7')
+    """
+    return Decimal(amount).quantize(Decimal(quantum), rounding=ROUND_DOWN)
+
+
+def smallest(*values):
+    """The smallest of the values.
+
+    >>> smallest(3, Decimal("2.5"))
+    Decimal('2.5')
+    """
+    return min(values)
+
+
+def largest(*values):
+    """The largest of the values.
+
+    >>> largest(3, Decimal("2.5"))
+    3
+    """
+    return max(values)
+
+
+# What a formula can call, by the name it uses. The mission functions are bound
+# to the profile at evaluation time (see evaluate.py).
+PURE_FUNCTIONS = {
+    "add_months": add_months,
+    "add_years": add_years,
+    "days_between": days_between,
+    "prorata_temporis": prorata_temporis,
+    "count_between": count_between,
+    "as_date": as_date,
+    "round_half_up": round_half_up,
+    "round_down": round_down,
+    "min": smallest,
+    "max": largest,
+}
+
+# Functions whose first argument is a mission id, checked against the ruleset's
+# missions when it is compiled.
+MISSION_FUNCTIONS = ("mission_started", "mission_deployed", "mission_achievement")

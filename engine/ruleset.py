@@ -1,0 +1,182 @@
+"""The compiled form of a ruleset: what the evaluator, and later diff and schedule, read.
+
+Every object here is built once by :mod:`compiler` from a validated document and
+never changes; expressions inside are already parsed and checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+from .expressions import Expression
+
+__all__ = [
+    "CONFIDENCE_ORDER",
+    "weakest",
+    "Parameter",
+    "SizeClass",
+    "Taille",
+    "Mission",
+    "Definition",
+    "FundingLine",
+    "Obligation",
+    "Ruleset",
+]
+
+# From the strongest to the weakest; a result is as strong as its weakest input.
+CONFIDENCE_ORDER = ("confirmed", "derived", "unverified")
+
+
+def weakest(*tags: str | None) -> str:
+    """The weakest of confidence tags (None ignored); 'confirmed' when none.
+
+    >>> weakest("confirmed", "unverified", None)
+    'unverified'
+    """
+    present = [t for t in tags if t is not None]
+    return max(present, key=CONFIDENCE_ORDER.index) if present else "confirmed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """A named value, or a value per taille, with its legal reference and confidence."""
+
+    name: str
+    label: str | None
+    unit: str | None
+    value: object  # int, Decimal, date or bool; None when by_taille
+    by_taille: dict | None  # taille -> value
+    reference: str
+    confidence: str | dict  # a tag, or taille -> tag
+    note: str | None
+    path: tuple
+
+    def value_for(self, taille: int | None):
+        if self.by_taille is None:
+            return self.value
+        return self.by_taille.get(taille)
+
+    def confidence_for(self, taille: int | None) -> str:
+        if isinstance(self.confidence, dict):
+            return self.confidence.get(taille, "unverified")
+        return self.confidence
+
+
+@dataclasses.dataclass(frozen=True)
+class SizeClass:
+    taille: int
+    low: int  # inclusive
+    high: int | None  # inclusive; None for no upper bound
+    confidence: str
+    note: str | None
+
+    def contains(self, value) -> bool:
+        return self.low <= value and (self.high is None or value <= self.high)
+
+
+@dataclasses.dataclass(frozen=True)
+class Taille:
+    """How the size class is read: a basis (an expression) and its classes."""
+
+    basis: Expression
+    classes: tuple
+    reference: str
+    confidence: str
+
+    def classify(self, value) -> SizeClass | None:
+        for size_class in self.classes:
+            if size_class.contains(value):
+                return size_class
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Mission:
+    id: str
+    label: str
+    kind: str  # socle | optionnelle
+    reference: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Definition:
+    """A named intermediate value: computed, readable by others, never paid."""
+
+    name: str
+    expression: Expression
+    mission: str | None
+    label: str | None
+    path: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class FundingLine:
+    id: str
+    label: str
+    mission: str | None
+    volet: str
+    when: Expression | None
+    amount: Expression
+    maximum: Expression | None
+    reference: str
+    confidence: str | None  # declared by the line, caps the result
+    note: str | None
+    path: tuple
+
+    @property
+    def name(self) -> str:
+        return self.id
+
+
+@dataclasses.dataclass(frozen=True)
+class Obligation:
+    id: str
+    label: str
+    mission: str | None
+    when: Expression | None
+    deadline: Expression
+    done: Expression
+    reference: str
+    confidence: str | None
+    path: tuple
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Ruleset:
+    """A compiled ruleset.
+
+    ``order`` lists definitions and lines so that each comes after everything it
+    reads; ``confidence`` maps each definition or line name to {taille: tag}, the
+    weakest tag of the parameters it reads directly or through others;
+    ``reads_taille`` holds the names whose result depends on the size class.
+    """
+
+    id: str
+    title: str
+    kind: str
+    status: str
+    reference: str
+    signed: datetime.date | None
+    published: datetime.date | None
+    in_force: datetime.date
+    until: datetime.date | None
+    quantum: Decimal
+    contract_years: int | None
+    contract_reference: str | None
+    taille: Taille | None
+    parameters: dict
+    missions: dict
+    definitions: dict
+    lines: tuple
+    obligations: tuple
+    order: tuple
+    confidence: dict
+    reads_taille: frozenset
+    source: str
+    chain: tuple
+    document: object = None  # the Document it was compiled from, for positions
+
+    def in_force_on(self, day: datetime.date) -> bool:
+        return self.in_force <= day and (self.until is None or day <= self.until)

@@ -1,0 +1,262 @@
+"""Check a document against one of the published JSON Schemas.
+
+The schemas in ``schemas/`` are the contract an editor can use too; this module
+only turns jsonschema's errors into diagnostics an analyst can act on: the line
+and column of the node at fault, the unknown field with the closest known one,
+a YAML hint when a value was typed differently from what the writer meant.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import re
+from decimal import Decimal
+from importlib import resources
+
+import jsonschema
+from jsonschema.exceptions import best_match
+
+from .diagnostic import Diagnostic, format_path, suggest
+from .yaml_loader import Document
+
+__all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
+
+# Dates outside this range are typos (2202 for 2022) in a domain that starts in
+# 2019; refusing them also keeps date arithmetic far from datetime's limits.
+MIN_YEAR = 1900
+MAX_YEAR = 2100
+
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+_TYPE_WORDS = {
+    "string": "a text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping (key: value)",
+    "array": "a list",
+    "null": "nothing",
+}
+
+
+@functools.cache
+def load_schema(name: str) -> dict:
+    """The JSON Schema ``schemas/<name>.schema.json`` shipped with the package."""
+    text = resources.files("aci_rules.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator(name: str):
+    schema = load_schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def is_valid(data, name: str) -> bool:
+    """True when ``data`` satisfies schema ``name`` (no diagnostics)."""
+    return _validator(name).is_valid(data)
+
+
+def schema_diagnostics(document: Document, name: str) -> list[Diagnostic]:
+    """Every problem of ``document`` against schema ``name``, sorted by position."""
+    validator = _validator(name)
+    found: dict[tuple, Diagnostic] = {}
+    for error in validator.iter_errors(document.data):
+        for diagnostic in _translate(error, document):
+            found.setdefault((diagnostic.line, diagnostic.column, diagnostic.message), diagnostic)
+    found.update({(d.line, d.column, d.message): d for d in _date_range(document)})
+    return sorted(found.values(), key=lambda d: (d.line or 0, d.column or 0, d.code))
+
+
+def _describe(value) -> str:
+    if isinstance(value, bool):
+        return f"the value {str(value).lower()}"
+    if isinstance(value, (int, Decimal)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text '{value}'"
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list"
+
+
+def _translate(error, document: Document):
+    path = tuple(error.absolute_path)
+    where = format_path(path)
+    at = f" in {where}" if where else ""
+    kind = error.validator
+    instance = error.instance
+
+    if "propertyNames" in error.absolute_schema_path:
+        # jsonschema checks each key as an instance of its own, at the parent's path.
+        yield document.diagnostic(
+            "E204", f"key '{instance}' is not allowed{at}{_property_names_hint(error.schema)}",
+            path + (instance,), key=True)
+        return
+
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = list(error.schema.get("properties", {}))
+        missing = _missing_required(error.schema, instance)
+        for key in instance:
+            if key in known or _matches_pattern(error.schema, key):
+                continue
+            guess = suggest(key, known)
+            if guess:
+                extra = " (it is required)" if guess in missing else ""
+                message = f"unknown field '{key}'{at}: did you mean '{guess}'?{extra}"
+            else:
+                message = f"unknown field '{key}'{at}; known fields: {', '.join(known)}"
+            yield document.diagnostic("E201", message, path + (key,), key=True)
+        return
+
+    if kind == "required":
+        (name,) = re.findall(r"'([^']*)' is a required property", error.message) or [None]
+        if name is None:
+            name = str(error.message)
+        extras = [k for k in instance if k not in error.schema.get("properties", {})]
+        if suggest(name, extras):
+            return  # reported once, as the misspelt field, by additionalProperties
+        yield document.diagnostic("E202", f"missing required field '{name}'{at}", path)
+        return
+
+    if kind == "type":
+        expected = error.validator_value
+        expected = [expected] if isinstance(expected, str) else list(expected)
+        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
+        hint = _yaml_hint(instance, expected, document, path)
+        yield document.diagnostic("E203", f"expected {words}{at}, got {_describe(instance)}{hint}", path)
+        return
+
+    if kind == "enum":
+        options = [str(o) for o in error.validator_value]
+        guess = suggest(str(instance), options) if isinstance(instance, str) else None
+        tail = f": did you mean '{guess}'?" if guess else f"; one of: {', '.join(options)}"
+        yield document.diagnostic("E204", f"{_describe(instance)} is not allowed{at}{tail}", path)
+        return
+
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = error.validator_value
+        word = {"minimum": "below the minimum", "maximum": "above the maximum",
+                "exclusiveMinimum": "not above", "exclusiveMaximum": "not below"}[kind]
+        yield document.diagnostic("E204", f"{_describe(instance)}{at} is {word} {bound}", path)
+        return
+
+    if kind in ("pattern", "format") and error.schema.get("format") == "date":
+        yield document.diagnostic("E205", _date_message(instance, where), path)
+        return
+
+    if kind in ("oneOf", "anyOf") and error.context:
+        deepest = best_match(error.context)
+        if deepest.validator == "required" and all(c.validator == "required" for c in error.context):
+            names = " or ".join(
+                f"'{m}'" for m in (re.findall(r"'([^']*)' is a required", c.message)[0]
+                                   for c in error.context))
+            yield document.diagnostic("E202", f"needs {names}{at}", path)
+            return
+        if isinstance(instance, (str, int, Decimal, bool)) and not isinstance(instance, dict):
+            expected = error.schema.get("description") or "a value of another form"
+            yield document.diagnostic(
+                "E203", f"{_describe(instance)} is not allowed{at}: expected {_oneof_words(error.schema)}",
+                path)
+            return
+        yield from _translate(deepest, document)
+        return
+
+    if kind in ("minLength", "maxLength", "minItems", "minProperties"):
+        yield document.diagnostic("E204", f"{where or 'value'}: {error.message}", path)
+        return
+
+    if kind == "pattern":
+        yield document.diagnostic(
+            "E204", f"{_describe(instance)}{at} does not have the expected form ({error.validator_value})",
+            path)
+        return
+
+    yield document.diagnostic("E200", f"{where or 'document'}: {error.message}", path)
+
+
+def _missing_required(schema, instance) -> set:
+    return {name for name in schema.get("required", []) if name not in instance}
+
+
+def _matches_pattern(schema, key) -> bool:
+    return any(re.search(p, key) for p in schema.get("patternProperties", {}))
+
+
+def _property_names_hint(schema) -> str:
+    pattern = schema.get("pattern")
+    if pattern == "^[1-5]$":
+        return " (contract years are 1 to 5)"
+    if pattern == "^[1-9]$":
+        return " (expected a taille: 1, 2, 3 ...)"
+    if pattern:
+        return f" (keys are lower-case names: {pattern})"
+    return ""
+
+
+def _oneof_words(schema) -> str:
+    words = []
+    for option in schema.get("oneOf", schema.get("anyOf", [])):
+        ref = option.get("$ref", "")
+        if ref.endswith("/amount"):
+            words.append("an amount (a number of euros)")
+        elif ref.endswith("/date"):
+            words.append("a date (YYYY-MM-DD)")
+        elif ref.endswith("/expression"):
+            words.append("an expression")
+        elif option.get("type") == "boolean":
+            words.append("true or false")
+        elif option.get("type") == "object":
+            words.append("a mapping")
+        elif ref.endswith("/confidence"):
+            words.append("confirmed, derived or unverified")
+    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + (words[-1] if words else "another form")
+
+
+def _yaml_hint(instance, expected, document: Document, path) -> str:
+    style = document.styles.get(path)
+    if "string" in expected and isinstance(instance, (int, Decimal, bool)) and style == "":
+        return f" (YAML read it as a {'number' if not isinstance(instance, bool) else 'boolean'}: quote it if a text is meant)"
+    if isinstance(instance, str) and set(expected) & {"integer", "number"}:
+        if re.fullmatch(r"[-+]?[0-9 ]+,[0-9]+", instance):
+            return " (write decimals with a point: 12.50)"
+        if style in ("'", '"') and re.fullmatch(r"[-+]?[0-9.]+", instance):
+            return " (remove the quotes)"
+    if "integer" in expected and isinstance(instance, Decimal):
+        return " (a count has no decimals)"
+    return ""
+
+
+def _date_message(value, where: str) -> str:
+    at = f" in {where}" if where else ""
+    if not isinstance(value, str):
+        return f"expected a date (YYYY-MM-DD){at}, got {_describe(value)}"
+    if not _DATE_SHAPE.fullmatch(value):
+        return f"'{value}'{at} is not a date written YYYY-MM-DD (e.g. 2023-01-15)"
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return f"'{value}'{at} is not a date of the calendar"
+    return f"'{value}'{at} is not a valid date"
+
+
+def _date_range(document: Document):
+    """Dates of the calendar but outside MIN_YEAR..MAX_YEAR."""
+    stack = [((), document.data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((path + (k,), v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((path + (i,), v) for i, v in enumerate(node))
+        elif isinstance(node, str) and _DATE_SHAPE.fullmatch(node):
+            year = int(node[:4])
+            if not MIN_YEAR <= year <= MAX_YEAR:
+                yield document.diagnostic(
+                    "E205", f"'{node}' in {format_path(path)} is outside the years {MIN_YEAR}..{MAX_YEAR}",
+                    path)

@@ -1,0 +1,441 @@
+"""Read one YAML file into plain data, with the line and column of every node.
+
+The only module that touches files and YAML. It builds the data itself from
+PyYAML's event stream (it never calls a constructor), which lets it:
+
+* refuse anchors, aliases, merge keys and tags at the first one met (an alias
+  bomb is stopped at its first ``&``; ``!!python/...`` never reaches a
+  constructor);
+* refuse a duplicate key, saying where the first one was;
+* stop a deep nesting at :data:`MAX_DEPTH` before anything recursive runs;
+* type plain scalars by a strict subset of YAML 1.2, and report every scalar
+  that a YAML 1.1 reader would type differently (``NO``, ``on``, ``010``,
+  ``12:30``, ``1e3``) instead of converting it silently.
+
+Dates are kept as their text (the JSON Schemas check them as ``format: date``);
+numbers become ``int`` or :class:`decimal.Decimal`, never ``float``. Mapping
+keys are always strings (``{1: 0.8}`` has the key ``"1"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import stat
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from .diagnostic import Diagnostic, InputError, format_path
+
+__all__ = [
+    "Document",
+    "load_document",
+    "parse_document",
+    "MAX_FILE_BYTES",
+    "MAX_DEPTH",
+    "MAX_NUMBER_DIGITS",
+    "MAX_NODES",
+]
+
+# A shipped ruleset is about 20 KB and a profile under 1 KB: 2 MiB leaves room for
+# a large national ruleset while refusing a 100 MB file (or /dev/zero) before any
+# byte of it is parsed.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+# Rulesets nest about 6 levels deep. PyYAML's composer (and the C loader) recurse
+# once per level and crash on tens of thousands of '['; we stop long before.
+MAX_DEPTH = 32
+
+# Bounds the work of one file whatever its shape (a flat list of a million '0,').
+MAX_NODES = 100_000
+
+# No figure of the ACI needs more than 12 digits before the point and 2 after it;
+# a longer literal is a typo (and an int of 100 000 digits is slow to convert).
+MAX_NUMBER_DIGITS = 15
+
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_NULL = {"", "~", "null", "Null", "NULL"}
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_YAML11_BOOL = {
+    word
+    for base in ("yes", "no", "on", "off")
+    for word in (base, base.capitalize(), base.upper())
+}
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_DECIMAL = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)")
+_OCTAL_LIKE = re.compile(r"[-+]?0[0-9]+(\.[0-9]*)?")
+_RADIX = re.compile(r"[-+]?0[xXoObB][0-9a-fA-F_]+")
+_UNDERSCORE_NUMBER = re.compile(r"[-+]?[0-9][0-9_]*_[0-9_]*(\.[0-9_]*)?")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?")
+_EXPONENT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+")
+_SPECIAL_FLOAT = re.compile(r"[-+]?\.(inf|Inf|INF|nan|NaN|NAN)")
+
+
+@dataclasses.dataclass
+class Document:
+    """The data of one YAML file and where each of its nodes stands.
+
+    ``marks`` maps a path (a tuple of keys and indexes) to the 1-based line and
+    column of the node's value; ``key_marks`` to the position of the key that
+    names it; ``styles`` to the scalar style (``""`` for plain, ``"'"``,
+    ``'"'``, ``"|"``, ``">"``) so that an error inside an expression can point
+    at the right column.
+    """
+
+    file: str
+    data: Any
+    marks: dict = dataclasses.field(default_factory=dict)
+    key_marks: dict = dataclasses.field(default_factory=dict)
+    styles: dict = dataclasses.field(default_factory=dict)
+
+    def position(self, path, *, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column of ``path``, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while True:
+            if key and path in self.key_marks:
+                return self.key_marks[path]
+            if path in self.marks:
+                return self.marks[path]
+            if not path:
+                return (None, None)
+            path = path[:-1]
+
+    def diagnostic(self, code: str, message: str, path=(), *, key: bool = False,
+                   severity: str = "error", offset: tuple[int, int] | None = None) -> Diagnostic:
+        """A diagnostic at ``path`` in this document.
+
+        ``offset`` (line delta, column delta) points inside a scalar, e.g. at the
+        column of a name inside an expression.
+        """
+        line, column = self.position(path, key=key)
+        if offset is not None and line is not None:
+            line, column = line + offset[0], (offset[1] + 1 if offset[0] else column + offset[1])
+        return Diagnostic(code, message, self.file, line, column, tuple(path), severity)
+
+    def get(self, path, default=None):
+        """The value at ``path``, or ``default``."""
+        node = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return node
+
+
+def load_document(filename: str | os.PathLike, display_name: str | None = None) -> Document:
+    """Read and parse one YAML file.
+
+    Takes a path; ``display_name`` is what diagnostics call the file (by default
+    the path as given). Returns a :class:`Document`. Raises :class:`InputError`
+    with every problem found (one when the file cannot be read at all).
+    """
+    name = display_name or os.fspath(filename)
+    raw = _read_bytes(filename, name)
+    return parse_document(raw, name)
+
+
+def parse_document(raw: bytes, name: str) -> Document:
+    """Parse bytes already read. See :func:`load_document`.
+
+    >>> parse_document(b"a: 1\\nb: [x, 2.50]\\n", "t.yaml").data
+    {'a': 1, 'b': ['x', Decimal('2.50')]}
+    >>> parse_document(b"a: 1\\na: 2\\n", "t.yaml")
+    Traceback (most recent call last):
+    ...
+    aci_rules.engine.diagnostic.InputError: t.yaml:2:1: E008 duplicate key 'a', first at line 1
+    """
+    text = _decode(raw, name)
+    builder = _Builder(name)
+    builder.build(text)
+    if builder.errors:
+        raise InputError(builder.errors)
+    return builder.document
+
+
+def _read_bytes(filename, name: str) -> bytes:
+    def fail(message: str):
+        raise InputError([Diagnostic("E001", message, name)])
+
+    try:
+        info = os.stat(filename)
+    except FileNotFoundError:
+        fail("no such file")
+    except OSError as exc:
+        fail(f"cannot read: {exc.strerror or exc}")
+    if stat.S_ISDIR(info.st_mode):
+        fail("is a directory, not a YAML file")
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO would block the open; a device like /dev/zero never ends.
+        fail("is not a regular file (a FIFO, a device or a socket)")
+    if info.st_size > MAX_FILE_BYTES:
+        fail(f"is {info.st_size} bytes; the limit is {MAX_FILE_BYTES} bytes")
+    try:
+        with open(filename, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        fail(f"cannot read: {exc.strerror or exc}")
+    if len(raw) > MAX_FILE_BYTES:
+        fail(f"is over the limit of {MAX_FILE_BYTES} bytes")
+    return raw
+
+
+def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    column = offset - (before.rfind(b"\n") + 1) + 1
+    return line, column
+
+
+def _decode(raw: bytes, name: str) -> str:
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, col = _line_col(raw, nul)
+        raise InputError([Diagnostic("E002", "NUL byte: this is not a text file", name, line, col)])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(raw, exc.start)
+        raise InputError([Diagnostic(
+            "E002", f"not UTF-8: byte 0x{raw[exc.start]:02x} (save the file as UTF-8; "
+            "Latin-1 'é' is one such byte)", name, line, col)]) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def resolve_plain(text: str):
+    """Type a plain (unquoted) scalar. Returns ``(value, problem)``.
+
+    ``problem`` is a message when YAML 1.1 and 1.2 readers would disagree, or the
+    text is a number this language refuses; the value is then the text.
+
+    >>> resolve_plain("12")
+    (12, None)
+    >>> resolve_plain("0.80")
+    (Decimal('0.80'), None)
+    >>> resolve_plain("2023-06-01")
+    ('2023-06-01', None)
+    >>> resolve_plain("NO")[1]
+    "'NO' is read as false by YAML 1.1 and as a text by YAML 1.2: write false, or quote it ('NO')"
+    """
+    if text in _NULL:
+        return None, None
+    if text in _BOOL:
+        return _BOOL[text], None
+    if text in _YAML11_BOOL:
+        truth = "true" if text.lower() in ("yes", "on") else "false"
+        return text, (f"'{text}' is read as {truth} by YAML 1.1 and as a text by YAML 1.2: "
+                      f"write {truth}, or quote it ('{text}')")
+    first = text[0]
+    if not (first.isdigit() or first in "+-."):
+        return text, None
+    if _INT.fullmatch(text):
+        if len(text.lstrip("+-")) > MAX_NUMBER_DIGITS:
+            return text, f"number {text[:20]}... has more than {MAX_NUMBER_DIGITS} digits"
+        if text.startswith("-") and text.lstrip("-") == "0":
+            return text, "'-0' is a negative zero: write 0"
+        return int(text), None
+    if _DECIMAL.fullmatch(text):
+        digits = sum(ch.isdigit() for ch in text)
+        if digits > MAX_NUMBER_DIGITS:
+            return text, f"number {text[:20]}... has more than {MAX_NUMBER_DIGITS} digits"
+        value = Decimal(text)
+        if value == 0 and text.startswith("-"):
+            return text, f"'{text}' is a negative zero: write 0"
+        return value, None
+    if _OCTAL_LIKE.fullmatch(text):
+        return text, (f"'{text}' has a leading zero, which YAML 1.1 reads as an octal number: "
+                      f"write it without the zero, or quote it ('{text}') if it is a text")
+    if _RADIX.fullmatch(text) or _UNDERSCORE_NUMBER.fullmatch(text):
+        return text, (f"'{text}' is a number only for some YAML readers: write it in plain "
+                      f"decimal digits, or quote it ('{text}')")
+    if _SEXAGESIMAL.fullmatch(text):
+        return text, (f"'{text}' is read as a base-60 number by YAML 1.1: "
+                      f"quote it ('{text}') if it is a text")
+    if _EXPONENT.fullmatch(text):
+        return text, (f"'{text}' uses exponent notation, read as a text by YAML 1.1 and as "
+                      f"a number by YAML 1.2: write the number in full")
+    if _SPECIAL_FLOAT.fullmatch(text):
+        return text, f"'{text}' is not a finite number"
+    return text, None
+
+
+def _tab_at(text: str, mark) -> bool:
+    lines = text.split("\n")
+    if mark.line >= len(lines):
+        return False
+    line = lines[mark.line]
+    return "\t" in line[: mark.column + 1]
+
+
+class _Frame:
+    __slots__ = ("container", "path", "pending_key", "key_line")
+
+    def __init__(self, container, path):
+        self.container = container
+        self.path = path
+        self.pending_key = None
+        self.key_line = None
+
+
+class _Builder:
+    """Builds data from events, iteratively (no recursion, whatever the depth)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.errors: list[Diagnostic] = []
+        self.document = Document(name, None)
+        self.nodes = 0
+
+    def error(self, code, message, mark, path=()):
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        self.errors.append(Diagnostic(code, message, self.name, line, column, tuple(path)))
+
+    def build(self, text: str) -> None:
+        try:
+            self._build(yaml.parse(text, Loader=_Parser))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if mark is not None and _tab_at(text, mark):
+                problem += " (a tab: indent with spaces)"
+            self.error("E003", f"YAML syntax: {problem}", mark)
+        except yaml.YAMLError as exc:  # ReaderError: a character YAML forbids
+            self.error("E003", f"YAML syntax: {exc}", None)
+        except _Stop:
+            pass
+
+    def _build(self, events) -> None:
+        stack: list[_Frame] = []
+        documents = 0
+        doc = self.document
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    self.error("E005", "a second YAML document ('---'): a file holds one document",
+                               event.start_mark)
+                    raise _Stop
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                self.error("E006", "aliases ('*') are not part of the language: write the value out",
+                           event.start_mark)
+                raise _Stop
+            if getattr(event, "anchor", None) is not None:
+                self.error("E006", "anchors ('&') are not part of the language: write the value out",
+                           event.start_mark)
+                raise _Stop
+            if getattr(event, "tag", None) is not None:
+                self.error("E007", f"tags ('{event.tag}') are not part of the language",
+                           event.start_mark)
+                raise _Stop
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                finished = stack.pop()
+                if stack:
+                    self._attach(stack[-1], finished.container, finished.path, event)
+                else:
+                    doc.data = finished.container
+                continue
+
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                self.error("E009", f"more than {MAX_NODES} YAML nodes", event.start_mark)
+                raise _Stop
+            parent = stack[-1] if stack else None
+            if parent is not None and isinstance(parent.container, dict) and parent.pending_key is None:
+                self._take_key(parent, event)
+                continue
+            path = self._child_path(parent)
+            doc.marks[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    self.error("E009", f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+                    raise _Stop
+                container = {} if isinstance(event, yaml.MappingStartEvent) else []
+                if parent is not None:
+                    self._reserve(parent)
+                stack.append(_Frame(container, path))
+                continue
+            # A scalar value.
+            value = self._scalar(event, path)
+            doc.styles[path] = event.style or ""
+            if parent is None:
+                doc.data = value
+            else:
+                self._attach(parent, value, path, event)
+        if documents == 0 or (doc.data is None and not doc.marks):
+            self.error("E004", "the file is empty (no YAML document, or only comments)", None)
+
+    def _child_path(self, parent):
+        if parent is None:
+            return ()
+        if isinstance(parent.container, dict):
+            return parent.path + (parent.pending_key,)
+        return parent.path + (len(parent.container),)
+
+    def _reserve(self, parent):
+        # A container's place in its parent is taken when it starts, so that the
+        # paths of its children are right; it is filled when it ends.
+        if isinstance(parent.container, list):
+            parent.container.append(None)
+
+    def _attach(self, parent: _Frame, value, path, event):
+        if isinstance(parent.container, dict):
+            key = parent.pending_key
+            if key is not _DUPLICATE:
+                parent.container[key] = value
+            parent.pending_key = None
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            parent.container[path[-1]] = value
+        else:
+            parent.container.append(value)
+
+    def _take_key(self, parent: _Frame, event):
+        if not isinstance(event, yaml.ScalarEvent):
+            self.error("E003", "a key must be a simple text, not a list or a mapping",
+                       event.start_mark, parent.path)
+            raise _Stop
+        key = event.value
+        if not event.style:
+            value, problem = resolve_plain(key)
+            if problem:
+                self.error("E010", f"key {problem}", event.start_mark, parent.path + (key,))
+            elif value is None or isinstance(value, bool):
+                self.error("E010", f"key '{key}' reads as {value!r}: quote it", event.start_mark,
+                           parent.path + (key,))
+        line, column = event.start_mark.line + 1, event.start_mark.column + 1
+        if key in parent.container:
+            first_line = self.document.key_marks[parent.path + (key,)][0]
+            self.error("E008", f"duplicate key '{key}', first at line {first_line}",
+                       event.start_mark, parent.path + (key,))
+            parent.pending_key = _DUPLICATE
+            return
+        if key == "<<":
+            self.error("E006", "merge keys ('<<') are not part of the language: write the values out",
+                       event.start_mark, parent.path)
+            raise _Stop
+        parent.pending_key = key
+        self.document.key_marks[parent.path + (key,)] = (line, column)
+
+    def _scalar(self, event, path):
+        if event.style:
+            return event.value
+        value, problem = resolve_plain(event.value)
+        if problem:
+            self.error("E010", problem, event.start_mark, path)
+        return value
+
+
+class _Stop(Exception):
+    """Raised to stop reading at a problem after which nothing else is reliable."""
+
+
+# A sentinel key under which the value of a duplicate key is dropped.
+_DUPLICATE = object()
+
