@@ -20,7 +20,7 @@ from aci_rules.engine.compiler import compile_ruleset, validate_ruleset
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
 from aci_rules.engine.library import Library
-from aci_rules.engine.profile import compile_profile, unknown_missions, validate_profile
+from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 from aci_rules.engine.yaml_loader import load_document
 
@@ -134,7 +134,7 @@ def validate_command(files, output_format):
     """Check rulesets and profiles; report every problem as file:line:col: CODE message."""
     library = Library()
     reports, problems, profiles = [], [], []
-    extra_missions: set = set()
+    known_missions: set = set()
     for name in files:
         try:
             document = load_document(name)
@@ -146,21 +146,19 @@ def validate_command(files, output_format):
             diagnostics = validate_ruleset(document)
             if not diagnostics:
                 try:
-                    ruleset = compile_ruleset(document)
-                    extra_missions |= set(ruleset.missions)
+                    known_missions |= set(compile_ruleset(document).missions)
                 except InputError as error:
                     diagnostics = error.diagnostics
             reports.append((name, kind, diagnostics))
         else:
-            diagnostics = validate_profile(document)
-            reports.append((name, kind, diagnostics))
-            if not diagnostics:
-                profiles.append((len(reports) - 1, document))
+            profiles.append((len(reports), document))
+            reports.append((name, kind, []))
     if profiles:
-        known = library.mission_ids() | extra_missions
+        # Profiles are checked after the rulesets named with them, whose missions count too.
+        known_missions |= library.mission_ids()
         for index, document in profiles:
             name, kind, _ = reports[index]
-            reports[index] = (name, kind, unknown_missions(compile_profile(document), known))
+            reports[index] = (name, kind, validate_profile(document, known_missions))
 
     for name, kind, diagnostics in reports:
         problems.extend(diagnostics)
@@ -192,15 +190,11 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     """Evaluate a CPTS profile at a date: every funding line, why, and under which article."""
     library = Library()
     document = load_document(profile)
-    problems = validate_profile(document)
-    if problems:
-        raise InputError(problems)
-    cpts = compile_profile(document)
     ruleset = library.get(ruleset_name) if ruleset_name else library.in_force(day)
-    problems = unknown_missions(cpts, library.mission_ids() | set(ruleset.missions))
+    problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
     if problems:
         raise InputError(problems)
-    result = evaluate(ruleset, cpts, day, explain=explain)
+    result = evaluate(ruleset, compile_profile(document), day, explain=explain)
     if output_format == "json":
         click.echo(render_eval_json(result, explain))
     else:

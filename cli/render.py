@@ -112,7 +112,9 @@ def render_eval_text(result: Result, explain: bool = False) -> str:
             out.append(f"    {label_lines[0]:<48} {line.volet:<15} {euros(line.amount):>15} "
                        f"{euros(line.maximum):>15}  {line.confidence}")
             out.extend(f"    {rest}" for rest in label_lines[1:])
-            out.extend(_wrap(line.reference, 84, "      ↳ "))
+            reference = _wrap(line.reference, 84, "        ")
+            out.append("      ↳ " + reference[0].strip())
+            out.extend(reference[1:])
             if explain:
                 out.extend(_explain_line(line, ruleset, result.size))
     out.append("  " + "-" * (len(header) - 2))
@@ -130,7 +132,7 @@ def render_eval_text(result: Result, explain: bool = False) -> str:
         out.append(f"Obligations au {result.date}")
         for obligation in result.obligations:
             done = f"fait le {obligation.done}" if obligation.done else "pas encore fait"
-            out.append(f"  {obligation.label:<58} échéance {obligation.deadline}  {done:<20} "
+            out.append(f"  {obligation.label:<64} échéance {obligation.deadline}  {done:<20} "
                        f"{_STATUS[obligation.status]} ({obligation.status})")
         out.append("")
 
@@ -157,16 +159,18 @@ def _explain_line(line, ruleset, size) -> list[str]:
         return []
     out = []
     for field, text in trace.formulas.items():
-        out.extend(_wrap(f"{field}: {text}", 90, "      "))
+        out.extend(_wrap(f"{field}: {text}", 90, "      ") if len(text) < 80 else
+                   [f"      {field}: {text}"])
     if not trace.applied and "when" in trace.formulas:
-        out.append("      → la condition (when) est fausse")
+        out.append(f"      → ne s'applique pas : « {trace.reason} » est faux")
     for name, value in trace.values.items():
         parameter = ruleset.parameters.get(name)
         if parameter is not None:
             cell = f" (taille {size})" if parameter.by_taille is not None else ""
-            out.extend(_wrap(
-                f"{name}{cell} = {_value(value)} [{parameter.confidence_for(size)}] — {parameter.reference}",
-                90, "        · "))
+            text = _wrap(f"{name}{cell} = {_value(value)} [{parameter.confidence_for(size)}] — "
+                         f"{parameter.reference}", 90, "          ")
+            out.append("        · " + text[0].strip())
+            out.extend(text[1:])
         else:
             out.append(f"        · {name} = {_value(value)}")
     return out

@@ -6,6 +6,7 @@ Recording stays apart from rendering: the result holds every number, and with
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -72,6 +73,7 @@ class Trace:
     formulas: dict  # "when" / "amount" / "maximum" / "expression" -> text
     values: dict  # name -> value read
     applied: bool
+    reason: str | None = None  # for a line that does not apply: the part of its condition that is false
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,7 +332,7 @@ class _Evaluation:
         confidence = self.ruleset.confidence[line.id].get(size, "confirmed")
         if line.id in self.ruleset.reads_taille and size_confidence is not None:
             confidence = weakest(confidence, size_confidence)
-        trace = self.trace(line, names, applies) if self.explain else None
+        trace = self.trace(line, names, applies, evaluator) if self.explain else None
         return LineResult(line.id, line.label, line.mission, line.volet, amount, maximum,
                           line.reference, confidence, applies, trace)
 
@@ -340,7 +342,7 @@ class _Evaluation:
             self.fail(line, field, ExpressionFailure("E402", f"gives {value!r}, not an amount"), expression)
         return Decimal(value).quantize(self.quantum, rounding=ROUND_HALF_UP)
 
-    def trace(self, line, names, applied) -> Trace:
+    def trace(self, line, names, applied, evaluator) -> Trace:
         formulas = {field: getattr(line, field).text for field in ("when", "amount", "maximum")
                     if getattr(line, field) is not None}
         read = set()
@@ -349,7 +351,27 @@ class _Evaluation:
             if expression is not None:
                 read |= expression.names
         values = {name: names.get(name) for name in sorted(read) if name not in ("True", "False", "None")}
-        return Trace(formulas, values, applied)
+        reason = None
+        if not applied and line.when is not None:
+            reason = self.false_part(line.when, evaluator)
+        return Trace(formulas, values, applied, reason)
+
+    @staticmethod
+    def false_part(condition, evaluator) -> str:
+        """The first false part of an ``a and b and c`` condition, as written."""
+        node, source = condition.node, condition.text.strip()
+        while isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+            for part in node.values:
+                try:
+                    value = evaluator.eval(source, previously_parsed=part)
+                except Exception:  # the full condition was computed; a part may not be alone
+                    value = None
+                if not value:
+                    node = part
+                    break
+            else:
+                break
+        return ast.get_source_segment(source, node) or source
 
     def obligations(self, names, evaluator, year):
         for obligation in self.ruleset.obligations:

@@ -74,7 +74,7 @@ def prorata_temporis(since, period_start: datetime.date, period_end: datetime.da
     1 when ``since`` is on or before the start, 0 when it is after the end or None.
 
     >>> prorata_temporis(datetime.date(2022, 9, 15), datetime.date(2022, 3, 15), datetime.date(2023, 3, 14))
-    Decimal('0.4986301369863013698630136986')
+    Decimal('0.4958904109589041095890410959')
     >>> prorata_temporis(None, datetime.date(2022, 3, 15), datetime.date(2023, 3, 14))
     Decimal('0')
     """

@@ -49,18 +49,25 @@ def _date(value):
     return datetime.date.fromisoformat(value) if value is not None else None
 
 
-def load_profile(filename, display_name: str | None = None) -> Profile:
+def load_profile(filename, display_name: str | None = None, known_missions=None) -> Profile:
     """Read, validate and compile a profile file; raise InputError with every problem."""
     document = load_document(filename, display_name)
-    problems = validate_profile(document)
+    problems = validate_profile(document, known_missions)
     if problems:
         raise InputError(problems)
     return compile_profile(document)
 
 
-def validate_profile(document: Document) -> list:
-    """Every problem of a profile document against ``schemas/profile.schema.json``."""
-    return schema_diagnostics(document, "profile")
+def validate_profile(document: Document, known_missions=None) -> list:
+    """Every problem of a profile document: the schema, and mission ids no ruleset knows.
+
+    ``known_missions`` is the set of mission ids of the rulesets in play; when None,
+    mission ids are not checked.
+    """
+    problems = schema_diagnostics(document, "profile")
+    if known_missions is not None:
+        problems += unknown_missions(document, known_missions)
+    return sorted(problems, key=lambda d: (d.line or 0, d.column or 0))
 
 
 def compile_profile(document: Document) -> Profile:
@@ -89,14 +96,15 @@ def compile_profile(document: Document) -> Profile:
     )
 
 
-def unknown_missions(profile: Profile, known) -> list[Diagnostic]:
-    """A diagnostic for each mission id of ``profile`` that no known ruleset defines."""
+def unknown_missions(document: Document, known) -> list[Diagnostic]:
+    """A diagnostic for each mission id of a profile document that no known ruleset defines."""
     problems = []
-    for mission_id in profile.missions:
+    missions = document.data.get("missions") if isinstance(document.data, dict) else None
+    for mission_id in missions if isinstance(missions, dict) else ():
         if mission_id in known:
             continue
         guess = suggest(mission_id, known)
         hint = f": did you mean '{guess}'?" if guess else f"; known missions: {', '.join(sorted(known))}"
-        problems.append(profile.document.diagnostic(
+        problems.append(document.diagnostic(
             "E208", f"unknown mission '{mission_id}'{hint}", ("missions", mission_id), key=True))
     return problems
