@@ -16,7 +16,7 @@ import sys
 import click
 
 from aci_rules import __version__
-from aci_rules.engine.compiler import compile_ruleset, validate_ruleset
+from aci_rules.engine.compiler import validate_ruleset
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
 from aci_rules.engine.library import Library
@@ -103,7 +103,8 @@ def cli():
 @_guarded
 def list_command(output_format):
     """The shipped rulesets, with kind, status and in-force dates."""
-    rulesets = sorted(Library().shipped().values(), key=lambda r: r.in_force)
+    library = Library()
+    rulesets = sorted((library.get(name) for name in library.known_ids()), key=lambda r: r.in_force)
     if output_format == "json":
         click.echo(json_dumps([{
             "id": r.id, "title": " ".join(r.title.split()), "kind": r.kind, "status": r.status,
@@ -146,7 +147,7 @@ def validate_command(files, output_format):
             diagnostics = validate_ruleset(document)
             if not diagnostics:
                 try:
-                    known_missions |= set(compile_ruleset(document).missions)
+                    known_missions |= set(library.compile(document).missions)
                 except InputError as error:
                     diagnostics = error.diagnostics
             reports.append((name, kind, diagnostics))
@@ -190,7 +191,7 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     """Evaluate a CPTS profile at a date: every funding line, why, and under which article."""
     library = Library()
     document = load_document(profile)
-    ruleset = library.get(ruleset_name) if ruleset_name else library.in_force(day)
+    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
     problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
     if problems:
         raise InputError(problems)

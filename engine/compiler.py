@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .expressions import Expression, parse_expression
-from .helpers import MISSION_FUNCTIONS, PURE_FUNCTIONS
+from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
     Definition,
     FundingLine,
@@ -27,7 +27,7 @@ from .ruleset import (
     weakest,
 )
 from .schema import schema_diagnostics
-from .yaml_loader import Document, load_document
+from .yaml_loader import Document
 
 __all__ = [
     "PROFILE_NAMES",
@@ -48,17 +48,19 @@ PROFILE_NAMES = BASIS_NAMES + (
 )
 # What a formula attached to a mission (``mission: x``) may read about that mission.
 MISSION_NAMES = ("started", "deployed", "achievement")
-FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS
+FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + LINE_FUNCTIONS
 _CONSTANTS = ("True", "False", "None")
 
 
-def load_ruleset(filename, display_name: str | None = None) -> Ruleset:
-    """Read, validate and compile one ruleset file; raise InputError with every problem."""
-    document = load_document(filename, display_name)
-    problems = validate_ruleset(document)
-    if problems:
-        raise InputError(problems)
-    return compile_ruleset(document)
+def load_ruleset(filename, day: datetime.date | None = None) -> Ruleset:
+    """Read, validate and compile one ruleset file, with the texts it amends.
+
+    ``day`` None applies every provision; otherwise those in force on ``day``.
+    Raises InputError with every problem.
+    """
+    from .library import Library  # the library resolves amendment chains
+
+    return Library().get(str(filename), day)
 
 
 def validate_ruleset(document: Document) -> list[Diagnostic]:
@@ -77,10 +79,12 @@ def _number(value):
 
 
 class _Compiler:
-    def __init__(self, document: Document):
+    def __init__(self, document: Document, history=None, provisions=()):
         self.doc = document
         self.data = document.data
         self.problems: list[Diagnostic] = []
+        self.history = history or ((document.data["id"], _date(document.data["dates"]["in_force"])),)
+        self.provisions = tuple(provisions)
 
     def error(self, code, message, path, *, key=False):
         self.problems.append(self.doc.diagnostic(code, message, path, key=key))
@@ -166,6 +170,8 @@ class _Compiler:
                 offset = (0, problem.column + lead + (1 if style else 0))
             self.problems.append(self.doc.diagnostic(
                 problem.code, f"{problem.message} in {format_path(path)}", path, offset=offset))
+        if expression is not None:
+            self.check_line_calls(expression, path)
         if expression is not None and missions is not None:
             for function, argument, column in expression.literal_arguments:
                 if function in MISSION_FUNCTIONS and argument not in missions:
@@ -173,6 +179,15 @@ class _Compiler:
                     hint = f" (did you mean '{guess}'?)" if guess else ""
                     self.error("E208", f"unknown mission '{argument}' in {format_path(path)}{hint}", path)
         return expression
+
+    def check_line_calls(self, expression, path):
+        for function, arguments, _ in expression.calls:
+            if function not in LINE_FUNCTIONS:
+                continue
+            if not arguments or arguments[0] not in LINE_FIELDS or not all(
+                    isinstance(a, str) for a in arguments):
+                self.error("E103", f"{function}() takes a field ({', '.join(repr(f) for f in LINE_FIELDS)}) "
+                           f"then the values to sum, all written as texts, in {format_path(path)}", path)
 
     def check_mission(self, mission, missions, path):
         if mission is not None and mission not in missions:
@@ -296,11 +311,14 @@ class _Compiler:
             raise InputError(self.problems)
 
         items = {**definitions, **{line.id: line for line in lines}}
-        order = self.order(items)
+        reads = {name: self._reads(item, lines) for name, item in items.items()}
+        order = self.order(items, reads)
         if self.problems:
             raise InputError(self.problems)
 
-        confidence, reads_taille = self.provenance(items, order, parameters, tailles)
+        confidence, reads_taille = self.provenance(order, reads, parameters, tailles)
+        indicators = tuple(
+            {k: v for k, v in item.items() if k != "in_force"} for item in data.get("indicators") or [])
         rounding = data.get("rounding") or {}
         contract = data.get("contract") or {}
         return Ruleset(
@@ -311,26 +329,34 @@ class _Compiler:
             taille=taille, parameters=parameters, missions=missions, definitions=definitions,
             lines=tuple(lines), obligations=tuple(obligations), order=tuple(order),
             confidence=confidence, reads_taille=frozenset(reads_taille), source=self.doc.file,
-            chain=(data["id"],), document=self.doc,
+            chain=tuple(name for name, _ in self.history), document=self.doc,
+            history=self.history, provisions=self.provisions, indicators=indicators,
+            reads={name: frozenset(names) for name, names in reads.items()},
         )
 
     @staticmethod
-    def _reads(item) -> set:
+    def _reads(item, lines) -> set:
+        """The names an item reads, with the lines its sum_lines() / sum_maxima() select."""
         expressions = [item.expression] if isinstance(item, Definition) else [
             item.when, item.amount, item.maximum]
         names = set()
         for expression in expressions:
-            if expression is not None:
-                names |= expression.names
+            if expression is None:
+                continue
+            names |= expression.names
+            for function, arguments, _ in expression.calls:
+                if function in LINE_FUNCTIONS and arguments:
+                    field, values = arguments[0], arguments[1:]
+                    names |= {line.id for line in lines if getattr(line, field, None) in values}
         return names
 
-    def order(self, items: dict) -> list:
+    def order(self, items: dict, reads: dict) -> list:
         """Definitions and lines, each after the ones it reads (depth-first, iterative)."""
         order, state = [], {}  # state: 1 visiting, 2 done
         for root in items:
             if state.get(root):
                 continue
-            stack = [(root, iter(sorted(self._reads(items[root]) & set(items))))]
+            stack = [(root, iter(sorted(reads[root] & set(items))))]
             state[root] = 1
             trail = [root]
             while stack:
@@ -350,13 +376,13 @@ class _Compiler:
                 if not state.get(child):
                     state[child] = 1
                     trail.append(child)
-                    stack.append((child, iter(sorted(self._reads(items[child]) & set(items)))))
+                    stack.append((child, iter(sorted(reads[child] & set(items)))))
         return order
 
-    def provenance(self, items, order, parameters, tailles):
+    def provenance(self, order, all_reads, parameters, tailles):
         confidence, reads_taille = {}, set()
         for item in order:
-            reads = self._reads(item)
+            reads = all_reads[item.name]
             per_taille = {}
             for number in sorted(tailles) or [None]:
                 tags = [getattr(item, "confidence", None)]
@@ -370,9 +396,15 @@ class _Compiler:
         return confidence, reads_taille
 
 
-def compile_ruleset(document: Document) -> Ruleset:
-    """A :class:`Ruleset` from a document that passed :func:`validate_ruleset`.
+def compile_ruleset(document: Document, *, history=None, provisions=()) -> Ruleset:
+    """A :class:`Ruleset` from a full document that passed :func:`validate_ruleset`.
 
-    Raises :class:`InputError` with every problem found.
+    ``history`` lists (id, in-force date) from the first accord to this text, for
+    a consolidated document; ``provisions`` the provisions of the chain that have
+    their own in-force date. Raises :class:`InputError` with every problem found.
     """
-    return _Compiler(document).compile()
+    if "changes" in document.data:
+        raise InputError([document.diagnostic(
+            "E306", "an amending ruleset is compiled with the text it amends (use the library)",
+            ("changes",))])
+    return _Compiler(document, history, provisions).compile()

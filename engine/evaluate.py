@@ -195,6 +195,15 @@ class _Evaluation:
         functions["mission_started"] = lambda m: missions[m].started if m in missions else None
         functions["mission_deployed"] = lambda m: missions[m].deployed if m in missions else None
         functions["mission_achievement"] = self._achievement_of
+        maxima: dict = {}
+        self.maxima = maxima
+
+        def sum_of(table, field, *values):
+            return sum((table.get(line.id, _ZERO) for line in ruleset.lines
+                        if getattr(line, field) in values), _ZERO)
+
+        functions["sum_lines"] = lambda field, *values: sum_of(names, field, *values)
+        functions["sum_maxima"] = lambda field, *values: sum_of(maxima, field, *values)
         evaluator = make_evaluator(names, functions)
 
         size, size_confidence = None, None
@@ -233,6 +242,7 @@ class _Evaluation:
             names[name] = parameter.value_for(size)
 
         self.check_missions(year)
+        self.check_straddles(year)
 
         applied, skipped, definitions = [], [], {}
         for item in ruleset.order:
@@ -244,6 +254,7 @@ class _Evaluation:
                 continue
             result = self.line(item, names, evaluator, size, size_confidence)
             names[item.id] = result.amount if result.applies else _ZERO
+            maxima[item.id] = result.maximum if result.applies else _ZERO
             (applied if result.applies else skipped).append(result)
 
         position = {line.id: index for index, line in enumerate(ruleset.lines)}
@@ -306,6 +317,23 @@ class _Evaluation:
                           f"contract was signed on {signed}: its funding counts from the signature",
                           path + ("started",))
 
+    def check_straddles(self, year):
+        """Explain a contract year that a text, or a provision, enters into force within."""
+        if year is None:
+            return
+        ruleset = self.ruleset
+        for (previous, _), (name, start) in zip(ruleset.history, ruleset.history[1:]):
+            if year.start < start <= year.end:
+                self.warn("W007", f"contract year {year.number} ({year.start} to {year.end}) straddles the "
+                          f"entry into force of {name} on {start}: on {self.day} the text applied is "
+                          f"{ruleset.id}; the days before {start} fall under {previous}")
+        for provision in ruleset.provisions:
+            if year.start < provision.day <= year.end:
+                state = "in force" if provision.day <= self.day else "not yet in force"
+                self.warn("W007", f"{provision.ruleset}: {provision.description} enters into force on "
+                          f"{provision.day}, inside contract year {year.number} ({year.start} to "
+                          f"{year.end}); on {self.day} it is {state}")
+
     def line(self, line: FundingLine, names, evaluator, size, size_confidence) -> LineResult:
         applies = True
         if line.when is not None:
@@ -359,7 +387,7 @@ class _Evaluation:
     @staticmethod
     def false_part(condition, evaluator) -> str:
         """The first false part of an ``a and b and c`` condition, as written."""
-        node, source = condition.node, condition.text.strip()
+        node, source = condition.node, condition.source
         while isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
             for part in node.values:
                 try:

@@ -107,7 +107,9 @@ class Expression:
     node: ast.AST
     names: frozenset
     functions: frozenset
-    literal_arguments: tuple  # (function name, first argument) for literal first arguments
+    literal_arguments: tuple  # (function name, first argument, column) for literal first arguments
+    calls: tuple = ()  # (function name, arguments as literals, or None when one is not a literal)
+    source: str = ""  # the text ast positions refer to
 
     def __str__(self) -> str:
         return self.text
@@ -140,13 +142,16 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
             "E104", f"expression of {len(text)} characters; the limit is {MAX_EXPRESSION_CHARS}")]
     if not text.strip():
         return None, [ExpressionProblem("E101", "empty expression")]
-    source = text.strip()
+    # Parenthesised, a formula may span lines as YAML folds it; the closing
+    # parenthesis on a line of its own is not swallowed by a trailing comment.
+    source = "(" + text.strip() + "\n)"
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
+        line = max((exc.lineno or 1) - 1, 0)
         return None, [ExpressionProblem(
-            "E101", f"not a valid expression: {exc.msg}",
-            max((exc.lineno or 1) - 1, 0), max((exc.offset or 1) - 1, 0))]
+            "E101", f"not a valid expression: {exc.msg}", line,
+            max((exc.offset or 1) - 1 - (1 if line == 0 else 0), 0))]
     except (RecursionError, MemoryError, ValueError):
         return None, [ExpressionProblem("E104", "expression too deeply nested")]
 
@@ -154,12 +159,14 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
     names: set = set()
     functions: set = set()
     literal_arguments: list = []
+    calls: list = []
     count = 0
     stack = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         count += 1
-        where = (getattr(node, "lineno", 1) - 1, getattr(node, "col_offset", 0))
+        line = getattr(node, "lineno", 1) - 1
+        where = (line, max(getattr(node, "col_offset", 0) - (1 if line == 0 else 0), 0))
         if depth > MAX_EXPRESSION_DEPTH:
             return None, [ExpressionProblem("E104", f"expression nested deeper than {MAX_EXPRESSION_DEPTH} levels", *where)]
         if count > MAX_EXPRESSION_NODES:
@@ -210,7 +217,9 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                 problems.append(ExpressionProblem("E102", f"unknown function '{name}'{hint}", *where))
             functions.add(name)
             if node.args and isinstance(node.args[0], ast.Constant):
-                literal_arguments.append((name, node.args[0].value, node.args[0].col_offset))
+                literal_arguments.append((name, node.args[0].value, where[1]))
+            literal = all(isinstance(arg, ast.Constant) for arg in node.args)
+            calls.append((name, tuple(arg.value for arg in node.args) if literal else None, where[1]))
             stack.extend((arg, depth + 1) for arg in node.args)
             continue
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
@@ -218,7 +227,8 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
     if problems:
         problems.sort(key=lambda p: (p.line_offset, p.column))
         return None, problems
-    return Expression(text, tree.body, frozenset(names), frozenset(functions), tuple(literal_arguments)), []
+    return Expression(text, tree.body, frozenset(names), frozenset(functions), tuple(literal_arguments),
+                      tuple(calls), source), []
 
 
 class ExpressionFailure(Exception):
@@ -238,16 +248,12 @@ def _divide(left, right):
     return left / right
 
 
-def _power(base, exponent):
-    return base ** exponent
-
-
 OPERATORS = {
     ast.Add: simpleeval.safe_add,
     ast.Sub: operator.sub,
     ast.Mult: simpleeval.safe_mult,
     ast.Div: _divide,
-    ast.Pow: _power,
+    ast.Pow: operator.pow,
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Gt: operator.gt,
@@ -286,9 +292,7 @@ def evaluate_expression(evaluator: simpleeval.SimpleEval, expression: Expression
     try:
         with decimal.localcontext(DECIMAL_CONTEXT):
             return evaluator.eval(expression.text, previously_parsed=expression.node)
-    except ZeroDivisionError:
-        raise ExpressionFailure("E401", "division by zero") from None
-    except decimal.DivisionByZero:
+    except ZeroDivisionError:  # decimal.DivisionByZero included
         raise ExpressionFailure("E401", "division by zero") from None
     except (decimal.InvalidOperation, decimal.Overflow):
         raise ExpressionFailure("E402", "the arithmetic has no exact result (0/0, or a number too large)") from None

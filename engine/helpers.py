@@ -24,6 +24,8 @@ __all__ = [
     "largest",
     "PURE_FUNCTIONS",
     "MISSION_FUNCTIONS",
+    "LINE_FUNCTIONS",
+    "LINE_FIELDS",
 ]
 
 
@@ -159,3 +161,10 @@ PURE_FUNCTIONS = {
 # Functions whose first argument is a mission id, checked against the ruleset's
 # missions when it is compiled.
 MISSION_FUNCTIONS = ("mission_started", "mission_deployed", "mission_achievement")
+
+# Functions that sum other lines: sum_lines('volet', 'fixe', 'variable') adds the
+# amounts (sum_maxima the maxima) of the lines whose volet is fixe or variable.
+# Their arguments are literal, so the lines they read are known when the ruleset
+# is compiled and ordered before the line that sums them.
+LINE_FUNCTIONS = ("sum_lines", "sum_maxima")
+LINE_FIELDS = ("volet", "mission", "id")

@@ -1,7 +1,9 @@
 """The rulesets the engine knows: those shipped in ``rules/``, and files named by the user.
 
-Picks the text in force at a date (the enacted ruleset with the latest in-force
-date on or before it) and resolves ``--ruleset ID|PATH``.
+Resolves amendment chains (an avenant applied to the accord it amends, a proposal
+to the avenant), picks the text in force at a date (the enacted ruleset with the
+latest in-force date on or before it), and compiles each consolidated text once
+per set of provisions in force.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import datetime
 import os
 from importlib import resources
 
-from .compiler import load_ruleset
+from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
+from .compiler import compile_ruleset, validate_ruleset
 from .diagnostic import Diagnostic, InputError, suggest
 from .ruleset import Ruleset
+from .yaml_loader import Document, load_document
 
-__all__ = ["Library", "shipped_ruleset_names"]
+__all__ = ["Library", "shipped_ruleset_names", "looks_like_path"]
 
 
 def shipped_ruleset_names() -> list[str]:
@@ -24,62 +28,162 @@ def shipped_ruleset_names() -> list[str]:
 
 
 def looks_like_path(text: str) -> bool:
+    """True when a --ruleset or amends value names a file rather than an id."""
     return text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text
 
 
+def _date(value) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else None
+
+
 class Library:
-    """The shipped rulesets, compiled on first use."""
+    """The shipped rulesets and the files loaded through it, read and compiled on first use."""
 
     def __init__(self):
-        self._shipped: dict[str, Ruleset] | None = None
+        self._shipped: dict[str, Document] | None = None
+        self._files: dict[str, Document] = {}
+        self._compiled: dict[tuple, Ruleset] = {}
 
-    def shipped(self) -> dict[str, Ruleset]:
-        """Shipped rulesets by id. Raises InputError if one of them is invalid."""
+    # -- documents ---------------------------------------------------------------
+
+    def shipped_documents(self) -> dict[str, Document]:
+        """Shipped ruleset documents by id, schema-checked. Raises InputError if one is invalid."""
         if self._shipped is None:
-            rulesets, problems = {}, []
+            documents, problems = {}, []
             folder = resources.files("aci_rules.rules")
             for name in shipped_ruleset_names():
                 with resources.as_file(folder.joinpath(name)) as path:
                     try:
-                        ruleset = load_ruleset(path, f"rules/{name}")
+                        document = load_document(path, f"rules/{name}")
                     except InputError as error:
                         problems.extend(error.diagnostics)
                         continue
+                found = validate_ruleset(document)
+                if found:
+                    problems.extend(found)
+                    continue
                 stem = name[: -len(".yaml")]
-                if ruleset.id != stem:
-                    problems.append(ruleset.document.diagnostic(
-                        "E304", f"ruleset id '{ruleset.id}' differs from its file name '{name}'", ("id",)))
-                rulesets[ruleset.id] = ruleset
+                if document.data["id"] != stem:
+                    problems.append(document.diagnostic(
+                        "E304", f"ruleset id '{document.data['id']}' differs from its file name '{name}'",
+                        ("id",)))
+                documents[document.data["id"]] = document
             if problems:
                 raise InputError(problems)
-            self._shipped = rulesets
+            self._shipped = documents
         return self._shipped
 
-    def mission_ids(self) -> set[str]:
-        """Every mission id of every shipped ruleset."""
-        return {m for ruleset in self.shipped().values() for m in ruleset.missions}
+    def file_document(self, path: str) -> Document:
+        """A ruleset document read from a file, schema-checked."""
+        key = os.path.abspath(path)
+        if key not in self._files:
+            document = load_document(path)
+            problems = validate_ruleset(document)
+            if problems:
+                raise InputError(problems)
+            self._files[key] = document
+        return self._files[key]
 
-    def known_ids(self) -> list[str]:
-        return sorted(self.shipped())
-
-    def get(self, id_or_path: str) -> Ruleset:
-        """A ruleset by shipped id, or from a YAML file when given a path."""
+    def document(self, id_or_path: str) -> Document:
+        """A ruleset document by shipped id, or from a YAML file when given a path."""
         if looks_like_path(id_or_path) or os.path.exists(id_or_path):
-            return load_ruleset(id_or_path)
-        shipped = self.shipped()
+            return self.file_document(id_or_path)
+        shipped = self.shipped_documents()
         if id_or_path in shipped:
             return shipped[id_or_path]
-        guess = suggest(id_or_path, shipped)
+        raise InputError([Diagnostic("E404", f"unknown ruleset '{id_or_path}': {self._known_hint(id_or_path)}")])
+
+    def _known_hint(self, name: str) -> str:
+        shipped = self.shipped_documents()
+        guess = suggest(name, shipped)
         hint = f"did you mean '{guess}'? " if guess else ""
-        raise InputError([Diagnostic(
-            "E404", f"unknown ruleset '{id_or_path}': {hint}known rulesets: {', '.join(sorted(shipped))}")])
+        return f"{hint}known rulesets: {', '.join(sorted(shipped))}"
+
+    def known_ids(self) -> list[str]:
+        return sorted(self.shipped_documents())
+
+    def mission_ids(self) -> set[str]:
+        """Every mission id that a shipped ruleset defines or adds."""
+        found = set()
+        for document in self.shipped_documents().values():
+            found |= {m["id"] for m in document.data.get("missions") or []}
+            changes = (document.data.get("changes") or {}).get("missions") or {}
+            found |= {m["id"] for m in changes.get("add") or []}
+        return found
+
+    # -- chains ------------------------------------------------------------------
+
+    def _base_of(self, document: Document) -> Document:
+        name = document.data["amends"]
+        if looks_like_path(name):
+            folder = os.path.dirname(document.file)
+            path = name if os.path.isabs(name) else os.path.join(folder, name)
+            if not os.path.exists(path):
+                raise InputError([document.diagnostic(
+                    "E306", f"amends '{name}': no such file ({path})", ("amends",))])
+            return self.file_document(path)
+        shipped = self.shipped_documents()
+        if name not in shipped:
+            raise InputError([document.diagnostic(
+                "E306", f"amends '{name}', which is not a known ruleset: {self._known_hint(name)}",
+                ("amends",))])
+        return shipped[name]
+
+    def chain_of(self, document: Document) -> list[Document]:
+        """The documents from the first accord to ``document``; a cycle is a diagnostic."""
+        chain = [document]
+        while "amends" in chain[-1].data:
+            base = self._base_of(chain[-1])
+            if any(base is seen for seen in chain):
+                names = [d.data["id"] for d in reversed(chain)] + [base.data["id"]]
+                raise InputError([document.diagnostic(
+                    "E305", "amendment cycle: " + " -> ".join(reversed(names)), ("amends",))])
+            chain.append(base)
+        return list(reversed(chain))
+
+    def compile(self, document: Document, day: datetime.date | None = None) -> Ruleset:
+        """The ruleset of ``document`` consolidated with its bases, as in force on ``day``.
+
+        ``day`` None applies every provision, whatever its own in-force date.
+        """
+        chain = self.chain_of(document)
+        provisions: list[DatedProvision] = []
+        for link in chain:
+            provisions += dated_provisions(link, link.data["id"])
+        signature = tuple(p.day <= day for p in provisions) if day is not None else None
+        key = (tuple(id(link) for link in chain), signature)
+        if key not in self._compiled:
+            full, problems = chain[0], []
+            for link in chain[1:]:
+                full, found = consolidate(full, link, day)
+                problems += found
+            if problems:
+                raise InputError(problems)
+            if len(chain) > 1:
+                problems = validate_ruleset(full)
+                if problems:
+                    raise InputError(problems)
+            history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
+            self._compiled[key] = compile_ruleset(
+                in_force_view(full, day), history=history, provisions=tuple(provisions))
+        return self._compiled[key]
+
+    # -- what the commands ask ---------------------------------------------------------
+
+    def get(self, id_or_path: str, day: datetime.date | None = None) -> Ruleset:
+        """A ruleset by shipped id or path, consolidated, as in force on ``day``."""
+        return self.compile(self.document(id_or_path), day)
 
     def in_force(self, day: datetime.date) -> Ruleset:
-        """The enacted ruleset in force on ``day``."""
-        candidates = [r for r in self.shipped().values() if r.status == "enacted" and r.in_force_on(day)]
+        """The enacted ruleset in force on ``day``, consolidated."""
+        candidates = []
+        for document in self.shipped_documents().values():
+            dates = document.data["dates"]
+            start, until = _date(dates["in_force"]), _date(dates.get("until"))
+            if document.data["status"] == "enacted" and start <= day and (until is None or day <= until):
+                candidates.append((start, document))
         if not candidates:
-            known = ", ".join(f"{r.id} (from {r.in_force})" for r in
-                              sorted(self.shipped().values(), key=lambda r: r.in_force))
-            raise InputError([Diagnostic(
-                "E403", f"no ruleset is in force on {day}; known rulesets: {known}")])
-        return max(candidates, key=lambda r: r.in_force)
+            known = ", ".join(f"{d.data['id']} (from {d.data['dates']['in_force']})" for d in
+                              sorted(self.shipped_documents().values(), key=lambda d: d.data["dates"]["in_force"]))
+            raise InputError([Diagnostic("E403", f"no ruleset is in force on {day}; known rulesets: {known}")])
+        return self.compile(max(candidates, key=lambda pair: pair[0])[1], day)

@@ -175,8 +175,12 @@ class Ruleset:
     confidence: dict
     reads_taille: frozenset
     source: str
-    chain: tuple
+    chain: tuple  # ruleset ids from the first accord to this text
     document: object = None  # the Document it was compiled from, for positions
+    history: tuple = ()  # (id, in-force date) for each text of the chain
+    provisions: tuple = ()  # DatedProvision: provisions of the chain with their own in-force date
+    indicators: tuple = ()  # indicator definitions (informational)
+    reads: dict = dataclasses.field(default_factory=dict)  # item name -> names it reads
 
     def in_force_on(self, day: datetime.date) -> bool:
         return self.in_force <= day and (self.until is None or day <= self.until)

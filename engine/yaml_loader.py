@@ -84,6 +84,10 @@ class Document:
     names it; ``styles`` to the scalar style (``""`` for plain, ``"'"``,
     ``'"'``, ``"|"``, ``">"``) so that an error inside an expression can point
     at the right column.
+
+    A consolidated ruleset (an avenant applied to its base) is a document whose
+    subtrees come from several files: ``origins`` maps the path of such a subtree
+    to its file, and a position found under it is a position in that file.
     """
 
     file: str
@@ -91,6 +95,34 @@ class Document:
     marks: dict = dataclasses.field(default_factory=dict)
     key_marks: dict = dataclasses.field(default_factory=dict)
     styles: dict = dataclasses.field(default_factory=dict)
+    origins: dict = dataclasses.field(default_factory=dict)
+
+    def file_of(self, path) -> str:
+        """The file the node at ``path`` was written in."""
+        path = tuple(path)
+        while path:
+            if path in self.origins:
+                return self.origins[path]
+            path = path[:-1]
+        return self.origins.get((), self.file)
+
+    def subtree(self, path) -> "Document":
+        """The node at ``path`` as a document of its own, positions kept.
+
+        >>> doc = parse_document(b"a:\\n  b: 1\\n", "t.yaml")
+        >>> sub = doc.subtree(("a",))
+        >>> sub.data, sub.position(("b",))
+        ({'b': 1}, (2, 6))
+        """
+        path = tuple(path)
+        size = len(path)
+        result = Document(self.file_of(path), self.get(path))
+        for source, target in ((self.marks, result.marks), (self.key_marks, result.key_marks),
+                               (self.styles, result.styles), (self.origins, result.origins)):
+            for key, value in source.items():
+                if key[:size] == path:
+                    target[key[size:]] = value
+        return result
 
     def position(self, path, *, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column of ``path``, or of its nearest ancestor that has one."""
@@ -114,7 +146,7 @@ class Document:
         line, column = self.position(path, key=key)
         if offset is not None and line is not None:
             line, column = line + offset[0], (offset[1] + 1 if offset[0] else column + offset[1])
-        return Diagnostic(code, message, self.file, line, column, tuple(path), severity)
+        return Diagnostic(code, message, self.file_of(path), line, column, tuple(path), severity)
 
     def get(self, path, default=None):
         """The value at ``path``, or ``default``."""
