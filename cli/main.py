@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime
 import functools
+from decimal import Decimal
 import re
 import sys
 
 import click
 
 from aci_rules import __version__
+from aci_rules.engine.cases import collect_case_files, file_problem, run_case_file
 from aci_rules.engine.compiler import validate_ruleset
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
@@ -24,7 +26,14 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 from aci_rules.engine.yaml_loader import load_document
 
-from .render import json_dumps, render_errors_json, render_eval_json, render_eval_text
+from .render import (
+    json_dumps,
+    render_errors_json,
+    render_eval_json,
+    render_eval_text,
+    render_ruleset_text,
+    render_ruleset_yaml,
+)
 
 __all__ = ["cli", "main"]
 
@@ -201,6 +210,58 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     else:
         click.echo(render_eval_text(result, explain), nl=False)
     return EXIT_OK
+
+
+@cli.command("show")
+@click.argument("ruleset_name", metavar="ID|PATH")
+@click.option("--date", "day", type=DateType(),
+              help="Consolidate as in force on this date (default: every provision applied).")
+@click.option("--format", "output_format", type=click.Choice(["text", "yaml", "json"]), default="text",
+              show_default=True, help="text: the barème; yaml / json: the consolidated ruleset.")
+@_guarded
+def show_command(ruleset_name, day, output_format):
+    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML."""
+    ruleset = Library().get(ruleset_name, day)
+    if output_format == "yaml":
+        click.echo(render_ruleset_yaml(ruleset, day), nl=False)
+    elif output_format == "json":
+        click.echo(json_dumps(_jsonable(ruleset.document.data)))
+    else:
+        click.echo(render_ruleset_text(ruleset, day), nl=False)
+    return EXIT_OK
+
+
+def _jsonable(node):
+    if isinstance(node, dict):
+        return {k: _jsonable(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_jsonable(v) for v in node]
+    if isinstance(node, Decimal):
+        return str(node)
+    return node
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")
+@_guarded
+def test_command(paths, verbose):
+    """Run YAML test cases (a profile, a date, what the engine must find)."""
+    library = Library()
+    outcomes = []
+    for path in collect_case_files(paths):
+        try:
+            outcomes += run_case_file(path, library)
+        except InputError as error:
+            outcomes.append(file_problem(path, error))
+    for outcome in outcomes:
+        if not outcome.passed:
+            click.echo(outcome.report())
+        elif verbose:
+            click.echo(f"ok   {outcome.file}:{outcome.line}: {outcome.name}")
+    passed = sum(1 for o in outcomes if o.passed)
+    click.echo(f"{passed} passed, {len(outcomes) - passed} failed")
+    return EXIT_OK if passed == len(outcomes) else EXIT_INPUT
 
 
 def main(argv=None) -> None:

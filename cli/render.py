@@ -10,10 +10,21 @@ import json
 import textwrap
 from decimal import Decimal
 
+import yaml
+
 from aci_rules.engine.diagnostic import Diagnostic
 from aci_rules.engine.evaluate import Result
+from aci_rules.engine.expressions import ExpressionFailure, evaluate_expression, make_evaluator
 
-__all__ = ["euros", "render_eval_text", "render_eval_json", "render_errors_json", "json_dumps"]
+__all__ = [
+    "euros",
+    "render_eval_text",
+    "render_eval_json",
+    "render_errors_json",
+    "render_ruleset_text",
+    "render_ruleset_yaml",
+    "json_dumps",
+]
 
 _STATUS = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}
 
@@ -174,3 +185,100 @@ def _explain_line(line, ruleset, size) -> list[str]:
         else:
             out.append(f"        · {name} = {_value(value)}")
     return out
+
+
+class _RulesetDumper(yaml.SafeDumper):
+    """Writes Decimal amounts as plain numbers (exact, as written)."""
+
+
+_RulesetDumper.add_representer(
+    Decimal, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:float", str(value)))
+
+
+def render_ruleset_yaml(ruleset, day) -> str:
+    """The consolidated ruleset as YAML that ``aci-rules validate`` accepts."""
+    when = f"as in force on {day}" if day else "every provision applied"
+    header = (f"# Consolidated text of {ruleset.id}: {' + '.join(ruleset.chain)}, {when}.\n"
+              "# yaml-language-server: $schema=../schemas/ruleset.schema.json\n")
+    body = yaml.dump(ruleset.document.data, Dumper=_RulesetDumper, sort_keys=False,
+                     allow_unicode=True, width=100)
+    return header + body
+
+
+def _static_value(expression, ruleset, taille):
+    """The value of a formula that reads only parameters and taille, or None."""
+    names = {"taille": taille}
+    for name in expression.names:
+        parameter = ruleset.parameters.get(name)
+        if parameter is not None:
+            names[name] = parameter.value_for(taille)
+        elif name not in names:
+            return None
+    if expression.functions:
+        return None
+    evaluator = make_evaluator(names, {})
+    try:
+        value = evaluate_expression(evaluator, expression)
+    except ExpressionFailure:
+        return None
+    return value if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else None
+
+
+def render_ruleset_text(ruleset, day) -> str:
+    """The barème of a consolidated ruleset: each line's maximum for each taille."""
+    tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
+    out = [f"{ruleset.id} — {' '.join(ruleset.title.split())}"]
+    out.append(f"  {ruleset.kind}, {ruleset.status}; en vigueur depuis le {ruleset.in_force}"
+               + (f" jusqu'au {ruleset.until}" if ruleset.until else ""))
+    out.append(f"  Texte consolidé : {' + '.join(ruleset.chain)}"
+               + (f", au {day}" if day else ", toutes dispositions appliquées"))
+    out.extend(_wrap(" ".join(ruleset.reference.split()), 96, "  "))
+    if ruleset.provisions:
+        out.append("  Dispositions à date d'effet propre :")
+        for provision in ruleset.provisions:
+            out.append(f"    {provision.day}  {provision.ruleset}: {provision.description}")
+    out.append("")
+    if ruleset.taille is not None:
+        out.append("Tailles (" + ruleset.taille.basis.text + ")")
+        for size_class in ruleset.taille.classes:
+            high = _number(size_class.high) if size_class.high is not None else "…"
+            tag = "" if size_class.confidence == "confirmed" else f"  [{size_class.confidence}]"
+            out.append(f"  taille {size_class.taille} : {_number(size_class.low)} à {high}{tag}")
+        out.append("")
+
+    width = 15
+    header = f"  {'Ligne':<28} {'Volet':<22}" + "".join(f"{'Taille ' + str(t):>{width}}" for t in tailles)
+    out.append("Barème (maximum par année de contrat)")
+    out.append(header)
+    out.append("  " + "-" * (len(header) - 2))
+    for line in ruleset.lines:
+        expression = line.maximum or line.amount
+        values = [_static_value(expression, ruleset, t) for t in tailles]
+        label = line.id if len(line.id) <= 28 else line.id[:27] + "…"
+        if all(v is not None for v in values):
+            out.append(f"  {label:<28} {line.volet:<22}" + "".join(f"{euros(Decimal(v)):>{width}}" for v in values))
+        else:
+            out.append(f"  {label:<28} {line.volet:<22}")
+            out.extend(_wrap("formule : " + " ".join(expression.text.split()), 100, "    "))
+            for name in sorted(expression.names):
+                parameter = ruleset.parameters.get(name)
+                if parameter is not None and parameter.by_taille is not None:
+                    out.append(f"    {name:<48}" + "".join(
+                        f"{euros(Decimal(parameter.value_for(t))):>{width}}" for t in tailles))
+        confidences = [ruleset.confidence[line.id].get(t, "confirmed") for t in tailles]
+        if any(c != "confirmed" for c in confidences):
+            out.append(f"    {'confiance':<48}" + "".join(f"{c:>{width}}" for c in confidences))
+    out.append("")
+    scalars = [p for p in ruleset.parameters.values() if p.by_taille is None]
+    if scalars:
+        out.append("Autres paramètres")
+        for parameter in scalars:
+            if parameter.unit == "taux":
+                shown = f"{(Decimal(parameter.value) * 100).normalize()} %"
+            elif parameter.unit in ("mois", "ans", "jours", "heures", "EUR"):
+                shown = f"{_value(parameter.value)} {parameter.unit}"
+            else:
+                shown = _value(parameter.value)
+            out.append(f"  {parameter.name:<32} {shown}  [{parameter.confidence_for(None)}]")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

@@ -86,6 +86,7 @@ class _Grafter:
             for key in index.get((table_name, source_path), ()):
                 target_table[target_path + key[size:]] = source_table[key]
         target.origins[target_path] = source.file_of(source_path)
+        target.sources.update(source.sources)
 
 
 def _removal_id(item):
@@ -217,7 +218,7 @@ def in_force_view(document: Document, day: datetime.date | None) -> Document:
     if not any(dropped_lists.values()) and not any(dropped_maps.values()):
         return document
     grafter = _Grafter()
-    result = Document(document.file, {}, origins=dict(document.origins))
+    result = Document(document.file, {}, origins=dict(document.origins), sources=dict(document.sources))
     for key, value in document.data.items():
         if key in LIST_SECTIONS and dropped_lists[key]:
             kept = [i for i in range(len(value)) if i not in dropped_lists[key]]
@@ -262,5 +263,5 @@ def dated_provisions(document: Document, ruleset_id: str) -> list[DatedProvision
         for key, value in (spec.get("set") or {}).items():
             when = _in_force_of(value)
             if when:
-                found.append(DatedProvision(when, f"{_SINGULAR[name]} '{key}'", ruleset_id))
+                found.append(DatedProvision(when, f"set {_SINGULAR[name]} '{key}'", ruleset_id))
     return sorted(found, key=lambda p: p.day)

@@ -160,16 +160,14 @@ class _Compiler:
     def expression(self, value, path, known_names, missions=None) -> Expression | None:
         expression, problems = parse_expression(
             value, known_names=set(known_names) | set(_CONSTANTS), known_functions=set(FUNCTION_NAMES))
-        style = self.doc.styles.get(path, "")
         text = str(value)
         for problem in problems:
-            offset = None
-            # Point inside the scalar when its text is on one line as written.
-            if style in ("", "'", '"') and "\n" not in text:
-                lead = len(text) - len(text.lstrip())
-                offset = (0, problem.column + lead + (1 if style else 0))
+            # The problem's place in the stripped text, as an index into the scalar's value.
+            lead = len(text) - len(text.lstrip())
+            lines = text.strip().split("\n")
+            index = lead + sum(len(l) + 1 for l in lines[:problem.line_offset]) + problem.column
             self.problems.append(self.doc.diagnostic(
-                problem.code, f"{problem.message} in {format_path(path)}", path, offset=offset))
+                problem.code, f"{problem.message} in {format_path(path)}", path, index=index))
         if expression is not None:
             self.check_line_calls(expression, path)
         if expression is not None and missions is not None:

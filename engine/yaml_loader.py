@@ -96,6 +96,7 @@ class Document:
     key_marks: dict = dataclasses.field(default_factory=dict)
     styles: dict = dataclasses.field(default_factory=dict)
     origins: dict = dataclasses.field(default_factory=dict)
+    sources: dict = dataclasses.field(default_factory=dict)  # file -> its lines, to point inside scalars
 
     def file_of(self, path) -> str:
         """The file the node at ``path`` was written in."""
@@ -122,7 +123,48 @@ class Document:
             for key, value in source.items():
                 if key[:size] == path:
                     target[key[size:]] = value
+        result.sources = self.sources
         return result
+
+    def scalar_position(self, path, index: int) -> tuple[int, int] | None:
+        """Line and column of the character at ``index`` of the scalar at ``path``.
+
+        Follows the scalar through the source as YAML folded it (a line break read
+        as a space, indentation dropped), for plain, quoted and block scalars.
+        None when the source is not at hand.
+
+        >>> doc = parse_document(b"a: one two\\n  three four\\n", "t.yaml")
+        >>> doc.scalar_position(("a",), 14)
+        (2, 9)
+        """
+        path = tuple(path)
+        style, mark = self.styles.get(path), self.marks.get(path)
+        lines = self.sources.get(self.file_of(path))
+        value = self.get(path)
+        if style is None or mark is None or lines is None or not isinstance(value, str):
+            return None
+        line, column = mark[0] - 1, mark[1] - 1
+        if style in ("'", '"'):
+            column += 1
+        elif style in ("|", ">"):
+            line += 1
+            if line >= len(lines):
+                return None
+            column = len(lines[line]) - len(lines[line].lstrip(" "))
+        block_indent = column
+        for position in range(min(index, len(value))):
+            if value[position] == "\n" or column >= len(lines[line].rstrip()):
+                line += 1
+                if line >= len(lines):
+                    return None
+                text = lines[line]
+                column = (min(block_indent, len(text) - len(text.lstrip(" "))) if style in ("|", ">")
+                          else len(text) - len(text.lstrip(" ")))
+                continue
+            column += 1
+        if line < len(lines) and column >= len(lines[line].rstrip()) and style not in ("|", ">"):
+            return (line + 1, column + 1)
+        return (line + 1, column + 1)
 
     def position(self, path, *, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column of ``path``, or of its nearest ancestor that has one."""
@@ -137,15 +179,15 @@ class Document:
             path = path[:-1]
 
     def diagnostic(self, code: str, message: str, path=(), *, key: bool = False,
-                   severity: str = "error", offset: tuple[int, int] | None = None) -> Diagnostic:
+                   severity: str = "error", index: int | None = None) -> Diagnostic:
         """A diagnostic at ``path`` in this document.
 
-        ``offset`` (line delta, column delta) points inside a scalar, e.g. at the
-        column of a name inside an expression.
+        ``index`` points inside the scalar at ``path``, e.g. at a name inside an
+        expression (the character's index in the scalar's value).
         """
         line, column = self.position(path, key=key)
-        if offset is not None and line is not None:
-            line, column = line + offset[0], (offset[1] + 1 if offset[0] else column + offset[1])
+        if index is not None:
+            line, column = self.scalar_position(path, index) or (line, column)
         return Diagnostic(code, message, self.file_of(path), line, column, tuple(path), severity)
 
     def get(self, path, default=None):
@@ -186,6 +228,7 @@ def parse_document(raw: bytes, name: str) -> Document:
     builder.build(text)
     if builder.errors:
         raise InputError(builder.errors)
+    builder.document.sources = {name: text.split("\n")}
     return builder.document
 
 
