@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostic import Diagnostic, InputError, format_path
+from .diagnostic import Diagnostic, InputError
 
 __all__ = [
     "Document",

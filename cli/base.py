@@ -1,0 +1,87 @@
+"""What every command shares: the group, option types, and the one place exit codes are made.
+
+Exit codes: 0 done, 1 the input has problems (every diagnostic on stderr as
+``file:line:col: CODE message``), 2 the command was misused (click's own) or the
+tool itself failed. No traceback ever reaches the user.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+
+import click
+
+from aci_rules import __version__
+from aci_rules.engine.diagnostic import InputError
+from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
+
+from .render import render_errors_json
+
+__all__ = ["cli", "DateType", "guarded", "format_option", "EXIT_OK", "EXIT_INPUT", "EXIT_USAGE"]
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+class DateType(click.ParamType):
+    """A date written YYYY-MM-DD, of the calendar, in MIN_YEAR..MAX_YEAR."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime.date):
+            return value
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            self.fail(f"'{value}' is not a date written YYYY-MM-DD", param, ctx)
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"'{value}' is not a date of the calendar", param, ctx)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            self.fail(f"'{value}' is outside the years {MIN_YEAR}..{MAX_YEAR}", param, ctx)
+        return day
+
+
+def _report(diagnostics, as_json: bool) -> None:
+    for diagnostic in diagnostics:
+        click.echo(str(diagnostic), err=True)
+    if as_json:
+        click.echo(render_errors_json(diagnostics))
+
+
+def guarded(command):
+    """Run a command body; map input problems to exit 1 and failures to exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        ctx = click.get_current_context()
+        as_json = kwargs.get("output_format") == "json"
+        try:
+            code = command(*args, **kwargs)
+        except InputError as error:
+            _report(error.diagnostics, as_json)
+            ctx.exit(EXIT_INPUT)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("aci-rules: interrupted", err=True)
+            ctx.exit(130)
+        except Exception as error:  # a bug of ours: say so, without a traceback
+            click.echo(f"aci-rules: internal error: {type(error).__name__}: {error} "
+                       "(please report it with the command and the files)", err=True)
+            ctx.exit(EXIT_USAGE)
+        ctx.exit(code or EXIT_OK)
+
+    return wrapper
+
+
+format_option = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="text for a person, json for a program (one JSON document on stdout).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aci-rules")
+def cli():
+    """Evaluate, check and compare the funding rules of the ACI CPTS."""

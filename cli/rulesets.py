@@ -1,0 +1,129 @@
+"""Commands about rulesets: list, validate, show."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import click
+
+from aci_rules.engine.compiler import validate_ruleset
+from aci_rules.engine.diagnostic import InputError
+from aci_rules.engine.library import Library
+from aci_rules.engine.profile import validate_profile
+from aci_rules.engine.yaml_loader import load_document
+
+from .base import EXIT_INPUT, EXIT_OK, DateType, cli, format_option, guarded
+from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
+
+# Keys that only a ruleset has; a file with none of them is checked as a profile.
+_RULESET_KEYS = {"lines", "kind", "dates", "amends", "parameters", "obligations", "status", "title",
+                 "taille", "definitions"}
+
+
+@cli.command("list")
+@format_option
+@guarded
+def list_command(output_format):
+    """The shipped rulesets, with kind, status and in-force dates."""
+    library = Library()
+    rulesets = sorted((library.get(name) for name in library.known_ids()), key=lambda r: r.in_force)
+    if output_format == "json":
+        click.echo(json_dumps([{
+            "id": r.id, "title": " ".join(r.title.split()), "kind": r.kind, "status": r.status,
+            "in_force": r.in_force.isoformat(), "until": r.until.isoformat() if r.until else None,
+            "reference": " ".join(r.reference.split()),
+        } for r in rulesets]))
+        return EXIT_OK
+    click.echo(f"{'id':<14} {'kind':<9} {'status':<10} {'in force':<24} title")
+    for r in rulesets:
+        period = f"{r.in_force} → {r.until or ''}"
+        title = " ".join(r.title.split())
+        click.echo(f"{r.id:<14} {r.kind:<9} {r.status:<10} {period:<24} {title[:70]}")
+    return EXIT_OK
+
+
+def _kind_of(document) -> str:
+    data = document.data
+    if isinstance(data, dict) and _RULESET_KEYS & set(data):
+        return "ruleset"
+    return "profile"
+
+
+@cli.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@format_option
+@guarded
+def validate_command(files, output_format):
+    """Check rulesets and profiles; report every problem as file:line:col: CODE message."""
+    library = Library()
+    reports, problems, profiles = [], [], []
+    known_missions: set = set()
+    for name in files:
+        try:
+            document = load_document(name)
+        except InputError as error:
+            reports.append((name, None, error.diagnostics))
+            continue
+        kind = _kind_of(document)
+        if kind == "ruleset":
+            diagnostics = validate_ruleset(document)
+            if not diagnostics:
+                try:
+                    known_missions |= set(library.compile(document).missions)
+                except InputError as error:
+                    diagnostics = error.diagnostics
+            reports.append((name, kind, diagnostics))
+        else:
+            profiles.append((len(reports), document))
+            reports.append((name, kind, []))
+    if profiles:
+        # Profiles are checked after the rulesets named with them, whose missions count too.
+        known_missions |= library.mission_ids()
+        for index, document in profiles:
+            name, kind, _ = reports[index]
+            reports[index] = (name, kind, validate_profile(document, known_missions))
+
+    for name, kind, diagnostics in reports:
+        problems.extend(diagnostics)
+        for diagnostic in diagnostics:
+            click.echo(str(diagnostic), err=True)
+    if output_format == "json":
+        click.echo(json_dumps({"files": [
+            {"file": name, "kind": kind, "valid": not any(d.is_error for d in diagnostics),
+             "diagnostics": [d.to_dict() for d in diagnostics]}
+            for name, kind, diagnostics in reports]}))
+    else:
+        for name, kind, diagnostics in reports:
+            errors = sum(1 for d in diagnostics if d.is_error)
+            verdict = "ok" if not errors else f"{errors} problem{'s' if errors > 1 else ''}"
+            click.echo(f"{name}: {kind or 'unreadable'}, {verdict}")
+    return EXIT_INPUT if any(d.is_error for d in problems) else EXIT_OK
+
+
+@cli.command("show")
+@click.argument("ruleset_name", metavar="ID|PATH")
+@click.option("--date", "day", type=DateType(),
+              help="Consolidate as in force on this date (default: every provision applied).")
+@click.option("--format", "output_format", type=click.Choice(["text", "yaml", "json"]), default="text",
+              show_default=True, help="text: the barème; yaml / json: the consolidated ruleset.")
+@guarded
+def show_command(ruleset_name, day, output_format):
+    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML."""
+    ruleset = Library().get(ruleset_name, day)
+    if output_format == "yaml":
+        click.echo(render_ruleset_yaml(ruleset, day), nl=False)
+    elif output_format == "json":
+        click.echo(json_dumps(_jsonable(ruleset.document.data)))
+    else:
+        click.echo(render_ruleset_text(ruleset, day), nl=False)
+    return EXIT_OK
+
+
+def _jsonable(node):
+    if isinstance(node, dict):
+        return {k: _jsonable(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_jsonable(v) for v in node]
+    if isinstance(node, Decimal):
+        return str(node)
+    return node
