@@ -62,6 +62,16 @@ def _value(value) -> str:
     return str(value)
 
 
+def _plain(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros.
+
+    >>> _plain(Decimal("10.00")), _plain(Decimal("12.50"))
+    ('10', '12.5')
+    """
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def json_dumps(document) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2)
 
@@ -274,7 +284,7 @@ def render_ruleset_text(ruleset, day) -> str:
         out.append("Autres paramètres")
         for parameter in scalars:
             if parameter.unit == "taux":
-                shown = f"{(Decimal(parameter.value) * 100).normalize()} %"
+                shown = f"{_plain(Decimal(parameter.value) * 100)} %"
             elif parameter.unit in ("mois", "ans", "jours", "heures", "EUR"):
                 shown = f"{_value(parameter.value)} {parameter.unit}"
             else:

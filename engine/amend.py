@@ -6,7 +6,7 @@ like a consolidated legal text::
     changes:
       parameters: {set: {name: parameter}, remove: [name]}
       definitions: {set: {name: definition}, remove: [name]}
-      missions | lines | obligations | indicators:
+      missions | lines | obligations | indicators | payments:
         add: [item]                      # a new item, complete
         change: [{id: x, field: value}]  # only the fields that change; null removes one
         remove: [id, or {id: x, in_force: date}]
@@ -30,12 +30,13 @@ from .yaml_loader import Document
 __all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions", "LIST_SECTIONS",
            "MAP_SECTIONS"]
 
-LIST_SECTIONS = ("missions", "indicators", "lines", "obligations")
+LIST_SECTIONS = ("missions", "indicators", "lines", "obligations", "payments")
 MAP_SECTIONS = ("parameters", "definitions")
 REPLACED_SECTIONS = ("rounding", "contract", "taille")
 METADATA = ("id", "title", "kind", "status", "reference", "note", "dates")
 _SINGULAR = {"missions": "mission", "indicators": "indicator", "lines": "line",
-             "obligations": "obligation", "parameters": "parameter", "definitions": "definition"}
+             "obligations": "obligation", "payments": "payment rule", "parameters": "parameter",
+             "definitions": "definition"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,11 +82,14 @@ class _Grafter:
     def graft(self, target: Document, target_path: tuple, source: Document, source_path: tuple):
         index = self._index(source)
         size = len(source_path)
-        for table_name in ("marks", "key_marks", "styles", "origins"):
+        for table_name in ("marks", "key_marks", "styles", "origins", "aliases"):
             source_table, target_table = getattr(source, table_name), getattr(target, table_name)
             for key in index.get((table_name, source_path), ()):
                 target_table[target_path + key[size:]] = source_table[key]
         target.origins[target_path] = source.file_of(source_path)
+        own_path = source.source_path(source_path)
+        if own_path != target_path:
+            target.aliases[target_path] = own_path
         target.sources.update(source.sources)
 
 
@@ -97,9 +101,12 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
     """The full document of ``amendment`` applied to ``base`` (a full document).
 
     ``day`` None applies every change; otherwise a change or removal with an
-    ``in_force`` after ``day`` is left out. Returns ``(document, problems)``.
+    ``in_force`` after ``day`` is left out. Returns ``(document, problems,
+    removed)``: ``removed`` maps each name the amendment removes to the path of
+    its removal, so that what still reads it can be reported there.
     """
     problems: list[Diagnostic] = []
+    removed: dict[str, tuple] = {}
     changes = amendment.data.get("changes") or {}
     base_id = base.data.get("id")
 
@@ -133,6 +140,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 problem("E307", f"removes {_SINGULAR[name]} '{key}', which {base_id} does not have{hint}", path)
             elif active(item):
                 del entries[key]
+                removed[key] = path
 
     for name in LIST_SECTIONS:
         spec = changes.get(name) or {}
@@ -168,6 +176,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 problem("E307", f"removes {what} '{key}', which {base_id} does not have{hint}", path)
             elif active(item):
                 del entries[key]
+                removed[key] = path
 
     grafter = _Grafter()
     result = Document(amendment.file, {})
@@ -204,7 +213,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 item[field] = copy.deepcopy(value)
                 grafter.graft(result, (name, index, field), source, path)
     result.origins[()] = amendment.file
-    return result, problems
+    return result, problems, removed
 
 
 def in_force_view(document: Document, day: datetime.date | None) -> Document:
@@ -218,7 +227,8 @@ def in_force_view(document: Document, day: datetime.date | None) -> Document:
     if not any(dropped_lists.values()) and not any(dropped_maps.values()):
         return document
     grafter = _Grafter()
-    result = Document(document.file, {}, origins=dict(document.origins), sources=dict(document.sources))
+    result = Document(document.file, {}, origins=dict(document.origins), sources=dict(document.sources),
+                      aliases=dict(document.aliases))
     for key, value in document.data.items():
         if key in LIST_SECTIONS and dropped_lists[key]:
             kept = [i for i in range(len(value)) if i not in dropped_lists[key]]

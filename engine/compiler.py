@@ -9,6 +9,7 @@ Both report every problem they find, each at its line and column.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from decimal import Decimal
 
@@ -18,9 +19,11 @@ from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PURE_FUNCTI
 from .ruleset import (
     Definition,
     FundingLine,
+    Installment,
     Mission,
     Obligation,
     Parameter,
+    PaymentRule,
     Ruleset,
     SizeClass,
     Taille,
@@ -85,6 +88,10 @@ class _Compiler:
         self.problems: list[Diagnostic] = []
         self.history = history or ((document.data["id"], _date(document.data["dates"]["in_force"])),)
         self.provisions = tuple(provisions)
+
+    def where(self, path) -> str:
+        """How a message names a node: its path in the file it was written in."""
+        return format_path(self.doc.source_path(path))
 
     def error(self, code, message, path, *, key=False):
         self.problems.append(self.doc.diagnostic(code, message, path, key=key))
@@ -166,8 +173,9 @@ class _Compiler:
             lead = len(text) - len(text.lstrip())
             lines = text.strip().split("\n")
             index = lead + sum(len(l) + 1 for l in lines[:problem.line_offset]) + problem.column
-            self.problems.append(self.doc.diagnostic(
-                problem.code, f"{problem.message} in {format_path(path)}", path, index=index))
+            diagnostic = self.doc.diagnostic(
+                problem.code, f"{problem.message} in {self.where(path)}", path, index=index)
+            self.problems.append(dataclasses.replace(diagnostic, subject=problem.name))
         if expression is not None:
             self.check_line_calls(expression, path)
         if expression is not None and missions is not None:
@@ -175,7 +183,7 @@ class _Compiler:
                 if function in MISSION_FUNCTIONS and argument not in missions:
                     guess = suggest(str(argument), missions)
                     hint = f" (did you mean '{guess}'?)" if guess else ""
-                    self.error("E208", f"unknown mission '{argument}' in {format_path(path)}{hint}", path)
+                    self.error("E208", f"unknown mission '{argument}' in {self.where(path)}{hint}", path)
         return expression
 
     def check_line_calls(self, expression, path):
@@ -185,7 +193,7 @@ class _Compiler:
             if not arguments or arguments[0] not in LINE_FIELDS or not all(
                     isinstance(a, str) for a in arguments):
                 self.error("E103", f"{function}() takes a field ({', '.join(repr(f) for f in LINE_FIELDS)}) "
-                           f"then the values to sum, all written as texts, in {format_path(path)}", path)
+                           f"then the values to sum, all written as texts, in {self.where(path)}", path)
 
     def check_mission(self, mission, missions, path):
         if mission is not None and mission not in missions:
@@ -294,6 +302,29 @@ class _Compiler:
                 done=self.expression(spec["done"], path + ("done",), names, missions),
                 reference=spec["reference"], confidence=spec.get("confidence"), path=path))
 
+        payments = []
+        payment_ids = set()
+        payment_names = common | set(MISSION_NAMES)
+        for index, spec in enumerate(data.get("payments") or []):
+            path = ("payments", index)
+            if spec["id"] in payment_ids:
+                self.error("E206", f"payment rule '{spec['id']}' is defined twice", path + ("id",))
+                continue
+            payment_ids.add(spec["id"])
+            installments = []
+            for number, item in enumerate(spec["installments"]):
+                item_path = path + ("installments", number)
+                installments.append(Installment(
+                    item["label"],
+                    self.expression(item["share"], item_path + ("share",), payment_names, missions),
+                    self.expression(item["due"], item_path + ("due",), payment_names, missions)))
+            payments.append(PaymentRule(
+                id=spec["id"], label=spec["label"], volets=tuple(spec["volets"]),
+                when=(self.expression(spec["when"], path + ("when",), payment_names, missions)
+                      if "when" in spec else None),
+                installments=tuple(installments), reference=spec["reference"],
+                confidence=spec.get("confidence"), path=path))
+
         dates = data["dates"]
         signed, published = _date(dates.get("signed")), _date(dates.get("published"))
         in_force, until = _date(dates["in_force"]), _date(dates.get("until"))
@@ -330,6 +361,7 @@ class _Compiler:
             chain=tuple(name for name, _ in self.history), document=self.doc,
             history=self.history, provisions=self.provisions, indicators=indicators,
             reads={name: frozenset(names) for name, names in reads.items()},
+            payments=tuple(payments),
         )
 
     @staticmethod

@@ -77,6 +77,7 @@ class Diagnostic:
     column: int | None = None
     path: tuple = ()
     severity: str = "error"
+    subject: str | None = dataclasses.field(default=None, compare=False)  # the name at fault, if any
 
     def __str__(self) -> str:
         where = self.file or "<input>"

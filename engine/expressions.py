@@ -93,6 +93,7 @@ class ExpressionProblem:
     message: str
     line_offset: int = 0  # 0 for the first line of the expression
     column: int = 0  # 0-based, within that line
+    name: str | None = None  # the unknown name, for E102
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -201,7 +202,7 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
             if node.id not in known_names:
                 guess = suggest(node.id, known_names)
                 hint = f" (did you mean '{guess}'?)" if guess else ""
-                problems.append(ExpressionProblem("E102", f"unknown name '{node.id}'{hint}", *where))
+                problems.append(ExpressionProblem("E102", f"unknown name '{node.id}'{hint}", *where, node.id))
             names.add(node.id)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):

@@ -14,7 +14,7 @@ from importlib import resources
 
 from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
-from .diagnostic import Diagnostic, InputError, suggest
+from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .ruleset import Ruleset
 from .yaml_loader import Document, load_document
 
@@ -34,6 +34,17 @@ def looks_like_path(text: str) -> bool:
 
 def _date(value) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _at_removal(diagnostic: Diagnostic, removals: dict) -> Diagnostic:
+    """An unknown name that an amendment removed is reported where it was removed."""
+    if diagnostic.code != "E102" or diagnostic.subject not in removals:
+        return diagnostic
+    amendment, path = removals[diagnostic.subject]
+    where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}" if diagnostic.line else diagnostic.file
+    return amendment.diagnostic(
+        "E307", f"removes '{diagnostic.subject}', which is still read at {where} "
+        f"({format_path(diagnostic.path)}): change or remove what reads it too", path)
 
 
 class Library:
@@ -129,15 +140,27 @@ class Library:
                 ("amends",))])
         return shipped[name]
 
+    def _identity(self, document: Document) -> str:
+        shipped = self._shipped or {}
+        if shipped.get(document.data.get("id")) is document:
+            return f"shipped:{document.data['id']}"
+        return os.path.realpath(document.file)
+
     def chain_of(self, document: Document) -> list[Document]:
-        """The documents from the first accord to ``document``; a cycle is a diagnostic."""
+        """The documents from the first accord to ``document``; a cycle is a diagnostic.
+
+        The cycle is told in the direction of ``amends``: a -> b -> a reads
+        "a amends b, which amends a".
+        """
         chain = [document]
         while "amends" in chain[-1].data:
             base = self._base_of(chain[-1])
-            if any(base is seen for seen in chain):
-                names = [d.data["id"] for d in reversed(chain)] + [base.data["id"]]
+            seen = [self._identity(d) for d in chain]
+            if self._identity(base) in seen:
+                start = seen.index(self._identity(base))
+                names = [d.data["id"] for d in chain[start:]] + [base.data["id"]]
                 raise InputError([document.diagnostic(
-                    "E305", "amendment cycle: " + " -> ".join(reversed(names)), ("amends",))])
+                    "E305", "amendment cycle: " + " -> ".join(names), ("amends",))])
             chain.append(base)
         return list(reversed(chain))
 
@@ -153,10 +176,11 @@ class Library:
         signature = tuple(p.day <= day for p in provisions) if day is not None else None
         key = (tuple(id(link) for link in chain), signature)
         if key not in self._compiled:
-            full, problems = chain[0], []
+            full, problems, removals = chain[0], [], {}
             for link in chain[1:]:
-                full, found = consolidate(full, link, day)
+                full, found, removed = consolidate(full, link, day)
                 problems += found
+                removals.update({name: (link, path) for name, path in removed.items()})
             if problems:
                 raise InputError(problems)
             if len(chain) > 1:
@@ -164,8 +188,11 @@ class Library:
                 if problems:
                     raise InputError(problems)
             history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
-            self._compiled[key] = compile_ruleset(
-                in_force_view(full, day), history=history, provisions=tuple(provisions))
+            try:
+                self._compiled[key] = compile_ruleset(
+                    in_force_view(full, day), history=history, provisions=tuple(provisions))
+            except InputError as error:
+                raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
         return self._compiled[key]
 
     # -- what the commands ask ---------------------------------------------------------

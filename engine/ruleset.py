@@ -22,6 +22,8 @@ __all__ = [
     "Definition",
     "FundingLine",
     "Obligation",
+    "Installment",
+    "PaymentRule",
     "Ruleset",
 ]
 
@@ -143,6 +145,27 @@ class Obligation:
     path: tuple
 
 
+@dataclasses.dataclass(frozen=True)
+class Installment:
+    label: str
+    share: Expression
+    due: Expression
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentRule:
+    """When the money of a contract year is paid, for the lines of some volets."""
+
+    id: str
+    label: str
+    volets: tuple
+    when: Expression | None
+    installments: tuple  # Installment
+    reference: str
+    confidence: str | None
+    path: tuple
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Ruleset:
     """A compiled ruleset.
@@ -181,6 +204,7 @@ class Ruleset:
     provisions: tuple = ()  # DatedProvision: provisions of the chain with their own in-force date
     indicators: tuple = ()  # indicator definitions (informational)
     reads: dict = dataclasses.field(default_factory=dict)  # item name -> names it reads
+    payments: tuple = ()  # PaymentRule, in order: the first that matches a line pays it
 
     def in_force_on(self, day: datetime.date) -> bool:
         return self.in_force <= day and (self.until is None or day <= self.until)

@@ -87,7 +87,7 @@ def _describe(value) -> str:
 
 def _translate(error, document: Document):
     path = tuple(error.absolute_path)
-    where = format_path(path)
+    where = format_path(document.source_path(path))
     at = f" in {where}" if where else ""
     kind = error.validator
     instance = error.instance
@@ -258,5 +258,5 @@ def _date_range(document: Document):
             year = int(node[:4])
             if not MIN_YEAR <= year <= MAX_YEAR:
                 yield document.diagnostic(
-                    "E205", f"'{node}' in {format_path(path)} is outside the years {MIN_YEAR}..{MAX_YEAR}",
+                    "E205", f"'{node}' in {format_path(document.source_path(path))} is outside the years {MIN_YEAR}..{MAX_YEAR}",
                     path)

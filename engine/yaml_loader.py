@@ -97,6 +97,20 @@ class Document:
     styles: dict = dataclasses.field(default_factory=dict)
     origins: dict = dataclasses.field(default_factory=dict)
     sources: dict = dataclasses.field(default_factory=dict)  # file -> its lines, to point inside scalars
+    aliases: dict = dataclasses.field(default_factory=dict)  # path here -> its path in the file it came from
+
+    def source_path(self, path) -> tuple:
+        """The path of the node at ``path`` in the file it was written in.
+
+        >>> doc = Document("t.yaml", {}, aliases={("lines", 3): ("changes", "lines", "add", 0)})
+        >>> doc.source_path(("lines", 3, "amount"))
+        ('changes', 'lines', 'add', 0, 'amount')
+        """
+        path = tuple(path)
+        for size in range(len(path), -1, -1):
+            if path[:size] in self.aliases:
+                return self.aliases[path[:size]] + path[size:]
+        return path
 
     def file_of(self, path) -> str:
         """The file the node at ``path`` was written in."""
@@ -119,7 +133,8 @@ class Document:
         size = len(path)
         result = Document(self.file_of(path), self.get(path))
         for source, target in ((self.marks, result.marks), (self.key_marks, result.key_marks),
-                               (self.styles, result.styles), (self.origins, result.origins)):
+                               (self.styles, result.styles), (self.origins, result.origins),
+                               (self.aliases, result.aliases)):
             for key, value in source.items():
                 if key[:size] == path:
                     target[key[size:]] = value
@@ -188,7 +203,7 @@ class Document:
         line, column = self.position(path, key=key)
         if index is not None:
             line, column = self.scalar_position(path, index) or (line, column)
-        return Diagnostic(code, message, self.file_of(path), line, column, tuple(path), severity)
+        return Diagnostic(code, message, self.file_of(path), line, column, self.source_path(path), severity)
 
     def get(self, path, default=None):
         """The value at ``path``, or ``default``."""
