@@ -8,17 +8,12 @@ import click
 
 from aci_rules.engine.compiler import validate_ruleset
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.library import Library
+from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, cli, format_option, guarded
 from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
-
-# Keys that only a ruleset has; a file with none of them is checked as a profile.
-_RULESET_KEYS = {"lines", "kind", "dates", "amends", "parameters", "obligations", "status", "title",
-                 "taille", "definitions"}
-
 
 @cli.command("list")
 @format_option
@@ -42,13 +37,6 @@ def list_command(output_format):
     return EXIT_OK
 
 
-def _kind_of(document) -> str:
-    data = document.data
-    if isinstance(data, dict) and _RULESET_KEYS & set(data):
-        return "ruleset"
-    return "profile"
-
-
 @cli.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @format_option
@@ -64,7 +52,7 @@ def validate_command(files, output_format):
         except InputError as error:
             reports.append((name, None, error.diagnostics))
             continue
-        kind = _kind_of(document)
+        kind = document_kind(document)
         if kind == "ruleset":
             diagnostics = validate_ruleset(document)
             if not diagnostics:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .expressions import Expression, parse_expression
-from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PURE_FUNCTIONS
+from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
     Definition,
     FundingLine,
@@ -51,7 +51,7 @@ PROFILE_NAMES = BASIS_NAMES + (
 )
 # What a formula attached to a mission (``mission: x``) may read about that mission.
 MISSION_NAMES = ("started", "deployed", "achievement")
-FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + LINE_FUNCTIONS
+FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
 _CONSTANTS = ("True", "False", "None")
 
 
@@ -149,7 +149,8 @@ class _Compiler:
             last_index, last = classes[-1]
             self.error("E301", f"taille {last.taille} has a max: values above {last.high} are in no class",
                        path + ("classes", last_index))
-        basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | set(parameters))
+        scalars = {name for name, parameter in parameters.items() if parameter.by_taille is None}
+        basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | scalars)
         if basis is None:
             return None
         return Taille(basis, tuple(c for _, c in classes), spec["reference"], spec["confidence"])

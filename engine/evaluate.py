@@ -195,6 +195,7 @@ class _Evaluation:
         functions["mission_started"] = lambda m: missions[m].started if m in missions else None
         functions["mission_deployed"] = lambda m: missions[m].deployed if m in missions else None
         functions["mission_achievement"] = self._achievement_of
+        functions["population_on"] = profile.population_on
         maxima: dict = {}
         self.maxima = maxima
 
@@ -205,6 +206,9 @@ class _Evaluation:
         functions["sum_lines"] = lambda field, *values: sum_of(names, field, *values)
         functions["sum_maxima"] = lambda field, *values: sum_of(maxima, field, *values)
         evaluator = make_evaluator(names, functions)
+        for name, parameter in ruleset.parameters.items():
+            if parameter.by_taille is None:  # the taille's basis may read these
+                names[name] = parameter.value
 
         size, size_confidence = None, None
         if ruleset.taille is not None:
@@ -239,7 +243,8 @@ class _Evaluation:
             "contract_end": contract_end,
         })
         for name, parameter in ruleset.parameters.items():
-            names[name] = parameter.value_for(size)
+            if parameter.by_taille is not None:
+                names[name] = parameter.value_for(size)
 
         self.check_missions(year)
         self.check_straddles(year)

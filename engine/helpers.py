@@ -24,6 +24,7 @@ __all__ = [
     "largest",
     "PURE_FUNCTIONS",
     "MISSION_FUNCTIONS",
+    "PROFILE_FUNCTIONS",
     "LINE_FUNCTIONS",
     "LINE_FIELDS",
 ]
@@ -161,6 +162,9 @@ PURE_FUNCTIONS = {
 # Functions whose first argument is a mission id, checked against the ruleset's
 # missions when it is compiled.
 MISSION_FUNCTIONS = ("mission_started", "mission_deployed", "mission_achievement")
+
+# Functions that read the profile, bound to it when it is evaluated.
+PROFILE_FUNCTIONS = ("population_on",)
 
 # Functions that sum other lines: sum_lines('volet', 'fixe', 'variable') adds the
 # amounts (sum_maxima the maxima) of the lines whose volet is fixe or variable.

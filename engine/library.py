@@ -18,7 +18,7 @@ from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .ruleset import Ruleset
 from .yaml_loader import Document, load_document
 
-__all__ = ["Library", "shipped_ruleset_names", "looks_like_path"]
+__all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind"]
 
 
 def shipped_ruleset_names() -> list[str]:
@@ -30,6 +30,17 @@ def shipped_ruleset_names() -> list[str]:
 def looks_like_path(text: str) -> bool:
     """True when a --ruleset or amends value names a file rather than an id."""
     return text.endswith((".yaml", ".yml")) or os.sep in text or "/" in text
+
+
+# Keys that only a ruleset has; a document with none of them is read as a profile.
+_RULESET_KEYS = frozenset({"lines", "kind", "dates", "amends", "parameters", "obligations", "status",
+                           "title", "taille", "definitions", "changes", "payments"})
+
+
+def document_kind(document: Document) -> str:
+    """'ruleset' or 'profile', from the keys the document has."""
+    data = document.data
+    return "ruleset" if isinstance(data, dict) and _RULESET_KEYS & set(data) else "profile"
 
 
 def _date(value) -> datetime.date | None:

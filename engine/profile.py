@@ -39,6 +39,15 @@ class Profile:
     missions: dict  # mission id -> MissionState
     crises: tuple
     document: Document | None = None
+    population_history: tuple = ()  # (since, population), sorted by date
+
+    def population_on(self, day: datetime.date) -> int:
+        """The population in force on ``day``: the latest earlier entry, else the current one."""
+        found = None
+        for since, population in self.population_history:
+            if since <= day:
+                found = population
+        return self.population if found is None else found
 
     @property
     def file(self) -> str | None:
@@ -93,6 +102,8 @@ def compile_profile(document: Document) -> Profile:
         missions=missions,
         crises=crises,
         document=document,
+        population_history=tuple(sorted(
+            (_date(entry["since"]), entry["population"]) for entry in data.get("population_history") or [])),
     )
 
 

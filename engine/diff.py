@@ -1,0 +1,338 @@
+"""What changed between two rulesets, by meaning rather than by text.
+
+Consumes two compiled rulesets and compares what they say: metadata and in-force
+dates, the size table, parameters (values per taille, references, confidence),
+missions, lines (formulas side by side, and each line's maximum per taille as the
+barème gives it), obligations, payment rules, indicators and provisions with their
+own in-force date. The result is plain data; rendering is the CLI's business.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .ruleset import Ruleset
+
+__all__ = [
+    "Change", "AmountChange", "ItemDiff", "RulesetDiff", "ProfileComparison",
+    "diff_rulesets", "compare_profile", "static_maximum", "tailles_of",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One field that differs: its name, the old and the new value (None when absent)."""
+
+    field: str
+    old: object
+    new: object
+
+
+@dataclasses.dataclass(frozen=True)
+class AmountChange:
+    """A figure for one taille (None for a value that does not depend on it), old -> new."""
+
+    taille: int | None
+    old: Decimal | None
+    new: Decimal | None
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.old is None or self.new is None:
+            return None
+        return self.new - self.old
+
+    @property
+    def percent(self) -> Decimal | None:
+        if self.old in (None, 0) or self.new is None:
+            return None
+        return ((self.new - self.old) * 100 / self.old).quantize(Decimal("0.1"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemDiff:
+    """An item (line, parameter, mission …) added, removed or changed.
+
+    For an added or removed item, ``changes`` holds its fields (old or new None).
+    """
+
+    kind: str  # line | parameter | mission | definition | obligation | payment | indicator
+    id: str
+    status: str  # added | removed | changed
+    mission: str | None
+    label: str | None
+    changes: tuple = ()  # Change, for a changed item
+    amounts: tuple = ()  # AmountChange: per taille, for lines and parameters
+
+
+_KIND_ORDER = ("mission", "line", "parameter", "definition", "obligation", "payment", "indicator")
+
+
+@dataclasses.dataclass(frozen=True)
+class RulesetDiff:
+    old: Ruleset
+    new: Ruleset
+    metadata: tuple  # Change
+    taille: tuple  # Change (classes, basis)
+    items: tuple  # ItemDiff
+    provisions: tuple  # Change: provisions with their own date, old -> new
+
+    @property
+    def identical(self) -> bool:
+        return not (self.metadata or self.taille or self.items or self.provisions)
+
+    def by_mission(self) -> dict:
+        """Item diffs grouped by mission (None, last, for what belongs to no single mission),
+        the mission first, then its lines, parameters and the rest."""
+        groups: dict = {}
+        for item in sorted(self.items, key=lambda i: _KIND_ORDER.index(i.kind)):
+            groups.setdefault(item.mission, []).append(item)
+        if None in groups:
+            groups[None] = groups.pop(None)
+        return groups
+
+
+def tailles_of(*rulesets: Ruleset) -> list:
+    found = set()
+    for ruleset in rulesets:
+        if ruleset.taille is not None:
+            found |= {c.taille for c in ruleset.taille.classes}
+    return sorted(found) or [None]
+
+
+def static_maximum(ruleset: Ruleset, line, taille) -> Decimal | None:
+    """A line's maximum (or amount) for a taille when it reads only parameters, else None."""
+    expression = line.maximum or line.amount
+    if expression.functions:
+        return None
+    names = {"taille": taille}
+    for name in expression.names:
+        parameter = ruleset.parameters.get(name)
+        if parameter is not None:
+            names[name] = parameter.value_for(taille)
+        elif name not in names:
+            return None
+    try:
+        value = evaluate_expression(make_evaluator(names, {}), expression)
+    except ExpressionFailure:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    return Decimal(value).quantize(ruleset.quantum)
+
+
+def _text(value):
+    if value is None:
+        return None
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return " ".join(str(value).split())
+
+
+def _fields(old, new, names) -> list[Change]:
+    changes = []
+    for name in names:
+        a, b = _text(getattr(old, name)), _text(getattr(new, name))
+        if a != b:
+            changes.append(Change(name, a, b))
+    return changes
+
+
+def _compare(kind, old_items: dict, new_items: dict, fields, mission_of, label_of, extra=None):
+    result = []
+    for key in list(old_items) + [k for k in new_items if k not in old_items]:
+        old, new = old_items.get(key), new_items.get(key)
+        if old is None or new is None:
+            present = new if old is None else old
+            values = tuple(Change(f, None, v) if old is None else Change(f, v, None)
+                           for f in fields if (v := _text(getattr(present, f))) is not None)
+            amounts = tuple(a for a in (extra(old, new) if extra else [])
+                            if a.old is not None or a.new is not None)
+            result.append(ItemDiff(kind, key, "added" if old is None else "removed", mission_of(present),
+                                   label_of(present), values, amounts))
+        else:
+            changes = _fields(old, new, fields)
+            amounts = tuple(a for a in (extra(old, new) if extra else []) if a.old != a.new)
+            if changes or amounts:
+                result.append(ItemDiff(kind, key, "changed", mission_of(new), label_of(new),
+                                       tuple(changes), amounts))
+    return result
+
+
+def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
+    """The semantic difference from ``old`` to ``new``."""
+    tailles = tailles_of(old, new)
+    metadata = _fields(old, new, ("id", "title", "kind", "status", "reference", "signed", "published",
+                                  "in_force", "until", "contract_years", "quantum", "chain"))
+
+    def classes(ruleset):
+        if ruleset.taille is None:
+            return None
+        return "; ".join(f"{c.taille}: {c.low}..{'' if c.high is None else c.high}"
+                         + ("" if c.confidence == "confirmed" else f" ({c.confidence})")
+                         for c in ruleset.taille.classes)
+
+    taille = []
+    for field, a, b in (("classes", classes(old), classes(new)),
+                        ("basis", old.taille and old.taille.basis.text, new.taille and new.taille.basis.text)):
+        if a != b:
+            taille.append(Change(field, a, b))
+
+    owner = _parameter_owners(new) | _parameter_owners(old)
+
+    def parameter_amounts(a, b):
+        keys = tailles if (a and a.by_taille) or (b and b.by_taille) else [None]
+        for t in keys:
+            old_value = _number(a.value_for(t)) if a else None
+            new_value = _number(b.value_for(t)) if b else None
+            if old_value is not None or new_value is not None:
+                yield AmountChange(t, old_value, new_value)
+
+    def parameter_confidence(p):
+        if p.by_taille is None:
+            return p.confidence_for(None)
+        return ", ".join(f"{t}: {p.confidence_for(t)}" for t in tailles if t in p.by_taille)
+
+    items = []
+    items += _compare(
+        "mission", old.missions, new.missions, ("label", "kind", "reference"),
+        lambda m: m.id, lambda m: m.label)
+    items += _compare(
+        "parameter", {k: _ParameterView(v, parameter_confidence(v)) for k, v in old.parameters.items()},
+        {k: _ParameterView(v, parameter_confidence(v)) for k, v in new.parameters.items()},
+        ("label", "unit", "reference", "confidence", "value"),
+        lambda p: owner.get(p.name), lambda p: p.label,
+        lambda a, b: parameter_amounts(a and a.parameter, b and b.parameter))
+    items += _compare(
+        "definition", old.definitions, new.definitions, ("expression", "mission"),
+        lambda d: d.mission, lambda d: d.label)
+
+    def line_amounts(a, b):
+        # Only where every side that has the line gives its maximum from parameters alone:
+        # a conditional maximum is shown by its formula, not as a missing amount.
+        for t in tailles:
+            before = static_maximum(old, a, t) if a else None
+            after = static_maximum(new, b, t) if b else None
+            if (a is None or before is not None) and (b is None or after is not None):
+                yield AmountChange(t, before, after)
+
+    items += _compare(
+        "line", {line.id: line for line in old.lines}, {line.id: line for line in new.lines},
+        ("label", "mission", "volet", "when", "amount", "maximum", "reference", "confidence"),
+        lambda line: line.mission, lambda line: line.label, line_amounts)
+    items += _compare(
+        "obligation", {o.id: o for o in old.obligations}, {o.id: o for o in new.obligations},
+        ("label", "mission", "when", "deadline", "done", "reference", "confidence"),
+        lambda o: o.mission, lambda o: o.label)
+    items += _compare(
+        "payment", {p.id: _PaymentView(p) for p in old.payments}, {p.id: _PaymentView(p) for p in new.payments},
+        ("label", "volets", "when", "installments", "reference", "confidence"),
+        lambda p: None, lambda p: p.label)
+    items += _compare(
+        "indicator", {i["id"]: _IndicatorView(i) for i in old.indicators},
+        {i["id"]: _IndicatorView(i) for i in new.indicators},
+        ("label", "mission", "reference", "confidence"), lambda i: i.mission, lambda i: i.label)
+
+    def provisions(ruleset):
+        return {p.description: p.day for p in ruleset.provisions}
+
+    old_provisions, new_provisions = provisions(old), provisions(new)
+    provision_changes = tuple(
+        Change(description, _text(old_provisions.get(description)), _text(new_provisions.get(description)))
+        for description in sorted(set(old_provisions) | set(new_provisions))
+        if old_provisions.get(description) != new_provisions.get(description))
+    return RulesetDiff(old, new, tuple(metadata), tuple(taille), tuple(items), provision_changes)
+
+
+def _number(value):
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    return None
+
+
+def _parameter_owners(ruleset: Ruleset) -> dict:
+    """Parameter -> the one mission whose lines read it (none when several or none do)."""
+    owners: dict = {}
+    for item in list(ruleset.lines) + list(ruleset.obligations):
+        names = set()
+        for field in ("when", "amount", "maximum", "deadline", "done"):
+            expression = getattr(item, field, None)
+            if expression is not None:
+                names |= expression.names
+        for name in names & set(ruleset.parameters):
+            owners.setdefault(name, set()).add(item.mission)
+    return {name: next(iter(missions)) for name, missions in owners.items() if len(missions) == 1}
+
+
+class _ParameterView:
+    """A parameter as the diff compares it: non-number values as text, confidence per taille."""
+
+    def __init__(self, parameter, confidence):
+        self.parameter = parameter
+        self.name = parameter.name
+        self.label = parameter.label
+        self.unit = parameter.unit
+        self.reference = parameter.reference
+        self.confidence = confidence
+        self.value = None if _number(parameter.value) is not None or parameter.by_taille else parameter.value
+
+
+class _PaymentView:
+    def __init__(self, rule):
+        self.id = rule.id
+        self.label = rule.label
+        self.volets = rule.volets
+        self.when = rule.when
+        self.installments = "; ".join(
+            f"{i.label}: {i.share.text} à {i.due.text}" for i in rule.installments)
+        self.reference = rule.reference
+        self.confidence = rule.confidence
+
+
+class _IndicatorView:
+    def __init__(self, spec):
+        self.id = spec["id"]
+        self.label = spec.get("label")
+        self.mission = spec.get("mission")
+        self.reference = spec.get("reference")
+        self.confidence = spec.get("confidence")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileComparison:
+    """One profile evaluated under both rulesets on one date."""
+
+    name: str
+    file: str
+    date: datetime.date
+    old_total: Decimal
+    new_total: Decimal
+    missions: dict  # mission id (None for lines of no mission) -> (old amount, new amount)
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "file": self.file, "date": self.date.isoformat(),
+            "old_total": str(self.old_total), "new_total": str(self.new_total),
+            "difference": str(self.new_total - self.old_total),
+            "missions": {str(m) if m is not None else "_none": {"old": str(a), "new": str(b), "difference": str(b - a)}
+                         for m, (a, b) in self.missions.items()},
+        }
+
+
+def compare_profile(old_result, new_result) -> ProfileComparison:
+    """Totals and per-mission amounts of one profile under two rulesets."""
+    missions: dict = {}
+    for side, result in ((0, old_result), (1, new_result)):
+        for line in result.lines:
+            pair = missions.setdefault(line.mission, [Decimal(0), Decimal(0)])
+            pair[side] += line.amount
+    profile = new_result.profile
+    return ProfileComparison(profile.name, profile.file, new_result.date, old_result.total, new_result.total,
+                             {m: (a, b) for m, (a, b) in missions.items()})
