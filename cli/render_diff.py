@@ -175,7 +175,7 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None) -> str:
         out += [f"| {_md(c.field)} | {_md(c.old)} | {_md(c.new)} |" for c in diff.provisions]
         out.append("")
     if behaviour is not None:
-        out += [f"### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
+        out += ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
         for row in behaviour:
             out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
                        f"{_signed(row.new_total - row.old_total, None)} |")

@@ -109,9 +109,10 @@ def test_list_json(run_cli):
 
 
 def test_validate_the_shipped_ruleset_and_the_examples(run_cli):
-    examples = sorted(EXAMPLES.glob("*.yaml"))
-    assert examples
-    result = run_cli("validate", RULES / "aci-2019.yaml", *examples)
+    examples = sorted(EXAMPLES.glob("cpts-*.yaml"))
+    proposals = sorted(set(EXAMPLES.glob("*.yaml")) - set(examples))
+    assert examples and proposals
+    result = run_cli("validate", RULES / "aci-2019.yaml", *examples, *proposals)
     no_traceback(result)
     assert result.exit_code == 0, result.stderr
     rows = result.stdout.splitlines()
@@ -125,6 +126,8 @@ def test_validate_the_shipped_ruleset_and_the_examples(run_cli):
     for example in examples:
         row = row_of(example)
         assert "profile" in row and "ruleset" not in row
+    for proposal in proposals:
+        assert ": ruleset, ok" in row_of(proposal)
 
 
 def test_validate_a_bad_profile_exits_1(run_cli, write):
