@@ -14,7 +14,7 @@ _KIND = {"line": "ligne", "parameter": "paramètre", "mission": "mission", "defi
          "obligation": "obligation", "payment": "règle de paiement", "indicator": "indicateur"}
 _STATUS = {"added": "ajouté", "removed": "supprimé", "changed": "modifié"}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
-_GENERAL = "Dispositions générales (fonctionnement, suppléments, paiements)"
+_GENERAL = "Hors missions (dispositions générales)"
 
 
 def _money(value) -> str:

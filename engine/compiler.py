@@ -113,12 +113,25 @@ class _Compiler:
                         if taille not in by_taille:
                             self.error("E303", f"parameter '{name}' gives a confidence for taille "
                                        f"{taille} but no value", path + ("confidence", str(taille)), key=True)
+            self.check_cents(name, spec, path)
             result[name] = Parameter(
                 name=name, label=spec.get("label"), unit=spec.get("unit"),
                 value=_number(spec.get("value")), by_taille=by_taille,
                 reference=spec["reference"], confidence=confidence, note=spec.get("note"), path=path,
             )
         return result
+
+    def check_cents(self, name, spec, path):
+        """Euro amounts are exact to the cent (the ruleset's rounding quantum)."""
+        if spec.get("unit") not in (None, "EUR"):
+            return
+        quantum = Decimal((self.data.get("rounding") or {}).get("quantum", "0.01"))
+        cells = [((("value",)), spec.get("value"))] if "value" in spec else []
+        cells += [(("by_taille", key), value) for key, value in (spec.get("by_taille") or {}).items()]
+        for where, value in cells:
+            if isinstance(value, Decimal) and value != value.quantize(quantum):
+                self.error("E204", f"parameter '{name}': {value} is not an amount in whole cents "
+                           f"(the ruleset rounds to {quantum})", path + where)
 
     def taille(self, parameters: dict) -> Taille | None:
         spec = self.data.get("taille")
@@ -184,7 +197,10 @@ class _Compiler:
                 if function in MISSION_FUNCTIONS and argument not in missions:
                     guess = suggest(str(argument), missions)
                     hint = f" (did you mean '{guess}'?)" if guess else ""
-                    self.error("E208", f"unknown mission '{argument}' in {self.where(path)}{hint}", path)
+                    lead = len(text) - len(text.lstrip())
+                    self.problems.append(self.doc.diagnostic(
+                        "E208", f"unknown mission '{argument}' in {self.where(path)}{hint}", path,
+                        index=lead + column))
         return expression
 
     def check_line_calls(self, expression, path):
@@ -209,7 +225,7 @@ class _Compiler:
         parameters = self.parameters()
         missions = self.missions()
         taille = self.taille(parameters)
-        tailles = {c.taille for c in taille.classes} if taille else set()
+        tailles = {c["taille"] for c in (data.get("taille") or {}).get("classes", [])}
         for parameter in parameters.values():
             if parameter.by_taille is None:
                 continue
@@ -230,7 +246,7 @@ class _Compiler:
         def claim(name, what, path):
             if name in owners:
                 self.error("E207", f"'{name}' is already {owners[name]}: give this {what} another name",
-                           path)
+                           path, key=what in ("parameter", "definition"))
                 return False
             owners[name] = f"the name of a {what}"
             return True

@@ -9,10 +9,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime
+import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, format_path
-from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
 from .profile import Profile
 from .ruleset import Definition, FundingLine, Ruleset, weakest
@@ -215,9 +216,9 @@ class _Evaluation:
             basis = self.compute_basis(evaluator)
             size_class = ruleset.taille.classify(basis)
             if size_class is None:
-                raise EvaluationError([Diagnostic(
-                    "E403", f"{basis} is in no taille class of ruleset '{ruleset.id}'",
-                    ruleset.source)])
+                raise EvaluationError([ruleset.document.diagnostic(
+                    "E403", f"{describe_value(basis)} is in no taille class of ruleset '{ruleset.id}'",
+                    ("taille", "classes"))])
             size, size_confidence = size_class.taille, size_class.confidence
             if size_confidence != "confirmed":
                 note = f" ({size_class.note})" if size_class.note else ""
@@ -276,15 +277,16 @@ class _Evaluation:
 
     def compute_basis(self, evaluator):
         taille = self.ruleset.taille
+        document = self.ruleset.document
         try:
             value = evaluate_expression(evaluator, taille.basis)
         except ExpressionFailure as failure:
-            raise EvaluationError([Diagnostic(
-                failure.code, f"{failure.message} in taille.basis ({taille.basis.text})",
-                self.ruleset.source)]) from None
+            raise EvaluationError([document.diagnostic(
+                failure.code, f"{failure.message} in taille.basis ({taille.basis.text}) for profile "
+                f"'{self.profile.name}'", ("taille", "basis"))]) from None
         if not _is_number(value):
-            raise EvaluationError([Diagnostic(
-                "E402", f"taille.basis gives {value!r}, not a number", self.ruleset.source)])
+            raise EvaluationError([document.diagnostic(
+                "E402", f"taille.basis gives {describe_value(value)}, not a number", ("taille", "basis"))])
         return value
 
     def _achievement_of(self, mission, number=None):
@@ -345,7 +347,7 @@ class _Evaluation:
             applies = self.compute(line, "when", line.when, evaluator)
             if not isinstance(applies, bool):
                 self.fail(line, "when", ExpressionFailure(
-                    "E402", f"the condition gives {applies!r}, not true or false"), line.when)
+                    "E402", f"the condition gives {describe_value(applies)}, not true or false"), line.when)
         amount = maximum = _ZERO
         if applies:
             amount = self.money(line, "amount", line.amount, evaluator)
@@ -372,8 +374,13 @@ class _Evaluation:
     def money(self, line, field, expression, evaluator) -> Decimal:
         value = self.compute(line, field, expression, evaluator)
         if not _is_number(value):
-            self.fail(line, field, ExpressionFailure("E402", f"gives {value!r}, not an amount"), expression)
-        return Decimal(value).quantize(self.quantum, rounding=ROUND_HALF_UP)
+            self.fail(line, field, ExpressionFailure(
+                "E402", f"gives {describe_value(value)}, not an amount"), expression)
+        try:
+            return Decimal(value).quantize(self.quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
+        except decimal.InvalidOperation:
+            self.fail(line, field, ExpressionFailure(
+                "E402", f"gives {describe_value(value)}, too large for an amount"), expression)
 
     def trace(self, line, names, applied, evaluator) -> Trace:
         formulas = {field: getattr(line, field).text for field in ("when", "amount", "maximum")
@@ -413,7 +420,7 @@ class _Evaluation:
                 applies = self.compute(obligation, "when", obligation.when, evaluator)
                 if not isinstance(applies, bool):
                     self.fail(obligation, "when", ExpressionFailure(
-                        "E402", f"the condition gives {applies!r}, not true or false"), obligation.when)
+                        "E402", f"the condition gives {describe_value(applies)}, not true or false"), obligation.when)
                 if not applies:
                     continue
             deadline = self.compute(obligation, "deadline", obligation.deadline, evaluator)
@@ -421,7 +428,7 @@ class _Evaluation:
             for field, value, may_be_none in (("deadline", deadline, False), ("done", done, True)):
                 if not (isinstance(value, datetime.date) or (may_be_none and value is None)):
                     self.fail(obligation, field, ExpressionFailure(
-                        "E402", f"gives {value!r}, not a date"), getattr(obligation, field))
+                        "E402", f"gives {describe_value(value)}, not a date"), getattr(obligation, field))
             if done is not None and done <= self.day:
                 status = "met" if done <= deadline else "late"
             else:

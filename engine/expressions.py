@@ -36,6 +36,8 @@ __all__ = [
     "MAX_EXPRESSION_NODES",
     "MAX_POWER_EXPONENT",
     "MAX_STRING_LITERAL",
+    "MAX_NUMBER_DIGITS",
+    "describe_value",
 ]
 
 # The longest formula of the shipped rulesets is under 200 characters; 2 000 keeps
@@ -55,6 +57,9 @@ MAX_POWER_EXPONENT = 10
 
 # Texts in formulas are mission ids and dates; a long literal is an attack.
 MAX_STRING_LITERAL = 200
+
+# As in YAML (yaml_loader.MAX_NUMBER_DIGITS): no figure of the ACI needs more digits.
+MAX_NUMBER_DIGITS = 15
 
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.Add, ast.Sub, ast.Mult,
@@ -195,6 +200,12 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                     "E104", f"text literal longer than {MAX_STRING_LITERAL} characters", *where))
             elif isinstance(node.value, float):
                 node.value = Decimal(ast.get_source_segment(source, node) or repr(node.value))
+                if len(node.value.as_tuple().digits) > MAX_NUMBER_DIGITS:
+                    problems.append(ExpressionProblem(
+                        "E104", f"number literal of more than {MAX_NUMBER_DIGITS} digits", *where))
+            elif type(node.value) is int and abs(node.value) >= 10 ** MAX_NUMBER_DIGITS:
+                problems.append(ExpressionProblem(
+                    "E104", f"number literal of more than {MAX_NUMBER_DIGITS} digits", *where))
             elif not isinstance(node.value, (int, str, bool, type(None), Decimal)):
                 problems.append(ExpressionProblem(
                     "E103", f"literal {type(node.value).__name__} is not allowed", *where))
@@ -218,7 +229,9 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                 problems.append(ExpressionProblem("E102", f"unknown function '{name}'{hint}", *where))
             functions.add(name)
             if node.args and isinstance(node.args[0], ast.Constant):
-                literal_arguments.append((name, node.args[0].value, where[1]))
+                first = node.args[0]
+                column = first.col_offset - (1 if first.lineno == 1 else 0)
+                literal_arguments.append((name, first.value, column))
             literal = all(isinstance(arg, ast.Constant) for arg in node.args)
             calls.append((name, tuple(arg.value for arg in node.args) if literal else None, where[1]))
             stack.extend((arg, depth + 1) for arg in node.args)
@@ -232,6 +245,23 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                       tuple(calls), source), []
 
 
+def describe_value(value) -> str:
+    """A short, safe rendering of a computed value for a message (never a huge number).
+
+    >>> describe_value(10 ** 5000)
+    'a whole number of about 5001 digits'
+    >>> describe_value("x")
+    "'x'"
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        # Counted from the bits: str() of a huge int is slow, and refused past 4300 digits.
+        return f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 40:
+        return f"a number of {value.adjusted() + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 class ExpressionFailure(Exception):
     """An expression could not be computed; ``message`` says why, for a diagnostic."""
 
@@ -239,6 +269,14 @@ class ExpressionFailure(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _power(base, exponent):
+    # Through Decimal in DECIMAL_CONTEXT, so that a tower such as ((10**10)**10)**10 overflows
+    # (E402) instead of building an integer of millions of digits.
+    if isinstance(base, int) and not isinstance(base, bool):
+        base = Decimal(base)
+    return base ** exponent
 
 
 def _divide(left, right):
@@ -254,7 +292,7 @@ OPERATORS = {
     ast.Sub: operator.sub,
     ast.Mult: simpleeval.safe_mult,
     ast.Div: _divide,
-    ast.Pow: operator.pow,
+    ast.Pow: _power,
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
     ast.Gt: operator.gt,

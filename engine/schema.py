@@ -255,7 +255,10 @@ def _date_range(document: Document):
         elif isinstance(node, list):
             stack.extend((path + (i,), v) for i, v in enumerate(node))
         elif isinstance(node, str) and _DATE_SHAPE.fullmatch(node):
-            year = int(node[:4])
+            try:
+                year = datetime.date.fromisoformat(node).year
+            except ValueError:
+                continue  # not a date of the calendar: the schema's format check says so
             if not MIN_YEAR <= year <= MAX_YEAR:
                 yield document.diagnostic(
                     "E205", f"'{node}' in {format_path(document.source_path(path))} is outside the years {MIN_YEAR}..{MAX_YEAR}",

@@ -353,6 +353,16 @@ def resolve_plain(text: str):
     return text, None
 
 
+_OPENERS = (("flow sequence", "the '['"), ("flow mapping", "the '{'"), ("quoted scalar", "the quote"),
+            ("block", "the block"))
+
+
+def _at_end(text: str, mark) -> bool:
+    """True when ``mark`` is past the last character that is not white space."""
+    lines = text.rstrip().split("\n")
+    return mark.line > len(lines) - 1 or (mark.line == len(lines) - 1 and mark.column >= len(lines[-1]))
+
+
 def _tab_at(text: str, mark) -> bool:
     lines = text.split("\n")
     if mark.line >= len(lines):
@@ -391,6 +401,11 @@ class _Builder:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context_mark is not None and mark is not None and _at_end(text, mark):
+                # An unclosed bracket or quote is found at the end of the file: point at its opening.
+                what = next((w for key, w in _OPENERS if key in (exc.context or "")), exc.context)
+                problem = f"{what} opened here is never closed ({problem})"
+                mark = exc.context_mark
             if mark is not None and _tab_at(text, mark):
                 problem += " (a tab: indent with spaces)"
             self.error("E003", f"YAML syntax: {problem}", mark)
