@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import compare, evaluation, rulesets  # noqa: F401  (they register their commands on the group)
+from . import calendar, compare, evaluation, rulesets  # noqa: F401  (they register their commands on the group)
 from .base import EXIT_OK, EXIT_USAGE, cli
 
 __all__ = ["cli", "main"]

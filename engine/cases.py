@@ -17,10 +17,11 @@ from .diagnostic import Diagnostic, InputError
 from .evaluate import Result, evaluate
 from .library import Library
 from .profile import compile_profile, validate_profile
+from .schedule import Schedule, build_schedule
 from .schema import schema_diagnostics
 from .yaml_loader import load_document
 
-__all__ = ["CaseOutcome", "collect_case_files", "run_case_file", "check_result"]
+__all__ = ["CaseOutcome", "collect_case_files", "run_case_file", "check_result", "check_schedule"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +130,6 @@ def run_case_file(path: str, library: Library | None = None) -> list[CaseOutcome
 
 
 def _run_case(document, case, case_path, folder, library, line) -> CaseOutcome:
-    day = datetime.date.fromisoformat(case["date"])
     profile_spec = case["profile"]
     if isinstance(profile_spec, str):
         profile_document = load_document(os.path.join(folder, profile_spec))
@@ -138,13 +138,56 @@ def _run_case(document, case, case_path, folder, library, line) -> CaseOutcome:
     ruleset_name = case.get("ruleset")
     if ruleset_name is not None and ruleset_name.endswith((".yaml", ".yml")):
         ruleset_name = os.path.join(folder, ruleset_name)
-    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
-    problems = validate_profile(profile_document, library.mission_ids() | set(ruleset.missions))
+    known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
+    problems = validate_profile(profile_document, known)
     if problems:
         raise InputError(problems)
-    result = evaluate(ruleset, compile_profile(profile_document), day)
-    failures = check_result(result, case["expect"])
+    profile = compile_profile(profile_document)
+    failures = []
+    if "expect" in case:
+        day = datetime.date.fromisoformat(case["date"])
+        ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
+        failures += check_result(evaluate(ruleset, profile, day), case["expect"])
+    if "schedule" in case:
+        spec = case["schedule"]
+        resolve, change_days = library.resolver(ruleset_name)
+        until = datetime.date.fromisoformat(spec["until"]) if "until" in spec else None
+        failures += check_schedule(build_schedule(profile, resolve, change_days, until=until), spec)
     return CaseOutcome(case["name"], document.file, line, tuple(failures))
+
+
+def check_schedule(schedule: Schedule, expect: dict) -> list[str]:
+    """What differs between a payment calendar and the expectations of a case."""
+    failures = []
+    due: dict = {}
+    for payment in schedule.payments:
+        key = (payment.due, payment.line, payment.contract_year)
+        due[key] = due.get(key, Decimal(0)) + payment.amount
+    for item in expect.get("payments") or []:
+        day = datetime.date.fromisoformat(item["due"])
+        matches = {k: v for k, v in due.items() if k[0] == day and k[1] == item["line"]
+                   and ("contract_year" not in item or k[2] == item["contract_year"])}
+        got = sum(matches.values(), Decimal(0)) if matches else None
+        year = f" (contract year {item['contract_year']})" if "contract_year" in item else ""
+        if got is None:
+            failures.append(f"payment {item['line']}{year} on {day}: expected {_amount(item['amount'])}, "
+                            "got no payment")
+        elif got != _amount(item["amount"]):
+            failures.append(f"payment {item['line']}{year} on {day}: expected {_amount(item['amount'])}, got {got}")
+    for field, totals in (("contract_years", schedule.by_contract_year()),
+                          ("calendar_years", schedule.by_calendar_year())):
+        for key, amount in (expect.get(field) or {}).items():
+            got = totals.get(int(key))
+            if got != _amount(amount):
+                failures.append(f"{field[:-1].replace('_', ' ')} {key}: expected {_amount(amount)}, got {got}")
+    entitlements = {year.number: year.total for year in schedule.years}
+    for key, amount in (expect.get("entitlements") or {}).items():
+        got = entitlements.get(int(key))
+        if got != _amount(amount):
+            failures.append(f"entitlement of contract year {key}: expected {_amount(amount)}, got {got}")
+    if "total" in expect and schedule.total != _amount(expect["total"]):
+        failures.append(f"schedule total: expected {_amount(expect['total'])}, got {schedule.total}")
+    return failures
 
 
 def file_problem(path: str, error: InputError) -> CaseOutcome:

@@ -342,6 +342,13 @@ class _Compiler:
                 installments=tuple(installments), reference=spec["reference"],
                 confidence=spec.get("confidence"), path=path))
 
+        if payments:
+            paid = {volet for rule in payments for volet in rule.volets}
+            for line in lines:
+                if line.volet not in paid:
+                    self.error("E309", f"no payment rule pays volet '{line.volet}' of line '{line.id}': "
+                               "add it to the volets of a rule under payments", line.path + ("volet",))
+
         dates = data["dates"]
         signed, published = _date(dates.get("signed")), _date(dates.get("published"))
         in_force, until = _date(dates["in_force"]), _date(dates.get("until"))

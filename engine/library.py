@@ -212,6 +212,20 @@ class Library:
         """A ruleset by shipped id or path, consolidated, as in force on ``day``."""
         return self.compile(self.document(id_or_path), day)
 
+    def resolver(self, ruleset_name: str | None = None):
+        """``(resolve, change_days)`` for a calendar: the ruleset that applies on each day
+        (the text in force, or ``ruleset_name`` forced), and the days on which a text or
+        a provision with its own date enters into force."""
+        if ruleset_name:
+            forced = self.get(ruleset_name)
+            return (lambda day: self.get(ruleset_name, day)), {p.day for p in forced.provisions}
+        change_days = set()
+        for ruleset_id in self.known_ids():
+            ruleset = self.get(ruleset_id)
+            if ruleset.status == "enacted":
+                change_days |= {start for _, start in ruleset.history} | {p.day for p in ruleset.provisions}
+        return self.in_force, change_days
+
     def in_force(self, day: datetime.date) -> Ruleset:
         """The enacted ruleset in force on ``day``, consolidated."""
         candidates = []

@@ -1,0 +1,105 @@
+"""Commands about money over time: schedule."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import click
+
+from aci_rules.engine.diagnostic import InputError
+from aci_rules.engine.library import Library
+from aci_rules.engine.profile import compile_profile, validate_profile
+from aci_rules.engine.schedule import build_schedule
+from aci_rules.engine.yaml_loader import load_document
+
+from .base import EXIT_OK, DateType, cli, guarded
+from .output import write_atomically
+from .render import euros, json_dumps
+
+_CSV_FIELDS = ("due", "contract_year", "line", "label", "mission", "volet", "installment", "amount",
+               "rule", "reference")
+
+
+def render_schedule_text(schedule) -> str:
+    profile = schedule.profile
+    out = [f"{profile.name} — calendrier des versements", ""]
+    for year in schedule.years:
+        title = f"Année de contrat {year.number}" if year.number else "Avant le contrat"
+        parts = ", ".join(f"{rid} du {a} au {b}" for a, b, rid in year.segments)
+        out.append(f"  {title} (du {year.start} au {year.end}) : droits {euros(year.total)} — {parts}")
+    out.append("")
+    out.append(f"  {'Échéance':<11} {'Année':>5}  {'Ligne':<28} {'Versement':<44} {'Montant':>15}")
+    out.append("  " + "-" * 107)
+    for payment in schedule.payments:
+        year = payment.contract_year if payment.contract_year is not None else "—"
+        out.append(f"  {payment.due.isoformat():<11} {year!s:>5}  {payment.line[:28]:<28} "
+                   f"{payment.installment[:44]:<44} {euros(payment.amount):>15}")
+    out.append("  " + "-" * 107)
+    out.append(f"  {'Total':<93} {euros(schedule.total):>15}")
+    out.append("")
+    out.append("Par année de contrat")
+    for number, amount in schedule.by_contract_year().items():
+        label = f"année {number}" if number is not None else "avant le contrat"
+        out.append(f"  {label:<20} {euros(amount):>15}")
+    out.append("Par année civile")
+    for year, amount in schedule.by_calendar_year().items():
+        out.append(f"  {year!s:<20} {euros(amount):>15}")
+    if schedule.notes:
+        out.append("")
+        out.append("Avertissements")
+        out.extend(f"  {note}" for note in schedule.notes)
+    return "\n".join(out) + "\n"
+
+
+def render_schedule_json(schedule) -> str:
+    return json_dumps({
+        "profile": schedule.profile.name,
+        "years": [{"contract_year": y.number, "start": y.start.isoformat(), "end": y.end.isoformat(),
+                   "total": str(y.total), "lines": {k: str(v) for k, v in y.lines.items()},
+                   "segments": [{"start": a.isoformat(), "end": b.isoformat(), "ruleset": r}
+                                for a, b, r in y.segments]} for y in schedule.years],
+        "payments": [p.to_dict() for p in schedule.payments],
+        "by_contract_year": {str(k): str(v) for k, v in schedule.by_contract_year().items()},
+        "by_calendar_year": {str(k): str(v) for k, v in schedule.by_calendar_year().items()},
+        "total": str(schedule.total),
+        "warnings": [{"code": n.code, "message": n.message} for n in schedule.notes],
+    })
+
+
+def render_schedule_csv(schedule) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=_CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for payment in schedule.payments:
+        writer.writerow(payment.to_dict())
+    return buffer.getvalue()
+
+
+@cli.command("schedule")
+@click.argument("profile", type=click.Path(dir_okay=True))
+@click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
+@click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
+              help="Apply this ruleset to the whole contract (a proposal, say) instead of the texts in force.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True)
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once: an interrupted run leaves it untouched).")
+@guarded
+def schedule_command(profile, until, ruleset_name, output_format, output):
+    """Every payment of a CPTS's contract: when, what, how much, under which article."""
+    library = Library()
+    document = load_document(profile)
+    resolve, change_days = library.resolver(ruleset_name)
+    known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
+    problems = validate_profile(document, known)
+    if problems:
+        raise InputError(problems)
+    schedule = build_schedule(compile_profile(document), resolve, change_days, until=until)
+    render = {"text": render_schedule_text, "json": render_schedule_json, "csv": render_schedule_csv}
+    text = render[output_format](schedule)
+    if output:
+        write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
+    return EXIT_OK

@@ -1,0 +1,266 @@
+"""The money over time: every payment of a contract, from the rulesets' payment rules.
+
+For each contract year, the year's entitlement is computed under the text in force
+for it. A year inside which a text (or a provision with its own date) enters into
+force is cut at that date: each part is evaluated under the text in force on its
+first day, and each line's amount for the year is the sum of those evaluations
+weighted by the days each part holds of the time the line runs (prorata temporis,
+like a mission's first year). The payment rules of the text in force on the year's first day then say
+when it is paid: each installment is its share of the year's amount, rounded half
+up to the cent, and the last one is what remains, so that the payments of a year
+add up exactly to its entitlement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from .diagnostic import Diagnostic, EvaluationError
+from .evaluate import evaluate
+from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
+from .helpers import PURE_FUNCTIONS, add_years
+from .profile import Profile
+from .ruleset import Ruleset
+
+__all__ = ["Payment", "YearEntitlement", "Schedule", "build_schedule", "year_segments"]
+
+_ZERO = Decimal(0)
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Payment:
+    due: datetime.date
+    contract_year: int | None  # None for a payment before the contract (contrat d'accompagnement)
+    line: str
+    label: str
+    mission: str | None
+    volet: str
+    installment: str
+    amount: Decimal
+    rule: str
+    reference: str
+
+    def to_dict(self) -> dict:
+        return {"due": self.due.isoformat(), "contract_year": self.contract_year, "line": self.line,
+                "label": self.label, "mission": self.mission, "volet": self.volet,
+                "installment": self.installment, "amount": str(self.amount), "rule": self.rule,
+                "reference": self.reference}
+
+
+@dataclasses.dataclass(frozen=True)
+class YearEntitlement:
+    """What a contract year (or the time before the contract, number None) is entitled to."""
+
+    number: int | None
+    start: datetime.date
+    end: datetime.date
+    lines: dict  # line id -> amount
+    segments: tuple  # (start, end, ruleset id)
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.lines.values(), _ZERO)
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    profile: Profile
+    years: tuple  # YearEntitlement
+    payments: tuple  # Payment, by due date
+    notes: tuple  # Diagnostic warnings: straddled years, evaluation warnings
+
+    @property
+    def total(self) -> Decimal:
+        return sum((p.amount for p in self.payments), _ZERO)
+
+    def by_contract_year(self) -> dict:
+        totals: dict = {}
+        for payment in self.payments:
+            totals[payment.contract_year] = totals.get(payment.contract_year, _ZERO) + payment.amount
+        return totals
+
+    def by_calendar_year(self) -> dict:
+        totals: dict = {}
+        for payment in self.payments:
+            totals[payment.due.year] = totals.get(payment.due.year, _ZERO) + payment.amount
+        return dict(sorted(totals.items()))
+
+
+def year_segments(start: datetime.date, end: datetime.date, change_days) -> list:
+    """The parts of [start, end] cut at each change day inside it (a day starts a part).
+
+    >>> d = datetime.date
+    >>> year_segments(d(2022, 3, 15), d(2023, 3, 14), [d(2022, 4, 1), d(2024, 1, 1)])
+    [(datetime.date(2022, 3, 15), datetime.date(2022, 3, 31)), (datetime.date(2022, 4, 1), datetime.date(2023, 3, 14))]
+    """
+    cuts = sorted({day for day in change_days if start < day <= end})
+    bounds = [start] + cuts
+    return [(a, (bounds[i + 1] - _ONE_DAY) if i + 1 < len(bounds) else end) for i, a in enumerate(bounds)]
+
+
+def _days(a: datetime.date, b: datetime.date) -> int:
+    return (b - a).days + 1
+
+
+def _weight(profile: Profile, line, start, end, part_start, part_end) -> Decimal:
+    """The share of a line's year amount, as computed under one text, that falls in one part.
+
+    A line runs from the year's start, or from its mission's start when that is later
+    (its amount is then already prorated from that start): the share is the part's
+    running days over the year's running days, so a line evaluated alike in every part
+    keeps its amount, and one that exists only from a part on counts only from there.
+    """
+    state = profile.missions.get(line.mission) if line.mission else None
+    runs_from = max(start, state.started) if state is not None and state.started else start
+    if runs_from > end:
+        return Decimal(1)
+    first = max(part_start, runs_from)
+    running = _days(first, part_end) if first <= part_end else 0
+    return Decimal(running) / Decimal(_days(runs_from, end))
+
+
+def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.date | None = None) -> Schedule:
+    """Every payment of ``profile``'s contract.
+
+    ``resolve(day)`` gives the ruleset that applies on a day; ``change_days`` are the
+    days a text or a provision enters into force. ``until`` keeps the payments due on
+    or before it. Raises EvaluationError when a formula fails, or a line has no
+    payment rule.
+    """
+    years, payments, notes = [], [], []
+
+    # Before the contract: what the letter of intent opens (the contrat d'accompagnement).
+    day = profile.letter_of_intent_validated
+    if day is not None and (profile.contract_signed is None or day < profile.contract_signed):
+        ruleset = resolve(day)
+        result = evaluate(ruleset, profile, day)
+        lines = {line.id: line.amount for line in result.lines}
+        if lines:
+            last = profile.contract_signed - _ONE_DAY if profile.contract_signed else day
+            entitlement = YearEntitlement(None, day, last, lines, ((day, last, ruleset.id),))
+            years.append(entitlement)
+            payments += _pay(profile, None, entitlement, {line.id: (ruleset, result, line) for line in result.lines})
+
+    signed = profile.contract_signed
+    if signed is not None:
+        first = resolve(signed)
+        duration = first.contract_years or 0
+        for number in range(1, duration + 1):
+            start = add_years(signed, number - 1)
+            if until is not None and start > until:
+                break
+            end = add_years(signed, number) - _ONE_DAY
+            parts = year_segments(start, end, change_days)
+            amounts: dict = {}
+            segments = []
+            results = []
+            for a, b in parts:
+                ruleset = resolve(a)
+                result = evaluate(ruleset, profile, a)
+                results.append((ruleset, result))
+                segments.append((a, b, ruleset.id))
+                for line in result.lines:
+                    weight = _weight(profile, line, start, end, a, b)
+                    amounts[line.id] = amounts.get(line.id, _ZERO) + line.amount * weight
+            quantum = results[0][0].quantum
+            lines = {k: v.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
+                     for k, v in amounts.items()}
+            entitlement = YearEntitlement(number, start, end, lines, tuple(segments))
+            years.append(entitlement)
+            if len(parts) > 1:
+                described = ", ".join(f"{_days(a, b)} days under {rid} ({a} to {b})" for a, b, rid in segments)
+                notes.append(Diagnostic(
+                    "W007", f"contract year {number} ({start} to {end}) is cut where a text or a provision "
+                    f"enters into force: {described}; each line counts each part prorata temporis",
+                    profile.file, severity="warning"))
+            # Each line is paid by the rules of the first part of the year it appears in.
+            details = {}
+            for part_ruleset, part_result in reversed(results):
+                details.update({line.id: (part_ruleset, part_result, line) for line in part_result.lines})
+            payments += _pay(profile, number, entitlement, details)
+
+    if until is not None:
+        payments = [p for p in payments if p.due <= until]
+    payments.sort(key=lambda p: (p.due, p.contract_year or 0, p.line, p.installment))
+    return Schedule(profile, tuple(years), tuple(payments), tuple(notes))
+
+
+def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
+    """The installments of each line of a year, by the first payment rule that matches it.
+
+    ``details`` maps each line id to (ruleset, result, line result) of the part of the
+    year it is paid under.
+    """
+    payments = []
+    for line_id, amount in entitlement.lines.items():
+        ruleset, line_result, line = details[line_id]
+        line_ruleset = ruleset
+        spec = next(item for item in line_ruleset.lines if item.id == line_id)
+        names = _names(line_ruleset, line_result, profile, spec)
+        evaluator = make_evaluator(names, dict(PURE_FUNCTIONS))
+        rule = None
+        for candidate in ruleset.payments:
+            if line.volet not in candidate.volets:
+                continue
+            if candidate.when is None or _compute(ruleset, candidate, "when", candidate.when, evaluator) is True:
+                rule = candidate
+                break
+        if rule is None:
+            raise EvaluationError([ruleset.document.diagnostic(
+                "E405", f"no payment rule of ruleset '{ruleset.id}' pays line '{line_id}' "
+                f"(volet {line.volet}) in contract year {number}", ("payments",))])
+        paid = _ZERO
+        for index, installment in enumerate(rule.installments):
+            share = _compute(ruleset, rule, f"installments[{index}].share", installment.share, evaluator)
+            due = _compute(ruleset, rule, f"installments[{index}].due", installment.due, evaluator)
+            if not isinstance(due, datetime.date):
+                raise EvaluationError([ruleset.document.diagnostic(
+                    "E402", f"payment rule '{rule.id}': the due date gives {describe_value(due)}, not a date",
+                    rule.path + ("installments", index, "due"))])
+            if index == len(rule.installments) - 1:
+                part = amount - paid
+            else:
+                part = (amount * Decimal(share)).quantize(ruleset.quantum, rounding=ROUND_HALF_UP,
+                                                          context=DECIMAL_CONTEXT)
+            paid += part
+            if part:
+                payments.append(Payment(due, number, line_id, line.label, line.mission, line.volet,
+                                        installment.label, part, rule.id, rule.reference))
+    return payments
+
+
+def _names(ruleset: Ruleset, result, profile: Profile, line) -> dict:
+    year = result.contract_year
+    state = profile.missions.get(line.mission) if line.mission else None
+    names = {
+        "date": result.date, "population": profile.population, "members": profile.members or 0,
+        "contract_signed": profile.contract_signed,
+        "letter_of_intent_validated": profile.letter_of_intent_validated,
+        "crises": tuple(c.declared for c in profile.crises), "taille": result.size,
+        "contract_year": year.number if year else None,
+        "contract_year_start": year.start if year else None,
+        "contract_year_end": year.end if year else None,
+        "contract_end": None,
+        "started": state.started if state else None,
+        "deployed": state.deployed if state else None,
+        "achievement": _ZERO,
+    }
+    for name, parameter in ruleset.parameters.items():
+        names[name] = parameter.value_for(result.size)
+    names.update(result.definitions)
+    for other in result.lines:
+        names[other.id] = other.amount
+    return names
+
+
+def _compute(ruleset, rule, field, expression, evaluator):
+    try:
+        return evaluate_expression(evaluator, expression)
+    except ExpressionFailure as failure:
+        raise EvaluationError([ruleset.document.diagnostic(
+            failure.code, f"{failure.message} in payment rule '{rule.id}' ({field}: {expression.text})",
+            rule.path)]) from None
+
