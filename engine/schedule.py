@@ -33,7 +33,7 @@ _ONE_DAY = datetime.timedelta(days=1)
 @dataclasses.dataclass(frozen=True)
 class Payment:
     due: datetime.date
-    contract_year: int | None  # None for a payment before the contract (contrat d'accompagnement)
+    contract_year: int | None  # None for a payment before the contract
     line: str
     label: str
     mission: str | None
@@ -132,7 +132,7 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
     """
     years, payments, notes = [], [], []
 
-    # Before the contract: what the letter of intent opens (the contrat d'accompagnement).
+    # Before the contract: what a validated letter of intent opens (an early-start aid).
     day = profile.letter_of_intent_validated
     if day is not None and (profile.contract_signed is None or day < profile.contract_signed):
         ruleset = resolve(day)
