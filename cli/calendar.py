@@ -45,6 +45,12 @@ def render_schedule_text(schedule) -> str:
     out.append("Par année civile")
     for year, amount in schedule.by_calendar_year().items():
         out.append(f"  {year!s:<20} {euros(amount):>15}")
+    if schedule.obligations:
+        out.append("")
+        out.append(f"Obligations au {schedule.as_of}")
+        for obligation in schedule.obligations:
+            done = f"fait le {obligation.done}" if obligation.done else "pas encore fait"
+            out.append(f"  {obligation.label:<64} échéance {obligation.deadline}  {done:<20} {obligation.status}")
     if schedule.notes:
         out.append("")
         out.append("Avertissements")
@@ -63,6 +69,8 @@ def render_schedule_json(schedule) -> str:
         "by_contract_year": {str(k): str(v) for k, v in schedule.by_contract_year().items()},
         "by_calendar_year": {str(k): str(v) for k, v in schedule.by_calendar_year().items()},
         "total": str(schedule.total),
+        "obligations_as_of": schedule.as_of.isoformat() if schedule.as_of else None,
+        "obligations": [o.to_dict() for o in schedule.obligations],
         "warnings": [{"code": n.code, "message": n.message} for n in schedule.notes],
     })
 

@@ -71,6 +71,8 @@ class Schedule:
     years: tuple  # YearEntitlement
     payments: tuple  # Payment, by due date
     notes: tuple  # Diagnostic warnings: straddled years, evaluation warnings
+    obligations: tuple = ()  # ObligationResult, at the schedule's last day
+    as_of: datetime.date | None = None  # the day the obligations are reported at
 
     @property
     def total(self) -> Decimal:
@@ -185,7 +187,13 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
     if until is not None:
         payments = [p for p in payments if p.due <= until]
     payments.sort(key=lambda p: (p.due, p.contract_year or 0, p.line, p.installment))
-    return Schedule(profile, tuple(years), tuple(payments), tuple(notes))
+    # The obligations as they stand on the last day the calendar covers.
+    obligations, as_of = (), None
+    contract_years = [y for y in years if y.number is not None]
+    if contract_years:
+        as_of = min(until, contract_years[-1].end) if until is not None else contract_years[-1].end
+        obligations = evaluate(resolve(as_of), profile, as_of).obligations
+    return Schedule(profile, tuple(years), tuple(payments), tuple(notes), tuple(obligations), as_of)
 
 
 def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
