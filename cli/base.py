@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import importlib
 import re
 
 import click
@@ -19,7 +20,7 @@ from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
 from .render import render_errors_json
 
-__all__ = ["cli", "DateType", "guarded", "format_option", "EXIT_OK", "EXIT_INPUT", "EXIT_USAGE"]
+__all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "EXIT_OK", "EXIT_INPUT", "EXIT_USAGE"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -81,7 +82,36 @@ format_option = click.option(
     help="text for a person, json for a program (one JSON document on stdout).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Each command lives in a module of its own, imported only when that command runs:
+# `aci-rules eval` does not pay for the imports of `batch` or `diff`.
+COMMANDS = {
+    "list": "rulesets:list_command",
+    "validate": "rulesets:validate_command",
+    "show": "rulesets:show_command",
+    "eval": "evaluation:eval_command",
+    "test": "evaluation:test_command",
+    "diff": "compare:diff_command",
+    "schedule": "calendar:schedule_command",
+    "batch": "impact:batch_command",
+    "compare": "impact:compare_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(f"aci_rules.cli.{module}"), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="aci-rules")
 def cli():
     """Evaluate, check and compare the funding rules of the ACI CPTS."""

@@ -13,7 +13,7 @@ from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, cli, guarded
+from .base import EXIT_OK, DateType, guarded
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -24,7 +24,7 @@ def _profile_files(folder: str) -> list[str]:
                   if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(folder, name)))
 
 
-@cli.command("diff")
+@click.command("diff")
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--date", "day", type=DateType(),
@@ -46,7 +46,7 @@ def diff_command(old, new, day, profiles, output_format):
         try:
             rulesets.append(library.get(name, day))
         except InputError as error:
-            problems.extend(error.diagnostics)
+            problems.extend(d for d in error.diagnostics if d not in problems)
     if problems:
         raise InputError(problems)
     before, after = rulesets

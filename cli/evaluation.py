@@ -11,11 +11,11 @@ from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, cli, format_option, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, format_option, guarded
 from .render import render_eval_json, render_eval_text
 
 
-@cli.command("eval")
+@click.command("eval")
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--date", "day", type=DateType(), required=True,
               help="The evaluation date (never the clock): which text applies, which contract year.")
@@ -40,7 +40,7 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     return EXIT_OK
 
 
-@cli.command("test")
+@click.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")
 @guarded

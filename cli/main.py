@@ -1,4 +1,4 @@
-"""``aci-rules``: the entry point. Each command lives in a module of its own."""
+"""``aci-rules``: the entry point. Each command lives in a module of its own (see base.COMMANDS)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from . import calendar, compare, evaluation, rulesets  # noqa: F401  (they register their commands on the group)
 from .base import EXIT_OK, EXIT_USAGE, cli
 
 __all__ = ["cli", "main"]

@@ -96,8 +96,8 @@ def render_diff_text(diff: RulesetDiff, behaviour=None) -> str:
             out.append(f"  {_MARK[item.status]} {_KIND[item.kind]} {item.id} ({_STATUS[item.status]})"
                        + (f" — {item.label}" if item.label and item.kind != "mission" else ""))
             for change in item.changes:
-                if change.field == "label":
-                    continue
+                if change.field == "label" and item.status != "changed":
+                    continue  # already in the item's title
                 if item.status == "changed":
                     out.append(f"      {change.field}:")
                     out.append(f"        avant  {change.old if change.old is not None else '—'}")
@@ -179,5 +179,8 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None) -> str:
         for row in behaviour:
             out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
                        f"{_signed(row.new_total - row.old_total, None)} |")
+            for mission, (old, new) in row.missions.items():
+                out.append(f"| &nbsp;&nbsp;{_md(mission or 'hors mission')} | {euros(old)} | {euros(new)} | "
+                           f"{_signed(new - old, None)} |")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -12,10 +12,10 @@ from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, cli, format_option, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, format_option, guarded
 from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
 
-@cli.command("list")
+@click.command("list")
 @format_option
 @guarded
 def list_command(output_format):
@@ -37,7 +37,7 @@ def list_command(output_format):
     return EXIT_OK
 
 
-@cli.command("validate")
+@click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @format_option
 @guarded
@@ -88,7 +88,7 @@ def validate_command(files, output_format):
     return EXIT_INPUT if any(d.is_error for d in problems) else EXIT_OK
 
 
-@cli.command("show")
+@click.command("show")
 @click.argument("ruleset_name", metavar="ID|PATH")
 @click.option("--date", "day", type=DateType(),
               help="Consolidate as in force on this date (default: every provision applied).")

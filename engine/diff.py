@@ -331,7 +331,7 @@ def compare_profile(old_result, new_result) -> ProfileComparison:
     missions: dict = {}
     for side, result in ((0, old_result), (1, new_result)):
         for line in result.lines:
-            pair = missions.setdefault(line.mission, [Decimal(0), Decimal(0)])
+            pair = missions.setdefault(line.mission, [Decimal("0.00"), Decimal("0.00")])
             pair[side] += line.amount
     profile = new_result.profile
     return ProfileComparison(profile.name, profile.file, new_result.date, old_result.total, new_result.total,

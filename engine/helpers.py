@@ -59,7 +59,10 @@ def add_years(day: datetime.date, years) -> datetime.date:
     >>> add_years(datetime.date(2020, 2, 29), 4)
     datetime.date(2024, 2, 29)
     """
-    return add_months(day, int(years) * 12)
+    try:
+        return day.replace(year=day.year + int(years))
+    except ValueError:  # 29 February in a common year
+        return day.replace(year=day.year + int(years), day=28)
 
 
 def days_between(start: datetime.date, end: datetime.date) -> int:

@@ -9,6 +9,7 @@ per set of provisions in force.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from importlib import resources
 
@@ -16,7 +17,9 @@ from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
 from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .ruleset import Ruleset
-from .yaml_loader import Document, load_document
+from .cache import ValidationCache
+from .schema import load_schema
+from .yaml_loader import MAX_FILE_BYTES, Document, load_document, parse_document
 
 __all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind"]
 
@@ -73,23 +76,31 @@ class Library:
         if self._shipped is None:
             documents, problems = {}, []
             folder = resources.files("aci_rules.rules")
+            cache = ValidationCache(json.dumps(load_schema("ruleset"), sort_keys=True))
             for name in shipped_ruleset_names():
-                with resources.as_file(folder.joinpath(name)) as path:
-                    try:
-                        document = load_document(path, f"rules/{name}")
-                    except InputError as error:
-                        problems.extend(error.diagnostics)
-                        continue
-                found = validate_ruleset(document)
-                if found:
-                    problems.extend(found)
+                display = f"rules/{name}"
+                try:
+                    raw = folder.joinpath(name).read_bytes()
+                    if len(raw) > MAX_FILE_BYTES:
+                        raise InputError([Diagnostic("E001", f"is over the limit of {MAX_FILE_BYTES} bytes", display)])
+                    document = parse_document(raw, display)
+                except InputError as error:
+                    problems.extend(error.diagnostics)
                     continue
+                digest = cache.digest(raw)
+                if digest not in cache:
+                    found = validate_ruleset(document)
+                    if found:
+                        problems.extend(found)
+                        continue
+                    cache.add(digest)
                 stem = name[: -len(".yaml")]
                 if document.data["id"] != stem:
                     problems.append(document.diagnostic(
                         "E304", f"ruleset id '{document.data['id']}' differs from its file name '{name}'",
                         ("id",)))
                 documents[document.data["id"]] = document
+            cache.save()
             if problems:
                 raise InputError(problems)
             self._shipped = documents
@@ -194,10 +205,8 @@ class Library:
                 removals.update({name: (link, path) for name, path in removed.items()})
             if problems:
                 raise InputError(problems)
-            if len(chain) > 1:
-                problems = validate_ruleset(full)
-                if problems:
-                    raise InputError(problems)
+            # Each link was checked against the schema (an addition as a whole item, a
+            # change field by field), so the consolidated text needs no second check.
             history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
             try:
                 self._compiled[key] = compile_ruleset(

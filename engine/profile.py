@@ -108,14 +108,20 @@ def compile_profile(document: Document) -> Profile:
 
 
 def unknown_missions(document: Document, known) -> list[Diagnostic]:
-    """A diagnostic for each mission id of a profile document that no known ruleset defines."""
+    """A diagnostic for each mission id of a profile document that looks like a misspelt known one.
+
+    A mission id close to a known one is an error with the suggestion; one that is
+    close to none may belong to a proposal not in play, and the evaluation warns
+    that it is ignored (W004).
+    """
     problems = []
     missions = document.data.get("missions") if isinstance(document.data, dict) else None
     for mission_id in missions if isinstance(missions, dict) else ():
         if mission_id in known:
             continue
         guess = suggest(mission_id, known)
-        hint = f": did you mean '{guess}'?" if guess else f"; known missions: {', '.join(sorted(known))}"
-        problems.append(document.diagnostic(
-            "E208", f"unknown mission '{mission_id}'{hint}", ("missions", mission_id), key=True))
+        if guess:
+            problems.append(document.diagnostic(
+                "E208", f"unknown mission '{mission_id}': did you mean '{guess}'?", ("missions", mission_id),
+                key=True))
     return problems

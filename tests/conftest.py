@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import pathlib
+import tempfile
 
 import pytest
 from click.testing import CliRunner
 
 from aci_rules.cli.main import cli
+
+# The tests keep the validation cache (engine/cache.py) to themselves.
+os.environ.setdefault("ACI_RULES_CACHE", tempfile.mkdtemp(prefix="aci-rules-cache-"))
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"

@@ -1,0 +1,225 @@
+"""Commands over many CPTS: batch, compare."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from decimal import Decimal
+
+import click
+
+from aci_rules.engine.batch import check_profiles, evaluate_many, read_profiles
+from aci_rules.engine.diagnostic import InputError
+from aci_rules.engine.fastpath import FastRuleset
+from aci_rules.engine.library import Library
+
+from .base import EXIT_OK, DateType, guarded
+from .output import atomic_output
+from .render import _plain, euros, json_dumps
+
+# A run of this many profiles or more shows a progress bar on stderr.
+PROGRESS_FROM = 500
+_NO_MISSION = "hors_mission"
+
+
+def _jobs(value: int) -> int:
+    return (os.cpu_count() or 1) if value == 0 else value
+
+
+def _load(library, path, ruleset_name, day):
+    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
+    known = library.mission_ids() | set(ruleset.missions)
+    sources = read_profiles(path, known)
+    problems = check_profiles(sources, known)
+    if problems:
+        raise InputError(problems)
+    return ruleset, sources
+
+
+def _run(ruleset, sources, day, jobs, ruleset_name, label):
+    fast = FastRuleset(ruleset)
+    if len(sources) >= PROGRESS_FROM:
+        with click.progressbar(length=len(sources), label=label, file=sys.stderr) as bar:
+            return evaluate_many(fast, sources, day, jobs=jobs, progress=bar.update, ruleset_name=ruleset_name)
+    return evaluate_many(fast, sources, day, jobs=jobs, ruleset_name=ruleset_name)
+
+
+@click.command("batch")
+@click.argument("profiles", type=click.Path(exists=True))
+@click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
+@click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
+@click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="csv or jsonl (default: from --output's extension, else csv).")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write the rows to this file, all at once (an interrupted run leaves it untouched).")
+@click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes to use; 0 for every core.")
+@guarded
+def batch_command(profiles, day, ruleset_name, output_format, output, jobs):
+    """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
+    with the total per mission."""
+    library = Library()
+    ruleset, sources = _load(library, profiles, ruleset_name, day)
+    rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
+    output_format = output_format or ("jsonl" if output and output.endswith((".jsonl", ".ndjson")) else "csv")
+    missions = list(ruleset.missions)
+    if output:
+        with atomic_output(output) as stream:
+            _write_rows(stream, rows, missions, output_format)
+    else:
+        buffer = io.StringIO()
+        _write_rows(buffer, rows, missions, output_format)
+        click.echo(buffer.getvalue(), nl=False)
+    return EXIT_OK
+
+
+def _write_rows(stream, rows, missions, output_format):
+    if output_format == "jsonl":
+        for row in rows:
+            stream.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+        return
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
+                    + [f"mission_{m}" for m in missions] + [_NO_MISSION])
+    for row in rows:
+        writer.writerow([row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
+                        + [row.missions.get(m, Decimal("0.00")) for m in missions]
+                        + [row.missions.get("", Decimal("0.00"))])
+
+
+@click.command("compare")
+@click.argument("profiles", type=click.Path(exists=True))
+@click.option("--baseline", "baseline", metavar="ID|PATH", required=True, help="The ruleset compared against.")
+@click.option("--reform", "reform", metavar="ID|PATH", required=True, help="The ruleset proposed.")
+@click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
+@click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many of the largest changes to list.")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
+              show_default=True)
+@click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes to use; 0 for every core.")
+@guarded
+def compare_command(profiles, baseline, reform, day, top, output_format, jobs):
+    """What a reform costs over many CPTS, who gains and who loses, by taille."""
+    library = Library()
+    problems, rulesets = [], []
+    for name in (baseline, reform):
+        try:
+            rulesets.append(library.get(name, day))
+        except InputError as error:
+            problems += error.diagnostics
+    if problems:
+        raise InputError(problems)
+    known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
+    sources = read_profiles(profiles, known)
+    problems = check_profiles(sources, known)
+    if problems:
+        raise InputError(problems)
+    before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, "Référence")
+    after = _run(rulesets[1], sources, day, _jobs(jobs), reform, "Réforme")
+    report = _comparison(rulesets, before, after, day, top)
+    render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
+    click.echo(render[output_format](report), nl=False)
+    return EXIT_OK
+
+
+def _comparison(rulesets, before, after, day, top) -> dict:
+    pairs = list(zip(before, after))
+    differences = [(b.total - a.total, a, b) for a, b in pairs]
+    by_size: dict = {}
+    for difference, a, b in differences:
+        entry = by_size.setdefault(a.size, {"count": 0, "baseline": Decimal(0), "reform": Decimal(0)})
+        entry["count"] += 1
+        entry["baseline"] += a.total
+        entry["reform"] += b.total
+    missions: dict = {}
+    for a, b in pairs:
+        for key in set(a.missions) | set(b.missions):
+            entry = missions.setdefault(key or _NO_MISSION, [Decimal(0), Decimal(0)])
+            entry[0] += a.missions.get(key, Decimal(0))
+            entry[1] += b.missions.get(key, Decimal(0))
+    largest = sorted(differences, key=lambda item: (-abs(item[0]), item[1].source))[:top]
+    baseline_total = sum((a.total for a in before), Decimal(0))
+    reform_total = sum((b.total for b in after), Decimal(0))
+    return {
+        "baseline": rulesets[0].id, "reform": rulesets[1].id, "date": day.isoformat(),
+        "profiles": len(pairs), "baseline_total": baseline_total, "reform_total": reform_total,
+        "difference": reform_total - baseline_total,
+        "gain": sum(1 for d, _, _ in differences if d > 0),
+        "lose": sum(1 for d, _, _ in differences if d < 0),
+        "unchanged": sum(1 for d, _, _ in differences if d == 0),
+        "by_size": {size: {**entry, "difference": entry["reform"] - entry["baseline"]}
+                    for size, entry in sorted(by_size.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))},
+        "by_mission": {key: {"baseline": a, "reform": b, "difference": b - a} for key, (a, b) in missions.items()},
+        "largest": [{"source": a.source, "name": a.name, "size": a.size, "baseline": a.total,
+                     "reform": b.total, "difference": d} for d, a, b in largest],
+    }
+
+
+def _jsonable(node):
+    if isinstance(node, dict):
+        return {str(k): _jsonable(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_jsonable(v) for v in node]
+    if isinstance(node, Decimal):
+        return str(node)
+    return node
+
+
+def _signed(value: Decimal) -> str:
+    return ("+" if value > 0 else "") + euros(value)
+
+
+def _percent(part: Decimal, whole: Decimal) -> str:
+    if not whole:
+        return ""
+    return f"{'+' if part > 0 else ''}{_plain((part * 100 / whole).quantize(Decimal('0.1'))).replace('.', ',')} %"
+
+
+def _compare_text(r) -> str:
+    out = [f"{r['reform']} comparé à {r['baseline']}, au {r['date']}, sur {r['profiles']} CPTS", ""]
+    out.append(f"  Coût de référence   {euros(r['baseline_total']):>20}")
+    out.append(f"  Coût de la réforme  {euros(r['reform_total']):>20}")
+    out.append(f"  Écart               {_signed(r['difference']):>20}  {_percent(r['difference'], r['baseline_total'])}")
+    out.append(f"  Gagnent {r['gain']}, perdent {r['lose']}, inchangées {r['unchanged']}")
+    out.append("")
+    out.append(f"  {'Taille':<8} {'CPTS':>6} {'Référence':>18} {'Réforme':>18} {'Écart':>18}")
+    for size, e in r["by_size"].items():
+        out.append(f"  {size if size is not None else '—'!s:<8} {e['count']:>6} {euros(e['baseline']):>18} "
+                   f"{euros(e['reform']):>18} {_signed(e['difference']):>18}")
+    out.append("")
+    out.append(f"  {'Mission':<24} {'Référence':>18} {'Réforme':>18} {'Écart':>18}")
+    for key, e in r["by_mission"].items():
+        out.append(f"  {key:<24} {euros(e['baseline']):>18} {euros(e['reform']):>18} {_signed(e['difference']):>18}")
+    if r["largest"]:
+        out.append("")
+        out.append("  Plus grands écarts")
+        for e in r["largest"]:
+            out.append(f"    {e['name'][:34]:<34} taille {e['size']!s:<3} {euros(e['baseline']):>15} → "
+                       f"{euros(e['reform']):>15}  {_signed(e['difference']):>15}")
+    return "\n".join(out) + "\n"
+
+
+def _compare_markdown(r) -> str:
+    out = [f"## {r['reform']} comparé à {r['baseline']} ({r['date']}, {r['profiles']} CPTS)", "",
+           "| | Montant |", "|---|---:|",
+           f"| Coût de référence | {euros(r['baseline_total'])} |",
+           f"| Coût de la réforme | {euros(r['reform_total'])} |",
+           f"| Écart | {_signed(r['difference'])} ({_percent(r['difference'], r['baseline_total'])}) |", "",
+           f"Gagnent **{r['gain']}**, perdent **{r['lose']}**, inchangées **{r['unchanged']}**.", "",
+           "| Taille | CPTS | Référence | Réforme | Écart |", "|---|---:|---:|---:|---:|"]
+    for size, e in r["by_size"].items():
+        out.append(f"| {size if size is not None else '—'} | {e['count']} | {euros(e['baseline'])} | "
+                   f"{euros(e['reform'])} | {_signed(e['difference'])} |")
+    out += ["", "| Mission | Référence | Réforme | Écart |", "|---|---:|---:|---:|"]
+    for key, e in r["by_mission"].items():
+        out.append(f"| {key} | {euros(e['baseline'])} | {euros(e['reform'])} | {_signed(e['difference'])} |")
+    if r["largest"]:
+        out += ["", "| CPTS | Taille | Référence | Réforme | Écart |", "|---|---:|---:|---:|---:|"]
+        for e in r["largest"]:
+            out.append(f"| {e['name']} | {e['size']} | {euros(e['baseline'])} | {euros(e['reform'])} | "
+                       f"{_signed(e['difference'])} |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,280 @@
+"""Many profiles at once: read them from CSV, JSON Lines or a folder, evaluate them fast.
+
+Every profile is checked like a profile file (the same schema, the same messages),
+each problem located at its file, line and column (for CSV, the column of the
+cell). Evaluation uses :class:`~.fastpath.FastRuleset`, optionally over several
+processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import io
+import json
+import os
+from decimal import Decimal
+
+from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
+from .fastpath import FastRuleset
+from .profile import compile_profile, validate_profile
+from .yaml_loader import Document, load_document, resolve_plain
+
+__all__ = [
+    "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "MAX_BATCH_BYTES",
+]
+
+# A national file of 1 000 CPTS is about 300 KB; 200 MB leaves room for simulations of
+# many variants while refusing a runaway input before reading it.
+MAX_BATCH_BYTES = 200 * 1024 * 1024
+
+_SIMPLE_FIELDS = ("name", "population", "members", "letter_of_intent_validated", "contract_signed")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileSource:
+    """One profile read from a batch input, with where it came from."""
+
+    label: str  # file, or file:line for a row
+    document: Document
+
+
+def csv_columns(missions, years: int = 5) -> list[str]:
+    """The columns a profiles CSV may have, for these mission ids."""
+    columns = list(_SIMPLE_FIELDS) + ["crises"]
+    for mission in missions:
+        columns += [f"{mission}_started", f"{mission}_deployed"]
+        columns += [f"{mission}_achievement_{k}" for k in range(1, years + 1)]
+    return columns
+
+
+def _read_text(path: str) -> str:
+    size = os.stat(path).st_size
+    if size > MAX_BATCH_BYTES:
+        raise InputError([Diagnostic("E001", f"is {size} bytes; the limit for a batch is {MAX_BATCH_BYTES}", path)])
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError([Diagnostic("E002", "not UTF-8: save the file as UTF-8", path, line)]) from None
+
+
+def read_profiles(path: str, missions) -> list[ProfileSource]:
+    """The profiles of a CSV file, a JSON Lines file, or a folder of YAML profiles.
+
+    ``missions`` are the mission ids a CSV column may name. Raises InputError with
+    every problem of the input's shape (unknown columns, bad JSON); the profiles'
+    own problems are for :func:`validate_profile`.
+    """
+    if os.path.isdir(path):
+        sources, problems = [], []
+        for name in sorted(os.listdir(path)):
+            if name.endswith((".yaml", ".yml")):
+                full = os.path.join(path, name)
+                try:
+                    document = load_document(full)
+                except InputError as error:
+                    problems += error.diagnostics
+                    continue
+                if isinstance(document.data, dict) and "population" in document.data:
+                    sources.append(ProfileSource(full, document))
+        if problems:
+            raise InputError(problems)
+        return sources
+    if not os.path.isfile(path):
+        raise InputError([Diagnostic("E001", "no such file or folder", path)])
+    if path.endswith((".jsonl", ".ndjson")):
+        return _read_jsonl(path)
+    if path.endswith(".csv"):
+        return _read_csv(path, missions)
+    raise InputError([Diagnostic("E001", "a batch reads a .csv, a .jsonl file, or a folder of YAML profiles", path)])
+
+
+def _read_jsonl(path: str) -> list[ProfileSource]:
+    sources, problems = [], []
+    for number, text in enumerate(_read_text(path).splitlines(), 1):
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        try:
+            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        except (json.JSONDecodeError, ValueError) as error:
+            column = getattr(error, "colno", 1)
+            problems.append(Diagnostic("E003", f"not a JSON object: {getattr(error, 'msg', error)}",
+                                       path, number, column))
+            continue
+        document = Document(path, data, marks={(): (number, 1)})
+        sources.append(ProfileSource(f"{path}:{number}", document))
+    if problems:
+        raise InputError(problems)
+    return sources
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def _read_csv(path: str, missions) -> list[ProfileSource]:
+    text = _read_text(path)
+    lines = text.splitlines()
+    # Comment lines (a note that the data are synthetic, say) start with '#'.
+    first = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
+    if first is None:
+        raise InputError([Diagnostic("E004", "no header row", path)])
+    reader = csv.reader(io.StringIO("\n".join(lines[first:])))
+    header = next(reader)
+    known = csv_columns(sorted(missions))
+    problems = []
+    for column, name in enumerate(header, 1):
+        if name not in known:
+            guess = suggest(name, known)
+            hint = f": did you mean '{guess}'?" if guess else ""
+            problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, first + 1, column))
+    if problems:
+        raise InputError(problems)
+    sources = []
+    for offset, row in enumerate(reader):
+        number = first + 2 + offset
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(Diagnostic("E003", f"{len(row)} cells where the header has {len(header)}",
+                                       path, number, 1))
+            continue
+        data, marks, styles = {}, {(): (number, 1)}, {}
+        for column, (name, cell) in enumerate(zip(header, row), 1):
+            cell = cell.strip()
+            if cell == "":
+                continue
+            where = _csv_path(name)
+            value = cell if name == "name" else _csv_value(cell, name, path, number, column, problems)
+            _put(data, where, value)
+            marks[where] = (number, column)
+            styles[where] = "'" if name == "name" else ""
+        sources.append(ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles)))
+    if problems:
+        raise InputError(problems)
+    return sources
+
+
+def _csv_path(column: str) -> tuple:
+    if column in _SIMPLE_FIELDS or column == "crises":
+        return (column,)
+    if "_achievement_" in column:
+        mission, year = column.rsplit("_achievement_", 1)
+        return ("missions", mission, "achievement", year)
+    mission, field = column.rsplit("_", 1)
+    return ("missions", mission, field)
+
+
+def _csv_value(cell: str, name: str, path, line, column, problems):
+    if name == "crises":
+        return [{"declared": day.strip()} for day in cell.split(";") if day.strip()]
+    value, problem = resolve_plain(cell)
+    if problem:
+        problems.append(Diagnostic("E010", problem, path, line, column))
+    return value
+
+
+def _put(data: dict, where: tuple, value):
+    node = data
+    for key in where[:-1]:
+        node = node.setdefault(key, {})
+    node[where[-1]] = value
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchRow:
+    source: str
+    name: str
+    ruleset: str
+    size: int | None
+    contract_year: int | None
+    total: Decimal
+    missions: dict  # mission id (or "" for lines of no mission) -> amount
+    lines: dict  # line id -> amount
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "name": self.name, "ruleset": self.ruleset, "size": self.size,
+                "contract_year": self.contract_year, "total": str(self.total),
+                "missions": {k: str(v) for k, v in self.missions.items()},
+                "lines": {k: str(v) for k, v in self.lines.items()}}
+
+
+def check_profiles(sources, known_missions) -> list:
+    """Every problem of every profile (the same checks as for a profile file)."""
+    problems = []
+    for source in sources:
+        problems += validate_profile(source.document, known_missions)
+    return problems
+
+
+def _row(fast: FastRuleset, source: ProfileSource, day: datetime.date) -> BatchRow:
+    profile = compile_profile(source.document)
+    result = fast.run(profile, day)
+    missions: dict = {}
+    mission_of = fast.mission_of
+    for line_id, amount in result.amounts.items():
+        key = mission_of[line_id] or ""
+        missions[key] = missions.get(key, Decimal(0)) + amount
+    return BatchRow(source.label, profile.name, fast.ruleset.id, result.size, result.contract_year,
+                    result.total, missions, result.amounts)
+
+
+def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int = 1, progress=None,
+                  ruleset_name: str | None = None):
+    """One row per profile, in input order. Raises InputError with every evaluation failure.
+
+    With ``jobs`` > 1 the profiles are spread over that many processes; each builds
+    its own fast ruleset (``ruleset_name``, or the text in force on ``day``).
+    """
+    rows, problems = [], []
+    if jobs > 1 and len(sources) > 1:
+        import multiprocessing
+
+        chunk = max(1, len(sources) // (jobs * 8))
+        with multiprocessing.get_context("spawn").Pool(
+                jobs, initializer=_init_worker, initargs=(ruleset_name, day)) as pool:
+            for outcome in pool.imap(_work, sources, chunksize=chunk):
+                if isinstance(outcome, BatchRow):
+                    rows.append(outcome)
+                else:
+                    problems += outcome
+                if progress:
+                    progress(1)
+    else:
+        for source in sources:
+            outcome = _evaluate_one(fast, source, day)
+            if isinstance(outcome, BatchRow):
+                rows.append(outcome)
+            else:
+                problems += outcome
+            if progress:
+                progress(1)
+    if problems:
+        raise InputError(problems)
+    return rows
+
+
+def _evaluate_one(fast, source, day):
+    try:
+        return _row(fast, source, day)
+    except EvaluationError as error:
+        return error.diagnostics
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(ruleset_name, day):
+    from .library import Library
+
+    library = Library()
+    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
+    _WORKER["fast"], _WORKER["day"] = FastRuleset(ruleset), day
+
+
+def _work(source):
+    return _evaluate_one(_WORKER["fast"], source, _WORKER["day"])
