@@ -91,7 +91,7 @@ def render_schedule_csv(schedule) -> str:
               help="Apply this ruleset to the whole contract (a proposal, say) instead of the texts in force.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True)
-@click.option("--output", "output", type=click.Path(dir_okay=False),
+@click.option("--output", "output", type=click.Path(),
               help="Write to this file (all at once: an interrupted run leaves it untouched).")
 @guarded
 def schedule_command(profile, until, ruleset_name, output_format, output):

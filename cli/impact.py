@@ -53,7 +53,7 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
 @click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]), default=None,
               help="csv or jsonl (default: from --output's extension, else csv).")
-@click.option("--output", "output", type=click.Path(dir_okay=False),
+@click.option("--output", "output", type=click.Path(),
               help="Write the rows to this file, all at once (an interrupted run leaves it untouched).")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")

@@ -296,10 +296,12 @@ class _Compiler:
             amount = self.expression(spec["amount"], path + ("amount",), names, missions)
             maximum = (self.expression(spec["maximum"], path + ("maximum",), names, missions)
                        if "maximum" in spec else None)
+            runs_from = (self.expression(spec["runs_from"], path + ("runs_from",), names, missions)
+                         if "runs_from" in spec else None)
             lines.append(FundingLine(
                 id=spec["id"], label=spec["label"], mission=mission, volet=spec["volet"], when=when,
                 amount=amount, maximum=maximum, reference=spec["reference"],
-                confidence=spec.get("confidence"), note=spec.get("note"), path=path))
+                confidence=spec.get("confidence"), note=spec.get("note"), path=path, runs_from=runs_from))
 
         obligations = []
         obligation_ids = set()
@@ -392,7 +394,7 @@ class _Compiler:
     def _reads(item, lines) -> set:
         """The names an item reads, with the lines its sum_lines() / sum_maxima() select."""
         expressions = [item.expression] if isinstance(item, Definition) else [
-            item.when, item.amount, item.maximum]
+            item.when, item.amount, item.maximum, item.runs_from]
         names = set()
         for expression in expressions:
             if expression is None:

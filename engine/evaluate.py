@@ -89,6 +89,7 @@ class LineResult:
     confidence: str
     applies: bool
     trace: Trace | None = None
+    runs_from: datetime.date | None = None  # the day its amount accrues from (runs_from, else the mission's start)
 
     def to_dict(self) -> dict:
         return {
@@ -364,12 +365,21 @@ class _Evaluation:
                 self.warn("W006", f"line '{line.id}' pays {amount}, above its maximum {maximum}")
         elif line.maximum is not None:
             maximum = _ZERO
+        runs_from = None
+        if applies:
+            if line.runs_from is not None:
+                runs_from = self.compute(line, "runs_from", line.runs_from, evaluator)
+                if runs_from is not None and not isinstance(runs_from, datetime.date):
+                    self.fail(line, "runs_from", ExpressionFailure(
+                        "E402", f"gives {describe_value(runs_from)}, not a date"), line.runs_from)
+            elif line.mission is not None:
+                runs_from = names.get("started")
         confidence = self.ruleset.confidence[line.id].get(size, "confirmed")
         if line.id in self.ruleset.reads_taille and size_confidence is not None:
             confidence = weakest(confidence, size_confidence)
         trace = self.trace(line, names, applies, evaluator) if self.explain else None
         return LineResult(line.id, line.label, line.mission, line.volet, amount, maximum,
-                          line.reference, confidence, applies, trace)
+                          line.reference, confidence, applies, trace, runs_from)
 
     def money(self, line, field, expression, evaluator) -> Decimal:
         value = self.compute(line, field, expression, evaluator)

@@ -126,6 +126,7 @@ class FundingLine:
     confidence: str | None  # declared by the line, caps the result
     note: str | None
     path: tuple
+    runs_from: Expression | None = None  # the day its amount accrues from, in its contract year
 
     @property
     def name(self) -> str:

@@ -107,16 +107,16 @@ def _days(a: datetime.date, b: datetime.date) -> int:
     return (b - a).days + 1
 
 
-def _weight(profile: Profile, line, start, end, part_start, part_end) -> Decimal:
+def _weight(line, start, end, part_start, part_end) -> Decimal:
     """The share of a line's year amount, as computed under one text, that falls in one part.
 
-    A line runs from the year's start, or from its mission's start when that is later
-    (its amount is then already prorated from that start): the share is the part's
-    running days over the year's running days, so a line evaluated alike in every part
-    keeps its amount, and one that exists only from a part on counts only from there.
+    A line runs from the year's start, or from the day it accrues from when that is
+    later (``runs_from`` in the ruleset, by default its mission's start: its amount is
+    then already prorated from that day). The share is the part's running days over
+    the year's running days, so a line evaluated alike in every part keeps its amount,
+    and one that exists only from a part on counts only from there.
     """
-    state = profile.missions.get(line.mission) if line.mission else None
-    runs_from = max(start, state.started) if state is not None and state.started else start
+    runs_from = max(start, line.runs_from) if line.runs_from is not None else start
     if runs_from > end:
         return Decimal(1)
     first = max(part_start, runs_from)
@@ -165,7 +165,7 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
                 results.append((ruleset, result))
                 segments.append((a, b, ruleset.id))
                 for line in result.lines:
-                    weight = _weight(profile, line, start, end, a, b)
+                    weight = _weight(line, start, end, a, b)
                     amounts[line.id] = amounts.get(line.id, _ZERO) + line.amount * weight
             quantum = results[0][0].quantum
             lines = {k: v.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
