@@ -20,7 +20,8 @@ from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
 from .render import render_errors_json
 
-__all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "EXIT_OK", "EXIT_INPUT", "EXIT_USAGE"]
+__all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "load_rulesets",
+           "EXIT_OK", "EXIT_INPUT", "EXIT_USAGE"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -42,6 +43,19 @@ class DateType(click.ParamType):
         if not MIN_YEAR <= day.year <= MAX_YEAR:
             self.fail(f"'{value}' is outside the years {MIN_YEAR}..{MAX_YEAR}", param, ctx)
         return day
+
+
+def load_rulesets(library, names, day):
+    """The rulesets named (ids or paths) as in force on ``day``; every problem of every one."""
+    rulesets, problems = [], []
+    for name in names:
+        try:
+            rulesets.append(library.get(name, day))
+        except InputError as error:
+            problems.extend(d for d in error.diagnostics if d not in problems)
+    if problems:
+        raise InputError(problems)
+    return rulesets
 
 
 def _report(diagnostics, as_json: bool) -> None:

@@ -13,7 +13,7 @@ from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, guarded
+from .base import EXIT_OK, DateType, guarded, load_rulesets
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -41,15 +41,8 @@ def diff_command(old, new, day, profiles, output_format):
     if profiles and day is None:
         raise click.UsageError("--profiles needs --date: the date the profiles are evaluated on")
     library = Library()
-    problems, rulesets = [], []
-    for name in (old, new):
-        try:
-            rulesets.append(library.get(name, day))
-        except InputError as error:
-            problems.extend(d for d in error.diagnostics if d not in problems)
-    if problems:
-        raise InputError(problems)
-    before, after = rulesets
+    before, after = load_rulesets(library, (old, new), day)
+    problems = []
     diff = diff_rulesets(before, after)
     behaviour = None
     if profiles:

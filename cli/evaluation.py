@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from aci_rules.engine.cases import collect_case_files, file_problem, run_case_file
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
 from aci_rules.engine.library import Library
@@ -46,6 +45,8 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
 @guarded
 def test_command(paths, verbose):
     """Run YAML test cases (a profile, a date, what the engine must find)."""
+    from aci_rules.engine.cases import collect_case_files, file_problem, run_case_file
+
     library = Library()
     outcomes = []
     for path in collect_case_files(paths):

@@ -16,7 +16,7 @@ from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.library import Library
 
-from .base import EXIT_OK, DateType, guarded
+from .base import EXIT_OK, DateType, guarded, load_rulesets
 from .output import atomic_output
 from .render import _plain, euros, json_dumps
 
@@ -105,14 +105,7 @@ def _write_rows(stream, rows, missions, output_format):
 def compare_command(profiles, baseline, reform, day, top, output_format, jobs):
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
     library = Library()
-    problems, rulesets = [], []
-    for name in (baseline, reform):
-        try:
-            rulesets.append(library.get(name, day))
-        except InputError as error:
-            problems += error.diagnostics
-    if problems:
-        raise InputError(problems)
+    rulesets = load_rulesets(library, (baseline, reform), day)
     known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
     sources = read_profiles(profiles, known)
     problems = check_profiles(sources, known)

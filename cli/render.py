@@ -14,7 +14,7 @@ import yaml
 
 from aci_rules.engine.diagnostic import Diagnostic
 from aci_rules.engine.evaluate import Result
-from aci_rules.engine.expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from aci_rules.engine.diff import static_maximum
 
 __all__ = [
     "euros",
@@ -215,25 +215,6 @@ def render_ruleset_yaml(ruleset, day) -> str:
     return header + body
 
 
-def _static_value(expression, ruleset, taille):
-    """The value of a formula that reads only parameters and taille, or None."""
-    names = {"taille": taille}
-    for name in expression.names:
-        parameter = ruleset.parameters.get(name)
-        if parameter is not None:
-            names[name] = parameter.value_for(taille)
-        elif name not in names:
-            return None
-    if expression.functions:
-        return None
-    evaluator = make_evaluator(names, {})
-    try:
-        value = evaluate_expression(evaluator, expression)
-    except ExpressionFailure:
-        return None
-    return value if isinstance(value, (int, Decimal)) and not isinstance(value, bool) else None
-
-
 def render_ruleset_text(ruleset, day) -> str:
     """The barème of a consolidated ruleset: each line's maximum for each taille."""
     tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
@@ -263,7 +244,7 @@ def render_ruleset_text(ruleset, day) -> str:
     out.append("  " + "-" * (len(header) - 2))
     for line in ruleset.lines:
         expression = line.maximum or line.amount
-        values = [_static_value(expression, ruleset, t) for t in tailles]
+        values = [static_maximum(ruleset, line, t) for t in tailles]
         label = line.id if len(line.id) <= 28 else line.id[:27] + "…"
         if all(v is not None for v in values):
             out.append(f"  {label:<28} {line.volet:<22}" + "".join(f"{euros(Decimal(v)):>{width}}" for v in values))

@@ -117,6 +117,18 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         when = _in_force_of(value)
         return day is None or when is None or when <= day
 
+    def remove(name, spec, entries):
+        for index, item in enumerate(spec.get("remove") or []):
+            path = ("changes", name, "remove", index)
+            key = _removal_id(item)
+            if key not in entries:
+                guess = suggest(key, entries)
+                hint = f" (did you mean '{guess}'?)" if guess else ""
+                problem("E307", f"removes {_SINGULAR[name]} '{key}', which {base_id} does not have{hint}", path)
+            elif active(item):
+                del entries[key]
+                removed[key] = path
+
     sections: dict[str, dict] = {}
     for name in LIST_SECTIONS:
         sections[name] = {item["id"]: _Entry(item, base, (name, index))
@@ -131,16 +143,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         for key, value in (spec.get("set") or {}).items():
             if active(value):
                 entries[key] = _Entry(value, amendment, ("changes", name, "set", key))
-        for index, item in enumerate(spec.get("remove") or []):
-            path = ("changes", name, "remove", index)
-            key = _removal_id(item)
-            if key not in entries:
-                guess = suggest(key, entries)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                problem("E307", f"removes {_SINGULAR[name]} '{key}', which {base_id} does not have{hint}", path)
-            elif active(item):
-                del entries[key]
-                removed[key] = path
+        remove(name, spec, entries)
 
     for name in LIST_SECTIONS:
         spec = changes.get(name) or {}
@@ -167,16 +170,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             for field, value in item.items():
                 if field not in ("id", "in_force"):
                     entry.overrides.append((field, value, amendment, path + (field,)))
-        for index, item in enumerate(spec.get("remove") or []):
-            path = ("changes", name, "remove", index)
-            key = _removal_id(item)
-            if key not in entries:
-                guess = suggest(key, entries)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                problem("E307", f"removes {what} '{key}', which {base_id} does not have{hint}", path)
-            elif active(item):
-                del entries[key]
-                removed[key] = path
+        remove(name, spec, entries)
 
     grafter = _Grafter()
     result = Document(amendment.file, {})

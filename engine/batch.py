@@ -231,28 +231,25 @@ def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int =
     its own fast ruleset (``ruleset_name``, or the text in force on ``day``).
     """
     rows, problems = [], []
+
+    def collect(outcomes):
+        for outcome in outcomes:
+            if isinstance(outcome, BatchRow):
+                rows.append(outcome)
+            else:
+                problems.extend(outcome)
+            if progress:
+                progress(1)
+
     if jobs > 1 and len(sources) > 1:
         import multiprocessing
 
         chunk = max(1, len(sources) // (jobs * 8))
         with multiprocessing.get_context("spawn").Pool(
                 jobs, initializer=_init_worker, initargs=(ruleset_name, day)) as pool:
-            for outcome in pool.imap(_work, sources, chunksize=chunk):
-                if isinstance(outcome, BatchRow):
-                    rows.append(outcome)
-                else:
-                    problems += outcome
-                if progress:
-                    progress(1)
+            collect(pool.imap(_work, sources, chunksize=chunk))
     else:
-        for source in sources:
-            outcome = _evaluate_one(fast, source, day)
-            if isinstance(outcome, BatchRow):
-                rows.append(outcome)
-            else:
-                problems += outcome
-            if progress:
-                progress(1)
+        collect(_evaluate_one(fast, source, day) for source in sources)
     if problems:
         raise InputError(problems)
     return rows
