@@ -128,12 +128,14 @@ def _comparison(rulesets, before, after, day, top) -> dict:
         entry["count"] += 1
         entry["baseline"] += a.total
         entry["reform"] += b.total
+    # Missions in the order of the baseline, then the reform's own, then what has no mission.
+    order = list(rulesets[0].missions) + [m for m in rulesets[1].missions if m not in rulesets[0].missions] + [""]
     missions: dict = {}
-    for a, b in pairs:
-        for key in set(a.missions) | set(b.missions):
-            entry = missions.setdefault(key or _NO_MISSION, [Decimal(0), Decimal(0)])
-            entry[0] += a.missions.get(key, Decimal(0))
-            entry[1] += b.missions.get(key, Decimal(0))
+    for key in order:
+        old = sum((a.missions.get(key, Decimal(0)) for a, _ in pairs), Decimal("0.00"))
+        new = sum((b.missions.get(key, Decimal(0)) for _, b in pairs), Decimal("0.00"))
+        if old or new:
+            missions[key or _NO_MISSION] = [old, new]
     largest = sorted(differences, key=lambda item: (-abs(item[0]), item[1].source))[:top]
     baseline_total = sum((a.total for a in before), Decimal(0))
     reform_total = sum((b.total for b in after), Decimal(0))

@@ -19,7 +19,8 @@ from decimal import Decimal
 from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
-from .yaml_loader import Document, load_document, resolve_plain
+from .library import document_kind
+from .yaml_loader import Document, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
     "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "MAX_BATCH_BYTES",
@@ -50,16 +51,8 @@ def csv_columns(missions, years: int = 5) -> list[str]:
 
 
 def _read_text(path: str) -> str:
-    size = os.stat(path).st_size
-    if size > MAX_BATCH_BYTES:
-        raise InputError([Diagnostic("E001", f"is {size} bytes; the limit for a batch is {MAX_BATCH_BYTES}", path)])
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InputError([Diagnostic("E002", "not UTF-8: save the file as UTF-8", path, line)]) from None
+    # The same checks as for a YAML file (regular file, size, NUL, UTF-8), with a batch's size.
+    return decode_text(read_bytes(path, path, MAX_BATCH_BYTES), path)
 
 
 def read_profiles(path: str, missions) -> list[ProfileSource]:
@@ -79,13 +72,11 @@ def read_profiles(path: str, missions) -> list[ProfileSource]:
                 except InputError as error:
                     problems += error.diagnostics
                     continue
-                if isinstance(document.data, dict) and "population" in document.data:
+                if document_kind(document) == "profile":
                     sources.append(ProfileSource(full, document))
         if problems:
             raise InputError(problems)
         return sources
-    if not os.path.isfile(path):
-        raise InputError([Diagnostic("E001", "no such file or folder", path)])
     if path.endswith((".jsonl", ".ndjson")):
         return _read_jsonl(path)
     if path.endswith(".csv"):
@@ -95,11 +86,17 @@ def read_profiles(path: str, missions) -> list[ProfileSource]:
 
 def _read_jsonl(path: str) -> list[ProfileSource]:
     sources, problems = [], []
-    for number, text in enumerate(_read_text(path).splitlines(), 1):
+    # Lines end at '\n' only: a U+2028 inside a JSON string is part of the string.
+    for number, text in enumerate(_read_text(path).split("\n"), 1):
+        text = text.rstrip("\r")
         if not text.strip() or text.lstrip().startswith("#"):
             continue
         try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
+                              object_pairs_hook=_no_duplicates)
+        except _DuplicateKey as error:
+            problems.append(Diagnostic("E008", f"duplicate key '{error.key}'", path, number, 1))
+            continue
         except (json.JSONDecodeError, ValueError) as error:
             column = getattr(error, "colno", 1)
             problems.append(Diagnostic("E003", f"not a JSON object: {getattr(error, 'msg', error)}",
@@ -112,31 +109,55 @@ def _read_jsonl(path: str) -> list[ProfileSource]:
     return sources
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key):
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _refuse_constant(name):
     raise ValueError(f"{name} is not a number")
 
 
 def _read_csv(path: str, missions) -> list[ProfileSource]:
-    text = _read_text(path)
-    lines = text.splitlines()
-    # Comment lines (a note that the data are synthetic, say) start with '#'.
-    first = next((i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")), None)
-    if first is None:
-        raise InputError([Diagnostic("E004", "no header row", path)])
-    reader = csv.reader(io.StringIO("\n".join(lines[first:])))
+    # newline="": rows end at '\n' or '\r\n' only, and a quoted cell may hold a line break.
+    stream = io.StringIO(_read_text(path), newline="")
+    skipped = 0
+    while True:  # comment lines (a note that the data are synthetic, say) start with '#'
+        position = stream.tell()
+        line = stream.readline()
+        if not line:
+            raise InputError([Diagnostic("E004", "no header row", path)])
+        if line.strip() and not line.startswith("#"):
+            stream.seek(position)
+            break
+        skipped += 1
+    reader = csv.reader(stream)
     header = next(reader)
+    header_line = skipped + reader.line_num
     known = csv_columns(sorted(missions))
     problems = []
     for column, name in enumerate(header, 1):
         if name not in known:
             guess = suggest(name, known)
             hint = f": did you mean '{guess}'?" if guess else ""
-            problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, first + 1, column))
+            problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
     if problems:
         raise InputError(problems)
     sources = []
-    for offset, row in enumerate(reader):
-        number = first + 2 + offset
+    previous = reader.line_num
+    for row in reader:
+        number = skipped + previous + 1  # the line the row starts on
+        previous = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):

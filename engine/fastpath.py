@@ -101,10 +101,15 @@ class _Rewrite(ast.NodeTransformer):
         return node
 
     def variable(self, name: str) -> str:
+        # Three name spaces that cannot meet: v_<name> for the ruleset's and the profile's
+        # names, m_<field>__<mission> for what a mission line reads of its mission, f_<name>
+        # for functions (a ruleset name never starts with m_ or f_ once prefixed with v_).
         if name in ("started", "deployed", "achievement") and self.mission is not None:
-            name = f"{name}__{self.mission}"
-        self.used.add(name)
-        return f"v_{name}"
+            target = f"m_{name}__{self.mission}"
+        else:
+            target = f"v_{name}"
+        self.used.add(target)
+        return target
 
     def visit_Name(self, node):
         return ast.copy_location(ast.Name(id=self.variable(node.id), ctx=ast.Load()), node)
@@ -171,24 +176,27 @@ class FastRuleset:
                 body.append(f"    v_{line.id}__max = _ZERO")
             else:
                 body += steps
-        computed = {item.name for item in ruleset.order}
-        inputs = sorted(name for name in used if name not in computed)
+        computed = {f"v_{item.name}" for item in ruleset.order}
+        inputs = sorted(target for target in used if target not in computed)
         pure = {f"f_{name}" for name in PURE_FUNCTIONS}
         prologue = []
-        for name in inputs:
-            if name in pure:
+        for target in inputs:
+            if target in pure:
                 continue  # a global of the generated module
-            source_table = "_parameters" if name in ruleset.parameters else "_names"
-            target = name if name.startswith("f_") else f"v_{name}"
-            prologue.append(f"{target} = {source_table}[{name!r}]")
+            if target.startswith("v_") and target[2:] in ruleset.parameters:
+                prologue.append(f"{target} = _parameters[{target[2:]!r}]")
+            elif target.startswith("v_"):
+                prologue.append(f"{target} = _names[{target[2:]!r}]")
+            else:
+                prologue.append(f"{target} = _names[{target!r}]")
         amounts = ", ".join(f"{line.id!r}: v_{line.id}" for line in ruleset.lines)
         source = "def _run(_names, _parameters, _quantum):\n    _applied = []\n" + "".join(
             f"    {text}\n" for text in prologue + body) + f"    return _applied, {{{amounts}}}\n"
-        self._used = set(inputs)
+        self._used = {target[2:] for target in inputs if target.startswith("v_")}
         self._missions = tuple(
-            (mission, f"started__{mission}", f"deployed__{mission}", f"achievement__{mission}")
-            for mission in sorted({name.split("__", 1)[1] for name in inputs if "__" in name}))
-        self._profile_functions = any(name.startswith("f_") and name not in pure for name in inputs)
+            (mission, f"m_started__{mission}", f"m_deployed__{mission}", f"m_achievement__{mission}")
+            for mission in sorted({t.split("__", 1)[1] for t in inputs if t.startswith("m_")}))
+        self._profile_functions = any(t.startswith("f_") and t not in pure for t in inputs)
         namespace = {"__builtins__": {}, **_HELPERS, **constants,
                      **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
         exec(compile(source, f"<ruleset {ruleset.id}>", "exec"), namespace)  # noqa: S102 — checked trees only
@@ -206,10 +214,11 @@ class FastRuleset:
             self._basis = compile(ast.fix_missing_locations(ast.Expression(tree)), "<taille.basis>", "eval")
             self._basis_globals = {"__builtins__": {}, **_HELPERS, **basis_constants,
                                    **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
-            self._basis_scalars = sorted(n for n in basis_used if n in self._scalars)
-            self._basis_functions = sorted(n[2:] for n in basis_used
-                                           if n.startswith("f_") and n[2:] not in PURE_FUNCTIONS)
-            self._basis_names = sorted(n for n in basis_used if not n.startswith("f_") and n not in self._scalars)
+            self._basis_scalars = sorted(t[2:] for t in basis_used if t.startswith("v_") and t[2:] in self._scalars)
+            self._basis_functions = sorted(t[2:] for t in basis_used
+                                           if t.startswith("f_") and t[2:] not in PURE_FUNCTIONS)
+            self._basis_names = sorted(t[2:] for t in basis_used
+                                       if t.startswith("v_") and t[2:] not in self._scalars)
             if self._basis_functions:
                 self._profile_functions = True
 

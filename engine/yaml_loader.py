@@ -38,6 +38,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NUMBER_DIGITS",
     "MAX_NODES",
+    "read_bytes",
+    "decode_text",
 ]
 
 # A shipped ruleset is about 20 KB and a profile under 1 KB: 2 MiB leaves room for
@@ -224,7 +226,7 @@ def load_document(filename: str | os.PathLike, display_name: str | None = None) 
     with every problem found (one when the file cannot be read at all).
     """
     name = display_name or os.fspath(filename)
-    raw = _read_bytes(filename, name)
+    raw = read_bytes(filename, name)
     return parse_document(raw, name)
 
 
@@ -238,7 +240,7 @@ def parse_document(raw: bytes, name: str) -> Document:
     ...
     aci_rules.engine.diagnostic.InputError: t.yaml:2:1: E008 duplicate key 'a', first at line 1
     """
-    text = _decode(raw, name)
+    text = decode_text(raw, name)
     builder = _Builder(name)
     builder.build(text)
     if builder.errors:
@@ -247,7 +249,14 @@ def parse_document(raw: bytes, name: str) -> Document:
     return builder.document
 
 
-def _read_bytes(filename, name: str) -> bytes:
+def read_bytes(filename, name: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; InputError (E001) otherwise.
+
+    A directory, a FIFO (whose open would block) or a device (/dev/zero never ends) is
+    refused before it is opened; the size is checked before reading, and again while
+    reading, for a file that grows.
+    """
+
     def fail(message: str):
         raise InputError([Diagnostic("E001", message, name)])
 
@@ -262,15 +271,15 @@ def _read_bytes(filename, name: str) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         # A FIFO would block the open; a device like /dev/zero never ends.
         fail("is not a regular file (a FIFO, a device or a socket)")
-    if info.st_size > MAX_FILE_BYTES:
-        fail(f"is {info.st_size} bytes; the limit is {MAX_FILE_BYTES} bytes")
+    if info.st_size > limit:
+        fail(f"is {info.st_size} bytes; the limit is {limit} bytes")
     try:
         with open(filename, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = handle.read(limit + 1)
     except OSError as exc:
         fail(f"cannot read: {exc.strerror or exc}")
-    if len(raw) > MAX_FILE_BYTES:
-        fail(f"is over the limit of {MAX_FILE_BYTES} bytes")
+    if len(raw) > limit:
+        fail(f"is over the limit of {limit} bytes")
     return raw
 
 
@@ -281,7 +290,8 @@ def _line_col(raw: bytes, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def _decode(raw: bytes, name: str) -> str:
+def decode_text(raw: bytes, name: str) -> str:
+    """UTF-8 text of ``raw`` (a BOM is accepted); InputError (E002) at the first NUL or bad byte."""
     nul = raw.find(b"\x00")
     if nul >= 0:
         line, col = _line_col(raw, nul)

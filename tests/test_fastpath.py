@@ -1,0 +1,401 @@
+"""The fast path (engine/fastpath.py) gives exactly what the reference evaluator gives.
+
+``FastRuleset(ruleset).run(profile, day)`` must agree with ``evaluate(ruleset, profile, day)``
+on the size, the contract year, the amount of every line that applies and the total, for
+every shipped ruleset and the two modelled proposals of examples/, on generated profiles
+and dates. A failing formula must be reported as the reference reports it, and the
+generated function must have no way to reach a Python builtin.
+
+No expected figure is written here: each one is the reference evaluator's.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import copy
+import datetime
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from aci_rules.engine import fastpath as fastpath_module
+from aci_rules.engine.batch import read_profiles
+from aci_rules.engine.diagnostic import EvaluationError, InputError
+from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.fastpath import FastRuleset
+from aci_rules.engine.helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
+from aci_rules.engine.library import Library
+from aci_rules.engine.profile import compile_profile, validate_profile
+from aci_rules.engine.yaml_loader import Document
+
+from conftest import EXAMPLES
+
+LIBRARY = Library()
+SHIPPED = LIBRARY.known_ids()
+PROPOSALS = [str(EXAMPLES / "plan-100-cpts.yaml"), str(EXAMPLES / "negociation-2020-seance-2.yaml")]
+RULESETS = SHIPPED + PROPOSALS  # library.in_force(day) is one of the shipped ones, as on that day
+# Every mission a ruleset in play knows (the shipped ones, and the local-initiative
+# mission that plan-100-cpts adds).
+MISSIONS = sorted(LIBRARY.mission_ids() | {m for name in PROPOSALS for m in LIBRARY.get(name).missions})
+
+# FACTS.md §2: the size classes' boundaries (40 000 is taille 2, 80 000 taille 2, 175 000 taille 3).
+BOUNDARIES = [0, 39_999, 40_000, 79_999, 80_000, 80_001, 175_000, 175_001, 400_000]
+FIRST_DAY, LAST_DAY = datetime.date(2019, 8, 25), datetime.date(2027, 12, 31)
+
+_FAST: dict = {}
+
+
+def fast_of(ruleset):
+    """One FastRuleset per compiled ruleset (the library keeps each compiled text alive)."""
+    key = id(ruleset)
+    if key not in _FAST or _FAST[key][0] is not ruleset:
+        _FAST[key] = (ruleset, FastRuleset(ruleset))
+    return _FAST[key][1]
+
+
+@contextlib.contextmanager
+def counting_fallbacks():
+    """Count the runs where the fast path handed over to the reference evaluator."""
+    calls = []
+    real = fastpath_module.evaluate
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    with mock.patch.object(fastpath_module, "evaluate", spy):
+        yield calls
+
+
+def profile_of(data: dict):
+    document = Document("<generated>", data)
+    problems = [d for d in validate_profile(document, set(MISSIONS)) if d.is_error]
+    assert not problems, [str(d) for d in problems]
+    return compile_profile(document)
+
+
+def assert_same(ruleset, profile, day):
+    """The fast path and the reference agree, and the fast path computed it itself."""
+    fast = fast_of(ruleset)
+    try:
+        reference = evaluate(ruleset, profile, day)
+    except EvaluationError as error:
+        with pytest.raises(EvaluationError) as raised:
+            fast.run(profile, day)
+        assert raised.value.diagnostics == error.diagnostics
+        return
+    with counting_fallbacks() as fallbacks:
+        result = fast.run(profile, day)
+    where = f"{ruleset.id} on {day}"
+    assert not fallbacks, f"{where}: the fast path failed and fell back to the reference evaluator"
+    assert result.size == reference.size, where
+    expected_year = reference.contract_year.number if reference.contract_year else None
+    assert result.contract_year == expected_year, where
+    expected = {line.id: str(line.amount) for line in reference.lines}
+    assert {k: str(v) for k, v in result.amounts.items()} == expected, where
+    assert str(result.total) == str(reference.total), where
+
+
+# -- generated profiles ----------------------------------------------------------------------
+
+population = st.one_of(st.sampled_from(BOUNDARIES), st.integers(0, 400_000))
+rate = st.integers(0, 100).map(lambda n: Decimal(n).scaleb(-2))  # 0.00 .. 1.00, two decimals
+SIGNED_FROM, SIGNED_TO = datetime.date(2019, 9, 1), datetime.date(2025, 12, 31)
+# Signatures on days where anniversaries and deadlines are awkward, or around the
+# avenant-2 dates (FACTS.md §1, §3, §4.1: 2021-12-31, 2022-09-30).
+AWKWARD_SIGNATURES = [datetime.date(2020, 2, 29), datetime.date(2021, 12, 30), datetime.date(2021, 12, 31),
+                      datetime.date(2022, 9, 29), datetime.date(2022, 9, 30), datetime.date(2022, 9, 3)]
+MOMENTS = [datetime.date(2022, 3, 31), datetime.date(2022, 4, 1), datetime.date(2022, 9, 2),
+           datetime.date(2022, 9, 3), datetime.date(2023, 12, 31), datetime.date(2024, 1, 1)]
+
+
+def _near(draw, anchor):
+    """A day: anywhere in the period, or close to ``anchor`` (most contract years are then in play)."""
+    if anchor is None or draw(st.booleans()):
+        return draw(st.dates(datetime.date(2018, 1, 1), LAST_DAY))
+    day = anchor + datetime.timedelta(days=draw(st.integers(-120, 5 * 366 + 120)))
+    return min(max(day, datetime.date(2018, 1, 1)), LAST_DAY)
+
+
+@st.composite
+def cases(draw):
+    """(profile data, evaluation day), the day often inside the contract."""
+    signed = draw(st.one_of(st.none(), st.dates(SIGNED_FROM, SIGNED_TO), st.sampled_from(AWKWARD_SIGNATURES)))
+    data = {"name": "CPTS générée", "population": draw(population)}
+    if draw(st.booleans()):
+        data["members"] = draw(st.one_of(st.integers(0, 300), st.sampled_from([99, 100, 101])))
+    if signed is not None:
+        data["contract_signed"] = signed.isoformat()
+    if draw(st.booleans()):
+        data["letter_of_intent_validated"] = _near(draw, signed - datetime.timedelta(days=300)
+                                                   if signed else None).isoformat()
+    missions = {}
+    for mission in draw(st.lists(st.sampled_from(MISSIONS), unique=True)):
+        state = {}
+        if draw(st.integers(0, 5)):
+            state["started"] = _near(draw, signed).isoformat()
+        if draw(st.booleans()):
+            state["deployed"] = _near(draw, signed).isoformat()
+        state["achievement"] = draw(st.dictionaries(st.sampled_from(["1", "2", "3", "4", "5"]), rate))
+        missions[mission] = state
+    if missions or draw(st.booleans()):
+        data["missions"] = missions
+    crises = draw(st.integers(0, 3))
+    if crises or draw(st.booleans()):
+        data["crises"] = [{"declared": _near(draw, signed).isoformat()} for _ in range(crises)]
+    history = draw(st.lists(population, max_size=3))
+    if history:
+        data["population_history"] = [{"since": _near(draw, signed).isoformat(), "population": count}
+                                      for count in history]
+    day = draw(st.one_of(st.sampled_from(MOMENTS), st.just(None)))
+    if day is None:
+        day = _near(draw, signed)
+    return data, min(max(day, FIRST_DAY), LAST_DAY)
+
+
+TAILLE_4_AT_100 = {
+    "name": "CPTS générée", "population": 175_001, "members": 100, "contract_signed": "2020-02-29",
+    "letter_of_intent_validated": "2019-09-01",
+    "missions": {m: {"started": "2020-03-01", "achievement": {"1": Decimal("0.50"), "3": Decimal("1.00")}}
+                 for m in MISSIONS},
+    "crises": [{"declared": "2022-10-01"}],
+    "population_history": [{"since": "2019-01-01", "population": 180_000}],
+}
+
+
+@settings(max_examples=350, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases())
+@example(case=({"name": "CPTS générée", "population": 0}, FIRST_DAY))
+@example(case=({"name": "CPTS générée", "population": 80_000, "contract_signed": "2019-09-01"}, LAST_DAY))
+@example(case=(TAILLE_4_AT_100, datetime.date(2022, 9, 3)))
+@example(case=(TAILLE_4_AT_100, datetime.date(2023, 2, 28)))
+def test_the_fast_path_gives_the_reference_amounts(case):
+    data, day = case
+    profile = profile_of(data)
+    for name in RULESETS:
+        assert_same(LIBRARY.get(name, day), profile, day)
+
+
+def test_the_fast_path_gives_the_reference_amounts_on_the_national_sample():
+    """Every profile of examples/national-sample.csv, every ruleset, on two dates."""
+    sources = read_profiles(str(EXAMPLES / "national-sample.csv"), set(MISSIONS))
+    sample = [compile_profile(source.document) for source in sources]
+    assert sample
+    for day in (datetime.date(2022, 9, 3), datetime.date(2024, 6, 1)):
+        for name in RULESETS:
+            ruleset = LIBRARY.get(name, day)
+            for profile in sample:
+                assert_same(ruleset, profile, day)
+
+
+# -- errors are reported as eval reports them ------------------------------------------------
+
+MINI = """\
+id: essai-fastpath
+title: Essai du chemin rapide
+kind: proposal
+status: proposal
+reference: tests/test_fastpath.py (aucun texte)
+dates: {in_force: 2019-08-25}
+rounding: {quantum: "0.01", mode: half_up}
+contract: {duration_years: 5, reference: essai, confidence: confirmed}
+taille:
+  basis: population
+  reference: essai
+  confidence: confirmed
+  classes:
+    - {taille: 1, max: 39999}
+    - {taille: 2, min: 40000}
+parameters:
+  montant:
+    unit: EUR
+    by_taille: {1: 50000, 2: 60000}
+    reference: essai
+    confidence: confirmed
+definitions:
+  par_membre: montant / 2
+lines:
+  - id: fonctionnement
+    label: Fonctionnement
+    volet: fonctionnement
+    when: contract_year is not None
+    amount: par_membre * 2
+    reference: essai
+"""
+DAY = datetime.date(2022, 6, 1)
+NO_MEMBERS = {"name": "CPTS sans membre", "population": 50_000, "members": 0, "contract_signed": "2021-01-15"}
+
+
+def mini(tmp_path, old: str, new: str, name="essai.yaml"):
+    assert old in MINI
+    path = tmp_path / name
+    path.write_text(MINI.replace(old, new), encoding="utf-8")
+    return Library().get(str(path), DAY)
+
+
+@pytest.mark.parametrize("old, new", [
+    ("par_membre: montant / 2", "par_membre: montant / members"),
+    ("amount: par_membre * 2", "amount: par_membre * 2 / members"),
+    ("when: contract_year is not None", "when: montant / members > 0"),
+    ("basis: population", "basis: population / members"),
+], ids=["definition", "amount", "condition", "taille-basis"])
+def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
+    ruleset = mini(tmp_path, old, new)
+    profile = profile_of(NO_MEMBERS)
+    with pytest.raises(EvaluationError) as reference:
+        evaluate(ruleset, profile, DAY)
+    with pytest.raises(EvaluationError) as fast:
+        FastRuleset(ruleset).run(profile, DAY)
+    assert [d.code for d in reference.value.diagnostics] == ["E401"]
+    assert fast.value.diagnostics == reference.value.diagnostics
+    assert [str(d) for d in fast.value.diagnostics] == [str(d) for d in reference.value.diagnostics]
+    # ... and with members the same ruleset computes, the same way on both paths.
+    assert_same(ruleset, profile_of({**NO_MEMBERS, "members": 4}), DAY)
+
+
+# -- the generated code ----------------------------------------------------------------------
+
+# The names the generated function is made of, apart from the formulas' own names.
+_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_applied", "_t"} | set(fastpath_module._HELPERS)
+
+
+def _rulesets_for_source(tmp_path):
+    found = [LIBRARY.get(name, day) for name in RULESETS
+             for day in (datetime.date(2021, 6, 1), datetime.date(2024, 6, 1))]
+    found.append(mini(tmp_path, "par_membre: montant / 2", "par_membre: max(montant, members) / 2"))
+    return found
+
+
+def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_path):
+    for ruleset in _rulesets_for_source(tmp_path):
+        source = FastRuleset(ruleset).source
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Subscript):
+                # Only the prologue reads its inputs: v_x = _names['x'] / _parameters['x'].
+                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters"), \
+                    ast.unparse(node)
+                assert isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)
+            elif isinstance(node, ast.Attribute):
+                # Only the engine's own rounding and bookkeeping.
+                assert (isinstance(node.value, ast.Name) and (node.value.id, node.attr)
+                        in {("_t", "quantize"), ("_applied", "append")}), ast.unparse(node)
+            elif isinstance(node, ast.Name):
+                name = node.id
+                assert (name.startswith(("v_", "f_", "m_")) or name in _PLUMBING
+                        or (name.startswith("_k") and name[2:].isdigit())), (ruleset.id, name)
+            elif isinstance(node, ast.Call):
+                assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in ("_t.quantize",
+                                                                                     "_applied.append")
+            assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
+                                         ast.NamedExpr, ast.Starred)), ast.unparse(node)
+        # Every name a formula reads appears only prefixed.
+        for item in ruleset.order:
+            expressions = ([item.expression] if hasattr(item, "expression")
+                           else [e for e in (item.when, item.amount, item.maximum) if e is not None])
+            for expression in expressions:
+                for node in ast.walk(expression.node):
+                    if isinstance(node, ast.Name) and node.id not in LINE_FUNCTIONS:
+                        # A mission line's started / deployed / achievement read its mission's.
+                        mission_bound = f"m_{node.id}__{getattr(item, 'mission', None)}"
+                        assert (f"v_{node.id}" in source or f"f_{node.id}" in source
+                                or mission_bound in source), node.id
+
+
+def test_the_namespace_has_no_builtins_and_its_functions_are_the_engines():
+    for name in RULESETS:
+        fast = FastRuleset(LIBRARY.get(name, datetime.date(2024, 6, 1)))
+        namespace = fast._run.__globals__
+        assert namespace["__builtins__"] == {}
+        functions = {key for key in namespace if key.startswith("f_")}
+        assert functions == {f"f_{key}" for key in PURE_FUNCTIONS}
+        for key in functions:  # max and min are the engine's, not Python's
+            assert namespace[key] is PURE_FUNCTIONS[key[2:]]
+            assert namespace[key] not in vars(builtins).values()
+        # No builtin can be looked up from code run in this namespace.
+        for code, error in [("len('x')", NameError), ("__import__('os')", NameError), ("open", NameError),
+                            ("import os", ImportError)]:
+            with pytest.raises(error):
+                exec(code, dict(namespace))  # noqa: S102 — probing the sandbox
+
+
+@pytest.mark.parametrize("formula", [
+    "abs(montant)", "len('abc')", "round(montant)", "int(montant)", "sum([montant])", "__import__('os')",
+    "open('/etc/passwd')", "getattr(montant, 'real')", "type(montant)", "eval('1')", "globals()",
+    "__builtins__", "montant.real", "[montant][0]", "_div(montant, 1)", "f_max(montant, 1)", "_names",
+])
+def test_a_formula_that_needs_a_builtin_never_reaches_the_fast_path(tmp_path, formula):
+    with pytest.raises(InputError) as refused:
+        mini(tmp_path, "amount: par_membre * 2", f'amount: "{formula}"')
+    assert {d.code for d in refused.value.diagnostics} <= {"E102", "E103"}
+
+
+@pytest.mark.parametrize("name", ["len", "abs", "open", "type", "sum"])
+def test_a_name_spelt_like_a_builtin_is_a_variable_of_the_ruleset(tmp_path, name):
+    text = MINI.replace("  montant:\n", f"  {name}:\n").replace("montant / 2", f"{name} / 2")
+    ruleset = Library().get(str(_write(tmp_path, text)), DAY)
+    source = FastRuleset(ruleset).source
+    assert f"v_{name} = _parameters['{name}']" in source
+    assert f"v_par_membre = _div(v_{name}, 2)" in source
+    assert_same(ruleset, profile_of({**NO_MEMBERS, "members": 3}), DAY)
+
+
+def _write(tmp_path, text, name="nom.yaml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_builtin_smuggled_past_the_compiler_is_still_out_of_reach(tmp_path):
+    """Even a formula rewritten after the checks to call len() gets no len: the compiled
+    function fails (and the run is refused as the reference refuses it)."""
+    ruleset = copy.deepcopy(mini(tmp_path, "amount: par_membre * 2", "amount: par_membre + members"))
+    line = next(line for line in ruleset.lines if line.id == "fonctionnement")
+    smuggled = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[ast.Constant(value="abc")], keywords=[])
+    object.__setattr__(line.amount, "node", smuggled)  # a frozen dataclass: past every check
+    fast = FastRuleset(ruleset)
+    assert "f_len('abc')" in fast.source and "len(" not in fast.source.replace("f_len(", "")
+    assert "f_len" not in fast._run.__globals__
+    profile = profile_of({**NO_MEMBERS, "members": 3})
+    with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError):
+        fast.run(profile, DAY)
+    assert fallbacks, "the compiled function computed a formula that calls len()"
+
+
+def test_a_definition_named_like_a_mission_variable_does_not_shadow_it(tmp_path):
+    ruleset_text = """\
+id: essai-collision
+title: Essai de collision de noms
+kind: proposal
+status: proposal
+reference: tests/test_fastpath.py (aucun texte)
+dates: {in_force: 2019-08-25}
+rounding: {quantum: "0.01", mode: half_up}
+contract: {duration_years: 5, reference: essai, confidence: confirmed}
+missions:
+  - {id: parcours, label: Parcours, kind: socle, reference: essai}
+parameters:
+  montant:
+    unit: EUR
+    value: 1000
+    reference: essai
+    confidence: confirmed
+definitions:
+  started__parcours: 7
+lines:
+  - id: parcours_fixe
+    label: Parcours
+    mission: parcours
+    volet: fixe
+    when: started is not None
+    amount: montant + started__parcours
+    reference: essai
+"""
+    ruleset = Library().get(str(_write(tmp_path, ruleset_text, "collision.yaml")), DAY)
+    # No mission parcours in the profile: 'started' is None and the line does not apply.
+    assert_same(ruleset, profile_of({"name": "CPTS", "population": 1000, "contract_signed": "2021-01-01"}), DAY)
