@@ -48,6 +48,7 @@ BASIS_NAMES = (
 )
 PROFILE_NAMES = BASIS_NAMES + (
     "taille", "contract_year", "contract_year_start", "contract_year_end", "contract_end",
+    "text_in_force",
 )
 # What a formula attached to a mission (``mission: x``) may read about that mission.
 MISSION_NAMES = ("started", "deployed", "achievement")

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .diagnostic import Diagnostic, EvaluationError, format_path
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
-from .profile import Profile
+from .profile import Profile, profile_functions
 from .ruleset import Definition, FundingLine, Ruleset, weakest
 
 __all__ = [
@@ -192,12 +192,9 @@ class _Evaluation:
             "letter_of_intent_validated": profile.letter_of_intent_validated,
             "crises": tuple(c.declared for c in profile.crises),
         }
+        year = contract_year_of(profile.contract_signed, day, ruleset.contract_years)
         functions = dict(PURE_FUNCTIONS)
-        missions = profile.missions
-        functions["mission_started"] = lambda m: missions[m].started if m in missions else None
-        functions["mission_deployed"] = lambda m: missions[m].deployed if m in missions else None
-        functions["mission_achievement"] = self._achievement_of
-        functions["population_on"] = profile.population_on
+        functions.update(profile_functions(profile, year.number if year else None))
         maxima: dict = {}
         self.maxima = maxima
 
@@ -225,7 +222,6 @@ class _Evaluation:
                 note = f" ({size_class.note})" if size_class.note else ""
                 self.warn("W005", f"taille {size} rests on a class boundary that is {size_confidence}{note}")
 
-        year = contract_year_of(profile.contract_signed, day, ruleset.contract_years)
         contract_end = None
         if profile.contract_signed is not None and ruleset.contract_years is not None:
             contract_end = add_years(profile.contract_signed, ruleset.contract_years) - datetime.timedelta(days=1)
@@ -243,6 +239,7 @@ class _Evaluation:
             "contract_year_start": year.start if year else None,
             "contract_year_end": year.end if year else None,
             "contract_end": contract_end,
+            "text_in_force": ruleset.in_force,
         })
         for name, parameter in ruleset.parameters.items():
             if parameter.by_taille is not None:
@@ -290,14 +287,6 @@ class _Evaluation:
                 "E402", f"taille.basis gives {describe_value(value)}, not a number", ("taille", "basis"))])
         return value
 
-    def _achievement_of(self, mission, number=None):
-        state = self.profile.missions.get(mission)
-        if state is None:
-            return _ZERO
-        return state.achievement.get(number if number is not None else self._year_number, _ZERO)
-
-    _year_number = None
-
     def bind_mission(self, names, item, year):
         mission = item.mission
         if mission is None:
@@ -311,7 +300,6 @@ class _Evaluation:
         names["achievement"] = rate if rate is not None else _ZERO
 
     def check_missions(self, year):
-        self._year_number = year.number if year else None
         known = self.ruleset.missions
         for mission_id, state in self.profile.missions.items():
             path = ("missions", mission_id)

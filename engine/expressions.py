@@ -335,7 +335,8 @@ def evaluate_expression(evaluator: simpleeval.SimpleEval, expression: Expression
         raise ExpressionFailure("E401", "division by zero") from None
     except (decimal.InvalidOperation, decimal.Overflow):
         raise ExpressionFailure("E402", "the arithmetic has no exact result (0/0, or a number too large)") from None
-    except TypeError as exc:
+    except (TypeError, AttributeError) as exc:
+        # AttributeError: a helper given a number where it takes a date (add_months(population, 1)).
         raise ExpressionFailure("E402", f"values of the wrong type: {exc}") from None
     except (ValueError, ArithmeticError) as exc:
         raise ExpressionFailure("E402", f"cannot compute: {exc}") from None

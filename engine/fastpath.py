@@ -29,7 +29,7 @@ import simpleeval
 from .evaluate import contract_year_of, evaluate
 from .expressions import DECIMAL_CONTEXT, OPERATORS
 from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS, add_years
-from .profile import Profile
+from .profile import Profile, profile_functions
 from .ruleset import Definition, Ruleset
 
 __all__ = ["FastRuleset", "FastResult"]
@@ -246,7 +246,7 @@ class FastRuleset:
             "crises": tuple(c.declared for c in profile.crises) if profile.crises else (),
         }
         if self._profile_functions:
-            names.update(_profile_functions(profile, number))
+            names.update({f"f_{name}": f for name, f in profile_functions(profile, number).items()})
         size = None
         if self._basis is not None:
             local = {f"v_{name}": names[name] for name in self._basis_names}
@@ -260,6 +260,7 @@ class FastRuleset:
         names["contract_year"] = number
         names["contract_year_start"] = year.start if year else None
         names["contract_year_end"] = year.end if year else None
+        names["text_in_force"] = ruleset.in_force
         if "contract_end" in self._used:
             names["contract_end"] = (add_years(signed, ruleset.contract_years) - _ONE_DAY
                                      if signed is not None and ruleset.contract_years else None)
@@ -281,23 +282,6 @@ class FastRuleset:
 
 
 _ONE_DAY = datetime.timedelta(days=1)
-
-
-def _profile_functions(profile: Profile, year_number: int | None) -> dict:
-    missions = profile.missions
-
-    def achievement_of(mission, number=None):
-        state = missions.get(mission)
-        if state is None:
-            return _ZERO
-        return state.achievement.get(number if number is not None else year_number, _ZERO)
-
-    return {
-        "f_mission_started": lambda m: missions[m].started if m in missions else None,
-        "f_mission_deployed": lambda m: missions[m].deployed if m in missions else None,
-        "f_mission_achievement": achievement_of,
-        "f_population_on": profile.population_on,
-    }
 
 
 def _copy(node):

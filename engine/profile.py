@@ -13,6 +13,7 @@ from .yaml_loader import Document, load_document
 __all__ = [
     "Profile", "MissionState", "Crisis", "load_profile", "validate_profile", "compile_profile",
     "unknown_missions",
+    "profile_functions",
 ]
 
 
@@ -125,3 +126,21 @@ def unknown_missions(document: Document, known) -> list[Diagnostic]:
                 "E208", f"unknown mission '{mission_id}': did you mean '{guess}'?", ("missions", mission_id),
                 key=True))
     return problems
+
+
+def profile_functions(profile: Profile, year_number: int | None) -> dict:
+    """The functions a formula may call that read the profile, for one contract year."""
+    missions = profile.missions
+
+    def achievement_of(mission, number=None):
+        state = missions.get(mission)
+        if state is None:
+            return Decimal(0)
+        return state.achievement.get(number if number is not None else year_number, Decimal(0))
+
+    return {
+        "mission_started": lambda m: missions[m].started if m in missions else None,
+        "mission_deployed": lambda m: missions[m].deployed if m in missions else None,
+        "mission_achievement": achievement_of,
+        "population_on": profile.population_on,
+    }

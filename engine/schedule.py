@@ -17,7 +17,7 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from .diagnostic import Diagnostic, EvaluationError
+from .diagnostic import Diagnostic, EvaluationError, InputError
 from .evaluate import evaluate
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
@@ -107,6 +107,22 @@ def _days(a: datetime.date, b: datetime.date) -> int:
     return (b - a).days + 1
 
 
+def _weights(ruleset: Ruleset, result, start, end, part_start, part_end) -> dict:
+    """Each line's share of its year amount that falls in one part (see :func:`_weight`).
+
+    A line computed from other lines (an uplift on the missions, say) accrues as they
+    do: its share is the average of theirs, weighted by their amounts in this part.
+    """
+    weights = {line.id: _weight(line, start, end, part_start, part_end) for line in result.lines}
+    amounts = {line.id: line.amount for line in result.lines}
+    for line in result.lines:
+        sources = [other for other in ruleset.reads.get(line.id, ()) if other in amounts and other != line.id]
+        total = sum((amounts[other] for other in sources), _ZERO)
+        if total:
+            weights[line.id] = sum((amounts[other] * weights[other] for other in sources), _ZERO) / total
+    return weights
+
+
 def _weight(line, start, end, part_start, part_end) -> Decimal:
     """The share of a line's year amount, as computed under one text, that falls in one part.
 
@@ -136,8 +152,13 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
 
     # Before the contract: what a validated letter of intent opens (an early-start aid).
     day = profile.letter_of_intent_validated
+    ruleset = None
     if day is not None and (profile.contract_signed is None or day < profile.contract_signed):
-        ruleset = resolve(day)
+        try:
+            ruleset = resolve(day)
+        except InputError:
+            ruleset = None  # no text in force yet on that day: nothing is owed for it
+    if ruleset is not None:
         result = evaluate(ruleset, profile, day)
         lines = {line.id: line.amount for line in result.lines}
         if lines:
@@ -164,9 +185,9 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
                 result = evaluate(ruleset, profile, a)
                 results.append((ruleset, result))
                 segments.append((a, b, ruleset.id))
+                weights = _weights(ruleset, result, start, end, a, b)
                 for line in result.lines:
-                    weight = _weight(line, start, end, a, b)
-                    amounts[line.id] = amounts.get(line.id, _ZERO) + line.amount * weight
+                    amounts[line.id] = amounts.get(line.id, _ZERO) + line.amount * weights[line.id]
             quantum = results[0][0].quantum
             lines = {k: v.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
                      for k, v in amounts.items()}
@@ -252,6 +273,7 @@ def _names(ruleset: Ruleset, result, profile: Profile, line) -> dict:
         "contract_year_start": year.start if year else None,
         "contract_year_end": year.end if year else None,
         "contract_end": None,
+        "text_in_force": ruleset.in_force,
         "started": state.started if state else None,
         "deployed": state.deployed if state else None,
         "achievement": _ZERO,
