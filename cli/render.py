@@ -14,7 +14,6 @@ import yaml
 
 from aci_rules.engine.diagnostic import Diagnostic
 from aci_rules.engine.evaluate import Result
-from aci_rules.engine.diff import static_maximum
 
 __all__ = [
     "euros",
@@ -217,6 +216,8 @@ def render_ruleset_yaml(ruleset, day) -> str:
 
 def render_ruleset_text(ruleset, day) -> str:
     """The barème of a consolidated ruleset: each line's maximum for each taille."""
+    from aci_rules.engine.diff import static_maximum  # only `show` needs it
+
     tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
     out = [f"{ruleset.id} — {' '.join(ruleset.title.split())}"]
     out.append(f"  {ruleset.kind}, {ruleset.status}; en vigueur depuis le {ruleset.in_force}"

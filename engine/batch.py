@@ -234,7 +234,7 @@ def check_profiles(sources, known_missions) -> list:
 
 def _row(fast: FastRuleset, source: ProfileSource, day: datetime.date) -> BatchRow:
     profile = compile_profile(source.document)
-    result = fast.run(profile, day)
+    (result,) = fast.run_all([profile], day)
     missions: dict = {}
     mission_of = fast.mission_of
     for line_id, amount in result.amounts.items():

@@ -167,11 +167,15 @@ class FastRuleset:
                           "else _money(_t, _quantum)"]
             else:
                 steps.append(f"v_{line.id}__max = v_{line.id}")
-            steps.append(f"_applied.append({line.id!r})")
+            steps.append(f"_out[{line.id!r}] = v_{line.id}")
             if line.when is not None:
-                body.append(f"if _cond({code(line.when, line.mission)}):")
+                # A condition must give true or false: anything else is the reference path's E402.
+                body.append(f"_c = {code(line.when, line.mission)}")
+                body.append("if _c is True:")
                 body += [f"    {step}" for step in steps]
                 body.append("else:")
+                body.append("    if _c is not False:")
+                body.append("        _cond(_c)")
                 body.append(f"    v_{line.id} = _ZERO")
                 body.append(f"    v_{line.id}__max = _ZERO")
             else:
@@ -189,9 +193,8 @@ class FastRuleset:
                 prologue.append(f"{target} = _names[{target[2:]!r}]")
             else:
                 prologue.append(f"{target} = _names[{target!r}]")
-        amounts = ", ".join(f"{line.id!r}: v_{line.id}" for line in ruleset.lines)
-        source = "def _run(_names, _parameters, _quantum):\n    _applied = []\n" + "".join(
-            f"    {text}\n" for text in prologue + body) + f"    return _applied, {{{amounts}}}\n"
+        source = "def _run(_names, _parameters, _quantum):\n    _out = {}\n" + "".join(
+            f"    {text}\n" for text in prologue + body) + "    return _out\n"
         self._used = {target[2:] for target in inputs if target.startswith("v_")}
         self._missions = tuple(
             (mission, f"m_started__{mission}", f"m_deployed__{mission}", f"m_achievement__{mission}")
@@ -224,9 +227,18 @@ class FastRuleset:
 
     def run(self, profile: Profile, day: datetime.date) -> FastResult:
         """The amounts of ``profile`` on ``day``; a failing formula is reported as eval reports it."""
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            return self._run_one(profile, day)
+
+    def run_all(self, profiles, day: datetime.date):
+        """:meth:`run` for many profiles, in one arithmetic context (a generator)."""
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            for profile in profiles:
+                yield self._run_one(profile, day)
+
+    def _run_one(self, profile: Profile, day: datetime.date) -> FastResult:
         try:
-            with decimal.localcontext(DECIMAL_CONTEXT):
-                return self._compute(profile, day)
+            return self._compute(profile, day)
         except Exception:  # noqa: BLE001 — the reference path gives the exact diagnostic
             result = evaluate(self.ruleset, profile, day)
             amounts = {line.id: line.amount for line in result.lines}
@@ -275,8 +287,7 @@ class FastRuleset:
             names[deployed] = state.deployed
             rate = state.achievement.get(number) if number is not None else None
             names[achievement] = rate if rate is not None else _ZERO
-        applied, amounts = self._run(names, self._parameters[size], ruleset.quantum)
-        amounts = {line_id: amounts[line_id] for line_id in applied}
+        amounts = self._run(names, self._parameters[size], ruleset.quantum)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return FastResult(size, number, amounts, total)
 

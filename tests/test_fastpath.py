@@ -261,7 +261,7 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_applied", "_t"} | set(fastpath_module._HELPERS)
+_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_out", "_t", "_c"} | set(fastpath_module._HELPERS)
 
 
 def _rulesets_for_source(tmp_path):
@@ -277,21 +277,21 @@ def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_p
         tree = ast.parse(source)
         for node in ast.walk(tree):
             if isinstance(node, ast.Subscript):
-                # Only the prologue reads its inputs: v_x = _names['x'] / _parameters['x'].
-                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters"), \
+                # Only the prologue reads its inputs (v_x = _names['x'] / _parameters['x']) and
+                # the lines that apply are stored (_out['x'] = v_x).
+                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters", "_out"), \
                     ast.unparse(node)
                 assert isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)
             elif isinstance(node, ast.Attribute):
                 # Only the engine's own rounding and bookkeeping.
                 assert (isinstance(node.value, ast.Name) and (node.value.id, node.attr)
-                        in {("_t", "quantize"), ("_applied", "append")}), ast.unparse(node)
+                        in {("_t", "quantize")}), ast.unparse(node)
             elif isinstance(node, ast.Name):
                 name = node.id
                 assert (name.startswith(("v_", "f_", "m_")) or name in _PLUMBING
                         or (name.startswith("_k") and name[2:].isdigit())), (ruleset.id, name)
             elif isinstance(node, ast.Call):
-                assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in ("_t.quantize",
-                                                                                     "_applied.append")
+                assert isinstance(node.func, ast.Name) or ast.unparse(node.func) == "_t.quantize"
             assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
                                          ast.NamedExpr, ast.Starred)), ast.unparse(node)
         # Every name a formula reads appears only prefixed.
