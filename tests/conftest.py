@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pathlib
+import re
 import tempfile
 
 import pytest
@@ -19,6 +21,23 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
 EXAMPLES = ROOT / "examples"
 SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+# A diagnostic line on stderr: FILE:LINE:COL: CODE message.
+DIAGNOSTIC = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<code>[EW][0-9]{3}) (?P<message>.+)$")
+
+
+def no_traceback(result):
+    """The command neither raised nor printed a traceback."""
+    assert result.exception is None, repr(result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def one_json_document(text):
+    """The whole of stdout is exactly one JSON document."""
+    document, end = json.JSONDecoder().raw_decode(text)
+    assert text[end:].strip() == "", "something after the JSON document on stdout"
+    return document
 
 
 @dataclasses.dataclass

@@ -8,12 +8,11 @@ example gives the 2019 maximum 370 000 € (FACTS.md §4.2).
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from conftest import EXAMPLES, RULES
+from conftest import DIAGNOSTIC, EXAMPLES, RULES, no_traceback, one_json_document
 
 TAILLE_3 = EXAMPLES / "cpts-2019-taille-3.yaml"
 DEMARRAGE = EXAMPLES / "cpts-demarrage.yaml"
@@ -21,19 +20,8 @@ DEMARRAGE = EXAMPLES / "cpts-demarrage.yaml"
 TOP_KEYS = {"ruleset", "chain", "date", "size", "contract_year", "lines", "obligations", "total", "warnings"}
 LINE_KEYS = {"id", "label", "mission", "volet", "amount", "maximum", "reference", "confidence"}
 AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
-DIAGNOSTIC = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<code>[EW][0-9]{3}) (?P<message>.+)$")
 
 
-def no_traceback(result):
-    assert result.exception is None, repr(result.exception)
-    assert "Traceback" not in result.stdout + result.stderr
-
-
-def one_json_document(text):
-    """The whole of stdout is exactly one JSON document."""
-    document, end = json.JSONDecoder().raw_decode(text)
-    assert text[end:].strip() == "", "something after the JSON document on stdout"
-    return document
 
 
 # -- eval --format json ----------------------------------------------------------------------

@@ -23,7 +23,6 @@ and checked against what the engine computes from the YAML; none is an engine ou
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 
@@ -33,7 +32,7 @@ import yaml
 from aci_rules.engine.diff import AmountChange, RulesetDiff, diff_rulesets
 from aci_rules.engine.library import Library
 
-from conftest import EXAMPLES, RULES
+from conftest import DIAGNOSTIC, EXAMPLES, RULES, no_traceback, one_json_document
 
 NEGOCIATION = EXAMPLES / "negociation-2020-seance-2.yaml"
 PLAN_100 = EXAMPLES / "plan-100-cpts.yaml"
@@ -58,22 +57,11 @@ CRISES_PLAN_DRAFT = {1: 12500, 2: 17500, 3: 22500, 4: 25000}  # FACTS.md §8, ev
 CRISES_LINES_A2 = {"crises_fixe", "crises_variable", "crises_variable_covid"}
 
 JSON_KEYS = {"old", "new", "identical", "metadata", "taille", "items", "provisions"}
-DIAGNOSTIC = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<code>E[0-9]{3}) (?P<message>.+)$")
 
 
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def no_traceback(result):
-    assert result.exception is None, repr(result.exception)
-    assert "Traceback" not in result.stdout + result.stderr
-
-
-def one_json_document(text):
-    """The whole of stdout is exactly one JSON document."""
-    document, end = json.JSONDecoder().raw_decode(text)
-    assert text[end:].strip() == "", "something after the JSON document on stdout"
-    return document
 
 
 def diff_json(run_cli, *args):
