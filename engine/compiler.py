@@ -76,7 +76,8 @@ def _date(value):
     return datetime.date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _number(value):
+def _value(value):
+    """A parameter's value: a date from its text, else the number or boolean as read."""
     if isinstance(value, str):
         return datetime.date.fromisoformat(value)
     return value
@@ -105,7 +106,7 @@ class _Compiler:
             path = ("parameters", name)
             by_taille = None
             if "by_taille" in spec:
-                by_taille = {int(k): _number(v) for k, v in spec["by_taille"].items()}
+                by_taille = {int(k): _value(v) for k, v in spec["by_taille"].items()}
             confidence = spec["confidence"]
             if isinstance(confidence, dict):
                 confidence = {int(k): v for k, v in confidence.items()}
@@ -117,7 +118,7 @@ class _Compiler:
             self.check_cents(name, spec, path)
             result[name] = Parameter(
                 name=name, label=spec.get("label"), unit=spec.get("unit"),
-                value=_number(spec.get("value")), by_taille=by_taille,
+                value=_value(spec.get("value")), by_taille=by_taille,
                 reference=spec["reference"], confidence=confidence, note=spec.get("note"), path=path,
             )
         return result

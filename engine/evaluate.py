@@ -196,7 +196,6 @@ class _Evaluation:
         functions = dict(PURE_FUNCTIONS)
         functions.update(profile_functions(profile, year.number if year else None))
         maxima: dict = {}
-        self.maxima = maxima
 
         def sum_of(table, field, *values):
             return sum((table.get(line.id, _ZERO) for line in ruleset.lines
