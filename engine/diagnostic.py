@@ -80,7 +80,7 @@ class Diagnostic:
     subject: str | None = dataclasses.field(default=None, compare=False)  # the name at fault, if any
 
     def __str__(self) -> str:
-        where = self.file or "<input>"
+        where = self.file or "aci-rules"  # a problem of the command line, not of a file
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:

@@ -505,7 +505,7 @@ def check_clean(run, files, allow_usage=False):
             if match["file"] in files and match["code"] != "E004":  # all but "the file is empty"
                 assert match["line"] and match["column"], line
             elif match["file"] not in files:  # about the command line (a date with no text in force)
-                assert match["file"] == "<input>", line
+                assert match["file"] == "aci-rules", line
 
 
 @CLI_PROPERTY
