@@ -51,7 +51,7 @@ PROFILE_NAMES = BASIS_NAMES + (
     "text_in_force",
 )
 # What a formula attached to a mission (``mission: x``) may read about that mission.
-MISSION_NAMES = ("started", "deployed", "achievement")
+MISSION_NAMES = ("started", "deployed", "achievement", "indicators_earned")
 FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
 _CONSTANTS = ("True", "False", "None")
 

@@ -297,6 +297,7 @@ class _Evaluation:
         if state is not None and year is not None:
             rate = state.achievement.get(year.number)
         names["achievement"] = rate if rate is not None else _ZERO
+        names["indicators_earned"] = state.indicators_earned(year.number if year else None) if state else None
 
     def check_missions(self, year):
         known = self.ruleset.missions
@@ -344,7 +345,8 @@ class _Evaluation:
             if "achievement" in line.amount.names and line.mission is not None:
                 state = self.profile.missions.get(line.mission)
                 number = names.get("contract_year")
-                if number is not None and (state is None or number not in state.achievement):
+                measured = state is not None and state.indicators_earned(number) is not None
+                if number is not None and not measured and (state is None or number not in state.achievement):
                     self.warn("W002", f"no achievement given for contract year {number} of mission "
                               f"'{line.mission}': its {line.volet} part counts as 0",
                               ("missions", line.mission))

@@ -104,7 +104,7 @@ class _Rewrite(ast.NodeTransformer):
         # Three name spaces that cannot meet: v_<name> for the ruleset's and the profile's
         # names, m_<field>__<mission> for what a mission line reads of its mission, f_<name>
         # for functions (a ruleset name never starts with m_ or f_ once prefixed with v_).
-        if name in ("started", "deployed", "achievement") and self.mission is not None:
+        if name in ("started", "deployed", "achievement", "indicators_earned") and self.mission is not None:
             target = f"m_{name}__{self.mission}"
         else:
             target = f"v_{name}"
@@ -197,7 +197,8 @@ class FastRuleset:
             f"    {text}\n" for text in prologue + body) + "    return _out\n"
         self._used = {target[2:] for target in inputs if target.startswith("v_")}
         self._missions = tuple(
-            (mission, f"m_started__{mission}", f"m_deployed__{mission}", f"m_achievement__{mission}")
+            (mission, f"m_started__{mission}", f"m_deployed__{mission}", f"m_achievement__{mission}",
+             f"m_indicators_earned__{mission}")
             for mission in sorted({t.split("__", 1)[1] for t in inputs if t.startswith("m_")}))
         self._profile_functions = any(t.startswith("f_") and t not in pure for t in inputs)
         namespace = {"__builtins__": {}, **_HELPERS, **constants,
@@ -277,16 +278,17 @@ class FastRuleset:
             names["contract_end"] = (add_years(signed, ruleset.contract_years) - _ONE_DAY
                                      if signed is not None and ruleset.contract_years else None)
         missions = profile.missions
-        for mission, started, deployed, achievement in self._missions:
+        for mission, started, deployed, achievement, earned in self._missions:
             state = missions.get(mission)
             if state is None:
-                names[started] = names[deployed] = None
+                names[started] = names[deployed] = names[earned] = None
                 names[achievement] = _ZERO
                 continue
             names[started] = state.started
             names[deployed] = state.deployed
             rate = state.achievement.get(number) if number is not None else None
             names[achievement] = rate if rate is not None else _ZERO
+            names[earned] = state.indicators_earned(number) if state.indicators else None
         amounts = self._run(names, self._parameters[size], ruleset.quantum)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return FastResult(size, number, amounts, total)

@@ -22,6 +22,7 @@ __all__ = [
     "round_down",
     "smallest",
     "largest",
+    "variable_part",
     "PURE_FUNCTIONS",
     "MISSION_FUNCTIONS",
     "PROFILE_FUNCTIONS",
@@ -129,6 +130,21 @@ def round_down(amount, quantum="1") -> Decimal:
     return Decimal(amount).quantize(Decimal(quantum), rounding=ROUND_DOWN)
 
 
+def variable_part(maximum, rate, earned):
+    """A mission's variable part: the tiers its indicators reached, capped at the maximum,
+    when the contract measures them (``earned`` not None); else the maximum times the
+    rate of achievement (FACTS.md §7).
+
+    >>> variable_part(Decimal(1000), Decimal("0.5"), None)
+    Decimal('500.0')
+    >>> variable_part(Decimal(1000), Decimal("0.5"), Decimal(400))
+    Decimal('400')
+    >>> variable_part(Decimal(1000), Decimal(0), Decimal(1200))
+    Decimal('1000')
+    """
+    return min(maximum, earned) if earned is not None else maximum * rate
+
+
 def smallest(*values):
     """The smallest of the values.
 
@@ -160,6 +176,7 @@ PURE_FUNCTIONS = {
     "round_down": round_down,
     "min": smallest,
     "max": largest,
+    "variable_part": variable_part,
 }
 
 # Functions whose first argument is a mission id, checked against the ruleset's

@@ -11,10 +11,35 @@ from .schema import schema_diagnostics
 from .yaml_loader import Document, load_document
 
 __all__ = [
-    "Profile", "MissionState", "Crisis", "load_profile", "validate_profile", "compile_profile",
+    "Profile", "MissionState", "Indicator", "Crisis", "load_profile", "validate_profile", "compile_profile",
     "unknown_missions",
     "profile_functions",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Indicator:
+    """An indicator of the contract: its tiers (low, high, euros) and the values measured."""
+
+    id: str
+    label: str | None
+    tiers: tuple  # (min or None, max or None, amount), both bounds included
+    measured: dict  # contract year -> value
+
+    def earned_in(self, year: int):
+        """The euros of the tier the year's value falls in; None when nothing was measured.
+
+        >>> ald = Indicator("ald", None, ((None, 50, Decimal(9000)), (51, 100, Decimal(6000))), {1: 45, 2: 120})
+        >>> ald.earned_in(1), ald.earned_in(2), ald.earned_in(3)
+        (Decimal('9000'), Decimal('0'), None)
+        """
+        if year not in self.measured:
+            return None
+        value = self.measured[year]
+        for low, high, amount in self.tiers:
+            if (low is None or value >= low) and (high is None or value <= high):
+                return amount
+        return Decimal(0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +47,15 @@ class MissionState:
     started: datetime.date | None
     deployed: datetime.date | None
     achievement: dict  # contract year (int) -> Decimal 0..1
+    indicators: tuple = ()  # Indicator
+
+    def indicators_earned(self, year: int | None):
+        """The sum of the tiers reached in a contract year, or None when the profile measures
+        no indicator of this mission for that year (the rate of achievement then applies)."""
+        if year is None:
+            return None
+        earned = [e for e in (i.earned_in(year) for i in self.indicators) if e is not None]
+        return sum(earned, Decimal(0)) if earned else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +124,11 @@ def compile_profile(document: Document) -> Profile:
             started=_date(state.get("started")),
             deployed=_date(state.get("deployed")),
             achievement={int(k): Decimal(v) for k, v in (state.get("achievement") or {}).items()},
+            indicators=tuple(
+                Indicator(item["id"], item.get("label"),
+                          tuple((t.get("min"), t.get("max"), Decimal(t["amount"])) for t in item["tiers"]),
+                          {int(k): v for k, v in item["measured"].items()})
+                for item in state.get("indicators") or []),
         )
     crises = tuple(
         Crisis(_date(c["declared"]), c.get("label")) for c in (data.get("crises") or [])

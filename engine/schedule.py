@@ -277,6 +277,7 @@ def _names(ruleset: Ruleset, result, profile: Profile, line) -> dict:
         "started": state.started if state else None,
         "deployed": state.deployed if state else None,
         "achievement": _ZERO,
+        "indicators_earned": None,
     }
     for name, parameter in ruleset.parameters.items():
         names[name] = parameter.value_for(result.size)

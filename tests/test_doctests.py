@@ -10,6 +10,7 @@ MODULES = [
     "aci_rules.engine.yaml_loader",
     "aci_rules.engine.expressions",
     "aci_rules.engine.helpers",
+    "aci_rules.engine.profile",
     "aci_rules.engine.ruleset",
     "aci_rules.engine.evaluate",
     "aci_rules.cli.render",

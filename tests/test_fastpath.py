@@ -399,3 +399,47 @@ lines:
     ruleset = Library().get(str(_write(tmp_path, ruleset_text, "collision.yaml")), DAY)
     # No mission parcours in the profile: 'started' is None and the line does not apply.
     assert_same(ruleset, profile_of({"name": "CPTS", "population": 1000, "contract_signed": "2021-01-01"}), DAY)
+
+
+# -- indicators (FACTS.md §7) ---------------------------------------------------------------------
+
+
+def _with_indicators(measured: list, achievement=None) -> Document:
+    tiers = [{"max": 50, "amount": 9000}, {"min": 51, "max": 100, "amount": 6000},
+             {"min": 101, "max": 219, "amount": 3000}]
+    mission = {"started": "2022-10-15",
+               "indicators": [{"id": f"i{n}", "tiers": tiers, "measured": values}
+                              for n, values in enumerate(measured)]}
+    if achievement:
+        mission["achievement"] = achievement
+    data = {"name": "CPTS", "population": 120000, "members": 150, "contract_signed": "2022-10-15",
+            "missions": {"acces_soins": mission, "parcours": dict(mission)}}
+    return Document("generated.yaml", data)
+
+
+@pytest.mark.parametrize("measured, achievement", [
+    ([{"1": 45}], None),
+    ([{"1": 45}, {"1": 80}, {"2": 150}], {"2": Decimal("0.5")}),
+    ([{"1": 10}, {"1": 20}, {"1": 30}, {"1": 40}, {"1": 500}], None),
+    ([{"3": 60}], {"1": Decimal("0.7"), "2": Decimal(1)}),
+])
+@pytest.mark.parametrize("day", [datetime.date(2023, 6, 1), datetime.date(2024, 6, 1), datetime.date(2025, 6, 1)])
+def test_indicators_give_the_same_amounts_on_both_paths(measured, achievement, day):
+    """The tiers reached, capped at the variable maximum (FACTS.md §7), alike on both paths."""
+    document = _with_indicators(measured, achievement)
+    assert validate_profile(document) == []
+    profile = compile_profile(document)
+    for ruleset in (LIBRARY.in_force(day), LIBRARY.get(str(EXAMPLES / "plan-100-cpts.yaml"), day)):
+        reference = evaluate(ruleset, profile, day)
+        fast = FastRuleset(ruleset).run(profile, day)
+        assert fast.amounts == {line.id: line.amount for line in reference.lines}
+        assert fast.total == reference.total
+
+
+def test_indicators_measured_for_the_year_silence_the_missing_achievement_warning():
+    profile = compile_profile(_with_indicators([{"1": 45}]))
+    day = datetime.date(2023, 6, 1)
+    codes = [w.code for w in evaluate(LIBRARY.in_force(day), profile, day).warnings]
+    assert "W002" not in codes
+    later = datetime.date(2024, 6, 1)  # year 2: nothing measured, no rate given
+    assert "W002" in [w.code for w in evaluate(LIBRARY.in_force(later), profile, later).warnings]
