@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import click
@@ -22,18 +23,34 @@ def list_command(output_format):
     """The shipped rulesets, with kind, status and in-force dates."""
     library = Library()
     rulesets = sorted((library.get(name) for name in library.known_ids()), key=lambda r: r.in_force)
+    # An enacted text applies until the next enacted text that amends it (or its own `until`).
+    applies_until = {}
+    for ruleset in rulesets:
+        later = [r for r in rulesets if r.status == "enacted" and r.id != ruleset.id
+                 and ruleset.id in r.chain and r.in_force > ruleset.in_force]
+        if later:
+            successor = min(later, key=lambda r: r.in_force)
+            applies_until[ruleset.id] = (successor.in_force - datetime.timedelta(days=1), successor.id)
     if output_format == "json":
         click.echo(json_dumps([{
             "id": r.id, "title": " ".join(r.title.split()), "kind": r.kind, "status": r.status,
+            "amends": r.chain[-2] if len(r.chain) > 1 else None,
             "in_force": r.in_force.isoformat(), "until": r.until.isoformat() if r.until else None,
+            "applies_until": applies_until[r.id][0].isoformat() if r.id in applies_until else None,
+            "then": applies_until[r.id][1] if r.id in applies_until else None,
             "reference": " ".join(r.reference.split()),
         } for r in rulesets]))
         return EXIT_OK
-    click.echo(f"{'id':<14} {'kind':<9} {'status':<10} {'in force':<24} title")
+    click.echo(f"{'id':<12} {'kind':<8} {'status':<9} {'amends':<10} {'applies':<38} title")
     for r in rulesets:
-        period = f"{r.in_force} → {r.until or ''}"
+        if r.id in applies_until:
+            day, successor = applies_until[r.id]
+            period = f"{r.in_force} → {day} (then {successor})"
+        else:
+            period = f"{r.in_force} → {r.until or ''}"
+        amends = r.chain[-2] if len(r.chain) > 1 else "—"
         title = " ".join(r.title.split())
-        click.echo(f"{r.id:<14} {r.kind:<9} {r.status:<10} {period:<24} {title[:70]}")
+        click.echo(f"{r.id:<12} {r.kind:<8} {r.status:<9} {amends:<10} {period:<38} {title[:60]}")
     return EXIT_OK
 
 
