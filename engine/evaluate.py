@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .diagnostic import Diagnostic, EvaluationError, format_path
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
-from .profile import Profile, profile_functions
+from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, FundingLine, Ruleset, weakest
 
 __all__ = [
@@ -25,6 +25,8 @@ __all__ = [
     "Trace",
     "Result",
     "contract_year_of",
+    "contract_end_of",
+    "mission_names",
     "evaluate",
 ]
 
@@ -65,6 +67,30 @@ def contract_year_of(signed: datetime.date | None, day: datetime.date, years: in
     start = add_years(signed, number - 1)
     end = add_years(signed, number) - datetime.timedelta(days=1)
     return ContractYear(number, start, end)
+
+
+def contract_end_of(signed: datetime.date | None, years: int | None) -> datetime.date | None:
+    """The last day of a contract of ``years`` years signed on ``signed`` (None when unknown).
+
+    >>> contract_end_of(datetime.date(2022, 3, 15), 5)
+    datetime.date(2027, 3, 14)
+    """
+    if signed is None or years is None:
+        return None
+    return add_years(signed, years) - datetime.timedelta(days=1)
+
+
+def mission_names(profile: Profile, mission: str, year: ContractYear | None) -> dict:
+    """What a formula attached to ``mission`` reads of it, for a contract year."""
+    state = profile.missions.get(mission)
+    number = year.number if year else None
+    rate = state.achievement.get(number) if state is not None and number is not None else None
+    return {
+        "started": state.started if state else None,
+        "deployed": state.deployed if state else None,
+        "achievement": rate if rate is not None else _ZERO,
+        "indicators_earned": state.indicators_earned(number) if state else None,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +158,7 @@ class Result:
     total: Decimal
     warnings: tuple  # Diagnostic with severity "warning"
     definitions: dict  # name -> value
+    environment: dict = dataclasses.field(default_factory=dict, repr=False)  # every name the formulas read
 
     def to_dict(self) -> dict:
         """The ``eval --format json`` document (DESIGN.md's output contract)."""
@@ -184,14 +211,7 @@ class _Evaluation:
 
     def run(self) -> Result:
         ruleset, profile, day = self.ruleset, self.profile, self.day
-        names = {
-            "date": day,
-            "population": profile.population,
-            "members": profile.members if profile.members is not None else 0,
-            "contract_signed": profile.contract_signed,
-            "letter_of_intent_validated": profile.letter_of_intent_validated,
-            "crises": tuple(c.declared for c in profile.crises),
-        }
+        names = profile_names(profile, day)
         year = contract_year_of(profile.contract_signed, day, ruleset.contract_years)
         functions = dict(PURE_FUNCTIONS)
         functions.update(profile_functions(profile, year.number if year else None))
@@ -221,9 +241,7 @@ class _Evaluation:
                 note = f" ({size_class.note})" if size_class.note else ""
                 self.warn("W005", f"taille {size} rests on a class boundary that is {size_confidence}{note}")
 
-        contract_end = None
-        if profile.contract_signed is not None and ruleset.contract_years is not None:
-            contract_end = add_years(profile.contract_signed, ruleset.contract_years) - datetime.timedelta(days=1)
+        contract_end = contract_end_of(profile.contract_signed, ruleset.contract_years)
         if profile.contract_signed is None:
             self.warn("W003", "no contract_signed: no ACI contract yet, so no contract year")
         elif day < profile.contract_signed:
@@ -269,7 +287,7 @@ class _Evaluation:
             ruleset=ruleset, profile=profile, date=day, size=size, size_confidence=size_confidence,
             contract_year=year, lines=tuple(applied), skipped=tuple(skipped), obligations=obligations,
             total=total.quantize(self.quantum, rounding=ROUND_HALF_UP), warnings=tuple(self.warnings),
-            definitions=definitions,
+            definitions=definitions, environment=names,
         )
 
     def compute_basis(self, evaluator):
@@ -287,17 +305,8 @@ class _Evaluation:
         return value
 
     def bind_mission(self, names, item, year):
-        mission = item.mission
-        if mission is None:
-            return
-        state = self.profile.missions.get(mission)
-        names["started"] = state.started if state else None
-        names["deployed"] = state.deployed if state else None
-        rate = None
-        if state is not None and year is not None:
-            rate = state.achievement.get(year.number)
-        names["achievement"] = rate if rate is not None else _ZERO
-        names["indicators_earned"] = state.indicators_earned(year.number if year else None) if state else None
+        if item.mission is not None:
+            names.update(mission_names(self.profile, item.mission, year))
 
     def check_missions(self, year):
         known = self.ruleset.missions

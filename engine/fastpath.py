@@ -26,10 +26,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import simpleeval
 
-from .evaluate import contract_year_of, evaluate
+from .evaluate import contract_end_of, contract_year_of, evaluate
 from .expressions import DECIMAL_CONTEXT, OPERATORS
-from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS, add_years
-from .profile import Profile, profile_functions
+from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
+from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
 
 __all__ = ["FastRuleset", "FastResult"]
@@ -251,13 +251,7 @@ class FastRuleset:
         signed = profile.contract_signed
         year = contract_year_of(signed, day, ruleset.contract_years)
         number = year.number if year else None
-        names = {
-            "date": day, "population": profile.population,
-            "members": profile.members if profile.members is not None else 0,
-            "contract_signed": signed,
-            "letter_of_intent_validated": profile.letter_of_intent_validated,
-            "crises": tuple(c.declared for c in profile.crises) if profile.crises else (),
-        }
+        names = profile_names(profile, day)
         if self._profile_functions:
             names.update({f"f_{name}": f for name, f in profile_functions(profile, number).items()})
         size = None
@@ -275,8 +269,7 @@ class FastRuleset:
         names["contract_year_end"] = year.end if year else None
         names["text_in_force"] = ruleset.in_force
         if "contract_end" in self._used:
-            names["contract_end"] = (add_years(signed, ruleset.contract_years) - _ONE_DAY
-                                     if signed is not None and ruleset.contract_years else None)
+            names["contract_end"] = contract_end_of(signed, ruleset.contract_years)
         missions = profile.missions
         for mission, started, deployed, achievement, earned in self._missions:
             state = missions.get(mission)
@@ -292,9 +285,6 @@ class FastRuleset:
         amounts = self._run(names, self._parameters[size], ruleset.quantum)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return FastResult(size, number, amounts, total)
-
-
-_ONE_DAY = datetime.timedelta(days=1)
 
 
 def _copy(node):

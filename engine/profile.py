@@ -14,6 +14,7 @@ __all__ = [
     "Profile", "MissionState", "Indicator", "Crisis", "load_profile", "validate_profile", "compile_profile",
     "unknown_missions",
     "profile_functions",
+    "profile_names",
 ]
 
 
@@ -182,4 +183,16 @@ def profile_functions(profile: Profile, year_number: int | None) -> dict:
         "mission_deployed": lambda m: missions[m].deployed if m in missions else None,
         "mission_achievement": achievement_of,
         "population_on": profile.population_on,
+    }
+
+
+def profile_names(profile: Profile, day: datetime.date) -> dict:
+    """What every formula may read about the CPTS and the evaluation date."""
+    return {
+        "date": day,
+        "population": profile.population,
+        "members": profile.members if profile.members is not None else 0,
+        "contract_signed": profile.contract_signed,
+        "letter_of_intent_validated": profile.letter_of_intent_validated,
+        "crises": tuple(c.declared for c in profile.crises),
     }

@@ -18,7 +18,7 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError
-from .evaluate import evaluate
+from .evaluate import evaluate, mission_names
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
 from .profile import Profile
@@ -226,9 +226,7 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
     payments = []
     for line_id, amount in entitlement.lines.items():
         ruleset, line_result, line = details[line_id]
-        line_ruleset = ruleset
-        spec = next(item for item in line_ruleset.lines if item.id == line_id)
-        names = _names(line_ruleset, line_result, profile, spec)
+        names = _names(line_result, profile, line)
         evaluator = make_evaluator(names, dict(PURE_FUNCTIONS))
         rule = None
         for candidate in ruleset.payments:
@@ -261,29 +259,11 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
     return payments
 
 
-def _names(ruleset: Ruleset, result, profile: Profile, line) -> dict:
-    year = result.contract_year
-    state = profile.missions.get(line.mission) if line.mission else None
-    names = {
-        "date": result.date, "population": profile.population, "members": profile.members or 0,
-        "contract_signed": profile.contract_signed,
-        "letter_of_intent_validated": profile.letter_of_intent_validated,
-        "crises": tuple(c.declared for c in profile.crises), "taille": result.size,
-        "contract_year": year.number if year else None,
-        "contract_year_start": year.start if year else None,
-        "contract_year_end": year.end if year else None,
-        "contract_end": None,
-        "text_in_force": ruleset.in_force,
-        "started": state.started if state else None,
-        "deployed": state.deployed if state else None,
-        "achievement": _ZERO,
-        "indicators_earned": None,
-    }
-    for name, parameter in ruleset.parameters.items():
-        names[name] = parameter.value_for(result.size)
-    names.update(result.definitions)
-    for other in result.lines:
-        names[other.id] = other.amount
+def _names(result, profile: Profile, line) -> dict:
+    """The names a payment rule reads for one line: what its evaluation read, with its mission's."""
+    names = dict(result.environment)
+    if line.mission is not None:
+        names.update(mission_names(profile, line.mission, result.contract_year))
     return names
 
 
