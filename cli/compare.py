@@ -9,7 +9,7 @@ import click
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.diff import compare_profile, diff_rulesets
 from aci_rules.engine.evaluate import evaluate
-from aci_rules.engine.library import Library, document_kind
+from aci_rules.engine.library import Library, document_kind, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
@@ -61,5 +61,14 @@ def diff_command(old, new, day, profiles, output_format):
         if problems:
             raise InputError(problems)
     render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
-    click.echo(render(diff, behaviour), nl=False)
+    click.echo(render(diff, behaviour, _side_names((old, new), (before, after))), nl=False)
     return EXIT_OK
+
+
+def _side_names(arguments, rulesets) -> tuple:
+    """How the two sides are named: their ids, or, when both have the same id (a copy of a
+    shipped text), the file each was read from."""
+    if rulesets[0].id != rulesets[1].id:
+        return tuple(r.id for r in rulesets)
+    return tuple(f"{r.id} ({argument if looks_like_path(argument) else 'texte livré'})"
+                 for argument, r in zip(arguments, rulesets))

@@ -6,7 +6,7 @@ import click
 
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
-from aci_rules.engine.library import Library
+from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
@@ -35,7 +35,8 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     if output_format == "json":
         click.echo(render_eval_json(result, explain))
     else:
-        click.echo(render_eval_text(result, explain), nl=False)
+        shown_file = ruleset_name if ruleset_name and looks_like_path(ruleset_name) else None
+        click.echo(render_eval_text(result, explain, shown_file), nl=False)
     return EXIT_OK
 
 
