@@ -238,7 +238,7 @@ def test_json_reports_the_acces_soins_amounts_changed_for_every_taille(run_cli, 
     assert confidence["old"] == "1: unverified, 2: unverified, 3: unverified, 4: unverified"
     assert confidence["new"] == "1: derived, 2: derived, 3: confirmed, 4: derived"
     reference = change(parameter, "reference")
-    assert "FACTS.md §4.2" in reference["old"] and reference["new"].startswith("Avenant 2")
+    assert "reconstitution" in reference["old"] and reference["new"].startswith("Avenant 2")
 
 
 def test_json_reports_the_specific_snp_financing_removed(run_cli):
