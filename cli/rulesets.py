@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from importlib import resources
 
 import click
 
@@ -106,14 +107,31 @@ def validate_command(files, output_format):
 
 
 @click.command("show")
-@click.argument("ruleset_name", metavar="ID|PATH")
+@click.argument("ruleset_name", metavar="ID|PATH", required=False)
 @click.option("--date", "day", type=DateType(),
               help="Consolidate as in force on this date (default: every provision applied).")
 @click.option("--format", "output_format", type=click.Choice(["text", "yaml", "json"]), default="text",
               show_default=True, help="text: the barème; yaml / json: the consolidated ruleset.")
+@click.option("--sources", "page", flag_value="sources",
+              help="Print the list of sources: title, publisher, date, address, what rests on each.")
+@click.option("--readings", "page", flag_value="readings",
+              help="Print the readings the rulesets make where the sources leave a rule open.")
 @guarded
-def show_command(ruleset_name, day, output_format):
-    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML."""
+def show_command(ruleset_name, day, output_format, page):
+    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML; or the sources.
+
+    \b
+    Examples:
+      aci-rules show avenant-2
+      aci-rules show --sources
+    """
+    if page is not None:
+        if ruleset_name is not None:
+            raise click.UsageError(f"--{page} takes no ruleset: it prints the project's page docs/{page}.md")
+        click.echo(documentation_page(page), nl=False)
+        return EXIT_OK
+    if ruleset_name is None:
+        raise click.UsageError("Missing argument 'ID|PATH' (or give --sources, --readings).")
     ruleset = Library().get(ruleset_name, day)
     if output_format == "yaml":
         click.echo(render_ruleset_yaml(ruleset, day), nl=False)
@@ -122,6 +140,11 @@ def show_command(ruleset_name, day, output_format):
     else:
         click.echo(render_ruleset_text(ruleset, day), nl=False)
     return EXIT_OK
+
+
+def documentation_page(name: str) -> str:
+    """A page of docs/ as installed with the package (sources.md, readings.md)."""
+    return resources.files("aci_rules.docs").joinpath(f"{name}.md").read_text("utf-8")
 
 
 def _jsonable(node):
