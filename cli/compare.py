@@ -13,7 +13,7 @@ from aci_rules.engine.library import Library, document_kind, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, guarded, load_rulesets
+from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -24,7 +24,10 @@ def _profile_files(folder: str) -> list[str]:
                   if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(folder, name)))
 
 
-@click.command("diff")
+@click.command("diff", epilog=examples(
+    "aci-rules diff aci-2019 avenant-2 --format markdown > note.md",
+    "aci-rules diff avenant-2 examples/plan-100-cpts.yaml --profiles examples/ --date 2024-06-01",
+))
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--date", "day", type=DateType(),

@@ -14,10 +14,13 @@ from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, format_option, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
 from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
 
-@click.command("list")
+@click.command("list", epilog=examples(
+    "aci-rules list",
+    "aci-rules list --format json",
+))
 @format_option
 @guarded
 def list_command(output_format):
@@ -55,7 +58,10 @@ def list_command(output_format):
     return EXIT_OK
 
 
-@click.command("validate")
+@click.command("validate", epilog=examples(
+    "aci-rules validate rules/*.yaml examples/*.yaml",
+    "aci-rules validate ma-proposition.yaml --format json",
+))
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @format_option
 @guarded
@@ -106,7 +112,10 @@ def validate_command(files, output_format):
     return EXIT_INPUT if any(d.is_error for d in problems) else EXIT_OK
 
 
-@click.command("show")
+@click.command("show", epilog=examples(
+    "aci-rules show avenant-2",
+    "aci-rules show --sources",
+))
 @click.argument("ruleset_name", metavar="ID|PATH", required=False)
 @click.option("--date", "day", type=DateType(),
               help="Consolidate as in force on this date (default: every provision applied).")
@@ -118,13 +127,7 @@ def validate_command(files, output_format):
               help="Print the readings the rulesets make where the sources leave a rule open.")
 @guarded
 def show_command(ruleset_name, day, output_format, page):
-    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML; or the sources.
-
-    \b
-    Examples:
-      aci-rules show avenant-2
-      aci-rules show --sources
-    """
+    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML; or the sources."""
     if page is not None:
         if ruleset_name is not None:
             raise click.UsageError(f"--{page} takes no ruleset: it prints the project's page docs/{page}.md")
