@@ -20,6 +20,7 @@ keys are always strings (``{1: 0.8}`` has the key ``"1"``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import stat
@@ -100,6 +101,7 @@ class Document:
     origins: dict = dataclasses.field(default_factory=dict)
     sources: dict = dataclasses.field(default_factory=dict)  # file -> its lines, to point inside scalars
     aliases: dict = dataclasses.field(default_factory=dict)  # path here -> its path in the file it came from
+    digest: str | None = None  # SHA-256 of the bytes read: what a cache keys on (never id())
 
     def source_path(self, path) -> tuple:
         """The path of the node at ``path`` in the file it was written in.
@@ -246,6 +248,7 @@ def parse_document(raw: bytes, name: str) -> Document:
     if builder.errors:
         raise InputError(builder.errors)
     builder.document.sources = {name: text.split("\n")}
+    builder.document.digest = hashlib.sha256(raw).hexdigest()
     return builder.document
 
 
