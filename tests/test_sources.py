@@ -100,3 +100,15 @@ def test_eval_points_to_the_sources(run_cli):
     result = run_cli("eval", EXAMPLES / "cpts-2019-taille-3.yaml", "--date", "2021-03-01")
     assert result.exit_code == 0, result.stderr
     assert "aci-rules show --sources" in result.stdout
+
+
+def test_the_readme_lists_every_code_the_engine_emits():
+    """README « Diagnostics and exit codes »: one row per code, none left inside a range."""
+    emitted = set()
+    for folder in ("engine", "cli"):
+        for path in (ROOT / folder).glob("*.py"):
+            emitted |= set(re.findall(r'"([EW]\d{3})"', path.read_text("utf-8")))
+    readme = (ROOT / "README.md").read_text("utf-8")
+    listed = set(re.findall(r"^\| ([EW]\d{3}) \|", readme, flags=re.MULTILINE))
+    assert "E309" in emitted and emitted <= listed, sorted(emitted - listed)
+    assert listed <= emitted, sorted(listed - emitted)
