@@ -37,8 +37,10 @@ def _profile_files(folder: str) -> list[str]:
                    "show what each would receive under OLD and under NEW. Needs --date.")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="text for a person, markdown for a memo, json for a program.")
+@click.option("--summary", "summary_only", is_flag=True,
+              help="Only the summary: yearly maximum per taille, what was added and removed, changed figures.")
 @guarded
-def diff_command(old, new, day, profiles, output_format):
+def diff_command(old, new, day, profiles, output_format, summary_only):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
@@ -64,7 +66,7 @@ def diff_command(old, new, day, profiles, output_format):
         if problems:
             raise InputError(problems)
     render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
-    click.echo(render(diff, behaviour, _side_names((old, new), (before, after))), nl=False)
+    click.echo(render(diff, behaviour, _side_names((old, new), (before, after)), summary_only), nl=False)
     return EXIT_OK
 
 

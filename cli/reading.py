@@ -36,23 +36,51 @@ _COMPARE = {ast.Eq: "=", ast.NotEq: "≠", ast.Lt: "<", ast.LtE: "≤", ast.Gt: 
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "−", ast.Mult: "×", ast.Div: "/", ast.Pow: "puissance"}
 
 
+def _of(text: str) -> str:
+    """« de » before a reading, contracted as French requires (du, des).
+
+    >>> _of("le démarrage"), _of("les crises"), _of("la date")
+    ('du démarrage', 'des crises', 'de la date')
+    """
+    if text.startswith("le "):
+        return "du " + text[3:]
+    if text.startswith("les "):
+        return "des " + text[4:]
+    return "de " + text
+
+
+def _grouped(text: str) -> str:
+    # « le plus grand entre a et b plus 6 mois » would read as a sum: keep the group visible.
+    return f"({text})" if " entre " in text or " parmi " in text else text
+
+
 def _call(name: str, args: list[str]) -> str:
     if name == "prorata_temporis" and len(args) == 3:
         return f"le prorata temporis de l'année depuis {args[0]}"
     if name == "add_months" and len(args) == 2:
-        return f"{args[0]} plus {args[1]} mois"
+        return f"{_grouped(args[0])} plus {args[1]} mois"
     if name == "add_years" and len(args) == 2:
-        return f"{args[0]} plus {args[1]} an(s)"
+        return f"{_grouped(args[0])} plus {args[1]} an(s)"
     if name == "count_between" and len(args) == 3:
-        return f"le nombre de {args[0]} entre {args[1]} et {args[2]}"
+        return f"le nombre {_of(args[0])} entre {args[1]} et {args[2]}"
     if name in ("max", "min") and args:
-        return f"{'le plus grand' if name == 'max' else 'le plus petit'} de {', '.join(args)}"
+        which = "le plus grand" if name == "max" else "le plus petit"
+        if len(args) == 2:
+            return f"{which} entre {args[0]} et {args[1]}"
+        return f"{which} parmi {', '.join(args)}"
     if name in ("sum_lines", "sum_maxima") and len(args) >= 2:
         what = "des montants" if name == "sum_lines" else "des maxima"
         return f"la somme {what} des lignes de {args[0]} {', '.join(args[1:])}"
     if name == "variable_part" and len(args) == 3:
-        return f"la part variable de {args[0]} selon le taux d'atteinte ou les paliers"
+        return f"la part variable {_of(args[0])} selon le taux d'atteinte ou les paliers"
     return f"{name}({', '.join(args)})"
+
+
+def _operand(node: ast.AST) -> str:
+    # A condition or an alternative inside arithmetic keeps its parentheses, as written.
+    if isinstance(node, (ast.IfExp, ast.BoolOp, ast.Compare)):
+        return f"({_read(node)})"
+    return _read(node)
 
 
 def _read(node: ast.AST) -> str:
@@ -73,7 +101,7 @@ def _read(node: ast.AST) -> str:
             parts += [_COMPARE.get(type(op), "?"), _read(right)]
         return " ".join(parts)
     if isinstance(node, ast.BinOp):
-        return f"{_read(node.left)} {_ARITHMETIC.get(type(node.op), '?')} {_read(node.right)}"
+        return f"{_operand(node.left)} {_ARITHMETIC.get(type(node.op), '?')} {_operand(node.right)}"
     if isinstance(node, ast.IfExp):
         return f"{_read(node.body)} si {_read(node.test)}, sinon {_read(node.orelse)}"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):

@@ -176,8 +176,9 @@ def _provisions(diff: RulesetDiff) -> list:
             for (old, new), by_what in groups.items()]
 
 
-def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None) -> dict:
-    """The JSON document of a diff (and of the behavioural diff, when given); English keys."""
+def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> dict:
+    """The JSON document of a diff (and of the behavioural diff, when given); English keys.
+    With ``summary_only``, the sides, ``identical`` and ``summary`` alone."""
     def amount(a):
         return {"taille": a.taille, "old": None if a.old is None else str(a.old),
                 "new": None if a.new is None else str(a.new),
@@ -197,13 +198,15 @@ def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None) -> dict:
                    "amounts": [amount(a) for a in i.amounts]} for i in diff.items],
         "provisions": [{"provision": c.field, "old": c.old, "new": c.new} for c in diff.provisions],
     }
+    if summary_only:
+        document = {key: document[key] for key in ("old", "new", "identical", "summary")}
     if behaviour is not None:
         document["profiles"] = [row.to_dict() for row in behaviour]
     return document
 
 
-def render_diff_json(diff: RulesetDiff, behaviour=None, names=None) -> str:
-    return json_dumps(diff_to_dict(diff, behaviour, names))
+def render_diff_json(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
+    return json_dumps(diff_to_dict(diff, behaviour, names, summary_only))
 
 
 # -- text ---------------------------------------------------------------------------------------
@@ -212,6 +215,14 @@ def render_diff_json(diff: RulesetDiff, behaviour=None, names=None) -> str:
 def _wrap(text: str, indent: str, first: str = "") -> list:
     return textwrap.wrap(text, _WIDTH, initial_indent=indent + first, subsequent_indent=indent + " " * len(first)) \
         or [indent + first]
+
+
+def _figures(count: int) -> str:
+    if count == 0:
+        return "aucun"
+    if count == 1:
+        return "1 valeur de paramètre (par taille), ajoutée, supprimée ou changée"
+    return f"{count} valeurs de paramètres (par taille), ajoutées, supprimées ou changées"
 
 
 def _summary_text(diff: RulesetDiff) -> list:
@@ -232,8 +243,7 @@ def _summary_text(diff: RulesetDiff) -> list:
         out.append(f"  {title} ({len(pairs)}) :")
         for key, label in pairs:
             out.extend(_wrap(_named(label, key), "      ", ""))
-    out.append(f"  Chiffres modifiés : {summary.changed_figures} valeur{'s' if summary.changed_figures > 1 else ''}"
-               " de paramètres (par taille), ajoutées, supprimées ou changées")
+    out.append(f"  Chiffres modifiés : {_figures(summary.changed_figures)}")
     return out
 
 
@@ -288,6 +298,8 @@ def _whole_fields(item) -> list:
         confidence = _value("confidence", confidence)
         if "value" in values:
             values["value"] = f"{values['value']} [{confidence}]"
+        elif values.get("reference"):
+            values["reference"] = f"[{confidence}] {values['reference']}"
         else:
             values["confidence"] = confidence
     return [(field, value) for field, value in values.items()]
@@ -330,7 +342,8 @@ def _item_text(diff, group, instead) -> list:
     return out
 
 
-def render_diff_text(diff: RulesetDiff, behaviour=None, names=None) -> str:
+def render_diff_text(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
+    """The diff for a person: the summary, then (unless ``summary_only``) the detail by mission."""
     old_name, new_name = _side_names(diff, names)
     out = [f"Comparaison : {old_name} → {new_name}"]
     out.extend(_wrap(" ".join(diff.old.title.split()), "  ", "avant : "))
@@ -340,6 +353,10 @@ def render_diff_text(diff: RulesetDiff, behaviour=None, names=None) -> str:
         out.append("Aucune différence.")
     else:
         out.extend(_summary_text(diff))
+    if summary_only:
+        if behaviour is not None:
+            out += [""] + _behaviour_text(old_name, new_name, behaviour)
+        return "\n".join(out).rstrip() + "\n"
     metadata = [c for c in diff.metadata if c.field not in ("id", "title")]
     if metadata:
         out += ["", "Le texte"]
@@ -408,10 +425,12 @@ def _summary_markdown(diff: RulesetDiff) -> list:
     for title, pairs in (("Missions ajoutées", summary.missions_added),
                          ("Missions supprimées", summary.missions_removed),
                          ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed)):
-        listed = " ; ".join(_md(_named(label, key)) for key, label in pairs) or "aucune"
-        out.append(f"- {title} ({len(pairs)}) : {listed}")
-    out.append(f"- Chiffres modifiés : {summary.changed_figures} valeurs de paramètres (par taille), "
-               "ajoutées, supprimées ou changées")
+        if not pairs:
+            out.append(f"- {title} : aucune")
+            continue
+        out.append(f"- {title} ({len(pairs)}) :")
+        out.extend(f"  - {_md(_named(label, key))}" for key, label in pairs)
+    out.append(f"- Chiffres modifiés : {_figures(summary.changed_figures)}")
     out.append("")
     return out
 
@@ -443,7 +462,22 @@ def _item_markdown(diff, group, instead) -> list:
     return out
 
 
-def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None) -> str:
+def _behaviour_markdown(diff, behaviour) -> list:
+    out = ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
+    for row in behaviour:
+        out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
+                   f"{_signed(row.new_total - row.old_total, None)} |")
+        for mission, (old, new) in row.missions.items():
+            found = diff.new.missions.get(mission) or diff.old.missions.get(mission)
+            name = _named(found.label, mission) if found else (mission or "hors mission")
+            out.append(f"| &nbsp;&nbsp;{_md(name)} | {euros(old)} | {euros(new)} | "
+                       f"{_signed(new - old, None)} |")
+    out.append("")
+    return out
+
+
+def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
+    """The diff for a memo: the summary, then (unless ``summary_only``) a table per item."""
     old_name, new_name = _side_names(diff, names)
     out = [f"## Comparaison : {_md(old_name)} → {_md(new_name)}", "",
            f"- **Avant** : {_md(' '.join(diff.old.title.split()))}",
@@ -452,6 +486,10 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None) -> str:
         out += ["Aucune différence.", ""]
     else:
         out += _summary_markdown(diff)
+    if summary_only:
+        if behaviour is not None:
+            out += _behaviour_markdown(diff, behaviour)
+        return "\n".join(out).rstrip() + "\n"
     metadata = [c for c in diff.metadata if c.field not in ("id", "title")]
     if metadata:
         out += ["### Le texte", "", "| Champ | Avant | Après |", "|---|---|---|"]
@@ -472,12 +510,5 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None) -> str:
         out += [f"| {_md(old)} | {_md(new)} | {_md(' ; '.join(phrases))} |" for old, new, phrases in _provisions(diff)]
         out.append("")
     if behaviour is not None:
-        out += ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
-        for row in behaviour:
-            out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
-                       f"{_signed(row.new_total - row.old_total, None)} |")
-            for mission, (old, new) in row.missions.items():
-                out.append(f"| &nbsp;&nbsp;{_md(mission or 'hors mission')} | {euros(old)} | {euros(new)} | "
-                           f"{_signed(new - old, None)} |")
-        out.append("")
+        out += _behaviour_markdown(diff, behaviour)
     return "\n".join(out).rstrip() + "\n"

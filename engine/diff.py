@@ -182,7 +182,7 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
 
     def declared_maximum(ruleset):
         spec = ruleset.annual_maximum
-        return None if spec is None else _text(f"{spec.label} : {', '.join(spec.volets)}")
+        return None if spec is None else ", ".join(spec.volets)
 
     if declared_maximum(old) != declared_maximum(new):
         metadata.append(Change("annual_maximum", declared_maximum(old), declared_maximum(new)))

@@ -137,3 +137,45 @@ def test_a_ruleset_without_a_yearly_maximum_has_no_maxima_in_its_summary(run_cli
     rows = document["summary"]["annual_maximum"]["tailles"]
     assert [r["old"] for r in rows] == [None] * 4
     assert [Decimal(r["new"]) for r in rows] == [Decimal(v) for v in OFFICIAL["avenant-2"].values()]
+
+
+def test_summary_alone_for_a_memo(run_cli):
+    full = run_ok(run_cli, "diff", "aci-2019", "avenant-2")
+    short = run_ok(run_cli, "diff", "aci-2019", "avenant-2", "--summary")
+    assert full.startswith(short.rstrip("\n"))
+    assert "Mission " not in short and len(short.splitlines()) < 40
+    markdown = run_ok(run_cli, "diff", "aci-2019", "avenant-2", "--summary", "--format", "markdown")
+    assert "### Résumé" in markdown and "### Mission" not in markdown
+    document = one_json_document(run_ok(run_cli, "diff", "aci-2019", "avenant-2", "--summary", "--format", "json"))
+    assert set(document) == {"old", "new", "identical", "summary"}
+
+
+# An amendment whose two new lines exclude each other (c / not c) and whose third has a conditional
+# maximum: the yearly maximum counts the larger of the pair and the larger branch, once each.
+EXCLUSIVE = """\
+id: essai-exclusion
+title: Essai
+kind: proposal
+status: proposal
+amends: {base}
+reference: Essai
+dates: {{in_force: 2024-01-01}}
+changes:
+  lines:
+    add:
+      - {{id: essai_a, label: A, volet: fixe, when: members > 10 and taille > 0, amount: 1000,
+         reference: essai}}
+      - {{id: essai_b, label: B, volet: fixe, when: not members > 10, amount: 3000, reference: essai}}
+      - {{id: essai_c, label: C, volet: variable, amount: "500 if members > 10 else 700", reference: essai}}
+      - {{id: essai_d, label: D, volet: majoration, amount: 90000, reference: essai}}
+"""
+
+
+def test_exclusive_lines_and_conditional_maxima_count_once(run_cli, write):
+    path = write("essai-exclusion.yaml", EXCLUSIVE.format(base=RULES / "avenant-2.yaml"))
+    document = one_json_document(run_ok(run_cli, "diff", "avenant-2", str(path), "--format", "json"))
+    rows = document["summary"]["annual_maximum"]["tailles"]
+    # +3000 (the larger of A and B, which exclude each other) +700 (the larger branch of C);
+    # D's volet is not one the yearly maximum adds up.
+    assert [Decimal(r["difference"]) for r in rows] == [Decimal(3700)] * 4
+    assert show_totals(run_cli, str(path)) == {t: v + 3700 for t, v in OFFICIAL["avenant-2"].items()}
