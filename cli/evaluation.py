@@ -42,8 +42,11 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
 @click.command("test")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")
+@click.option("--allow", "allow", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A folder a case's profile: or ruleset: path may also name files under "
+                   "(by default only the case file's folder).")
 @guarded
-def test_command(paths, verbose):
+def test_command(paths, verbose, allow):
     """Run YAML test cases (a profile, a date, what the engine must find)."""
     from aci_rules.engine.cases import collect_case_files, file_problem, run_case_file
 
@@ -51,7 +54,7 @@ def test_command(paths, verbose):
     outcomes = []
     for path in collect_case_files(paths):
         try:
-            outcomes += run_case_file(path, library)
+            outcomes += run_case_file(path, library, allow)
         except InputError as error:
             outcomes.append(file_problem(path, error))
     for outcome in outcomes:

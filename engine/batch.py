@@ -20,6 +20,7 @@ from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
 from .library import document_kind
+from .paths import yaml_files_in
 from .yaml_loader import Document, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
@@ -63,17 +64,16 @@ def read_profiles(path: str, missions) -> list[ProfileSource]:
     own problems are for :func:`validate_profile`.
     """
     if os.path.isdir(path):
-        sources, problems = [], []
-        for name in sorted(os.listdir(path)):
-            if name.endswith((".yaml", ".yml")):
-                full = os.path.join(path, name)
-                try:
-                    document = load_document(full)
-                except InputError as error:
-                    problems += error.diagnostics
-                    continue
-                if document_kind(document) == "profile":
-                    sources.append(ProfileSource(full, document))
+        sources = []
+        files, problems = yaml_files_in(path)
+        for full in files:
+            try:
+                document = load_document(full)
+            except InputError as error:
+                problems += error.diagnostics
+                continue
+            if document_kind(document) == "profile":
+                sources.append(ProfileSource(full, document))
         if problems:
             raise InputError(problems)
         return sources

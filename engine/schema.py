@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from .diagnostic import Diagnostic, format_path, suggest
+from .diagnostic import Diagnostic, excerpt, format_path, suggest
 from .yaml_loader import Document
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
@@ -77,7 +77,7 @@ def _describe(value) -> str:
     if isinstance(value, (int, Decimal)):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the text '{value}'"
+        return f"the text {excerpt(value)}"
     if value is None:
         return "nothing"
     if isinstance(value, dict):
@@ -129,6 +129,11 @@ def _translate(error, document: Document):
         expected = [expected] if isinstance(expected, str) else list(expected)
         words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
         hint = _yaml_hint(instance, expected, document, path)
+        if not path and isinstance(instance, str):
+            # A file of plain text where YAML keys were expected: say what it is, never what it says.
+            yield document.diagnostic("E203", f"expected {words}: this file is a plain text of "
+                                      f"{len(instance)} characters, not YAML keys and values", path)
+            return
         yield document.diagnostic("E203", f"expected {words}{at}, got {_describe(instance)}{hint}", path)
         return
 
