@@ -410,7 +410,7 @@ class TestEvaluationErrors:
         assert "fonctionnement" in message and "montant + contract_signed" in message, message
 
     def test_an_amount_too_large_to_round_is_an_evaluation_error(self, run_cli, write):
-        ruleset = write("large.yaml", with_amount("montant * 1e40"))
+        ruleset = write("large.yaml", with_amount("montant * 1e17 * 1e17"))
         profile = write("p.yaml", PROFILE)
         found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", ruleset],
                              str(ruleset), "E402", line=AMOUNT_LINE)
