@@ -178,7 +178,7 @@ def _translate(error, document: Document):
 
     if kind == "pattern":
         yield document.diagnostic(
-            "E204", f"{_describe(instance)}{at} does not have the expected form ({error.validator_value})",
+            "E204", f"{_describe(instance)}{at} does not have the expected form ({_plain_pattern(error.validator_value)})",
             path)
         return
 
@@ -193,8 +193,13 @@ def _matches_pattern(schema, key) -> bool:
     return any(re.search(p, key) for p in schema.get("patternProperties", {}))
 
 
+def _plain_pattern(pattern: str) -> str:
+    # Every pattern ends '(?!\n)$' so that Python's '$' refuses a trailing newline; a reader needs only '$'.
+    return pattern.replace(r"(?!\n)", "")
+
+
 def _property_names_hint(schema) -> str:
-    pattern = schema.get("pattern")
+    pattern = _plain_pattern(schema.get("pattern") or "")
     if pattern == "^[1-5]$":
         return " (contract years are 1 to 5)"
     if pattern == "^[1-9]$":
