@@ -11,6 +11,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, format_option, guarded
+from .output import terminal_safe
 from .render import render_eval_json, render_eval_text
 
 
@@ -35,7 +36,7 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     if output_format == "json":
         click.echo(render_eval_json(result, explain))
     else:
-        click.echo(render_eval_text(result, explain), nl=False)
+        click.echo(terminal_safe(render_eval_text(result, explain)), nl=False)
     return EXIT_OK
 
 

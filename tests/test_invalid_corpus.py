@@ -123,7 +123,7 @@ def test_the_corpus_is_there_and_every_file_announces_its_diagnostics():
         "ruleset-amends-parent-yaml", "ruleset-exhaust-add-months-huge", "ruleset-exhaust-tiny-literal",
         "ruleset-exhaust-list-repeat", "ruleset-id-trailing-newline", "ruleset-by-taille-newline-key",
         "profile-achievement-newline-key", "ruleset-name-fullwidth", "ruleset-name-math-bold",
-        "ruleset-is-number", "ruleset-formula-comment-only",
+        "ruleset-is-number", "ruleset-formula-comment-only", "ruleset-sum-lines-unknown-volet",
     ],
 )
 def test_the_corpus_covers(required):
