@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import textwrap
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -159,11 +160,16 @@ def _thousands(amount: Decimal) -> str:
     return f"{value:,}".replace(",", " ")
 
 
+def _clean(text: str) -> str:
+    """A file name as the user typed it, without the control characters that would break a line."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def _assumption_lines(budget) -> list[str]:
     """The assumptions behind the figures, in French, one sentence each."""
     a = budget.assumptions
-    out = [f"Échantillon : {budget.sample} ({budget.profiles} CPTS)"]
-    texts = " ; ".join(f"{t.name} ({' → '.join(t.chain)})" for t in budget.texts)
+    out = [f"Échantillon : {_clean(budget.sample)} ({budget.profiles} CPTS)"]
+    texts = " ; ".join(f"{_clean(t.name)} ({' → '.join(t.chain)})" for t in budget.texts)
     out.append(f"Textes : {texts}. Chaque texte s'applique à partir de sa propre date d'entrée en vigueur, "
                "les textes en vigueur avant.")
     if a.renewal:
@@ -208,7 +214,7 @@ def _pivot(budget, field):
     for table in tables:
         keys += [k for k in table if k not in keys]
     keys.sort(key=lambda k: (k is None, k or ""))
-    named = [(t.name, table) for t, table in zip(budget.texts, tables)]
+    named = [(t.ruleset, table) for t, table in zip(budget.texts, tables)]
     if len(tables) == 2:
         difference = {k: {y: tables[1].get(k, {}).get(y, Decimal(0)) - tables[0].get(k, {}).get(y, Decimal(0))
                           for y in years} for k in keys}
@@ -220,14 +226,15 @@ def _pivot(budget, field):
 
 
 def render_budget_text(budget) -> str:
-    names = " / ".join(t.name for t in budget.texts)
+    names = " / ".join(t.ruleset for t in budget.texts)
     out = [f"Budget par année civile — {names} — {budget.first} à {budget.last}", ""]
-    out += [f"  {line}" for line in _assumption_lines(budget)]
+    for line in _assumption_lines(budget):
+        out += textwrap.wrap(line, 100, initial_indent="  ", subsequent_indent="    ")
     out.append("")
     two = len(budget.texts) == 2
-    header = f"  {'Année':<6} {'Sous contrat':>12} {budget.texts[0].name[:20]:>20}"
+    header = f"  {'Année':<6} {'Sous contrat':>12} {budget.texts[0].ruleset[:20]:>20}"
     if two:
-        header += f" {budget.texts[1].name[:20]:>20} {'Écart':>20} {'%':>8}"
+        header += f" {budget.texts[1].ruleset[:20]:>20} {'Écart':>20} {'%':>8}"
     out.append(header)
     out.append("  " + "-" * (len(header) - 2))
     sums = [Decimal(0)] * len(budget.texts)
@@ -262,12 +269,12 @@ def render_budget_text(budget) -> str:
 
 
 def render_budget_markdown(budget) -> str:
-    names = " / ".join(t.name for t in budget.texts)
+    names = " / ".join(t.ruleset for t in budget.texts)
     out = [f"## Budget par année civile : {names}, {budget.first} à {budget.last}", "", "**Hypothèses**", ""]
     out += [f"- {line}" for line in _assumption_lines(budget)]
     out.append("")
     two = len(budget.texts) == 2
-    head = ["Année", "Sous contrat", budget.texts[0].name] + ([budget.texts[1].name, "Écart", "%"] if two else [])
+    head = ["Année", "Sous contrat", budget.texts[0].ruleset] + ([budget.texts[1].ruleset, "Écart", "%"] if two else [])
     out += ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for year, counts, amounts, difference in _table_rows(budget):
         cells = [str(year), " / ".join(str(c) for c in counts), euros(amounts[0])]
@@ -333,8 +340,8 @@ def render_budget_csv(budget) -> str:
         buffer.write(f"# {line}\n")
     writer = csv.writer(buffer, lineterminator="\n")
     two = len(budget.texts) == 2
-    writer.writerow(["year", "volet", "mission", budget.texts[0].name]
-                    + ([budget.texts[1].name, "difference"] if two else []))
+    writer.writerow(["year", "volet", "mission", budget.texts[0].ruleset]
+                    + ([budget.texts[1].ruleset, "difference"] if two else []))
     keys = set()
     for text in budget.texts:
         keys |= set(text.cells)
