@@ -38,6 +38,7 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _ONE_DAY = datetime.timedelta(days=1)
 _MISSION_FIELDS = ("started", "deployed", "achievement", "indicators_earned")
+_BOUND = "\0mission"  # the mission whose names an environment holds (no formula can spell it)
 
 
 class FastPathUnsupported(Exception):
@@ -115,6 +116,11 @@ class _FastText:
                     self.definitions.append((item.name, item.mission, function))
                 else:
                     self.definitions.append((None, item.mission, None))
+        self._parameters: dict = {}  # taille -> {parameter: value}
+        self.rules_read_missions = any(
+            set(_MISSION_FIELDS) & ((when[1] if when else set()) | set().union(*(share[1] | due[1]
+                                                                                  for _, share, due in installments)))
+            for _, _, when, installments in self.rules)
         self.payments_read_definitions = bool(set().union(*(
             (when[1] if when else set()) | set().union(*(share[1] | due[1] for _, share, due in installments))
             for _, _, when, installments in self.rules)) & definitions) if self.rules else False
@@ -134,7 +140,11 @@ class _FastText:
         signed = profile.contract_signed
         year = contract_year_of(signed, day, ruleset.contract_years)
         names = profile_names(profile, day)
-        names.update({name: parameter.value_for(size) for name, parameter in ruleset.parameters.items()})
+        parameters = self._parameters.get(size)
+        if parameters is None:
+            parameters = {name: parameter.value_for(size) for name, parameter in ruleset.parameters.items()}
+            self._parameters[size] = parameters
+        names.update(parameters)
         names.update({
             "taille": size,
             "contract_year": year.number if year else None,
@@ -156,7 +166,25 @@ class _FastText:
                         names[name] = function[0](names)
         if self.last_mission is not None:
             names.update(mission_names(profile, self.last_mission, year))
+        names[_BOUND] = self.last_mission
         return names
+
+    def bind(self, names: dict, profile: Profile, line) -> None:
+        """Bind ``line``'s mission names in ``names``, as the reference does for its payment rules.
+
+        The environment is shared by the lines of a part: the binding is changed in
+        place, and a line without a mission sees what the evaluation left bound.
+        """
+        if not self.rules_read_missions:
+            return
+        wanted = line.mission if line.mission is not None else self.last_mission
+        if names.get(_BOUND) != wanted:
+            if wanted is None:
+                for field in _MISSION_FIELDS:
+                    names.pop(field, None)
+            else:
+                names.update(mission_names(profile, wanted, _year_of(names)))
+            names[_BOUND] = wanted
 
     def run_from(self, line_id, profile, names):
         line = self.lines[line_id]
@@ -267,12 +295,9 @@ class FastCalendar:
     def _pay(profile, amounts: dict, details: dict, add):
         """The installments of each line, by the first payment rule that matches it (see schedule._pay)."""
         for line_id, amount in amounts.items():
-            text, base = details[line_id]
+            text, names = details[line_id]
             line = text.lines[line_id]
-            names = base
-            if line.mission is not None:
-                names = dict(base)
-                names.update(mission_names(profile, line.mission, _year_of(base)))
+            text.bind(names, profile, line)
             chosen = None
             with decimal.localcontext(DECIMAL_CONTEXT):
                 for rule, volets, when, installments in text.rules:
