@@ -245,9 +245,11 @@ def mission_kinds(library, rulesets) -> dict:
 
 
 def budget_over_sample(library, sources, names, first: int, last: int, assumptions: Assumptions, *,
-                       sample: str = "", path: str = "fast") -> Budget:
+                       sample: str = "", path: str = "fast", calendar=None) -> Budget:
     """The budget of the texts ``names`` (ids or paths: the baseline, then a reform) over
     checked batch ``sources``, by the fast path or the reference one (``path``).
+
+    ``calendar`` reuses a fast calendar across calls (many variants compile each text once).
 
     Raises InputError for an unknown text, EvaluationError when a formula fails.
     """
@@ -258,11 +260,12 @@ def budget_over_sample(library, sources, names, first: int, last: int, assumptio
     for name, ruleset in zip(names, rulesets):
         resolve, change_days = library.resolver(name)
         texts.append((name, ruleset, resolve, change_days))
-    calendar = None
-    if path == "fast":
+    if path == "fast" and calendar is None:
         from .fastschedule import fast_calendar
 
         calendar = fast_calendar()
+    elif path != "fast":
+        calendar = None
     profiles = [compile_profile(source.document) for source in sources]
     return build_budget(profiles, texts, first, last, assumptions, sample=sample,
                         missions=mission_kinds(library, rulesets), calendar=calendar, path=path)
