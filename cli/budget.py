@@ -41,7 +41,7 @@ class _Spec(click.ParamType):
         mission, _, text = value.rpartition("=")
         mission = mission.strip() or None
         if mission is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", mission):
-            self.fail(f"'{value[:80]}': a mission id is written in lower case, e.g. parcours=0.8", param, ctx)
+            self.fail(f"'{value[:80]}': a mission id is written in lower case, e.g. MISSION=0.8", param, ctx)
         try:
             return mission, self.parse(text.strip())
         except ValueError as error:
