@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import textwrap
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,8 @@ __all__ = ["budget_command", "render_budget_text", "render_budget_markdown", "re
 
 # A start delay is stated in months; ten years is more than any contract waits.
 MAX_DELAY_MONTHS = 120
+# More processes than this only waste memory on any machine the tool runs on.
+MAX_JOBS = 256
 _NO_MISSION = "hors_mission"
 
 
@@ -103,9 +106,11 @@ def _check_missions(specs, known, option) -> list:
               show_default=True)
 @click.option("--output", "output", type=click.Path(),
               help="Write to this file (all at once: an interrupted run leaves it untouched).")
+@click.option("--jobs", "jobs", type=click.IntRange(min=0, max=MAX_JOBS), default=1, show_default=True,
+              help="Processes to use; 0 for every core.")
 @guarded
 def budget_command(sample, baseline, reform, first, last, renewal, achievement, achievement_replaces,
-                   start_delay, start_replaces, path, output_format, output):
+                   start_delay, start_replaces, path, output_format, output, jobs):
     """What the Assurance Maladie pays per calendar year over a sample of CPTS (a .csv, a .jsonl or a
     folder of profiles): each CPTS's payment calendar, summed, under the baseline and the reform,
     split by volet and by mission, with the assumptions behind the figures."""
@@ -130,7 +135,9 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
     if problems:
         raise InputError(problems)
     assumptions = Assumptions(tuple(achievement), achievement_replaces, tuple(start_delay), start_replaces, renewal)
-    budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path)
+    jobs = (os.cpu_count() or 1) if jobs == 0 else jobs
+    budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
+                                jobs=jobs)
     render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
               "csv": render_budget_csv}[output_format]
     text = render(budget)

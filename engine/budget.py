@@ -244,22 +244,54 @@ def mission_kinds(library, rulesets) -> dict:
     return kinds
 
 
+def _texts(library, names):
+    """(name, ruleset, resolve, change_days) for each text named."""
+    texts = []
+    for name in names:
+        resolve, change_days = library.resolver(name)
+        texts.append((name, library.get(name), resolve, change_days))
+    return texts
+
+
 def budget_over_sample(library, sources, names, first: int, last: int, assumptions: Assumptions, *,
-                       sample: str = "", path: str = "fast", calendar=None) -> Budget:
+                       sample: str = "", path: str = "fast", calendar=None, jobs: int = 1) -> Budget:
     """The budget of the texts ``names`` (ids or paths: the baseline, then a reform) over
     checked batch ``sources``, by the fast path or the reference one (``path``).
 
-    ``calendar`` reuses a fast calendar across calls (many variants compile each text once).
-
+    ``calendar`` reuses a fast calendar across calls (many variants compile each text
+    once). With ``jobs`` > 1 the CPTS are spread over that many processes, each with its
+    own library; their sums are exact, so the budget is the same.
     Raises InputError for an unknown text, EvaluationError when a formula fails.
     """
+    texts = _texts(library, names)
+    if jobs > 1 and len(sources) > 1:
+        import multiprocessing
+
+        size = max(1, -(-len(sources) // (jobs * 4)))
+        chunks = [sources[i:i + size] for i in range(0, len(sources), size)]
+        with multiprocessing.get_context("spawn").Pool(
+                jobs, initializer=_init_worker, initargs=(list(names), first, last, assumptions, path)) as pool:
+            parts = pool.map(_work, chunks)
+        budgets = []
+        for index, (name, ruleset, _, _) in enumerate(texts):
+            cells: dict = {}
+            under_contract = {year: 0 for year in range(first, last + 1)}
+            paid = dict(under_contract)
+            for part in parts:
+                own = part[index]
+                for key, amount in own.cells.items():
+                    cells[key] = cells.get(key, _ZERO) + amount
+                for year in under_contract:
+                    under_contract[year] += own.under_contract[year]
+                    paid[year] += own.paid[year]
+            budgets.append(TextBudget(name, ruleset.id, tuple(ruleset.chain), cells, under_contract, paid))
+        return Budget(sample, len(sources), first, last, assumptions, tuple(budgets), path)
+    return _budget_of(library, texts, sources, first, last, assumptions, sample, path, calendar)
+
+
+def _budget_of(library, texts, sources, first, last, assumptions, sample, path, calendar) -> Budget:
     from .profile import compile_profile
 
-    rulesets = [library.get(name) for name in names]
-    texts = []
-    for name, ruleset in zip(names, rulesets):
-        resolve, change_days = library.resolver(name)
-        texts.append((name, ruleset, resolve, change_days))
     if path == "fast" and calendar is None:
         from .fastschedule import fast_calendar
 
@@ -268,4 +300,25 @@ def budget_over_sample(library, sources, names, first: int, last: int, assumptio
         calendar = None
     profiles = [compile_profile(source.document) for source in sources]
     return build_budget(profiles, texts, first, last, assumptions, sample=sample,
-                        missions=mission_kinds(library, rulesets), calendar=calendar, path=path)
+                        missions=mission_kinds(library, [text[1] for text in texts]), calendar=calendar, path=path)
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(names, first, last, assumptions, path):
+    from .library import Library
+
+    library = Library()
+    _WORKER.update(library=library, texts=_texts(library, names), first=first, last=last,
+                   assumptions=assumptions, path=path, calendar=None)
+    if path == "fast":
+        from .fastschedule import fast_calendar
+
+        _WORKER["calendar"] = fast_calendar()
+
+
+def _work(chunk):
+    w = _WORKER
+    return _budget_of(w["library"], w["texts"], chunk, w["first"], w["last"], w["assumptions"], "", w["path"],
+                      w["calendar"]).texts

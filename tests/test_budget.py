@@ -252,3 +252,11 @@ def test_fast_calendar_equals_the_reference_on_generated_profiles(data, reform):
     resolve, change_days = library.resolver(name)
     fast = fast_calendar()(profile, resolve, change_days, 2019, 2032)
     assert fast == profile_payments(profile, resolve, change_days, 2019, 2032)
+
+
+def test_jobs_give_the_same_budget(run_cli):
+    args = ("budget", SAMPLE, "--baseline", "avenant-2", "--reform", STACK, "--from", "2022", "--to", "2024",
+            *ASSUMED, "--format", "json")
+    one, two = run_cli(*args), run_cli(*args, "--jobs", "2")
+    assert one.exit_code == two.exit_code == 0, two.stderr
+    assert one_json_document(one.stdout) == one_json_document(two.stdout)
