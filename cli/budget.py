@@ -18,6 +18,7 @@ from aci_rules.engine.library import Library
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
 from .base import EXIT_OK, guarded, load_rulesets
+from .impact import _percent, _signed  # the same signs and percentages as compare
 from .output import write_atomically
 from .render import _plain, euros, json_dumps
 
@@ -149,16 +150,6 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
 
 
 # -- what the renderers share ------------------------------------------------------
-
-
-def _signed(value: Decimal) -> str:
-    return ("+" if value > 0 else "") + euros(value)
-
-
-def _percent(part: Decimal, whole: Decimal) -> str:
-    if not whole:
-        return ""
-    return f"{'+' if part > 0 else ''}{_plain((part * 100 / whole).quantize(Decimal('0.1'))).replace('.', ',')} %"
 
 
 def _thousands(amount: Decimal) -> str:
