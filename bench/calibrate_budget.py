@@ -73,6 +73,11 @@ def main(argv=None) -> int:
     print(f"Échantillon : {options.sample} ({len(sources)} CPTS, SYNTHÉTIQUE) ; texte : {options.baseline}")
     print("Versé (publié, FACTS.md §9, chiffres de presse et parlementaires) : "
           + ", ".join(f"{y} {_millions(v).strip()}" for y, v in PUBLISHED.items()))
+    own = budget_over_sample(library, sources, [options.baseline], first, last,
+                             Assumptions(renewal=options.assume_renewal), calendar=calendar)
+    own = own.texts[0].by_year(own.years)
+    print("Sans ajustement (dates de démarrage et taux de l'échantillon) : "
+          + ", ".join(f"{y} {_millions(v).strip()}" for y, v in own.items()))
     print()
     print(f"{'délai':>6} {'taux':>6} {'2022':>10} {'2023':>10} {'2024':>10}  écart 2022-23 (rms)")
     fits = []
