@@ -10,6 +10,7 @@ from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.diff import compare_profile, diff_rulesets
 from aci_rules.engine.evaluate import evaluate
 from aci_rules.engine.library import Library, document_kind, looks_like_path
+from aci_rules.engine.paths import yaml_files_in
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
@@ -20,8 +21,10 @@ from .render_diff import render_diff_json, render_diff_markdown, render_diff_tex
 def _profile_files(folder: str) -> list[str]:
     if os.path.isfile(folder):
         return [folder]
-    return sorted(os.path.join(folder, name) for name in os.listdir(folder)
-                  if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(folder, name)))
+    files, problems = yaml_files_in(folder)
+    if problems:
+        raise InputError(problems)
+    return files
 
 
 @click.command("diff", epilog=examples(

@@ -11,6 +11,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
+from .output import terminal_safe
 from .render import render_eval_json, render_eval_text
 
 
@@ -39,7 +40,7 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
         click.echo(render_eval_json(result, explain))
     else:
         shown_file = ruleset_name if ruleset_name and looks_like_path(ruleset_name) else None
-        click.echo(render_eval_text(result, explain, shown_file), nl=False)
+        click.echo(terminal_safe(render_eval_text(result, explain, shown_file)), nl=False)
     return EXIT_OK
 
 
@@ -49,8 +50,11 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
 ))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")
+@click.option("--allow", "allow", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A folder a case's profile: or ruleset: path may also name files under "
+                   "(by default only the case file's folder).")
 @guarded
-def test_command(paths, verbose):
+def test_command(paths, verbose, allow):
     """Run YAML test cases (a profile, a date, what the engine must find)."""
     from aci_rules.engine.cases import collect_case_files, file_problem, run_case_file
 
@@ -58,7 +62,7 @@ def test_command(paths, verbose):
     outcomes = []
     for path in collect_case_files(paths):
         try:
-            outcomes += run_case_file(path, library)
+            outcomes += run_case_file(path, library, allow)
         except InputError as error:
             outcomes.append(file_problem(path, error))
     for outcome in outcomes:

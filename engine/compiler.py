@@ -221,6 +221,24 @@ class _Compiler:
                 self.error("E103", f"{function}() takes a field ({', '.join(repr(f) for f in LINE_FIELDS)}) "
                            f"then the values to sum, all written as texts, in {self.where(path)}", path)
 
+    def check_line_sums(self, definitions, lines):
+        """sum_lines('volet', 'fixee') would silently sum nothing: each value must select a line."""
+        formulas = [(d.path, d.expression) for d in definitions.values()]
+        formulas += [(line.path + (field,), getattr(line, field)) for line in lines
+                     for field in ("when", "amount", "maximum", "runs_from")]
+        for path, expression in formulas:
+            for function, arguments, _ in (expression.calls if expression is not None else ()):
+                if function not in LINE_FUNCTIONS or not arguments or arguments[0] not in LINE_FIELDS:
+                    continue
+                field, values = arguments[0], arguments[1:]
+                present = {getattr(line, field) for line in lines}
+                for value in values:
+                    if value not in present:
+                        guess = suggest(str(value), {str(v) for v in present if v is not None})
+                        hint = f" (did you mean '{guess}'?)" if guess else ""
+                        self.error("E102", f"{function}(): no line has {field} '{value}'{hint} "
+                                   f"in {self.where(path)}", path)
+
     def check_mission(self, mission, missions, path):
         if mission is not None and mission not in missions:
             guess = suggest(mission, missions)
@@ -359,6 +377,8 @@ class _Compiler:
                 if line.volet not in paid:
                     self.error("E309", f"no payment rule pays volet '{line.volet}' of line '{line.id}': "
                                "add it to the volets of a rule under payments", line.path + ("volet",))
+
+        self.check_line_sums(definitions, lines)
 
         dates = data["dates"]
         signed, published = _date(dates.get("signed")), _date(dates.get("published"))
