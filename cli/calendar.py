@@ -13,7 +13,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schedule import build_schedule
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, guarded
+from .base import EXIT_OK, DateType, examples, guarded
 from .output import check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .render import euros, json_dumps
 
@@ -84,7 +84,10 @@ def render_schedule_csv(schedule) -> str:
     return buffer.getvalue()
 
 
-@click.command("schedule")
+@click.command("schedule", epilog=examples(
+    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml",
+    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml --ruleset examples/plan-100-cpts.yaml --format csv --output calendrier.csv",
+))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH",

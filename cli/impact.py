@@ -16,7 +16,7 @@ from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.library import Library
 
-from .base import EXIT_OK, DateType, guarded, load_rulesets
+from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe
 from .render import _plain, euros, json_dumps
 
@@ -47,7 +47,9 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
     return evaluate_many(fast, sources, day, jobs=jobs, ruleset_name=ruleset_name)
 
 
-@click.command("batch")
+@click.command("batch", epilog=examples(
+    "aci-rules batch examples/national-sample.csv --date 2024-06-01 --output rows.csv",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
@@ -93,7 +95,9 @@ def _write_rows(stream, rows, missions, output_format):
                         + [row.missions.get("", Decimal("0.00"))])
 
 
-@click.command("compare")
+@click.command("compare", epilog=examples(
+    "aci-rules compare examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH", required=True, help="The ruleset compared against.")
 @click.option("--reform", "reform", metavar="ID|PATH", required=True, help="The ruleset proposed.")

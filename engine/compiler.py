@@ -17,6 +17,7 @@ from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
+    AnnualMaximum,
     Definition,
     FundingLine,
     Installment,
@@ -82,6 +83,12 @@ def _value(value):
     if isinstance(value, str):
         return datetime.date.fromisoformat(value)
     return value
+
+
+def _annual_maximum(spec) -> AnnualMaximum | None:
+    if spec is None:
+        return None
+    return AnnualMaximum(spec["label"], tuple(spec["volets"]), spec["reference"], spec.get("note"))
 
 
 class _Compiler:
@@ -416,7 +423,7 @@ class _Compiler:
             chain=tuple(name for name, _ in self.history), document=self.doc,
             history=self.history, provisions=self.provisions, indicators=indicators,
             reads={name: frozenset(names) for name, names in reads.items()},
-            payments=tuple(payments),
+            payments=tuple(payments), annual_maximum=_annual_maximum(data.get("annual_maximum")),
         )
 
     @staticmethod
