@@ -97,7 +97,7 @@ class Library:
         if self._shipped is None:
             documents, problems = {}, []
             folder = resources.files("aci_rules.rules")
-            cache = ValidationCache(json.dumps(load_schema("ruleset"), sort_keys=True))
+            cache = ValidationCache(json.dumps(load_schema("ruleset"), sort_keys=True, default=str))
             for name in shipped_ruleset_names():
                 display = f"rules/{name}"
                 try:
