@@ -83,7 +83,7 @@ def _check_missions(specs, known, option) -> list:
 @click.command("budget", epilog=examples(
     "aci-rules budget examples/national-sample.csv --baseline avenant-2 --from 2022 --to 2030 --achievement 0.8",
     "aci-rules budget examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml "
-    "--from 2024 --to 2030 --assume-renewal --format markdown",
+    "--from 2024 --to 2030 --format csv --output budget.csv",
 ))
 @click.argument("sample", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH", required=True,
