@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .diagnostic import Diagnostic, InputError, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
@@ -93,7 +93,7 @@ class _Compiler:
 
     def where(self, path) -> str:
         """How a message names a node: its path in the file it was written in."""
-        return format_path(self.doc.source_path(path))
+        return self.doc.describe(path)
 
     def error(self, code, message, path, *, key=False):
         self.problems.append(self.doc.diagnostic(code, message, path, key=key))
