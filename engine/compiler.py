@@ -168,6 +168,11 @@ class _Compiler:
         basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | scalars)
         if basis is None:
             return None
+        for function in sorted(basis.functions & set(LINE_FUNCTIONS)):
+            # The taille comes first: every line's amount may depend on it.
+            self.error("E103", f"{function}() reads the lines' amounts, which are computed after the "
+                       f"taille: {self.where(path + ('basis',))} cannot call it", path + ("basis",))
+            return None
         return Taille(basis, tuple(c for _, c in classes), spec["reference"], spec["confidence"])
 
     def missions(self) -> dict:

@@ -196,6 +196,12 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                 problems.append(ExpressionProblem(
                     "E103", f"'**' takes a literal whole exponent from 0 to {MAX_POWER_EXPONENT}", *where))
                 continue
+        if isinstance(node, ast.Compare) and _identity_not_with_none(node):
+            # 'is' asks whether two values are the same object: True for two equal small numbers,
+            # False for two equal large ones, and not alike on the two evaluation paths.
+            problems.append(ExpressionProblem(
+                "E103", "'is' and 'is not' only compare with None: write == or != to compare values", *where))
+            continue
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str) and len(node.value) > MAX_STRING_LITERAL:
                 problems.append(ExpressionProblem(
@@ -245,6 +251,17 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
         return None, problems
     return Expression(text, tree.body, frozenset(names), frozenset(functions), tuple(literal_arguments),
                       tuple(calls), source), []
+
+
+def _identity_not_with_none(node: ast.Compare) -> bool:
+    """True when an ``is`` / ``is not`` of the comparison has no literal None on either side."""
+    operands = [node.left, *node.comparators]
+    for index, operation in enumerate(node.ops):
+        if isinstance(operation, (ast.Is, ast.IsNot)):
+            sides = operands[index], operands[index + 1]
+            if not any(isinstance(side, ast.Constant) and side.value is None for side in sides):
+                return True
+    return False
 
 
 def describe_value(value) -> str:
@@ -392,6 +409,10 @@ def make_evaluator(names: dict, functions: dict) -> simpleeval.SimpleEval:
     objects keep state between calls.
     """
     evaluator = simpleeval.SimpleEval(operators=OPERATORS, functions=functions, names=names)
+    # The grammar accepts a list of values after 'in' (taille in (3, 4)); simpleeval's plain
+    # evaluator knows no tuple nor list, and the fast path computes them natively.
+    evaluator.nodes[ast.Tuple] = lambda node: tuple(evaluator._eval(item) for item in node.elts)
+    evaluator.nodes[ast.List] = lambda node: [evaluator._eval(item) for item in node.elts]
     return evaluator
 
 

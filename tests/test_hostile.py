@@ -507,6 +507,22 @@ class TestEvaluationErrors:
                        "attribute", "decimal.Decimal"):
             assert python not in message, message
 
+    @pytest.mark.parametrize("condition", ["members is 1000", "taille is not 3", "taille is None is members"])
+    def test_is_compares_only_with_none(self, run_cli, write, condition):
+        """Identity of two numbers is no rule: 1000 is 1000 differs between the two evaluation paths."""
+        ruleset = write("is.yaml", with_when(f'"{condition}"'))
+        result = run_cli("validate", ruleset)
+        assert_refused(result, ruleset, "E103", line=AMOUNT_LINE)
+        assert "only compare with None" in result.stderr
+
+    def test_the_taille_basis_cannot_read_the_lines(self, run_cli, write):
+        basis_line = RULESET.splitlines().index("  basis: population") + 1
+        ruleset = write("basis.yaml", RULESET.replace("  basis: population\n",
+                                                      "  basis: population + sum_lines('volet', 'fixe')\n"))
+        result = run_cli("validate", ruleset)
+        assert_refused(result, ruleset, "E103", line=basis_line)
+        assert "sum_lines()" in result.stderr
+
     def test_an_unknown_ruleset_id_lists_the_known_ones(self, run_cli, write):
         profile = write("p.yaml", PROFILE)
         result = run_cli("eval", profile, "--date", "2021-01-01", "--ruleset", "aci-2091")
