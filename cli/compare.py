@@ -15,6 +15,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
+from .output import terminal_safe
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -69,7 +70,8 @@ def diff_command(old, new, day, profiles, output_format, summary_only):
         if problems:
             raise InputError(problems)
     render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
-    click.echo(render(diff, behaviour, _side_names((old, new), (before, after)), summary_only), nl=False)
+    text = render(diff, behaviour, _side_names((old, new), (before, after)), summary_only)
+    click.echo(text if output_format == "json" else terminal_safe(text), nl=False)
     return EXIT_OK
 
 
