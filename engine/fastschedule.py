@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .evaluate import contract_end_of, contract_year_of, mission_names
 from .diagnostic import InputError
 from .expressions import DECIMAL_CONTEXT
-from .fastpath import _HELPERS, FastRuleset, _copy, _Rewrite
+from .fastpath import _HELPERS, FastRuleset, _copy, _Names, _Rewrite
 from .helpers import PURE_FUNCTIONS, add_years
 from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
@@ -66,19 +66,21 @@ def _compile(expression, ruleset: Ruleset, label: str):
     (``mission_started``...) is read from the dict as ``f_<name>``.
     """
     used: set = set()
-    constants: dict = {}
-    tree = _Rewrite(None, ruleset, used, constants).visit(_copy(expression.node))
-    if any(t.endswith("__max") for t in used):
+    names = _Names()
+    tree = _Rewrite(None, ruleset, names, used).visit(_copy(expression.node))
+    if any(prefix == "x" for prefix, _ in names.slots):
         raise FastPathUnsupported(f"{label} reads the maxima of lines (sum_maxima)")
-    names = sorted(t for t in used if t.startswith("v_"))
+    key_of = {generated: key for (prefix, key), generated in names.slots.items() if prefix == "v"}
+    read = sorted((target, key_of[target]) for target in used if target in key_of)
     profile_functions = sorted(t for t in used if t.startswith("f_") and t[2:] not in PURE_FUNCTIONS)
-    body = "".join(f"    {n} = _names[{n[2:]!r}]\n" for n in names)
-    body += "".join(f"    {f} = _names[{f!r}]\n" for f in profile_functions)
+    # Generated names and constants only: the names read travel as data (_names[_k3]).
+    body = "".join(f"    {target} = _names[{names.constant(name)}]\n" for target, name in read)
+    body += "".join(f"    {f} = _names[{names.constant(f)}]\n" for f in profile_functions)
     source = f"def _f(_names):\n{body}    return {ast.unparse(tree)}\n"
-    namespace = {"__builtins__": {}, **_HELPERS, **constants,
+    namespace = {"__builtins__": {}, **_HELPERS, **names.constants,
                  **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
-    exec(compile(source, f"<{label}>", "exec"), namespace)  # noqa: S102 — checked trees only
-    return namespace["_f"], frozenset(n[2:] for n in names) | frozenset(profile_functions)
+    exec(compile(source, "<payment rule>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
+    return namespace["_f"], frozenset(name for _, name in read) | frozenset(profile_functions)
 
 
 class _FastText:
