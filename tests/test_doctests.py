@@ -13,6 +13,7 @@ MODULES = [
     "aci_rules.engine.profile",
     "aci_rules.engine.ruleset",
     "aci_rules.engine.evaluate",
+    "aci_rules.engine.impact",
     "aci_rules.cli.render",
 ]
 
