@@ -74,8 +74,8 @@ class HistogramBin:
 def nice_step(span: Decimal, bins: int) -> Decimal:
     """A round bin width (1, 2, 2.5 or 5 times a power of ten) giving at most about ``bins`` bins.
 
-    >>> nice_step(Decimal(100000), 10), nice_step(Decimal(23000), 10), nice_step(Decimal(0), 10)
-    (Decimal('10000'), Decimal('2500'), Decimal('1'))
+    >>> nice_step(Decimal(700), 10), nice_step(Decimal(230), 10), nice_step(Decimal("0.3"), 10)
+    (Decimal('100'), Decimal('25'), Decimal('0.05'))
     """
     if span <= 0:
         return Decimal(1)
