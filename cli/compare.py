@@ -14,6 +14,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, guarded, load_rulesets
+from .output import write_atomically
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -32,14 +33,21 @@ def _profile_files(folder: str) -> list[str]:
 @click.option("--profiles", "profiles", type=click.Path(exists=True),
               help="A profile, or a folder of profiles (rulesets in it are skipped): "
                    "show what each would receive under OLD and under NEW. Needs --date.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True, help="text for a person, markdown for a memo, json for a program.")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
+              show_default=True, help="text for a person, markdown for a memo, json for a program, "
+                                      "html for a page with charts.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @guarded
-def diff_command(old, new, day, profiles, output_format):
+def diff_command(old, new, day, profiles, output_format, output):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
         raise click.UsageError("--profiles needs --date: the date the profiles are evaluated on")
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     library = Library()
     before, after = load_rulesets(library, (old, new), day)
     problems = []
@@ -60,6 +68,13 @@ def diff_command(old, new, day, profiles, output_format):
             behaviour.append(compare_profile(evaluate(before, profile, day), evaluate(after, profile, day)))
         if problems:
             raise InputError(problems)
-    render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
-    click.echo(render(diff, behaviour), nl=False)
+    if output_format == "html":
+        from .html import render_diff_html as render
+    else:
+        render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
+    text = render(diff, behaviour)
+    if output:
+        write_atomically(output, text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text, nl=False)
     return EXIT_OK

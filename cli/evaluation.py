@@ -10,7 +10,8 @@ from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, format_option, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, guarded
+from .output import write_atomically
 from .render import render_eval_json, render_eval_text
 
 
@@ -20,10 +21,13 @@ from .render import render_eval_json, render_eval_text
               help="The evaluation date (never the clock): which text applies, which contract year.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
               help="Force a ruleset: a shipped id (see 'aci-rules list') or a YAML file.")
-@format_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="text for a person, json for a program, html for a page with charts.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @click.option("--explain", is_flag=True, help="Show each line's formulas and the values they read.")
 @guarded
-def eval_command(profile, day, ruleset_name, output_format, explain):
+def eval_command(profile, day, ruleset_name, output_format, output, explain):
     """Evaluate a CPTS profile at a date: every funding line, why, and under which article."""
     library = Library()
     document = load_document(profile)
@@ -31,11 +35,23 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
     if problems:
         raise InputError(problems)
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     result = evaluate(ruleset, compile_profile(document), day, explain=explain)
-    if output_format == "json":
-        click.echo(render_eval_json(result, explain))
+    if output_format == "html":
+        from .html import render_eval_html
+
+        text = render_eval_html(result)
+    elif output_format == "json":
+        text = render_eval_json(result, explain) + "\n"
     else:
-        click.echo(render_eval_text(result, explain), nl=False)
+        text = render_eval_text(result, explain)
+    if output:
+        write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
     return EXIT_OK
 
 

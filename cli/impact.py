@@ -18,7 +18,7 @@ from aci_rules.engine.impact import NO_MISSION, compare_rows
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, guarded, load_rulesets
-from .output import atomic_output
+from .output import atomic_output, write_atomically
 from .render import _plain, euros, json_dumps
 
 # A run of this many profiles or more shows a progress bar on stderr.
@@ -97,13 +97,19 @@ def _write_rows(stream, rows, missions, output_format):
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
+              show_default=True, help="html: a page with charts.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
 @guarded
-def compare_command(profiles, baseline, reform, day, top, output_format, jobs):
+def compare_command(profiles, baseline, reform, day, top, output_format, output, jobs):
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     library = Library()
     rulesets = load_rulesets(library, (baseline, reform), day)
     known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
@@ -114,8 +120,17 @@ def compare_command(profiles, baseline, reform, day, top, output_format, jobs):
     before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, "Référence")
     after = _run(rulesets[1], sources, day, _jobs(jobs), reform, "Réforme")
     report = compare_rows(rulesets, before, after, day, top)
-    render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
-    click.echo(render[output_format](report), nl=False)
+    if output_format == "html":
+        from .html import render_compare_html
+
+        text = render_compare_html(report, before, after, rulesets)
+    else:
+        render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
+        text = render[output_format](report)
+    if output:
+        write_atomically(output, text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text, nl=False)
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from .ruleset import CONFIDENCE_ORDER, Ruleset
 
 __all__ = ["NO_MISSION", "compare_rows", "HistogramBin", "change_histogram", "nice_step",
            "cost_by_confidence", "cost_of_lines", "maximum_by_mission", "maximum_totals",
-           "amounts_by_mission"]
+           "amounts_by_mission", "maximum_summary"]
 
 # The key of the amounts of lines that belong to no mission.
 NO_MISSION = "hors_mission"
@@ -174,3 +174,15 @@ def amounts_by_mission(lines) -> dict:
         amount, maximum = result.get(line.mission or NO_MISSION, (_ZERO, _ZERO))
         result[line.mission or NO_MISSION] = (amount + line.amount, maximum + line.maximum)
     return result
+
+
+def maximum_summary(old: Ruleset, new: Ruleset, tailles) -> dict:
+    """The total maximum per taille under two rulesets, its change, and the lines left out of it.
+
+    Returns {"maximum": [{"taille", "old", "new", "difference"}], "left_out": [line ids]}.
+    """
+    before, left_before = maximum_totals(old, tailles)
+    after, left_after = maximum_totals(new, tailles)
+    return {"maximum": [{"taille": t, "old": before[t], "new": after[t], "difference": after[t] - before[t]}
+                        for t in tailles],
+            "left_out": sorted(set(left_before) | set(left_after))}
