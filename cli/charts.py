@@ -52,6 +52,7 @@ class Cell:
     mark: bool = False
     numeric: bool = False
     parts: tuple = ()
+    json: str | None = None  # where the same figure sits in the command's JSON document
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,7 @@ import click
 from aci_rules import __version__
 from aci_rules.engine.impact import NO_MISSION, amounts_by_mission, change_histogram, maximum_by_mission
 
-from .render import _plain, euros
+from .render import euros
 
 __all__ = ["require_report_extra", "render_page", "eval_view", "diff_view", "schedule_view",
            "compare_view", "render_eval_html", "render_diff_html", "render_schedule_html",
@@ -31,8 +31,18 @@ __all__ = ["require_report_extra", "render_page", "eval_view", "diff_view", "sch
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
            "novembre", "décembre")
 _STATUS = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}
-_CHANGE = {"added": "ajoutée", "removed": "supprimée", "changed": "modifiée"}
+_CHANGE = {"added": "ajout", "removed": "suppression", "changed": "modification"}
 _CONFIDENCE = {"confirmed": "confirmée", "derived": "dérivée", "unverified": "non vérifiée"}
+# The fields a diff names, as a French reader calls them (the JSON keeps the English keys).
+_FIELD = {"label": "intitulé", "title": "titre", "kind": "nature", "status": "statut", "reference": "référence",
+          "confidence": "confiance", "unit": "unité", "value": "valeur", "when": "condition", "amount": "montant",
+          "maximum": "maximum", "volet": "volet", "volets": "volets", "mission": "mission",
+          "installments": "échéancier", "deadline": "échéance", "done": "fait le", "expression": "formule",
+          "signed": "signature", "published": "publication", "in_force": "entrée en vigueur",
+          "until": "fin d'application", "contract_years": "durée du contrat", "quantum": "arrondi",
+          "chain": "textes", "id": "identifiant", "classes": "classes", "basis": "base"}
+_KIND = {"line": "ligne", "parameter": "paramètre", "mission": "mission", "definition": "définition",
+         "obligation": "obligation", "payment": "règle de paiement", "indicator": "indicateur"}
 EXTRA_HINT = "pip install 'aci-rules[report]'"
 
 
@@ -82,7 +92,7 @@ def percent(part: Decimal, whole: Decimal) -> str:
     if not whole:
         return ""
     value = (part * 100 / whole).quantize(Decimal("0.1"))
-    return f"{'+' if value > 0 else ''}{_plain(value).replace('.', ',')} %"
+    return f"{'+' if value > 0 else ''}{value:f} %".replace(".", ",")
 
 
 def count(value: int) -> str:
@@ -118,6 +128,7 @@ def _environment():
         loader=jinja2.FunctionLoader(load), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(euros=_money, signed=signed, date=french_date, count=count)
+    environment.filters.update(field=lambda name: _FIELD.get(name, name), kind=lambda name: _KIND.get(name, name))
     environment.globals.update(version=__version__, percent=percent, confidence_fr=_CONFIDENCE)
     return environment
 
@@ -342,21 +353,29 @@ def compare_view(comparison, before, after, rulesets, day, prefix: str = "") -> 
         name = f"taille {size}" if size is not None else "sans taille"
         values += [{"taille": name, "texte": baseline, "euros": _float(e["baseline"])},
                    {"taille": name, "texte": reform, "euros": _float(e["reform"])}]
-        rows.append((Cell(name), Cell(euros(e["baseline"]), mark=True, numeric=True),
-                     Cell(euros(e["reform"]), mark=True, numeric=True)))
+        where = f"{prefix}by_size.{size}."
+        rows.append((Cell(name), Cell(count(e["count"]), numeric=True, json=where + "count"),
+                     Cell(euros(e["baseline"]), mark=True, numeric=True, json=where + "baseline"),
+                     Cell(euros(e["reform"]), mark=True, numeric=True, json=where + "reform"),
+                     Cell(signed(e["difference"]), numeric=True, json=where + "difference"),
+                     Cell(percent(e["difference"], e["baseline"]), numeric=True)))
     charts["by_size"] = Chart("Coût par taille", grouped_bars(
         values, category="taille", series="texte", amount="euros", category_title=None,
-        amount_title="Coût", series_order=order), ("Taille", baseline, reform), tuple(rows), len(values)) \
-        if values else None
+        amount_title="Coût", series_order=order), ("Taille", "CPTS", baseline, reform, "Écart", "%"),
+        tuple(rows), len(values)) if values else None
     values, rows = [], []
     for key, e in r["by_mission"].items():
         values += [{"mission": key, "texte": baseline, "euros": _float(e["baseline"])},
                    {"mission": key, "texte": reform, "euros": _float(e["reform"])}]
-        rows.append((Cell(_mission_label(rulesets, key)), Cell(euros(e["baseline"]), mark=True, numeric=True),
-                     Cell(euros(e["reform"]), mark=True, numeric=True)))
+        where = f"{prefix}by_mission.{key}."
+        rows.append((Cell(f"{_mission_label(rulesets, key)} ({key})"),
+                     Cell(euros(e["baseline"]), mark=True, numeric=True, json=where + "baseline"),
+                     Cell(euros(e["reform"]), mark=True, numeric=True, json=where + "reform"),
+                     Cell(signed(e["difference"]), numeric=True, json=where + "difference"),
+                     Cell(percent(e["difference"], e["baseline"]), numeric=True)))
     charts["by_mission"] = Chart("Coût par mission", grouped_bars(
         values, category="mission", series="texte", amount="euros", category_title=None,
-        amount_title="Coût", series_order=order, horizontal=True), ("Mission", baseline, reform),
+        amount_title="Coût", series_order=order, horizontal=True), ("Mission", baseline, reform, "Écart", "%"),
         tuple(rows), len(values)) if values else None
     return {"prefix": prefix, "r": r, "charts": charts, "day": day,
             "missions": {key: _mission_label(rulesets, key) for key in r["by_mission"]}}
@@ -406,13 +425,15 @@ def render_report_html(report) -> str:
         year = str(entry["year"])
         values += [{"année": year, "texte": order[0], "euros": _float(entry["baseline"])},
                    {"année": year, "texte": order[1], "euros": _float(entry["proposal"])}]
-        rows.append((Cell(year), Cell(euros(entry["baseline"]), mark=True, numeric=True),
-                     Cell(euros(entry["proposal"]), mark=True, numeric=True)))
+        where = f"example.by_calendar_year.{len(rows)}."
+        rows.append((Cell(year), Cell(euros(entry["baseline"]), mark=True, numeric=True, json=where + "baseline"),
+                     Cell(euros(entry["proposal"]), mark=True, numeric=True, json=where + "proposal"),
+                     Cell(signed(entry["difference"]), numeric=True, json=where + "difference")))
     calendar = None
     if values:
         calendar = Chart(f"Versements par année civile : {order[0]} et {order[1]}", grouped_bars(
             values, category="année", series="texte", amount="euros", category_title=None, amount_title="Versé",
-            series_order=order, height=200), ("Année civile",) + order, tuple(rows), len(values))
+            series_order=order, height=200), ("Année civile",) + order + ("Écart",), tuple(rows), len(values))
     provenance = report["provenance"]
     cost = report["cost"]
     by_id = {item.id: item for item in report["diff"].items if item.kind == "line"}

@@ -15,6 +15,8 @@ MODULES = [
     "aci_rules.engine.evaluate",
     "aci_rules.engine.impact",
     "aci_rules.cli.render",
+    "aci_rules.cli.html",
+    "aci_rules.cli.charts",
 ]
 
 
