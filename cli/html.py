@@ -41,6 +41,7 @@ _FIELD = {"label": "intitulé", "title": "titre", "kind": "nature", "status": "s
           "signed": "signature", "published": "publication", "in_force": "entrée en vigueur",
           "until": "fin d'application", "contract_years": "durée du contrat", "quantum": "arrondi",
           "chain": "textes", "id": "identifiant", "classes": "classes", "basis": "base"}
+_TEXT_KIND = {"accord": "accord", "avenant": "avenant", "proposal": "proposition"}
 _KIND = {"line": "ligne", "parameter": "paramètre", "mission": "mission", "definition": "définition",
          "obligation": "obligation", "payment": "règle de paiement", "indicator": "indicateur"}
 EXTRA_HINT = "pip install 'aci-rules[report]'"
@@ -128,7 +129,8 @@ def _environment():
         loader=jinja2.FunctionLoader(load), autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(euros=_money, signed=signed, date=french_date, count=count)
-    environment.filters.update(field=lambda name: _FIELD.get(name, name), kind=lambda name: _KIND.get(name, name))
+    environment.filters.update(field=lambda name: _FIELD.get(name, name), kind=lambda name: _KIND.get(name, name),
+                               text_kind=lambda name: _TEXT_KIND.get(name, name))
     environment.globals.update(version=__version__, percent=percent, confidence_fr=_CONFIDENCE)
     return environment
 
