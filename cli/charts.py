@@ -113,7 +113,14 @@ def _alt():
 
 def _euro_axis(title):
     alt = _alt()
-    return alt.Axis(format="$,.0f", title=title, labelFlush=False)
+    return alt.Axis(format="$,.0f", title=title, labelFlush=False, labelOverlap=True, tickCount=6)
+
+
+def _count_axis(title, largest):
+    # Whole numbers only: with few CPTS, let the ticks be 0, 1, 2 … rather than 0.5 shown as "1".
+    alt = _alt()
+    values = list(range(0, largest + 1)) if largest <= 8 else alt.Undefined
+    return alt.Axis(format=",d", title=title, tickMinStep=1, values=values, labelOverlap=True)
 
 
 def grouped_bars(values, *, category, series, amount, category_title, amount_title, series_order,
@@ -126,7 +133,7 @@ def grouped_bars(values, *, category, series, amount, category_title, amount_tit
     alt = _alt()
     scale = alt.Scale(domain=list(series_order), range=list(colours[:len(series_order)]))
     base = alt.Chart(alt.Data(values=list(values))).mark_bar(stroke="#333", strokeWidth=0.4)
-    legend = alt.Legend(title=None, orient="top")
+    legend = alt.Legend(title=None, orient="top") if len(series_order) > 1 else None
     categories = list(dict.fromkeys(v[category] for v in values))
     if horizontal:
         chart = base.encode(
@@ -175,7 +182,7 @@ def histogram(values, *, amount_title, count_title):
     chart = alt.Chart(alt.Data(values=list(values))).mark_bar(stroke="#333", strokeWidth=0.4).encode(
         x=alt.X("low:Q", bin="binned", axis=_euro_axis(amount_title)),
         x2="high:Q",
-        y=alt.Y("count:Q", title=count_title, axis=alt.Axis(format=",d", tickMinStep=1)),
+        y=alt.Y("count:Q", axis=_count_axis(count_title, max(v["count"] for v in values))),
         color=alt.Color("sign:N", scale=scale, legend=alt.Legend(title=None, orient="top")),
     ).properties(width=_WIDTH, height=200)
     return _draw(chart)
@@ -188,7 +195,7 @@ def count_bars(values, *, category, count, category_title, count_title):
     base = alt.Chart(alt.Data(values=list(values)))
     bars = base.mark_bar(color=PALETTE[0]).encode(
         y=alt.Y(f"{category}:N", title=category_title, sort=categories),
-        x=alt.X(f"{count}:Q", title=count_title, axis=alt.Axis(format=",d", tickMinStep=1)))
+        x=alt.X(f"{count}:Q", axis=_count_axis(count_title, max(v[count] for v in values))))
     labels = base.mark_text(align="left", dx=3, fontSize=11).encode(
         y=alt.Y(f"{category}:N", sort=categories), x=f"{count}:Q", text=alt.Text(f"{count}:Q", format=",d"))
     return _draw((bars + labels).properties(width=_WIDTH - 180, height=alt.Step(22)))

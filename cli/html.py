@@ -285,18 +285,23 @@ def schedule_view(schedule, prefix: str = "", volets=None, title="Versements par
     if values:
         svg = stacked_bars(values, category="due", stack="volet", amount="euros", category_title="Échéance",
                            amount_title="Versé", stack_order=volets, label_angle=-45)
-        charts["payments"] = Chart(title, svg, ("Échéance",) + tuple(volets), tuple(rows), len(values))
+        # A volet's id may be long: let its column header wrap after each underscore.
+        headers = tuple(volet.replace("_", "_\u200b") for volet in volets)
+        charts["payments"] = Chart(title, svg, ("Échéance",) + headers, tuple(rows), len(values))
     years = [y for y in schedule.years]
     if years:
         values = [{"année": _year_name(y.number), "texte": "droits", "euros": _float(y.total)} for y in years]
         rows = tuple((Cell(_year_name(y.number)), Cell(f"{french_date(y.start, True)} – {french_date(y.end, True)}"),
-                      Cell(euros(y.total), mark=True, numeric=True)) for y in years)
+                      Cell(" ; ".join(f"{rid} du {french_date(a, True)} au {french_date(b, True)}"
+                                      for a, b, rid in y.segments)),
+                      Cell(euros(y.total), mark=True, numeric=True, json=f"{prefix}years.{i}.total"))
+                     for i, y in enumerate(years))
         from .charts import grouped_bars
 
         svg = grouped_bars(values, category="année", series="texte", amount="euros", category_title=None,
                            amount_title="Droits", series_order=("droits",), colours=("#17355e",), height=180)
-        charts["years"] = Chart("Droits par année de contrat", svg, ("Année", "Période", "Droits"), rows,
-                                len(values))
+        charts["years"] = Chart("Droits par année de contrat", svg,
+                                ("Année", "Période", "Textes appliqués", "Droits"), rows, len(values))
     return {
         "prefix": prefix, "schedule": schedule, "profile": schedule.profile,
         "payments": list(enumerate(schedule.payments)),

@@ -104,7 +104,8 @@ def change_histogram(before, after, bins: int = 12) -> list[HistogramBin]:
     if not changes:
         return []
     low, high = min(changes), max(changes)
-    step = nice_step(high - low, bins)
+    # When every change is the same, bins as wide as a tenth of it rather than of one euro.
+    step = nice_step(high - low if high != low else abs(high), bins)
     first = int((low / step).to_integral_value(rounding="ROUND_FLOOR")) * step
     counts: dict = {}
     for change in changes:
