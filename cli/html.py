@@ -328,7 +328,7 @@ def render_schedule_html(schedule) -> str:
 
 def compare_view(comparison, before, after, rulesets, day, prefix: str = "") -> dict:
     """Cost, gainers and losers, the distribution of the change, by taille and by mission."""
-    from .charts import Cell, Chart, count_bars, grouped_bars, histogram
+    from .charts import Cell, Chart, count_bars, histogram
 
     r = comparison
     baseline, reform = r["baseline"], r["reform"]
@@ -355,37 +355,38 @@ def compare_view(comparison, before, after, rulesets, day, prefix: str = "") -> 
     else:
         charts["histogram"] = None
     order = (baseline, reform)
-    values, rows = [], []
-    for size, e in r["by_size"].items():
-        name = f"taille {size}" if size is not None else "sans taille"
-        values += [{"taille": name, "texte": baseline, "euros": _float(e["baseline"])},
-                   {"taille": name, "texte": reform, "euros": _float(e["reform"])}]
-        where = f"{prefix}by_size.{size}."
-        rows.append((Cell(name), Cell(count(e["count"]), numeric=True, json=where + "count"),
-                     Cell(euros(e["baseline"]), mark=True, numeric=True, json=where + "baseline"),
-                     Cell(euros(e["reform"]), mark=True, numeric=True, json=where + "reform"),
-                     Cell(signed(e["difference"]), numeric=True, json=where + "difference"),
-                     Cell(percent(e["difference"], e["baseline"]), numeric=True)))
-    charts["by_size"] = Chart("Coût par taille", grouped_bars(
-        values, category="taille", series="texte", amount="euros", category_title=None,
-        amount_title="Coût", series_order=order), ("Taille", "CPTS", baseline, reform, "Écart", "%"),
-        tuple(rows), len(values)) if values else None
-    values, rows = [], []
-    for key, e in r["by_mission"].items():
-        values += [{"mission": key, "texte": baseline, "euros": _float(e["baseline"])},
-                   {"mission": key, "texte": reform, "euros": _float(e["reform"])}]
-        where = f"{prefix}by_mission.{key}."
-        rows.append((Cell(f"{_mission_label(rulesets, key)} ({key})"),
-                     Cell(euros(e["baseline"]), mark=True, numeric=True, json=where + "baseline"),
-                     Cell(euros(e["reform"]), mark=True, numeric=True, json=where + "reform"),
-                     Cell(signed(e["difference"]), numeric=True, json=where + "difference"),
-                     Cell(percent(e["difference"], e["baseline"]), numeric=True)))
-    charts["by_mission"] = Chart("Coût par mission", grouped_bars(
-        values, category="mission", series="texte", amount="euros", category_title=None,
-        amount_title="Coût", series_order=order, horizontal=True), ("Mission", baseline, reform, "Écart", "%"),
-        tuple(rows), len(values)) if values else None
+    charts["by_size"] = _cost_chart(
+        "Coût par taille", r["by_size"], f"{prefix}by_size.", order, "Taille",
+        lambda size: f"taille {size}" if size is not None else "sans taille", None, counts=True)
+    charts["by_mission"] = _cost_chart(
+        "Coût par mission", r["by_mission"], f"{prefix}by_mission.", order, "Mission", str,
+        lambda key: f"{_mission_label(rulesets, key)} ({key})", horizontal=True)
     return {"prefix": prefix, "r": r, "charts": charts, "day": day,
             "missions": {key: _mission_label(rulesets, key) for key in r["by_mission"]}}
+
+
+def _cost_chart(title, split, where, order, heading, axis_name, table_name, counts=False, horizontal=False):
+    """Bars of the cost under each text per group (a taille, a mission), with the table of the
+    split: the counts of CPTS when asked, both costs, the difference and its percentage."""
+    from .charts import Cell, Chart, grouped_bars
+
+    values, rows = [], []
+    for key, e in split.items():
+        values += [{"groupe": axis_name(key), "texte": text, "euros": _float(e[side])}
+                   for text, side in zip(order, ("baseline", "reform"))]
+        at = f"{where}{key}."
+        rows.append((Cell((table_name or axis_name)(key)),)
+                    + ((Cell(count(e["count"]), numeric=True, json=at + "count"),) if counts else ())
+                    + (Cell(euros(e["baseline"]), mark=True, numeric=True, json=at + "baseline"),
+                       Cell(euros(e["reform"]), mark=True, numeric=True, json=at + "reform"),
+                       Cell(signed(e["difference"]), numeric=True, json=at + "difference"),
+                       Cell(percent(e["difference"], e["baseline"]), numeric=True)))
+    if not values:
+        return None
+    svg = grouped_bars(values, category="groupe", series="texte", amount="euros", category_title=None,
+                       amount_title="Coût", series_order=order, horizontal=horizontal)
+    columns = (heading,) + (("CPTS",) if counts else ()) + order + ("Écart", "%")
+    return Chart(title, svg, columns, tuple(rows), len(values))
 
 
 def render_compare_html(comparison, before, after, rulesets) -> str:
@@ -393,22 +394,6 @@ def render_compare_html(comparison, before, after, rulesets) -> str:
     view = compare_view(comparison, before, after, rulesets, datetime.date.fromisoformat(comparison["date"]))
     return render_page("compare.html.j2", page_title=f"{comparison['reform']} comparé à "
                        f"{comparison['baseline']}", v=view)
-
-
-def write_page(page: str, output: str | None) -> None:
-    """Write a page to ``output`` all at once, or to stdout when no file is named."""
-    if output:
-        from .output import atomic_output
-
-        with atomic_output(output) as stream:
-            stream.write(page)
-    else:
-        click.echo(page, nl=False)
-
-
-output_option = click.option(
-    "--output", "output", type=click.Path(dir_okay=False),
-    help="Write to this file (all at once: an interrupted run leaves it untouched).")
 
 
 # -- report ----------------------------------------------------------------------------
