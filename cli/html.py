@@ -20,7 +20,7 @@ from decimal import Decimal
 import click
 
 from aci_rules import __version__
-from aci_rules.engine.impact import NO_MISSION, amounts_by_mission, change_histogram, maximum_by_mission
+from aci_rules.engine.impact import NO_MISSION, amounts_by_mission, change_histogram
 
 from .render import euros
 
@@ -197,53 +197,59 @@ def render_eval_html(result) -> str:
 # -- diff ------------------------------------------------------------------------------
 
 
-def diff_view(diff, prefix: str = "", summary_path: str | None = None) -> dict:
-    """The diff's summary (total maximum per taille, the barème by mission), its lines and the rest."""
-    from aci_rules.engine.diff import tailles_of
-    from aci_rules.engine.impact import maximum_summary
+def diff_view(diff, prefix: str = "", names=None) -> dict:
+    """The diff's summary (the yearly maximum per taille, the barème by mission), its lines and the rest.
+
+    ``names`` are how the two sides are called (their ids unless both have the same).
+    """
+    from aci_rules.engine.bareme import annual_maximum_by_mission, tailles_of
 
     from .charts import Cell, Chart, stacked_bars
 
     old, new = diff.old, diff.new
+    names = tuple(names or (old.id, new.id))
     tailles = [t for t in tailles_of(old, new) if t is not None]
-    summary = maximum_summary(old, new, tailles)
-    totals = [{**t, "percent": percent(t["difference"], t["old"])} for t in summary["maximum"]]
-    left_out = summary["left_out"]
+    summary = diff.summary
+    totals = [{"taille": a.taille, "old": a.old, "new": a.new, "difference": a.difference,
+               "percent": percent(a.difference, a.old) if a.difference is not None else ""}
+              for a in (summary.maxima if summary is not None else ())]
     chart = None
-    if tailles:
-        old_by, new_by = maximum_by_mission(old, tailles), maximum_by_mission(new, tailles)
+    old_by, new_by = annual_maximum_by_mission(old) or {}, annual_maximum_by_mission(new) or {}
+    if tailles and (old_by or new_by):
         order = list(dict.fromkeys(list(old_by) + list(new_by)))
         values, rows = [], []
         for t in tailles:
             for key in order:
-                for label, side in ((old.id, old_by), (new.id, new_by)):
+                for label, side in zip(names, (old_by, new_by)):
                     value = side.get(key, {}).get(t)
                     if value is not None:
-                        values.append({"taille": f"taille {t}", "texte": label, "mission": key,
+                        values.append({"taille": f"taille {t}", "texte": label, "mission": key or NO_MISSION,
                                        "euros": _float(value)})
         for key in order:
-            cells = [Cell(_mission_label([new, old], key))]
+            cells = [Cell(_mission_label([new, old], key or NO_MISSION))]
             for t in tailles:
                 a, b = old_by.get(key, {}).get(t), new_by.get(key, {}).get(t)
                 cells.append(Cell(numeric=True, parts=(("", _money(a), a is not None),
                                                        ("→ ", _money(b), b is not None))))
             rows.append(tuple(cells))
         svg = stacked_bars(values, category="taille", stack="mission", amount="euros", category_title=None,
-                           amount_title="Maximum par année", stack_order=order, offset="texte",
-                           offset_order=(old.id, new.id))
-        chart = Chart(f"Barème par taille et par mission : {old.id} (gauche) et {new.id} (droite)", svg,
-                      ("Mission",) + tuple(f"Taille {t}" for t in tailles), tuple(rows), len(values),
-                      f"Dans chaque case : {old.id}, puis → {new.id}. Lignes dont le maximum se lit "
-                      "dans les paramètres seuls.")
+                           amount_title="Maximum par année", stack_order=[k or NO_MISSION for k in order],
+                           offset="texte", offset_order=names)
+        chart = Chart(f"Montant annuel maximal par taille et par mission : {names[0]} (gauche) et {names[1]} "
+                      "(droite)", svg, ("Mission",) + tuple(f"Taille {t}" for t in tailles), tuple(rows),
+                      len(values), f"Dans chaque case : {names[0]}, puis → {names[1]}. Les volets que chaque "
+                      "texte compte dans son montant annuel maximal.")
     items = list(enumerate(diff.items))
     lines = [(i, item) for i, item in items if item.kind == "line"]
     others = [(i, item) for i, item in items if item.kind != "line"]
     return {
-        "prefix": prefix, "summary_path": summary_path, "diff": diff, "old": old, "new": new, "tailles": tailles, "totals": totals,
-        "left_out": left_out, "lines": lines, "others": others, "change_fr": _CHANGE,
+        "prefix": prefix, "diff": diff, "old": old, "new": new, "names": names, "tailles": tailles,
+        "totals": totals, "maximum_label": summary.maximum_label if summary is not None else None,
+        "lines": lines, "others": others, "change_fr": _CHANGE,
         "added": sum(1 for _, i in lines if i.status == "added"),
         "removed": sum(1 for _, i in lines if i.status == "removed"),
         "changed": sum(1 for _, i in lines if i.status == "changed"),
+        "changed_figures": summary.changed_figures if summary is not None else None,
         "references": {item.id: _reference(old, new, item) for _, item in lines},
         "charts": {"bareme": chart},
     }
@@ -257,10 +263,11 @@ def _reference(old, new, item) -> str:
     return ""
 
 
-def render_diff_html(diff, behaviour=None) -> str:
-    """The page of ``aci-rules diff --format html``."""
-    view = diff_view(diff)
-    return render_page("diff.html.j2", page_title=f"{diff.old.id} → {diff.new.id}", behaviour=behaviour, v=view)
+def render_diff_html(diff, behaviour=None, names=None, summary_only=False) -> str:
+    """The page of ``aci-rules diff --format html`` (``summary_only``: the summary alone)."""
+    view = diff_view(diff, names=names)
+    return render_page("diff.html.j2", page_title=f"{view['names'][0]} → {view['names'][1]}",
+                       behaviour=behaviour, summary_only=summary_only, v=view)
 
 
 # -- schedule --------------------------------------------------------------------------
@@ -404,7 +411,7 @@ def render_report_html(report) -> str:
     from .charts import Cell, Chart, grouped_bars
 
     before_ruleset, after_ruleset = report["rulesets"]
-    diff = diff_view(report["diff"], prefix="diff.", summary_path="diff.summary.")
+    diff = diff_view(report["diff"], prefix="diff.", names=report["names"])
     comparison = compare_view(report["comparison"], report["before"], report["after"], report["rulesets"],
                               report["day"], prefix="compare.")
     volets = list(dict.fromkeys(p.volet for s in report["schedules"].values() for p in s.payments))
@@ -432,7 +439,7 @@ def render_report_html(report) -> str:
     view = {
         "diff": diff, "compare": comparison, "schedules": schedules, "calendar": calendar,
         "by_calendar_year": report["by_calendar_year"], "baseline": before_ruleset, "proposal": after_ruleset,
-        "summary": report["summary"], "profile": report["profile"], "source": report["source"],
+        "profile": report["profile"], "source": report["source"],
         "sample": report["sample"], "day": report["day"], "cost": cost,
         "provenance": [(p, by_id.get(p.id)) for p in provenance if p.proposed or p.weakest != "confirmed"],
         "confirmed_lines": [p for p in provenance if not p.proposed and p.weakest == "confirmed"],

@@ -16,25 +16,31 @@ import click
 
 from aci_rules.engine.batch import check_profiles, read_profiles
 from aci_rules.engine.diagnostic import Diagnostic, InputError
-from aci_rules.engine.diff import diff_rulesets, tailles_of
-from aci_rules.engine.impact import compare_rows, cost_by_confidence, cost_of_lines, maximum_summary
+from aci_rules.engine.diff import diff_rulesets
+from aci_rules.engine.impact import compare_rows, cost_by_confidence, cost_of_lines
 from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.provenance import line_provenance
 from aci_rules.engine.schedule import build_schedule
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, guarded, load_rulesets
+from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .calendar import render_schedule_json
+from .compare import _side_names
 from .impact import _jobs, _jsonable, _run
-from .output import write_atomically
+from .output import check_output, write_atomically
 from .render import json_dumps
 from .render_diff import diff_to_dict
 
 __all__ = ["report_command", "build_report"]
 
 
-@click.command("report")
+@click.command("report", epilog=examples(
+    "aci-rules report examples/plan-100-cpts.yaml --baseline avenant-2 --sample examples/national-sample.csv "
+    "--date 2024-06-01 --output dossier.html",
+    "aci-rules report examples/negociation-2020-seance-2.yaml --baseline aci-2019 --sample examples/ "
+    "--date 2021-06-01 --profile examples/cpts-2019-taille-3.yaml --format json",
+))
 @click.argument("proposal", metavar="PROPOSAL")
 @click.option("--baseline", "baseline", metavar="ID|PATH", required=True, help="The text the proposal is compared to.")
 @click.option("--sample", "sample", type=click.Path(exists=True), required=True,
@@ -54,13 +60,9 @@ __all__ = ["report_command", "build_report"]
               help="Processes to use; 0 for every core.")
 @guarded
 def report_command(proposal, baseline, sample, day, example, top, output_format, output, jobs):
-    """The dossier of a proposal: what changes, what it costs, a CPTS's payments, the provenance.
-
-    \b
-    Example:
-      aci-rules report examples/plan-100-cpts.yaml --baseline avenant-2 \\
-          --sample examples/national-sample.csv --date 2024-06-01 --output dossier.html
-    """
+    """The dossier of a proposal: what changes, what it costs, a CPTS's payments, the provenance."""
+    if output:
+        check_output(output)  # before the work, not after
     if output_format == "html":
         from .html import require_report_extra
 
@@ -98,13 +100,7 @@ def build_report(library, proposal, baseline, sample, day, example, top, jobs) -
     after = _run(after_ruleset, sources, day, jobs, proposal, "Proposition")
     comparison = compare_rows(rulesets, before, after, day, top)
 
-    tailles = [t for t in tailles_of(before_ruleset, after_ruleset) if t is not None]
-    summary = maximum_summary(before_ruleset, after_ruleset, tailles)
-    lines = [item for item in diff.items if item.kind == "line"]
-    summary.update({"lines_added": sum(1 for i in lines if i.status == "added"),
-                    "lines_removed": sum(1 for i in lines if i.status == "removed"),
-                    "lines_changed": sum(1 for i in lines if i.status == "changed"),
-                    "other_changes": len(diff.items) - len(lines)})
+    names = _side_names((baseline, proposal), rulesets)
 
     profile, source = _example(library, sources, before, example, known)
     schedules = {}
@@ -132,7 +128,7 @@ def build_report(library, proposal, baseline, sample, day, example, top, jobs) -
     document = {
         "baseline": before_ruleset.id, "proposal": after_ruleset.id, "date": day.isoformat(),
         "sample": sample, "profiles": len(sources),
-        "diff": {**diff_to_dict(diff), "summary": _jsonable(summary)},
+        "diff": diff_to_dict(diff, names=names),
         "compare": _jsonable(comparison),
         "example": {"name": profile.name, "source": source,
                     "baseline": json.loads(render_schedule_json(schedules["baseline"])),
@@ -141,7 +137,7 @@ def build_report(library, proposal, baseline, sample, day, example, top, jobs) -
         "provenance": {"lines": [p.to_dict() for p in provenance], "cost": _jsonable(cost)},
     }
     return {"document": document, "rulesets": rulesets, "diff": diff, "before": before, "after": after,
-            "comparison": comparison, "summary": summary, "profile": profile, "source": source,
+            "comparison": comparison, "names": names, "profile": profile, "source": source,
             "schedules": schedules, "by_calendar_year": by_calendar_year, "provenance": provenance,
             "cost": cost, "sample": sample, "day": day}
 

@@ -14,8 +14,7 @@ from decimal import Decimal
 from .ruleset import CONFIDENCE_ORDER, Ruleset
 
 __all__ = ["NO_MISSION", "compare_rows", "HistogramBin", "change_histogram", "nice_step",
-           "cost_by_confidence", "cost_of_lines", "maximum_by_mission", "maximum_totals",
-           "amounts_by_mission", "maximum_summary"]
+           "cost_by_confidence", "cost_of_lines", "amounts_by_mission"]
 
 # The key of the amounts of lines that belong to no mission.
 NO_MISSION = "hors_mission"
@@ -133,41 +132,6 @@ def cost_by_confidence(ruleset: Ruleset, rows) -> dict:
     return split
 
 
-def _bareme(ruleset: Ruleset, tailles):
-    """(line, {taille: maximum}) for each line whose maximum reads parameters only, and the others' ids."""
-    from .diff import static_maximum
-
-    static, left_out = [], []
-    for line in ruleset.lines:
-        values = {taille: static_maximum(ruleset, line, taille) for taille in tailles}
-        if any(v is None for v in values.values()):
-            left_out.append(line.id)
-        else:
-            static.append((line, values))
-    return static, tuple(left_out)
-
-
-def maximum_by_mission(ruleset: Ruleset, tailles) -> dict:
-    """The barème by mission: {mission id or NO_MISSION: {taille: sum of the static maxima}}.
-
-    Lines whose maximum depends on the profile (see :func:`~.diff.static_maximum`)
-    are left out; :func:`maximum_totals` names them.
-    """
-    result: dict = {}
-    for line, values in _bareme(ruleset, tailles)[0]:
-        cell = result.setdefault(line.mission or NO_MISSION, {taille: _ZERO for taille in tailles})
-        for taille, value in values.items():
-            cell[taille] += value
-    return result
-
-
-def maximum_totals(ruleset: Ruleset, tailles) -> tuple:
-    """(total maximum per taille of the lines with a static maximum, ids of the lines left out)."""
-    static, left_out = _bareme(ruleset, tailles)
-    totals = {taille: sum((values[taille] for _, values in static), _ZERO) for taille in tailles}
-    return totals, left_out
-
-
 def amounts_by_mission(lines) -> dict:
     """{mission id or NO_MISSION: (amount, maximum)} summed over line results, in their order."""
     result: dict = {}
@@ -175,15 +139,3 @@ def amounts_by_mission(lines) -> dict:
         amount, maximum = result.get(line.mission or NO_MISSION, (_ZERO, _ZERO))
         result[line.mission or NO_MISSION] = (amount + line.amount, maximum + line.maximum)
     return result
-
-
-def maximum_summary(old: Ruleset, new: Ruleset, tailles) -> dict:
-    """The total maximum per taille under two rulesets, its change, and the lines left out of it.
-
-    Returns {"maximum": [{"taille", "old", "new", "difference"}], "left_out": [line ids]}.
-    """
-    before, left_before = maximum_totals(old, tailles)
-    after, left_after = maximum_totals(new, tailles)
-    return {"maximum": [{"taille": t, "old": before[t], "new": after[t], "difference": after[t] - before[t]}
-                        for t in tailles],
-            "left_out": sorted(set(left_before) | set(left_after))}

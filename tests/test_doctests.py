@@ -17,6 +17,7 @@ MODULES = [
     "aci_rules.cli.render",
     "aci_rules.cli.html",
     "aci_rules.cli.charts",
+    "aci_rules.cli.reading",
 ]
 
 

@@ -170,11 +170,12 @@ def report_2019(tmp_path_factory):
     return one_json_document(result.stdout)
 
 
-def test_report_summary_gives_the_2019_maximum_per_taille(report_2019):
+def test_report_summary_gives_the_2019_yearly_maximum_per_taille(report_2019):
     """FACTS.md §4.2: 220 000 / 287 000 / 370 000 / 450 000 € per year at most, by taille."""
-    old = {entry["taille"]: entry["old"] for entry in report_2019["diff"]["summary"]["maximum"]}
-    assert old == {1: "220000.00", 2: "287000.00", 3: "370000.00", 4: "450000.00"}
-    for entry in report_2019["diff"]["summary"]["maximum"]:
+    tailles = report_2019["diff"]["summary"]["annual_maximum"]["tailles"]
+    assert {entry["taille"]: entry["old"] for entry in tailles} == {
+        1: "220000.00", 2: "287000.00", 3: "370000.00", 4: "450000.00"}
+    for entry in tailles:
         assert Decimal(entry["new"]) - Decimal(entry["old"]) == Decimal(entry["difference"])
 
 
@@ -184,7 +185,7 @@ def test_report_sections_equal_the_commands_that_compute_them(run_cli, report_20
                       "--format", "json")
     assert report_2019["compare"] == one_json_document(compare.stdout)
     diff = run_cli("diff", "aci-2019", proposal, "--date", "2021-06-01", "--format", "json")
-    assert {k: v for k, v in report_2019["diff"].items() if k != "summary"} == one_json_document(diff.stdout)
+    assert report_2019["diff"] == one_json_document(diff.stdout)
     for key, ruleset in (("baseline", "aci-2019"), ("proposal", proposal)):
         schedule = run_cli("schedule", EXAMPLES / "cpts-2019-taille-3.yaml", "--ruleset", ruleset, "--format", "json")
         assert report_2019["example"][key] == one_json_document(schedule.stdout)
@@ -217,3 +218,18 @@ def test_report_of_the_plan_on_the_national_sample(run_cli, tmp_path):
     for title in ("1. Ce qui change", "2. Ce que cela coûte", "3. Calendrier d'une CPTS exemple", "4. Provenance"):
         assert title in page
     assert 'data-json="compare.profiles">700<' in page
+
+
+@pytest.mark.parametrize("ruleset", ["aci-2019", "avenant-2", str(PLAN), str(EXAMPLES / "negociation-2020-seance-2.yaml")])
+def test_the_yearly_maximum_by_mission_adds_up_to_the_yearly_maximum(ruleset):
+    """The barème chart stacks the missions: its parts must add up to the declared yearly maximum
+    (avenant 2: 287 500 / 382 500 / 487 500 / 580 000 €, seed 002)."""
+    from aci_rules.engine.bareme import annual_maximum, annual_maximum_by_mission
+    from aci_rules.engine.library import Library
+
+    compiled = Library().get(ruleset)
+    parts, total = annual_maximum_by_mission(compiled), annual_maximum(compiled)
+    for taille, amount in total.items():
+        assert sum(part[taille] for part in parts.values()) == amount
+    if ruleset == "avenant-2":
+        assert total == {1: Decimal(287500), 2: Decimal(382500), 3: Decimal(487500), 4: Decimal(580000)}
