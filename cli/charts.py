@@ -7,7 +7,7 @@ link, no event handler, no external reference): a chart is a picture, whatever
 text its data holds. Every bar carries ``aria-roledescription="bar"``; the browser
 tests count them against the data.
 
-Colours step in lightness as well as in hue (relative luminance 0.03 to 0.80), so a
+Colours step in lightness as well as in hue (relative luminance 0.03 to 0.84), so a
 series stays apart from the next one when the page is printed in grey; the
 stacked bars have a thin dark outline for the lightest ones.
 """
@@ -19,8 +19,9 @@ import xml.etree.ElementTree as ElementTree
 
 __all__ = ["Chart", "Cell", "PALETTE", "grouped_bars", "stacked_bars", "histogram", "sanitise_svg"]
 
-# Dark to light; each step about 0.1 to 0.2 apart in relative luminance (greyscale print).
-PALETTE = ("#17355e", "#844a21", "#228956", "#be7ddf", "#d6ad5b", "#a3d7e8", "#eee9b9")
+# Dark to light, eight hues whose relative luminance steps from 0.03 to 0.84 (0.05 to 0.2
+# apart): on a greyscale print each series is a different grey, in the legend's order.
+PALETTE = ("#163156", "#73411d", "#1e774a", "#b162d8", "#c79532", "#72c1dc", "#f0c4da", "#f1eec8")
 # Two series compared (baseline, proposal): light then dark.
 PAIR = ("#a3c4dc", "#17355e")
 _FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -178,7 +179,7 @@ def stacked_bars(values, *, category, stack, amount, category_title, amount_titl
 def histogram(values, *, amount_title, count_title):
     """Bars of counts over bins ``{"low", "high", "count", "sign"}`` (amounts as floats)."""
     alt = _alt()
-    scale = alt.Scale(domain=["baisse", "hausse"], range=[PALETTE[1], PAIR[0]])
+    scale = alt.Scale(domain=["baisse", "hausse"], range=[PALETTE[1], PAIR[0]])  # dark and light
     chart = alt.Chart(alt.Data(values=list(values))).mark_bar(stroke="#333", strokeWidth=0.4).encode(
         x=alt.X("low:Q", bin="binned", axis=_euro_axis(amount_title)),
         x2="high:Q",

@@ -18,7 +18,6 @@ from .render import render_eval_json, render_eval_text
 @click.command("eval", epilog=examples(
     "aci-rules eval examples/cpts-2019-taille-3.yaml --date 2021-03-01",
     "aci-rules eval examples/cpts-avenant-2-taille-4.yaml --date 2024-06-01 --ruleset examples/plan-100-cpts.yaml --explain",
-    "aci-rules eval examples/cpts-avenant-2-taille-4.yaml --date 2024-06-01 --format html --output evaluation.html",
 ))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--date", "day", type=DateType(), required=True,
