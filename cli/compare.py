@@ -15,7 +15,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
-from .output import check_output, write_atomically
+from .output import check_output, terminal_safe, write_atomically
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -87,7 +87,7 @@ def diff_command(old, new, day, profiles, output_format, summary_only, output):
     if output:
         write_atomically(output, text if text.endswith("\n") else text + "\n")
     else:
-        click.echo(text, nl=False)
+        click.echo(text if output_format in ("json", "html") else terminal_safe(text), nl=False)
     return EXIT_OK
 
 

@@ -84,9 +84,9 @@ def test_command(paths, verbose, allow):
             outcomes.append(file_problem(path, error))
     for outcome in outcomes:
         if not outcome.passed:
-            click.echo(outcome.report())
+            click.echo(terminal_safe(outcome.report()))
         elif verbose:
-            click.echo(f"ok   {outcome.file}:{outcome.line}: {outcome.name}")
+            click.echo(terminal_safe(f"ok   {outcome.file}:{outcome.line}: {outcome.name}"))
     passed = sum(1 for o in outcomes if o.passed)
     click.echo(f"{passed} passed, {len(outcomes) - passed} failed")
     return EXIT_OK if passed == len(outcomes) else EXIT_INPUT

@@ -45,7 +45,9 @@ _TYPE_WORDS = {
 def load_schema(name: str) -> dict:
     """The JSON Schema ``schemas/<name>.schema.json`` shipped with the package."""
     text = resources.files("aci_rules.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    # Bounds as exact decimals: read as a float, 999999999999.99 is 999999999999.98999...,
+    # and the amount 999999999999.99 was "above the maximum 999999999999.99".
+    return json.loads(text, parse_float=Decimal)
 
 
 @functools.cache
