@@ -187,6 +187,10 @@ def check_schedule(schedule: Schedule, expect: dict) -> list[str]:
             failures.append(f"entitlement of contract year {key}: expected {_amount(amount)}, got {got}")
     if "total" in expect and schedule.total != _amount(expect["total"]):
         failures.append(f"schedule total: expected {_amount(expect['total'])}, got {schedule.total}")
+    codes = [note.code for note in schedule.notes]
+    for code in expect.get("warnings") or []:
+        if code not in codes:
+            failures.append(f"schedule warning {code}: expected, got {', '.join(codes) or 'no warning'}")
     return failures
 
 
