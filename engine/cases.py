@@ -207,7 +207,7 @@ def _read_case(document, spec, case_path, folder, library, line) -> Case:
         profile_document = document.subtree(case_path + ("profile",))
     ruleset_name = spec.get("ruleset")
     if ruleset_name is not None and ruleset_name.endswith((".yaml", ".yml")):
-        ruleset_name = os.path.join(folder, ruleset_name)
+        ruleset_name = os.path.normpath(os.path.join(folder, ruleset_name))
     known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
     problems = validate_profile(profile_document, known)
     if problems:
