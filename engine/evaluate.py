@@ -197,7 +197,7 @@ class _Evaluation:
             self.warnings.append(Diagnostic(code, message, self.profile.file, severity="warning"))
 
     def fail(self, item, field, failure: ExpressionFailure, expression):
-        what = f"{'line' if isinstance(item, FundingLine) else 'item'} '{item.name}'"
+        what = f"{'line' if isinstance(item, FundingLine) else 'item'} '{getattr(item, 'name', None) or item.id}'"
         path = item.path + (field,) if not isinstance(item, Definition) else item.path
         line, column = self.ruleset.document.position(path) if self.ruleset.document else (None, None)
         raise EvaluationError([Diagnostic(
