@@ -24,7 +24,7 @@ from .schedule import Schedule, build_schedule
 from .schema import schema_diagnostics
 from .yaml_loader import load_document
 
-__all__ = ["Case", "CaseOutcome", "AMOUNT_EXPECTATIONS", "collect_case_files", "load_case_file", "run_case",
+__all__ = ["Case", "CaseOutcome", "accepted_of", "AMOUNT_EXPECTATIONS", "collect_case_files", "load_case_file", "run_case",
            "run_case_file", "check_result", "check_amounts", "check_schedule"]
 
 
@@ -177,16 +177,27 @@ def _check(found: _Found, expect: dict) -> list[str]:
     return failures
 
 
+def accepted_of(path: str) -> list[tuple]:
+    """The (in, what, reason) entries a case file accepts as not pinnable (its ``accepted:``)."""
+    document = _case_document(path)
+    return [(item["in"], item["what"], item["reason"]) for item in document.data.get("accepted") or []]
+
+
+def _case_document(path: str):
+    document = load_document(path)
+    problems = schema_diagnostics(document, "test-case")
+    if problems:
+        raise InputError(problems)
+    return document
+
+
 def load_case_file(path: str, library: Library | None = None) -> tuple[list[Case], list[CaseOutcome]]:
     """The cases of one file, ready to run, and an outcome for each case that cannot be read.
 
     Raises InputError when the file itself is invalid.
     """
     library = library or Library()
-    document = load_document(path)
-    problems = schema_diagnostics(document, "test-case")
-    if problems:
-        raise InputError(problems)
+    document = _case_document(path)
     folder = os.path.dirname(path)
     cases, broken = [], []
     for index, spec in enumerate(document.data["cases"]):

@@ -35,7 +35,7 @@ from .recording import observing
 from .schedule import Schedule
 from .sites import condition_parts, expression_sites, node_position, node_text, ordinals, site_of
 
-__all__ = ["CoverageRecorder", "coverage_gaps", "run_with_coverage"]
+__all__ = ["CoverageRecorder", "coverage_gaps", "complete", "run_with_coverage"]
 
 _ZERO = 0
 
@@ -144,6 +144,9 @@ class CoverageRecorder:
                                     "applied": 0, "not_applied": 0}
                 self._file(site.file)
         tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
+        read = set()
+        for entry in expression_sites(ruleset):
+            read |= entry.expression.names
         for name, parameter in ruleset.parameters.items():
             site = site_of(ruleset, parameter.path)
             for taille in (tailles if parameter.by_taille is not None else [None]):
@@ -151,7 +154,7 @@ class CoverageRecorder:
                 if key not in self.cells:
                     path = parameter.path + (("by_taille", str(taille)) if taille is not None else ())
                     self.cells[key] = {"file": site.file, "line": document.position(path)[0], "name": name,
-                                       "taille": taille, "reads": 0}
+                                       "taille": taille, "reads": 0, "informative": name not in read}
                     self._file(site.file)
         for obligation in ruleset.obligations:
             site = site_of(ruleset, obligation.path)
@@ -310,7 +313,7 @@ class CoverageRecorder:
                 "summary": {
                     "lines": [sum(1 for v in lines if v["applied"] and v["not_applied"]), len(lines)],
                     "conditions": [sum(1 for v in conditions if v["true"] and v["false"]), len(conditions)],
-                    "parameters": [sum(1 for v in cells if v["reads"]), len(cells)],
+                    "parameters": [sum(1 for v in cells if v["reads"]), sum(1 for v in cells if not v["informative"])],
                     "payments": [sum(1 for v in payments if v["installments"]), len(payments)],
                 },
             })
@@ -319,12 +322,19 @@ class CoverageRecorder:
                 "complete": not coverage_gaps({"files": files, "provisions": provisions})}
 
 
-def coverage_gaps(report: dict) -> list:
+def complete(report: dict, accepted=()) -> bool:
+    """True when every gap of the report is an argued, accepted one."""
+    return all(gap.get("accepted") for gap in coverage_gaps(report, accepted))
+
+
+def coverage_gaps(report: dict, accepted=()) -> list:
     """Every gap of a coverage report: dicts with file, line, kind, subject and what is missing.
 
     ``kind`` is line (``missing``: applies / does not apply), condition (true /
-    false), parameter (read) or provision (before / in_force).
+    false), parameter (read) or provision (before / in_force). A condition part
+    that ``accepted`` (in, what, reason) names carries its ``accepted`` reason.
     """
+    reasons = {(where, what): reason for where, what, reason in accepted}
     gaps = []
     for entry in report["files"]:
         for line in entry["lines"]:
@@ -338,9 +348,9 @@ def coverage_gaps(report: dict) -> list:
             if missing:
                 gaps.append({"file": entry["file"], "line": part["line"], "column": part["column"],
                              "kind": "condition", "subject": part["text"], "owner": part["owner"],
-                             "missing": missing})
+                             "missing": missing, "accepted": reasons.get((part["owner"], part["text"]))})
         for cell in entry["parameters"]:
-            if not cell["reads"]:
+            if not cell["reads"] and not cell.get("informative"):
                 gaps.append({"file": entry["file"], "line": cell["line"], "kind": "parameter",
                              "subject": cell["name"], "taille": cell["taille"], "missing": ["read"]})
     for provision in report["provisions"]:
