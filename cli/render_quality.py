@@ -72,7 +72,7 @@ def render_mutation_text(report: dict) -> str:
     for mutant in report["equivalents"]:
         out.append(f"  équivalent {_where(mutant)}: {mutant['owner']} : {mutant['mutant']}")
         out.append(f"    ({mutant['reason']})")
-    for mutant in report["accepted"]:
+    for mutant in report["accepted_mutants"]:
         out.append(f"  accepté {_where(mutant)}: {mutant['owner']} : {mutant['mutant']}")
         out.append(f"    ({mutant['reason']})")
     return "\n".join(out) + "\n"

@@ -133,7 +133,7 @@ class MutationReport:
             "score": round(self.score, 4), "case_runs": self.runs, "seconds": round(self.seconds, 2),
             "survivors": [m.to_dict() for m in self.survivors],
             "equivalents": [dict(m.to_dict(), reason=reason) for m, reason in self.equivalents],
-            "accepted": [dict(m.to_dict(), reason=reason) for m, reason in self.accepted],
+            "accepted_mutants": [dict(m.to_dict(), reason=reason) for m, reason in self.accepted],
         }
 
 
