@@ -34,7 +34,7 @@ class ExpressionSite:
     """One formula of a compiled ruleset, with the site it was written at.
 
     ``where`` is its path in the consolidated document; ``owner`` how an analyst
-    names it (``lines[acces_soins_fixe].when``); ``kind`` one of line, definition,
+    names it (``lines[<id>].when``); ``kind`` one of line, definition,
     obligation, payment, taille; ``mission`` the mission whose names it reads.
     """
 
