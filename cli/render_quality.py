@@ -66,6 +66,9 @@ def render_mutation_text(report: dict) -> str:
     out = [f"Mutations de {report['ruleset']} ({report['file']}) : {report['mutants']} mutants, "
            f"{report['killed']} tués, {report['survived']} survivants, {report['equivalent']} équivalents, "
            f"{report['accepted']} acceptés ({report['case_runs']} exécutions de cas, {report['seconds']:.1f} s)"]
+    if report["invalid"]:
+        out.append(f"  ({report['invalid']} dates d'entrée en vigueur décalées donneraient un texte invalide : "
+                   "non comptées)")
     for mutant in report["survivors"]:
         out.append(f"  SURVIT {_where(mutant)}: {mutant['owner']} : {mutant['mutant']}")
         out.append(f"    → {mutant['hint']}")

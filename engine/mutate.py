@@ -20,6 +20,7 @@ see the mutant, and is not run.
 from __future__ import annotations
 
 import ast
+import collections
 import copy
 import dataclasses
 import datetime
@@ -32,10 +33,11 @@ from .coverage import run_with_coverage
 from .diagnostic import AciError
 from .expressions import parse_expression
 from .fastpath import FastRuleset
+from .library import Library
 from .ruleset import Definition, Ruleset
 from .sites import expression_sites, node_position, node_text, site_of
 
-__all__ = ["Mutant", "MutationReport", "mutants_of", "apply_mutant", "mutation_analysis", "NAME_MEANINGS"]
+__all__ = ["Mutant", "MutationReport", "mutants_of", "document_mutants", "apply_mutant", "mutation_analysis", "NAME_MEANINGS"]
 
 _ONE_DAY = datetime.timedelta(days=1)
 
@@ -91,6 +93,7 @@ class Mutant:
     in_payments: bool = False
     hint: str = ""
     equivalent: str | None = None
+    everywhere: bool = False  # may change any case, even one that reads nothing of the file
 
     @property
     def where(self) -> str:
@@ -115,6 +118,7 @@ class MutationReport:
     file: str
     mutants: int = 0
     killed: int = 0
+    invalid: list = dataclasses.field(default_factory=list)  # Mutant that would not compile: not counted
     survivors: list = dataclasses.field(default_factory=list)  # Mutant
     equivalents: list = dataclasses.field(default_factory=list)  # (Mutant, reason)
     accepted: list = dataclasses.field(default_factory=list)  # (Mutant, reason) from the case files
@@ -130,10 +134,12 @@ class MutationReport:
         return {
             "ruleset": self.ruleset, "file": self.file, "mutants": self.mutants, "killed": self.killed,
             "survived": len(self.survivors), "equivalent": len(self.equivalents), "accepted": len(self.accepted),
+            "invalid": len(self.invalid),
             "score": round(self.score, 4), "case_runs": self.runs, "seconds": round(self.seconds, 2),
             "survivors": [m.to_dict() for m in self.survivors],
             "equivalents": [dict(m.to_dict(), reason=reason) for m, reason in self.equivalents],
             "accepted_mutants": [dict(m.to_dict(), reason=reason) for m, reason in self.accepted],
+            "invalid_mutants": [m.to_dict() for m in self.invalid],
         }
 
 
@@ -261,6 +267,102 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
                 ("quantum", site, new), None,
                 hint="aucun cas n'attend un montant qui tombe entre deux arrondis (un prorata au centime)"))
     return found
+
+
+def document_mutants(document) -> list[Mutant]:
+    """The mutants of the dates a ruleset file says its text and its provisions enter into force.
+
+    These change which text, and which provisions, apply on a day: they are made on
+    the loaded document (its data, never its text) and compiled again with the texts
+    it amends or that amend it (see :class:`_Substituted`).
+    """
+    found = []
+    data = document.data
+
+    def add(path, owner, what, everywhere):
+        value = document.get(path)
+        if not isinstance(value, str):
+            return
+        try:
+            day = datetime.date.fromisoformat(value)
+        except ValueError:
+            return
+        line, column = document.position(path)
+        for delta, word in ((_ONE_DAY, "le lendemain"), (-_ONE_DAY, "la veille")):
+            new = (day + delta).isoformat()
+            found.append(Mutant(
+                "date", document.file_of(path), line, column, owner, f"{value} → {new} ({word})",
+                ("document", path, new), None, False,
+                hint=f"aucun cas n'est évalué le {min(value, new)} ou le {max(value, new)} avec une attente que "
+                     f"{what} change ce jour-là", everywhere=everywhere))
+
+    add(("dates", "in_force"), "dates.in_force", "l'entrée en vigueur du texte", True)
+    for section in ("missions", "indicators", "lines", "obligations", "payments"):
+        for index, item in enumerate(data.get(section) or []):
+            add((section, index, "in_force"), f"{section}[{item.get('id')}].in_force", "cette disposition", False)
+    for section in ("parameters", "definitions"):
+        for key, item in (data.get(section) or {}).items():
+            if isinstance(item, dict):
+                add((section, key, "in_force"), f"{section}.{key}.in_force", "cette disposition", False)
+    for section, spec in (data.get("changes") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        for verb in ("add", "change", "remove"):
+            for index, item in enumerate(spec.get(verb) or []):
+                if isinstance(item, dict):
+                    add(("changes", section, verb, index, "in_force"),
+                        f"changes.{section}.{verb}[{item.get('id')}].in_force", "cette disposition", False)
+        for key, item in (spec.get("set") or {}).items():
+            if isinstance(item, dict):
+                add(("changes", section, "set", key, "in_force"), f"changes.{section}.set.{key}.in_force",
+                    "cette disposition", False)
+    return found
+
+
+class _Substituted(Library):
+    """A library where one ruleset document is replaced by its mutant (compiled afresh)."""
+
+    def __init__(self, base: Library, original, replacement):
+        super().__init__()
+        self._base, self._original, self._replacement = base, original, replacement
+        # Compiled texts are keyed by the content of each file of their chain: those that do
+        # not hold the mutant are the base library's own, and are not compiled again.
+        self._compiled = collections.ChainMap({}, base._compiled)
+
+    def _swap(self, document):
+        return self._replacement if document.digest == self._original.digest else document
+
+    def shipped_documents(self):
+        return {key: self._swap(document) for key, document in self._base.shipped_documents().items()}
+
+    def file_document(self, path):
+        return self._swap(self._base.file_document(path))
+
+
+def _substituted(library: Library, original, mutant: Mutant) -> Library:
+    _, path, value = mutant.change
+    data = copy.deepcopy(original.data)
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    replacement = dataclasses.replace(original, data=data,
+                                      digest=f"{original.digest}:{'/'.join(map(str, path))}={value}")
+    return _Substituted(library, original, replacement)
+
+
+def _valid(library: Library, name: str) -> bool:
+    """True when the ruleset compiles on every day its provisions make different."""
+    try:
+        full = library.get(name)
+        days = {None}
+        for provision in full.provisions:
+            days |= {provision.day, provision.day - _ONE_DAY}
+        for day in days:
+            library.get(name, day)
+    except AciError:
+        return False
+    return True
 
 
 def _expression_mutants(ruleset: Ruleset, entry) -> list[Mutant]:
@@ -474,16 +576,26 @@ def mutation_analysis(cases, library, targets, *, accepted=(), prune=True):
     ordered = sorted(cases, key=lambda c: (0 if c.amounts_only else 1 if c.schedule is None else 2))
     accepted_by = {(owner, description): reason for owner, description, reason in accepted}
     reports = []
+    shipped = {document.digest: key for key, document in library.shipped_documents().items()}
     for name in targets:
         started = time.perf_counter()
+        # A shipped text named by its path is that text: its sites carry the shipped name.
+        name = shipped.get(library.document(name).digest, name)
         full = library.get(name)
         report = MutationReport(full.id, full.source)
-        for mutant in mutants_of(full):
+        document = library.document(name)
+        for mutant in mutants_of(full) + document_mutants(document):
+            run_library = library
+            if mutant.change[0] == "document":
+                run_library = _substituted(library, document, mutant)
+                if not _valid(run_library, name):
+                    report.invalid.append(mutant)
+                    continue
             report.mutants += 1
             if mutant.equivalent:
                 report.equivalents.append((mutant, mutant.equivalent))
                 continue
-            killed = _run_mutant(mutant, ordered, library, touched, files, prune, report)
+            killed = _run_mutant(mutant, ordered, run_library, touched, files, prune, report)
             reason = accepted_by.get((mutant.owner, mutant.description))
             if killed:
                 report.killed += 1
@@ -507,6 +619,8 @@ def _unseen_hint(mutant: Mutant) -> str:
 
 
 def _sees(mutant: Mutant, key, case, touched, files) -> bool:
+    if mutant.everywhere:
+        return True
     if mutant.file not in files[key] and not (case.schedule is not None and mutant.in_payments):
         return False
     if mutant.touch is None:
@@ -519,6 +633,8 @@ def _run_mutant(mutant, cases, library, touched, files, prune, report) -> bool:
     fast: dict = {}
 
     def transform(ruleset):
+        if mutant.change[0] == "document":
+            return ruleset  # the library itself holds the mutant
         found = mutated.get(id(ruleset))
         if found is None or found[0] is not ruleset:
             found = (ruleset, apply_mutant(mutant, ruleset))
