@@ -231,6 +231,18 @@ def test_a_users_own_proposal_and_its_cases(run_cli, write):
     profile: {name: CPTS, population: 30000, members: 60}
     expect:
       absent: [bonus_membres_ligne]
+  - name: a year ending on the proposal's first day straddles it
+    source: note interne
+    ruleset: proposition.yaml
+    date: 2023-06-01
+    profile: {name: CPTS, population: 30000, contract_signed: 2023-01-02}
+    expect: {warnings: [W007]}
+  - name: a year starting the day before straddles it
+    source: note interne
+    ruleset: proposition.yaml
+    date: 2024-06-01
+    profile: {name: CPTS, population: 30000, contract_signed: 2023-12-31}
+    expect: {warnings: [W007]}
 """)
     run = run_cli("test", cases, "--mutate", str(cases.parent / "proposition.yaml"), "--format", "json")
     assert run.exit_code == 0, run.stdout
