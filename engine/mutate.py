@@ -200,8 +200,7 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
             path = parameter.path + (("by_taille", str(taille)) if taille is not None else ("value",))
             line, column = document.position(path)
             owner = f"parameters.{name}" + (f"[taille {taille}]" if taille is not None else "")
-            readers = ", ".join(_readers(ruleset, name)) or "aucune ligne (lu par une règle de versement, une " \
-                                                              "obligation ou une définition)"
+            readers = ", ".join(_readers(ruleset, name)) or "une règle de versement, une obligation ou la taille"
             where_taille = f" de taille {taille}" if taille is not None else ""
             touch = (site, taille)
             if isinstance(value, datetime.date):
@@ -224,9 +223,9 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
                         hint = (f"aucun cas{where_taille} ne vérifie un montant qui dépend de {name} : "
                                 f"attendez le montant de {readers} dans un cas{where_taille}")
                     else:
-                        hint = (f"aucun cas à la limite de {name} ({value}) : ajoutez-en un où {name} vaut "
-                                f"{value} change le résultat, et un où {new} le changerait (ce que lit : "
-                                f"{readers})")
+                        low, high = sorted((value, new))
+                        hint = (f"aucun cas à la limite de {name} ({value}) : il en faut un où ce qui lui est "
+                                f"comparé vaut {low}, et un où il vaut {high} (lu par : {readers})")
                     found.append(Mutant(kind, site.file, line, column, owner, f"{value} → {new}",
                                         ("parameter", site, taille, new), touch, name in payment_names, hint=hint,
                                         equivalent=unread))
@@ -293,8 +292,11 @@ def document_mutants(document) -> list[Mutant]:
             found.append(Mutant(
                 "date", document.file_of(path), line, column, owner, f"{value} → {new} ({word})",
                 ("document", path, new), None, False,
-                hint=f"aucun cas n'est évalué le {min(value, new)} ou le {max(value, new)} avec une attente que "
-                     f"{what} change ce jour-là", everywhere=everywhere))
+                hint=(f"aucun cas n'est évalué le {min(value, new)} ou le {max(value, new)} avec une attente que "
+                      f"{what} change ce jour-là" + (
+                          f" (le texte appliqué ce jour-là et la veille ; ou W007 pour une année de contrat qui "
+                          f"finit le {value} et une qui commence la veille)" if everywhere else "")),
+                everywhere=everywhere))
 
     add(("dates", "in_force"), "dates.in_force", "l'entrée en vigueur du texte", True)
     for section in ("missions", "indicators", "lines", "obligations", "payments"):
