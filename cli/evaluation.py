@@ -80,7 +80,7 @@ def test_command(paths, verbose, coverage, mutate, output_format):
         from aci_rules.engine.mutate import mutation_analysis
 
         targets = [mutate] if mutate != "*" else _exercised(library, report)
-        _, reports = mutation_analysis(cases, library, targets, accepted=accepted)
+        _, reports = mutation_analysis(cases, library, targets, accepted=accepted, baseline=(ran, recorder))
         mutation = [r.to_dict() for r in reports]
     if output_format == "json":
         from .render import json_dumps

@@ -24,8 +24,8 @@ from .schedule import Schedule, build_schedule
 from .schema import schema_diagnostics
 from .yaml_loader import load_document
 
-__all__ = ["Case", "CaseOutcome", "accepted_of", "AMOUNT_EXPECTATIONS", "collect_case_files", "load_case_file", "run_case",
-           "run_case_file", "check_result", "check_amounts", "check_schedule"]
+__all__ = ["Case", "CaseOutcome", "accepted_of", "AMOUNT_EXPECTATIONS", "collect_case_files", "load_case_file",
+           "run_case", "run_case_file", "check_result", "check_amounts", "check_schedule"]
 
 
 @dataclasses.dataclass(frozen=True)

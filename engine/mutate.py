@@ -37,7 +37,8 @@ from .library import Library
 from .ruleset import Definition, Ruleset
 from .sites import expression_sites, node_position, node_text, site_of
 
-__all__ = ["Mutant", "MutationReport", "mutants_of", "document_mutants", "apply_mutant", "mutation_analysis", "NAME_MEANINGS"]
+__all__ = ["Mutant", "MutationReport", "mutants_of", "document_mutants", "apply_mutant", "mutation_analysis",
+           "NAME_MEANINGS"]
 
 _ONE_DAY = datetime.timedelta(days=1)
 
@@ -407,11 +408,11 @@ def _expression_mutants(ruleset: Ruleset, entry) -> list[Mutant]:
             if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Pow) and parent.right is node:
                 continue
             if _is_number(node.value):
+                around = _segment(expression, parent or node)
                 for delta in (_step(node.value), -_step(node.value)):
                     new = node.value + delta
-                    mutant("literal", node, f"{_segment(expression, node)} → {new} dans « {_segment(expression, parent or node)} »",
-                           ("const", new),
-                           f"aucun cas ne dépend du nombre {node.value} de « {_segment(expression, parent or node)} »")
+                    mutant("literal", node, f"{_segment(expression, node)} → {new} dans « {around} »",
+                           ("const", new), f"aucun cas ne dépend du nombre {node.value} de « {around} »")
             elif (isinstance(node.value, str) and isinstance(parent, ast.Call)
                   and getattr(parent.func, "id", None) == "as_date"):
                 try:
@@ -560,16 +561,18 @@ def _replace(ruleset: Ruleset, entry, expression) -> Ruleset:
 
 # -- running the cases against the mutants --------------------------------------------------
 
-def mutation_analysis(cases, library, targets, *, accepted=(), prune=True):
+def mutation_analysis(cases, library, targets, *, accepted=(), prune=True, baseline=None):
     """Mutate each target ruleset and run the cases against every mutant.
 
     ``cases`` are :class:`cases.Case`; ``targets`` the ruleset names (shipped ids or
     paths) to mutate; ``accepted`` (owner, mutant description, reason) triples an
     analyst argued cannot be killed. Returns ``(baseline outcomes, reports)``: when a
     case fails without any mutant, the reports are empty (fix the cases first).
-    ``prune`` False runs every case on every mutant (slower; the same result).
+    ``prune`` False runs every case on every mutant (slower; the same result);
+    ``baseline`` the ``(outcomes, recorder)`` of :func:`coverage.run_with_coverage` on
+    the same cases, when the caller already has it.
     """
-    outcomes, recorder = run_with_coverage(cases, library)
+    outcomes, recorder = baseline or run_with_coverage(cases, library)
     if not all(outcome.passed for outcome in outcomes):
         return outcomes, []
     touched = {(case.file, case.line): recorder.touched.get((case.file, case.line), set()) for case in cases}
