@@ -273,3 +273,21 @@ def test_pruning_by_coverage_gives_the_same_kills_as_running_every_case():
 
 def test_json_documents_are_json(shipped_run):
     json.loads(shipped_run.stdout)
+
+
+def test_an_example_proposal_with_its_own_case_file(run_cli):
+    cases = CASES / "negociation-2020-seance-2.yaml"
+    proposal = ROOT / "examples" / "negociation-2020-seance-2.yaml"
+    run = run_cli("test", cases, "--coverage", "--mutate", proposal, "--format", "json")
+    no_traceback(run)
+    assert run.exit_code == 0, run.stdout[-2000:]
+    document = one_json_document(run.stdout)
+    (report,) = document["mutation"]
+    assert report["ruleset"] == "negociation-2020-seance-2" and report["survived"] == 0
+    assert report["killed"] == report["mutants"] == 20
+    (entry,) = [e for e in document["coverage"]["files"] if e["file"].endswith("negociation-2020-seance-2.yaml")]
+    summary = entry["summary"]
+    assert summary["lines"] == [3, 3] and summary["conditions"][0] == summary["conditions"][1] > 0
+    run = run_cli("test", cases, "--coverage")
+    assert "examples/negociation-2020-seance-2.yaml" in run.stdout
+    assert "parties de conditions vraies et fausses" in run.stdout
