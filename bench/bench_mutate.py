@@ -32,7 +32,7 @@ def one_pass() -> dict:
     library = Library()
     cases, accepted = [], []
     for path in collect_case_files([str(ROOT / "tests" / "cases")]):
-        cases += load_case_file(path, library)[0]
+        cases += load_case_file(path, library, [str(ROOT)])[0]
         accepted += accepted_of(path)
     outcomes, _ = run_with_coverage(cases, library)
     assert all(o.passed for o in outcomes), "a shipped case fails"

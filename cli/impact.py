@@ -16,8 +16,8 @@ from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.library import Library
 
-from .base import EXIT_OK, DateType, guarded, load_rulesets
-from .output import atomic_output
+from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
+from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe
 from .render import _plain, euros, json_dumps
 
 # A run of this many profiles or more shows a progress bar on stderr.
@@ -47,7 +47,9 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
     return evaluate_many(fast, sources, day, jobs=jobs, ruleset_name=ruleset_name)
 
 
-@click.command("batch")
+@click.command("batch", epilog=examples(
+    "aci-rules batch examples/national-sample.csv --date 2024-06-01 --output rows.csv",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
@@ -61,6 +63,8 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
 def batch_command(profiles, day, ruleset_name, output_format, output, jobs):
     """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
     with the total per mission."""
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     ruleset, sources = _load(library, profiles, ruleset_name, day)
     rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
@@ -85,12 +89,15 @@ def _write_rows(stream, rows, missions, output_format):
     writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
                     + [f"mission_{m}" for m in missions] + [_NO_MISSION])
     for row in rows:
-        writer.writerow([row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
+        writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
+                         row.contract_year, row.total]
                         + [row.missions.get(m, Decimal("0.00")) for m in missions]
                         + [row.missions.get("", Decimal("0.00"))])
 
 
-@click.command("compare")
+@click.command("compare", epilog=examples(
+    "aci-rules compare examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH", required=True, help="The ruleset compared against.")
 @click.option("--reform", "reform", metavar="ID|PATH", required=True, help="The ruleset proposed.")
@@ -115,7 +122,8 @@ def compare_command(profiles, baseline, reform, day, top, output_format, jobs):
     after = _run(rulesets[1], sources, day, _jobs(jobs), reform, "Réforme")
     report = _comparison(rulesets, before, after, day, top)
     render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
-    click.echo(render[output_format](report), nl=False)
+    text = render[output_format](report)
+    click.echo(text if output_format == "json" else terminal_safe(text), nl=False)
     return EXIT_OK
 
 

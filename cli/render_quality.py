@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from aci_rules.engine.coverage import coverage_gaps
 
 __all__ = ["render_coverage_text", "render_mutation_text"]
@@ -11,8 +13,16 @@ _MISSING = {"applies": "ne s'applique jamais", "does_not_apply": "s'applique tou
             "in_force": "aucune évaluation en vigueur"}
 
 
+def _shown(file: str | None) -> str:
+    """A file as the user would type it: relative to the working folder when it is under it."""
+    if file and os.path.isabs(file):
+        relative = os.path.relpath(file)
+        return file if relative.startswith("..") else relative
+    return file or ""
+
+
 def _where(gap) -> str:
-    text = gap["file"] or ""
+    text = _shown(gap["file"])
     if gap.get("line") is not None:
         text += f":{gap['line']}"
         if gap.get("column") is not None:
@@ -25,7 +35,7 @@ def render_coverage_text(report: dict, accepted=()) -> str:
     out = [f"Couverture ({report['evaluations']} évaluations)"]
     for entry in report["files"]:
         summary = entry["summary"]
-        out.append(f"  {entry['file']}")
+        out.append(f"  {_shown(entry['file'])}")
         out.append(f"    lignes appliquées et non appliquées  {summary['lines'][0]}/{summary['lines'][1]}")
         out.append(f"    parties de conditions vraies et fausses  {summary['conditions'][0]}/"
                    f"{summary['conditions'][1]}")
@@ -63,7 +73,7 @@ def render_coverage_text(report: dict, accepted=()) -> str:
 
 def render_mutation_text(report: dict) -> str:
     """One mutation report for a person: the score, each survivor with what would pin it."""
-    out = [f"Mutations de {report['ruleset']} ({report['file']}) : {report['mutants']} mutants, "
+    out = [f"Mutations de {report['ruleset']} ({_shown(report['file'])}) : {report['mutants']} mutants, "
            f"{report['killed']} tués, {report['survived']} survivants, {report['equivalent']} équivalents, "
            f"{report['accepted']} acceptés ({report['case_runs']} exécutions de cas, {report['seconds']:.1f} s)"]
     if report["invalid"]:

@@ -16,12 +16,13 @@ from decimal import Decimal
 from .diagnostic import Diagnostic, InputError
 from .evaluate import Result, evaluate
 from .fastpath import FastResult
-from .library import Library
+from .library import Library, looks_like_path
 from .profile import Profile, compile_profile, validate_profile
 from .recording import notify
 from .ruleset import Ruleset
 from .schedule import Schedule, build_schedule
 from .schema import schema_diagnostics
+from .paths import allowed_folder, confine
 from .yaml_loader import load_document
 
 __all__ = ["Case", "CaseOutcome", "accepted_of", "AMOUNT_EXPECTATIONS", "collect_case_files", "load_case_file",
@@ -191,34 +192,36 @@ def _case_document(path: str):
     return document
 
 
-def load_case_file(path: str, library: Library | None = None) -> tuple[list[Case], list[CaseOutcome]]:
+def load_case_file(path: str, library: Library | None = None, allow=()) -> tuple[list[Case], list[CaseOutcome]]:
     """The cases of one file, ready to run, and an outcome for each case that cannot be read.
 
-    Raises InputError when the file itself is invalid.
+    A case's ``profile:`` or ``ruleset:`` path may name a YAML file under the case file's
+    folder, or under one of the folders in ``allow`` (see :mod:`.paths`). Raises
+    InputError when the file itself is invalid.
     """
     library = library or Library()
     document = _case_document(path)
-    folder = os.path.dirname(path)
+    folders = (allowed_folder(path),) + tuple(os.path.realpath(folder) for folder in allow)
     cases, broken = [], []
     for index, spec in enumerate(document.data["cases"]):
         case_path = ("cases", index)
         line = document.position(case_path)[0]
         try:
-            cases.append(_read_case(document, spec, case_path, folder, library, line))
+            cases.append(_read_case(document, spec, case_path, folders, library, line))
         except InputError as error:
             broken.append(CaseOutcome(spec["name"], path, line, diagnostics=tuple(error.diagnostics)))
     return cases, broken
 
 
-def _read_case(document, spec, case_path, folder, library, line) -> Case:
+def _read_case(document, spec, case_path, folders, library, line) -> Case:
     profile_spec = spec["profile"]
     if isinstance(profile_spec, str):
-        profile_document = load_document(os.path.join(folder, profile_spec))
+        profile_document = load_document(confine(profile_spec, document, case_path + ("profile",), folders))
     else:
         profile_document = document.subtree(case_path + ("profile",))
     ruleset_name = spec.get("ruleset")
-    if ruleset_name is not None and ruleset_name.endswith((".yaml", ".yml")):
-        ruleset_name = os.path.normpath(os.path.join(folder, ruleset_name))
+    if ruleset_name is not None and looks_like_path(ruleset_name):
+        ruleset_name = confine(ruleset_name, document, case_path + ("ruleset",), folders)
     known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
     problems = validate_profile(profile_document, known)
     if problems:
@@ -271,10 +274,13 @@ def _expected(case: Case, library: Library, transform, fast) -> list[str]:
     return check_result(result, expect)
 
 
-def run_case_file(path: str, library: Library | None = None) -> list[CaseOutcome]:
-    """Run every case of one file. Raises InputError when the file itself is invalid."""
+def run_case_file(path: str, library: Library | None = None, allow=()) -> list[CaseOutcome]:
+    """Run every case of one file (see :func:`load_case_file` for ``allow``).
+
+    Raises InputError when the file itself is invalid.
+    """
     library = library or Library()
-    cases, broken = load_case_file(path, library)
+    cases, broken = load_case_file(path, library, allow)
     outcomes = [run_case(case, library) for case in cases] + broken
     return sorted(outcomes, key=lambda o: o.line or 0)
 

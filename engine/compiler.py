@@ -17,6 +17,7 @@ from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
+    AnnualMaximum,
     Definition,
     FundingLine,
     Installment,
@@ -54,6 +55,7 @@ PROFILE_NAMES = BASIS_NAMES + (
 MISSION_NAMES = ("started", "deployed", "achievement", "indicators_earned")
 FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
 _CONSTANTS = ("True", "False", "None")
+_FUNCTIONS = frozenset(FUNCTION_NAMES)
 
 
 def load_ruleset(filename, day: datetime.date | None = None) -> Ruleset:
@@ -81,6 +83,12 @@ def _value(value):
     if isinstance(value, str):
         return datetime.date.fromisoformat(value)
     return value
+
+
+def _annual_maximum(spec) -> AnnualMaximum | None:
+    if spec is None:
+        return None
+    return AnnualMaximum(spec["label"], tuple(spec["volets"]), spec["reference"], spec.get("note"))
 
 
 class _Compiler:
@@ -181,8 +189,9 @@ class _Compiler:
         return result
 
     def expression(self, value, path, known_names, missions=None) -> Expression | None:
-        expression, problems = parse_expression(
-            value, known_names=set(known_names) | set(_CONSTANTS), known_functions=set(FUNCTION_NAMES))
+        if not isinstance(known_names, frozenset):  # the whole ruleset's names arrive built once
+            known_names = frozenset(known_names) | frozenset(_CONSTANTS)
+        expression, problems = parse_expression(value, known_names=known_names, known_functions=_FUNCTIONS)
         text = str(value)
         for problem in problems:
             # The problem's place in the stripped text, as an index into the scalar's value.
@@ -213,6 +222,27 @@ class _Compiler:
                     isinstance(a, str) for a in arguments):
                 self.error("E103", f"{function}() takes a field ({', '.join(repr(f) for f in LINE_FIELDS)}) "
                            f"then the values to sum, all written as texts, in {self.where(path)}", path)
+
+    def check_line_sums(self, definitions, lines):
+        """sum_lines('volet', 'fixee') would silently sum nothing: each value must select a line."""
+        fields: dict = {}
+        formulas = [(d.path, d.expression) for d in definitions.values()]
+        formulas += [(line.path + (field,), getattr(line, field)) for line in lines
+                     for field in ("when", "amount", "maximum", "runs_from")]
+        for path, expression in formulas:
+            for function, arguments, _ in (expression.calls if expression is not None else ()):
+                if function not in LINE_FUNCTIONS or not arguments or arguments[0] not in LINE_FIELDS:
+                    continue
+                field, values = arguments[0], arguments[1:]
+                if field not in fields:
+                    fields[field] = {getattr(line, field) for line in lines}
+                present = fields[field]
+                for value in values:
+                    if value not in present:
+                        guess = suggest(str(value), {str(v) for v in present if v is not None})
+                        hint = f" (did you mean '{guess}'?)" if guess else ""
+                        self.error("E102", f"{function}(): no line has {field} '{value}'{hint} "
+                                   f"in {self.where(path)}", path)
 
     def check_mission(self, mission, missions, path):
         if mission is not None and mission not in missions:
@@ -268,7 +298,9 @@ class _Compiler:
             claim(spec["id"], "line", ("lines", index, "id"))
 
         computed = set(definition_specs) | line_ids
-        common = set(PROFILE_NAMES) | set(parameters) | computed
+        # Built once: a copy per formula made compiling quadratic in the ruleset's size.
+        common = frozenset(PROFILE_NAMES) | frozenset(parameters) | computed | frozenset(_CONSTANTS)
+        with_mission = common | frozenset(MISSION_NAMES)
 
         definitions = {}
         for name, spec in definition_specs.items():
@@ -279,7 +311,7 @@ class _Compiler:
             else:
                 mission, label, expr_path, value = None, None, path, spec
             self.check_mission(mission, missions, path + ("mission",))
-            names = common | (set(MISSION_NAMES) if mission else set())
+            names = with_mission if mission else common
             expression = self.expression(value, expr_path, names, missions)
             if expression is not None:
                 definitions[name] = Definition(name, expression, mission, label, path)
@@ -293,7 +325,7 @@ class _Compiler:
             seen.add(spec["id"])
             mission = spec.get("mission")
             self.check_mission(mission, missions, path + ("mission",))
-            names = common | (set(MISSION_NAMES) if mission else set())
+            names = with_mission if mission else common
             when = self.expression(spec["when"], path + ("when",), names, missions) if "when" in spec else None
             amount = self.expression(spec["amount"], path + ("amount",), names, missions)
             maximum = (self.expression(spec["maximum"], path + ("maximum",), names, missions)
@@ -315,7 +347,7 @@ class _Compiler:
             obligation_ids.add(spec["id"])
             mission = spec.get("mission")
             self.check_mission(mission, missions, path + ("mission",))
-            names = common | (set(MISSION_NAMES) if mission else set())
+            names = with_mission if mission else common
             obligations.append(Obligation(
                 id=spec["id"], label=spec["label"], mission=mission,
                 when=self.expression(spec["when"], path + ("when",), names, missions) if "when" in spec else None,
@@ -325,7 +357,7 @@ class _Compiler:
 
         payments = []
         payment_ids = set()
-        payment_names = common | set(MISSION_NAMES)
+        payment_names = with_mission
         for index, spec in enumerate(data.get("payments") or []):
             path = ("payments", index)
             if spec["id"] in payment_ids:
@@ -352,6 +384,8 @@ class _Compiler:
                 if line.volet not in paid:
                     self.error("E309", f"no payment rule pays volet '{line.volet}' of line '{line.id}': "
                                "add it to the volets of a rule under payments", line.path + ("volet",))
+
+        self.check_line_sums(definitions, lines)
 
         dates = data["dates"]
         signed, published = _date(dates.get("signed")), _date(dates.get("published"))
@@ -389,7 +423,7 @@ class _Compiler:
             chain=tuple(name for name, _ in self.history), document=self.doc,
             history=self.history, provisions=self.provisions, indicators=indicators,
             reads={name: frozenset(names) for name, names in reads.items()},
-            payments=tuple(payments),
+            payments=tuple(payments), annual_maximum=_annual_maximum(data.get("annual_maximum")),
         )
 
     @staticmethod
@@ -399,22 +433,18 @@ class _Compiler:
             item.when, item.amount, item.maximum, item.runs_from]
         names = set()
         for expression in expressions:
-            if expression is None:
-                continue
-            names |= expression.names
-            for function, arguments, _ in expression.calls:
-                if function in LINE_FUNCTIONS and arguments:
-                    field, values = arguments[0], arguments[1:]
-                    names |= {line.id for line in lines if getattr(line, field, None) in values}
+            if expression is not None:
+                names |= _Compiler._reads_of(expression, lines)
         return names
 
     def order(self, items: dict, reads: dict) -> list:
         """Definitions and lines, each after the ones it reads (depth-first, iterative)."""
         order, state = [], {}  # state: 1 visiting, 2 done
+        known = set(items)
         for root in items:
             if state.get(root):
                 continue
-            stack = [(root, iter(sorted(reads[root] & set(items))))]
+            stack = [(root, iter(sorted(reads[root] & known)))]
             state[root] = 1
             trail = [root]
             while stack:
@@ -429,13 +459,42 @@ class _Compiler:
                 if state.get(child) == 1:
                     cycle = trail[trail.index(child):] + [child]
                     what = "reads itself" if len(cycle) == 2 else "cycle: " + " -> ".join(cycle)
-                    self.error("E105", f"'{child}' {what}", items[child].path)
+                    self.error("E105", f"'{child}' {what}", self._cycle_place(cycle, items))
                     return order
                 if not state.get(child):
                     state[child] = 1
                     trail.append(child)
-                    stack.append((child, iter(sorted(reads[child] & set(items)))))
+                    stack.append((child, iter(sorted(reads[child] & known))))
         return order
+
+    def _cycle_place(self, cycle, items) -> tuple:
+        """Where to report a cycle: the formula that closes it, preferably one written in the
+        text being compiled (an amendment that made the cycle, not the accord it amends)."""
+        lines = [item for item in items.values() if isinstance(item, FundingLine)]
+        places = []
+        for name, following in zip(cycle, cycle[1:]):
+            item = items[name]
+            if isinstance(item, Definition):
+                places.append(item.path)
+                continue
+            for field in ("when", "amount", "maximum", "runs_from"):
+                expression = getattr(item, field)
+                if expression is not None and following in self._reads_of(expression, lines):
+                    places.append(item.path + (field,))
+                    break
+            else:
+                places.append(item.path)
+        own = [path for path in places if self.doc.file_of(path) == self.doc.file]
+        return (own or places)[0]
+
+    @staticmethod
+    def _reads_of(expression, lines) -> set:
+        names = set(expression.names)
+        for function, arguments, _ in expression.calls:
+            if function in LINE_FUNCTIONS and arguments:
+                field, values = arguments[0], arguments[1:]
+                names |= {line.id for line in lines if getattr(line, field, None) in values}
+        return names
 
     def provenance(self, order, all_reads, parameters, tailles):
         confidence, reads_taille = {}, set()

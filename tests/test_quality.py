@@ -21,7 +21,7 @@ def shipped_run():
 
     from aci_rules.cli.main import cli
 
-    result = CliRunner().invoke(cli, ["test", str(CASES), "--coverage", "--mutate", "--format", "json"])
+    result = CliRunner().invoke(cli, ["test", str(CASES), "--allow", str(ROOT), "--coverage", "--mutate", "--format", "json"])
     return result
 
 
@@ -50,7 +50,7 @@ def _boundary_mutant(ruleset_id, owner, description):
 def _failing_cases(library, mutant):
     cases = []
     for path in collect_case_files([str(CASES)]):
-        cases += load_case_file(path, library)[0]
+        cases += load_case_file(path, library, [str(ROOT)])[0]
     failing = []
     for case in cases:
         outcome = run_case(case, library, transform=lambda r: apply_mutant(mutant, r), fast=FastRuleset)
@@ -263,7 +263,7 @@ def test_pruning_by_coverage_gives_the_same_kills_as_running_every_case():
     library = Library()
     cases = []
     for path in collect_case_files([str(CASES / "plan-100-cpts.yaml"), str(CASES / "bornes.yaml")]):
-        cases += load_case_file(path, library)[0]
+        cases += load_case_file(path, library, [str(ROOT)])[0]
     name = str(ROOT / "examples" / "plan-100-cpts.yaml")
     _, (pruned,) = mutation_analysis(cases, library, [name])
     _, (full,) = mutation_analysis(cases, library, [name], prune=False)
@@ -278,7 +278,7 @@ def test_json_documents_are_json(shipped_run):
 def test_an_example_proposal_with_its_own_case_file(run_cli):
     cases = CASES / "negociation-2020-seance-2.yaml"
     proposal = ROOT / "examples" / "negociation-2020-seance-2.yaml"
-    run = run_cli("test", cases, "--coverage", "--mutate", proposal, "--format", "json")
+    run = run_cli("test", cases, "--allow", ROOT, "--coverage", "--mutate", proposal, "--format", "json")
     no_traceback(run)
     assert run.exit_code == 0, run.stdout[-2000:]
     document = one_json_document(run.stdout)
@@ -288,6 +288,6 @@ def test_an_example_proposal_with_its_own_case_file(run_cli):
     (entry,) = [e for e in document["coverage"]["files"] if e["file"].endswith("negociation-2020-seance-2.yaml")]
     summary = entry["summary"]
     assert summary["lines"] == [3, 3] and summary["conditions"][0] == summary["conditions"][1] > 0
-    run = run_cli("test", cases, "--coverage")
-    assert "examples/negociation-2020-seance-2.yaml" in run.stdout
+    run = run_cli("test", cases, "--allow", ROOT, "--coverage")
+    assert "negociation-2020-seance-2.yaml" in run.stdout
     assert "parties de conditions vraies et fausses" in run.stdout
