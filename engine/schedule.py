@@ -280,6 +280,7 @@ def _compute(ruleset, rule, field, expression, evaluator):
         return evaluate_expression(evaluator, expression)
     except ExpressionFailure as failure:
         raise EvaluationError([ruleset.document.diagnostic(
-            failure.code, f"{failure.message} in payment rule '{rule.id}' ({field}: {expression.text})",
+            failure.code, f"{failure.message} in payment rule '{rule.id}' ({field}: {expression.text})"
+            + (f"; {failure.hint}" if failure.hint else ""),
             rule.path)]) from None
 
