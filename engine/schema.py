@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from .diagnostic import Diagnostic, excerpt, format_path, suggest
+from .diagnostic import Diagnostic, excerpt, suggest
 from .yaml_loader import Document
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
@@ -89,7 +89,7 @@ def _describe(value) -> str:
 
 def _translate(error, document: Document):
     path = tuple(error.absolute_path)
-    where = format_path(document.source_path(path))
+    where = document.describe(path)
     at = f" in {where}" if where else ""
     kind = error.validator
     instance = error.instance
@@ -273,5 +273,5 @@ def _date_range(document: Document):
                 continue  # not a date of the calendar: the schema's format check says so
             if not MIN_YEAR <= year <= MAX_YEAR:
                 yield document.diagnostic(
-                    "E205", f"'{node}' in {format_path(document.source_path(path))} is outside the years {MIN_YEAR}..{MAX_YEAR}",
+                    "E205", f"'{node}' in {document.describe(path)} is outside the years {MIN_YEAR}..{MAX_YEAR}",
                     path)
