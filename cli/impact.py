@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import click
 
-from aci_rules.engine.batch import check_profiles, evaluate_many, read_profiles
+from aci_rules.engine.batch import CSV_DIALECTS, check_profiles, evaluate_many, read_profiles
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.library import Library
@@ -29,10 +29,16 @@ def _jobs(value: int) -> int:
     return (os.cpu_count() or 1) if value == 0 else value
 
 
-def _load(library, path, ruleset_name, day):
+csv_dialect_option = click.option(
+    "--csv-dialect", "csv_dialect", type=click.Choice(CSV_DIALECTS), default="auto", show_default=True,
+    help="How a CSV of profiles is written: comma (',' and decimal point), excel-fr (French Excel: "
+         "';', decimal comma, DD/MM/YYYY, UTF-8 or Windows-1252), or auto (from its header row).")
+
+
+def _load(library, path, ruleset_name, day, csv_dialect):
     ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
     known = library.mission_ids() | set(ruleset.missions)
-    sources = read_profiles(path, known)
+    sources = read_profiles(path, known, csv_dialect)
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
@@ -57,12 +63,13 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
               help="Write the rows to this file, all at once (an interrupted run leaves it untouched).")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
+@csv_dialect_option
 @guarded
-def batch_command(profiles, day, ruleset_name, output_format, output, jobs):
+def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_dialect):
     """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
     with the total per mission."""
     library = Library()
-    ruleset, sources = _load(library, profiles, ruleset_name, day)
+    ruleset, sources = _load(library, profiles, ruleset_name, day, csv_dialect)
     rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
     output_format = output_format or ("jsonl" if output and output.endswith((".jsonl", ".ndjson")) else "csv")
     missions = list(ruleset.missions)
@@ -101,13 +108,14 @@ def _write_rows(stream, rows, missions, output_format):
               show_default=True)
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
+@csv_dialect_option
 @guarded
-def compare_command(profiles, baseline, reform, day, top, output_format, jobs):
+def compare_command(profiles, baseline, reform, day, top, output_format, jobs, csv_dialect):
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
     library = Library()
     rulesets = load_rulesets(library, (baseline, reform), day)
     known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
-    sources = read_profiles(profiles, known)
+    sources = read_profiles(profiles, known, csv_dialect)
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
