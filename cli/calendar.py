@@ -15,7 +15,8 @@ from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, guarded
 from .output import write_atomically
-from .render import euros, json_dumps
+from .render import STATUS, euros, json_dumps
+from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 
 _CSV_FIELDS = ("due", "contract_year", "line", "label", "mission", "volet", "installment", "amount",
                "rule", "reference")
@@ -50,7 +51,8 @@ def render_schedule_text(schedule) -> str:
         out.append(f"Obligations au {schedule.as_of}")
         for obligation in schedule.obligations:
             done = f"fait le {obligation.done}" if obligation.done else "pas encore fait"
-            out.append(f"  {obligation.label:<64} échéance {obligation.deadline}  {done:<20} {obligation.status}")
+            out.append(f"  {obligation.label:<64} échéance {obligation.deadline}  {done:<20} "
+                       f"{STATUS[obligation.status]} ({obligation.status})")
     if schedule.notes:
         out.append("")
         out.append("Avertissements")
@@ -84,18 +86,46 @@ def render_schedule_csv(schedule) -> str:
     return buffer.getvalue()
 
 
+def schedule_tables(schedule) -> list[Table]:
+    """The payments first (what a CSV for French Excel holds), then the contract years, the
+    calendar years and the obligations, one sheet each in a workbook."""
+    payments = Table("Versements", [
+        Column("Échéance", "date"), Column("Année de contrat", "integer"), Column("Ligne"),
+        Column("Intitulé"), Column("Mission"), Column("Volet"), Column("Versement"), Column("Montant", "euros"),
+        Column("Règle"), Column("Référence", width=60)],
+        [[p.due, p.contract_year, p.line, p.label, p.mission, p.volet, p.installment, p.amount, p.rule,
+          p.reference] for p in schedule.payments])
+    years = Table("Années de contrat", [
+        Column("Année de contrat", "integer"), Column("Du", "date"), Column("Au", "date"),
+        Column("Droits", "euros"), Column("Textes appliqués", width=60)],
+        [[y.number, y.start, y.end, y.total, ", ".join(f"{r} du {a:%d/%m/%Y} au {b:%d/%m/%Y}" for a, b, r in y.segments)]
+         for y in schedule.years])
+    calendar = Table("Années civiles", [Column("Année", "integer"), Column("Versé", "euros")],
+                     [[year, amount] for year, amount in schedule.by_calendar_year().items()])
+    obligations = Table("Obligations", [
+        Column("Obligation"), Column("Échéance", "date"), Column("Faite le", "date"), Column("Statut"),
+        Column("Référence", width=60)],
+        [[o.label, o.deadline, o.done, f"{STATUS[o.status]} ({o.status})", o.reference]
+         for o in schedule.obligations])
+    return [payments, years, calendar, obligations]
+
+
 @click.command("schedule")
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
               help="Apply this ruleset to the whole contract (a proposal, say) instead of the texts in force.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv", "csv-fr", "xlsx"]),
+              default=None, help="text for a person, json or csv for a program, csv-fr for French Excel "
+                                 "(';', decimal comma), xlsx for a workbook (with --output; needs the "
+                                 "xlsx extra). Default: xlsx for an --output ending in .xlsx, else text.")
 @click.option("--output", "output", type=click.Path(),
               help="Write to this file (all at once: an interrupted run leaves it untouched).")
 @guarded
 def schedule_command(profile, until, ruleset_name, output_format, output):
     """Every payment of a CPTS's contract: when, what, how much, under which article."""
+    output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
+    check_spreadsheet_output(output_format, output)
     library = Library()
     document = load_document(profile)
     resolve, change_days = library.resolver(ruleset_name)
@@ -104,6 +134,9 @@ def schedule_command(profile, until, ruleset_name, output_format, output):
     if problems:
         raise InputError(problems)
     schedule = build_schedule(compile_profile(document), resolve, change_days, until=until)
+    if output_format in ("xlsx", "csv-fr"):
+        write_tables(schedule_tables(schedule), output_format, output)
+        return EXIT_OK
     render = {"text": render_schedule_text, "json": render_schedule_json, "csv": render_schedule_csv}
     text = render[output_format](schedule)
     if output:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -17,7 +18,8 @@ from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, guarded, load_rulesets
-from .output import atomic_output
+from .output import atomic_output, write_atomically
+from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
 
 # A run of this many profiles or more shows a progress bar on stderr.
@@ -57,8 +59,10 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
-@click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]), default=None,
-              help="csv or jsonl (default: from --output's extension, else csv).")
+@click.option("--format", "output_format", type=click.Choice(["csv", "csv-fr", "jsonl", "xlsx"]), default=None,
+              help="csv (for a program), csv-fr (for French Excel: ';', decimal comma), jsonl, or xlsx "
+                   "(a workbook, with --output; needs the xlsx extra). Default: from --output's "
+                   "extension, else csv.")
 @click.option("--output", "output", type=click.Path(),
               help="Write the rows to this file, all at once (an interrupted run leaves it untouched).")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
@@ -68,12 +72,15 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
 def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_dialect):
     """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
     with the total per mission."""
+    output_format = output_format or _format_of(output)
+    check_spreadsheet_output(output_format, output)
     library = Library()
     ruleset, sources = _load(library, profiles, ruleset_name, day, csv_dialect)
     rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
-    output_format = output_format or ("jsonl" if output and output.endswith((".jsonl", ".ndjson")) else "csv")
     missions = list(ruleset.missions)
-    if output:
+    if output_format in ("xlsx", "csv-fr"):
+        write_tables(_rows_table(rows, missions), output_format, output)
+    elif output:
         with atomic_output(output) as stream:
             _write_rows(stream, rows, missions, output_format)
     else:
@@ -81,6 +88,26 @@ def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_
         _write_rows(buffer, rows, missions, output_format)
         click.echo(buffer.getvalue(), nl=False)
     return EXIT_OK
+
+
+def _format_of(output) -> str:
+    """The output format an --output file's extension names (csv when it names none)."""
+    if output and output.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if output and output.endswith(".xlsx"):
+        return "xlsx"
+    return "csv"
+
+
+def _rows_table(rows, missions) -> list[Table]:
+    columns = [Column("Source"), Column("Nom"), Column("Texte appliqué"), Column("Taille", "integer"),
+               Column("Année de contrat", "integer"), Column("Total", "euros")]
+    columns += [Column(m, "euros") for m in missions] + [Column(_NO_MISSION, "euros")]
+    zero = Decimal("0.00")
+    return [Table("CPTS", columns, [
+        [row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
+        + [row.missions.get(m, zero) for m in missions] + [row.missions.get("", zero)]
+        for row in rows])]
 
 
 def _write_rows(stream, rows, missions, output_format):
@@ -104,14 +131,20 @@ def _write_rows(stream, rows, missions, output_format):
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "xlsx"]), default=None,
+              help="text for a person, markdown for a memo, json for a program, xlsx for a workbook "
+                   "(with --output; needs the xlsx extra). Default: xlsx for an --output ending in "
+                   ".xlsx, else text.")
+@click.option("--output", "output", type=click.Path(),
+              help="Write to this file, all at once (an interrupted run leaves it untouched).")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
 @csv_dialect_option
 @guarded
-def compare_command(profiles, baseline, reform, day, top, output_format, jobs, csv_dialect):
+def compare_command(profiles, baseline, reform, day, top, output_format, output, jobs, csv_dialect):
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
+    output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
+    check_spreadsheet_output(output_format, output)
     library = Library()
     rulesets = load_rulesets(library, (baseline, reform), day)
     known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
@@ -122,9 +155,44 @@ def compare_command(profiles, baseline, reform, day, top, output_format, jobs, c
     before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, "Référence")
     after = _run(rulesets[1], sources, day, _jobs(jobs), reform, "Réforme")
     report = _comparison(rulesets, before, after, day, top)
+    if output_format == "xlsx":
+        write_tables(_comparison_tables(report, before, after), output_format, output)
+        return EXIT_OK
     render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
-    click.echo(render[output_format](report), nl=False)
+    text = render[output_format](report)
+    if output:
+        write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
     return EXIT_OK
+
+
+def _fraction(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` as a share of ``whole``, to a ten-thousandth of a per cent (None when ``whole`` is zero)."""
+    return (part / whole).quantize(Decimal("0.000001")) if whole else None
+
+
+def _comparison_tables(r, before, after) -> list[Table]:
+    """The comparison as a workbook: the summary, by taille, by mission, and every CPTS."""
+    money = [Column("Référence", "euros"), Column("Réforme", "euros"), Column("Écart", "signed_euros"),
+             Column("Écart %", "percent")]
+    summary = Table("Synthèse", [
+        Column("Texte de référence"), Column("Texte de la réforme"), Column("Date", "date"),
+        Column("CPTS", "integer"), *money, Column("Gagnent", "integer"), Column("Perdent", "integer"),
+        Column("Inchangées", "integer")],
+        [[r["baseline"], r["reform"], datetime.date.fromisoformat(r["date"]), r["profiles"], r["baseline_total"],
+          r["reform_total"], r["difference"], _fraction(r["difference"], r["baseline_total"]),
+          r["gain"], r["lose"], r["unchanged"]]])
+    sizes = Table("Par taille", [Column("Taille", "integer"), Column("CPTS", "integer"), *money],
+                  [[size, e["count"], e["baseline"], e["reform"], e["difference"],
+                    _fraction(e["difference"], e["baseline"])] for size, e in r["by_size"].items()])
+    missions = Table("Par mission", [Column("Mission"), *money],
+                     [[key, e["baseline"], e["reform"], e["difference"], _fraction(e["difference"], e["baseline"])]
+                      for key, e in r["by_mission"].items()])
+    every = Table("Par CPTS", [Column("Source"), Column("Nom"), Column("Taille", "integer"), *money],
+                  [[a.source, a.name, a.size, a.total, b.total, b.total - a.total, _fraction(b.total - a.total, a.total)]
+                   for a, b in zip(before, after)])
+    return [summary, sizes, missions, every]
 
 
 def _comparison(rulesets, before, after, day, top) -> dict:

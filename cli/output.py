@@ -8,7 +8,7 @@ import tempfile
 
 from aci_rules.engine.diagnostic import Diagnostic, InputError
 
-__all__ = ["write_atomically", "atomic_output"]
+__all__ = ["write_atomically", "atomic_output", "write_bytes_atomically"]
 
 
 @contextlib.contextmanager
@@ -45,3 +45,10 @@ def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` all at once (see :func:`atomic_output`)."""
     with atomic_output(path) as stream:
         stream.write(text)
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` (an xlsx workbook, say) to ``path`` all at once (see :func:`atomic_output`)."""
+    with atomic_output(path) as stream:
+        stream.flush()
+        stream.buffer.write(data)

@@ -17,6 +17,7 @@ from aci_rules.engine.evaluate import Result
 
 __all__ = [
     "euros",
+    "STATUS",
     "render_eval_text",
     "render_eval_json",
     "render_errors_json",
@@ -25,7 +26,7 @@ __all__ = [
     "json_dumps",
 ]
 
-_STATUS = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}
+STATUS = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}
 
 
 def euros(amount: Decimal) -> str:
@@ -153,7 +154,7 @@ def render_eval_text(result: Result, explain: bool = False) -> str:
         for obligation in result.obligations:
             done = f"fait le {obligation.done}" if obligation.done else "pas encore fait"
             out.append(f"  {obligation.label:<64} échéance {obligation.deadline}  {done:<20} "
-                       f"{_STATUS[obligation.status]} ({obligation.status})")
+                       f"{STATUS[obligation.status]} ({obligation.status})")
         out.append("")
 
     unverified = [line for line in result.lines if line.confidence != "confirmed"]

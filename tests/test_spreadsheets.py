@@ -154,3 +154,166 @@ def test_a_german_number_in_a_french_file_is_refused_at_its_cell(run_cli, write)
     result = run_cli("batch", path, "--date", DAY)
     assert result.exit_code == 1
     assert f"{path}:2:2: E203 " in result.stderr
+
+
+# -- writing spreadsheets ---------------------------------------------------------------
+
+openpyxl = pytest.importorskip("openpyxl")  # the test extra installs it; see pyproject.toml
+
+SAMPLE = ROOT / "examples" / "national-sample.csv"
+PROFILE = ROOT / "examples" / "cpts-avenant-2-taille-4.yaml"
+PLAN = ROOT / "examples" / "plan-100-cpts.yaml"
+EURO = '#,##0.00 "€"'
+
+
+def workbook(path):
+    return openpyxl.load_workbook(path)
+
+
+def sheet_rows(sheet) -> list[list]:
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def test_batch_xlsx_holds_what_the_csv_holds_as_numbers_in_euros(run_cli, tmp_path):
+    target = tmp_path / "rows.xlsx"
+    written = run_cli("batch", SAMPLE, "--date", "2024-06-01", "--output", target)
+    assert written.exit_code == 0 and written.stdout == "", written.stderr
+    plain = list(csv.DictReader(io.StringIO(run_cli("batch", SAMPLE, "--date", "2024-06-01").stdout)))
+    book = workbook(target)
+    assert book.sheetnames == ["CPTS"]
+    sheet = book["CPTS"]
+    assert sheet.freeze_panes == "A2"  # the header row stays in view
+    assert all(cell.font.b for cell in sheet[1])
+    rows = sheet_rows(sheet)
+    assert len(rows) == 1 + len(plain) == 701
+    assert rows[0][:6] == ["Source", "Nom", "Texte appliqué", "Taille", "Année de contrat", "Total"]
+    for cells, row in zip(sheet.iter_rows(min_row=2), plain):
+        source, name, ruleset, size, year, total = cells[:6]
+        assert (source.value, name.value, ruleset.value) == (row["source"], row["name"], row["ruleset"])
+        assert size.data_type == "n" and size.value == int(row["size"])
+        assert total.data_type == "n" and total.number_format == EURO
+        # Read back as Excel reads it (a binary float), the figure is the CSV's to the cent.
+        assert Decimal(str(total.value)).quantize(Decimal("0.01")) == Decimal(row["total"])
+        missions = [Decimal(str(cell.value)).quantize(Decimal("0.01")) for cell in cells[6:]]
+        assert missions == [Decimal(row[key]) for key in list(row)[6:]]
+
+
+def test_the_xlsx_stores_the_exact_digits_of_each_amount(run_cli, tmp_path):
+    """The file holds the decimal's own digits (no float written), e.g. 277881.85."""
+    import zipfile
+
+    target = tmp_path / "rows.xlsx"
+    assert run_cli("batch", FRENCH[0], "--date", DAY, "--output", target).exit_code == 0
+    with zipfile.ZipFile(target) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    totals = [row["total"] for row in csv.DictReader(io.StringIO(run_cli("batch", FRENCH[0], "--date", DAY).stdout))]
+    for total in totals:
+        assert f"<v>{total}</v>" in xml or f"<v>{Decimal(total).normalize():f}</v>" in xml
+
+
+def test_schedule_xlsx_has_one_sheet_per_table_with_dates_as_dates(run_cli, tmp_path):
+    target = tmp_path / "calendrier.xlsx"
+    assert run_cli("schedule", PROFILE, "--format", "xlsx", "--output", target).exit_code == 0
+    data = json.loads(run_cli("schedule", PROFILE, "--format", "json").stdout)
+    book = workbook(target)
+    assert book.sheetnames == ["Versements", "Années de contrat", "Années civiles", "Obligations"]
+    for sheet in book:
+        assert sheet.freeze_panes == "A2"
+    payments = list(book["Versements"].iter_rows(min_row=2))
+    assert len(payments) == len(data["payments"])
+    for cells, payment in zip(payments, data["payments"]):
+        due, year, line = cells[:3]
+        assert due.is_date and due.number_format == "DD/MM/YYYY"
+        assert due.value.date().isoformat() == payment["due"]
+        assert (year.value, line.value) == (payment["contract_year"], payment["line"])
+        assert cells[7].number_format == EURO
+        assert Decimal(str(cells[7].value)).quantize(Decimal("0.01")) == Decimal(payment["amount"])
+    calendar = sheet_rows(book["Années civiles"])[1:]
+    assert {str(y): Decimal(str(v)).quantize(Decimal("0.01")) for y, v in calendar} == \
+        {k: Decimal(v) for k, v in data["by_calendar_year"].items()}
+    statuses = [row[3] for row in sheet_rows(book["Obligations"])[1:]]
+    assert statuses == [f"{french} ({o['status']})" for o, french in
+                        zip(data["obligations"], [{"met": "tenue", "missing": "manquée", "late": "en retard",
+                                                   "pending": "à venir"}[o["status"]] for o in data["obligations"]])]
+
+
+def test_compare_xlsx_has_the_summary_the_splits_and_every_cpts(run_cli, tmp_path):
+    target = tmp_path / "impact.xlsx"
+    args = ("compare", SAMPLE, "--baseline", "avenant-2", "--reform", PLAN, "--date", "2024-06-01")
+    assert run_cli(*args, "--output", target).exit_code == 0
+    report = json.loads(run_cli(*args, "--format", "json").stdout)
+    book = workbook(target)
+    assert book.sheetnames == ["Synthèse", "Par taille", "Par mission", "Par CPTS"]
+    header, values = sheet_rows(book["Synthèse"])
+    summary = dict(zip(header, values))
+    assert summary["CPTS"] == report["profiles"] == 700
+    assert Decimal(str(summary["Écart"])).quantize(Decimal("0.01")) == Decimal(report["difference"])
+    assert (summary["Gagnent"], summary["Perdent"], summary["Inchangées"]) == \
+        (report["gain"], report["lose"], report["unchanged"])
+    assert book["Synthèse"]["G2"].number_format.startswith("+")
+    assert book["Synthèse"]["H2"].number_format == "0.0 %"
+    every = sheet_rows(book["Par CPTS"])[1:]
+    assert len(every) == 700
+    assert sum(Decimal(str(row[5])) for row in every).quantize(Decimal("0.01")) == Decimal(report["difference"])
+
+
+def test_text_that_would_be_a_formula_stays_text(run_cli, write, tmp_path):
+    hostile = ['=HYPERLINK("http://example.invalid","x")', "+33 1 00", "-CPTS", "@SUM(A1)"]
+    rows = "".join(f'"{name.replace(chr(34), chr(34) * 2)}",30000\n' for name in hostile)
+    path = write("hostile.csv", "name,population\n" + rows)
+    target = tmp_path / "rows.xlsx"
+    assert run_cli("batch", path, "--date", DAY, "--output", target).exit_code == 0
+    cells = [row[1] for row in workbook(target)["CPTS"].iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == hostile
+    assert all(cell.data_type == "s" and cell.quotePrefix for cell in cells)
+    french = run_cli("batch", path, "--date", DAY, "--format", "csv-fr")
+    names = [row[1] for row in csv.reader(io.StringIO(french.stdout.lstrip("\ufeff")), delimiter=";")][1:]
+    assert names == ["'" + name for name in hostile]
+
+
+def test_csv_fr_is_what_french_excel_opens_and_what_batch_reads_back(run_cli, tmp_path):
+    target = tmp_path / "rows.csv"
+    assert run_cli("batch", SAMPLE, "--date", "2024-06-01", "--format", "csv-fr", "--output", target).exit_code == 0
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    text = raw.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    plain = list(csv.reader(io.StringIO(run_cli("batch", SAMPLE, "--date", "2024-06-01").stdout)))
+    assert len(rows) == len(plain)
+    for french, usual in zip(rows[1:], plain[1:]):
+        assert french[5] == usual[5].replace(".", ",")  # the total, decimal comma
+
+
+def test_schedule_csv_fr_writes_dates_the_french_way(run_cli):
+    result = run_cli("schedule", PROFILE, "--format", "csv-fr")
+    first = result.stdout.lstrip("\ufeff").splitlines()[1].split(";")
+    data = json.loads(run_cli("schedule", PROFILE, "--format", "json").stdout)["payments"][0]
+    day = data["due"]
+    assert first[0] == f"{day[8:10]}/{day[5:7]}/{day[:4]}"
+    assert first[7] == data["amount"].replace(".", ",")
+
+
+@pytest.mark.parametrize("command", [
+    ("batch", SAMPLE, "--date", "2024-06-01"),
+    ("schedule", PROFILE),
+    ("compare", SAMPLE, "--baseline", "avenant-2", "--reform", "avenant-2", "--date", "2024-06-01"),
+])
+def test_a_workbook_needs_a_file_to_go_to(run_cli, command):
+    result = run_cli(*command, "--format", "xlsx")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--output" in result.stderr
+
+
+def test_an_xlsx_that_cannot_be_written_leaves_nothing_behind(run_cli, tmp_path):
+    target = tmp_path / "missing-folder" / "rows.xlsx"
+    result = run_cli("batch", SAMPLE, "--date", "2024-06-01", "--output", target)
+    assert result.exit_code == 1 and " E011 " in result.stderr
+    assert not target.parent.exists()
+
+
+def test_an_xlsx_replaces_the_old_file_whole(run_cli, tmp_path):
+    target = tmp_path / "rows.xlsx"
+    target.write_bytes(b"an old file")
+    assert run_cli("batch", FRENCH[0], "--date", DAY, "--output", target).exit_code == 0
+    assert [name for name in __import__("os").listdir(tmp_path)] == ["rows.xlsx"]
+    assert workbook(target)["CPTS"].max_row == 4
