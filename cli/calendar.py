@@ -15,48 +15,53 @@ from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, guarded
 from .output import write_atomically
-from .render import STATUS, euros, json_dumps
+from .i18n import _, render
+from .render import euros, json_dumps, obligation_lines, status
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 
 _CSV_FIELDS = ("due", "contract_year", "line", "label", "mission", "volet", "installment", "amount",
                "rule", "reference")
 
 
+def _segments(year) -> str:
+    """The texts applied in a contract year, each with its days."""
+    return ", ".join(_("{text} from {start} to {end}").format(text=text, start=start, end=end)
+                     for start, end, text in year.segments)
+
+
 def render_schedule_text(schedule) -> str:
     profile = schedule.profile
-    out = [f"{profile.name} — calendrier des versements", ""]
+    out = [_("{name} — payment calendar").format(name=profile.name), ""]
     for year in schedule.years:
-        title = f"Année de contrat {year.number}" if year.number else "Avant le contrat"
-        parts = ", ".join(f"{rid} du {a} au {b}" for a, b, rid in year.segments)
-        out.append(f"  {title} (du {year.start} au {year.end}) : droits {euros(year.total)} — {parts}")
+        title = (_("Contract year {number}").format(number=year.number) if year.number else
+                 _("Before the contract"))
+        out.append("  " + _("{title} ({start} to {end}): entitlement {amount} — {texts}").format(
+            title=title, start=year.start, end=year.end, amount=euros(year.total), texts=_segments(year)))
     out.append("")
-    out.append(f"  {'Échéance':<11} {'Année':>5}  {'Ligne':<28} {'Versement':<44} {'Montant':>15}")
+    out.append(f"  {_('Due'):<11} {_('Year'):>5}  {_('Line'):<28} {_('Installment'):<44} {_('Amount'):>15}")
     out.append("  " + "-" * 107)
     for payment in schedule.payments:
         year = payment.contract_year if payment.contract_year is not None else "—"
         out.append(f"  {payment.due.isoformat():<11} {year!s:>5}  {payment.line[:28]:<28} "
                    f"{payment.installment[:44]:<44} {euros(payment.amount):>15}")
     out.append("  " + "-" * 107)
-    out.append(f"  {'Total':<93} {euros(schedule.total):>15}")
+    out.append(f"  {_('Total'):<93} {euros(schedule.total):>15}")
     out.append("")
-    out.append("Par année de contrat")
+    out.append(_("By contract year"))
     for number, amount in schedule.by_contract_year().items():
-        label = f"année {number}" if number is not None else "avant le contrat"
+        label = _("year {number}").format(number=number) if number is not None else _("before the contract")
         out.append(f"  {label:<20} {euros(amount):>15}")
-    out.append("Par année civile")
+    out.append(_("By calendar year"))
     for year, amount in schedule.by_calendar_year().items():
         out.append(f"  {year!s:<20} {euros(amount):>15}")
     if schedule.obligations:
         out.append("")
-        out.append(f"Obligations au {schedule.as_of}")
-        for obligation in schedule.obligations:
-            done = f"fait le {obligation.done}" if obligation.done else "pas encore fait"
-            out.append(f"  {obligation.label:<64} échéance {obligation.deadline}  {done:<20} "
-                       f"{STATUS[obligation.status]} ({obligation.status})")
+        out.append(_("Obligations on {date}").format(date=schedule.as_of))
+        out.extend(obligation_lines(schedule.obligations))
     if schedule.notes:
         out.append("")
-        out.append("Avertissements")
-        out.extend(f"  {note}" for note in schedule.notes)
+        out.append(_("Warnings"))
+        out.extend(f"  {render(note)}" for note in schedule.notes)
     return "\n".join(out) + "\n"
 
 
@@ -89,24 +94,22 @@ def render_schedule_csv(schedule) -> str:
 def schedule_tables(schedule) -> list[Table]:
     """The payments first (what a CSV for French Excel holds), then the contract years, the
     calendar years and the obligations, one sheet each in a workbook."""
-    payments = Table("Versements", [
-        Column("Échéance", "date"), Column("Année de contrat", "integer"), Column("Ligne"),
-        Column("Intitulé"), Column("Mission"), Column("Volet"), Column("Versement"), Column("Montant", "euros"),
-        Column("Règle"), Column("Référence", width=60)],
+    payments = Table(_("Payments"), [
+        Column(_("Due"), "date"), Column(_("Contract year"), "integer"), Column(_("Line")),
+        Column(_("Label")), Column(_("Mission")), Column(_("Volet")), Column(_("Installment")),
+        Column(_("Amount"), "euros"), Column(_("Rule")), Column(_("Reference"), width=60)],
         [[p.due, p.contract_year, p.line, p.label, p.mission, p.volet, p.installment, p.amount, p.rule,
           p.reference] for p in schedule.payments])
-    years = Table("Années de contrat", [
-        Column("Année de contrat", "integer"), Column("Du", "date"), Column("Au", "date"),
-        Column("Droits", "euros"), Column("Textes appliqués", width=60)],
-        [[y.number, y.start, y.end, y.total, ", ".join(f"{r} du {a:%d/%m/%Y} au {b:%d/%m/%Y}" for a, b, r in y.segments)]
-         for y in schedule.years])
-    calendar = Table("Années civiles", [Column("Année", "integer"), Column("Versé", "euros")],
+    years = Table(_("Contract years"), [
+        Column(_("Contract year"), "integer"), Column(_("From"), "date"), Column(_("To"), "date"),
+        Column(_("Entitlement"), "euros"), Column(_("Texts applied"), width=60)],
+        [[y.number, y.start, y.end, y.total, _segments(y)] for y in schedule.years])
+    calendar = Table(_("Calendar years"), [Column(_("Year"), "integer"), Column(_("Paid"), "euros")],
                      [[year, amount] for year, amount in schedule.by_calendar_year().items()])
-    obligations = Table("Obligations", [
-        Column("Obligation"), Column("Échéance", "date"), Column("Faite le", "date"), Column("Statut"),
-        Column("Référence", width=60)],
-        [[o.label, o.deadline, o.done, f"{STATUS[o.status]} ({o.status})", o.reference]
-         for o in schedule.obligations])
+    obligations = Table(_("Obligations"), [
+        Column(_("Obligation")), Column(_("Deadline"), "date"), Column(_("Done on"), "date"), Column(_("Status")),
+        Column(_("Reference"), width=60)],
+        [[o.label, o.deadline, o.done, status(o.status), o.reference] for o in schedule.obligations])
     return [payments, years, calendar, obligations]
 
 

@@ -18,6 +18,7 @@ from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, guarded, load_rulesets
+from .i18n import _, language
 from .output import atomic_output, write_atomically
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
@@ -76,7 +77,7 @@ def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_
     check_spreadsheet_output(output_format, output)
     library = Library()
     ruleset, sources = _load(library, profiles, ruleset_name, day, csv_dialect)
-    rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
+    rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, _("Evaluation"))
     missions = list(ruleset.missions)
     if output_format in ("xlsx", "csv-fr"):
         write_tables(_rows_table(rows, missions), output_format, output)
@@ -100,11 +101,11 @@ def _format_of(output) -> str:
 
 
 def _rows_table(rows, missions) -> list[Table]:
-    columns = [Column("Source"), Column("Nom"), Column("Texte appliqué"), Column("Taille", "integer"),
-               Column("Année de contrat", "integer"), Column("Total", "euros")]
+    columns = [Column(_("Source")), Column(_("Name")), Column(_("Text applied")), Column(_("Taille"), "integer"),
+               Column(_("Contract year"), "integer"), Column(_("Total"), "euros")]
     columns += [Column(m, "euros") for m in missions] + [Column(_NO_MISSION, "euros")]
     zero = Decimal("0.00")
-    return [Table("CPTS", columns, [
+    return [Table(_("CPTS"), columns, [
         [row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
         + [row.missions.get(m, zero) for m in missions] + [row.missions.get("", zero)]
         for row in rows])]
@@ -152,8 +153,8 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
-    before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, "Référence")
-    after = _run(rulesets[1], sources, day, _jobs(jobs), reform, "Réforme")
+    before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, _("Baseline"))
+    after = _run(rulesets[1], sources, day, _jobs(jobs), reform, _("Reform"))
     report = _comparison(rulesets, before, after, day, top)
     if output_format == "xlsx":
         write_tables(_comparison_tables(report, before, after), output_format, output)
@@ -174,22 +175,22 @@ def _fraction(part: Decimal, whole: Decimal) -> Decimal | None:
 
 def _comparison_tables(r, before, after) -> list[Table]:
     """The comparison as a workbook: the summary, by taille, by mission, and every CPTS."""
-    money = [Column("Référence", "euros"), Column("Réforme", "euros"), Column("Écart", "signed_euros"),
-             Column("Écart %", "percent")]
-    summary = Table("Synthèse", [
-        Column("Texte de référence"), Column("Texte de la réforme"), Column("Date", "date"),
-        Column("CPTS", "integer"), *money, Column("Gagnent", "integer"), Column("Perdent", "integer"),
-        Column("Inchangées", "integer")],
+    money = [Column(_("Baseline"), "euros"), Column(_("Reform"), "euros"), Column(_("Difference"), "signed_euros"),
+             Column(_("Difference %"), "percent")]
+    summary = Table(_("Summary"), [
+        Column(_("Baseline text")), Column(_("Reform text")), Column(_("Date"), "date"),
+        Column(_("CPTS"), "integer"), *money, Column(_("Gain"), "integer"), Column(_("Lose"), "integer"),
+        Column(_("Unchanged"), "integer")],
         [[r["baseline"], r["reform"], datetime.date.fromisoformat(r["date"]), r["profiles"], r["baseline_total"],
           r["reform_total"], r["difference"], _fraction(r["difference"], r["baseline_total"]),
           r["gain"], r["lose"], r["unchanged"]]])
-    sizes = Table("Par taille", [Column("Taille", "integer"), Column("CPTS", "integer"), *money],
+    sizes = Table(_("By taille"), [Column(_("Taille"), "integer"), Column(_("CPTS"), "integer"), *money],
                   [[size, e["count"], e["baseline"], e["reform"], e["difference"],
                     _fraction(e["difference"], e["baseline"])] for size, e in r["by_size"].items()])
-    missions = Table("Par mission", [Column("Mission"), *money],
+    missions = Table(_("By mission"), [Column(_("Mission")), *money],
                      [[key, e["baseline"], e["reform"], e["difference"], _fraction(e["difference"], e["baseline"])]
                       for key, e in r["by_mission"].items()])
-    every = Table("Par CPTS", [Column("Source"), Column("Nom"), Column("Taille", "integer"), *money],
+    every = Table(_("By CPTS"), [Column(_("Source")), Column(_("Name")), Column(_("Taille"), "integer"), *money],
                   [[a.source, a.name, a.size, a.total, b.total, b.total - a.total, _fraction(b.total - a.total, a.total)]
                    for a, b in zip(before, after)])
     return [summary, sizes, missions, every]
@@ -247,49 +248,58 @@ def _signed(value: Decimal) -> str:
 def _percent(part: Decimal, whole: Decimal) -> str:
     if not whole:
         return ""
-    return f"{'+' if part > 0 else ''}{_plain((part * 100 / whole).quantize(Decimal('0.1'))).replace('.', ',')} %"
+    shown = _plain((part * 100 / whole).quantize(Decimal("0.1")))
+    return f"{'+' if part > 0 else ''}{shown} %" if language() == "en" else \
+        f"{'+' if part > 0 else ''}{shown.replace('.', ',')} %"
 
 
 def _compare_text(r) -> str:
-    out = [f"{r['reform']} comparé à {r['baseline']}, au {r['date']}, sur {r['profiles']} CPTS", ""]
-    out.append(f"  Coût de référence   {euros(r['baseline_total']):>20}")
-    out.append(f"  Coût de la réforme  {euros(r['reform_total']):>20}")
-    out.append(f"  Écart               {_signed(r['difference']):>20}  {_percent(r['difference'], r['baseline_total'])}")
-    out.append(f"  Gagnent {r['gain']}, perdent {r['lose']}, inchangées {r['unchanged']}")
+    out = [_("{reform} compared with {baseline}, on {date}, over {count} CPTS").format(
+        reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), ""]
+    out.append(f"  {_('Baseline cost'):<19} {euros(r['baseline_total']):>20}")
+    out.append(f"  {_('Reform cost'):<19} {euros(r['reform_total']):>20}")
+    out.append(f"  {_('Difference'):<19} {_signed(r['difference']):>20}  "
+               f"{_percent(r['difference'], r['baseline_total'])}")
+    out.append("  " + _("Gain {gain}, lose {lose}, unchanged {unchanged}").format(
+        gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"]))
     out.append("")
-    out.append(f"  {'Taille':<8} {'CPTS':>6} {'Référence':>18} {'Réforme':>18} {'Écart':>18}")
+    out.append(f"  {_('Taille'):<8} {_('CPTS'):>6} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18}")
     for size, e in r["by_size"].items():
         out.append(f"  {size if size is not None else '—'!s:<8} {e['count']:>6} {euros(e['baseline']):>18} "
                    f"{euros(e['reform']):>18} {_signed(e['difference']):>18}")
     out.append("")
-    out.append(f"  {'Mission':<24} {'Référence':>18} {'Réforme':>18} {'Écart':>18}")
+    out.append(f"  {_('Mission'):<24} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18}")
     for key, e in r["by_mission"].items():
         out.append(f"  {key:<24} {euros(e['baseline']):>18} {euros(e['reform']):>18} {_signed(e['difference']):>18}")
     if r["largest"]:
         out.append("")
-        out.append("  Plus grands écarts")
+        out.append("  " + _("Largest changes"))
         for e in r["largest"]:
-            out.append(f"    {e['name'][:34]:<34} taille {e['size']!s:<3} {euros(e['baseline']):>15} → "
+            size = _("taille {size}").format(size=e["size"])
+            out.append(f"    {e['name'][:34]:<34} {size:<10} {euros(e['baseline']):>15} → "
                        f"{euros(e['reform']):>15}  {_signed(e['difference']):>15}")
     return "\n".join(out) + "\n"
 
 
 def _compare_markdown(r) -> str:
-    out = [f"## {r['reform']} comparé à {r['baseline']} ({r['date']}, {r['profiles']} CPTS)", "",
-           "| | Montant |", "|---|---:|",
-           f"| Coût de référence | {euros(r['baseline_total'])} |",
-           f"| Coût de la réforme | {euros(r['reform_total'])} |",
-           f"| Écart | {_signed(r['difference'])} ({_percent(r['difference'], r['baseline_total'])}) |", "",
-           f"Gagnent **{r['gain']}**, perdent **{r['lose']}**, inchangées **{r['unchanged']}**.", "",
-           "| Taille | CPTS | Référence | Réforme | Écart |", "|---|---:|---:|---:|---:|"]
+    columns = f"| {_('Baseline')} | {_('Reform')} | {_('Difference')} |"
+    out = ["## " + _("{reform} compared with {baseline} ({date}, {count} CPTS)").format(
+               reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), "",
+           f"| | {_('Amount')} |", "|---|---:|",
+           f"| {_('Baseline cost')} | {euros(r['baseline_total'])} |",
+           f"| {_('Reform cost')} | {euros(r['reform_total'])} |",
+           f"| {_('Difference')} | {_signed(r['difference'])} ({_percent(r['difference'], r['baseline_total'])}) |",
+           "", _("Gain **{gain}**, lose **{lose}**, unchanged **{unchanged}**.").format(
+               gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"]), "",
+           f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|"]
     for size, e in r["by_size"].items():
         out.append(f"| {size if size is not None else '—'} | {e['count']} | {euros(e['baseline'])} | "
                    f"{euros(e['reform'])} | {_signed(e['difference'])} |")
-    out += ["", "| Mission | Référence | Réforme | Écart |", "|---|---:|---:|---:|"]
+    out += ["", f"| {_('Mission')} {columns}", "|---|---:|---:|---:|"]
     for key, e in r["by_mission"].items():
         out.append(f"| {key} | {euros(e['baseline'])} | {euros(e['reform'])} | {_signed(e['difference'])} |")
     if r["largest"]:
-        out += ["", "| CPTS | Taille | Référence | Réforme | Écart |", "|---|---:|---:|---:|---:|"]
+        out += ["", f"| {_('CPTS')} | {_('Taille')} {columns}", "|---|---:|---:|---:|---:|"]
         for e in r["largest"]:
             out.append(f"| {e['name']} | {e['size']} | {euros(e['baseline'])} | {euros(e['reform'])} | "
                        f"{_signed(e['difference'])} |")

@@ -613,7 +613,7 @@ def test_an_interruption_during_evaluation_leaves_the_target_untouched(tmp_path,
     result = invoke("batch", SAMPLE, "--date", DAY, "--output", target)
     assert len(calls) == 300
     assert result.exit_code == 130, (result.exit_code, result.stderr)
-    assert "interrupted" in result.stderr and "Traceback" not in result.stderr
+    assert "aci-rules : interrompu" in result.stderr and "Traceback" not in result.stderr  # French by default
     assert result.stdout == ""
     assert target.read_bytes() == before
     assert not temporaries(tmp_path)
