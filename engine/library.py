@@ -9,6 +9,7 @@ per set of provisions in force.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 from importlib import resources
@@ -59,6 +60,20 @@ def _at_removal(diagnostic: Diagnostic, removals: dict) -> Diagnostic:
     return amendment.diagnostic(
         "E307", f"removes '{diagnostic.subject}', which is still read at {where} "
         f"({format_path(diagnostic.path)}): change or remove what reads it too", path)
+
+
+def _content_key(document: Document) -> tuple:
+    """What a compiled ruleset depends on: the file's name and its content.
+
+    Never ``id(document)``: once a document is freed, the next one read can get its id
+    and be handed the earlier file's compiled ruleset (``validate c.yaml a.yaml c.yaml
+    b.yaml`` once said "ok" to a b.yaml with an unknown name).
+    """
+    if document.digest is not None:
+        return (document.file, document.digest)
+    # A document built in memory, not read from bytes: its data and positions are its content.
+    content = repr((document.data, sorted(document.marks.items()), sorted(document.origins.items())))
+    return (document.file, hashlib.sha256(content.encode()).hexdigest())
 
 
 class Library:
@@ -196,7 +211,7 @@ class Library:
         for link in chain:
             provisions += dated_provisions(link, link.data["id"])
         signature = tuple(p.day <= day for p in provisions) if day is not None else None
-        key = (tuple(id(link) for link in chain), signature)
+        key = (tuple(_content_key(link) for link in chain), signature)
         if key not in self._compiled:
             full, problems, removals = chain[0], [], {}
             for link in chain[1:]:

@@ -178,6 +178,26 @@ class TestYamlBombsAreDefused:
         path.write_text("- " * 50_000 + "x\n")
         validate_refuses(run_cli, path, "E009", line=1)
 
+    @pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])
+    @pytest.mark.parametrize("text, column", [
+        ("[" * 50_000 + "1" + "]" * 50_000 + "\n", MAX_DEPTH + 1),
+        ("{a: " * 50_000 + "1" + "}" * 50_000 + "\n", 4 * MAX_DEPTH + 1),
+        ("- " * 50_000 + "x\n", 2 * MAX_DEPTH + 1),
+    ], ids=["brackets", "braces", "block"])
+    def test_our_depth_limit_holds_whatever_the_parser_does(self, monkeypatch, parser, text, column):
+        """libyaml as bundled with PyYAML 6.0.4 refuses 1000 levels by itself ("exceeded maximum
+        nesting depth"); with it or without it, the error is our E009 at our limit's node."""
+        from aci_rules.engine import yaml_loader
+        from aci_rules.engine.diagnostic import InputError
+
+        if not hasattr(yaml_loader.yaml, parser):
+            pytest.skip(f"PyYAML without {parser}")
+        monkeypatch.setattr(yaml_loader, "_Parser", getattr(yaml_loader.yaml, parser))
+        with pytest.raises(InputError) as caught:
+            yaml_loader.parse_document(text.encode(), "deep.yaml")
+        found = [(d.code, d.line, d.column) for d in caught.value.diagnostics]
+        assert found == [("E009", 1, column)], found
+
     def test_deep_nesting_in_a_profile_for_eval_is_refused(self, run_cli, tmp_path):
         path = tmp_path / "deep.yaml"
         path.write_text("name: x\npopulation: " + "[" * 50_000 + "]" * 50_000 + "\n")
