@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 
-from aci_rules.engine.diagnostic import Diagnostic, InputError
+from aci_rules.engine.diagnostic import Diagnostic, InputError, msg
 
 __all__ = ["write_atomically", "atomic_output", "write_bytes_atomically"]
 
@@ -22,13 +22,15 @@ def atomic_output(path: str):
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        raise InputError([Diagnostic("E011", f"cannot write {path}: the folder {folder} does not exist")])
+        raise InputError([Diagnostic("E011", msg("cannot write {path}: the folder {folder} does not exist",
+                                                 path=path, folder=folder))])
     if os.path.isdir(target):
-        raise InputError([Diagnostic("E011", f"cannot write {path}: it is a folder")])
+        raise InputError([Diagnostic("E011", msg("cannot write {path}: it is a folder", path=path))])
     try:
         handle, temporary = tempfile.mkstemp(prefix=".aci-rules-", suffix=".tmp", dir=folder)
     except OSError as error:
-        raise InputError([Diagnostic("E011", f"cannot write {path}: {error.strerror or error}")]) from None
+        raise InputError([Diagnostic("E011", msg("cannot write {path}: {reason}", path=path,
+                                                 reason=error.strerror or str(error)))]) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream

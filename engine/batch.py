@@ -17,7 +17,7 @@ import os
 import re
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
+from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
 from .library import document_kind
@@ -37,10 +37,20 @@ MAX_BATCH_BYTES = 200 * 1024 * 1024
 # or without BOM or Windows-1252), or "auto": whichever the header row shows.
 CSV_DIALECTS = ("auto", "comma", "excel-fr")
 _DELIMITER = {"comma": ",", "excel-fr": ";"}
-_DIALECT_NAME = {"comma": "comma (',' between cells, decimal point)",
-                 "excel-fr": "French Excel (';' between cells, decimal comma)"}
-# Separators a header may show that no dialect of ours reads: named in the refusal.
-_OTHER_DELIMITERS = {"\t": "tabs", "|": "'|'"}
+# What the refusal of a CSV says: the dialect found (when another one was named), or the
+# separator found that no dialect of ours reads.
+_DIALECT_FOUND = {
+    "comma": msg("this CSV is in the comma dialect (',' between cells, decimal point): "
+                 "read it with --csv-dialect comma (or auto)"),
+    "excel-fr": msg("this CSV is in the French Excel dialect (';' between cells, decimal comma): "
+                    "read it with --csv-dialect excel-fr (or auto)"),
+}
+_OTHER_DELIMITERS = {
+    "\t": msg("the header row is separated by tabs: a profiles CSV is separated by ',' or, from French "
+              "Excel, by ';'"),
+    "|": msg("the header row is separated by '|': a profiles CSV is separated by ',' or, from French "
+             "Excel, by ';'"),
+}
 
 _SIMPLE_FIELDS = ("name", "population", "members", "letter_of_intent_validated", "contract_signed")
 
@@ -95,7 +105,8 @@ def read_profiles(path: str, missions, csv_dialect: str = "auto") -> list[Profil
         return _read_jsonl(path)
     if path.endswith(".csv"):
         return _read_csv(path, missions, csv_dialect)
-    raise InputError([Diagnostic("E001", "a batch reads a .csv, a .jsonl file, or a folder of YAML profiles", path)])
+    raise InputError([Diagnostic("E001", msg("a batch reads a .csv, a .jsonl file, or a folder of YAML profiles"),
+                                 path)])
 
 
 def _read_jsonl(path: str) -> list[ProfileSource]:
@@ -109,11 +120,12 @@ def _read_jsonl(path: str) -> list[ProfileSource]:
             data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
                               object_pairs_hook=_no_duplicates)
         except _DuplicateKey as error:
-            problems.append(Diagnostic("E008", f"duplicate key '{error.key}'", path, number, 1))
+            problems.append(Diagnostic("E008", msg("duplicate key '{key}'", key=error.key), path, number, 1))
             continue
         except (json.JSONDecodeError, ValueError) as error:
             column = getattr(error, "colno", 1)
-            problems.append(Diagnostic("E003", f"not a JSON object: {getattr(error, 'msg', error)}",
+            problems.append(Diagnostic("E003", msg("not a JSON object: {problem}",
+                                                   problem=getattr(error, "msg", str(error))),
                                        path, number, column))
             continue
         document = Document(path, data, marks={(): (number, 1)})
@@ -176,7 +188,8 @@ def _decode_csv(raw: bytes, path: str, windows: bool) -> str:
     except UnicodeDecodeError as exc:
         line, column = _line_col(raw, exc.start)
         raise InputError([Diagnostic(
-            "E002", f"byte 0x{raw[exc.start]:02x} is neither UTF-8 nor Windows-1252: save the file as UTF-8",
+            "E002", msg("byte 0x{byte:02x} is neither UTF-8 nor Windows-1252: save the file as UTF-8",
+                        byte=raw[exc.start]),
             path, line, column)]) from None
 
 
@@ -187,14 +200,12 @@ def _csv_dialect(raw: bytes, path: str, known, wanted: str) -> str:
     found = _sniff(header, known)
     if found in _OTHER_DELIMITERS:
         raise InputError([Diagnostic(
-            "E003", f"the header row is separated by {_OTHER_DELIMITERS[found]}: a profiles CSV is "
-            f"separated by ',' or, from French Excel, by ';'", path, number, 1)])
+            "E003", _OTHER_DELIMITERS[found], path, number, 1)])
     if found is None:  # no known column at all: the header's own diagnostics say more
         return "comma" if wanted == "auto" else wanted
     if wanted not in ("auto", found):
         raise InputError([Diagnostic(
-            "E003", f"this CSV is in the {_DIALECT_NAME[found]} dialect, not {wanted}: "
-            f"read it with --csv-dialect {found} (or auto)", path, number, 1)])
+            "E003", _DIALECT_FOUND[found], path, number, 1)])
     return found
 
 
@@ -209,7 +220,7 @@ def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
         position = stream.tell()
         line = stream.readline()
         if not line:
-            raise InputError([Diagnostic("E004", "no header row", path)])
+            raise InputError([Diagnostic("E004", msg("no header row"), path)])
         if line.strip() and not line.startswith("#"):
             stream.seek(position)
             break
@@ -221,8 +232,9 @@ def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
     for column, name in enumerate(header, 1):
         if name not in known:
             guess = suggest(name, known)
-            hint = f": did you mean '{guess}'?" if guess else ""
-            problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
+            hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
+            problems.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
+                                       path, header_line, column))
     if problems:
         raise InputError(problems)
     french = dialect == "excel-fr"
@@ -234,7 +246,8 @@ def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            problems.append(Diagnostic("E003", f"{len(row)} cells where the header has {len(header)}",
+            problems.append(Diagnostic("E003", msg("{count} cells where the header has {expected}",
+                                                   count=len(row), expected=len(header)),
                                        path, number, 1))
             continue
         data, marks, styles = {}, {(): (number, 1)}, {}

@@ -93,8 +93,7 @@ class Message:
         """The text in the language ``translate`` (template -> template) gives."""
         if not self.params:  # a template without parameters is shown as written
             return translate(self.template)
-        values = {key: value.render(translate) if isinstance(value, Message) else value
-                  for key, value in self.params.items()}
+        values = {key: _rendered(value, translate) for key, value in self.params.items()}
         return translate(self.template).format(**values)
 
     def __str__(self) -> str:
@@ -105,6 +104,14 @@ class Message:
 
     def __radd__(self, other):
         return msg("{first}{second}", first=other, second=self)
+
+
+def _rendered(value, translate):
+    if isinstance(value, Message):
+        return value.render(translate)
+    if isinstance(value, list) and all(isinstance(item, Message) for item in value):
+        return ", ".join(item.render(translate) for item in value)  # a list of parts, in order
+    return value
 
 
 def msg(template: str, **params) -> Message:

@@ -111,7 +111,7 @@ def test_the_dialect_named_is_the_dialect_read(run_cli, comma_file):
 ])
 def test_a_csv_in_another_dialect_than_the_one_named_is_refused_in_one_line(run_cli, comma_file, path, named,
                                                                            found):
-    result = run_cli("batch", path or comma_file, "--date", DAY, "--csv-dialect", named)
+    result = run_cli("batch", path or comma_file, "--date", DAY, "--csv-dialect", named, "--lang", "en")
     assert result.exit_code == 1 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert ":1:1: E003 " in line and found in line and "--csv-dialect" in line
@@ -119,7 +119,7 @@ def test_a_csv_in_another_dialect_than_the_one_named_is_refused_in_one_line(run_
 
 def test_a_tab_separated_file_is_refused_in_one_line_naming_its_separator(run_cli, write):
     path = write("tabs.csv", "name\tpopulation\nCPTS A\t30000\n")
-    result = run_cli("batch", path, "--date", DAY)
+    result = run_cli("batch", path, "--date", DAY, "--lang", "en")
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
     assert line.endswith("separated by tabs: a profiles CSV is separated by ',' or, from French Excel, by ';'")
@@ -144,7 +144,7 @@ def test_a_comma_csv_that_is_not_utf8_is_still_refused(run_cli, tmp_path):
 
 def test_a_misspelt_column_of_a_french_file_is_named_with_its_cell(run_cli, write):
     path = write("typo.csv", "name;populaton\nCPTS A;30 000\n")
-    result = run_cli("batch", path, "--date", DAY)
+    result = run_cli("batch", path, "--date", DAY, "--lang", "en")
     assert result.exit_code == 1
     assert f"{path}:1:2: E201 unknown column 'populaton': did you mean 'population'?" in result.stderr
 
