@@ -13,6 +13,7 @@ from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
+from .i18n import _
 from .base import EXIT_OK, DateType, guarded, load_rulesets
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
@@ -39,7 +40,7 @@ def diff_command(old, new, day, profiles, output_format):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
-        raise click.UsageError("--profiles needs --date: the date the profiles are evaluated on")
+        raise click.UsageError(_("--profiles needs --date: the date the profiles are evaluated on"))
     library = Library()
     before, after = load_rulesets(library, (old, new), day)
     problems = []

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 import click
 
+from .i18n import _
 from .output import write_atomically, write_bytes_atomically
 
 __all__ = ["Column", "Table", "write_xlsx", "render_csv_fr", "neutralise_formula", "write_tables",
@@ -111,7 +112,7 @@ def workbook_bytes(tables: Sequence[Table]) -> bytes:
         from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
     except ImportError:
-        raise click.ClickException(f"--format xlsx needs openpyxl: {XLSX_EXTRA}") from None
+        raise click.ClickException(_("--format xlsx needs openpyxl: {install}").format(install=XLSX_EXTRA)) from None
     book = Workbook(write_only=True)
     for table, name in zip(tables, _sheet_names(tables)):
         sheet = book.create_sheet(name)
@@ -187,7 +188,7 @@ def render_csv_fr(table: Table) -> str:
 def check_spreadsheet_output(output_format: str, output: str | None) -> None:
     """A usage error, before any work, for a workbook with nowhere to go (not the terminal)."""
     if output_format == "xlsx" and not output:
-        raise click.UsageError("--format xlsx writes a workbook: give it a file with --output")
+        raise click.UsageError(_("--format xlsx writes a workbook: give it a file with --output"))
 
 
 def write_tables(tables: Sequence[Table], output_format: str, output: str | None) -> None:

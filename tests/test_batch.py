@@ -467,7 +467,7 @@ def test_an_unknown_column_is_refused_with_a_suggestion(tmp_path, header, column
     """HOSTILE 15: a typo in a field name."""
     path = tmp_path / "columns.csv"
     path.write_text(f"# commentaire\n{header}\nCPTS,50000,2022-01-15\n", encoding="utf-8")
-    found = refused(invoke("batch", path, "--date", DAY), (str(path), 2, column, "E201"))
+    found = refused(invoke("batch", path, "--date", DAY, "--lang", "en"), (str(path), 2, column, "E201"))
     assert f"did you mean '{suggestion}'" in found[0][4]
 
 

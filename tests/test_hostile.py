@@ -125,7 +125,7 @@ def eval_refuses(run_cli, args, filename, code: str, line=ANY, col=ANY):
 
 def validate_refuses(run_cli, path, code, line=ANY, col=ANY):
     """``validate`` exits 1 with ``code``; stdout is only the one-line summary; JSON mode agrees."""
-    result = run_cli("validate", path)
+    result = run_cli("validate", "--lang", "en", path)
     found = assert_refused(result, path, code, line, col)
     assert re.fullmatch(re.escape(str(path)) + r": (ruleset|profile|unreadable), [0-9]+ problems?",
                         result.stdout.rstrip("\n")), result.stdout
@@ -137,7 +137,7 @@ def validate_refuses(run_cli, path, code, line=ANY, col=ANY):
 
 
 def validate_accepts(run_cli, path):
-    result = run_cli("validate", path)
+    result = run_cli("validate", "--lang", "en", path)
     assert_clean(result, 0)
     assert result.stderr == ""
     return result
