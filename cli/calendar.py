@@ -13,9 +13,9 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schedule import build_schedule
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, guarded
-from .output import write_atomically
+from .base import EXIT_OK, DateType, examples, guarded
 from .i18n import _, render
+from .output import check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .render import euros, json_dumps, obligation_lines, status
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 
@@ -87,7 +87,7 @@ def render_schedule_csv(schedule) -> str:
     writer = csv.DictWriter(buffer, fieldnames=_CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for payment in schedule.payments:
-        writer.writerow(payment.to_dict())
+        writer.writerow({key: spreadsheet_safe(value) for key, value in payment.to_dict().items()})
     return buffer.getvalue()
 
 
@@ -113,7 +113,10 @@ def schedule_tables(schedule) -> list[Table]:
     return [payments, years, calendar, obligations]
 
 
-@click.command("schedule")
+@click.command("schedule", epilog=examples(
+    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml",
+    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml --ruleset examples/plan-100-cpts.yaml --format csv --output calendrier.csv",
+))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
@@ -129,6 +132,8 @@ def schedule_command(profile, until, ruleset_name, output_format, output):
     """Every payment of a CPTS's contract: when, what, how much, under which article."""
     output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
     check_spreadsheet_output(output_format, output)
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     document = load_document(profile)
     resolve, change_days = library.resolver(ruleset_name)
@@ -140,10 +145,10 @@ def schedule_command(profile, until, ruleset_name, output_format, output):
     if output_format in ("xlsx", "csv-fr"):
         write_tables(schedule_tables(schedule), output_format, output)
         return EXIT_OK
-    render = {"text": render_schedule_text, "json": render_schedule_json, "csv": render_schedule_csv}
-    text = render[output_format](schedule)
+    renderers = {"text": render_schedule_text, "json": render_schedule_json, "csv": render_schedule_csv}
+    text = renderers[output_format](schedule)
     if output:
         write_atomically(output, text)
     else:
-        click.echo(text, nl=False)
+        click.echo(terminal_safe(text) if output_format == "text" else text, nl=False)
     return EXIT_OK

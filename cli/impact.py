@@ -17,9 +17,9 @@ from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.library import Library
 
-from .base import EXIT_OK, DateType, guarded, load_rulesets
+from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .i18n import _, language
-from .output import atomic_output, write_atomically
+from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
 
@@ -56,7 +56,9 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
     return evaluate_many(fast, sources, day, jobs=jobs, ruleset_name=ruleset_name)
 
 
-@click.command("batch")
+@click.command("batch", epilog=examples(
+    "aci-rules batch examples/national-sample.csv --date 2024-06-01 --output rows.csv",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
@@ -75,6 +77,8 @@ def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_
     with the total per mission."""
     output_format = output_format or _format_of(output)
     check_spreadsheet_output(output_format, output)
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     ruleset, sources = _load(library, profiles, ruleset_name, day, csv_dialect)
     rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, _("Evaluation"))
@@ -120,12 +124,15 @@ def _write_rows(stream, rows, missions, output_format):
     writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
                     + [f"mission_{m}" for m in missions] + [_NO_MISSION])
     for row in rows:
-        writer.writerow([row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
+        writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
+                         row.contract_year, row.total]
                         + [row.missions.get(m, Decimal("0.00")) for m in missions]
                         + [row.missions.get("", Decimal("0.00"))])
 
 
-@click.command("compare")
+@click.command("compare", epilog=examples(
+    "aci-rules compare examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH", required=True, help="The ruleset compared against.")
 @click.option("--reform", "reform", metavar="ID|PATH", required=True, help="The ruleset proposed.")
@@ -146,6 +153,8 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
     output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
     check_spreadsheet_output(output_format, output)
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     rulesets = load_rulesets(library, (baseline, reform), day)
     known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
@@ -164,7 +173,7 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
     if output:
         write_atomically(output, text)
     else:
-        click.echo(text, nl=False)
+        click.echo(text if output_format == "json" else terminal_safe(text), nl=False)
     return EXIT_OK
 
 

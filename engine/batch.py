@@ -15,12 +15,14 @@ import io
 import json
 import os
 import re
+import signal
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
 from .library import document_kind
+from .paths import yaml_files_in
 from .yaml_loader import Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
@@ -87,17 +89,16 @@ def read_profiles(path: str, missions, csv_dialect: str = "auto") -> list[Profil
     own problems are for :func:`validate_profile`.
     """
     if os.path.isdir(path):
-        sources, problems = [], []
-        for name in sorted(os.listdir(path)):
-            if name.endswith((".yaml", ".yml")):
-                full = os.path.join(path, name)
-                try:
-                    document = load_document(full)
-                except InputError as error:
-                    problems += error.diagnostics
-                    continue
-                if document_kind(document) == "profile":
-                    sources.append(ProfileSource(full, document))
+        sources = []
+        files, problems = yaml_files_in(path)
+        for full in files:
+            try:
+                document = load_document(full)
+            except InputError as error:
+                problems += error.diagnostics
+                continue
+            if document_kind(document) == "profile":
+                sources.append(ProfileSource(full, document))
         if problems:
             raise InputError(problems)
         return sources
@@ -121,6 +122,9 @@ def _read_jsonl(path: str) -> list[ProfileSource]:
                               object_pairs_hook=_no_duplicates)
         except _DuplicateKey as error:
             problems.append(Diagnostic("E008", msg("duplicate key '{key}'", key=error.key), path, number, 1))
+            continue
+        except RecursionError:
+            problems.append(Diagnostic("E009", msg("JSON nested too deeply to be a profile"), path, number, 1))
             continue
         except (json.JSONDecodeError, ValueError) as error:
             column = getattr(error, "colno", 1)
@@ -226,18 +230,29 @@ def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
             break
         skipped += 1
     reader = csv.reader(stream, delimiter=_DELIMITER[dialect])
+    try:
+        return _read_csv_rows(reader, path, known, skipped, french=dialect == "excel-fr")
+    except csv.Error as error:
+        # A cell over csv.field_size_limit() (128 KiB), a NUL: located at the row reached.
+        raise InputError([Diagnostic("E003", msg("not a CSV row: {problem}", problem=str(error)), path,
+                                     skipped + reader.line_num, 1)]) from None
+
+
+def _read_csv_rows(reader, path, known, skipped, french: bool) -> list[ProfileSource]:
     header = next(reader)
     header_line = skipped + reader.line_num
     problems = []
     for column, name in enumerate(header, 1):
-        if name not in known:
+        if name in header[:column - 1]:
+            problems.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
+                                                   first=header.index(name) + 1), path, header_line, column))
+        elif name not in known:
             guess = suggest(name, known)
             hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
             problems.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
                                        path, header_line, column))
     if problems:
         raise InputError(problems)
-    french = dialect == "excel-fr"
     sources = []
     previous = reader.line_num
     for row in reader:
@@ -389,14 +404,47 @@ def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int =
         import multiprocessing
 
         chunk = max(1, len(sources) // (jobs * 8))
-        with multiprocessing.get_context("spawn").Pool(
-                jobs, initializer=_init_worker, initargs=(ruleset_name, day)) as pool:
+        # Ctrl-C reaches every process of the terminal's group: the workers start with SIGINT
+        # ignored (a spawned Python then installs no KeyboardInterrupt of its own), so only this
+        # process is interrupted, and leaving the pool terminates them.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            pool = multiprocessing.get_context("spawn").Pool(
+                jobs, initializer=_init_worker, initargs=(ruleset_name, day))
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        try:
             collect(pool.imap(_work, sources, chunksize=chunk))
+        except KeyboardInterrupt:
+            _abandon(pool)
+            raise
+        pool.close()
+        pool.join()
     else:
         collect(_evaluate_one(fast, source, day) for source in sources)
     if problems:
         raise InputError(problems)
     return rows
+
+
+def _abandon(pool) -> None:
+    """End an interrupted pool's workers at once and drop it.
+
+    ``Pool.terminate`` (and the finaliser that runs it at exit) can wait forever on the
+    queue lock of a worker it stopped mid-read: the workers are killed here, and the
+    finaliser cancelled, so that an interrupted batch exits at once.
+    """
+    from multiprocessing import pool as pools
+
+    # First stop the thread that replaces dead workers, or it would start new ones.
+    pool._worker_handler._state = pools.TERMINATE  # noqa: SLF001 — no public way to stop it alone
+    pool._change_notifier.put(None)  # noqa: SLF001
+    pool._worker_handler.join(timeout=5)  # noqa: SLF001
+    for worker in pool._pool:  # noqa: SLF001 — the pool has no public list of its processes
+        worker.kill()
+    for worker in pool._pool:  # noqa: SLF001
+        worker.join(timeout=5)
+    pool._terminate.cancel()  # noqa: SLF001
 
 
 def _evaluate_one(fast, source, day):
@@ -411,6 +459,8 @@ _WORKER: dict = {}
 
 def _init_worker(ruleset_name, day):
     from .library import Library
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is the one interrupted
 
     library = Library()
     ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)

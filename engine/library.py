@@ -17,6 +17,7 @@ from importlib import resources
 from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
 from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .paths import allowed_folder, confine
 from .ruleset import Ruleset
 from .cache import ValidationCache
 from .schema import load_schema
@@ -161,11 +162,13 @@ class Library:
 
     # -- chains ------------------------------------------------------------------
 
-    def _base_of(self, document: Document) -> Document:
+    def _base_of(self, document: Document, folder: str | None) -> Document:
         name = document.data["amends"]
         if looks_like_path(name):
-            folder = os.path.dirname(document.file)
-            path = name if os.path.isabs(name) else os.path.join(folder, name)
+            if folder is None:  # a shipped text names its base by id
+                raise InputError([document.diagnostic(
+                    "E012", f"amends '{name}': a shipped ruleset amends another by its id", ("amends",))])
+            path = confine(name, document, ("amends",), folder)
             if not os.path.exists(path):
                 raise InputError([document.diagnostic(
                     "E306", f"amends '{name}': no such file ({path})", ("amends",))])
@@ -190,8 +193,10 @@ class Library:
         "a amends b, which amends a".
         """
         chain = [document]
+        # Paths in the chain stay under the folder of the file the user named.
+        folder = None if self._identity(document).startswith("shipped:") else allowed_folder(document.file)
         while "amends" in chain[-1].data:
-            base = self._base_of(chain[-1])
+            base = self._base_of(chain[-1], folder)
             seen = [self._identity(d) for d in chain]
             if self._identity(base) in seen:
                 start = seen.index(self._identity(base))

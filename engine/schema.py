@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from .diagnostic import Diagnostic, Message, format_path, msg, suggest
+from .diagnostic import Diagnostic, Message, excerpt, format_path, msg, suggest
 from .yaml_loader import Document
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
@@ -89,7 +89,7 @@ def _describe(value) -> Message:
     if isinstance(value, (int, Decimal)):
         return msg("the number {value}", value=value)
     if isinstance(value, str):
-        return msg("the text '{value}'", value=value)
+        return msg("the text {value}", value=excerpt(value))
     if value is None:
         return msg("nothing")
     if isinstance(value, dict):
@@ -144,6 +144,12 @@ def _translate(error, document: Document):
         expected = [expected] if isinstance(expected, str) else list(expected)
         words = _either([_TYPE_WORDS.get(t, t) for t in expected])
         hint = _yaml_hint(instance, expected, document, path)
+        if not path and isinstance(instance, str):
+            # A file of plain text where YAML keys were expected: say what it is, never what it says.
+            yield document.diagnostic("E203", msg("expected {expected}: this file is a plain text of {count} "
+                                                  "characters, not YAML keys and values", expected=words,
+                                                  count=len(instance)), path)
+            return
         yield document.diagnostic("E203", msg("expected {expected}{at}, got {found}{hint}", expected=words, at=at,
                                               found=_describe(instance), hint=hint), path)
         return
@@ -195,7 +201,7 @@ def _translate(error, document: Document):
     if kind == "pattern":
         yield document.diagnostic(
             "E204", msg("{found}{at} does not have the expected form ({pattern})", found=_describe(instance),
-                        at=at, pattern=error.validator_value),
+                        at=at, pattern=_plain_pattern(error.validator_value)),
             path)
         return
 
@@ -211,8 +217,13 @@ def _matches_pattern(schema, key) -> bool:
     return any(re.search(p, key) for p in schema.get("patternProperties", {}))
 
 
+def _plain_pattern(pattern: str) -> str:
+    # Every pattern ends '(?!\n)$' so that Python's '$' refuses a trailing newline; a reader needs only '$'.
+    return pattern.replace(r"(?!\n)", "")
+
+
 def _property_names_hint(schema):
-    pattern = schema.get("pattern")
+    pattern = _plain_pattern(schema.get("pattern") or "")
     if pattern == "^[1-5]$":
         return msg(" (contract years are 1 to 5)")
     if pattern == "^[1-9]$":

@@ -111,6 +111,8 @@ def test_wheel_carries_the_data_and_runs_from_another_directory(wheel, wheel_sit
     assert any(name.startswith("aci_rules/schemas/") and name.endswith(".json") for name in names)
     for package in ("aci_rules", "aci_rules/engine", "aci_rules/cli"):
         assert f"{package}/__init__.py" in names
+    for page in ("sources.md", "readings.md"):  # `aci-rules show --sources` prints them
+        assert f"aci_rules/docs/{page}" in names
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -132,6 +134,10 @@ def test_wheel_carries_the_data_and_runs_from_another_directory(wheel, wheel_sit
                  cwd=outside, env=env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["total"] == "370000.00"  # FACTS.md §4.2, taille 3
+
+    sources = run([sys.executable, "-c", main, "show", "--sources"], cwd=outside, env=env)
+    assert sources.returncode == 0, sources.stderr
+    assert sources.stdout == (ROOT / "docs" / "sources.md").read_text("utf-8")
 
 
 def test_python_m_from_the_repository_root_runs_the_installed_package(wheel_site):
