@@ -21,9 +21,9 @@ from decimal import Decimal
 import click
 
 from .i18n import _
-from .output import write_atomically, write_bytes_atomically
+from .output import spreadsheet_safe, write_atomically, write_bytes_atomically
 
-__all__ = ["Column", "Table", "write_xlsx", "render_csv_fr", "neutralise_formula", "write_tables",
+__all__ = ["Column", "Table", "write_xlsx", "render_csv_fr", "write_tables",
            "check_spreadsheet_output", "XLSX_EXTRA"]
 
 XLSX_EXTRA = "pip install 'aci-rules[xlsx]'"
@@ -40,7 +40,6 @@ _KINDS = {"text", *_FORMATS}
 # Characters a sheet may not hold in its name, and its length limit (Excel's own rules).
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _SHEET_NAME_MAX = 31
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,15 +64,6 @@ class Table:
     title: str
     columns: Sequence[Column]
     rows: Sequence[Sequence]
-
-
-def neutralise_formula(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading ' before what would start a formula.
-
-    >>> neutralise_formula("=1+1"), neutralise_formula("CPTS -"), neutralise_formula("-")
-    ("'=1+1", 'CPTS -', "'-")
-    """
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _sheet_names(tables) -> list[str]:
@@ -142,7 +132,7 @@ def _cell(cell, value, column: Column):
         cell.value = value
         # openpyxl would store "=..." as a formula: store it as a string, shown as typed.
         cell.data_type = "s"
-        if value.startswith(_FORMULA_START):
+        if spreadsheet_safe(value) != value:  # it starts like a formula: shown as typed, never run
             cell.quotePrefix = True
         return cell
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, datetime.date)):
@@ -162,7 +152,7 @@ def _csv_fr_value(value, column: Column) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return neutralise_formula(value)
+        return spreadsheet_safe(value)
     if isinstance(value, datetime.date):
         return value.strftime("%d/%m/%Y")
     if isinstance(value, Decimal):
@@ -179,7 +169,7 @@ def render_csv_fr(table: Table) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([neutralise_formula(column.title) for column in table.columns])
+    writer.writerow([spreadsheet_safe(column.title) for column in table.columns])
     for row in table.rows:
         writer.writerow([_csv_fr_value(value, column) for value, column in zip(row, table.columns)])
     return buffer.getvalue()
