@@ -121,10 +121,11 @@ def schedule_tables(schedule) -> list[Table]:
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
               help="Apply this ruleset to the whole contract (a proposal, say) instead of the texts in force.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv", "csv-fr", "xlsx"]),
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv", "csv-fr", "xlsx", "html"]),
               default=None, help="text for a person, json or csv for a program, csv-fr for French Excel "
                                  "(';', decimal comma), xlsx for a workbook (with --output; needs the "
-                                 "xlsx extra). Default: xlsx for an --output ending in .xlsx, else text.")
+                                 "xlsx extra), html for a page with charts. Default: xlsx for an --output "
+                                 "ending in .xlsx, else text.")
 @click.option("--output", "output", type=click.Path(),
               help="Write to this file (all at once: an interrupted run leaves it untouched).")
 @guarded
@@ -141,11 +142,17 @@ def schedule_command(profile, until, ruleset_name, output_format, output):
     problems = validate_profile(document, known)
     if problems:
         raise InputError(problems)
+    if output_format == "html":
+        from .html import render_schedule_html, require_report_extra
+
+        require_report_extra()
     schedule = build_schedule(compile_profile(document), resolve, change_days, until=until)
     if output_format in ("xlsx", "csv-fr"):
         write_tables(schedule_tables(schedule), output_format, output)
         return EXIT_OK
     renderers = {"text": render_schedule_text, "json": render_schedule_json, "csv": render_schedule_csv}
+    if output_format == "html":
+        renderers["html"] = render_schedule_html
     text = renderers[output_format](schedule)
     if output:
         write_atomically(output, text)

@@ -15,6 +15,7 @@ import click
 from aci_rules.engine.batch import CSV_DIALECTS, check_profiles, evaluate_many, read_profiles
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
+from aci_rules.engine.impact import NO_MISSION, compare_rows
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
@@ -25,7 +26,6 @@ from .render import _plain, euros, json_dumps
 
 # A run of this many profiles or more shows a progress bar on stderr.
 PROGRESS_FROM = 500
-_NO_MISSION = "hors_mission"
 
 
 def _jobs(value: int) -> int:
@@ -107,7 +107,7 @@ def _format_of(output) -> str:
 def _rows_table(rows, missions) -> list[Table]:
     columns = [Column(_("Source")), Column(_("Name")), Column(_("Text applied")), Column(_("Taille"), "integer"),
                Column(_("Contract year"), "integer"), Column(_("Total"), "euros")]
-    columns += [Column(m, "euros") for m in missions] + [Column(_NO_MISSION, "euros")]
+    columns += [Column(m, "euros") for m in missions] + [Column(NO_MISSION, "euros")]
     zero = Decimal("0.00")
     return [Table(_("CPTS"), columns, [
         [row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
@@ -122,7 +122,7 @@ def _write_rows(stream, rows, missions, output_format):
         return
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
-                    + [f"mission_{m}" for m in missions] + [_NO_MISSION])
+                    + [f"mission_{m}" for m in missions] + [NO_MISSION])
     for row in rows:
         writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
                          row.contract_year, row.total]
@@ -132,6 +132,7 @@ def _write_rows(stream, rows, missions, output_format):
 
 @click.command("compare", epilog=examples(
     "aci-rules compare examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01",
+    "aci-rules compare examples/ --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01 --format html --output comparaison.html",
 ))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH", required=True, help="The ruleset compared against.")
@@ -139,12 +140,12 @@ def _write_rows(stream, rows, missions, output_format):
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "xlsx"]), default=None,
-              help="text for a person, markdown for a memo, json for a program, xlsx for a workbook "
-                   "(with --output; needs the xlsx extra). Default: xlsx for an --output ending in "
-                   ".xlsx, else text.")
-@click.option("--output", "output", type=click.Path(),
-              help="Write to this file, all at once (an interrupted run leaves it untouched).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "xlsx", "html"]),
+              default=None, help="text for a person, markdown for a memo, json for a program, xlsx for a "
+                                 "workbook (with --output; needs the xlsx extra), html for a page with charts. "
+                                 "Default: xlsx for an --output ending in .xlsx, else text.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
 @csv_dialect_option
@@ -155,6 +156,10 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
     check_spreadsheet_output(output_format, output)
     if output:
         check_output(output)  # before the work, not after
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     library = Library()
     rulesets = load_rulesets(library, (baseline, reform), day)
     known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
@@ -164,16 +169,21 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
         raise InputError(problems)
     before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, _("Baseline"))
     after = _run(rulesets[1], sources, day, _jobs(jobs), reform, _("Reform"))
-    report = _comparison(rulesets, before, after, day, top)
+    report = compare_rows(rulesets, before, after, day, top)
     if output_format == "xlsx":
         write_tables(_comparison_tables(report, before, after), output_format, output)
         return EXIT_OK
-    render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
-    text = render[output_format](report)
-    if output:
-        write_atomically(output, text)
+    if output_format == "html":
+        from .html import render_compare_html
+
+        text = render_compare_html(report, before, after, rulesets)
     else:
-        click.echo(text if output_format == "json" else terminal_safe(text), nl=False)
+        render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
+        text = render[output_format](report)
+    if output:
+        write_atomically(output, text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text if output_format in ("json", "html") else terminal_safe(text), nl=False)
     return EXIT_OK
 
 
@@ -203,41 +213,6 @@ def _comparison_tables(r, before, after) -> list[Table]:
                   [[a.source, a.name, a.size, a.total, b.total, b.total - a.total, _fraction(b.total - a.total, a.total)]
                    for a, b in zip(before, after)])
     return [summary, sizes, missions, every]
-
-
-def _comparison(rulesets, before, after, day, top) -> dict:
-    pairs = list(zip(before, after))
-    differences = [(b.total - a.total, a, b) for a, b in pairs]
-    by_size: dict = {}
-    for difference, a, b in differences:
-        entry = by_size.setdefault(a.size, {"count": 0, "baseline": Decimal(0), "reform": Decimal(0)})
-        entry["count"] += 1
-        entry["baseline"] += a.total
-        entry["reform"] += b.total
-    # Missions in the order of the baseline, then the reform's own, then what has no mission.
-    order = list(rulesets[0].missions) + [m for m in rulesets[1].missions if m not in rulesets[0].missions] + [""]
-    missions: dict = {}
-    for key in order:
-        old = sum((a.missions.get(key, Decimal(0)) for a, _ in pairs), Decimal("0.00"))
-        new = sum((b.missions.get(key, Decimal(0)) for _, b in pairs), Decimal("0.00"))
-        if old or new:
-            missions[key or _NO_MISSION] = [old, new]
-    largest = sorted(differences, key=lambda item: (-abs(item[0]), item[1].source))[:top]
-    baseline_total = sum((a.total for a in before), Decimal(0))
-    reform_total = sum((b.total for b in after), Decimal(0))
-    return {
-        "baseline": rulesets[0].id, "reform": rulesets[1].id, "date": day.isoformat(),
-        "profiles": len(pairs), "baseline_total": baseline_total, "reform_total": reform_total,
-        "difference": reform_total - baseline_total,
-        "gain": sum(1 for d, _, _ in differences if d > 0),
-        "lose": sum(1 for d, _, _ in differences if d < 0),
-        "unchanged": sum(1 for d, _, _ in differences if d == 0),
-        "by_size": {size: {**entry, "difference": entry["reform"] - entry["baseline"]}
-                    for size, entry in sorted(by_size.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))},
-        "by_mission": {key: {"baseline": a, "reform": b, "difference": b - a} for key, (a, b) in missions.items()},
-        "largest": [{"source": a.source, "name": a.name, "size": a.size, "baseline": a.total,
-                     "reform": b.total, "difference": d} for d, a, b in largest],
-    }
 
 
 def _jsonable(node):

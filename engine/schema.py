@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from .diagnostic import Diagnostic, Message, excerpt, format_path, msg, suggest
+from .diagnostic import Diagnostic, Message, excerpt, msg, suggest
 from .yaml_loader import Document
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
@@ -57,7 +57,9 @@ def _at(where: str):
 def load_schema(name: str) -> dict:
     """The JSON Schema ``schemas/<name>.schema.json`` shipped with the package."""
     text = resources.files("aci_rules.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    # Bounds as exact decimals: read as a float, 999999999999.99 is 999999999999.98999...,
+    # and the amount 999999999999.99 was "above the maximum 999999999999.99".
+    return json.loads(text, parse_float=Decimal)
 
 
 @functools.cache
@@ -99,7 +101,7 @@ def _describe(value) -> Message:
 
 def _translate(error, document: Document):
     path = tuple(error.absolute_path)
-    where = format_path(document.source_path(path))
+    where = document.describe(path)
     at = _at(where)
     kind = error.validator
     instance = error.instance
@@ -107,7 +109,7 @@ def _translate(error, document: Document):
     if "propertyNames" in error.absolute_schema_path:
         # jsonschema checks each key as an instance of its own, at the parent's path.
         yield document.diagnostic(
-            "E204", msg("key '{key}' is not allowed{at}{hint}", key=instance, at=at,
+            "E204", msg("key {key} is not allowed{at}{hint}", key=excerpt(instance), at=at,
                         hint=_property_names_hint(error.schema)),
             path + (instance,), key=True)
         return
@@ -120,11 +122,12 @@ def _translate(error, document: Document):
                 continue
             guess = suggest(key, known)
             if guess:
-                message = (msg("unknown field '{key}'{at}: did you mean '{guess}'? (it is required)",
-                               key=key, at=at, guess=guess) if guess in missing else
-                           msg("unknown field '{key}'{at}: did you mean '{guess}'?", key=key, at=at, guess=guess))
+                message = (msg("unknown field {key}{at}: did you mean '{guess}'? (it is required)",
+                               key=excerpt(key), at=at, guess=guess) if guess in missing else
+                           msg("unknown field {key}{at}: did you mean '{guess}'?", key=excerpt(key), at=at,
+                               guess=guess))
             else:
-                message = msg("unknown field '{key}'{at}; known fields: {known}", key=key, at=at,
+                message = msg("unknown field {key}{at}; known fields: {known}", key=excerpt(key), at=at,
                               known=", ".join(known))
             yield document.diagnostic("E201", message, path + (key,), key=True)
         return
@@ -298,5 +301,5 @@ def _date_range(document: Document):
             if not MIN_YEAR <= year <= MAX_YEAR:
                 yield document.diagnostic(
                     "E205", msg("'{value}' in {where} is outside the years {first}..{last}", value=node,
-                                where=format_path(document.source_path(path)), first=MIN_YEAR, last=MAX_YEAR),
+                                where=document.describe(path), first=MIN_YEAR, last=MAX_YEAR),
                     path)
