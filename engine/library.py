@@ -211,8 +211,8 @@ class Library:
         while "amends" in chain[-1].data:
             if len(chain) > MAX_AMENDMENT_CHAIN:
                 raise InputError([document.diagnostic(
-                    "E310", f"a chain of more than {MAX_AMENDMENT_CHAIN} amending texts from this file: "
-                    f"the limit is {MAX_AMENDMENT_CHAIN} (each link consolidates the whole text again)",
+                    "E310", msg("a chain of more than {limit} amending texts from this file: the limit is {limit} "
+                                "(each link consolidates the whole text again)", limit=MAX_AMENDMENT_CHAIN),
                     ("amends",))])
             base = self._base_of(chain[-1], folder)
             identity = self._identity(base)
