@@ -15,6 +15,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
+from .i18n import _
 from .output import check_output, terminal_safe, write_atomically
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
@@ -51,7 +52,7 @@ def diff_command(old, new, day, profiles, output_format, summary_only, output):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
-        raise click.UsageError("--profiles needs --date: the date the profiles are evaluated on")
+        raise click.UsageError(_("--profiles needs --date: the date the profiles are evaluated on"))
     if output:
         check_output(output)  # before the work, not after
     if output_format == "html":

@@ -14,23 +14,45 @@ import datetime
 import io
 import json
 import os
+import re
 import signal
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
+from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
 from .library import document_kind
 from .paths import yaml_files_in
-from .yaml_loader import Document, decode_text, load_document, read_bytes, resolve_plain
+from .yaml_loader import Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
     "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "MAX_BATCH_BYTES",
+    "CSV_DIALECTS", "french_cell",
 ]
 
 # A national file of 1 000 CPTS is about 300 KB; 200 MB leaves room for simulations of
 # many variants while refusing a runaway input before reading it.
 MAX_BATCH_BYTES = 200 * 1024 * 1024
+
+# How a profiles CSV may be written: "comma" (',' between cells, decimal point, UTF-8), the
+# French Excel one ("excel-fr": ';' between cells, decimal comma, dates DD/MM/YYYY, UTF-8 with
+# or without BOM or Windows-1252), or "auto": whichever the header row shows.
+CSV_DIALECTS = ("auto", "comma", "excel-fr")
+_DELIMITER = {"comma": ",", "excel-fr": ";"}
+# What the refusal of a CSV says: the dialect found (when another one was named), or the
+# separator found that no dialect of ours reads.
+_DIALECT_FOUND = {
+    "comma": msg("this CSV is in the comma dialect (',' between cells, decimal point): "
+                 "read it with --csv-dialect comma (or auto)"),
+    "excel-fr": msg("this CSV is in the French Excel dialect (';' between cells, decimal comma): "
+                    "read it with --csv-dialect excel-fr (or auto)"),
+}
+_OTHER_DELIMITERS = {
+    "\t": msg("the header row is separated by tabs: a profiles CSV is separated by ',' or, from French "
+              "Excel, by ';'"),
+    "|": msg("the header row is separated by '|': a profiles CSV is separated by ',' or, from French "
+             "Excel, by ';'"),
+}
 
 _SIMPLE_FIELDS = ("name", "population", "members", "letter_of_intent_validated", "contract_signed")
 
@@ -57,10 +79,12 @@ def _read_text(path: str) -> str:
     return decode_text(read_bytes(path, path, MAX_BATCH_BYTES), path)
 
 
-def read_profiles(path: str, missions) -> list[ProfileSource]:
+def read_profiles(path: str, missions, csv_dialect: str = "auto") -> list[ProfileSource]:
     """The profiles of a CSV file, a JSON Lines file, or a folder of YAML profiles.
 
-    ``missions`` are the mission ids a CSV column may name. Raises InputError with
+    ``missions`` are the mission ids a CSV column may name; ``csv_dialect`` is one of
+    :data:`CSV_DIALECTS` (a CSV in another dialect than the one named is refused with one
+    diagnostic that names the dialect found). Raises InputError with
     every problem of the input's shape (unknown columns, bad JSON); the profiles'
     own problems are for :func:`validate_profile`.
     """
@@ -81,8 +105,9 @@ def read_profiles(path: str, missions) -> list[ProfileSource]:
     if path.endswith((".jsonl", ".ndjson")):
         return _read_jsonl(path)
     if path.endswith(".csv"):
-        return _read_csv(path, missions)
-    raise InputError([Diagnostic("E001", "a batch reads a .csv, a .jsonl file, or a folder of YAML profiles", path)])
+        return _read_csv(path, missions, csv_dialect)
+    raise InputError([Diagnostic("E001", msg("a batch reads a .csv, a .jsonl file, or a folder of YAML profiles"),
+                                 path)])
 
 
 def _read_jsonl(path: str) -> list[ProfileSource]:
@@ -96,14 +121,15 @@ def _read_jsonl(path: str) -> list[ProfileSource]:
             data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
                               object_pairs_hook=_no_duplicates)
         except _DuplicateKey as error:
-            problems.append(Diagnostic("E008", f"duplicate key '{error.key}'", path, number, 1))
+            problems.append(Diagnostic("E008", msg("duplicate key '{key}'", key=error.key), path, number, 1))
             continue
         except RecursionError:
-            problems.append(Diagnostic("E009", "JSON nested too deeply to be a profile", path, number, 1))
+            problems.append(Diagnostic("E009", msg("JSON nested too deeply to be a profile"), path, number, 1))
             continue
         except (json.JSONDecodeError, ValueError) as error:
             column = getattr(error, "colno", 1)
-            problems.append(Diagnostic("E003", f"not a JSON object: {getattr(error, 'msg', error)}",
+            problems.append(Diagnostic("E003", msg("not a JSON object: {problem}",
+                                                   problem=getattr(error, "msg", str(error))),
                                        path, number, column))
             continue
         document = Document(path, data, marks={(): (number, 1)})
@@ -132,41 +158,99 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not a number")
 
 
-def _read_csv(path: str, missions) -> list[ProfileSource]:
+def _header_line(raw: bytes) -> tuple[int, bytes]:
+    """The number and text of the first line of ``raw`` neither blank nor a '#' comment."""
+    for number, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1):
+        if line.strip() and not line.startswith(b"#"):
+            return number, line.rstrip(b"\r")
+    return 1, b""
+
+
+def _sniff(header: bytes, known) -> str | None:
+    """The dialect a header row is written in, by the separator that splits it into known
+    columns: "comma", "excel-fr", a separator no dialect reads, or None (no column known)."""
+    # Column names are ASCII: Latin-1 reads any byte, whatever the file's encoding.
+    text = header.decode("latin-1")
+    counts = {separator: sum(name.strip().strip('"') in known for name in text.split(separator))
+              for separator in (",", ";", *_OTHER_DELIMITERS)}
+    best = max(counts, key=lambda separator: counts[separator])
+    if counts[best] == 0:
+        return None
+    return {",": "comma", ";": "excel-fr"}.get(best, best)
+
+
+def _decode_csv(raw: bytes, path: str, windows: bool) -> str:
+    """The text of a CSV: UTF-8 (a BOM is accepted), else, when ``windows``, Windows-1252,
+    the encoding of French Excel's "CSV (séparateur : point-virgule)"."""
+    try:
+        return decode_text(raw, path)
+    except InputError:
+        if not windows or b"\x00" in raw:
+            raise
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        line, column = _line_col(raw, exc.start)
+        raise InputError([Diagnostic(
+            "E002", msg("byte 0x{byte:02x} is neither UTF-8 nor Windows-1252: save the file as UTF-8",
+                        byte=raw[exc.start]),
+            path, line, column)]) from None
+
+
+def _csv_dialect(raw: bytes, path: str, known, wanted: str) -> str:
+    """The dialect to read ``raw`` in; InputError (E003, one line) when the header shows a
+    dialect other than ``wanted``, or a separator no dialect reads."""
+    number, header = _header_line(raw)
+    found = _sniff(header, known)
+    if found in _OTHER_DELIMITERS:
+        raise InputError([Diagnostic(
+            "E003", _OTHER_DELIMITERS[found], path, number, 1)])
+    if found is None:  # no known column at all: the header's own diagnostics say more
+        return "comma" if wanted == "auto" else wanted
+    if wanted not in ("auto", found):
+        raise InputError([Diagnostic(
+            "E003", _DIALECT_FOUND[found], path, number, 1)])
+    return found
+
+
+def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
+    raw = read_bytes(path, path, MAX_BATCH_BYTES)
+    known = csv_columns(sorted(missions))
+    dialect = _csv_dialect(raw, path, known, wanted)
     # newline="": rows end at '\n' or '\r\n' only, and a quoted cell may hold a line break.
-    stream = io.StringIO(_read_text(path), newline="")
+    stream = io.StringIO(_decode_csv(raw, path, windows=dialect == "excel-fr"), newline="")
     skipped = 0
     while True:  # comment lines (a note that the data are synthetic, say) start with '#'
         position = stream.tell()
         line = stream.readline()
         if not line:
-            raise InputError([Diagnostic("E004", "no header row", path)])
+            raise InputError([Diagnostic("E004", msg("no header row"), path)])
         if line.strip() and not line.startswith("#"):
             stream.seek(position)
             break
         skipped += 1
-    reader = csv.reader(stream)
+    reader = csv.reader(stream, delimiter=_DELIMITER[dialect])
     try:
-        return _read_csv_rows(reader, path, missions, skipped)
+        return _read_csv_rows(reader, path, known, skipped, french=dialect == "excel-fr")
     except csv.Error as error:
         # A cell over csv.field_size_limit() (128 KiB), a NUL: located at the row reached.
-        raise InputError([Diagnostic("E003", f"not a CSV row: {error}", path, skipped + reader.line_num, 1)]) \
-            from None
+        raise InputError([Diagnostic("E003", msg("not a CSV row: {problem}", problem=str(error)), path,
+                                     skipped + reader.line_num, 1)]) from None
 
 
-def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
+def _read_csv_rows(reader, path, known, skipped, french: bool) -> list[ProfileSource]:
     header = next(reader)
     header_line = skipped + reader.line_num
-    known = csv_columns(sorted(missions))
     problems = []
     for column, name in enumerate(header, 1):
         if name in header[:column - 1]:
-            problems.append(Diagnostic("E008", f"duplicate column '{name}', first at column "
-                                       f"{header.index(name) + 1}", path, header_line, column))
+            problems.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
+                                                   first=header.index(name) + 1), path, header_line, column))
         elif name not in known:
             guess = suggest(name, known)
-            hint = f": did you mean '{guess}'?" if guess else ""
-            problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
+            hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
+            problems.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
+                                       path, header_line, column))
     if problems:
         raise InputError(problems)
     sources = []
@@ -177,7 +261,8 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            problems.append(Diagnostic("E003", f"{len(row)} cells where the header has {len(header)}",
+            problems.append(Diagnostic("E003", msg("{count} cells where the header has {expected}",
+                                                   count=len(row), expected=len(header)),
                                        path, number, 1))
             continue
         data, marks, styles = {}, {(): (number, 1)}, {}
@@ -186,7 +271,10 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
             if cell == "":
                 continue
             where = _csv_path(name)
-            value = cell if name == "name" else _csv_value(cell, name, path, number, column, problems)
+            if name == "name":
+                value = cell
+            else:
+                value = _csv_value(french_cell(cell) if french else cell, name, path, number, column, problems)
             _put(data, where, value)
             marks[where] = (number, column)
             styles[where] = "'" if name == "name" else ""
@@ -194,6 +282,38 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
     if problems:
         raise InputError(problems)
     return sources
+
+
+_FRENCH_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+# 92000, 92 000 (space, no-break space or narrow no-break space between thousands), 0,8, -1,5
+_FRENCH_NUMBER = re.compile(r"([+-]?)([0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+|[0-9]+)(?:,([0-9]+))?")
+_FRENCH_PERCENT = re.compile(r"(.+?)[ \u00a0\u202f]?%")
+
+
+def french_cell(cell: str) -> str:
+    """A cell of a French Excel CSV written the way a profile file writes it: a decimal comma
+    becomes a point, thousands separators go, a percentage becomes its fraction (exactly,
+    digits shifted, never through a float), a date DD/MM/YYYY becomes YYYY-MM-DD. Anything
+    else (dates already ISO, a list of crises, a typo) is left for the usual checks.
+
+    >>> french_cell("0,85"), french_cell("92 000"), french_cell("85 %"), french_cell("12,5%")
+    ('0.85', '92000', '0.85', '0.125')
+    >>> french_cell("01/06/2022"), french_cell("2022-06-01"), french_cell("1.000,5")
+    ('2022-06-01', '2022-06-01', '1.000,5')
+    """
+    match = _FRENCH_DATE.fullmatch(cell)
+    if match:
+        return f"{match[3]}-{match[2]}-{match[1]}"
+    percent = _FRENCH_PERCENT.fullmatch(cell)
+    number = _FRENCH_NUMBER.fullmatch(percent[1] if percent else cell)
+    if not number:
+        return cell
+    digits = re.sub(r"[ \u00a0\u202f]", "", number[2])
+    text = f"{number[1]}{digits}" + (f".{number[3]}" if number[3] is not None else "")
+    if percent:
+        # x % is x / 100: shift the digits, as a decimal string (no float, no rounding).
+        return format(Decimal(text).scaleb(-2), "f")
+    return text
 
 
 def _csv_path(column: str) -> tuple:
@@ -208,7 +328,9 @@ def _csv_path(column: str) -> tuple:
 
 def _csv_value(cell: str, name: str, path, line, column, problems):
     if name == "crises":
-        return [{"declared": day.strip()} for day in cell.split(";") if day.strip()]
+        # Dates separated by ';' (by ',' too: a date holds neither), each ISO or DD/MM/YYYY.
+        return [{"declared": _FRENCH_DATE.sub(r"\3-\2-\1", day.strip())}
+                for day in re.split(r"[;,]", cell) if day.strip()]
     value, problem = resolve_plain(cell)
     if problem:
         problems.append(Diagnostic("E010", problem, path, line, column))

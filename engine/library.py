@@ -16,7 +16,7 @@ from importlib import resources
 
 from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
-from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
 from .ruleset import Ruleset
 from .cache import ValidationCache
@@ -64,8 +64,8 @@ def _at_removal(diagnostic: Diagnostic, removals: dict) -> Diagnostic:
     amendment, path = removals[diagnostic.subject]
     where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}" if diagnostic.line else diagnostic.file
     return amendment.diagnostic(
-        "E307", f"removes '{diagnostic.subject}', which is still read at {where} "
-        f"({format_path(diagnostic.path)}): change or remove what reads it too", path)
+        "E307", msg("removes '{name}', which is still read at {where} ({path}): change or remove what reads it "
+                    "too", name=diagnostic.subject, where=where, path=format_path(diagnostic.path)), path)
 
 
 def _content_key(document: Document) -> tuple:
@@ -103,7 +103,8 @@ class Library:
                 try:
                     raw = folder.joinpath(name).read_bytes()
                     if len(raw) > MAX_FILE_BYTES:
-                        raise InputError([Diagnostic("E001", f"is over the limit of {MAX_FILE_BYTES} bytes", display)])
+                        raise InputError([Diagnostic("E001", msg("is over the limit of {limit} bytes",
+                                                                 limit=MAX_FILE_BYTES), display)])
                     document = parse_document(raw, display)
                 except InputError as error:
                     problems.extend(error.diagnostics)
@@ -118,7 +119,8 @@ class Library:
                 stem = name[: -len(".yaml")]
                 if document.data["id"] != stem:
                     problems.append(document.diagnostic(
-                        "E304", f"ruleset id '{document.data['id']}' differs from its file name '{name}'",
+                        "E304", msg("ruleset id '{id}' differs from its file name '{name}'", id=document.data["id"],
+                                    name=name),
                         ("id",)))
                 documents[document.data["id"]] = document
             cache.save()
@@ -145,13 +147,16 @@ class Library:
         shipped = self.shipped_documents()
         if id_or_path in shipped:
             return shipped[id_or_path]
-        raise InputError([Diagnostic("E404", f"unknown ruleset '{id_or_path}': {self._known_hint(id_or_path)}")])
+        raise InputError([Diagnostic("E404", msg("unknown ruleset '{name}': {hint}", name=id_or_path,
+                                                 hint=self._known_hint(id_or_path)))])
 
-    def _known_hint(self, name: str) -> str:
+    def _known_hint(self, name: str):
         shipped = self.shipped_documents()
         guess = suggest(name, shipped)
-        hint = f"did you mean '{guess}'? " if guess else ""
-        return f"{hint}known rulesets: {', '.join(sorted(shipped))}"
+        known = ", ".join(sorted(shipped))
+        if guess:
+            return msg("did you mean '{guess}'? known rulesets: {known}", guess=guess, known=known)
+        return msg("known rulesets: {known}", known=known)
 
     def known_ids(self) -> list[str]:
         return sorted(self.shipped_documents())
@@ -172,16 +177,18 @@ class Library:
         if looks_like_path(name):
             if folder is None:  # a shipped text names its base by id
                 raise InputError([document.diagnostic(
-                    "E012", f"amends '{name}': a shipped ruleset amends another by its id", ("amends",))])
+                    "E012", msg("amends '{name}': a shipped ruleset amends another by its id", name=name),
+                    ("amends",))])
             path = confine(name, document, ("amends",), folder)
             if not os.path.exists(path):
                 raise InputError([document.diagnostic(
-                    "E306", f"amends '{name}': no such file ({path})", ("amends",))])
+                    "E306", msg("amends '{name}': no such file ({path})", name=name, path=path), ("amends",))])
             return self.file_document(path)
         shipped = self.shipped_documents()
         if name not in shipped:
             raise InputError([document.diagnostic(
-                "E306", f"amends '{name}', which is not a known ruleset: {self._known_hint(name)}",
+                "E306", msg("amends '{name}', which is not a known ruleset: {hint}", name=name,
+                            hint=self._known_hint(name)),
                 ("amends",))])
         return shipped[name]
 
@@ -204,15 +211,15 @@ class Library:
         while "amends" in chain[-1].data:
             if len(chain) > MAX_AMENDMENT_CHAIN:
                 raise InputError([document.diagnostic(
-                    "E310", f"a chain of more than {MAX_AMENDMENT_CHAIN} amending texts from this file: "
-                    f"the limit is {MAX_AMENDMENT_CHAIN} (each link consolidates the whole text again)",
+                    "E310", msg("a chain of more than {limit} amending texts from this file: the limit is {limit} "
+                                "(each link consolidates the whole text again)", limit=MAX_AMENDMENT_CHAIN),
                     ("amends",))])
             base = self._base_of(chain[-1], folder)
             identity = self._identity(base)
             if identity in seen:
                 names = [d.data["id"] for d in chain[seen[identity]:]] + [base.data["id"]]
                 raise InputError([document.diagnostic(
-                    "E305", "amendment cycle: " + " -> ".join(names), ("amends",))])
+                    "E305", msg("amendment cycle: {chain}", chain=" -> ".join(names)), ("amends",))])
             seen[identity] = len(chain)
             chain.append(base)
         return list(reversed(chain))
@@ -275,7 +282,8 @@ class Library:
             if document.data["status"] == "enacted" and start <= day and (until is None or day <= until):
                 candidates.append((start, document))
         if not candidates:
-            known = ", ".join(f"{d.data['id']} (from {d.data['dates']['in_force']})" for d in
-                              sorted(self.shipped_documents().values(), key=lambda d: d.data["dates"]["in_force"]))
-            raise InputError([Diagnostic("E403", f"no ruleset is in force on {day}; known rulesets: {known}")])
+            known = [msg("{id} (from {day})", id=d.data["id"], day=d.data["dates"]["in_force"]) for d in
+                     sorted(self.shipped_documents().values(), key=lambda d: d.data["dates"]["in_force"])]
+            raise InputError([Diagnostic("E403", msg("no ruleset is in force on {day}; known rulesets: {known}",
+                                                     day=day, known=known))])
         return self.compile(max(candidates, key=lambda pair: pair[0])[1], day)

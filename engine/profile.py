@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, InputError, suggest
+from .diagnostic import Diagnostic, InputError, msg, suggest
 from .schema import schema_diagnostics
 from .yaml_loader import Document, load_document
 
@@ -163,7 +163,8 @@ def unknown_missions(document: Document, known) -> list[Diagnostic]:
         guess = suggest(mission_id, known)
         if guess:
             problems.append(document.diagnostic(
-                "E208", f"unknown mission '{mission_id}': did you mean '{guess}'?", ("missions", mission_id),
+                "E208", msg("unknown mission '{mission}': did you mean '{guess}'?", mission=mission_id, guess=guess),
+                ("missions", mission_id),
                 key=True))
     return problems
 

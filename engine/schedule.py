@@ -17,7 +17,7 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from .diagnostic import Diagnostic, EvaluationError, InputError
+from .diagnostic import Diagnostic, EvaluationError, InputError, msg
 from .evaluate import evaluate, mission_names
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
@@ -202,10 +202,12 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             entitlement = YearEntitlement(number, start, end, lines, tuple(segments))
             years.append(entitlement)
             if len(parts) > 1:
-                described = ", ".join(f"{_days(a, b)} days under {rid} ({a} to {b})" for a, b, rid in segments)
+                described = [msg("{days} days under {text} ({start} to {end})", days=_days(a, b), text=rid,
+                                 start=a, end=b) for a, b, rid in segments]
                 notes.append(Diagnostic(
-                    "W007", f"contract year {number} ({start} to {end}) is cut where a text or a provision "
-                    f"enters into force: {described}; each line counts each part prorata temporis",
+                    "W007", msg("contract year {number} ({start} to {end}) is cut where a text or a provision "
+                                "enters into force: {parts}; each line counts each part prorata temporis",
+                                number=number, start=start, end=end, parts=described),
                     profile.file, severity="warning"))
             # Each line is paid by the rules of the first part of the year it appears in.
             details = {}
@@ -245,15 +247,17 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
                 break
         if rule is None:
             raise EvaluationError([ruleset.document.diagnostic(
-                "E405", f"no payment rule of ruleset '{ruleset.id}' pays line '{line_id}' "
-                f"(volet {line.volet}) in contract year {number}", ("payments",))])
+                "E405", msg("no payment rule of ruleset '{ruleset}' pays line '{line}' (volet {volet}) in "
+                            "contract year {number}", ruleset=ruleset.id, line=line_id, volet=line.volet,
+                            number=number), ("payments",))])
         paid = _ZERO
         for index, installment in enumerate(rule.installments):
             share = _compute(ruleset, rule, f"installments[{index}].share", installment.share, evaluator)
             due = _compute(ruleset, rule, f"installments[{index}].due", installment.due, evaluator)
             if not isinstance(due, datetime.date):
                 raise EvaluationError([ruleset.document.diagnostic(
-                    "E402", f"payment rule '{rule.id}': the due date gives {describe_value(due)}, not a date",
+                    "E402", msg("payment rule '{rule}': the due date gives {value}, not a date", rule=rule.id,
+                                value=describe_value(due)),
                     rule.path + ("installments", index, "due"))])
             if index == len(rule.installments) - 1:
                 part = amount - paid
@@ -280,7 +284,8 @@ def _compute(ruleset, rule, field, expression, evaluator):
         return evaluate_expression(evaluator, expression)
     except ExpressionFailure as failure:
         raise EvaluationError([ruleset.document.diagnostic(
-            failure.code, f"{failure.message} in payment rule '{rule.id}' ({field}: {expression.text})"
-            + (f"; {failure.hint}" if failure.hint else ""),
+            failure.code, msg("{problem} in payment rule '{rule}' ({field}: {formula}){hint}", problem=failure.message,
+                              rule=rule.id, field=field, formula=expression.text,
+                              hint=msg("; {hint}", hint=failure.hint) if failure.hint else ""),
             rule.path)]) from None
 

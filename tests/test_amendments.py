@@ -584,7 +584,7 @@ def test_validate_reports_each_file_on_its_own_whatever_came_before(run_cli, wri
     b = write("b.yaml", amendment(BAD_CHANGE, id="b", amends="aci-2019"))
     c = write("c.yaml", amendment(GOOD_CHANGE, id="c", amends="aci-2019"))
     for files in ([c, a, c, b], [b], [a, b, a, b, c, b]):
-        run = run_cli("validate", *files)
+        run = run_cli("validate", "--lang", "en", *files)
         assert run.exit_code == 1, run.stdout + run.stderr
         assert f"{b}: ruleset, 1 problem" in run.stdout.splitlines()
         assert all(f"{name}: ruleset, ok" in run.stdout.splitlines() for name in (a, c) if name in files)

@@ -467,7 +467,7 @@ def test_an_unknown_column_is_refused_with_a_suggestion(tmp_path, header, column
     """HOSTILE 15: a typo in a field name."""
     path = tmp_path / "columns.csv"
     path.write_text(f"# commentaire\n{header}\nCPTS,50000,2022-01-15\n", encoding="utf-8")
-    found = refused(invoke("batch", path, "--date", DAY), (str(path), 2, column, "E201"))
+    found = refused(invoke("batch", path, "--date", DAY, "--lang", "en"), (str(path), 2, column, "E201"))
     assert f"did you mean '{suggestion}'" in found[0][4]
 
 
@@ -613,7 +613,7 @@ def test_an_interruption_during_evaluation_leaves_the_target_untouched(tmp_path,
     result = invoke("batch", SAMPLE, "--date", DAY, "--output", target)
     assert len(calls) == 300
     assert result.exit_code == 130, (result.exit_code, result.stderr)
-    assert "interrupted" in result.stderr and "Traceback" not in result.stderr
+    assert "aci-rules : interrompu" in result.stderr and "Traceback" not in result.stderr  # French by default
     assert result.stdout == ""
     assert target.read_bytes() == before
     assert not temporaries(tmp_path)

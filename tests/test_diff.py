@@ -756,7 +756,7 @@ def test_the_same_invalid_file_on_both_sides_is_reported_once(run_cli, write):
 
 
 def test_an_unknown_ruleset_exits_1_with_e404_listing_the_known_ones(run_cli):
-    result = run_cli("diff", "avenant-2", "nope")
+    result = run_cli("diff", "avenant-2", "nope", "--lang", "en")
     no_traceback(result)
     assert result.exit_code == 1
     assert result.stdout == ""

@@ -262,7 +262,9 @@ def test_obligations_of_the_socle_missions_with_deadline_and_status(run_cli, wri
         ("Démarrage de la mission prévention", "2023-10-15", "late"),
         ("Déploiement complet de la mission parcours pluriprofessionnels", "2024-10-15", "pending"),
     ]:
-        assert re.search(rf"{re.escape(label)}\s+échéance {deadline}\s.*\b{status}$", text, re.M), label
+        # The same words as eval's: the French status, then its code.
+        french = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}[status]
+        assert re.search(rf"{re.escape(label)}\s+échéance {deadline}\s.*\s{french} \({status}\)$", text, re.M), label
 
 
 # -- --output -----------------------------------------------------------------------------------
