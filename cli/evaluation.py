@@ -10,8 +10,8 @@ from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
-from .output import terminal_safe
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, guarded
+from .output import check_output, terminal_safe, write_atomically
 from .render import render_eval_json, render_eval_text
 
 
@@ -24,23 +24,40 @@ from .render import render_eval_json, render_eval_text
               help="The evaluation date (never the clock): which text applies, which contract year.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
               help="Force a ruleset: a shipped id (see 'aci-rules list') or a YAML file.")
-@format_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="text for a person, json for a program, html for a page with charts.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @click.option("--explain", is_flag=True, help="Show each line's formulas and the values they read.")
 @guarded
-def eval_command(profile, day, ruleset_name, output_format, explain):
+def eval_command(profile, day, ruleset_name, output_format, output, explain):
     """Evaluate a CPTS profile at a date: every funding line, why, and under which article."""
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     document = load_document(profile)
     ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
     problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
     if problems:
         raise InputError(problems)
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     result = evaluate(ruleset, compile_profile(document), day, explain=explain)
-    if output_format == "json":
-        click.echo(render_eval_json(result, explain))
+    if output_format == "html":
+        from .html import render_eval_html
+
+        text = render_eval_html(result)
+    elif output_format == "json":
+        text = render_eval_json(result, explain) + "\n"
     else:
         shown_file = ruleset_name if ruleset_name and looks_like_path(ruleset_name) else None
-        click.echo(terminal_safe(render_eval_text(result, explain, shown_file)), nl=False)
+        text = render_eval_text(result, explain, shown_file)
+    if output:
+        write_atomically(output, text)
+    else:
+        click.echo(terminal_safe(text) if output_format == "text" else text, nl=False)
     return EXIT_OK
 
 

@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .diagnostic import Diagnostic, InputError, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
@@ -101,7 +101,7 @@ class _Compiler:
 
     def where(self, path) -> str:
         """How a message names a node: its path in the file it was written in."""
-        return format_path(self.doc.source_path(path))
+        return self.doc.describe(path)
 
     def error(self, code, message, path, *, key=False):
         self.problems.append(self.doc.diagnostic(code, message, path, key=key))
@@ -175,6 +175,11 @@ class _Compiler:
         scalars = {name for name, parameter in parameters.items() if parameter.by_taille is None}
         basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | scalars)
         if basis is None:
+            return None
+        for function in sorted(basis.functions & set(LINE_FUNCTIONS)):
+            # The taille comes first: every line's amount may depend on it.
+            self.error("E103", f"{function}() reads the lines' amounts, which are computed after the "
+                       f"taille: {self.where(path + ('basis',))} cannot call it", path + ("basis",))
             return None
         return Taille(basis, tuple(c for _, c in classes), spec["reference"], spec["confidence"])
 

@@ -199,10 +199,16 @@ class _Evaluation:
     def fail(self, item, field, failure: ExpressionFailure, expression):
         what = f"{'line' if isinstance(item, FundingLine) else 'item'} '{getattr(item, 'name', None) or item.id}'"
         path = item.path + (field,) if not isinstance(item, Definition) else item.path
-        line, column = self.ruleset.document.position(path) if self.ruleset.document else (None, None)
-        raise EvaluationError([Diagnostic(
-            failure.code, f"{failure.message} in {what} ({format_path(path)}: {expression.text})"
-            f" for profile '{self.profile.name}'", self.ruleset.source, line, column, path)])
+        document = self.ruleset.document
+        if document is None:
+            raise EvaluationError([Diagnostic(
+                failure.code, f"{failure.message} in {what} ({format_path(path)}: {expression.text})"
+                f" for profile '{self.profile.name}'", self.ruleset.source, path=path)])
+        # At the node as written: a line inherited through an amendment is in its base's file.
+        hint = f"; {failure.hint}" if failure.hint else ""
+        raise EvaluationError([document.diagnostic(
+            failure.code, f"{failure.message} in {what} ({document.describe(path)}: {expression.text})"
+            f" for profile '{self.profile.name}'{hint}", path)])
 
     def compute(self, item, field, expression, evaluator):
         try:
@@ -299,7 +305,8 @@ class _Evaluation:
         except ExpressionFailure as failure:
             raise EvaluationError([document.diagnostic(
                 failure.code, f"{failure.message} in taille.basis ({taille.basis.text}) for profile "
-                f"'{self.profile.name}'", ("taille", "basis"))]) from None
+                f"'{self.profile.name}'" + (f"; {failure.hint}" if failure.hint else ""),
+                ("taille", "basis"))]) from None
         if not _is_number(value):
             raise EvaluationError([document.diagnostic(
                 "E402", f"taille.basis gives {describe_value(value)}, not a number", ("taille", "basis"))])

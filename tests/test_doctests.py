@@ -15,7 +15,10 @@ MODULES = [
     "aci_rules.engine.evaluate",
     "aci_rules.engine.sites",
     "aci_rules.engine.mutate",
+    "aci_rules.engine.impact",
     "aci_rules.cli.render",
+    "aci_rules.cli.html",
+    "aci_rules.cli.charts",
     "aci_rules.cli.reading",
 ]
 
