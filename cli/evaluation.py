@@ -10,7 +10,7 @@ from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, examples, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
 from .output import check_output, terminal_safe, write_atomically
 from .render import render_eval_json, render_eval_text
 
