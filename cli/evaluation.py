@@ -63,7 +63,7 @@ def eval_command(profile, day, ruleset_name, output_format, output, explain):
 
 @click.command("test", epilog=examples(
     "aci-rules test tests/cases/",
-    "aci-rules test tests/cases/avenant-2-maxima.yaml -v",
+    "aci-rules test tests/cases/ --allow . --coverage --mutate",
 ))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")
