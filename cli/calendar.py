@@ -86,7 +86,7 @@ def render_schedule_csv(schedule) -> str:
 
 @click.command("schedule", epilog=examples(
     "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml",
-    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml --ruleset examples/plan-100-cpts.yaml --format csv --output calendrier.csv",
+    "aci-rules schedule examples/cpts-plan-100-preavis.yaml --ruleset examples/plan-100-cpts.yaml --format csv --output calendrier.csv",
 ))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")

@@ -17,7 +17,7 @@ from .render import render_eval_json, render_eval_text
 
 @click.command("eval", epilog=examples(
     "aci-rules eval examples/cpts-2019-taille-3.yaml --date 2021-03-01",
-    "aci-rules eval examples/cpts-avenant-2-taille-4.yaml --date 2024-06-01 --ruleset examples/plan-100-cpts.yaml --explain",
+    "aci-rules eval examples/cpts-plan-100-preavis.yaml --date 2024-06-01 --ruleset examples/plan-100-cpts.yaml --explain",
 ))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--date", "day", type=DateType(), required=True,
@@ -35,7 +35,8 @@ def eval_command(profile, day, ruleset_name, output_format, explain):
     problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
     if problems:
         raise InputError(problems)
-    result = evaluate(ruleset, compile_profile(document), day, explain=explain)
+    result = evaluate(ruleset, compile_profile(document), day, explain=explain,
+                      arrivals=library.mission_arrivals())
     if output_format == "json":
         click.echo(render_eval_json(result, explain))
     else:

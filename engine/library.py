@@ -165,6 +165,26 @@ class Library:
             found |= {m["id"] for m in changes.get("add") or []}
         return found
 
+    def mission_arrivals(self) -> dict[str, tuple[datetime.date, str]]:
+        """When each mission of the shipped enacted texts first applies, and with which text.
+
+        A mission applies from its text's entry into force, or from its own ``in_force``
+        when it has a later one (avenant 2's crisis mission, from 2022-09-03).
+        """
+        arrivals: dict = {}
+        for ruleset_id, document in self.shipped_documents().items():
+            data = document.data
+            if data.get("status") != "enacted":
+                continue
+            text_day = _date(data["dates"]["in_force"])
+            changes = (data.get("changes") or {}).get("missions") or {}
+            for mission in (data.get("missions") or []) + (changes.get("add") or []):
+                own = _date(mission.get("in_force"))
+                day = max(text_day, own) if own else text_day
+                if mission["id"] not in arrivals or day < arrivals[mission["id"]][0]:
+                    arrivals[mission["id"]] = (day, ruleset_id)
+        return arrivals
+
     # -- chains ------------------------------------------------------------------
 
     def _base_of(self, document: Document, folder: str | None) -> Document:

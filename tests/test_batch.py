@@ -86,9 +86,9 @@ def temporaries(folder) -> list:
     return [name for name in os.listdir(folder) if TEMPORARY.match(name)]
 
 
-def csv_rows(text: str) -> list[dict]:
+def csv_rows(text: str, columns=None) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
-    assert reader.fieldnames == COLUMNS
+    assert reader.fieldnames == (columns or COLUMNS)
     return list(reader)
 
 
@@ -351,11 +351,14 @@ def test_a_folder_of_yaml_profiles_skips_the_rulesets(tmp_path, run_cli):
         (profiles if re.search(r"^population:", text, re.M) else rulesets).append(source.name)
     (folder / "notes.txt").write_text("pas un profil\n", encoding="utf-8")
     assert profiles and rulesets
-    result = ok(invoke("batch", folder, "--date", DAY))
-    rows = csv_rows(result.stdout)
+    # Under the Plan: one example profile has a mission of the Plan's (cpts-plan-100-preavis.yaml).
+    result = ok(invoke("batch", folder, "--date", DAY, "--ruleset", PLAN))
+    plan_missions = [f"mission_{m}" for m in Library().get(str(PLAN), datetime.date.fromisoformat(DAY)).missions]
+    rows = csv_rows(result.stdout, COLUMNS[:6] + plan_missions + ["hors_mission"])
     assert [row["source"] for row in rows] == [str(folder / name) for name in sorted(profiles)]
     for row, name in zip(rows, sorted(profiles)):
-        expected = json.loads(ok(run_cli("eval", folder / name, "--date", DAY, "--format", "json")).stdout)
+        expected = json.loads(ok(run_cli("eval", folder / name, "--date", DAY, "--ruleset", PLAN,
+                                         "--format", "json")).stdout)
         assert row["total"] == expected["total"], name
         assert row["size"] == str(expected["size"]), name
 
