@@ -8,10 +8,9 @@ import io
 import click
 
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.library import Library
+from aci_rules.engine.library import Library, load_profile_document
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schedule import build_schedule
-from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded
 from .output import check_output, spreadsheet_safe, terminal_safe, write_atomically
@@ -102,7 +101,7 @@ def schedule_command(profile, until, ruleset_name, output_format, output):
     if output:
         check_output(output)  # before the work, not after
     library = Library()
-    document = load_document(profile)
+    document = load_profile_document(profile)
     resolve, change_days = library.resolver(ruleset_name)
     known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
     problems = validate_profile(document, known)

@@ -6,9 +6,8 @@ import click
 
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
-from aci_rules.engine.library import Library, looks_like_path
+from aci_rules.engine.library import Library, load_profile_document, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
-from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
 from .output import terminal_safe
@@ -30,7 +29,7 @@ from .render import render_eval_json, render_eval_text
 def eval_command(profile, day, ruleset_name, output_format, explain):
     """Evaluate a CPTS profile at a date: every funding line, why, and under which article."""
     library = Library()
-    document = load_document(profile)
+    document = load_profile_document(profile)
     ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
     problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
     if problems:
