@@ -20,6 +20,15 @@ _CSV_FIELDS = ("due", "contract_year", "line", "label", "mission", "volet", "ins
                "rule", "reference")
 
 
+def _fit(text: str, width: int) -> str:
+    """``text`` in ``width`` characters; a cut one ends with '…' so that it never reads as whole.
+
+    >>> _fit("Avance à l'anniversaire suivant", 24)
+    "Avance à l'anniversaire…"
+    """
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def render_schedule_text(schedule) -> str:
     profile = schedule.profile
     out = [f"{profile.name} — calendrier des versements", ""]
@@ -32,8 +41,8 @@ def render_schedule_text(schedule) -> str:
     out.append("  " + "-" * 107)
     for payment in schedule.payments:
         year = payment.contract_year if payment.contract_year is not None else "—"
-        out.append(f"  {payment.due.isoformat():<11} {year!s:>5}  {payment.line[:28]:<28} "
-                   f"{payment.installment[:44]:<44} {euros(payment.amount):>15}")
+        out.append(f"  {payment.due.isoformat():<11} {year!s:>5}  {_fit(payment.line, 28):<28} "
+                   f"{_fit(payment.installment, 44):<44} {euros(payment.amount):>15}")
     out.append("  " + "-" * 107)
     out.append(f"  {'Total':<93} {euros(schedule.total):>15}")
     out.append("")

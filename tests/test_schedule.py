@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pathlib
 import os
 import re
 from decimal import Decimal
@@ -396,3 +397,17 @@ def test_schedule_without_a_contract_says_why(run_cli, write):
     document = json.loads(result.stdout)
     assert document["payments"] == []
     assert [w["code"] for w in document["warnings"]] == ["W003"]
+
+
+def test_a_label_cut_in_the_schedule_table_ends_with_an_ellipsis(run_cli):
+    """« à l'anniversaire s » once read as a whole label: a cut text must show that it is cut."""
+    example = pathlib.Path(__file__).resolve().parent.parent / "examples" / "cpts-avenant-2-taille-4.yaml"
+    payments = json.loads(run_cli("schedule", example, "--format", "json").stdout)["payments"]
+    text = run_cli("schedule", example).stdout
+    long = [p for p in payments if len(p["installment"]) > 44]
+    assert long, "the example has no installment label longer than the column"
+    for payment in payments:
+        label = payment["installment"]
+        shown = label if len(label) <= 44 else label[:43] + "…"
+        assert f" {shown} " in text or f" {shown}\n" in text, shown
+    assert not any(f" {p['installment'][:44]} " in text for p in long)
