@@ -90,6 +90,14 @@ class Schedule:
             totals[payment.due.year] = totals.get(payment.due.year, _ZERO) + payment.amount
         return dict(sorted(totals.items()))
 
+    def by_due_date(self) -> dict:
+        """{due date: {volet: amount}}, by date, the volets in the order they first appear."""
+        totals: dict = {}
+        for payment in self.payments:
+            cell = totals.setdefault(payment.due, {})
+            cell[payment.volet] = cell.get(payment.volet, _ZERO) + payment.amount
+        return dict(sorted(totals.items()))
+
 
 def year_segments(start: datetime.date, end: datetime.date, change_days) -> list:
     """The parts of [start, end] cut at each change day inside it (a day starts a part).

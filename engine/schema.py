@@ -97,7 +97,7 @@ def _translate(error, document: Document):
     if "propertyNames" in error.absolute_schema_path:
         # jsonschema checks each key as an instance of its own, at the parent's path.
         yield document.diagnostic(
-            "E204", f"key '{instance}' is not allowed{at}{_property_names_hint(error.schema)}",
+            "E204", f"key {excerpt(instance)} is not allowed{at}{_property_names_hint(error.schema)}",
             path + (instance,), key=True)
         return
 
@@ -110,9 +110,9 @@ def _translate(error, document: Document):
             guess = suggest(key, known)
             if guess:
                 extra = " (it is required)" if guess in missing else ""
-                message = f"unknown field '{key}'{at}: did you mean '{guess}'?{extra}"
+                message = f"unknown field {excerpt(key)}{at}: did you mean '{guess}'?{extra}"
             else:
-                message = f"unknown field '{key}'{at}; known fields: {', '.join(known)}"
+                message = f"unknown field {excerpt(key)}{at}; known fields: {', '.join(known)}"
             yield document.diagnostic("E201", message, path + (key,), key=True)
         return
 
