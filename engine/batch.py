@@ -20,7 +20,7 @@ from decimal import Decimal
 from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
-from .library import document_kind
+from .library import declared_missions, document_kind
 from .paths import yaml_files_in
 from .yaml_loader import Document, decode_text, load_document, read_bytes, resolve_plain
 
@@ -60,9 +60,12 @@ def _read_text(path: str) -> str:
 def read_profiles(path: str, missions) -> list[ProfileSource]:
     """The profiles of a CSV file, a JSON Lines file, or a folder of YAML profiles.
 
-    ``missions`` are the mission ids a CSV column may name. Raises InputError with
-    every problem of the input's shape (unknown columns, bad JSON); the profiles'
-    own problems are for :func:`validate_profile`.
+    ``missions`` are the mission ids a CSV column may name. Reading a folder, the
+    rulesets found beside the profiles are texts given with them: their missions are
+    added to ``missions`` when it is a set, so that a profile of a proposal's mission
+    is not refused as naming a mission no text defines. Raises InputError with every
+    problem of the input's shape (unknown columns, bad JSON); the profiles' own
+    problems are for :func:`validate_profile`.
     """
     if os.path.isdir(path):
         sources = []
@@ -73,8 +76,11 @@ def read_profiles(path: str, missions) -> list[ProfileSource]:
             except InputError as error:
                 problems += error.diagnostics
                 continue
-            if document_kind(document) == "profile":
+            kind = document_kind(document)
+            if kind == "profile":
                 sources.append(ProfileSource(full, document))
+            elif kind == "ruleset" and isinstance(missions, set):
+                missions |= declared_missions(document)
         if problems:
             raise InputError(problems)
         return sources

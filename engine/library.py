@@ -24,7 +24,7 @@ from .schema import load_schema
 from .yaml_loader import MAX_FILE_BYTES, Document, load_document, parse_document
 
 __all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind", "wrong_kind",
-           "table_file_problem", "load_profile_document", "MAX_AMENDMENT_CHAIN"]
+           "table_file_problem", "load_profile_document", "declared_missions", "MAX_AMENDMENT_CHAIN"]
 
 # An avenant amends the accord, a proposal the avenant: real chains have a handful of
 # links. Each link consolidates the whole text again, so a chain of a thousand hostile
@@ -92,6 +92,14 @@ def wrong_kind(document: Document, expected: str) -> Diagnostic | None:
         return None  # not recognisably a profile either: the schema says what is wrong
     advice = _KIND_ADVICE.get((kind, expected))
     return document.diagnostic("E203", advice, ()) if advice else None
+
+
+def declared_missions(document: Document) -> set[str]:
+    """The mission ids a ruleset document defines or adds (its own, not its base's)."""
+    data = document.data if isinstance(document.data, dict) else {}
+    changes = (data.get("changes") or {}).get("missions") or {}
+    return {m["id"] for m in (data.get("missions") or []) + (changes.get("add") or [])
+            if isinstance(m, dict) and isinstance(m.get("id"), str)}
 
 
 def load_profile_document(path: str) -> Document:
@@ -223,9 +231,7 @@ class Library:
         """Every mission id that a shipped ruleset defines or adds."""
         found = set()
         for document in self.shipped_documents().values():
-            found |= {m["id"] for m in document.data.get("missions") or []}
-            changes = (document.data.get("changes") or {}).get("missions") or {}
-            found |= {m["id"] for m in changes.get("add") or []}
+            found |= declared_missions(document)
         return found
 
     def mission_arrivals(self) -> dict[str, tuple[datetime.date, str]]:

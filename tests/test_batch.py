@@ -825,3 +825,15 @@ def test_compare_output_does_not_depend_on_the_hash_seed(tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_a_proposal_beside_the_profiles_of_a_folder_makes_its_missions_known(tmp_path):
+    """A mission no text defines is E208; a proposal in the same folder is a text given with them."""
+    folder = tmp_path / "cpts"
+    folder.mkdir()
+    profile = EXAMPLES / "cpts-plan-100-preavis.yaml"  # a mission of the Plan: initiative_locale
+    (folder / profile.name).write_text(profile.read_text(encoding="utf-8"), encoding="utf-8")
+    alone = invoke("batch", folder, "--date", DAY)
+    assert alone.exit_code == 1 and "E208 unknown mission 'initiative_locale'" in alone.stderr
+    (folder / PLAN.name).write_text(PLAN.read_text(encoding="utf-8"), encoding="utf-8")
+    ok(invoke("batch", folder, "--date", DAY))
