@@ -8,10 +8,9 @@ import io
 import click
 
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.library import Library
+from aci_rules.engine.library import Library, load_profile_document
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schedule import build_schedule
-from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded
 from .i18n import _, render
@@ -29,6 +28,15 @@ def _segments(year) -> str:
                      for start, end, text in year.segments)
 
 
+def _fit(text: str, width: int) -> str:
+    """``text`` in ``width`` characters; a cut one ends with '…' so that it never reads as whole.
+
+    >>> _fit("Avance à l'anniversaire suivant", 24)
+    "Avance à l'anniversaire…"
+    """
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def render_schedule_text(schedule) -> str:
     profile = schedule.profile
     out = [_("{name} — payment calendar").format(name=profile.name), ""]
@@ -42,8 +50,8 @@ def render_schedule_text(schedule) -> str:
     out.append("  " + "-" * 107)
     for payment in schedule.payments:
         year = payment.contract_year if payment.contract_year is not None else "—"
-        out.append(f"  {payment.due.isoformat():<11} {year!s:>5}  {payment.line[:28]:<28} "
-                   f"{payment.installment[:44]:<44} {euros(payment.amount):>15}")
+        out.append(f"  {payment.due.isoformat():<11} {year!s:>5}  {_fit(payment.line, 28):<28} "
+                   f"{_fit(payment.installment, 44):<44} {euros(payment.amount):>15}")
     out.append("  " + "-" * 107)
     out.append(f"  {_('Total'):<93} {euros(schedule.total):>15}")
     out.append("")
@@ -115,7 +123,7 @@ def schedule_tables(schedule) -> list[Table]:
 
 @click.command("schedule", epilog=examples(
     "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml",
-    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml --ruleset examples/plan-100-cpts.yaml --format csv --output calendrier.csv",
+    "aci-rules schedule examples/cpts-plan-100-preavis.yaml --ruleset examples/plan-100-cpts.yaml --format csv --output calendrier.csv",
 ))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
@@ -136,7 +144,7 @@ def schedule_command(profile, until, ruleset_name, output_format, output):
     if output:
         check_output(output)  # before the work, not after
     library = Library()
-    document = load_document(profile)
+    document = load_profile_document(profile)
     resolve, change_days = library.resolver(ruleset_name)
     known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
     problems = validate_profile(document, known)

@@ -24,7 +24,7 @@ from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
 
-# A run of this many profiles or more shows a progress bar on stderr.
+# A run of this many profiles or more shows a progress bar on stderr, when stderr is a terminal.
 PROGRESS_FROM = 500
 
 
@@ -50,7 +50,8 @@ def _load(library, path, ruleset_name, day, csv_dialect):
 
 def _run(ruleset, sources, day, jobs, ruleset_name, label):
     fast = FastRuleset(ruleset)
-    if len(sources) >= PROGRESS_FROM:
+    # Not in a log or a pipe: click would write its label there as a bare line, among diagnostics.
+    if len(sources) >= PROGRESS_FROM and sys.stderr.isatty():
         with click.progressbar(length=len(sources), label=label, file=sys.stderr) as bar:
             return evaluate_many(fast, sources, day, jobs=jobs, progress=bar.update, ruleset_name=ruleset_name)
     return evaluate_many(fast, sources, day, jobs=jobs, ruleset_name=ruleset_name)

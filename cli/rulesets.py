@@ -10,8 +10,9 @@ import click
 
 from aci_rules.engine.compiler import validate_ruleset
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.library import Library, document_kind
+from aci_rules.engine.library import Library, document_kind, table_file_problem
 from aci_rules.engine.profile import validate_profile
+from aci_rules.engine.schema import schema_diagnostics
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
@@ -68,18 +69,25 @@ def list_command(output_format):
 @format_option
 @guarded
 def validate_command(files, output_format):
-    """Check rulesets and profiles; report every problem as file:line:col: CODE message."""
+    """Check rulesets, profiles and test-case files; report every problem as file:line:col: CODE message."""
     library = Library()
     reports, problems, profiles = [], [], []
     known_missions: set = set()
     for name in files:
+        table = table_file_problem(name, "ruleset or profile")
+        if table:
+            reports.append((name, "table", [table]))
+            continue
         try:
             document = load_document(name)
         except InputError as error:
             reports.append((name, None, error.diagnostics))
             continue
         kind = document_kind(document)
-        if kind == "ruleset":
+        if kind == "test-case":
+            # Checked as 'aci-rules test' reads it: its schema (the cases run with 'test').
+            reports.append((name, kind, schema_diagnostics(document, "test-case")))
+        elif kind == "ruleset":
             diagnostics = validate_ruleset(document)
             if not diagnostics:
                 try:

@@ -21,7 +21,7 @@ from decimal import Decimal
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
-from .library import document_kind
+from .library import declared_missions, document_kind
 from .paths import yaml_files_in
 from .yaml_loader import Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
 
@@ -84,9 +84,11 @@ def read_profiles(path: str, missions, csv_dialect: str = "auto") -> list[Profil
 
     ``missions`` are the mission ids a CSV column may name; ``csv_dialect`` is one of
     :data:`CSV_DIALECTS` (a CSV in another dialect than the one named is refused with one
-    diagnostic that names the dialect found). Raises InputError with
-    every problem of the input's shape (unknown columns, bad JSON); the profiles'
-    own problems are for :func:`validate_profile`.
+    diagnostic that names the dialect found). Reading a folder, the rulesets found beside
+    the profiles are texts given with them: their missions are added to ``missions`` when
+    it is a set, so that a profile of a proposal's mission is not refused as naming a
+    mission no text defines. Raises InputError with every problem of the input's shape
+    (unknown columns, bad JSON); the profiles' own problems are for :func:`validate_profile`.
     """
     if os.path.isdir(path):
         sources = []
@@ -97,8 +99,11 @@ def read_profiles(path: str, missions, csv_dialect: str = "auto") -> list[Profil
             except InputError as error:
                 problems += error.diagnostics
                 continue
-            if document_kind(document) == "profile":
+            kind = document_kind(document)
+            if kind == "profile":
                 sources.append(ProfileSource(full, document))
+            elif kind == "ruleset" and isinstance(missions, set):
+                missions |= declared_missions(document)
         if problems:
             raise InputError(problems)
         return sources

@@ -181,7 +181,9 @@ def _is_number(value) -> bool:
 
 
 class _Evaluation:
-    def __init__(self, ruleset: Ruleset, profile: Profile, day: datetime.date, explain: bool):
+    def __init__(self, ruleset: Ruleset, profile: Profile, day: datetime.date, explain: bool,
+                 arrivals: dict | None = None):
+        self.arrivals = arrivals or {}
         self.ruleset = ruleset
         self.profile = profile
         self.day = day
@@ -327,8 +329,14 @@ class _Evaluation:
         for mission_id, state in self.profile.missions.items():
             path = ("missions", mission_id)
             if mission_id not in known:
-                self.warn("W004", msg("mission '{mission}' is not a mission of ruleset '{ruleset}': ignored",
-                                      mission=mission_id, ruleset=self.ruleset.id), path)
+                arrival = self.arrivals.get(mission_id)
+                if arrival is not None and arrival[0] > self.day:
+                    self.warn("W004", msg("mission '{mission}' is not in force on {day}: it applies from "
+                                          "{start} ({text}); ignored until then", mission=mission_id,
+                                          day=self.day, start=arrival[0], text=arrival[1]), path)
+                else:
+                    self.warn("W004", msg("mission '{mission}' is not a mission of ruleset '{ruleset}': ignored",
+                                          mission=mission_id, ruleset=self.ruleset.id), path)
                 continue
             signed = self.profile.contract_signed
             if state.started is not None and signed is not None and state.started < signed:
@@ -472,13 +480,16 @@ class _Evaluation:
                                    status, obligation.reference, confidence)
 
 
-def evaluate(ruleset: Ruleset, profile: Profile, day: datetime.date, *, explain: bool = False) -> Result:
+def evaluate(ruleset: Ruleset, profile: Profile, day: datetime.date, *, explain: bool = False,
+             arrivals: dict | None = None) -> Result:
     """Evaluate ``profile`` under ``ruleset`` on ``day``.
 
     Returns a :class:`Result`; with ``explain`` each line carries a :class:`Trace`.
+    ``arrivals`` (mission -> (first day, text), :meth:`Library.mission_arrivals`) lets the
+    warning about a mission of a text not yet in force say from when it applies.
     Raises :class:`EvaluationError` when a formula cannot be computed (division by
     zero, a type error), naming the line and the formula.
     """
-    result = _Evaluation(ruleset, profile, day, explain).run()
+    result = _Evaluation(ruleset, profile, day, explain, arrivals).run()
     notify(result)  # the coverage of test cases listens; nothing changes the result
     return result

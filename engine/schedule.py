@@ -168,6 +168,7 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             ruleset = None  # no text in force yet on that day: nothing is owed for it
     if ruleset is not None:
         result = evaluate(ruleset, profile, day)
+        _keep_warnings(notes, result)
         lines = {line.id: line.amount for line in result.lines}
         if lines:
             last = profile.contract_signed - _ONE_DAY if profile.contract_signed else day
@@ -176,6 +177,10 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             payments += _pay(profile, None, entitlement, {line.id: (ruleset, result, line) for line in result.lines})
 
     signed = profile.contract_signed
+    if signed is None and not any(note.code == "W003" for note in notes):
+        # As eval says it: without a signature there is no contract year, so nothing to pay.
+        notes.append(Diagnostic("W003", msg("no contract_signed: no ACI contract yet, so no contract year"),
+                                profile.file, severity="warning"))
     if signed is not None:
         first = resolve(signed)
         duration = first.contract_years or 0
@@ -191,6 +196,7 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             for a, b in parts:
                 ruleset = resolve(a)
                 result = evaluate(ruleset, profile, a)
+                _keep_warnings(notes, result)
                 results.append((ruleset, result))
                 segments.append((a, b, ruleset.id))
                 weights = _weights(ruleset, result, start, end, a, b)
@@ -223,8 +229,23 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
     contract_years = [y for y in years if y.number is not None]
     if contract_years:
         as_of = min(until, contract_years[-1].end) if until is not None else contract_years[-1].end
-        obligations = evaluate(resolve(as_of), profile, as_of).obligations
+        final = evaluate(resolve(as_of), profile, as_of)
+        _keep_warnings(notes, final)
+        obligations = final.obligations
     return Schedule(profile, tuple(years), tuple(payments), tuple(notes), tuple(obligations), as_of)
+
+
+def _keep_warnings(notes: list, result) -> None:
+    """Keep what eval warns about on the days the calendar evaluates (a variable part at 0
+    for want of an achievement, a mission not in force yet...), each once.
+
+    W007 is left out: the calendar says in its own W007 how it cuts a year.
+    """
+    seen = {(note.code, note.message) for note in notes}
+    for warning in result.warnings:
+        if warning.code != "W007" and (warning.code, warning.message) not in seen:
+            notes.append(warning)
+            seen.add((warning.code, warning.message))
 
 
 def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):

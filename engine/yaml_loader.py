@@ -126,6 +126,9 @@ class Document:
         >>> doc = Document("t.yaml", {"lines": [{"id": "fixe"}]}, aliases={("lines", 0): ("changes", "lines", "add", 2)})
         >>> doc.describe(("lines", 0, "when"))
         'changes.lines.add[fixe].when'
+        >>> doc.aliases = {("lines", 0, "when"): ("changes", "lines", "change", 1, "when")}
+        >>> doc.describe(("lines", 0, "when"))
+        'changes.lines.change[fixe].when'
         """
         path = tuple(path)
         size, head = 0, ()
@@ -137,7 +140,8 @@ class Document:
             size = 0
         parts = head + path[size:]
         # Which node of ``path`` each part of the written path stands for.
-        node_of = {len(head) - 1: size - 1} if head and size else {}
+        # (an alias's written path ends like the path it stands for: align them from the end)
+        node_of = {len(head) - back: size - back for back in range(1, min(len(head), size) + 1)}
         node_of.update({len(head) + index - size: index for index in range(size, len(path))})
         out = ""
         for position, part in enumerate(parts):
