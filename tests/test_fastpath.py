@@ -261,7 +261,7 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_out", "_t", "_c"} | set(fastpath_module._HELPERS)
+_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_out", "_rf", "_t", "_c"} | set(fastpath_module._HELPERS)
 
 
 def _rulesets_for_source(tmp_path):
@@ -278,8 +278,10 @@ def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_p
         for node in ast.walk(tree):
             if isinstance(node, ast.Subscript):
                 # Only the prologue reads its inputs (v_x = _names['x'] / _parameters['x']) and
-                # the lines that apply are stored (_out['x'] = v_x).
-                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters", "_out"), \
+                # the lines that apply are stored (_out['x'] = v_x), with the day each accrues
+                # from (_rf['x'] = ..., for a year cut by a text).
+                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters", "_out",
+                                                                              "_rf"), \
                     ast.unparse(node)
                 assert isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)
             elif isinstance(node, ast.Attribute):
