@@ -132,17 +132,21 @@ def _rate_all(fast, profiles, passes=9) -> float:
 
 
 def _wall(command, runs=10) -> float:
+    """Median wall time of ``command``; exits when it fails, so that a crash is never timed."""
     # As a user runs it: with Python's bytecode cache (a first, unmeasured run writes it,
     # and the validation cache of engine/cache.py).
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-                   env=environment)
     times = []
-    for _ in range(runs):
+    for run in range(runs + 1):
         started = time.perf_counter()
-        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-                       env=environment)
-        times.append(time.perf_counter() - started)
+        done = subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+                              env=environment)
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(command)} failed (exit {done.returncode}), not timed:\n"
+                     f"{done.stderr.decode(errors='replace')[-2000:]}")
+        if run:
+            times.append(elapsed)
     return statistics.median(times)
 
 

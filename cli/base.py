@@ -134,6 +134,7 @@ COMMANDS = {
     "schedule": "calendar:schedule_command",
     "batch": "impact:batch_command",
     "compare": "impact:compare_command",
+    "budget": "budget:budget_command",
 }
 
 
@@ -151,7 +152,15 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(f"aci_rules.cli.{module}"), attribute)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def examples(*commands: str) -> str:
+    """The epilog of a command's --help: one or two examples, kept as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {command}" for command in commands)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=examples(
+    "aci-rules eval examples/cpts-2019-taille-3.yaml --date 2021-03-01",
+    "aci-rules diff aci-2019 avenant-2",
+))
 @click.version_option(__version__, prog_name="aci-rules")
 def cli():
     """Evaluate, check and compare the funding rules of the ACI CPTS."""

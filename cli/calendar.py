@@ -13,8 +13,8 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schedule import build_schedule
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, guarded, make_timeline, time_options
-from .output import write_atomically
+from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
+from .output import check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .render import euros, json_dumps
 
 _CSV_FIELDS = ("due", "contract_year", "line", "label", "mission", "volet", "installment", "amount",
@@ -86,11 +86,14 @@ def render_schedule_csv(schedule) -> str:
     writer = csv.DictWriter(buffer, fieldnames=_CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for payment in schedule.payments:
-        writer.writerow(payment.to_dict())
+        writer.writerow({key: spreadsheet_safe(value) for key, value in payment.to_dict().items()})
     return buffer.getvalue()
 
 
-@click.command("schedule")
+@click.command("schedule", epilog=examples(
+    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml",
+    "aci-rules schedule examples/cpts-avenant-2-taille-4.yaml --ruleset examples/plan-100-cpts.yaml --format csv --output calendrier.csv",
+))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
 @time_options()
@@ -103,6 +106,8 @@ def schedule_command(profile, until, ruleset_name, as_if_from, assume_renewal, o
     """Every payment of a CPTS's contracts: when, what, how much, under which article."""
     if assume_renewal and until is None:
         raise click.UsageError("--assume-renewal needs --until: assumed contracts go on without end")
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     document = load_document(profile)
     timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
@@ -116,5 +121,5 @@ def schedule_command(profile, until, ruleset_name, as_if_from, assume_renewal, o
     if output:
         write_atomically(output, text)
     else:
-        click.echo(text, nl=False)
+        click.echo(terminal_safe(text) if output_format == "text" else text, nl=False)
     return EXIT_OK

@@ -9,22 +9,28 @@ import click
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.diff import compare_profile, diff_rulesets
 from aci_rules.engine.evaluate import assess
-from aci_rules.engine.library import Library, document_kind
+from aci_rules.engine.library import Library, document_kind, looks_like_path
+from aci_rules.engine.paths import yaml_files_in
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, guarded, load_rulesets
+from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
 def _profile_files(folder: str) -> list[str]:
     if os.path.isfile(folder):
         return [folder]
-    return sorted(os.path.join(folder, name) for name in os.listdir(folder)
-                  if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(folder, name)))
+    files, problems = yaml_files_in(folder)
+    if problems:
+        raise InputError(problems)
+    return files
 
 
-@click.command("diff")
+@click.command("diff", epilog=examples(
+    "aci-rules diff aci-2019 avenant-2 --format markdown > note.md",
+    "aci-rules diff avenant-2 examples/plan-100-cpts.yaml --profiles examples/ --date 2024-06-01",
+))
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--date", "day", type=DateType(),
@@ -39,8 +45,10 @@ def _profile_files(folder: str) -> list[str]:
               help="With --profiles: assume a new contract at each end of the last one a profile states.")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="text for a person, markdown for a memo, json for a program.")
+@click.option("--summary", "summary_only", is_flag=True,
+              help="Only the summary: yearly maximum per taille, what was added and removed, changed figures.")
 @guarded
-def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format):
+def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format, summary_only):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
@@ -71,5 +79,14 @@ def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_for
         if problems:
             raise InputError(problems)
     render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
-    click.echo(render(diff, behaviour), nl=False)
+    click.echo(render(diff, behaviour, _side_names((old, new), (before, after)), summary_only), nl=False)
     return EXIT_OK
+
+
+def _side_names(arguments, rulesets) -> tuple:
+    """How the two sides are named: their ids, or, when both have the same id (a copy of a
+    shipped text), the file each was read from."""
+    if rulesets[0].id != rulesets[1].id:
+        return tuple(r.id for r in rulesets)
+    return tuple(f"{r.id} ({argument if looks_like_path(argument) else 'texte livré'})"
+                 for argument, r in zip(arguments, rulesets))

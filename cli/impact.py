@@ -16,8 +16,8 @@ from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
 from aci_rules.engine.library import Library
 
-from .base import EXIT_OK, DateType, guarded, make_timeline, time_options
-from .output import atomic_output
+from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
+from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe
 from .render import _plain, euros, json_dumps
 
 # A run of this many profiles or more shows a progress bar on stderr.
@@ -68,7 +68,9 @@ def _say_assumptions(timeline, rows):
                    f"suivant dans le profil) : montant 0{hint}", err=True)
 
 
-@click.command("batch")
+@click.command("batch", epilog=examples(
+    "aci-rules batch examples/national-sample.csv --date 2024-06-01 --output rows.csv",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "day", type=DateType(), required=True,
               help="The evaluation date: each row is the entitlement of the contract year holding it.")
@@ -83,6 +85,8 @@ def _say_assumptions(timeline, rows):
 def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, output_format, output, jobs):
     """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
     with the total per mission."""
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
     ruleset = timeline.resolve(day)
@@ -111,12 +115,15 @@ def _write_rows(stream, rows, missions, output_format):
     writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
                     + [f"mission_{m}" for m in missions] + [_NO_MISSION, "hors_contrat"])
     for row in rows:
-        writer.writerow([row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
+        writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
+                         row.contract_year, row.total]
                         + [row.missions.get(m, Decimal("0.00")) for m in missions]
                         + [row.missions.get("", Decimal("0.00")), _OUT_OF_CONTRACT.get(row.out_of_contract, "")])
 
 
-@click.command("compare")
+@click.command("compare", epilog=examples(
+    "aci-rules compare examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01",
+))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH",
               help="The text compared against: an enacted text, a proposal or a stack of proposals, each "
@@ -152,7 +159,8 @@ def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal,
     report["assumptions"] = list(dict.fromkeys(timelines[0].assumptions() + timelines[1].assumptions()))
     report["renewal_assumed"] = assume_renewal
     render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
-    click.echo(render[output_format](report), nl=False)
+    text = render[output_format](report)
+    click.echo(text if output_format == "json" else terminal_safe(text), nl=False)
     return EXIT_OK
 
 

@@ -99,7 +99,8 @@ def _wrap(text: str, width: int, indent: str) -> list[str]:
     return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent) or [indent]
 
 
-def render_eval_text(result: Result, explain: bool = False) -> str:
+def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | None = None) -> str:
+    """The evaluation for a person; ``ruleset_file`` names the file of a ruleset given by path."""
     ruleset, profile = result.ruleset, result.profile
     out = []
     out.append(f"{profile.name} — évaluation au {result.date.isoformat()}")
@@ -107,6 +108,8 @@ def render_eval_text(result: Result, explain: bool = False) -> str:
     title = " ".join(ruleset.title.split())
     out.append(f"  Texte appliqué    {ruleset.id} ({ruleset.kind}, en vigueur depuis le {ruleset.in_force})")
     out.extend(_wrap(title, 88, " " * 20))
+    if ruleset_file:
+        out.append(f"  Fichier           {ruleset_file}")
     if result.size is not None:
         tag = "" if result.size_confidence == "confirmed" else f"  [{result.size_confidence}]"
         out.append(f"  Taille            {result.size} (population {_number(profile.population)}){tag}")
@@ -179,7 +182,8 @@ def render_eval_text(result: Result, explain: bool = False) -> str:
         for line in unverified:
             by_tag.setdefault(line.confidence, []).append(line.id)
         parts = [f"{len(ids)} {tag} ({', '.join(ids)})" for tag, ids in by_tag.items()]
-        out.append("Provenance : " + "; ".join(parts) + " — voir la référence de chaque ligne.")
+        out.append("Provenance : " + "; ".join(parts) + " — voir la référence de chaque ligne ;")
+        out.append("  les sources et ce qui repose sur chacune : aci-rules show --sources")
         out.append("")
 
     if result.warnings:
@@ -248,7 +252,7 @@ def render_ruleset_yaml(ruleset, day) -> str:
 
 def render_ruleset_text(ruleset, day) -> str:
     """The barème of a consolidated ruleset: each line's maximum for each taille."""
-    from aci_rules.engine.diff import static_maximum  # only `show` needs it
+    from aci_rules.engine.bareme import annual_maximum, static_maximum  # only `show` needs them
 
     tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
     out = [f"{ruleset.id} — {' '.join(ruleset.title.split())}"]
@@ -292,6 +296,16 @@ def render_ruleset_text(ruleset, day) -> str:
         confidences = [ruleset.confidence[line.id].get(t, "confirmed") for t in tailles]
         if any(c != "confirmed" for c in confidences):
             out.append(f"    {'confiance':<48}" + "".join(f"{c:>{width}}" for c in confidences))
+    maxima = annual_maximum(ruleset)
+    if maxima is not None:
+        # The yearly maximum as the text states it: the engine adds up the declared volets.
+        out.append("  " + "-" * (len(header) - 2))
+        out.append(f"  {ruleset.annual_maximum.label} — volets {', '.join(ruleset.annual_maximum.volets)}")
+        out.append(f"  {'Total':<51}" + "".join(
+            f"{'—' if maxima[t] is None else euros(maxima[t]):>{width}}" for t in tailles))
+        reference = _wrap(" ".join(ruleset.annual_maximum.reference.split()), 96, "      ")
+        out.append("    ↳ " + reference[0].strip())
+        out.extend(reference[1:])
     out.append("")
     scalars = [p for p in ruleset.parameters.values() if p.by_taille is None]
     if scalars:

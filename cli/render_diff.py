@@ -1,20 +1,51 @@
-"""Formatters for ``aci-rules diff``: a table for a person, markdown for a memo, JSON for a program."""
+"""Formatters for ``aci-rules diff``: a table for a person, markdown for a memo, JSON for a program.
+
+Text and markdown open with the summary the engine computed (the yearly maximum per taille
+before and after, what was added and removed, how many figures changed), then the detail by
+mission. Items are named by their label, the id in parentheses; fields by their French name;
+formulas as written, with a French reading; each per-taille table once (a parameter whose
+figures a line already shows points to that line). JSON keeps the engine's English keys.
+"""
 
 from __future__ import annotations
 
+import re
+import textwrap
 from decimal import Decimal
 
 from aci_rules.engine.diff import RulesetDiff
 
+from .reading import read_formula
 from .render import _plain, euros, json_dumps
 
 __all__ = ["diff_to_dict", "render_diff_text", "render_diff_markdown", "render_diff_json"]
 
+# Every word a reader sees, in one place (French).
 _KIND = {"line": "ligne", "parameter": "paramètre", "mission": "mission", "definition": "définition",
          "obligation": "obligation", "payment": "règle de paiement", "indicator": "indicateur"}
+_KINDS = {"line": "lignes", "parameter": "paramètres", "mission": "missions", "definition": "définitions",
+          "obligation": "obligations", "payment": "règles de paiement", "indicator": "indicateurs"}
 _STATUS = {"added": "ajouté", "removed": "supprimé", "changed": "modifié"}
+_FEMININE = {"line", "mission", "definition", "obligation", "payment"}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
+_FIELD = {
+    "id": "identifiant", "title": "intitulé", "label": "intitulé", "kind": "nature", "status": "statut",
+    "reference": "référence", "signed": "signé le", "published": "publié le", "in_force": "en vigueur le",
+    "until": "jusqu'au", "contract_years": "durée du contrat (ans)", "quantum": "arrondi",
+    "chain": "textes consolidés", "annual_maximum": "montant annuel maximal", "classes": "classes",
+    "basis": "base", "mission": "mission", "volet": "volet", "when": "condition", "amount": "montant",
+    "maximum": "maximum", "confidence": "confiance", "unit": "unité", "value": "valeur",
+    "expression": "formule", "deadline": "échéance", "done": "réalisée quand", "volets": "volets",
+    "installments": "échéancier", "amount_maximum": "montant et maximum",
+}
+_FORMULAS = {"when", "amount", "maximum", "expression", "deadline", "done", "basis"}
+# Conditions and dates are read aloud; an amount only when it has a condition or a function in it.
+_ALWAYS_READ = {"when", "expression", "deadline", "done"}
+_VERB = {"add": "ajout", "set": "valeur", "change": "modification", "remove": "suppression"}
+_PROVISION_KIND = {"line": "ligne", "mission": "mission", "parameter": "paramètre", "definition": "définition",
+                   "obligation": "obligation", "indicator": "indicateur", "payment rule": "règle de paiement"}
 _GENERAL = "Hors missions (dispositions générales)"
+_WIDTH = 110
 
 
 def _money(value) -> str:
@@ -35,7 +66,43 @@ def _amount_value(amount, value):
     # Counts and rates (no taille) are shown as numbers, amounts per taille as euros.
     if value is None:
         return "—"
-    return euros(value) if amount.taille is not None else _plain(value)
+    return euros(value) if amount.taille is not None else _plain(value).replace(".", ",")
+
+
+def _status(item) -> str:
+    word = _STATUS[item.status]
+    return word + "e" if item.kind in _FEMININE else word
+
+
+def _named(label, key) -> str:
+    return f"« {label} » ({key})" if label else f"({key})"
+
+
+def _value(field, value) -> str:
+    """A field's value as a reader wants it: confidence per taille collapsed when all alike."""
+    if value is None:
+        return "—"
+    if field == "confidence" and ":" in value:
+        tags = dict(part.split(": ", 1) for part in value.split(", ") if ": " in part)
+        if len(set(tags.values())) == 1:
+            return f"{next(iter(tags.values()))} (toutes tailles)"
+        groups: dict = {}
+        for taille, tag in tags.items():
+            groups.setdefault(tag, []).append(taille)
+        return "; ".join(f"{tag} (taille{'s' if len(t) > 1 else ''} {', '.join(t)})" for tag, t in groups.items())
+    return value
+
+
+def _reading(field, value) -> str | None:
+    if field not in _FORMULAS or not value:
+        return None
+    if field not in _ALWAYS_READ and " if " not in value and "(" not in value:
+        return None
+    return read_formula(value)
+
+
+def _side_names(diff: RulesetDiff, names) -> tuple:
+    return names or (diff.old.id, diff.new.id)
 
 
 def _mission_title(diff: RulesetDiff, mission_id) -> str:
@@ -44,24 +111,86 @@ def _mission_title(diff: RulesetDiff, mission_id) -> str:
     mission = diff.new.missions.get(mission_id) or diff.old.missions.get(mission_id)
     status = ""
     if mission_id not in diff.old.missions:
-        status = " (ajoutée)"
+        status = " — ajoutée"
     elif mission_id not in diff.new.missions:
-        status = " (supprimée)"
-    return f"Mission {mission_id}{status} — {mission.label}" if mission else f"Mission {mission_id}"
+        status = " — supprimée"
+    return f"Mission {_named(mission.label if mission else None, mission_id)}{status}"
 
 
-def diff_to_dict(diff: RulesetDiff, behaviour=None) -> dict:
-    """The JSON document of a diff (and of the behavioural diff, when given)."""
+def _reads(diff: RulesetDiff, item) -> set:
+    """The parameters a line's maximum (or amount) reads, on the side(s) that have it."""
+    names = set()
+    for ruleset in (diff.old, diff.new):
+        for line in ruleset.lines:
+            if line.id == item.id:
+                names |= (line.maximum or line.amount).names
+    return names
+
+
+def _tables(diff: RulesetDiff) -> dict:
+    """Item (kind, id) -> the (label, id) of the line whose identical per-taille table is shown
+    instead, for each table that would repeat one (a parameter read by that line, or a second
+    line reading the same parameter)."""
+    shown: dict = {}  # table key -> (line label, id, names it reads)
+    instead = {}
+    for items in diff.by_mission().values():
+        for item in items:
+            if item.kind not in ("line", "parameter") or not any(a.taille is not None for a in item.amounts):
+                continue
+            key = tuple((a.taille, a.old, a.new) for a in item.amounts)
+            reads = _reads(diff, item) if item.kind == "line" else {item.id}
+            first = shown.get(key)
+            if first is not None and (reads & first[2] or item.id in first[2]):
+                instead[(item.kind, item.id)] = first[:2]
+            elif item.kind == "line":
+                shown[key] = (item.label, item.id, reads)
+    return instead
+
+
+def _merged(items) -> list:
+    """Changed parameters with the same changes and no figures are told once, as one group."""
+    out: list = []
+    for item in items:
+        previous = out[-1] if out else None
+        if (item.kind == "parameter" and item.status == "changed" and not item.amounts and previous
+                and previous[0].kind == "parameter" and previous[0].status == "changed"
+                and not previous[0].amounts and previous[0].changes == item.changes):
+            previous.append(item)
+        else:
+            out.append([item])
+    return out
+
+
+def _provisions(diff: RulesetDiff) -> list:
+    """(old date, new date, [French description]) grouped by dates and by what was done."""
+    groups: dict = {}
+    for change in diff.provisions:
+        match = re.fullmatch(r"(?:(add|set|change|remove) )?(payment rule|\w+) '(.+)'", change.field)
+        if match is None:
+            phrase = ("", change.field)
+        else:
+            verb, kind, key = match.groups()
+            phrase = (f"{_VERB.get(verb or 'add')} ({_PROVISION_KIND.get(kind, kind)}) :", key)
+        groups.setdefault((change.old, change.new), {}).setdefault(phrase[0], []).append(phrase[1])
+    return [(old, new, [f"{what} {', '.join(keys)}".strip() for what, keys in by_what.items()])
+            for (old, new), by_what in groups.items()]
+
+
+def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> dict:
+    """The JSON document of a diff (and of the behavioural diff, when given); English keys.
+    With ``summary_only``, the sides, ``identical`` and ``summary`` alone."""
     def amount(a):
         return {"taille": a.taille, "old": None if a.old is None else str(a.old),
                 "new": None if a.new is None else str(a.new),
                 "difference": None if a.difference is None else str(a.difference),
                 "percent": None if a.percent is None else str(a.percent)}
 
+    old_name, new_name = _side_names(diff, names)
     document = {
-        "old": {"id": diff.old.id, "chain": list(diff.old.chain)},
-        "new": {"id": diff.new.id, "chain": list(diff.new.chain)},
+        "old": {"id": diff.old.id, "chain": list(diff.old.chain), "name": old_name},
+        "new": {"id": diff.new.id, "chain": list(diff.new.chain), "name": new_name},
         "identical": diff.identical,
+        "summary": diff.summary.to_dict() if diff.summary is not None else None,
         "metadata": [{"field": c.field, "old": c.old, "new": c.new} for c in diff.metadata],
         "taille": [{"field": c.field, "old": c.old, "new": c.new} for c in diff.taille],
         "items": [{"kind": i.kind, "id": i.id, "status": i.status, "mission": i.mission, "label": i.label,
@@ -69,59 +198,193 @@ def diff_to_dict(diff: RulesetDiff, behaviour=None) -> dict:
                    "amounts": [amount(a) for a in i.amounts]} for i in diff.items],
         "provisions": [{"provision": c.field, "old": c.old, "new": c.new} for c in diff.provisions],
     }
+    if summary_only:
+        document = {key: document[key] for key in ("old", "new", "identical", "summary")}
     if behaviour is not None:
         document["profiles"] = [row.to_dict() for row in behaviour]
     return document
 
 
-def render_diff_json(diff: RulesetDiff, behaviour=None) -> str:
-    return json_dumps(diff_to_dict(diff, behaviour))
+def render_diff_json(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
+    return json_dumps(diff_to_dict(diff, behaviour, names, summary_only))
 
 
-def render_diff_text(diff: RulesetDiff, behaviour=None) -> str:
-    out = [f"{diff.old.id} → {diff.new.id}"]
+# -- text ---------------------------------------------------------------------------------------
+
+
+def _wrap(text: str, indent: str, first: str = "") -> list:
+    return textwrap.wrap(text, _WIDTH, initial_indent=indent + first, subsequent_indent=indent + " " * len(first)) \
+        or [indent + first]
+
+
+def _figures(count: int) -> str:
+    if count == 0:
+        return "aucun"
+    if count == 1:
+        return "1 valeur de paramètre (par taille), ajoutée, supprimée ou changée"
+    return f"{count} valeurs de paramètres (par taille), ajoutées, supprimées ou changées"
+
+
+def _summary_text(diff: RulesetDiff) -> list:
+    summary = diff.summary
+    out = ["Résumé"]
+    if summary.maxima:
+        out.append(f"  {summary.maximum_label}, par taille")
+        out.append(f"    {'':<9} {'avant':>15} {'après':>15}   écart")
+        for a in summary.maxima:
+            out.append(f"    taille {a.taille!s:<2} {_money(a.old):>15} {_money(a.new):>15}   "
+                       f"{_signed(a.difference, a.percent)}".rstrip())
+    for title, pairs in (("Missions ajoutées", summary.missions_added),
+                         ("Missions supprimées", summary.missions_removed),
+                         ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed)):
+        if not pairs:
+            out.append(f"  {title} : aucune")
+            continue
+        out.append(f"  {title} ({len(pairs)}) :")
+        for key, label in pairs:
+            out.extend(_wrap(_named(label, key), "      ", ""))
+    out.append(f"  Chiffres modifiés : {_figures(summary.changed_figures)}")
+    return out
+
+
+def _change_text(field, old, new, status) -> list:
+    name = _FIELD.get(field, field)
+    if status != "changed":
+        value = new if status == "added" else old
+        out = _wrap(_value(field, value), "      ", f"{name} : ")
+        reading = _reading(field, value)
+        if reading:
+            out.extend(_wrap(reading, "        ", "lecture : "))
+        return out
+    old_text, new_text = _value(field, old), _value(field, new)
+    if field not in _FORMULAS and len(old_text) + len(new_text) + len(name) < 80:
+        return [f"      {name} : {old_text} → {new_text}"]
+    out = [f"      {name} :"]
+    out.extend(_wrap(old_text, "        ", "avant  "))
+    out.extend(_wrap(new_text, "        ", "après  "))
+    reading = _reading(field, new)
+    if reading:
+        out.extend(_wrap(reading, "        ", "lecture (après) : "))
+    return out
+
+
+def _item_title(item, group, named, strong=lambda word: word) -> str:
+    if len(group) > 1:
+        return (f"{strong(_KINDS[item.kind])} " + ", ".join(named(i.label, i.id) for i in group)
+                + f" — {_status(item)}s")
+    if item.kind == "mission":
+        return f"{strong(_KIND[item.kind])} ({item.id}) — {_status(item)}"
+    return f"{strong(_KIND[item.kind])} {named(item.label, item.id)} — {_status(item)}"
+
+
+def _whole_fields(item) -> list:
+    """(French name, value) of an added or removed item: the unit goes with its value, the
+    confidence with the reference; the label and mission are in the title already."""
+    values = {c.field: (c.new if item.status == "added" else c.old) for c in item.changes}
+    unit = values.pop("unit", None)
+    confidence = values.pop("confidence", None)
+    values.pop("label", None)
+    values.pop("mission", None)
+    single = [a for a in item.amounts if a.taille is None]
+    if single:
+        value = single[0].new if item.status == "added" else single[0].old
+        values["value"] = _amount_value(single[0], value)
+    if unit and "value" in values and unit not in ("EUR", "nombre", "date"):
+        values["value"] = f"{values['value']} {unit}"
+    if values.get("amount") is not None and values.get("amount") == values.get("maximum"):
+        values["amount_maximum"] = values.pop("amount")
+        values.pop("maximum")
+    if confidence is not None:
+        confidence = _value("confidence", confidence)
+        if "value" in values:
+            values["value"] = f"{values['value']} [{confidence}]"
+        elif values.get("reference"):
+            values["reference"] = f"[{confidence}] {values['reference']}"
+        else:
+            values["confidence"] = confidence
+    return [(field, value) for field, value in values.items()]
+
+
+def _per_taille_line(item) -> str:
+    cells = [f"{a.taille} : {_money(a.new if item.status == 'added' else a.old)}"
+             for a in item.amounts if a.taille is not None]
+    return ("maximum par taille" if item.kind == "line" else "par taille") + " — " + " ; ".join(cells)
+
+
+def _item_text(diff, group, instead) -> list:
+    item = group[0]
+    out = _wrap(_item_title(item, group, _named), "  ", f"{_MARK[item.status]} ")
+    if item.status == "changed":
+        for change in item.changes:
+            out.extend(_change_text(change.field, change.old, change.new, item.status))
+    else:
+        for field, value in _whole_fields(item):
+            if field == "confidence":
+                out.append(f"      confiance : {value}")
+            else:
+                out.extend(_change_text(field, None, value, "added"))
+    if (item.kind, item.id) in instead:
+        out.append(f"      montants par taille : voir la ligne ({instead[(item.kind, item.id)][1]})")
+    elif item.status != "changed":
+        if any(a.taille is not None for a in item.amounts):
+            out.extend(_wrap(_per_taille_line(item), "      "))
+    elif item.amounts:
+        for a in item.amounts:
+            if a.taille is None:
+                out.append(f"      valeur : {_amount_value(a, a.old)} → {_amount_value(a, a.new)}")
+        per_taille = [a for a in item.amounts if a.taille is not None]
+        if per_taille:
+            out.append(f"      {'maximum par taille' if item.kind == 'line' else 'par taille':<18}"
+                       f"{'avant':>13} {'après':>15}   écart")
+            for a in per_taille:
+                out.append(f"        taille {a.taille:<3}{_money(a.old):>15} {_money(a.new):>15}   "
+                           f"{_signed(a.difference, a.percent)}".rstrip())
+    return out
+
+
+def render_diff_text(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
+    """The diff for a person: the summary, then (unless ``summary_only``) the detail by mission."""
+    old_name, new_name = _side_names(diff, names)
+    out = [f"Comparaison : {old_name} → {new_name}"]
+    out.extend(_wrap(" ".join(diff.old.title.split()), "  ", "avant : "))
+    out.extend(_wrap(" ".join(diff.new.title.split()), "  ", "après : "))
+    out.append("")
     if diff.identical:
-        out.append("  Aucune différence.")
-    for change in diff.metadata:
-        out.append(f"  {change.field:<10} {change.old or '—'}  →  {change.new or '—'}")
+        out.append("Aucune différence.")
+    else:
+        out.extend(_summary_text(diff))
+    if summary_only:
+        if behaviour is not None:
+            out += [""] + _behaviour_text(old_name, new_name, behaviour)
+        return "\n".join(out).rstrip() + "\n"
+    metadata = [c for c in diff.metadata if c.field not in ("id", "title")]
+    if metadata:
+        out += ["", "Le texte"]
+        for change in metadata:
+            out.extend(_change_text(change.field, change.old, change.new, "changed"))
     if diff.taille:
-        out.append("")
-        out.append("Tailles")
+        out += ["", "Tailles"]
         for change in diff.taille:
-            out.append(f"  {change.field}: {change.old or '—'}  →  {change.new or '—'}")
+            out.extend(_change_text(change.field, change.old, change.new, "changed"))
+    instead = _tables(diff)
     for mission_id, items in diff.by_mission().items():
-        out.append("")
-        out.append(_mission_title(diff, mission_id))
-        for item in items:
-            out.append(f"  {_MARK[item.status]} {_KIND[item.kind]} {item.id} ({_STATUS[item.status]})"
-                       + (f" — {item.label}" if item.label and item.kind != "mission" else ""))
-            for change in item.changes:
-                if change.field == "label" and item.status != "changed":
-                    continue  # already in the item's title
-                if item.status == "changed":
-                    out.append(f"      {change.field}:")
-                    out.append(f"        avant  {change.old if change.old is not None else '—'}")
-                    out.append(f"        après  {change.new if change.new is not None else '—'}")
-                else:
-                    value = change.new if item.status == "added" else change.old
-                    out.append(f"      {change.field}: {value}")
-            for a in item.amounts:
-                which = f"taille {a.taille}" if a.taille is not None else "valeur"
-                out.append(f"      {which:<9} {_amount_value(a, a.old):>15} → {_amount_value(a, a.new):>15}"
-                           f"   {_signed(a.difference, a.percent) if a.taille is not None else ''}".rstrip())
+        out += ["", _mission_title(diff, mission_id)]
+        for group in _merged(items):
+            out.extend(_item_text(diff, group, instead))
     if diff.provisions:
-        out.append("")
-        out.append("Dispositions à date d'effet propre")
-        for change in diff.provisions:
-            out.append(f"  {change.field}: {change.old or '—'} → {change.new or '—'}")
+        out += ["", "Dispositions à date d'effet propre"]
+        for old, new, phrases in _provisions(diff):
+            when = f"à partir du {new}" if new else "plus de date propre"
+            before = f" (avant : {old})" if old else ""
+            out.extend(_wrap(" ; ".join(phrases), "  ", f"{when}{before} : "))
     if behaviour is not None:
         out.append("")
-        out.extend(_behaviour_text(diff, behaviour))
+        out.extend(_behaviour_text(old_name, new_name, behaviour))
     return "\n".join(out).rstrip() + "\n"
 
 
-def _behaviour_text(diff, behaviour) -> list:
-    out = [f"Effet sur les profils ({diff.old.id} → {diff.new.id})"]
+def _behaviour_text(old_name, new_name, behaviour) -> list:
+    out = [f"Effet sur les profils ({old_name} → {new_name})"]
     out.append(f"  {'Profil':<36} {'Avant':>15} {'Après':>15} {'Écart':>15}")
     for row in behaviour:
         out.append(f"  {row.name[:36]:<36} {euros(row.old_total):>15} {euros(row.new_total):>15} "
@@ -133,54 +396,119 @@ def _behaviour_text(diff, behaviour) -> list:
     return out
 
 
+# -- markdown -----------------------------------------------------------------------------------
+
+
 def _md(text) -> str:
     return "—" if text is None else str(text).replace("|", "\\|")
 
 
-def render_diff_markdown(diff: RulesetDiff, behaviour=None) -> str:
-    out = [f"## {diff.old.id} → {diff.new.id}", ""]
+def _md_cell(field, value) -> str:
+    if value is None:
+        return "—"
+    shown = _md(_value(field, value))
+    if field in _FORMULAS:
+        reading = _reading(field, value)
+        shown = f"`{shown}`" + (f"<br>*{_md(reading)}*" if reading else "")
+    return shown
+
+
+def _summary_markdown(diff: RulesetDiff) -> list:
+    summary = diff.summary
+    out = ["### Résumé", ""]
+    if summary.maxima:
+        out += [f"**{_md(summary.maximum_label)}**, par taille :", "",
+                "| Taille | Avant | Après | Écart |", "|---|---:|---:|---:|"]
+        out += [f"| {a.taille} | {_money(a.old)} | {_money(a.new)} | {_signed(a.difference, a.percent)} |"
+                for a in summary.maxima]
+        out.append("")
+    for title, pairs in (("Missions ajoutées", summary.missions_added),
+                         ("Missions supprimées", summary.missions_removed),
+                         ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed)):
+        if not pairs:
+            out.append(f"- {title} : aucune")
+            continue
+        out.append(f"- {title} ({len(pairs)}) :")
+        out.extend(f"  - {_md(_named(label, key))}" for key, label in pairs)
+    out.append(f"- Chiffres modifiés : {_figures(summary.changed_figures)}")
+    out.append("")
+    return out
+
+
+def _item_markdown(diff, group, instead) -> list:
+    item = group[0]
+    out = [f"- {_item_title(item, group, lambda label, key: _md(_named(label, key)), lambda word: f'**{word}**')}"]
+    if item.status == "changed" and item.changes:
+        out += ["", "  | Champ | Avant | Après |", "  |---|---|---|"]
+        out += [f"  | {_FIELD.get(c.field, c.field)} | {_md_cell(c.field, c.old)} | {_md_cell(c.field, c.new)} |"
+                for c in item.changes]
+    elif item.status != "changed":
+        rows = _whole_fields(item)
+        if rows:
+            out += ["", "  | Champ | Valeur |", "  |---|---|"]
+            out += [f"  | {_FIELD.get(field, field)} | {_md_cell(field, value)} |" for field, value in rows]
+    if (item.kind, item.id) in instead:
+        out += ["", f"  Montants par taille : voir la ligne ({instead[(item.kind, item.id)][1]})."]
+    elif item.status != "changed":
+        if any(a.taille is not None for a in item.amounts):
+            out += ["", f"  {_md(_per_taille_line(item)).capitalize()}"]
+    elif item.amounts:
+        out += ["", "  | Taille | Avant | Après | Écart |", "  |---|---:|---:|---:|"]
+        for a in item.amounts:
+            which = a.taille if a.taille is not None else "—"
+            out.append(f"  | {which} | {_amount_value(a, a.old)} | {_amount_value(a, a.new)} | "
+                       f"{_signed(a.difference, a.percent) if a.taille is not None else ''} |")
+    out.append("")
+    return out
+
+
+def _behaviour_markdown(diff, behaviour) -> list:
+    out = ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
+    for row in behaviour:
+        out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
+                   f"{_signed(row.new_total - row.old_total, None)} |")
+        for mission, (old, new) in row.missions.items():
+            found = diff.new.missions.get(mission) or diff.old.missions.get(mission)
+            name = _named(found.label, mission) if found else (mission or "hors mission")
+            out.append(f"| &nbsp;&nbsp;{_md(name)} | {euros(old)} | {euros(new)} | "
+                       f"{_signed(new - old, None)} |")
+    out.append("")
+    return out
+
+
+def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
+    """The diff for a memo: the summary, then (unless ``summary_only``) a table per item."""
+    old_name, new_name = _side_names(diff, names)
+    out = [f"## Comparaison : {_md(old_name)} → {_md(new_name)}", "",
+           f"- **Avant** : {_md(' '.join(diff.old.title.split()))}",
+           f"- **Après** : {_md(' '.join(diff.new.title.split()))}", ""]
     if diff.identical:
         out += ["Aucune différence.", ""]
-    if diff.metadata:
-        out += ["| Champ | Avant | Après |", "|---|---|---|"]
-        out += [f"| {c.field} | {_md(c.old)} | {_md(c.new)} |" for c in diff.metadata]
+    else:
+        out += _summary_markdown(diff)
+    if summary_only:
+        if behaviour is not None:
+            out += _behaviour_markdown(diff, behaviour)
+        return "\n".join(out).rstrip() + "\n"
+    metadata = [c for c in diff.metadata if c.field not in ("id", "title")]
+    if metadata:
+        out += ["### Le texte", "", "| Champ | Avant | Après |", "|---|---|---|"]
+        out += [f"| {_FIELD.get(c.field, c.field)} | {_md(c.old)} | {_md(c.new)} |" for c in metadata]
         out.append("")
     if diff.taille:
         out += ["### Tailles", "", "| | Avant | Après |", "|---|---|---|"]
-        out += [f"| {c.field} | {_md(c.old)} | {_md(c.new)} |" for c in diff.taille]
+        out += [f"| {_FIELD.get(c.field, c.field)} | {_md_cell(c.field, c.old)} | {_md_cell(c.field, c.new)} |"
+                for c in diff.taille]
         out.append("")
+    instead = _tables(diff)
     for mission_id, items in diff.by_mission().items():
-        out += [f"### {_mission_title(diff, mission_id)}", ""]
-        for item in items:
-            title = f"**{_KIND[item.kind]} `{item.id}`** — {_STATUS[item.status]}"
-            if item.label and item.kind != "mission":
-                title += f" — {_md(item.label)}"
-            out += [f"- {title}"]
-            rows = [c for c in item.changes if c.field != "label" or item.status == "changed"]
-            if rows:
-                out += ["", "  | Champ | Avant | Après |", "  |---|---|---|"]
-                for change in rows:
-                    old = f"`{_md(change.old)}`" if change.old is not None else "—"
-                    new = f"`{_md(change.new)}`" if change.new is not None else "—"
-                    out.append(f"  | {change.field} | {old} | {new} |")
-            if item.amounts:
-                out += ["", "  | Taille | Avant | Après | Écart |", "  |---|---:|---:|---:|"]
-                for a in item.amounts:
-                    which = a.taille if a.taille is not None else "—"
-                    out.append(f"  | {which} | {_amount_value(a, a.old)} | {_amount_value(a, a.new)} | "
-                               f"{_signed(a.difference, a.percent) if a.taille is not None else ''} |")
-            out.append("")
+        out += [f"### {_md(_mission_title(diff, mission_id))}", ""]
+        for group in _merged(items):
+            out.extend(_item_markdown(diff, group, instead))
     if diff.provisions:
-        out += ["### Dispositions à date d'effet propre", "", "| Disposition | Avant | Après |", "|---|---|---|"]
-        out += [f"| {_md(c.field)} | {_md(c.old)} | {_md(c.new)} |" for c in diff.provisions]
+        out += ["### Dispositions à date d'effet propre", "", "| Avant | Après | Dispositions |", "|---|---|---|"]
+        out += [f"| {_md(old)} | {_md(new)} | {_md(' ; '.join(phrases))} |" for old, new, phrases in _provisions(diff)]
         out.append("")
     if behaviour is not None:
-        out += ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
-        for row in behaviour:
-            out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
-                       f"{_signed(row.new_total - row.old_total, None)} |")
-            for mission, (old, new) in row.missions.items():
-                out.append(f"| &nbsp;&nbsp;{_md(mission or 'hors mission')} | {euros(old)} | {euros(new)} | "
-                           f"{_signed(new - old, None)} |")
-        out.append("")
+        out += _behaviour_markdown(diff, behaviour)
     return "\n".join(out).rstrip() + "\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from importlib import resources
 
 import click
 
@@ -13,10 +14,13 @@ from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, format_option, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
 from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
 
-@click.command("list")
+@click.command("list", epilog=examples(
+    "aci-rules list",
+    "aci-rules list --format json",
+))
 @format_option
 @guarded
 def list_command(output_format):
@@ -54,7 +58,10 @@ def list_command(output_format):
     return EXIT_OK
 
 
-@click.command("validate")
+@click.command("validate", epilog=examples(
+    "aci-rules validate rules/*.yaml examples/*.yaml",
+    "aci-rules validate ma-proposition.yaml --format json",
+))
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @format_option
 @guarded
@@ -105,15 +112,29 @@ def validate_command(files, output_format):
     return EXIT_INPUT if any(d.is_error for d in problems) else EXIT_OK
 
 
-@click.command("show")
-@click.argument("ruleset_name", metavar="ID|PATH")
+@click.command("show", epilog=examples(
+    "aci-rules show avenant-2",
+    "aci-rules show --sources",
+))
+@click.argument("ruleset_name", metavar="ID|PATH", required=False)
 @click.option("--date", "day", type=DateType(),
               help="Consolidate as in force on this date (default: every provision applied).")
 @click.option("--format", "output_format", type=click.Choice(["text", "yaml", "json"]), default="text",
               show_default=True, help="text: the barème; yaml / json: the consolidated ruleset.")
+@click.option("--sources", "page", flag_value="sources",
+              help="Print the list of sources: title, publisher, date, address, what rests on each.")
+@click.option("--readings", "page", flag_value="readings",
+              help="Print the readings the rulesets make where the sources leave a rule open.")
 @guarded
-def show_command(ruleset_name, day, output_format):
-    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML."""
+def show_command(ruleset_name, day, output_format, page):
+    """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML; or the sources."""
+    if page is not None:
+        if ruleset_name is not None:
+            raise click.UsageError(f"--{page} takes no ruleset: it prints the project's page docs/{page}.md")
+        click.echo(documentation_page(page), nl=False)
+        return EXIT_OK
+    if ruleset_name is None:
+        raise click.UsageError("Missing argument 'ID|PATH' (or give --sources, --readings).")
     ruleset = Library().get(ruleset_name, day)
     if output_format == "yaml":
         click.echo(render_ruleset_yaml(ruleset, day), nl=False)
@@ -122,6 +143,11 @@ def show_command(ruleset_name, day, output_format):
     else:
         click.echo(render_ruleset_text(ruleset, day), nl=False)
     return EXIT_OK
+
+
+def documentation_page(name: str) -> str:
+    """A page of docs/ as installed with the package (sources.md, readings.md)."""
+    return resources.files("aci_rules.docs").joinpath(f"{name}.md").read_text("utf-8")
 
 
 def _jsonable(node):

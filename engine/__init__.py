@@ -1,1 +1,7 @@
 """The interpreter: load -> validate -> compile -> evaluate."""
+
+# This folder is the package aci_rules.engine. Run from the repository root, ``import engine``
+# would find it as a top-level package of its own and load a second copy of every module
+# (a second InputError class that no ``except`` of the first copy catches): refuse that.
+if __name__ != "aci_rules.engine":
+    raise ImportError(f"{__name__!r} is part of aci-rules: import aci_rules.engine instead")

@@ -10,7 +10,7 @@ like a consolidated legal text::
         add: [item]                      # a new item, complete
         change: [{id: x, field: value}]  # only the fields that change; null removes one
         remove: [id, or {id: x, in_force: date}]
-      taille | contract | rounding: {...}  # replaced whole
+      taille | contract | rounding | annual_maximum: {...}  # replaced whole
 
 Any item, change or removal may carry ``in_force``: it applies from that date
 only. :func:`consolidate` builds the full document of the amended text at a
@@ -32,7 +32,7 @@ __all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions",
 
 LIST_SECTIONS = ("missions", "indicators", "lines", "obligations", "payments")
 MAP_SECTIONS = ("parameters", "definitions")
-REPLACED_SECTIONS = ("rounding", "contract", "taille")
+REPLACED_SECTIONS = ("rounding", "contract", "taille", "annual_maximum")
 METADATA = ("id", "title", "kind", "status", "reference", "note", "dates")
 _SINGULAR = {"missions": "mission", "indicators": "indicator", "lines": "line",
              "obligations": "obligation", "payments": "payment rule", "parameters": "parameter",

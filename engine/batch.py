@@ -2,7 +2,7 @@
 
 Every profile is checked like a profile file (the same schema, the same messages),
 each problem located at its file, line and column (for CSV, the column of the
-cell). Evaluation uses :class:`~.fastpath.FastRuleset`, optionally over several
+cell). Evaluation uses :class:`~.fastpath.FastTimeline` (the fast path over time), optionally over several
 processes.
 """
 
@@ -14,12 +14,14 @@ import datetime
 import io
 import json
 import os
+import signal
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
 from .fastpath import FastTimeline
 from .profile import compile_profile, validate_profile
 from .library import document_kind
+from .paths import yaml_files_in
 from .yaml_loader import Document, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
@@ -63,17 +65,16 @@ def read_profiles(path: str, missions) -> list[ProfileSource]:
     own problems are for :func:`validate_profile`.
     """
     if os.path.isdir(path):
-        sources, problems = [], []
-        for name in sorted(os.listdir(path)):
-            if name.endswith((".yaml", ".yml")):
-                full = os.path.join(path, name)
-                try:
-                    document = load_document(full)
-                except InputError as error:
-                    problems += error.diagnostics
-                    continue
-                if document_kind(document) == "profile":
-                    sources.append(ProfileSource(full, document))
+        sources = []
+        files, problems = yaml_files_in(path)
+        for full in files:
+            try:
+                document = load_document(full)
+            except InputError as error:
+                problems += error.diagnostics
+                continue
+            if document_kind(document) == "profile":
+                sources.append(ProfileSource(full, document))
         if problems:
             raise InputError(problems)
         return sources
@@ -96,6 +97,9 @@ def _read_jsonl(path: str) -> list[ProfileSource]:
                               object_pairs_hook=_no_duplicates)
         except _DuplicateKey as error:
             problems.append(Diagnostic("E008", f"duplicate key '{error.key}'", path, number, 1))
+            continue
+        except RecursionError:
+            problems.append(Diagnostic("E009", "JSON nested too deeply to be a profile", path, number, 1))
             continue
         except (json.JSONDecodeError, ValueError) as error:
             column = getattr(error, "colno", 1)
@@ -142,12 +146,24 @@ def _read_csv(path: str, missions) -> list[ProfileSource]:
             break
         skipped += 1
     reader = csv.reader(stream)
+    try:
+        return _read_csv_rows(reader, path, missions, skipped)
+    except csv.Error as error:
+        # A cell over csv.field_size_limit() (128 KiB), a NUL: located at the row reached.
+        raise InputError([Diagnostic("E003", f"not a CSV row: {error}", path, skipped + reader.line_num, 1)]) \
+            from None
+
+
+def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
     header = next(reader)
     header_line = skipped + reader.line_num
     known = csv_columns(sorted(missions))
     problems = []
     for column, name in enumerate(header, 1):
-        if name not in known:
+        if name in header[:column - 1]:
+            problems.append(Diagnostic("E008", f"duplicate column '{name}', first at column "
+                                       f"{header.index(name) + 1}", path, header_line, column))
+        elif name not in known:
             guess = suggest(name, known)
             hint = f": did you mean '{guess}'?" if guess else ""
             problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
@@ -272,14 +288,47 @@ def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int 
         import multiprocessing
 
         chunk = max(1, len(sources) // (jobs * 8))
-        with multiprocessing.get_context("spawn").Pool(
-                jobs, initializer=_init_worker, initargs=(timeline_spec, day)) as pool:
+        # Ctrl-C reaches every process of the terminal's group: the workers start with SIGINT
+        # ignored (a spawned Python then installs no KeyboardInterrupt of its own), so only this
+        # process is interrupted, and leaving the pool terminates them.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            pool = multiprocessing.get_context("spawn").Pool(
+                jobs, initializer=_init_worker, initargs=(timeline_spec, day))
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        try:
             collect(pool.imap(_work, sources, chunksize=chunk))
+        except KeyboardInterrupt:
+            _abandon(pool)
+            raise
+        pool.close()
+        pool.join()
     else:
         collect(_evaluate_one(fast, source, day) for source in sources)
     if problems:
         raise InputError(problems)
     return rows
+
+
+def _abandon(pool) -> None:
+    """End an interrupted pool's workers at once and drop it.
+
+    ``Pool.terminate`` (and the finaliser that runs it at exit) can wait forever on the
+    queue lock of a worker it stopped mid-read: the workers are killed here, and the
+    finaliser cancelled, so that an interrupted batch exits at once.
+    """
+    from multiprocessing import pool as pools
+
+    # First stop the thread that replaces dead workers, or it would start new ones.
+    pool._worker_handler._state = pools.TERMINATE  # noqa: SLF001 — no public way to stop it alone
+    pool._change_notifier.put(None)  # noqa: SLF001
+    pool._worker_handler.join(timeout=5)  # noqa: SLF001
+    for worker in pool._pool:  # noqa: SLF001 — the pool has no public list of its processes
+        worker.kill()
+    for worker in pool._pool:  # noqa: SLF001
+        worker.join(timeout=5)
+    pool._terminate.cancel()  # noqa: SLF001
 
 
 def _evaluate_one(fast, source, day):
@@ -294,6 +343,8 @@ _WORKER: dict = {}
 
 def _init_worker(timeline_spec, day):
     from .library import Library
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is the one interrupted
 
     ruleset_name, as_if_from, renewal = timeline_spec
     timeline = Library().timeline(ruleset_name, as_if_from=as_if_from, renewal=renewal)

@@ -15,10 +15,11 @@ from decimal import Decimal
 
 from .diagnostic import Diagnostic, InputError
 from .evaluate import Result, assess
-from .library import Library
+from .library import Library, looks_like_path
 from .profile import compile_profile, validate_profile
 from .schedule import Schedule, build_schedule
 from .schema import schema_diagnostics
+from .paths import allowed_folder, confine
 from .yaml_loader import load_document
 
 __all__ = ["CaseOutcome", "collect_case_files", "run_case_file", "check_result", "check_schedule"]
@@ -119,34 +120,39 @@ def check_result(result: Result, expect: dict) -> list[str]:
     return failures
 
 
-def run_case_file(path: str, library: Library | None = None) -> list[CaseOutcome]:
-    """Run every case of one file. Raises InputError when the file itself is invalid."""
+def run_case_file(path: str, library: Library | None = None, allow=()) -> list[CaseOutcome]:
+    """Run every case of one file. Raises InputError when the file itself is invalid.
+
+    A case's ``profile:`` or ``ruleset:`` path may name a YAML file under the case file's
+    folder, or under one of the folders in ``allow`` (see :mod:`.paths`).
+    """
     library = library or Library()
+    folders = (allowed_folder(path),) + tuple(os.path.realpath(folder) for folder in allow)
     document = load_document(path)
     problems = schema_diagnostics(document, "test-case")
     if problems:
         raise InputError(problems)
-    folder = os.path.dirname(path)
     outcomes = []
     for index, case in enumerate(document.data["cases"]):
         case_path = ("cases", index)
         line = document.position(case_path)[0]
         try:
-            outcomes.append(_run_case(document, case, case_path, folder, library, line))
+            outcomes.append(_run_case(document, case, case_path, library, line, folders))
         except InputError as error:
             outcomes.append(CaseOutcome(case["name"], path, line, diagnostics=tuple(error.diagnostics)))
     return outcomes
 
 
-def _run_case(document, case, case_path, folder, library, line) -> CaseOutcome:
+def _run_case(document, case, case_path, library, line, folders) -> CaseOutcome:
     profile_spec = case["profile"]
     if isinstance(profile_spec, str):
-        profile_document = load_document(os.path.join(folder, profile_spec))
+        profile_document = load_document(
+            confine(profile_spec, document, case_path + ("profile",), folders))
     else:
         profile_document = document.subtree(case_path + ("profile",))
     ruleset_name = case.get("ruleset")
-    if ruleset_name is not None and ruleset_name.endswith((".yaml", ".yml")):
-        ruleset_name = os.path.join(folder, ruleset_name)
+    if ruleset_name is not None and looks_like_path(ruleset_name):
+        ruleset_name = confine(ruleset_name, document, case_path + ("ruleset",), folders)
     known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
     problems = validate_profile(profile_document, known)
     if problems:

@@ -17,6 +17,7 @@ from .diagnostic import Diagnostic, InputError, format_path, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
+    AnnualMaximum,
     Definition,
     FundingLine,
     Installment,
@@ -81,6 +82,12 @@ def _value(value):
     if isinstance(value, str):
         return datetime.date.fromisoformat(value)
     return value
+
+
+def _annual_maximum(spec) -> AnnualMaximum | None:
+    if spec is None:
+        return None
+    return AnnualMaximum(spec["label"], tuple(spec["volets"]), spec["reference"], spec.get("note"))
 
 
 class _Compiler:
@@ -213,6 +220,24 @@ class _Compiler:
                     isinstance(a, str) for a in arguments):
                 self.error("E103", f"{function}() takes a field ({', '.join(repr(f) for f in LINE_FIELDS)}) "
                            f"then the values to sum, all written as texts, in {self.where(path)}", path)
+
+    def check_line_sums(self, definitions, lines):
+        """sum_lines('volet', 'fixee') would silently sum nothing: each value must select a line."""
+        formulas = [(d.path, d.expression) for d in definitions.values()]
+        formulas += [(line.path + (field,), getattr(line, field)) for line in lines
+                     for field in ("when", "amount", "maximum", "runs_from")]
+        for path, expression in formulas:
+            for function, arguments, _ in (expression.calls if expression is not None else ()):
+                if function not in LINE_FUNCTIONS or not arguments or arguments[0] not in LINE_FIELDS:
+                    continue
+                field, values = arguments[0], arguments[1:]
+                present = {getattr(line, field) for line in lines}
+                for value in values:
+                    if value not in present:
+                        guess = suggest(str(value), {str(v) for v in present if v is not None})
+                        hint = f" (did you mean '{guess}'?)" if guess else ""
+                        self.error("E102", f"{function}(): no line has {field} '{value}'{hint} "
+                                   f"in {self.where(path)}", path)
 
     def check_mission(self, mission, missions, path):
         if mission is not None and mission not in missions:
@@ -353,6 +378,8 @@ class _Compiler:
                     self.error("E309", f"no payment rule pays volet '{line.volet}' of line '{line.id}': "
                                "add it to the volets of a rule under payments", line.path + ("volet",))
 
+        self.check_line_sums(definitions, lines)
+
         dates = data["dates"]
         signed, published = _date(dates.get("signed")), _date(dates.get("published"))
         in_force, until = _date(dates["in_force"]), _date(dates.get("until"))
@@ -389,7 +416,7 @@ class _Compiler:
             chain=tuple(name for name, _ in self.history), document=self.doc,
             history=self.history, provisions=self.provisions, indicators=indicators,
             reads={name: frozenset(names) for name, names in reads.items()},
-            payments=tuple(payments),
+            payments=tuple(payments), annual_maximum=_annual_maximum(data.get("annual_maximum")),
         )
 
     @staticmethod

@@ -28,7 +28,38 @@ __all__ = [
     "EvaluationError",
     "format_path",
     "suggest",
+    "excerpt",
+    "printable",
+    "MAX_EXCERPT",
 ]
+
+# A message quotes at most this many characters of a user's text: a file that is not
+# what was expected (a key, a password file) must never be echoed whole.
+MAX_EXCERPT = 40
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (terminal escapes, line breaks) written as an escape.
+
+    >>> print(printable("fixe" + chr(10) + chr(27) + "[31m"))
+    fixe\\n\\x1b[31m
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def excerpt(text: str) -> str:
+    """A short, escaped quotation of a user's text for a message.
+
+    >>> print(excerpt("fixe" + chr(10)))
+    'fixe\\n'
+    >>> excerpt("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (100 characters)"
+    """
+    if len(text) <= MAX_EXCERPT:
+        return f"'{printable(text)}'"
+    return f"'{printable(text[:MAX_EXCERPT])}…' ({len(text)} characters)"
 
 Path = tuple  # a path into a YAML document: keys (str) and list indexes (int)
 
@@ -85,7 +116,7 @@ class Diagnostic:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        return f"{where}: {self.code} {self.message}"
+        return f"{printable(where)}: {self.code} {printable(self.message)}"
 
     @property
     def is_error(self) -> bool:

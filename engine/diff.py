@@ -13,12 +13,12 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .bareme import annual_maximum, static_maximum, tailles_of
 from .ruleset import Ruleset
 
 __all__ = [
-    "Change", "AmountChange", "ItemDiff", "RulesetDiff", "ProfileComparison",
-    "diff_rulesets", "compare_profile", "static_maximum", "tailles_of",
+    "Change", "AmountChange", "ItemDiff", "DiffSummary", "RulesetDiff", "ProfileComparison",
+    "diff_rulesets", "summarize", "compare_profile", "static_maximum", "tailles_of",
 ]
 
 
@@ -68,6 +68,44 @@ class ItemDiff:
     amounts: tuple = ()  # AmountChange: per taille, for lines and parameters
 
 
+@dataclasses.dataclass(frozen=True)
+class DiffSummary:
+    """What a reader wants first: the yearly maximum per taille before and after, what was added
+    and removed, and how many figures changed.
+
+    ``maxima`` holds one AmountChange per taille (empty when neither text declares an
+    ``annual_maximum``; old or new None where a side declares none or cannot be computed);
+    ``*_added`` / ``*_removed`` hold (id, label) pairs; ``changed_figures`` counts the parameter
+    values (one per taille for a table) that differ, added and removed ones included.
+    """
+
+    maxima: tuple
+    maximum_label: str | None
+    missions_added: tuple
+    missions_removed: tuple
+    lines_added: tuple
+    lines_removed: tuple
+    changed_figures: int
+
+    def to_dict(self) -> dict:
+        def pairs(items):
+            return [{"id": key, "label": label} for key, label in items]
+        return {
+            "annual_maximum": {
+                "label": self.maximum_label,
+                "tailles": [{"taille": a.taille, "old": _str(a.old), "new": _str(a.new),
+                             "difference": _str(a.difference), "percent": _str(a.percent)}
+                            for a in self.maxima]},
+            "missions_added": pairs(self.missions_added), "missions_removed": pairs(self.missions_removed),
+            "lines_added": pairs(self.lines_added), "lines_removed": pairs(self.lines_removed),
+            "changed_figures": self.changed_figures,
+        }
+
+
+def _str(value):
+    return None if value is None else str(value)
+
+
 _KIND_ORDER = ("mission", "line", "parameter", "definition", "obligation", "payment", "indicator")
 
 
@@ -79,6 +117,7 @@ class RulesetDiff:
     taille: tuple  # Change (classes, basis)
     items: tuple  # ItemDiff
     provisions: tuple  # Change: provisions with their own date, old -> new
+    summary: DiffSummary | None = None
 
     @property
     def identical(self) -> bool:
@@ -93,35 +132,6 @@ class RulesetDiff:
         if None in groups:
             groups[None] = groups.pop(None)
         return groups
-
-
-def tailles_of(*rulesets: Ruleset) -> list:
-    found = set()
-    for ruleset in rulesets:
-        if ruleset.taille is not None:
-            found |= {c.taille for c in ruleset.taille.classes}
-    return sorted(found) or [None]
-
-
-def static_maximum(ruleset: Ruleset, line, taille) -> Decimal | None:
-    """A line's maximum (or amount) for a taille when it reads only parameters, else None."""
-    expression = line.maximum or line.amount
-    if expression.functions:
-        return None
-    names = {"taille": taille}
-    for name in expression.names:
-        parameter = ruleset.parameters.get(name)
-        if parameter is not None:
-            names[name] = parameter.value_for(taille)
-        elif name not in names:
-            return None
-    try:
-        value = evaluate_expression(make_evaluator(names, {}), expression)
-    except ExpressionFailure:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        return None
-    return Decimal(value).quantize(ruleset.quantum)
 
 
 def _text(value):
@@ -169,6 +179,13 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
     tailles = tailles_of(old, new)
     metadata = _fields(old, new, ("id", "title", "kind", "status", "reference", "signed", "published",
                                   "in_force", "until", "contract_years", "quantum", "chain"))
+
+    def declared_maximum(ruleset):
+        spec = ruleset.annual_maximum
+        return None if spec is None else ", ".join(spec.volets)
+
+    if declared_maximum(old) != declared_maximum(new):
+        metadata.append(Change("annual_maximum", declared_maximum(old), declared_maximum(new)))
 
     def classes(ruleset):
         if ruleset.taille is None:
@@ -246,7 +263,29 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
         Change(description, _text(old_provisions.get(description)), _text(new_provisions.get(description)))
         for description in sorted(set(old_provisions) | set(new_provisions))
         if old_provisions.get(description) != new_provisions.get(description))
-    return RulesetDiff(old, new, tuple(metadata), tuple(taille), tuple(items), provision_changes)
+    return RulesetDiff(old, new, tuple(metadata), tuple(taille), tuple(items), provision_changes,
+                       summarize(old, new, items))
+
+
+def summarize(old: Ruleset, new: Ruleset, items) -> DiffSummary:
+    """The summary of a diff: takes both rulesets and the item diffs of :func:`diff_rulesets`."""
+    before, after = annual_maximum(old), annual_maximum(new)
+    maxima = ()
+    if before is not None or after is not None:
+        maxima = tuple(AmountChange(t, (before or {}).get(t), (after or {}).get(t)) for t in tailles_of(old, new))
+    label = (new.annual_maximum or old.annual_maximum).label if maxima else None
+
+    def listed(kind, status):
+        return tuple((i.id, i.label) for i in items if i.kind == kind and i.status == status)
+
+    figures = 0
+    for entry in items:
+        if entry.kind != "parameter":
+            continue
+        figures += sum(1 for a in entry.amounts if a.old != a.new)
+        figures += sum(1 for c in entry.changes if c.field == "value")
+    return DiffSummary(maxima, label, listed("mission", "added"), listed("mission", "removed"),
+                       listed("line", "added"), listed("line", "removed"), figures)
 
 
 def _number(value):

@@ -371,7 +371,7 @@ class _Evaluation:
 
     def money(self, line, field, expression, evaluator) -> Decimal:
         value = self.compute(line, field, expression, evaluator)
-        if not _is_number(value):
+        if not _is_number(value) or isinstance(value, Decimal) and not value.is_finite():
             self.fail(line, field, ExpressionFailure(
                 "E402", f"gives {describe_value(value)}, not an amount"), expression)
         try:

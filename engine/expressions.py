@@ -37,6 +37,10 @@ __all__ = [
     "MAX_POWER_EXPONENT",
     "MAX_STRING_LITERAL",
     "MAX_NUMBER_DIGITS",
+    "MAX_MAGNITUDE_DIGITS",
+    "MAX_MAGNITUDE",
+    "DECIMAL_CONTEXT",
+    "bounded",
     "describe_value",
 ]
 
@@ -60,6 +64,13 @@ MAX_STRING_LITERAL = 200
 
 # As in YAML (yaml_loader.MAX_NUMBER_DIGITS): no figure of the ACI needs more digits.
 MAX_NUMBER_DIGITS = 15
+
+# Every number a formula produces, on every evaluation path, stays below 10**18 in
+# magnitude (a thousand times the French national budget, in cents), with at most
+# DECIMAL_CONTEXT.prec significant digits: definitions that square each other, or
+# add_months(d, 1e999999999), fail at once with E402 instead of computing for minutes.
+MAX_MAGNITUDE_DIGITS = 18
+MAX_MAGNITUDE = 10 ** MAX_MAGNITUDE_DIGITS
 
 _ALLOWED_NODES = (
     ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.BinOp, ast.Add, ast.Sub, ast.Mult,
@@ -161,7 +172,11 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
     except (RecursionError, MemoryError, ValueError):
         return None, [ExpressionProblem("E104", "expression too deeply nested")]
 
+    if isinstance(tree.body, ast.Tuple) and not tree.body.elts:
+        return None, [ExpressionProblem("E101", "empty expression (only a comment)")]
+
     problems: list[ExpressionProblem] = []
+    containers: set = set()  # the tuples and lists written after 'in' / 'not in', the only ones allowed
     names: set = set()
     functions: set = set()
     literal_arguments: list = []
@@ -184,6 +199,22 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
             problems.append(ExpressionProblem(
                 "E103", f"{type(node).__name__} is not allowed in an expression", *where))
             continue
+        if isinstance(node, (ast.Tuple, ast.List)) and id(node) not in containers:
+            problems.append(ExpressionProblem(
+                "E103", "a list of values is only allowed after 'in' or 'not in': x in (3, 4)", *where))
+            continue
+        if isinstance(node, ast.Compare):
+            for operator_, operand in zip(node.ops, node.comparators):
+                if isinstance(operator_, (ast.In, ast.NotIn)) and isinstance(operand, (ast.Tuple, ast.List)):
+                    containers.add(id(operand))
+            operands = [node.left, *node.comparators]
+            for index, operator_ in enumerate(node.ops):
+                if isinstance(operator_, (ast.Is, ast.IsNot)) and not any(
+                        isinstance(o, ast.Constant) and (o.value is None or o.value is True or o.value is False)
+                        for o in operands[index:index + 2]):
+                    problems.append(ExpressionProblem(
+                        "E103", "'is' and 'is not' compare only with None, True or False: write == or !=",
+                        *where))
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.FloorDiv)):
             problems.append(ExpressionProblem("E103", _REFUSED[type(node.op)], *where))
             continue
@@ -203,6 +234,11 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                 if len(node.value.as_tuple().digits) > MAX_NUMBER_DIGITS:
                     problems.append(ExpressionProblem(
                         "E104", f"number literal of more than {MAX_NUMBER_DIGITS} digits", *where))
+                elif not node.value.is_finite() or not (
+                        -MAX_MAGNITUDE_DIGITS <= node.value.adjusted() < MAX_MAGNITUDE_DIGITS):
+                    problems.append(ExpressionProblem(
+                        "E104", f"number literal beyond the engine's bounds (10**-{MAX_MAGNITUDE_DIGITS} "
+                        f"to 10**{MAX_MAGNITUDE_DIGITS})", *where))
             elif type(node.value) is int and abs(node.value) >= 10 ** MAX_NUMBER_DIGITS:
                 problems.append(ExpressionProblem(
                     "E104", f"number literal of more than {MAX_NUMBER_DIGITS} digits", *where))
@@ -210,6 +246,14 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                 problems.append(ExpressionProblem(
                     "E103", f"literal {type(node.value).__name__} is not allowed", *where))
         if isinstance(node, ast.Name):
+            written = ast.get_source_segment(source, node)
+            if written is not None and written != node.id:
+                # Python reads identifiers in NFKC form: a fullwidth or math-bold letter would
+                # silently read another name than the one a reviewer sees.
+                problems.append(ExpressionProblem(
+                    "E103", f"name {written!r} is not written in plain letters (Python would read it as "
+                    f"'{node.id}'): names are ASCII", *where))
+                continue
             if node.id not in known_names:
                 guess = suggest(node.id, known_names)
                 hint = f" (did you mean '{guess}'?)" if guess else ""
@@ -271,6 +315,42 @@ class ExpressionFailure(Exception):
         self.message = message
 
 
+def bounded(value):
+    """``value`` when it is within the engine's bounds; OverflowError otherwise.
+
+    Decimals are bounded by DECIMAL_CONTEXT (its Emax); whole numbers are Python ints,
+    which have no bound of their own. A NaN or an infinity is never a value.
+
+    >>> bounded(10 ** 17)
+    100000000000000000
+    >>> bounded(10 ** 18)
+    Traceback (most recent call last):
+    ...
+    OverflowError: a number of 19 digits or more: beyond the engine's bound of 10**18
+    """
+    kind = type(value)
+    if kind is int:
+        if -MAX_MAGNITUDE < value < MAX_MAGNITUDE:
+            return value
+        raise OverflowError(f"a number of {MAX_MAGNITUDE_DIGITS + 1} digits or more: beyond the engine's "
+                            f"bound of 10**{MAX_MAGNITUDE_DIGITS}")
+    if kind is Decimal and not value.is_finite():
+        raise OverflowError(f"{value} is not a number")
+    return value
+
+
+def _add(left, right):
+    return bounded(simpleeval.safe_add(left, right))
+
+
+def _subtract(left, right):
+    return bounded(left - right)
+
+
+def _multiply(left, right):
+    return bounded(simpleeval.safe_mult(left, right))
+
+
 def _power(base, exponent):
     # Through Decimal in DECIMAL_CONTEXT, so that a tower such as ((10**10)**10)**10 overflows
     # (E402) instead of building an integer of millions of digits.
@@ -288,9 +368,9 @@ def _divide(left, right):
 
 
 OPERATORS = {
-    ast.Add: simpleeval.safe_add,
-    ast.Sub: operator.sub,
-    ast.Mult: simpleeval.safe_mult,
+    ast.Add: _add,
+    ast.Sub: _subtract,
+    ast.Mult: _multiply,
     ast.Div: _divide,
     ast.Pow: _power,
     ast.Eq: operator.eq,
@@ -311,7 +391,7 @@ OPERATORS = {
 # Exact arithmetic: an inexact or overflowing operation is an error, not a silent
 # rounding (28 digits hold any amount of the ACI with room to spare).
 DECIMAL_CONTEXT = decimal.Context(
-    prec=28, rounding=decimal.ROUND_HALF_UP, Emax=999, Emin=-999,
+    prec=28, rounding=decimal.ROUND_HALF_UP, Emax=MAX_MAGNITUDE_DIGITS - 1, Emin=-999,
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
 
@@ -333,7 +413,9 @@ def evaluate_expression(evaluator: simpleeval.SimpleEval, expression: Expression
             return evaluator.eval(expression.text, previously_parsed=expression.node)
     except ZeroDivisionError:  # decimal.DivisionByZero included
         raise ExpressionFailure("E401", "division by zero") from None
-    except (decimal.InvalidOperation, decimal.Overflow):
+    except decimal.Overflow:
+        raise ExpressionFailure("E402", f"a number beyond the engine's bound of 10**{MAX_MAGNITUDE_DIGITS}") from None
+    except decimal.InvalidOperation:
         raise ExpressionFailure("E402", "the arithmetic has no exact result (0/0, or a number too large)") from None
     except (TypeError, AttributeError) as exc:
         # AttributeError: a helper given a number where it takes a date (add_months(population, 1)).

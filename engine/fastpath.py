@@ -24,10 +24,9 @@ import datetime
 import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
-import simpleeval
-
 from .evaluate import evaluate
-from .expressions import DECIMAL_CONTEXT, OPERATORS
+from .expressions import DECIMAL_CONTEXT, OPERATORS, _add, _multiply, _subtract
+from .compiler import FUNCTION_NAMES, MISSION_NAMES as MISSION_FIELDS
 from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
 from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
@@ -50,10 +49,17 @@ class FastResult:
 
 
 def _mul(left, right):
-    # Decimals first: only a text repeated needs simpleeval's length guard.
+    # Decimals first: their context bounds them; whole numbers and texts need the guard.
     if type(left) is Decimal or type(right) is Decimal:
         return left * right
-    return simpleeval.safe_mult(left, right)
+    return _multiply(left, right)
+
+
+def _sum(values):
+    total = _ZERO
+    for value in values:
+        total = _add(total, value)
+    return total
 
 
 def _cond(value):
@@ -80,7 +86,9 @@ _HELPERS = {
     "_div": OPERATORS[ast.Div],
     "_pow": OPERATORS[ast.Pow],
     "_mul": _mul,
-    "_add": simpleeval.safe_add,
+    "_add": _add,
+    "_sub": _subtract,
+    "_sum": _sum,
     "_cond": _cond,
     "_day_or_none": _day_or_none,
     "_money": _money,
@@ -89,34 +97,54 @@ _HELPERS = {
     "_type": type,
     "_HALF_UP": ROUND_HALF_UP,
 }
-_CALLS = {ast.Div: "_div", ast.Pow: "_pow", ast.Mult: "_mul", ast.Add: "_add"}
+_CALLS = {ast.Div: "_div", ast.Pow: "_pow", ast.Mult: "_mul", ast.Add: "_add", ast.Sub: "_sub"}
+
+
+class _Names:
+    """The generated names: every one made by the engine from an index, never from a user's text.
+
+    ``v<n>`` holds a name a formula reads (a parameter, a definition, a line, a profile
+    name), ``x<n>`` a line's maximum, ``m<n>`` what a mission line reads of its mission,
+    ``f_<function>`` a helper of the engine (its name is the engine's own), ``_k<n>`` a
+    constant (an exact decimal, a text): the user's ids and texts travel as data.
+    """
+
+    def __init__(self):
+        self.slots: dict = {}  # key -> generated name
+        self.constants: dict = {}  # _k<n> -> value
+
+    def slot(self, prefix: str, key) -> str:
+        name = self.slots.get((prefix, key))
+        if name is None:
+            name = self.slots[(prefix, key)] = f"{prefix}{len(self.slots)}"
+        return name
+
+    def constant(self, value) -> str:
+        name = f"_k{len(self.constants)}"
+        self.constants[name] = value
+        return name
 
 
 class _Rewrite(ast.NodeTransformer):
-    """Names to local variables; guarded operators to calls; line sums to additions."""
+    """Names to local variables; guarded operators to calls; line sums to one flat sum."""
 
-    def __init__(self, mission: str | None, ruleset: Ruleset, used: set, constants: dict):
+    def __init__(self, mission: str | None, ruleset: Ruleset, names: _Names, used: set):
         self.mission = mission
         self.ruleset = ruleset
+        self.names = names
         self.used = used
-        self.constants = constants
 
     def visit_Constant(self, node):
-        # Exact decimals become named constants: the generated text never spells a Decimal.
-        if isinstance(node.value, Decimal):
-            name = f"_k{len(self.constants)}"
-            self.constants[name] = node.value
-            return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
+        # Exact decimals and texts become named constants: the generated text never spells them.
+        if isinstance(node.value, (Decimal, str)):
+            return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
         return node
 
     def variable(self, name: str) -> str:
-        # Three name spaces that cannot meet: v_<name> for the ruleset's and the profile's
-        # names, m_<field>__<mission> for what a mission line reads of its mission, f_<name>
-        # for functions (a ruleset name never starts with m_ or f_ once prefixed with v_).
-        if name in ("started", "deployed", "achievement", "indicators_earned") and self.mission is not None:
-            target = f"m_{name}__{self.mission}"
+        if name in MISSION_FIELDS and self.mission is not None:
+            target = self.names.slot("m", (name, self.mission))
         else:
-            target = f"v_{name}"
+            target = self.names.slot("v", name)
         self.used.add(target)
         return target
 
@@ -135,14 +163,16 @@ class _Rewrite(ast.NodeTransformer):
         name = node.func.id
         if name in LINE_FUNCTIONS:
             field, values = node.args[0].value, {a.value for a in node.args[1:]}
-            suffix = "" if name == "sum_lines" else "__max"
-            terms = [ast.Name(id=f"v_{line.id}{suffix}", ctx=ast.Load())
+            prefix = "v" if name == "sum_lines" else "x"
+            # One flat call over a tuple: a sum over hundreds of lines nests nothing.
+            terms = [ast.Name(id=self.names.slot(prefix, line.id), ctx=ast.Load())
                      for line in self.ruleset.lines if getattr(line, field) in values]
-            result = ast.Name(id="_ZERO", ctx=ast.Load())
-            for term in terms:
-                result = ast.Call(func=ast.Name(id="_add", ctx=ast.Load()), args=[result, term], keywords=[])
-            return ast.copy_location(result, node)
+            return ast.copy_location(ast.Call(
+                func=ast.Name(id="_sum", ctx=ast.Load()), args=[ast.Tuple(elts=terms, ctx=ast.Load())],
+                keywords=[]), node)
         node.args = [self.visit(arg) for arg in node.args]
+        if name not in FUNCTION_NAMES:  # checked by the compiler; a tree altered since gets no function
+            name = "unknown"
         self.used.add(f"f_{name}")
         node.func = ast.Name(id=f"f_{name}", ctx=ast.Load())
         return node
@@ -155,34 +185,39 @@ class FastRuleset:
         self.ruleset = ruleset
         self.mission_of = {line.id: line.mission for line in ruleset.lines}
         used: set = set()
-        constants: dict = {}
+        names = _Names()
         body = []
 
         def code(expression, mission):
-            tree = _Rewrite(mission, ruleset, used, constants).visit(_copy(expression.node))
+            tree = _Rewrite(mission, ruleset, names, used).visit(_copy(expression.node))
             return ast.unparse(tree)
 
+        computed = set()
         for item in ruleset.order:
+            target = names.slot("v", item.name)
+            computed.add(target)
             if isinstance(item, Definition):
-                body.append(f"v_{item.name} = {code(item.expression, item.mission)}")
+                body.append(f"{target} = {code(item.expression, item.mission)}")
                 continue
             line = item
+            maximum = names.slot("x", line.id)
             # Rounded to the cent inline when the value is a Decimal (the common case).
             steps = [f"_t = {code(line.amount, line.mission)}",
-                     f"v_{line.id} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t, _quantum)"]
+                     f"{target} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t, _quantum)"]
             if line.maximum is not None:
                 steps += [f"_t = {code(line.maximum, line.mission)}",
-                          f"v_{line.id}__max = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal "
+                          f"{maximum} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal "
                           "else _money(_t, _quantum)"]
             else:
-                steps.append(f"v_{line.id}__max = v_{line.id}")
-            steps.append(f"_out[{line.id!r}] = v_{line.id}")
+                steps.append(f"{maximum} = {target}")
+            steps.append(f"_out[{names.constant(line.id)}] = {target}")
             # The day its amount accrues from, as the reference path computes it (for cut years).
             if line.runs_from is not None:
-                steps.append(f"_rf[{line.id!r}] = _day_or_none({code(line.runs_from, line.mission)})")
+                steps.append(f"_rf[{names.constant(line.id)}] = _day_or_none({code(line.runs_from, line.mission)})")
             elif line.mission is not None:
-                used.add(f"m_started__{line.mission}")
-                steps.append(f"_rf[{line.id!r}] = m_started__{line.mission}")
+                started = names.slot("m", ("started", line.mission))
+                used.add(started)
+                steps.append(f"_rf[{names.constant(line.id)}] = {started}")
             if line.when is not None:
                 # A condition must give true or false: anything else is the reference path's E402.
                 body.append(f"_c = {code(line.when, line.mission)}")
@@ -191,34 +226,35 @@ class FastRuleset:
                 body.append("else:")
                 body.append("    if _c is not False:")
                 body.append("        _cond(_c)")
-                body.append(f"    v_{line.id} = _ZERO")
-                body.append(f"    v_{line.id}__max = _ZERO")
+                body.append(f"    {target} = _ZERO")
+                body.append(f"    {maximum} = _ZERO")
             else:
                 body += steps
-        computed = {f"v_{item.name}" for item in ruleset.order}
-        inputs = sorted(target for target in used if target not in computed)
-        pure = {f"f_{name}" for name in PURE_FUNCTIONS}
+        key_of = {generated: key for key, generated in names.slots.items()}
+        inputs = sorted(target for target in used if target not in computed and not target.startswith("f_"))
         prologue = []
         for target in inputs:
-            if target in pure:
-                continue  # a global of the generated module
-            if target.startswith("v_") and target[2:] in ruleset.parameters:
-                prologue.append(f"{target} = _parameters[{target[2:]!r}]")
-            elif target.startswith("v_"):
-                prologue.append(f"{target} = _names[{target[2:]!r}]")
-            else:
-                prologue.append(f"{target} = _names[{target!r}]")
+            prefix, key = key_of[target]
+            source_table = "_parameters" if prefix == "v" and key in ruleset.parameters else "_names"
+            prologue.append(f"{target} = {source_table}[{names.constant(key if prefix == 'v' else target)}]")
         source = "def _run(_names, _parameters, _quantum, _rf):\n    _out = {}\n" + "".join(
             f"    {text}\n" for text in prologue + body) + "    return _out\n"
-        self._used = {target[2:] for target in inputs if target.startswith("v_")}
+        self._used = {key_of[t][1] for t in inputs if key_of[t][0] == "v"}
+        # (mission, then the generated names of its started, deployed, achievement, indicators_earned)
+        bound = {}
+        for target in inputs:
+            prefix, key = key_of[target]
+            if prefix == "m":
+                field, mission = key
+                bound.setdefault(mission, {})[field] = target
         self._missions = tuple(
-            (mission, f"m_started__{mission}", f"m_deployed__{mission}", f"m_achievement__{mission}",
-             f"m_indicators_earned__{mission}")
-            for mission in sorted({t.split("__", 1)[1] for t in inputs if t.startswith("m_")}))
-        self._profile_functions = any(t.startswith("f_") and t not in pure for t in inputs)
-        namespace = {"__builtins__": {}, **_HELPERS, **constants,
+            (mission, *(fields.get(field, "_unused") for field in MISSION_FIELDS))
+            for mission, fields in sorted(bound.items()))
+        pure = {f"f_{name}" for name in PURE_FUNCTIONS}
+        self._profile_functions = any(t.startswith("f_") and t not in pure for t in used)
+        namespace = {"__builtins__": {}, **_HELPERS, **names.constants,
                      **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
-        exec(compile(source, f"<ruleset {ruleset.id}>", "exec"), namespace)  # noqa: S102 — checked trees only
+        exec(compile(source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
         self._run = namespace["_run"]
         self.source = source
         self._parameters = {}
@@ -227,17 +263,18 @@ class FastRuleset:
         self._scalars = {name: p.value for name, p in ruleset.parameters.items() if p.by_taille is None}
         self._basis = None
         if ruleset.taille is not None:
-            basis_constants: dict = {}
+            basis_names = _Names()
             basis_used: set = set()
-            tree = _Rewrite(None, ruleset, basis_used, basis_constants).visit(_copy(ruleset.taille.basis.node))
+            tree = _Rewrite(None, ruleset, basis_names, basis_used).visit(_copy(ruleset.taille.basis.node))
             self._basis = compile(ast.fix_missing_locations(ast.Expression(tree)), "<taille.basis>", "eval")
-            self._basis_globals = {"__builtins__": {}, **_HELPERS, **basis_constants,
+            self._basis_globals = {"__builtins__": {}, **_HELPERS, **basis_names.constants,
                                    **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
-            self._basis_scalars = sorted(t[2:] for t in basis_used if t.startswith("v_") and t[2:] in self._scalars)
-            self._basis_functions = sorted(t[2:] for t in basis_used
-                                           if t.startswith("f_") and t[2:] not in PURE_FUNCTIONS)
-            self._basis_names = sorted(t[2:] for t in basis_used
-                                       if t.startswith("v_") and t[2:] not in self._scalars)
+            basis_keys = {generated: key[1] for key, generated in basis_names.slots.items()}
+            self._basis_scalars = sorted((t, basis_keys[t]) for t in basis_used
+                                         if t in basis_keys and basis_keys[t] in self._scalars)
+            self._basis_names = sorted((t, basis_keys[t]) for t in basis_used
+                                       if t in basis_keys and basis_keys[t] not in self._scalars)
+            self._basis_functions = sorted(t for t in basis_used if t.startswith("f_") and t not in pure)
             if self._basis_functions:
                 self._profile_functions = True
 
@@ -271,9 +308,9 @@ class FastRuleset:
             names.update({f"f_{name}": f for name, f in profile_functions(profile, number).items()})
         size = None
         if self._basis is not None:
-            local = {f"v_{name}": names[name] for name in self._basis_names}
-            local.update({f"v_{name}": self._scalars[name] for name in self._basis_scalars})
-            local.update({f"f_{name}": names[f"f_{name}"] for name in self._basis_functions})
+            local = {target: names[name] for target, name in self._basis_names}
+            local.update({target: self._scalars[name] for target, name in self._basis_scalars})
+            local.update({target: names[target] for target in self._basis_functions})
             size_class = ruleset.taille.classify(eval(self._basis, self._basis_globals, local))  # noqa: S307
             if size_class is None:
                 raise ValueError("no taille class")
@@ -295,6 +332,8 @@ class FastRuleset:
         runs_from: dict = {}
         amounts = self._run(names, self._parameters[size], ruleset.quantum, runs_from)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
+        if not total.is_finite():  # never a NaN in an output: the reference path says which line
+            raise ArithmeticError("an amount is not a number")
         return FastResult(size, number, amounts, total, runs_from)
 
 

@@ -31,6 +31,52 @@ __all__ = [
 ]
 
 
+# A date moved by more than this many years leaves the calendar the engine knows
+# (schema.MIN_YEAR..MAX_YEAR is far narrower): refused before any arithmetic.
+MAX_YEARS_MOVED = 1000
+
+
+def _whole(function: str, value, unit: str, limit: int) -> int:
+    """``value`` as a whole number of ``unit`` within ±``limit``; ValueError otherwise.
+
+    >>> _whole("add_years", Decimal("2.0"), "years", 1000)
+    2
+    >>> _whole("add_years", 1.5, "years", 1000)
+    Traceback (most recent call last):
+    ...
+    ValueError: add_years takes a whole number of years, not 1.5
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
+        raise TypeError(f"{function} takes a number of {unit}, not {type(value).__name__}")
+    if isinstance(value, Decimal) and not value.is_finite() or not -limit <= value <= limit:
+        raise ValueError(f"{function} moves a date by at most {limit} {unit}")
+    if int(value) != value:
+        raise ValueError(f"{function} takes a whole number of {unit}, not {value}")
+    return int(value)
+
+
+def _amount(function: str, value) -> Decimal:
+    """A finite number (never a text, a NaN or an infinity) as a Decimal."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise TypeError(f"{function} takes a number, not {type(value).__name__}")
+    value = Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"{function} takes a number, not {value}")
+    return value
+
+
+def _quantum(function: str, text) -> Decimal:
+    """The quantum of a rounding: a positive power of ten such as '0.01' or 1."""
+    value = Decimal(text) if isinstance(text, str) and len(text) <= 20 else text
+    try:
+        value = _amount(function, value)
+    except (TypeError, ValueError, ArithmeticError):
+        raise ValueError(f"{function} rounds to a quantum such as '0.01' or 1, not {text!r}") from None
+    if value <= 0 or value.normalize().as_tuple().digits != (1,) or abs(value.adjusted()) > 18:
+        raise ValueError(f"{function} rounds to a quantum such as '0.01' or 1, not {text!r}")
+    return value
+
+
 def add_months(day: datetime.date, months) -> datetime.date:
     """``day`` moved by whole ``months``; the 31st becomes the month's last day.
 
@@ -43,9 +89,7 @@ def add_months(day: datetime.date, months) -> datetime.date:
     ...
     ValueError: add_months takes a whole number of months, not 1.5
     """
-    if int(months) != months:
-        raise ValueError(f"add_months takes a whole number of months, not {months}")
-    index = day.year * 12 + (day.month - 1) + int(months)
+    index = day.year * 12 + (day.month - 1) + _whole("add_months", months, "months", 12 * MAX_YEARS_MOVED)
     year, month = divmod(index, 12)
     month += 1
     last = calendar.monthrange(year, month)[1]
@@ -60,10 +104,13 @@ def add_years(day: datetime.date, years) -> datetime.date:
     >>> add_years(datetime.date(2020, 2, 29), 4)
     datetime.date(2024, 2, 29)
     """
+    year = day.year + _whole("add_years", years, "years", MAX_YEARS_MOVED)
+    if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
+        raise ValueError(f"add_years gives the year {year}, outside the calendar")
     try:
-        return day.replace(year=day.year + int(years))
+        return day.replace(year=year)
     except ValueError:  # 29 February in a common year
-        return day.replace(year=day.year + int(years), day=28)
+        return day.replace(year=year, day=28)
 
 
 def days_between(start: datetime.date, end: datetime.date) -> int:
@@ -118,7 +165,7 @@ def round_half_up(amount, quantum="0.01") -> Decimal:
     >>> round_half_up(Decimal("2.345"))
     Decimal('2.35')
     """
-    return Decimal(amount).quantize(Decimal(quantum), rounding=ROUND_HALF_UP)
+    return _amount("round_half_up", amount).quantize(_quantum("round_half_up", quantum), rounding=ROUND_HALF_UP)
 
 
 def round_down(amount, quantum="1") -> Decimal:
@@ -127,7 +174,7 @@ def round_down(amount, quantum="1") -> Decimal:
     >>> round_down(Decimal("7.9"))
     Decimal('7')
     """
-    return Decimal(amount).quantize(Decimal(quantum), rounding=ROUND_DOWN)
+    return _amount("round_down", amount).quantize(_quantum("round_down", quantum), rounding=ROUND_DOWN)
 
 
 def variable_part(maximum, rate, earned):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 from importlib import resources
@@ -17,6 +18,7 @@ from importlib import resources
 from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
 from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .paths import allowed_folder, confine
 from .ruleset import Ruleset
 from .cache import ValidationCache
 from .schema import load_schema
@@ -61,6 +63,20 @@ def _at_removal(diagnostic: Diagnostic, removals: dict) -> Diagnostic:
     return amendment.diagnostic(
         "E307", f"removes '{diagnostic.subject}', which is still read at {where} "
         f"({format_path(diagnostic.path)}): change or remove what reads it too", path)
+
+
+def _content_key(document: Document) -> tuple:
+    """What a compiled ruleset depends on: the file's name and its content.
+
+    Never ``id(document)``: once a document is freed, the next one read can get its id
+    and be handed the earlier file's compiled ruleset (``validate c.yaml a.yaml c.yaml
+    b.yaml`` once said "ok" to a b.yaml with an unknown name).
+    """
+    if document.digest is not None:
+        return (document.file, document.digest)
+    # A document built in memory, not read from bytes: its data and positions are its content.
+    content = repr((document.data, sorted(document.marks.items()), sorted(document.origins.items())))
+    return (document.file, hashlib.sha256(content.encode()).hexdigest())
 
 
 class Library:
@@ -148,11 +164,13 @@ class Library:
 
     # -- chains ------------------------------------------------------------------
 
-    def _base_of(self, document: Document) -> Document:
+    def _base_of(self, document: Document, folder: str | None) -> Document:
         name = document.data["amends"]
         if looks_like_path(name):
-            folder = os.path.dirname(document.file)
-            path = name if os.path.isabs(name) else os.path.join(folder, name)
+            if folder is None:  # a shipped text names its base by id
+                raise InputError([document.diagnostic(
+                    "E012", f"amends '{name}': a shipped ruleset amends another by its id", ("amends",))])
+            path = confine(name, document, ("amends",), folder)
             if not os.path.exists(path):
                 raise InputError([document.diagnostic(
                     "E306", f"amends '{name}': no such file ({path})", ("amends",))])
@@ -177,8 +195,10 @@ class Library:
         "a amends b, which amends a".
         """
         chain = [document]
+        # Paths in the chain stay under the folder of the file the user named.
+        folder = None if self._identity(document).startswith("shipped:") else allowed_folder(document.file)
         while "amends" in chain[-1].data:
-            base = self._base_of(chain[-1])
+            base = self._base_of(chain[-1], folder)
             seen = [self._identity(d) for d in chain]
             if self._identity(base) in seen:
                 start = seen.index(self._identity(base))
@@ -198,7 +218,7 @@ class Library:
         for link in chain:
             provisions += dated_provisions(link, link.data["id"])
         signature = tuple(p.day <= day for p in provisions) if day is not None else None
-        key = (tuple(id(link) for link in chain), signature)
+        key = (tuple(_content_key(link) for link in chain), signature)
         if key not in self._compiled:
             full, problems, removals = chain[0], [], {}
             for link in chain[1:]:

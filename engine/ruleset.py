@@ -24,6 +24,7 @@ __all__ = [
     "Obligation",
     "Installment",
     "PaymentRule",
+    "AnnualMaximum",
     "Ruleset",
 ]
 
@@ -167,6 +168,16 @@ class PaymentRule:
     path: tuple
 
 
+@dataclasses.dataclass(frozen=True)
+class AnnualMaximum:
+    """The yearly maximum of a CPTS as the text states it: the sum of the maxima of some volets."""
+
+    label: str
+    volets: tuple
+    reference: str
+    note: str | None = None
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Ruleset:
     """A compiled ruleset.
@@ -206,6 +217,7 @@ class Ruleset:
     indicators: tuple = ()  # indicator definitions (informational)
     reads: dict = dataclasses.field(default_factory=dict)  # item name -> names it reads
     payments: tuple = ()  # PaymentRule, in order: the first that matches a line pays it
+    annual_maximum: AnnualMaximum | None = None  # what the barème's yearly total adds up
 
     def in_force_on(self, day: datetime.date) -> bool:
         return self.in_force <= day and (self.until is None or day <= self.until)

@@ -22,7 +22,7 @@ from .evaluate import evaluate, mission_names
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS
 from .profile import Profile
-from .timeline import Timeline, combine, contract_years_of, year_segments
+from .timeline import Timeline, combine, contract_years_of, part_weights, year_segments
 
 __all__ = ["Payment", "YearEntitlement", "Schedule", "build_schedule", "year_segments"]  # year_segments: see timeline
 
@@ -93,6 +93,13 @@ class Schedule:
         for payment in self.payments:
             totals[payment.due.year] = totals.get(payment.due.year, _ZERO) + payment.amount
         return dict(sorted(totals.items()))
+
+
+def _weights(ruleset, result, start, end, part_start, part_end) -> dict:
+    """Each line's share of one part of a cut year (:func:`.timeline.part_weights`), for a
+    result whose lines have ``id``, ``amount`` and ``runs_from`` (the fast calendar's)."""
+    return part_weights(ruleset.reads, [(line.id, line.amount, line.runs_from) for line in result.lines],
+                        start, end, part_start, part_end)
 
 
 def build_schedule(profile: Profile, timeline, change_days=None, *, until: datetime.date | None = None) -> Schedule:

@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from .diagnostic import Diagnostic, format_path, suggest
+from .diagnostic import Diagnostic, excerpt, format_path, suggest
 from .yaml_loader import Document
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
@@ -77,7 +77,7 @@ def _describe(value) -> str:
     if isinstance(value, (int, Decimal)):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the text '{value}'"
+        return f"the text {excerpt(value)}"
     if value is None:
         return "nothing"
     if isinstance(value, dict):
@@ -129,6 +129,11 @@ def _translate(error, document: Document):
         expected = [expected] if isinstance(expected, str) else list(expected)
         words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
         hint = _yaml_hint(instance, expected, document, path)
+        if not path and isinstance(instance, str):
+            # A file of plain text where YAML keys were expected: say what it is, never what it says.
+            yield document.diagnostic("E203", f"expected {words}: this file is a plain text of "
+                                      f"{len(instance)} characters, not YAML keys and values", path)
+            return
         yield document.diagnostic("E203", f"expected {words}{at}, got {_describe(instance)}{hint}", path)
         return
 
@@ -173,7 +178,7 @@ def _translate(error, document: Document):
 
     if kind == "pattern":
         yield document.diagnostic(
-            "E204", f"{_describe(instance)}{at} does not have the expected form ({error.validator_value})",
+            "E204", f"{_describe(instance)}{at} does not have the expected form ({_plain_pattern(error.validator_value)})",
             path)
         return
 
@@ -188,8 +193,13 @@ def _matches_pattern(schema, key) -> bool:
     return any(re.search(p, key) for p in schema.get("patternProperties", {}))
 
 
+def _plain_pattern(pattern: str) -> str:
+    # Every pattern ends '(?!\n)$' so that Python's '$' refuses a trailing newline; a reader needs only '$'.
+    return pattern.replace(r"(?!\n)", "")
+
+
 def _property_names_hint(schema) -> str:
-    pattern = schema.get("pattern")
+    pattern = _plain_pattern(schema.get("pattern") or "")
     if pattern == "^[1-5]$":
         return " (contract years are 1 to 5)"
     if pattern == "^[1-9]$":

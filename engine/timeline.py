@@ -31,7 +31,7 @@ from .expressions import DECIMAL_CONTEXT
 from .helpers import add_years
 
 __all__ = ["Contract", "ContractYear", "Segment", "Timeline", "contract_on", "contract_year_on",
-           "contract_years_of", "year_segments", "combine", "time_names", "RENEWAL_ASSUMPTION"]
+           "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "RENEWAL_ASSUMPTION"]
 
 _ZERO = Decimal(0)
 _ONE_DAY = datetime.timedelta(days=1)
@@ -260,7 +260,7 @@ def _weight(runs_from, start, end, part_start, part_end) -> Decimal:
     return Decimal(running) / Decimal(_days(runs_from, end))
 
 
-def _weights(reads, lines, start, end, part_start, part_end) -> dict:
+def part_weights(reads, lines, start, end, part_start, part_end) -> dict:
     """Each line's share of one part (see :func:`_weight`); ``lines`` is (id, amount, runs_from).
 
     A line computed from other lines (an uplift on the missions, say) accrues as they
@@ -287,7 +287,7 @@ def combine(year: ContractYear, parts) -> tuple[dict, list]:
     amounts: dict = {}
     shares = []
     for segment, lines in parts:
-        weights = _weights(segment.ruleset.reads, lines, year.start, year.end, segment.start, segment.end)
+        weights = part_weights(segment.ruleset.reads, lines, year.start, year.end, segment.start, segment.end)
         shares.append({line_id: (amount, weights[line_id]) for line_id, amount, _ in lines})
         for line_id, amount, _ in lines:
             amounts[line_id] = amounts.get(line_id, _ZERO) + amount * weights[line_id]

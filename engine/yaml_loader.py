@@ -20,6 +20,7 @@ keys are always strings (``{1: 0.8}`` has the key ``"1"``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import stat
@@ -100,6 +101,7 @@ class Document:
     origins: dict = dataclasses.field(default_factory=dict)
     sources: dict = dataclasses.field(default_factory=dict)  # file -> its lines, to point inside scalars
     aliases: dict = dataclasses.field(default_factory=dict)  # path here -> its path in the file it came from
+    digest: str | None = None  # SHA-256 of the bytes read: what a cache keys on (never id())
 
     def source_path(self, path) -> tuple:
         """The path of the node at ``path`` in the file it was written in.
@@ -246,6 +248,7 @@ def parse_document(raw: bytes, name: str) -> Document:
     if builder.errors:
         raise InputError(builder.errors)
     builder.document.sources = {name: text.split("\n")}
+    builder.document.digest = hashlib.sha256(raw).hexdigest()
     return builder.document
 
 
@@ -409,6 +412,9 @@ class _Builder:
         try:
             self._build(yaml.parse(text, Loader=_Parser))
         except yaml.MarkedYAMLError as exc:
+            if _is_parser_depth_limit(exc):
+                self._depth_error(text, exc)
+                return
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
             if exc.context_mark is not None and mark is not None and _at_end(text, mark):
@@ -423,6 +429,25 @@ class _Builder:
             self.error("E003", f"YAML syntax: {exc}", None)
         except _Stop:
             pass
+
+    def _depth_error(self, text: str, exc: yaml.MarkedYAMLError) -> None:
+        """Report a nesting the parser refused on its own, as our E009 at our limit.
+
+        libyaml (bundled with PyYAML 6.0.4 and later) stops at its own depth (1000
+        levels) while looking ahead, before our count sees level 33. The pure-Python
+        parser has no such limit and emits events one at a time: read the text again
+        with it, and our count stops at :data:`MAX_DEPTH` at the node at fault. Should
+        that parser refuse too, the parser's own position is the best one known.
+        """
+        self.errors.clear()
+        self.document = Document(self.name, None)
+        self.nodes = 0
+        try:
+            self._build(yaml.parse(text, Loader=yaml.SafeLoader))
+        except (_Stop, yaml.YAMLError):
+            pass
+        if not any(error.code == "E009" for error in self.errors):
+            self.error("E009", f"nested deeper than {MAX_DEPTH} levels", exc.problem_mark or exc.context_mark)
 
     def _build(self, events) -> None:
         stack: list[_Frame] = []
@@ -545,6 +570,12 @@ class _Builder:
         if problem:
             self.error("E010", problem, event.start_mark, path)
         return value
+
+
+def _is_parser_depth_limit(exc: yaml.MarkedYAMLError) -> bool:
+    """True when the parser itself refused a nesting too deep for it (libyaml >= 0.2.5 as
+    bundled with PyYAML 6.0.4: ``exceeded maximum nesting depth``)."""
+    return "nesting depth" in (exc.problem or "")
 
 
 class _Stop(Exception):

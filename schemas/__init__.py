@@ -1,0 +1,7 @@
+"""The JSON Schemas of rulesets, profiles and test cases, read as package data."""
+
+# This folder is the package aci_rules.schemas. Run from the repository root, ``import schemas``
+# would find it as a top-level package of its own and load a second copy of every module
+# (a second InputError class that no ``except`` of the first copy catches): refuse that.
+if __name__ != "aci_rules.schemas":
+    raise ImportError(f"{__name__!r} is part of aci-rules: import aci_rules.schemas instead")

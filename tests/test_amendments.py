@@ -19,6 +19,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
+from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
 from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile
@@ -576,3 +577,43 @@ changes:
     no_contract = write("no-contract.yaml", "name: CPTS sans contrat\npopulation: 92000\n")
     result = eval_json(run_cli, no_contract, ruleset=path)
     assert lines_of(result) == {"supplement_fonctionnement": (supplement, supplement)}
+
+
+# -- Compiled rulesets are cached by content, never by id() ----------------------------------------
+
+GOOD_CHANGE = """\
+changes:
+  lines:
+    change:
+      - id: fonctionnement
+        amount: montant_fonctionnement * 2
+"""
+BAD_CHANGE = GOOD_CHANGE.replace("montant_fonctionnement * 2", "montant_fonctionement * 2")
+
+
+def test_validate_reports_each_file_on_its_own_whatever_came_before(run_cli, write):
+    """``validate c.yaml a.yaml c.yaml b.yaml`` once said "ok" to b (an unknown name): the compile
+    cache was keyed by id() of parsed documents, which a later document can reuse."""
+    a = write("a.yaml", amendment(GOOD_CHANGE, id="a", amends="aci-2019"))
+    b = write("b.yaml", amendment(BAD_CHANGE, id="b", amends="aci-2019"))
+    c = write("c.yaml", amendment(GOOD_CHANGE, id="c", amends="aci-2019"))
+    for files in ([c, a, c, b], [b], [a, b, a, b, c, b]):
+        run = run_cli("validate", *files)
+        assert run.exit_code == 1, run.stdout + run.stderr
+        assert f"{b}: ruleset, 1 problem" in run.stdout.splitlines()
+        assert all(f"{name}: ruleset, ok" in run.stdout.splitlines() for name in (a, c) if name in files)
+        assert "E102" in run.stderr and "montant_fonctionement" in run.stderr
+
+
+def test_the_compile_cache_holds_even_when_two_documents_share_an_id(write, monkeypatch):
+    """Forces what the allocator does by chance: every object gets the same id()."""
+    from aci_rules.engine import library as library_module
+
+    monkeypatch.setattr(library_module, "id", lambda _: 1, raising=False)
+    library = Library()
+    good = load_document(write("a.yaml", amendment(GOOD_CHANGE, id="a", amends="aci-2019")))
+    bad = load_document(write("b.yaml", amendment(BAD_CHANGE, id="b", amends="aci-2019")))
+    assert library.compile(good).id == "a"
+    with pytest.raises(InputError) as caught:
+        library.compile(bad)
+    assert [d.code for d in caught.value.diagnostics] == ["E102"]

@@ -59,7 +59,7 @@ CRISES_SURVENUE = {1: 37500, 2: 52500, 3: 67500, 4: 75000}  # FACTS.md §4.1 and
 CRISES_PLAN_DRAFT = {1: 12500, 2: 17500, 3: 22500, 4: 25000}  # FACTS.md §8, every year in the draft
 CRISES_LINES_A2 = {"crises_fixe", "crises_variable", "crises_variable_covid"}
 
-JSON_KEYS = {"old", "new", "identical", "metadata", "taille", "items", "provisions"}
+JSON_KEYS = {"old", "new", "identical", "summary", "metadata", "taille", "items", "provisions"}
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -199,8 +199,8 @@ def test_a_diff_with_differences_also_exits_0(run_cli):
 def test_json_is_one_document_with_the_contract_keys(run_cli):
     document = diff_json(run_cli, "aci-2019", "avenant-2")
     assert set(document) == JSON_KEYS
-    assert document["old"] == {"id": "aci-2019", "chain": ["aci-2019"]}
-    assert document["new"] == {"id": "avenant-2", "chain": ["aci-2019", "avenant-2"]}
+    assert document["old"] == {"id": "aci-2019", "chain": ["aci-2019"], "name": "aci-2019"}
+    assert document["new"] == {"id": "avenant-2", "chain": ["aci-2019", "avenant-2"], "name": "avenant-2"}
     assert document["identical"] is False
 
 
@@ -241,7 +241,7 @@ def test_json_reports_the_acces_soins_amounts_changed_for_every_taille(run_cli, 
     assert confidence["old"] == "1: unverified, 2: unverified, 3: unverified, 4: unverified"
     assert confidence["new"] == "1: derived, 2: derived, 3: confirmed, 4: derived"
     reference = change(parameter, "reference")
-    assert "FACTS.md §4.2" in reference["old"] and reference["new"].startswith("Avenant 2")
+    assert "reconstitution" in reference["old"] and reference["new"].startswith("Avenant 2")
 
 
 def test_json_reports_the_specific_snp_financing_removed(run_cli):
@@ -293,19 +293,20 @@ def test_text_groups_by_mission_with_the_added_crisis_mission_heading(run_cli):
     no_traceback(result)
     assert result.exit_code == 0
     text = result.stdout
-    assert text.startswith("aci-2019 → avenant-2\n")
-    block = section(text, "Mission crises_sanitaires (ajoutée)", ("Mission ", "Hors missions", "Dispositions"))
-    body = "\n".join(block)
+    assert text.startswith("Comparaison : aci-2019 → avenant-2\n")
+    block = section(text, "Mission « Réponse aux crises sanitaires graves » (crises_sanitaires) — ajoutée",
+                    ("Mission ", "Hors missions", "Dispositions"))
+    body = " ".join("\n".join(block).split())
     for line_id in CRISES_LINES_A2:
-        assert f"+ ligne {line_id} (ajouté)" in body
-    assert "+ mission crises_sanitaires (ajouté)" in body
+        assert re.search(rf"\+ ligne « [^»]+ » \({line_id}\) — ajoutée", body), line_id
+    assert "+ mission (crises_sanitaires) — ajoutée" in body
     # The acces_soins amounts sit under their own mission, French-written, with the signed change.
-    acces = "\n".join(section(text, "Mission acces_soins", ("Mission ", "Hors missions", "Dispositions")))
-    assert "ligne acces_soins_fixe (modifié)" in acces
-    assert "- ligne snp_specifique (supprimé)" in acces
+    acces = "\n".join(section(text, "Mission « Favoriser l'accès", ("Mission ", "Hors missions", "Dispositions")))
+    assert "~ ligne « Accès aux soins — volet fixe (moyens) » (acces_soins_fixe) — modifiée" in acces
+    assert re.search(r"- ligne « Soins non programmés[^»]+»\s+\(snp_specifique\) — supprimée", acces)
     for t in TAILLES:
         old, new = ACCES_SOINS_2019_HALF[t], ACCES_SOINS_FIXE_A2[t]
-        assert re.search(rf"taille {t} +{re.escape(french(old))} → +{re.escape(french(new))} +"
+        assert re.search(rf"taille {t} +{re.escape(french(old))} +{re.escape(french(new))} +"
                          rf"{re.escape(signed(new - old, percent(old, new)))}", acces), t
     assert "crises" not in acces
 
@@ -317,15 +318,16 @@ def test_markdown_has_a_row_per_taille_for_acces_soins_fixe(run_cli):
     assert result.exit_code == 0
     assert result.stderr == ""
     text = result.stdout
-    assert text.startswith("## aci-2019 → avenant-2")
-    assert "### Mission crises_sanitaires (ajoutée)" in text
-    block = "\n".join(section(text, "- **ligne `acces_soins_fixe`**", ("- **", "### ")))
+    assert text.startswith("## Comparaison : aci-2019 → avenant-2")
+    assert "### Mission « Réponse aux crises sanitaires graves » (crises_sanitaires) — ajoutée" in text
+    block = "\n".join(section(text, "- **ligne** « Accès aux soins — volet fixe (moyens) » (acces_soins_fixe)",
+                              ("- **", "### ")))
     for t in TAILLES:
         old, new = ACCES_SOINS_2019_HALF[t], ACCES_SOINS_FIXE_A2[t]
         row = f"| {t} | {french(old)} | {french(new)} | {signed(new - old, percent(old, new))} |"
         assert row in block, row
     assert "| 3 | 52 500,00 € | 90 000,00 € | +37 500,00 € (+71,4 %) |" in block  # T3: +37 500, +71,4 %
-    variable = "\n".join(section(text, "- **ligne `acces_soins_variable`**", ("- **", "### ")))
+    variable = "\n".join(section(text, "- **ligne** « Accès aux soins — volet variable", ("- **", "### ")))
     assert "| 4 | 65 000,00 € | 45 000,00 € | -20 000,00 € (-30,8 %) |" in variable
 
 
@@ -345,8 +347,8 @@ def test_date_before_the_crisis_mission_leaves_its_lines_out(run_cli):
     assert item(document, "line", "acces_soins_fixe")["status"] == "changed"
     text = run_cli("diff", "aci-2019", "avenant-2", "--date", "2022-05-01")
     assert text.exit_code == 0
-    assert "Mission crises_sanitaires" not in text.stdout
-    assert "ligne crises_fixe" not in text.stdout
+    assert "(crises_sanitaires)" not in text.stdout
+    assert "(crises_fixe) —" not in text.stdout
 
 
 @pytest.mark.parametrize("args", [(), ("--date", "2022-09-03")])
@@ -418,16 +420,16 @@ def test_conditions_deadlines_payment_rules_and_confidence_side_by_side(run_cli,
     assert line["amounts"] == []
 
     text = run_cli("diff", "aci-2019", path).stdout
-    lines = [line.strip() for line in text.splitlines()]
-    at = lines.index("deadline:")
-    assert lines[at + 1].split() == ["avant", *flat(old_deadline).split()]
-    assert lines[at + 2].split() == ["après", *"add_months(contract_signed, delai_demarrage_acces_soins + 3)".split()]
-    assert "~ règle de paiement volet_variable (modifié) — Volet variable des missions" in lines
+    flat_text = " ".join(text.split())
+    assert (f"échéance : avant {flat(old_deadline)} après add_months(contract_signed, "
+            "delai_demarrage_acces_soins + 3) lecture (après) : la signature du contrat plus "
+            "delai_demarrage_acces_soins + 3 mois") in flat_text
+    assert "~ règle de paiement « Volet variable des missions » (volet_variable) — modifiée" in flat_text
     # The obligation and the line sit under their mission; the payment rule belongs to none.
-    acces = "\n".join(section(text, "Mission acces_soins", ("Mission ", "Hors missions")))
-    assert "obligation acces_soins_demarrage (modifié)" in acces and "ligne snp_specifique (modifié)" in acces
+    acces = " ".join(" ".join(section(text, "Mission « Favoriser", ("Mission ", "Hors missions"))).split())
+    assert "(acces_soins_demarrage) — modifiée" in acces and "(snp_specifique) — modifiée" in acces
     general = "\n".join(section(text, "Hors missions", ("Mission ",)))
-    assert "règle de paiement volet_variable" in general
+    assert "règle de paiement « Volet variable des missions » (volet_variable)" in general
 
 
 # -- the modelled proposals --------------------------------------------------------------------
@@ -515,10 +517,12 @@ def test_draft_against_avenant_2_lists_the_crisis_changes(run_cli):
     assert metadata["status"] == ("proposal", "enacted")
 
     text = run_cli("diff", NEGOCIATION, "avenant-2").stdout
-    block = "\n".join(section(text, "  ~ ligne crises_fixe", ("  ~ ", "  + ", "  - ", "Mission ")))
-    assert f"avant  {flat(draft_fixe['amount'])}" in block
-    assert f"après  {flat(a2_fixe['amount'])}" in block
-    assert "Mission crises_sanitaires — " in text  # present on both sides: no (ajoutée)
+    block = " ".join(" ".join(section(text, "  ~ ligne « Crises sanitaires graves — volet fixe",
+                                      ("  ~ ", "  + ", "  - ", "Mission "))).split())
+    assert f"avant {flat(draft_fixe['amount'])}" in block
+    assert f"après {flat(a2_fixe['amount'])}" in block
+    # Present on both sides: no « ajoutée ».
+    assert "Mission « Réponse aux crises sanitaires graves » (crises_sanitaires)\n" in text
 
 
 def test_plan_100_cpts_against_avenant_2_lists_its_three_measures(run_cli):

@@ -14,6 +14,7 @@ MODULES = [
     "aci_rules.engine.ruleset",
     "aci_rules.engine.evaluate",
     "aci_rules.cli.render",
+    "aci_rules.cli.reading",
 ]
 
 

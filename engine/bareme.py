@@ -1,0 +1,172 @@
+"""The barème of a ruleset: each line's maximum per taille, and the yearly maximum of a CPTS.
+
+A line's maximum is read from its ``maximum`` formula (or its ``amount``) when the
+formula reads parameters only. A conditional maximum (``a if c else b``) reaches
+the larger of its branches. The yearly maximum is what the ruleset's
+``annual_maximum`` declares: the sum of the maxima of the lines of some volets,
+where lines whose conditions exclude each other (one requires ``c``, the other
+``not c``) count the larger only, since one contract year never pays both.
+`aci-rules show` prints it under the barème and `aci-rules diff` compares it.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from decimal import Decimal
+
+from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .ruleset import FundingLine, Ruleset
+
+__all__ = ["static_maximum", "upper_maximum", "annual_maximum", "annual_lines", "tailles_of",
+           "MAX_EXCLUSIVE_GROUP"]
+
+# Lines that exclude one another are counted by trying their compatible subsets;
+# a dozen keeps that to a few thousand tries, far above any text (the shipped ones have a pair).
+MAX_EXCLUSIVE_GROUP = 12
+
+
+def tailles_of(*rulesets: Ruleset) -> list:
+    """The tailles of the rulesets' size tables, in order; [None] when none has one."""
+    found = set()
+    for ruleset in rulesets:
+        if ruleset.taille is not None:
+            found |= {c.taille for c in ruleset.taille.classes}
+    return sorted(found) or [None]
+
+
+def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> Decimal | None:
+    """The value of a formula tree that reads only parameters (and the taille), else None.
+
+    With ``sums``, ``sum_maxima(...)`` reads the most the lines it names can reach together.
+    """
+    names = {"taille": taille}
+    functions = {}
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            if not (sums and isinstance(child.func, ast.Name) and child.func.id == _SUM_MAXIMA):
+                return None
+            functions[_SUM_MAXIMA] = lambda field, *values: _sum_maxima(ruleset, taille, field, values)
+        if isinstance(child, ast.Name) and child.id not in names and child.id not in functions:
+            parameter = ruleset.parameters.get(child.id)
+            if parameter is None:
+                return None
+            names[child.id] = parameter.value_for(taille)
+    try:
+        value = evaluate_expression(make_evaluator(names, functions), _Tree(node))
+    except (ExpressionFailure, _Unknown):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    return Decimal(value).quantize(ruleset.quantum)
+
+
+_SUM_MAXIMA = "sum_maxima"
+
+
+class _Unknown(Exception):
+    """A line summed by sum_maxima() has no maximum known from parameters."""
+
+
+def _sum_maxima(ruleset, taille, field, values):
+    lines = [line for line in ruleset.lines if getattr(line, field) in values]
+    total = _best_sum(ruleset, lines, taille)
+    if total is None:
+        raise _Unknown
+    return total
+
+
+class _Tree:
+    """A formula tree in the shape :func:`evaluate_expression` reads."""
+
+    def __init__(self, node):
+        self.node = node
+        self.text = ""
+
+
+def static_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None:
+    """A line's maximum (or amount) for a taille when it reads only parameters, else None."""
+    expression = line.maximum or line.amount
+    return _value_of(ruleset, expression.node, taille)
+
+
+def upper_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None:
+    """The most a line can reach for a taille: its static maximum, or the larger branch of a
+    conditional one (``a if c else b``) whose branches read only parameters; else None."""
+    expression = line.maximum or line.amount
+
+    def upper(node):
+        if isinstance(node, ast.IfExp):
+            branches = [upper(node.body), upper(node.orelse)]
+            return None if None in branches else max(branches)
+        return _value_of(ruleset, node, taille, sums=True)
+
+    return upper(expression.node)
+
+
+def _conjuncts(line: FundingLine) -> set:
+    """The parts of a line's condition joined by ``and``, as comparable keys; a negated part
+    is ('not', key)."""
+    if line.when is None:
+        return set()
+    body = line.when.node
+    parts = body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
+    keys = set()
+    for part in parts:
+        if isinstance(part, ast.UnaryOp) and isinstance(part.op, ast.Not):
+            keys.add(("not", ast.dump(part.operand)))
+        else:
+            keys.add(("is", ast.dump(part)))
+    return keys
+
+
+def _exclusive(a: set, b: set) -> bool:
+    return any(("not", key) in b for kind, key in a if kind == "is") or \
+        any(("not", key) in a for kind, key in b if kind == "is")
+
+
+def annual_lines(ruleset: Ruleset) -> tuple:
+    """The lines the yearly maximum adds up (those of the declared volets), in barème order."""
+    if ruleset.annual_maximum is None:
+        return ()
+    volets = set(ruleset.annual_maximum.volets)
+    return tuple(line for line in ruleset.lines if line.volet in volets)
+
+
+def _best_sum(ruleset: Ruleset, lines, taille) -> Decimal | None:
+    """The most ``lines`` can reach together for a taille: lines that exclude each other
+    count the larger; None when one has no maximum known from parameters."""
+    conditions = {line.id: _conjuncts(line) for line in lines}
+    groups: list[list] = []  # lines linked by exclusions
+    for line in lines:
+        linked = [g for g in groups if any(_exclusive(conditions[line.id], conditions[o.id]) for o in g)]
+        groups = [g for g in groups if g not in linked] + [[line] + [o for g in linked for o in g]]
+    total = Decimal(0)
+    for group in groups:
+        values = {line.id: upper_maximum(ruleset, line, taille) for line in group}
+        if None in values.values() or len(group) > MAX_EXCLUSIVE_GROUP:
+            return None
+        best = Decimal(0)
+        for size in range(1, len(group) + 1):
+            for subset in itertools.combinations(group, size):
+                if not any(_exclusive(conditions[a.id], conditions[b.id])
+                           for a, b in itertools.combinations(subset, 2)):
+                    best = max(best, sum(values[line.id] for line in subset))
+        total += best
+    return total
+
+
+def annual_maximum(ruleset: Ruleset) -> dict | None:
+    """The yearly maximum of a CPTS per taille, as the ruleset's ``annual_maximum`` declares it.
+
+    Takes a compiled ruleset. Returns {taille: Decimal, or None where a counted line's maximum
+    depends on more than parameters}, or None when the ruleset declares no yearly maximum.
+    """
+    if ruleset.annual_maximum is None:
+        return None
+    lines = annual_lines(ruleset)
+    result = {}
+    for taille in tailles_of(ruleset):
+        total = _best_sum(ruleset, lines, taille)
+        result[taille] = None if total is None else total.quantize(ruleset.quantum)
+    return result

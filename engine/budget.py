@@ -1,0 +1,324 @@
+"""The budget year: what each text pays over a sample of CPTS, per calendar year.
+
+A negotiation is held inside an annual envelope, and a contract year's money does not
+fall in the calendar year it is earned in: advances, balances and variable parts paid
+at the next anniversary move it across years. The budget of a text is therefore the
+sum, over the sample, of every CPTS's payment calendar (:mod:`schedule`), cut by the
+calendar year each payment falls due in, and split by volet and by mission.
+
+What the profiles do not say is stated as :class:`Assumptions` (achievement rates for
+the years not measured, a delay between signature and each mission's start), applied
+to each profile before its calendar is built, and printed with every figure.
+
+Two paths compute the calendars: the reference one (:func:`schedule.build_schedule`,
+with its explanations), and a fast one (:mod:`fastschedule`) that gives the same
+amounts to the cent, for many CPTS and many variants.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime
+from decimal import Decimal
+
+from .helpers import add_months
+from .profile import MissionState, Profile
+from .schedule import build_schedule
+
+__all__ = [
+    "Assumptions", "TextBudget", "Budget", "apply_assumptions", "cached_resolver", "profile_payments",
+    "text_budget", "build_budget", "mission_kinds", "budget_over_sample",
+]
+
+_ZERO = Decimal(0)
+# A budget runs over at most this many calendar years (a bound on every input).
+MAX_YEARS = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumptions:
+    """What a budget assumes where the profiles are silent.
+
+    ``achievement`` maps a mission id (or None: every mission) to the rate of
+    achievement of each contract year the profile does not measure; with
+    ``achievement_replaces`` the rate replaces the profile's own (rates and
+    indicators). ``start_delay`` maps a mission id (or None: every socle mission)
+    to the months between the signature and the mission's start, or to None for a
+    mission that never starts; it applies to missions the profile gives no start
+    date, or to all with ``start_replaces``. ``renewal`` is the renewal rule of
+    contracts past their last year (a new contract on the anniversary, under the
+    text then in force), passed on to the calendars.
+    """
+
+    achievement: tuple = ()  # (mission id or None, Decimal)
+    achievement_replaces: bool = False
+    start_delay: tuple = ()  # (mission id or None, months or None)
+    start_replaces: bool = False
+    renewal: bool = False
+
+    def rate_for(self, mission: str) -> Decimal | None:
+        table = dict(self.achievement)
+        return table.get(mission, table.get(None))
+
+    def delay_for(self, mission: str, kind: str):
+        """The months to the mission's start; ``...`` when no delay is assumed for it."""
+        table = dict(self.start_delay)
+        if mission in table:
+            return table[mission]
+        if None in table and kind == "socle":
+            return table[None]
+        return ...
+
+    def to_dict(self) -> dict:
+        return {
+            "achievement": {(k or "*"): str(v) for k, v in self.achievement},
+            "achievement_replaces_profiles": self.achievement_replaces,
+            "start_delay_months": {(k or "*socle"): v for k, v in self.start_delay},
+            "start_replaces_profiles": self.start_replaces,
+            "renewal": self.renewal,
+        }
+
+
+def apply_assumptions(profile: Profile, assumptions: Assumptions, missions: dict, contract_years: int) -> Profile:
+    """``profile`` with what ``assumptions`` say where it is silent (or where they replace it).
+
+    ``missions`` maps each mission id of the texts in play to its kind (socle or
+    optional); ``contract_years`` is how many contract years the rates are given for.
+    """
+    if not assumptions.achievement and not assumptions.start_delay:
+        return profile
+    states = dict(profile.missions)
+    signed = profile.contract_signed
+    for mission, kind in missions.items():
+        state = states.get(mission)
+        started = state.started if state else None
+        delay = assumptions.delay_for(mission, kind)
+        if delay is not ... and signed is not None and (assumptions.start_replaces or started is None):
+            started = None if delay is None else add_months(signed, delay)
+        rate = assumptions.rate_for(mission)
+        achievement = dict(state.achievement) if state else {}
+        indicators = state.indicators if state else ()
+        if rate is not None:
+            measured = {} if assumptions.achievement_replaces else achievement
+            achievement = {year: rate for year in range(1, contract_years + 1)}
+            achievement.update(measured)
+            if assumptions.achievement_replaces:
+                indicators = ()
+        if state is None and started is None and rate is None:
+            continue
+        states[mission] = MissionState(started, state.deployed if state else None, achievement, indicators)
+    return dataclasses.replace(profile, missions=states)
+
+
+def cached_resolver(resolve, change_days):
+    """``resolve`` asked once per stretch of days between two change days.
+
+    The text that applies changes only on the days a text or a provision enters into
+    force (the resolver's own ``change_days``), so every day of a stretch shares it.
+    """
+    days = sorted(change_days)
+    memo: dict = {}
+
+    def cached(day: datetime.date):
+        key = bisect.bisect_right(days, day)
+        if key not in memo:
+            memo[key] = resolve(day)
+        return memo[key]
+
+    return cached
+
+
+def profile_payments(profile: Profile, resolve, change_days, first: int, last: int) -> tuple:
+    """One CPTS's payments due in the calendar years ``first``..``last``, by the reference path.
+
+    Returns ``(cells, covered)``: cells maps (calendar year, volet, mission or None)
+    to an amount; covered is the set of those calendar years in which a contract
+    year of the CPTS runs.
+    """
+    schedule = build_schedule(profile, resolve, change_days, until=datetime.date(last, 12, 31))
+    cells: dict = {}
+    for payment in schedule.payments:
+        year = payment.due.year
+        if year >= first:
+            key = (year, payment.volet, payment.mission)
+            cells[key] = cells.get(key, _ZERO) + payment.amount
+    covered = set()
+    for entitlement in schedule.years:
+        if entitlement.number is not None:
+            covered |= set(range(max(first, entitlement.start.year), min(last, entitlement.end.year) + 1))
+    return cells, covered
+
+
+@dataclasses.dataclass(frozen=True)
+class TextBudget:
+    """What one text (or stack of texts) pays over the sample, per calendar year."""
+
+    name: str  # as the user named it: a ruleset id or a file
+    ruleset: str  # the id of the ruleset named
+    chain: tuple  # the ids of the texts it consolidates, from the first accord
+    cells: dict  # (year, volet, mission or None) -> amount
+    under_contract: dict  # year -> CPTS with a contract year running in it
+    paid: dict  # year -> CPTS paid something in it
+
+    def by_year(self, years) -> dict:
+        totals = {year: _ZERO for year in years}
+        for (year, _, _), amount in self.cells.items():
+            totals[year] += amount
+        return totals
+
+    def by(self, field: str, years) -> dict:
+        """Amounts per volet (``field`` "volet") or mission ("mission"), then per year."""
+        index = 1 if field == "volet" else 2
+        table: dict = {}
+        for key, amount in self.cells.items():
+            row = table.setdefault(key[index], {year: _ZERO for year in years})
+            row[key[0]] += amount
+        return table
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """The budget of a baseline and, optionally, a reform, over one sample and span of years."""
+
+    sample: str
+    profiles: int
+    first: int
+    last: int
+    assumptions: Assumptions
+    texts: tuple  # TextBudget: the baseline, then the reform if any
+    path: str  # "fast" or "reference": how the calendars were computed
+
+    @property
+    def years(self) -> range:
+        return range(self.first, self.last + 1)
+
+
+def text_budget(name: str, ruleset, profiles, resolve, change_days, first: int, last: int,
+                calendar=None) -> TextBudget:
+    """The budget of one text over ``profiles`` (already under the assumptions).
+
+    ``calendar(profile, resolve, change_days, first, last)`` gives one profile's
+    (cells, covered), by default :func:`profile_payments` (the reference path).
+    """
+    calendar = calendar or profile_payments
+    cells: dict = {}
+    under_contract = {year: 0 for year in range(first, last + 1)}
+    paid = {year: 0 for year in range(first, last + 1)}
+    for profile in profiles:
+        own, covered = calendar(profile, resolve, change_days, first, last)
+        for key, amount in own.items():
+            cells[key] = cells.get(key, _ZERO) + amount
+        for year in covered:
+            under_contract[year] += 1
+        for year in {key[0] for key, amount in own.items() if amount}:
+            paid[year] += 1
+    return TextBudget(name, ruleset.id, tuple(ruleset.chain), cells, under_contract, paid)
+
+
+def build_budget(profiles, texts, first: int, last: int, assumptions: Assumptions, *, sample: str = "",
+                 missions: dict | None = None, calendar=None, path: str = "reference") -> Budget:
+    """The budget of each text of ``texts`` over ``profiles``, calendar years ``first``..``last``.
+
+    ``texts`` is a sequence of (name, ruleset, resolve, change_days); ``missions``
+    maps every mission id in play to its kind, for the start assumptions.
+    Raises ValueError for a span of years out of bounds, EvaluationError when a
+    formula fails for a profile.
+    """
+    if not (first <= last and last - first < MAX_YEARS):
+        raise ValueError(f"a budget spans 1 to {MAX_YEARS} calendar years")
+    profiles = list(profiles)
+    span = max((last - p.contract_signed.year + 2 for p in profiles if p.contract_signed), default=0)
+    adjusted = [apply_assumptions(p, assumptions, missions or {}, max(span, 0)) for p in profiles]
+    budgets = tuple(text_budget(name, ruleset, adjusted, cached_resolver(resolve, change_days), change_days,
+                                first, last, calendar)
+                    for name, ruleset, resolve, change_days in texts)
+    return Budget(sample, len(profiles), first, last, assumptions, budgets, path)
+
+
+def mission_kinds(library, rulesets) -> dict:
+    """Each mission id of the shipped texts and of ``rulesets`` -> its kind (socle or optional)."""
+    kinds: dict = {}
+    for ruleset in [library.get(i) for i in library.known_ids()] + list(rulesets):
+        kinds.update({mission.id: mission.kind for mission in ruleset.missions.values()})
+    return kinds
+
+
+def _texts(library, names):
+    """(name, ruleset, resolve, change_days) for each text named."""
+    texts = []
+    for name in names:
+        resolve, change_days = library.resolver(name)
+        texts.append((name, library.get(name), resolve, change_days))
+    return texts
+
+
+def budget_over_sample(library, sources, names, first: int, last: int, assumptions: Assumptions, *,
+                       sample: str = "", path: str = "fast", calendar=None, jobs: int = 1) -> Budget:
+    """The budget of the texts ``names`` (ids or paths: the baseline, then a reform) over
+    checked batch ``sources``, by the fast path or the reference one (``path``).
+
+    ``calendar`` reuses a fast calendar across calls (many variants compile each text
+    once). With ``jobs`` > 1 the CPTS are spread over that many processes, each with its
+    own library; their sums are exact, so the budget is the same.
+    Raises InputError for an unknown text, EvaluationError when a formula fails.
+    """
+    texts = _texts(library, names)
+    if jobs > 1 and len(sources) > 1:
+        import multiprocessing
+
+        size = max(1, -(-len(sources) // (jobs * 4)))
+        chunks = [sources[i:i + size] for i in range(0, len(sources), size)]
+        with multiprocessing.get_context("spawn").Pool(
+                jobs, initializer=_init_worker, initargs=(list(names), first, last, assumptions, path)) as pool:
+            parts = pool.map(_work, chunks)
+        budgets = []
+        for index, (name, ruleset, _, _) in enumerate(texts):
+            cells: dict = {}
+            under_contract = {year: 0 for year in range(first, last + 1)}
+            paid = dict(under_contract)
+            for part in parts:
+                own = part[index]
+                for key, amount in own.cells.items():
+                    cells[key] = cells.get(key, _ZERO) + amount
+                for year in under_contract:
+                    under_contract[year] += own.under_contract[year]
+                    paid[year] += own.paid[year]
+            budgets.append(TextBudget(name, ruleset.id, tuple(ruleset.chain), cells, under_contract, paid))
+        return Budget(sample, len(sources), first, last, assumptions, tuple(budgets), path)
+    return _budget_of(library, texts, sources, first, last, assumptions, sample, path, calendar)
+
+
+def _budget_of(library, texts, sources, first, last, assumptions, sample, path, calendar) -> Budget:
+    from .profile import compile_profile
+
+    if path == "fast" and calendar is None:
+        from .fastschedule import fast_calendar
+
+        calendar = fast_calendar()
+    elif path != "fast":
+        calendar = None
+    profiles = [compile_profile(source.document) for source in sources]
+    return build_budget(profiles, texts, first, last, assumptions, sample=sample,
+                        missions=mission_kinds(library, [text[1] for text in texts]), calendar=calendar, path=path)
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(names, first, last, assumptions, path):
+    from .library import Library
+
+    library = Library()
+    _WORKER.update(library=library, texts=_texts(library, names), first=first, last=last,
+                   assumptions=assumptions, path=path, calendar=None)
+    if path == "fast":
+        from .fastschedule import fast_calendar
+
+        _WORKER["calendar"] = fast_calendar()
+
+
+def _work(chunk):
+    w = _WORKER
+    return _budget_of(w["library"], w["texts"], chunk, w["first"], w["last"], w["assumptions"], "", w["path"],
+                      w["calendar"]).texts
