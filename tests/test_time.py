@@ -288,3 +288,41 @@ def test_batch_says_why_a_row_is_zero(run_cli, write):
     row = json.loads(result.stdout)
     assert row["out_of_contract"] == "ended" and row["total"] == "0.00"
     assert "hors contrat" in result.stderr
+
+
+# -- the national sample, calibrated on FACTS.md §9 --------------------------------------------------------
+
+
+def test_the_national_sample_is_synthetic_and_follows_the_published_figures():
+    import csv
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_national_sample", ROOT / "bench" / "make_national_sample.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    SIGNED_BY, POPULATION_RANGE, POPULATION_MEAN = generator.SIGNED_BY, generator.POPULATION_RANGE, generator.POPULATION_MEAN
+
+    text = (EXAMPLES / "national-sample.csv").read_text(encoding="utf-8")
+    assert text.startswith("# Données SYNTHÉTIQUES") and "FACTS.md §9" in text.split("\nname,")[0]
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    # FACTS.md §9: 134 signed by June 2021, 173 by Dec 2021, 252 on 1 April 2022, 306 by July 2022,
+    # 530 on 1 Feb 2024, 624 by Oct 2024, about 700 by May 2025.
+    assert [(day, count) for day, count in SIGNED_BY] == [
+        (D(2019, 8, 25), 0), (D(2021, 6, 30), 134), (D(2021, 12, 31), 173), (D(2022, 4, 1), 252),
+        (D(2022, 7, 31), 306), (D(2024, 2, 1), 530), (D(2024, 10, 31), 624), (D(2025, 5, 31), 700)]
+    for day, count in SIGNED_BY:
+        assert sum(1 for row in rows if D.fromisoformat(row["contract_signed"]) <= day) == count, day
+    populations = [int(row["population"]) for row in rows]
+    # FACTS.md §9: from 8 500 to 354 193 inhabitants, mean about 82 000.
+    assert (min(populations), max(populations)) == POPULATION_RANGE == (8500, 354193)
+    assert abs(sum(populations) / len(populations) - POPULATION_MEAN) < 100 and POPULATION_MEAN == 82000
+
+
+def test_a_csv_row_states_its_later_contracts(run_cli, write):
+    sample = write("un.csv", "name,population,contract_signed,contracts\nA,60000,2019-10-01,2024-10-01\n"
+                             "B,60000,2019-10-01,2024-10-01;2019-01-01\n")
+    refused = run_cli("batch", sample, "--date", "2027-06-01")
+    assert refused.exit_code == 1 and "E204" in refused.stderr and f"{sample}:3:" in refused.stderr
+    write("un.csv", "name,population,contract_signed,contracts\nA,60000,2019-10-01,2024-10-01\n")
+    row = json.loads(run_cli("batch", sample, "--date", "2027-06-01", "--format", "jsonl").stdout)
+    assert (row["contract_year"], row["out_of_contract"], row["total"]) == (3, None, "60000.00")
