@@ -17,7 +17,7 @@ from aci_rules.engine.diagnostic import Diagnostic, InputError, suggest
 from aci_rules.engine.library import Library
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
-from .base import EXIT_OK, guarded, load_rulesets
+from .base import EXIT_OK, examples, guarded, load_rulesets
 from .impact import _percent, _signed  # the same signs and percentages as compare
 from .output import write_atomically
 from .render import _plain, euros, json_dumps
@@ -80,7 +80,11 @@ def _check_missions(specs, known, option) -> list:
     return problems
 
 
-@click.command("budget")
+@click.command("budget", epilog=examples(
+    "aci-rules budget examples/national-sample.csv --baseline avenant-2 --from 2022 --to 2030 --achievement 0.8",
+    "aci-rules budget examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml "
+    "--from 2024 --to 2030 --format csv --output budget.csv",
+))
 @click.argument("sample", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH", required=True,
               help="The text whose budget is the reference (e.g. avenant-2: the texts in force).")

@@ -24,9 +24,10 @@ import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
 from .evaluate import contract_end_of, contract_year_of, mission_names
+from .compiler import MISSION_NAMES
 from .diagnostic import InputError
 from .expressions import DECIMAL_CONTEXT
-from .fastpath import _HELPERS, FastRuleset, _copy, _Rewrite
+from .fastpath import _HELPERS, FastRuleset, _copy, _Names, _Rewrite
 from .helpers import PURE_FUNCTIONS, add_years
 from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
@@ -37,7 +38,7 @@ __all__ = ["FastCalendar", "FastPathUnsupported", "fast_calendar"]
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _ONE_DAY = datetime.timedelta(days=1)
-_MISSION_FIELDS = ("started", "deployed", "achievement", "indicators_earned")
+_MISSION_FIELDS = MISSION_NAMES
 _BOUND = "\0mission"  # the mission whose names an environment holds (no formula can spell it)
 
 
@@ -63,22 +64,27 @@ def _compile(expression, ruleset: Ruleset, label: str):
     """A checked formula as a Python function of the names it reads (a dict).
 
     Returns the function and the names it reads; a function that reads the profile
-    (``mission_started``...) is read from the dict as ``f_<name>``.
+    (``mission_started``...) is read from the dict as ``f_<name>``. As in the fast
+    path, the generated code spells no user text: names and constants travel as data.
     """
+    names = _Names()
     used: set = set()
-    constants: dict = {}
-    tree = _Rewrite(None, ruleset, used, constants).visit(_copy(expression.node))
-    if any(t.endswith("__max") for t in used):
-        raise FastPathUnsupported(f"{label} reads the maxima of lines (sum_maxima)")
-    names = sorted(t for t in used if t.startswith("v_"))
-    profile_functions = sorted(t for t in used if t.startswith("f_") and t[2:] not in PURE_FUNCTIONS)
-    body = "".join(f"    {n} = _names[{n[2:]!r}]\n" for n in names)
-    body += "".join(f"    {f} = _names[{f!r}]\n" for f in profile_functions)
-    source = f"def _f(_names):\n{body}    return {ast.unparse(tree)}\n"
-    namespace = {"__builtins__": {}, **_HELPERS, **constants,
+    tree = _Rewrite(None, ruleset, names, used).visit(_copy(expression.node))
+    prologue, read = [], set()
+    for (prefix, key), generated in list(names.slots.items()):
+        if prefix != "v":
+            raise FastPathUnsupported(f"{label} reads the maxima of lines (sum_maxima)")
+        prologue.append(f"{generated} = _names[{names.constant(key)}]")
+        read.add(key)
+    for target in sorted(t for t in used if t.startswith("f_") and t[2:] not in PURE_FUNCTIONS):
+        prologue.append(f"{target} = _names[{names.constant(target)}]")
+        read.add(target)
+    source = "def _f(_names):\n" + "".join(f"    {line}\n" for line in prologue) + \
+        f"    return {ast.unparse(tree)}\n"
+    namespace = {"__builtins__": {}, **_HELPERS, **names.constants,
                  **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
-    exec(compile(source, f"<{label}>", "exec"), namespace)  # noqa: S102 — checked trees only
-    return namespace["_f"], frozenset(n[2:] for n in names) | frozenset(profile_functions)
+    exec(compile(source, "<payment rule>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
+    return namespace["_f"], frozenset(read)
 
 
 class _FastText:
