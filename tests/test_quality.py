@@ -193,7 +193,7 @@ cases:
     source: note interne
     ruleset: proposition.yaml
     date: 2024-06-01
-    profile: {name: CPTS, population: 30000, members: 60, contract_signed: 2023-10-15}
+    profile: {name: CPTS, population: 30000, members: 60, contract_signed: 2024-01-01}
     expect:
       lines: {bonus_membres_ligne: 5000}
 """
@@ -214,14 +214,14 @@ def test_a_users_own_proposal_and_its_cases(run_cli, write):
     source: note interne
     ruleset: proposition.yaml
     date: 2024-06-01
-    profile: {name: CPTS, population: 30000, members: 50, contract_signed: 2023-10-15}
+    profile: {name: CPTS, population: 30000, members: 50, contract_signed: 2024-01-01}
     expect:
       lines: {bonus_membres_ligne: 5000}
   - name: 49 members do not
     source: note interne
     ruleset: proposition.yaml
     date: 2024-06-01
-    profile: {name: CPTS, population: 30000, members: 49, contract_signed: 2023-10-15}
+    profile: {name: CPTS, population: 30000, members: 49, contract_signed: 2024-01-01}
     expect:
       absent: [bonus_membres_ligne]
   - name: no contract, no bonus

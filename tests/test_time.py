@@ -214,10 +214,12 @@ def test_batch_compare_and_diff_apply_a_proposal_from_its_own_date(run_cli, writ
     # B is not signed yet on 2026-06-01: out of contract under both texts, counted apart.
     assert report["out_of_contract_both"] == 1
     assert report["out_of_contract"]["reform"] == {"not_signed": 1, "ended": 0}
-    # A stack against its first proposal: the stack's 2028 measure only (accès aux soins not started: 0).
+    # A stack against its first proposal: A's year 5 (2028) is the stack's, 90 000 x 1.20 against
+    # x 1.10; B's year 2 (2027-07-01 to 2028-06-30) counts 2028's 182 days of 366 (50 000 x 0.10).
     stack = _json(run_cli, "compare", sample, "--baseline", AVENANT_2027, "--reform", STACK_2028,
                   "--date", "2028-06-01", "--format", "json")
-    assert stack["difference"] == "0.00" and stack["out_of_contract_both"] == 0
+    assert Decimal(stack["difference"]) == Decimal("9000.00") + Decimal("2486.34")
+    assert stack["gain"] == 2 and stack["out_of_contract_both"] == 0
     profiles = tmp_path / "profils"
     profiles.mkdir()
     (profiles / "t4.yaml").write_text(TAILLE_4, encoding="utf-8")
