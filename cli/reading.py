@@ -57,10 +57,16 @@ def _grouped(text: str) -> str:
 def _call(name: str, args: list[str]) -> str:
     if name == "prorata_temporis" and len(args) == 3:
         return f"le prorata temporis de l'année depuis {args[0]}"
-    if name == "add_months" and len(args) == 2:
-        return f"{_grouped(args[0])} plus {args[1]} mois"
-    if name == "add_years" and len(args) == 2:
-        return f"{_grouped(args[0])} plus {args[1]} an(s)"
+    if name in ("add_months", "add_years") and len(args) == 2:
+        unit = "mois" if name == "add_months" else "an(s)"
+        if args[1].startswith("-"):
+            return f"{_grouped(args[0])} moins {args[1][1:]} {unit}"
+        return f"{_grouped(args[0])} plus {args[1]} {unit}"
+    if name == "population_on" and len(args) == 1:
+        when = args[0]
+        if " plus " in when or " moins " in when:
+            return f"la population à ({when})"
+        return "la population " + ("au " + when[3:] if when.startswith("le ") else f"à {when}")
     if name == "count_between" and len(args) == 3:
         return f"le nombre {_of(args[0])} entre {args[1]} et {args[2]}"
     if name in ("max", "min") and args:
@@ -70,16 +76,24 @@ def _call(name: str, args: list[str]) -> str:
         return f"{which} parmi {', '.join(args)}"
     if name in ("sum_lines", "sum_maxima") and len(args) >= 2:
         what = "des montants" if name == "sum_lines" else "des maxima"
-        return f"la somme {what} des lignes de {args[0]} {', '.join(args[1:])}"
+        which = {"id": "", "volet": "de volet ", "mission": "de la mission " if len(args) == 2 else "des missions "}
+        return f"la somme {what} des lignes {which.get(args[0], args[0] + ' ')}{', '.join(args[1:])}"
     if name == "variable_part" and len(args) == 3:
         return f"la part variable {_of(args[0])} selon le taux d'atteinte ou les paliers"
     return f"{name}({', '.join(args)})"
 
 
-def _operand(node: ast.AST) -> str:
-    # A condition or an alternative inside arithmetic keeps its parentheses, as written.
+_PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Pow: 3}
+
+
+def _operand(node: ast.AST, parent: ast.BinOp, right: bool) -> str:
+    # A condition, an alternative or a looser operation inside arithmetic keeps its parentheses.
     if isinstance(node, (ast.IfExp, ast.BoolOp, ast.Compare)):
         return f"({_read(node)})"
+    if isinstance(node, ast.BinOp):
+        inner, outer = _PRECEDENCE.get(type(node.op), 0), _PRECEDENCE.get(type(parent.op), 0)
+        if inner < outer or (right and inner == outer and isinstance(parent.op, (ast.Sub, ast.Div))):
+            return f"({_read(node)})"
     return _read(node)
 
 
@@ -101,7 +115,8 @@ def _read(node: ast.AST) -> str:
             parts += [_COMPARE.get(type(op), "?"), _read(right)]
         return " ".join(parts)
     if isinstance(node, ast.BinOp):
-        return f"{_operand(node.left)} {_ARITHMETIC.get(type(node.op), '?')} {_operand(node.right)}"
+        return (f"{_operand(node.left, node, False)} {_ARITHMETIC.get(type(node.op), '?')} "
+                f"{_operand(node.right, node, True)}")
     if isinstance(node, ast.IfExp):
         return f"{_read(node.body)} si {_read(node.test)}, sinon {_read(node.orelse)}"
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -126,6 +141,10 @@ def read_formula(text: str) -> str | None:
     "en_cours et le démarrage de la mission est connu(e) et le démarrage de la mission ≤ la fin de l'année de contrat"
     >>> read_formula("montant") is None
     True
+    >>> read_formula("part / (1 - part) * sum_maxima('id', 'a', 'b')")
+    'part / (1 − part) × la somme des maxima des lignes a, b'
+    >>> read_formula("add_months(date, -preavis)")
+    "la date d'évaluation moins preavis mois"
     """
     try:
         node = ast.parse(" ".join(text.split()), mode="eval").body

@@ -180,12 +180,12 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
     metadata = _fields(old, new, ("id", "title", "kind", "status", "reference", "signed", "published",
                                   "in_force", "until", "contract_years", "quantum", "chain"))
 
-    def declared_maximum(ruleset):
-        spec = ruleset.annual_maximum
-        return None if spec is None else ", ".join(spec.volets)
-
-    if declared_maximum(old) != declared_maximum(new):
-        metadata.append(Change("annual_maximum", declared_maximum(old), declared_maximum(new)))
+    # The yearly maximum's declaration: which volets it adds up, and on what it rests.
+    for field, read in (("annual_maximum", lambda spec: ", ".join(spec.volets)),
+                        ("annual_maximum_reference", lambda spec: _text(spec.reference))):
+        before, after = (None if r.annual_maximum is None else read(r.annual_maximum) for r in (old, new))
+        if before != after:
+            metadata.append(Change(field, before, after))
 
     def classes(ruleset):
         if ruleset.taille is None:

@@ -157,22 +157,22 @@ id: essai-exclusion
 title: Essai
 kind: proposal
 status: proposal
-amends: {base}
+amends: avenant-2
 reference: Essai
-dates: {{in_force: 2024-01-01}}
+dates: {in_force: 2024-01-01}
 changes:
   lines:
     add:
-      - {{id: essai_a, label: A, volet: fixe, when: members > 10 and taille > 0, amount: 1000,
-         reference: essai}}
-      - {{id: essai_b, label: B, volet: fixe, when: not members > 10, amount: 3000, reference: essai}}
-      - {{id: essai_c, label: C, volet: variable, amount: "500 if members > 10 else 700", reference: essai}}
-      - {{id: essai_d, label: D, volet: majoration, amount: 90000, reference: essai}}
+      - {id: essai_a, label: A, volet: fixe, when: members > 10 and taille > 0, amount: 1000,
+         reference: essai}
+      - {id: essai_b, label: B, volet: fixe, when: not members > 10, amount: 3000, reference: essai}
+      - {id: essai_c, label: C, volet: variable, amount: "500 if members > 10 else 700", reference: essai}
+      - {id: essai_d, label: D, volet: majoration, amount: 90000, reference: essai}
 """
 
 
 def test_exclusive_lines_and_conditional_maxima_count_once(run_cli, write):
-    path = write("essai-exclusion.yaml", EXCLUSIVE.format(base="avenant-2"))  # a path must lie under its folder
+    path = write("essai-exclusion.yaml", EXCLUSIVE)
     document = one_json_document(run_ok(run_cli, "diff", "avenant-2", str(path), "--format", "json"))
     rows = document["summary"]["annual_maximum"]["tailles"]
     # +3000 (the larger of A and B, which exclude each other) +700 (the larger branch of C);
