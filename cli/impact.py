@@ -133,11 +133,12 @@ def _format_of(output) -> str:
 def _rows_table(rows, missions) -> list[Table]:
     columns = [Column(_("Source")), Column(_("Name")), Column(_("Text applied")), Column(_("Taille"), "integer"),
                Column(_("Contract year"), "integer"), Column(_("Total"), "euros")]
-    columns += [Column(m, "euros") for m in missions] + [Column(NO_MISSION, "euros")]
+    columns += [Column(m, "euros") for m in missions] + [Column(NO_MISSION, "euros"), Column(_("Out of contract"))]
     zero = Decimal("0.00")
     return [Table(_("CPTS"), columns, [
         [row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
-        + [row.missions.get(m, zero) for m in missions] + [row.missions.get("", zero)]
+        + [row.missions.get(m, zero) for m in missions]
+        + [row.missions.get("", zero), OUT_OF_CONTRACT.get(row.out_of_contract, "")]
         for row in rows])]
 
 

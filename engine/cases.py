@@ -13,7 +13,7 @@ import datetime
 import os
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, InputError
+from .diagnostic import Diagnostic, InputError, msg
 from .evaluate import Result, assess
 from .fastpath import FastResult, FastTimeline
 from .library import Library, looks_like_path
@@ -251,7 +251,7 @@ def _read_case(document, spec, case_path, folders, library, line) -> Case:
     as_if = spec.get("as_if_in_force_from")
     if as_if is not None and ruleset_name is None:
         raise InputError([document.diagnostic(
-            "E202", "as_if_in_force_from needs a ruleset: the text to apply from that date",
+            "E202", msg("as_if_in_force_from needs a ruleset: the text to apply from that date"),
             case_path + ("as_if_in_force_from",))])
     return Case(spec["name"], document.file, line, compile_profile(profile_document), day, ruleset_name,
                 spec.get("expect"), spec.get("schedule"), datetime.date.fromisoformat(as_if) if as_if else None,

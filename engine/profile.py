@@ -171,9 +171,10 @@ def _contract_order(document: Document) -> list[Diagnostic]:
         path = ("contracts", index, "signed")
         if first is not None and signed < first:
             problems.append(document.diagnostic(
-                "E204", f"a later contract signed on {signed}, before contract_signed ({first})", path))
+                "E204", msg("a later contract signed on {signed}, before contract_signed ({first})",
+                            signed=signed, first=first), path))
         elif signed in seen:
-            problems.append(document.diagnostic("E204", f"two contracts signed on {signed}", path))
+            problems.append(document.diagnostic("E204", msg("two contracts signed on {signed}", signed=signed), path))
         seen.add(signed)
     return problems
 

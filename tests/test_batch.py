@@ -391,7 +391,7 @@ def test_a_folder_of_yaml_profiles_skips_the_rulesets(tmp_path, run_cli):
     # Under the Plan: one example profile has a mission of the Plan's (cpts-plan-100-preavis.yaml).
     result = ok(invoke("batch", folder, "--date", DAY, "--ruleset", PLAN))
     plan_missions = [f"mission_{m}" for m in Library().get(str(PLAN), datetime.date.fromisoformat(DAY)).missions]
-    rows = csv_rows(result.stdout, COLUMNS[:6] + plan_missions + ["hors_mission"])
+    rows = csv_rows(result.stdout, COLUMNS[:6] + plan_missions + ["hors_mission", "hors_contrat"])
     assert [row["source"] for row in rows] == [str(folder / name) for name in sorted(profiles)]
     for row, name in zip(rows, sorted(profiles)):
         expected = json.loads(ok(run_cli("eval", folder / name, "--date", DAY, "--ruleset", PLAN,
@@ -842,7 +842,7 @@ def test_a_proposal_beside_the_profiles_of_a_folder_makes_its_missions_known(tmp
     folder.mkdir()
     profile = EXAMPLES / "cpts-plan-100-preavis.yaml"  # a mission of the Plan: initiative_locale
     (folder / profile.name).write_text(profile.read_text(encoding="utf-8"), encoding="utf-8")
-    alone = invoke("batch", folder, "--date", DAY)
+    alone = invoke("--lang", "en", "batch", folder, "--date", DAY)
     assert alone.exit_code == 1 and "E208 unknown mission 'initiative_locale'" in alone.stderr
     (folder / PLAN.name).write_text(PLAN.read_text(encoding="utf-8"), encoding="utf-8")
     ok(invoke("batch", folder, "--date", DAY))

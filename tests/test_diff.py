@@ -465,7 +465,9 @@ def test_plan_100_cpts_from_its_own_date_counts_each_text_for_its_days(run_cli):
     contract year 2 (2023-10-15 to 2024-10-14), avenant 2 the 78 before. Each line counts each
     text for its days: fonctionnement (75 000 x 78 + 90 000 x 288) / 366 = 86 803.28…; the whole
     year lies between avenant 2's 320 000 and the plan's 410 320 (see the test below)."""
-    result = run_cli("eval", EXAMPLES / "cpts-avenant-2-taille-4.yaml", "--date", "2024-06-01",
+    # The Plan's example: taille 3 under avenant 2 (today's population), taille 4 under the Plan's
+    # notice period (examples/cpts-plan-100-preavis.yaml).
+    result = run_cli("eval", EXAMPLES / "cpts-plan-100-preavis.yaml", "--date", "2024-06-01",
                      "--ruleset", PLAN_100, "--format", "json")
     no_traceback(result)
     document = one_json_document(result.stdout)

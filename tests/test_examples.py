@@ -48,6 +48,10 @@ def test_a_named_example_has_its_taille_on_every_day_of_its_contract(run_cli, pr
 
 def test_the_plan_example_keeps_taille_4_through_its_notice_period_only(run_cli):
     profile = EXAMPLES / "cpts-plan-100-preavis.yaml"
-    assert size_on(run_cli, profile, datetime.date(2023, 12, 31), PLAN) == 4
-    assert size_on(run_cli, profile, datetime.date(2024, 12, 31), PLAN) == 4  # 12 months after the fall
-    assert size_on(run_cli, profile, datetime.date(2025, 1, 1), PLAN) == 3
+    # The Plan applies from its own date, 2024-01-01 (DESIGN.md § Time): before it, avenant 2 reads
+    # today's population (172 000: taille 3); each part of a contract year reads its taille on its
+    # first day, so the notice period (until 2024-12-31) holds the whole year from 2024-10-15.
+    assert size_on(run_cli, profile, datetime.date(2023, 12, 31), PLAN) == 3
+    assert size_on(run_cli, profile, datetime.date(2024, 6, 1), PLAN) == 4
+    assert size_on(run_cli, profile, datetime.date(2025, 1, 1), PLAN) == 4
+    assert size_on(run_cli, profile, datetime.date(2025, 10, 15), PLAN) == 3

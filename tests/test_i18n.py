@@ -152,13 +152,14 @@ def test_the_locale_of_the_process_is_read_and_lang_overrides_it(tmp_path):
 
 def test_warnings_are_in_the_language_of_the_report_with_their_codes(run_cli, write):
     # A mission of a text not in force yet on the date (avenant 2's crisis mission, from 2022-09-03).
-    profile = write("p.yaml", "name: CPTS A\npopulation: 92000\ncontract_signed: 2022-03-15\n"
-                              "missions:\n  crises_sanitaires: {started: 2022-06-01}\n")
-    french = " ".join(run_cli("eval", profile, "--date", "2022-06-01").stdout.split())  # lines are wrapped
-    assert ("W004 la mission 'crises_sanitaires' n'est pas en vigueur le 2022-06-01 : elle s'applique à "
+    # Its contract year 1 (2021-06-01 to 2022-05-31) ends before the mission's text enters into force.
+    profile = write("p.yaml", "name: CPTS A\npopulation: 92000\ncontract_signed: 2021-06-01\n"
+                              "missions:\n  crises_sanitaires: {started: 2021-06-01}\n")
+    french = " ".join(run_cli("eval", profile, "--date", "2022-05-01").stdout.split())  # lines are wrapped
+    assert ("W004 la mission 'crises_sanitaires' n'est pas en vigueur le 2022-05-01 : elle s'applique à "
             "partir du 2022-09-03 (avenant-2) ; ignorée jusque-là") in french
-    english = " ".join(run_cli("eval", profile, "--date", "2022-06-01", "--lang", "en").stdout.split())
-    assert ("W004 mission 'crises_sanitaires' is not in force on 2022-06-01: it applies from 2022-09-03 "
+    english = " ".join(run_cli("eval", profile, "--date", "2022-05-01", "--lang", "en").stdout.split())
+    assert ("W004 mission 'crises_sanitaires' is not in force on 2022-05-01: it applies from 2022-09-03 "
             "(avenant-2); ignored until then") in english
 
 

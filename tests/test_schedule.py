@@ -402,7 +402,7 @@ def test_schedule_keeps_the_warnings_eval_gives(run_cli, write):
     assert expected and "contract year 2 of mission 'parcours'" in expected[0]["message"]
     assert expected[0] in warnings
     assert not any("contract year 1 of mission 'parcours'" in w["message"] for w in warnings)
-    as_text = run_cli("schedule", profile, "--until", "2024-12-31")
+    as_text = run_cli("--lang", "en", "schedule", profile, "--until", "2024-12-31")
     assert as_text.exit_code == 0
     assert f"{profile}:5:13: W002 no achievement given for contract year 2 of mission 'parcours'" in as_text.stdout
 
