@@ -13,7 +13,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schedule import build_schedule
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_OK, DateType, examples, guarded
+from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .output import check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .render import euros, json_dumps
 
@@ -23,9 +23,13 @@ _CSV_FIELDS = ("due", "contract_year", "line", "label", "mission", "volet", "ins
 
 def render_schedule_text(schedule) -> str:
     profile = schedule.profile
-    out = [f"{profile.name} — calendrier des versements", ""]
+    out = [f"{profile.name} — calendrier des versements"]
+    out.extend(f"  Hypothèse : {assumption}" for assumption in schedule.assumptions)
+    out.append("")
     for year in schedule.years:
         title = f"Année de contrat {year.number}" if year.number else "Avant le contrat"
+        if year.number and year.contract and year.contract > 1:
+            title += f" (contrat {year.contract}{', supposé' if year.assumed else ''}, année {year.year_in_contract})"
         parts = ", ".join(f"{rid} du {a} au {b}" for a, b, rid in year.segments)
         out.append(f"  {title} (du {year.start} au {year.end}) : droits {euros(year.total)} — {parts}")
     out.append("")
@@ -61,7 +65,9 @@ def render_schedule_text(schedule) -> str:
 def render_schedule_json(schedule) -> str:
     return json_dumps({
         "profile": schedule.profile.name,
-        "years": [{"contract_year": y.number, "start": y.start.isoformat(), "end": y.end.isoformat(),
+        "assumptions": list(schedule.assumptions),
+        "years": [{"contract_year": y.number, "contract": y.contract, "year_in_contract": y.year_in_contract,
+                   "assumed": y.assumed, "start": y.start.isoformat(), "end": y.end.isoformat(),
                    "total": str(y.total), "lines": {k: str(v) for k, v in y.lines.items()},
                    "segments": [{"start": a.isoformat(), "end": b.isoformat(), "ruleset": r}
                                 for a, b, r in y.segments]} for y in schedule.years],
@@ -90,25 +96,26 @@ def render_schedule_csv(schedule) -> str:
 ))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
-@click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
-              help="Apply this ruleset to the whole contract (a proposal, say) instead of the texts in force.")
+@time_options()
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
               show_default=True)
 @click.option("--output", "output", type=click.Path(),
               help="Write to this file (all at once: an interrupted run leaves it untouched).")
 @guarded
-def schedule_command(profile, until, ruleset_name, output_format, output):
-    """Every payment of a CPTS's contract: when, what, how much, under which article."""
+def schedule_command(profile, until, ruleset_name, as_if_from, assume_renewal, output_format, output):
+    """Every payment of a CPTS's contracts: when, what, how much, under which article."""
+    if assume_renewal and until is None:
+        raise click.UsageError("--assume-renewal needs --until: assumed contracts go on without end")
     if output:
         check_output(output)  # before the work, not after
     library = Library()
     document = load_document(profile)
-    resolve, change_days = library.resolver(ruleset_name)
+    timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
     known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
     problems = validate_profile(document, known)
     if problems:
         raise InputError(problems)
-    schedule = build_schedule(compile_profile(document), resolve, change_days, until=until)
+    schedule = build_schedule(compile_profile(document), timeline, until=until)
     render = {"text": render_schedule_text, "json": render_schedule_json, "csv": render_schedule_csv}
     text = render[output_format](schedule)
     if output:

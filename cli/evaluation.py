@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.evaluate import assess
 from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
 from .output import terminal_safe
 from .render import render_eval_json, render_eval_text
 
@@ -22,20 +22,23 @@ from .render import render_eval_json, render_eval_text
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--date", "day", type=DateType(), required=True,
               help="The evaluation date (never the clock): which text applies, which contract year.")
-@click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
-              help="Force a ruleset: a shipped id (see 'aci-rules list') or a YAML file.")
+@time_options()
 @format_option
 @click.option("--explain", is_flag=True, help="Show each line's formulas and the values they read.")
 @guarded
-def eval_command(profile, day, ruleset_name, output_format, explain):
-    """Evaluate a CPTS profile at a date: every funding line, why, and under which article."""
+def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_format, explain):
+    """Evaluate a CPTS profile at a date: the entitlement of the contract year holding the date
+    (each text counted for its days), every funding line, why, and under which article."""
     library = Library()
     document = load_document(profile)
-    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
-    problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
+    timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
+    ruleset = timeline.resolve(day)
+    known = library.mission_ids() | set(ruleset.missions) | (set(library.get(ruleset_name).missions)
+                                                            if ruleset_name else set())
+    problems = validate_profile(document, known)
     if problems:
         raise InputError(problems)
-    result = evaluate(ruleset, compile_profile(document), day, explain=explain)
+    result = assess(timeline, compile_profile(document), day, explain=explain)
     if output_format == "json":
         click.echo(render_eval_json(result, explain))
     else:

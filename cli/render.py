@@ -83,6 +83,10 @@ def render_eval_json(result: Result, explain: bool = False) -> str:
             "lines": {line.id: {"applies": line.applies, "formulas": line.trace.formulas,
                                 "values": {k: _value(v) for k, v in line.trace.values.items()}}
                       for line in result.lines + result.skipped if line.trace is not None},
+            "segments": {line.id: [{"ruleset": s.ruleset, "from": s.start.isoformat(), "to": s.end.isoformat(),
+                                    "amount": str(amount), "share": str(share)}
+                                   for s, (amount, share) in _segment_parts(line.id, result.segments)]
+                         for line in result.lines},
         }
     return json_dumps(document)
 
@@ -112,10 +116,22 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
     year = result.contract_year
     if year is not None:
         out.append(f"  Année de contrat  {year.number} (du {year.start} au {year.end})")
+        contract = year.contract
+        if contract is not None and (contract.number > 1 or contract.assumed):
+            how = ", supposé (renouvellement)" if contract.assumed else ""
+            out.append(f"  Contrat           n° {contract.number}, signé le {contract.signed}, "
+                       f"jusqu'au {contract.end}{how}")
+        for index, segment in enumerate(result.segments):
+            title = "Textes de l'année" if index == 0 else ""
+            out.append(f"  {title:<18}{segment.ruleset} du {segment.start} au {segment.end} ({segment.days} jours)")
+        if len(result.segments) > 1:
+            out.append(f"  {'':<18}chaque ligne compte chaque texte pour ses jours, à toute date de l'année")
     elif profile.contract_signed is None:
         out.append("  Année de contrat  aucune (pas de contrat ACI signé)")
     else:
-        out.append("  Année de contrat  aucune à cette date")
+        out.append("  Année de contrat  aucune à cette date (hors contrat)")
+    for assumption in result.assumptions:
+        out.extend(_wrap("Hypothèse : " + assumption, 96, "  "))
     out.append("")
 
     missions = ruleset.missions
@@ -139,6 +155,7 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
             out.append("      ↳ " + reference[0].strip())
             out.extend(reference[1:])
             if explain:
+                out.extend(_explain_segments(line, result.segments))
                 out.extend(_explain_line(line, ruleset, result.size))
     out.append("  " + "-" * (len(header) - 2))
     out.append(f"  {'Total':<66} {euros(result.total):>15}")
@@ -175,6 +192,21 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
             out.extend(_wrap(str(warning), 96, "  "))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _segment_parts(line_id, segments) -> list:
+    return [(s, s.lines[line_id]) for s in segments if line_id in s.lines]
+
+
+def _explain_segments(line, segments) -> list[str]:
+    """How a line's year amount adds up over the parts of a cut year."""
+    if len(segments) < 2:
+        return []
+    out = ["      montant de l'année = somme, pour chaque texte, de son montant × la part de l'année qu'il couvre :"]
+    for segment, (amount, share) in _segment_parts(line.id, segments):
+        out.append(f"        · {segment.ruleset} du {segment.start} au {segment.end} : {euros(amount)} × "
+                   f"{_plain(share.quantize(Decimal('0.0001'))).replace('.', ',')}")
+    return out
 
 
 def _explain_line(line, ruleset, size) -> list[str]:

@@ -14,7 +14,7 @@ import os
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, InputError
-from .evaluate import Result, evaluate
+from .evaluate import Result, assess
 from .library import Library, looks_like_path
 from .profile import compile_profile, validate_profile
 from .schedule import Schedule, build_schedule
@@ -108,6 +108,15 @@ def check_result(result: Result, expect: dict) -> list[str]:
     for code in expect.get("warnings") or []:
         if code not in codes:
             failures.append(f"warning {code}: expected, got {', '.join(codes) or 'no warning'}")
+    for code in expect.get("no_warnings") or []:
+        if code in codes:
+            failures.append(f"warning {code}: not expected, got it")
+    if "segments" in expect:
+        got = [{"ruleset": s.ruleset, "from": s.start.isoformat(), "to": s.end.isoformat()} for s in result.segments]
+        compare("segments", expect["segments"], got)
+    if "contract" in expect:
+        contract = result.contract_year.contract if result.contract_year else None
+        compare("contract", expect["contract"], contract.number if contract else None)
     return failures
 
 
@@ -150,15 +159,20 @@ def _run_case(document, case, case_path, library, line, folders) -> CaseOutcome:
         raise InputError(problems)
     profile = compile_profile(profile_document)
     failures = []
+    as_if = case.get("as_if_in_force_from")
+    if as_if is not None and ruleset_name is None:
+        raise InputError([document.diagnostic(
+            "E202", "as_if_in_force_from needs a ruleset: the text to apply from that date",
+            case_path + ("as_if_in_force_from",))])
+    timeline = library.timeline(ruleset_name, as_if_from=datetime.date.fromisoformat(as_if) if as_if else None,
+                                renewal=bool(case.get("assume_renewal")))
     if "expect" in case:
         day = datetime.date.fromisoformat(case["date"])
-        ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
-        failures += check_result(evaluate(ruleset, profile, day), case["expect"])
+        failures += check_result(assess(timeline, profile, day), case["expect"])
     if "schedule" in case:
         spec = case["schedule"]
-        resolve, change_days = library.resolver(ruleset_name)
         until = datetime.date.fromisoformat(spec["until"]) if "until" in spec else None
-        failures += check_schedule(build_schedule(profile, resolve, change_days, until=until), spec)
+        failures += check_schedule(build_schedule(profile, timeline, until=until), spec)
     return CaseOutcome(case["name"], document.file, line, tuple(failures))
 
 
