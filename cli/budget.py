@@ -16,6 +16,7 @@ from aci_rules.engine.budget import MAX_YEARS, Assumptions, budget_over_sample
 from aci_rules.engine.diagnostic import Diagnostic, InputError, suggest
 from aci_rules.engine.library import Library
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
+from aci_rules.engine.timeline import RENEWAL_ASSUMPTION
 
 from .base import EXIT_OK, examples, guarded, load_rulesets
 from .impact import _percent, _signed  # the same signs and percentages as compare
@@ -172,11 +173,11 @@ def _assumption_lines(budget) -> list[str]:
     a = budget.assumptions
     out = [f"Échantillon : {_clean(budget.sample)} ({budget.profiles} CPTS)"]
     texts = " ; ".join(f"{_clean(t.name)} ({' → '.join(t.chain)})" for t in budget.texts)
-    out.append(f"Textes : {texts}. Chaque texte s'applique à partir de sa propre date d'entrée en vigueur, "
-               "les textes en vigueur avant.")
+    out.append(f"Textes : {texts}.")
+    notes = [note for t in budget.texts for note in t.notes if note != RENEWAL_ASSUMPTION]
+    out.extend(f"Application : {_clean(note)}." for note in dict.fromkeys(notes))
     if a.renewal:
-        out.append("Renouvellement : supposé — un contrat arrivé à son terme est renouvelé à l'anniversaire, "
-                   "sous le texte alors en vigueur.")
+        out.append(f"{RENEWAL_ASSUMPTION[:1].upper()}{RENEWAL_ASSUMPTION[1:]}.")
     else:
         out.append("Renouvellement : aucun — une CPTS dont le contrat est fini ne reçoit plus rien "
                    "(voir « CPTS sous contrat »).")
