@@ -28,6 +28,8 @@ __all__ = ["budget_command", "render_budget_text", "render_budget_markdown", "re
 
 # A start delay is stated in months; ten years is more than any contract waits.
 MAX_DELAY_MONTHS = 120
+# A payment two years late is no longer a lag but a different policy.
+MAX_LAG_MONTHS = 24
 # More processes than this only waste memory on any machine the tool runs on.
 MAX_JOBS = 256
 _NO_MISSION = "hors_mission"
@@ -71,13 +73,20 @@ def _months(text: str):
     return int(text)
 
 
-def _check_missions(specs, known, option) -> list:
+def _lag(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,2}", text) or int(text) > MAX_LAG_MONTHS:
+        raise ValueError(f"a payment lag is a whole number of months from 0 to {MAX_LAG_MONTHS}")
+    return int(text)
+
+
+def _check_missions(specs, known, option, what="mission") -> list:
+    """E208 for each mission (or volet) an option names that no text in play knows."""
     problems = []
     for mission, _ in specs:
         if mission is not None and mission not in known:
             guess = suggest(mission, known)
-            hint = f": did you mean '{guess}'?" if guess else f"; known missions: {', '.join(sorted(known))}"
-            problems.append(Diagnostic("E208", f"{option}: unknown mission '{mission}'{hint}"))
+            hint = f": did you mean '{guess}'?" if guess else f"; known: {', '.join(sorted(known))}"
+            problems.append(Diagnostic("E208", f"{option}: unknown {what} '{mission}'{hint}"))
     return problems
 
 
@@ -106,6 +115,9 @@ def _check_missions(specs, known, option) -> list:
                    "for every socle mission, or MISSION=MONTHS (or MISSION=none) for one (repeatable).")
 @click.option("--replace-starts", "start_replaces", is_flag=True,
               help="The --start-delay assumptions replace the profiles' own start dates.")
+@click.option("--payment-lag", "payment_lag", type=_Spec("MONTHS|VOLET=MONTHS", _lag), multiple=True,
+              help="Months between a payment's due date and the day it is paid (a late variable part, say): "
+                   "for every volet, or VOLET=MONTHS for one (repeatable). It decides the calendar year.")
 @click.option("--path", "path", type=click.Choice(["fast", "reference"]), default="fast", show_default=True,
               help="How the payment calendars are computed (both give the same amounts to the cent).")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
@@ -116,7 +128,7 @@ def _check_missions(specs, known, option) -> list:
               help="Processes to use; 0 for every core.")
 @guarded
 def budget_command(sample, baseline, reform, first, last, renewal, achievement, achievement_replaces,
-                   start_delay, start_replaces, path, output_format, output, jobs):
+                   start_delay, start_replaces, payment_lag, path, output_format, output, jobs):
     """What the Assurance Maladie pays per calendar year over a sample of CPTS (a .csv, a .jsonl or a
     folder of profiles): each CPTS's payment calendar, summed, under the baseline and the reform,
     split by volet and by mission, with the assumptions behind the figures."""
@@ -134,13 +146,17 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
         known |= set(ruleset.missions)
     problems = _check_missions(achievement, known, "--achievement") + _check_missions(
         start_delay, known, "--start-delay")
+    volets = {line.volet for ruleset in rulesets + [library.get(i) for i in library.known_ids()]
+              for line in ruleset.lines}
+    problems += _check_missions(payment_lag, volets, "--payment-lag", "volet")
     if problems:
         raise InputError(problems)
     sources = read_profiles(sample, known)
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
-    assumptions = Assumptions(tuple(achievement), achievement_replaces, tuple(start_delay), start_replaces, renewal)
+    assumptions = Assumptions(tuple(achievement), achievement_replaces, tuple(start_delay), start_replaces, renewal,
+                              tuple(payment_lag))
     jobs = (os.cpu_count() or 1) if jobs == 0 else jobs
     budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
                                 jobs=jobs)
@@ -193,6 +209,9 @@ def _assumption_lines(budget) -> list[str]:
         rates = (f"remplacés par {stated}" if a.achievement_replaces
                  else f"ceux des profils ; pour les années qu'ils ne mesurent pas, {stated}")
     out.append(f"Taux d'atteinte : {rates}.")
+    if a.payment_lag:
+        stated = ", ".join(f"{v or 'tout volet'} : {m} mois" for v, m in a.payment_lag)
+        out.append(f"Retard de paiement supposé (après l'échéance des règles de paiement) : {stated}.")
     out.append("Versements : les règles de paiement de chaque texte (avance, solde, part variable à "
                "l'anniversaire), comptés à leur date d'échéance ; chemin "
                f"{'rapide' if budget.path == 'fast' else 'de référence'}.")

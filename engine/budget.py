@@ -49,7 +49,9 @@ class Assumptions:
     mission that never starts; it applies to missions the profile gives no start
     date, or to all with ``start_replaces``. ``renewal`` is the renewal rule of
     contracts past their last year (a new contract on the anniversary, under the
-    text then in force), passed on to the calendars.
+    text then in force), passed on to the calendars. ``payment_lag`` maps a volet (or
+    None: every volet) to the months between a payment's due date and the day it is
+    paid, which decides its calendar year.
     """
 
     achievement: tuple = ()  # (mission id or None, Decimal)
@@ -57,6 +59,17 @@ class Assumptions:
     start_delay: tuple = ()  # (mission id or None, months or None)
     start_replaces: bool = False
     renewal: bool = False
+    payment_lag: tuple = ()  # (volet or None: every volet, months)
+
+    def lag_for(self, volet: str) -> int:
+        """Months between a payment's due date and the day it is paid (0 unless stated)."""
+        table = dict(self.payment_lag)
+        return table.get(volet, table.get(None, 0))
+
+    def paid_on(self, due: datetime.date, volet: str) -> datetime.date:
+        """The day a payment due on ``due`` is assumed paid."""
+        lag = self.lag_for(volet) if self.payment_lag else 0
+        return add_months(due, lag) if lag else due
 
     def rate_for(self, mission: str) -> Decimal | None:
         table = dict(self.achievement)
@@ -78,6 +91,7 @@ class Assumptions:
             "start_delay_months": {(k or "*socle"): v for k, v in self.start_delay},
             "start_replaces_profiles": self.start_replaces,
             "renewal": self.renewal,
+            "payment_lag_months": {(k or "*"): v for k, v in self.payment_lag},
         }
 
 
@@ -133,19 +147,21 @@ def cached_timeline(timeline):
     return clone
 
 
-def profile_payments(profile: Profile, timeline, first: int, last: int) -> tuple:
+def profile_payments(profile: Profile, timeline, first: int, last: int, assumptions=None) -> tuple:
     """One CPTS's payments due in the calendar years ``first``..``last``, by the reference path.
 
     ``timeline`` (:class:`~.timeline.Timeline`) says which text applies on each day
-    and whether contracts are renewed. Returns ``(cells, covered)``: cells maps
-    (calendar year, volet, mission or None) to an amount; covered is the set of those
-    calendar years in which a contract year of the CPTS runs.
+    and whether contracts are renewed; ``assumptions`` the payment lag, if any.
+    Returns ``(cells, covered)``: cells maps (calendar year, volet, mission or None) to
+    an amount; covered is the set of those calendar years in which a contract year of
+    the CPTS runs.
     """
+    assumptions = assumptions or Assumptions()
     schedule = build_schedule(profile, timeline, until=datetime.date(last, 12, 31))
     cells: dict = {}
     for payment in schedule.payments:
-        year = payment.due.year
-        if year >= first:
+        year = assumptions.paid_on(payment.due, payment.volet).year
+        if first <= year <= last:
             key = (year, payment.volet, payment.mission)
             cells[key] = cells.get(key, _ZERO) + payment.amount
     covered = set()
@@ -200,18 +216,19 @@ class Budget:
         return range(self.first, self.last + 1)
 
 
-def text_budget(name: str, ruleset, profiles, timeline, first: int, last: int, calendar=None) -> TextBudget:
+def text_budget(name: str, ruleset, profiles, timeline, first: int, last: int, calendar=None,
+                assumptions: Assumptions | None = None) -> TextBudget:
     """The budget of one text over ``profiles`` (already under the assumptions).
 
-    ``calendar(profile, timeline, first, last)`` gives one profile's (cells, covered),
-    by default :func:`profile_payments` (the reference path).
+    ``calendar(profile, timeline, first, last, assumptions)`` gives one profile's
+    (cells, covered), by default :func:`profile_payments` (the reference path).
     """
     calendar = calendar or profile_payments
     cells: dict = {}
     under_contract = {year: 0 for year in range(first, last + 1)}
     paid = {year: 0 for year in range(first, last + 1)}
     for profile in profiles:
-        own, covered = calendar(profile, timeline, first, last)
+        own, covered = calendar(profile, timeline, first, last, assumptions)
         for key, amount in own.items():
             cells[key] = cells.get(key, _ZERO) + amount
         for year in covered:
@@ -236,7 +253,8 @@ def build_budget(profiles, texts, first: int, last: int, assumptions: Assumption
     profiles = list(profiles)
     span = max((last - p.contract_signed.year + 2 for p in profiles if p.contract_signed), default=0)
     adjusted = [apply_assumptions(p, assumptions, missions or {}, max(span, 0)) for p in profiles]
-    budgets = tuple(text_budget(name, ruleset, adjusted, cached_timeline(timeline), first, last, calendar)
+    budgets = tuple(text_budget(name, ruleset, adjusted, cached_timeline(timeline), first, last, calendar,
+                                assumptions)
                     for name, ruleset, timeline in texts)
     return Budget(sample, len(profiles), first, last, assumptions, budgets, path)
 

@@ -173,28 +173,32 @@ class FastCalendar:
             self._texts[id(ruleset)] = entry
         return entry[1]
 
-    def __call__(self, profile: Profile, timeline, first: int, last: int):
+    def __call__(self, profile: Profile, timeline, first: int, last: int, assumptions=None):
         try:
-            return self.payments(profile, timeline, first, last)
+            return self.payments(profile, timeline, first, last, assumptions)
         except FastPathUnsupported:
             raise
         except Exception as error:  # noqa: BLE001 — the reference path gives the exact diagnostic
             from .budget import profile_payments
 
-            profile_payments(profile, timeline, first, last)
+            profile_payments(profile, timeline, first, last, assumptions)
             raise RuntimeError(f"the fast calendar failed for profile '{profile.name}' where the "
                                f"reference succeeded: {type(error).__name__}: {error}") from error
 
-    def payments(self, profile: Profile, timeline, first: int, last: int):
+    def payments(self, profile: Profile, timeline, first: int, last: int, assumptions=None):
         """``(cells, covered)`` of one profile, as :func:`budget.profile_payments` gives them."""
+        paid_on = assumptions.paid_on if assumptions is not None and assumptions.payment_lag else None
         resolve, renewal = timeline.resolve, timeline.renewal
         until = datetime.date(last, 12, 31)
         cells: dict = {}
         covered: set = set()
 
         def add(due, volet, mission, amount):
-            if first <= due.year and due <= until:
-                key = (due.year, volet, mission)
+            if due > until:
+                return
+            year = (paid_on(due, volet) if paid_on else due).year
+            if first <= year <= last:
+                key = (year, volet, mission)
                 cells[key] = cells.get(key, _ZERO) + amount
 
         day = profile.letter_of_intent_validated

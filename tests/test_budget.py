@@ -208,6 +208,8 @@ def test_output_is_written_whole(run_cli, tmp_path):
     (("--from", "2022", "--to", "2024", "--start-delay", "999"), 2, "whole number of months"),
     (("--from", "2022", "--to", "2024", "--replace-achievement"), 2, "needs --achievement"),
     (("--from", "2022", "--to", "2024", "--achievement", "parcour=0.5"), 1, "did you mean 'parcours'"),
+    (("--from", "2022", "--to", "2024", "--payment-lag", "variabel=2"), 1, "did you mean 'variable'"),
+    (("--from", "2022", "--to", "2024", "--payment-lag", "30"), 2, "from 0 to 24"),
 ])
 def test_bad_options(run_cli, args, code, words):
     result = run_cli("budget", SAMPLE, "--baseline", "avenant-2", *args)
@@ -233,7 +235,8 @@ def test_fast_and_reference_paths_agree_to_the_cent(reform):
     elif reform:
         names.append(str(EXAMPLES / reform))
     assumptions = Assumptions(achievement=((None, D("0.75")), ("parcours", D("0.5"))),
-                              start_delay=((None, 5), ("qualite", 14)), renewal=reform in ("stack", "plan-100-cpts.yaml"))
+                              start_delay=((None, 5), ("qualite", 14)), renewal=reform in ("stack", "plan-100-cpts.yaml"),
+                              payment_lag=((None, 1), ("variable", 5)) if reform == "stack" else ())
     fast = budget_over_sample(library, sources, names, 2019, 2031, assumptions, path="fast")
     reference = budget_over_sample(library, sources, names, 2019, 2031, assumptions, path="reference")
     for a, b in zip(fast.texts, reference.texts):
@@ -283,3 +286,18 @@ def test_renewal_keeps_paying_after_the_fifth_year(run_cli):
     # Under contract in 2028: B only (its first contract runs to 2028-02-29) without renewal.
     assert ended["under_contract"] == {"2027": 2, "2028": 1}
     assert renewed["under_contract"] == {"2027": 2, "2028": 2}
+
+
+def test_a_payment_lag_moves_money_to_the_next_calendar_year(run_cli):
+    """Variable parts paid 3 months after their due date: A's year-1 variable parts (due
+    2023-10-15: 12 500 + 20 000) fall in January 2024, its year-2 ones (due 2024-10-15) in
+    2025, out of the span; B's year-1 ones (due 2024-03-01: 24 000 + 28 000) in June 2024."""
+    result = run_cli("budget", SAMPLE, "--baseline", "avenant-2", "--from", "2022", "--to", "2024", *ASSUMED,
+                     "--payment-lag", "variable=3", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    document = one_json_document(result.stdout)
+    (text,) = document["texts"]
+    assert {y: D(v) for y, v in text["by_volet"]["variable"].items()} == {
+        "2022": D("0"), "2023": D("0"), "2024": D("12500") + D("20000") + D("24000") + D("28000")}
+    assert D(text["by_year"]["2023"]) == BASELINE[2023] - D("12500") - D("20000")
+    assert document["assumptions"]["payment_lag_months"] == {"variable": 3}
