@@ -45,7 +45,7 @@ class ProfileSource:
 
 def csv_columns(missions, years: int = 5) -> list[str]:
     """The columns a profiles CSV may have, for these mission ids."""
-    columns = list(_SIMPLE_FIELDS) + ["crises"]
+    columns = list(_SIMPLE_FIELDS) + ["crises", "contracts"]
     for mission in missions:
         columns += [f"{mission}_started", f"{mission}_deployed"]
         columns += [f"{mission}_achievement_{k}" for k in range(1, years + 1)]
@@ -197,7 +197,7 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
 
 
 def _csv_path(column: str) -> tuple:
-    if column in _SIMPLE_FIELDS or column == "crises":
+    if column in _SIMPLE_FIELDS or column in ("crises", "contracts"):
         return (column,)
     if "_achievement_" in column:
         mission, year = column.rsplit("_achievement_", 1)
@@ -207,6 +207,8 @@ def _csv_path(column: str) -> tuple:
 
 
 def _csv_value(cell: str, name: str, path, line, column, problems):
+    if name == "contracts":  # the later contracts' signature dates, separated by ';'
+        return [{"signed": day.strip()} for day in cell.split(";") if day.strip()]
     if name == "crises":
         return [{"declared": day.strip()} for day in cell.split(";") if day.strip()]
     value, problem = resolve_plain(cell)
