@@ -225,13 +225,16 @@ def _sample_sources(count):
     return library, sources[:count]
 
 
-@pytest.mark.parametrize("reform", [None, "plan-100-cpts.yaml", "negociation-2020-seance-2.yaml", "stack"])
+@pytest.mark.parametrize("reform", [None, "plan-100-cpts.yaml", "negociation-2020-seance-2.yaml", "stack",
+                                    "lecture-versements-2022"])
 def test_fast_and_reference_paths_agree_to_the_cent(reform):
     """The shipped texts, the example proposals and a stack, on part of the national sample."""
     library, sources = _sample_sources(60)
     names = ["avenant-2"]
     if reform == "stack":
         names.append(str(STACK))
+    elif reform == "lecture-versements-2022":  # the calibration's other reading: its own volet and payment rule
+        names.append(str(ROOT / "bench" / "lecture-versements-2022.yaml"))
     elif reform:
         names.append(str(EXAMPLES / reform))
     assumptions = Assumptions(achievement=((None, D("0.75")), ("parcours", D("0.5"))),
