@@ -362,14 +362,13 @@ class FastTimeline:
         """``(ruleset, result)``: the text in force on ``day`` and the year's amounts (a :class:`FastResult`)."""
         timeline, renewal = self.timeline, self.timeline.renewal
         ruleset = timeline.resolve(day)
-        point = self.fast(ruleset)
-        result = point.run(profile, day, renewal)
-        if result.contract_year is None:
-            return ruleset, result
         year, _ = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+        if year is None:
+            return ruleset, self.fast(ruleset).run(profile, day, renewal)
         segments = timeline.segments(year)
-        if len(segments) == 1 and segments[0].ruleset is ruleset and segments[0].start == day:
-            return ruleset, result
+        if len(segments) == 1:
+            (segment,) = segments
+            return ruleset, self.fast(segment.ruleset).run(profile, segment.start, renewal)
         parts, held = [], None
         for segment in segments:
             part = self.fast(segment.ruleset).run(profile, segment.start, renewal)
@@ -377,13 +376,8 @@ class FastTimeline:
                 held = part
             parts.append((segment, [(k, v, part.runs_from.get(k)) for k, v in part.amounts.items()]))
         amounts, _ = combine(year, parts)
-        ordered = {}
-        for line in ruleset.lines:
-            if line.id in amounts:
-                ordered[line.id] = amounts[line.id]
-        ordered.update(amounts)
-        total = sum(ordered.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
-        return ruleset, FastResult(held.size, year.number, ordered, total)
+        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
+        return ruleset, FastResult(held.size, year.number, amounts, total)
 
 
 def _copy(node):

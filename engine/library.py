@@ -259,13 +259,15 @@ class Library:
         instead of its own date, an explicit choice the results report. ``renewal`` assumes
         a new contract at each end of the last one a profile states.
         """
+        enacted_days = set()
+        for ruleset_id in self.known_ids():
+            ruleset = self.get(ruleset_id)
+            if ruleset.status == "enacted":
+                enacted_days |= {start for _, start in ruleset.history} | {p.day for p in ruleset.provisions}
+                if ruleset.until is not None:
+                    enacted_days.add(ruleset.until + datetime.timedelta(days=1))
         if not ruleset_name:
-            change_days = set()
-            for ruleset_id in self.known_ids():
-                ruleset = self.get(ruleset_id)
-                if ruleset.status == "enacted":
-                    change_days |= {start for _, start in ruleset.history} | {p.day for p in ruleset.provisions}
-            return Timeline(self.in_force, change_days, renewal=renewal)
+            return Timeline(self.in_force, enacted_days, renewal=renewal)
         document = self.document(ruleset_name)
         chain = self.chain_of(document)
         starts = [_date(link.data["dates"]["in_force"]) for link in chain]
@@ -287,7 +289,8 @@ class Library:
                 return self._shifted(ruleset, as_if_from)
             return ruleset
 
-        change_days = set(starts) | {p.day for p in full.provisions}
+        # Before the chain's first text, the enacted texts: their days count too.
+        change_days = set(starts) | {p.day for p in full.provisions} | {d for d in enacted_days if d < min(starts)}
         return Timeline(resolve, change_days, renewal=renewal, requested=requested, own_date=own,
                         as_if_from=as_if_from, enacted=full.status == "enacted")
 

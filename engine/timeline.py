@@ -23,6 +23,7 @@ combines their amounts.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -181,8 +182,8 @@ class Segment:
 class Timeline:
     """Which ruleset applies on each day, where contract years are cut, and the assumptions made.
 
-    ``resolve(day)`` gives the ruleset of a day; ``change_days`` the days a text or a
-    provision enters into force; ``renewal`` the renewal assumption; ``requested`` the
+    ``resolve(day)`` gives the ruleset of a day; ``change_days`` every day the answer of
+    ``resolve`` may change (a text or a provision enters into force, a text ends the day before); ``renewal`` the renewal assumption; ``requested`` the
     id of a ruleset asked for by name (None: the texts in force), ``as_if_from`` the day
     it is applied from when the user forces it outside its own dates.
     """
@@ -190,13 +191,28 @@ class Timeline:
     def __init__(self, resolve, change_days, *, renewal: bool = False, requested: str | None = None,
                  own_date: datetime.date | None = None, as_if_from: datetime.date | None = None,
                  enacted: bool = True):
-        self.resolve = resolve
         self.change_days = frozenset(change_days)
+        self._resolve = resolve
+        self._days = sorted(self.change_days)
+        self._by_stretch: dict = {}
+        self._segments: dict = {}
         self.renewal = renewal
         self.requested = requested
         self.own_date = own_date
         self.as_if_from = as_if_from
         self.enacted = enacted
+
+    def resolve(self, day: datetime.date):
+        """The ruleset that applies on ``day``.
+
+        The text that applies changes only on a change day, so the answer is kept for each
+        stretch of days between two of them (``resolve`` runs for many profiles).
+        """
+        stretch = bisect.bisect_right(self._days, day)
+        found = self._by_stretch.get(stretch)
+        if found is None:
+            found = self._by_stretch[stretch] = self._resolve(day)
+        return found
 
     def assumptions(self) -> list[str]:
         """What the results rest on beyond the texts and the profile, for a person to read."""
@@ -212,8 +228,14 @@ class Timeline:
         return found
 
     def segments(self, year: ContractYear) -> list[Segment]:
-        """The parts of a contract year, cut at each day a text or provision enters into force."""
-        return [Segment(a, b, self.resolve(a)) for a, b in year_segments(year.start, year.end, self.change_days)]
+        """The parts of a contract year, cut at each day a text or provision enters into force
+        (kept per year: many profiles share their contract years' bounds)."""
+        key = (year.start, year.end)
+        found = self._segments.get(key)
+        if found is None:
+            found = self._segments[key] = [Segment(a, b, self.resolve(a))
+                                           for a, b in year_segments(year.start, year.end, self._days)]
+        return found
 
     def forced_notes(self, day: datetime.date, applied) -> list[tuple[str, str]]:
         """``(code, message)`` warnings on the text asked for, as they bear on ``day``."""
