@@ -17,8 +17,6 @@ amounts to the cent, for many CPTS and many variants.
 
 from __future__ import annotations
 
-import bisect
-import copy
 import dataclasses
 import datetime
 from decimal import Decimal
@@ -28,7 +26,7 @@ from .profile import MissionState, Profile
 from .schedule import build_schedule
 
 __all__ = [
-    "Assumptions", "TextBudget", "Budget", "apply_assumptions", "cached_timeline", "profile_payments",
+    "Assumptions", "TextBudget", "Budget", "apply_assumptions", "profile_payments",
     "text_budget", "build_budget", "mission_kinds", "budget_over_sample",
 ]
 
@@ -124,27 +122,6 @@ def apply_assumptions(profile: Profile, assumptions: Assumptions, missions: dict
             continue
         states[mission] = MissionState(started, state.deployed if state else None, achievement, indicators)
     return dataclasses.replace(profile, missions=states)
-
-
-def cached_timeline(timeline):
-    """A copy of ``timeline`` that asks its resolver once per stretch between two change days.
-
-    The text that applies changes only on the days a text or a provision enters into
-    force (the timeline's own ``change_days``), so every day of a stretch shares it.
-    """
-    days = sorted(timeline.change_days)
-    resolve = timeline.resolve
-    memo: dict = {}
-
-    def cached(day: datetime.date):
-        key = bisect.bisect_right(days, day)
-        if key not in memo:
-            memo[key] = resolve(day)
-        return memo[key]
-
-    clone = copy.copy(timeline)
-    clone.resolve = cached
-    return clone
 
 
 def profile_payments(profile: Profile, timeline, first: int, last: int, assumptions=None) -> tuple:
@@ -253,7 +230,7 @@ def build_budget(profiles, texts, first: int, last: int, assumptions: Assumption
     profiles = list(profiles)
     span = max((last - p.contract_signed.year + 2 for p in profiles if p.contract_signed), default=0)
     adjusted = [apply_assumptions(p, assumptions, missions or {}, max(span, 0)) for p in profiles]
-    budgets = tuple(text_budget(name, ruleset, adjusted, cached_timeline(timeline), first, last, calendar,
+    budgets = tuple(text_budget(name, ruleset, adjusted, timeline, first, last, calendar,
                                 assumptions)
                     for name, ruleset, timeline in texts)
     return Budget(sample, len(profiles), first, last, assumptions, budgets, path)
