@@ -14,6 +14,7 @@ import click
 from aci_rules.engine.batch import check_profiles, read_profiles
 from aci_rules.engine.budget import MAX_YEARS, Assumptions, budget_over_sample
 from aci_rules.engine.diagnostic import Diagnostic, InputError, suggest
+from aci_rules.engine.fastschedule import FastPathUnsupported
 from aci_rules.engine.library import Library
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 from aci_rules.engine.timeline import RENEWAL_ASSUMPTION
@@ -158,8 +159,12 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
     assumptions = Assumptions(tuple(achievement), achievement_replaces, tuple(start_delay), start_replaces, renewal,
                               tuple(payment_lag))
     jobs = (os.cpu_count() or 1) if jobs == 0 else jobs
-    budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
-                                jobs=jobs)
+    try:
+        budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
+                                    jobs=jobs)
+    except FastPathUnsupported as error:
+        raise click.UsageError(f"the fast calendars cannot compute this text ({error}): use --path reference") \
+            from None
     render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
               "csv": render_budget_csv}[output_format]
     text = render(budget)

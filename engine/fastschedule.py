@@ -23,9 +23,9 @@ import datetime
 import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
-from .evaluate import mission_names
 from .compiler import MISSION_NAMES
 from .diagnostic import InputError
+from .evaluate import mission_names
 from .expressions import DECIMAL_CONTEXT
 from .fastpath import _HELPERS, FastRuleset, _copy, _Names, _Rewrite
 from .helpers import PURE_FUNCTIONS
