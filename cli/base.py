@@ -134,6 +134,7 @@ COMMANDS = {
     "schedule": "calendar:schedule_command",
     "batch": "impact:batch_command",
     "compare": "impact:compare_command",
+    "report": "report:report_command",
     "budget": "budget:budget_command",
 }
 

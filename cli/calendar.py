@@ -97,8 +97,8 @@ def render_schedule_csv(schedule) -> str:
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
 @time_options()
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv", "html"]), default="text",
+              show_default=True, help="html: a page with charts.")
 @click.option("--output", "output", type=click.Path(),
               help="Write to this file (all at once: an interrupted run leaves it untouched).")
 @guarded
@@ -115,8 +115,14 @@ def schedule_command(profile, until, ruleset_name, as_if_from, assume_renewal, o
     problems = validate_profile(document, known)
     if problems:
         raise InputError(problems)
+    if output_format == "html":
+        from .html import render_schedule_html, require_report_extra
+
+        require_report_extra()
     schedule = build_schedule(compile_profile(document), timeline, until=until)
     render = {"text": render_schedule_text, "json": render_schedule_json, "csv": render_schedule_csv}
+    if output_format == "html":
+        render["html"] = render_schedule_html
     text = render[output_format](schedule)
     if output:
         write_atomically(output, text)

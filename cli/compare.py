@@ -15,6 +15,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
+from .output import check_output, terminal_safe, write_atomically
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -43,18 +44,27 @@ def _profile_files(folder: str) -> list[str]:
                    "(an explicit what-if: the warnings say so).")
 @click.option("--assume-renewal", "assume_renewal", is_flag=True,
               help="With --profiles: assume a new contract at each end of the last one a profile states.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True, help="text for a person, markdown for a memo, json for a program.")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
+              show_default=True, help="text for a person, markdown for a memo, json for a program, "
+                                      "html for a page with charts.")
 @click.option("--summary", "summary_only", is_flag=True,
               help="Only the summary: yearly maximum per taille, what was added and removed, changed figures.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @guarded
-def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format, summary_only):
+def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format, summary_only, output):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
         raise click.UsageError("--profiles needs --date: the date the profiles are evaluated on")
     if (as_if_from or assume_renewal) and not profiles:
         raise click.UsageError("--as-if-in-force-from and --assume-renewal need --profiles")
+    if output:
+        check_output(output)  # before the work, not after
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     library = Library()
     before, after = load_rulesets(library, (old, new), day)
     problems = []
@@ -78,8 +88,16 @@ def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_for
             behaviour.append(compare_profile(assess(timelines[0], profile, day), assess(timelines[1], profile, day)))
         if problems:
             raise InputError(problems)
-    render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
-    click.echo(render(diff, behaviour, _side_names((old, new), (before, after)), summary_only), nl=False)
+    names = _side_names((old, new), (before, after))
+    if output_format == "html":
+        from .html import render_diff_html as render
+    else:
+        render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
+    text = render(diff, behaviour, names, summary_only)
+    if output:
+        write_atomically(output, text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text if output_format in ("json", "html") else terminal_safe(text), nl=False)
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
-from .output import terminal_safe
+from .output import check_output, terminal_safe, write_atomically
 from .render import render_eval_json, render_eval_text
 
 
@@ -23,12 +23,17 @@ from .render import render_eval_json, render_eval_text
 @click.option("--date", "day", type=DateType(), required=True,
               help="The evaluation date (never the clock): which text applies, which contract year.")
 @time_options()
-@format_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="text for a person, json for a program, html for a page with charts.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @click.option("--explain", is_flag=True, help="Show each line's formulas and the values they read.")
 @guarded
-def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_format, explain):
+def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_format, output, explain):
     """Evaluate a CPTS profile at a date: the entitlement of the contract year holding the date
     (each text counted for its days), every funding line, why, and under which article."""
+    if output:
+        check_output(output)  # before the work, not after
     library = Library()
     document = load_document(profile)
     timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
@@ -38,12 +43,24 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
     problems = validate_profile(document, known)
     if problems:
         raise InputError(problems)
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     result = assess(timeline, compile_profile(document), day, explain=explain)
-    if output_format == "json":
-        click.echo(render_eval_json(result, explain))
+    if output_format == "html":
+        from .html import render_eval_html
+
+        text = render_eval_html(result)
+    elif output_format == "json":
+        text = render_eval_json(result, explain) + "\n"
     else:
         shown_file = ruleset_name if ruleset_name and looks_like_path(ruleset_name) else None
-        click.echo(terminal_safe(render_eval_text(result, explain, shown_file)), nl=False)
+        text = render_eval_text(result, explain, shown_file)
+    if output:
+        write_atomically(output, text)
+    else:
+        click.echo(terminal_safe(text) if output_format == "text" else text, nl=False)
     return EXIT_OK
 
 
@@ -56,23 +73,85 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
 @click.option("--allow", "allow", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="A folder a case's profile: or ruleset: path may also name files under "
                    "(by default only the case file's folder).")
+@click.option("--coverage", is_flag=True,
+              help="Say which lines, parts of conditions, parameter cells and dated provisions the cases exercise.")
+@click.option("--mutate", "mutate", is_flag=False, flag_value="*", default=None, metavar="[RULESET]",
+              help="Mutation analysis of RULESET (an id or a path; alone: every ruleset the cases exercise). "
+                   "Put it after the paths.")
+@format_option
 @guarded
-def test_command(paths, verbose, allow):
+def test_command(paths, verbose, allow, coverage, mutate, output_format):
     """Run YAML test cases (a profile, a date, what the engine must find)."""
-    from aci_rules.engine.cases import collect_case_files, file_problem, run_case_file
+    from aci_rules.engine.cases import accepted_of, collect_case_files, file_problem, load_case_file
 
     library = Library()
-    outcomes = []
+    cases, outcomes, accepted = [], [], []
     for path in collect_case_files(paths):
         try:
-            outcomes += run_case_file(path, library, allow)
+            found, broken = load_case_file(path, library, allow)
+            accepted += accepted_of(path)
         except InputError as error:
             outcomes.append(file_problem(path, error))
-    for outcome in outcomes:
-        if not outcome.passed:
-            click.echo(outcome.report())
-        elif verbose:
-            click.echo(f"ok   {outcome.file}:{outcome.line}: {outcome.name}")
+            continue
+        cases += found
+        outcomes += broken
+    if coverage or mutate:
+        from aci_rules.engine.coverage import complete, run_with_coverage
+
+        ran, recorder = run_with_coverage(cases, library)
+        report = recorder.report()
+    else:
+        from aci_rules.engine.cases import run_case
+
+        ran, report = [run_case(case, library) for case in cases], None
+    outcomes = sorted(outcomes + ran, key=lambda o: (o.file, o.line or 0))
     passed = sum(1 for o in outcomes if o.passed)
-    click.echo(f"{passed} passed, {len(outcomes) - passed} failed")
-    return EXIT_OK if passed == len(outcomes) else EXIT_INPUT
+    mutation = []
+    if mutate and passed == len(outcomes):
+        from aci_rules.engine.mutate import mutation_analysis
+
+        targets = [mutate] if mutate != "*" else _exercised(library, report)
+        _, reports = mutation_analysis(cases, library, targets, accepted=accepted, baseline=(ran, recorder))
+        mutation = [r.to_dict() for r in reports]
+    if output_format == "json":
+        from .render import json_dumps
+
+        document = {"passed": passed, "failed": len(outcomes) - passed,
+                    "failures": [{"name": o.name, "file": o.file, "line": o.line, "failures": list(o.failures),
+                                  "diagnostics": [d.to_dict() for d in o.diagnostics]}
+                                 for o in outcomes if not o.passed]}
+        if coverage:
+            document["coverage"] = dict(report, complete=complete(report, accepted))
+        if mutate:
+            document["mutation"] = mutation
+        click.echo(json_dumps(document))
+    else:
+        for outcome in outcomes:
+            if not outcome.passed:
+                click.echo(terminal_safe(outcome.report()))
+            elif verbose:
+                click.echo(terminal_safe(f"ok   {outcome.file}:{outcome.line}: {outcome.name}"))
+        click.echo(f"{passed} passed, {len(outcomes) - passed} failed")
+        if coverage:
+            from .render_quality import render_coverage_text
+
+            click.echo(terminal_safe(render_coverage_text(report, accepted)), nl=False)
+        if mutate and passed != len(outcomes):
+            click.echo("Mutations : non lancées, des cas échouent sans mutation (corrigez-les d'abord).")
+        for item in mutation:
+            from .render_quality import render_mutation_text
+
+            click.echo(terminal_safe(render_mutation_text(item)), nl=False)
+    if passed != len(outcomes) or any(item["survived"] for item in mutation):
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def _exercised(library, report) -> list:
+    """The rulesets the cases exercise, by shipped id or path, in the order met."""
+    known = set(library.known_ids())
+    names = []
+    for entry in report["files"]:
+        stem = entry["file"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        names.append(stem if entry["file"] == f"rules/{stem}.yaml" and stem in known else entry["file"])
+    return names

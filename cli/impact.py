@@ -14,17 +14,15 @@ import click
 from aci_rules.engine.batch import check_profiles, evaluate_many, read_profiles
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
+from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_rows
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
-from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe
+from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .render import _plain, euros, json_dumps
 
 # A run of this many profiles or more shows a progress bar on stderr.
 PROGRESS_FROM = 500
-_NO_MISSION = "hors_mission"
-# Why a CPTS has no contract year on the date (its amount is then 0).
-_OUT_OF_CONTRACT = {"not_signed": "pas encore signé", "ended": "contrat échu"}
 
 
 def _jobs(value: int) -> int:
@@ -113,16 +111,17 @@ def _write_rows(stream, rows, missions, output_format):
         return
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
-                    + [f"mission_{m}" for m in missions] + [_NO_MISSION, "hors_contrat"])
+                    + [f"mission_{m}" for m in missions] + [NO_MISSION, "hors_contrat"])
     for row in rows:
         writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
                          row.contract_year, row.total]
                         + [row.missions.get(m, Decimal("0.00")) for m in missions]
-                        + [row.missions.get("", Decimal("0.00")), _OUT_OF_CONTRACT.get(row.out_of_contract, "")])
+                        + [row.missions.get("", Decimal("0.00")), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
 
 
 @click.command("compare", epilog=examples(
     "aci-rules compare examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01",
+    "aci-rules compare examples/ --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01 --format html --output comparaison.html",
 ))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH",
@@ -139,13 +138,21 @@ def _write_rows(stream, rows, missions, output_format):
                    "then in force (both sides).")
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
+              show_default=True, help="html: a page with charts.")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write to this file (all at once) instead of stdout.")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
 @guarded
-def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal, top, output_format, jobs):
+def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal, top, output_format, output, jobs):
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
+    if output:
+        check_output(output)  # before the work, not after
+    if output_format == "html":
+        from .html import require_report_extra
+
+        require_report_extra()
     library = Library()
     timelines = (library.timeline(baseline, renewal=assume_renewal),
                  library.timeline(reform, as_if_from=as_if_from, renewal=assume_renewal))
@@ -153,57 +160,21 @@ def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal,
     sources = _read(library, profiles, baseline, reform)
     before = _run(timelines[0], sources, day, _jobs(jobs), (baseline, None, assume_renewal), "Référence")
     after = _run(timelines[1], sources, day, _jobs(jobs), (reform, as_if_from, assume_renewal), "Réforme")
-    report = _comparison(rulesets, before, after, day, top)
-    report["baseline_name"] = baseline or "textes en vigueur"
-    report["reform_name"] = reform
+    report = compare_rows(rulesets, before, after, day, top)
     report["assumptions"] = list(dict.fromkeys(timelines[0].assumptions() + timelines[1].assumptions()))
     report["renewal_assumed"] = assume_renewal
-    render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
-    text = render[output_format](report)
-    click.echo(text if output_format == "json" else terminal_safe(text), nl=False)
+    if output_format == "html":
+        from .html import render_compare_html
+
+        text = render_compare_html(report, before, after, rulesets)
+    else:
+        render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
+        text = render[output_format](report)
+    if output:
+        write_atomically(output, text if text.endswith("\n") else text + "\n")
+    else:
+        click.echo(text if output_format in ("json", "html") else terminal_safe(text), nl=False)
     return EXIT_OK
-
-
-def _comparison(rulesets, before, after, day, top) -> dict:
-    pairs = list(zip(before, after))
-    # A CPTS out of contract under both texts is neither a gainer, a loser nor unchanged: it is
-    # counted apart, with the reason its amount is 0 (DESIGN.md § Time).
-    outside = [(a, b) for a, b in pairs if a.out_of_contract and b.out_of_contract]
-    differences = [(b.total - a.total, a, b) for a, b in pairs if not (a.out_of_contract and b.out_of_contract)]
-    by_size: dict = {}
-    for a, b in pairs:
-        entry = by_size.setdefault(a.size, {"count": 0, "baseline": Decimal(0), "reform": Decimal(0)})
-        entry["count"] += 1
-        entry["baseline"] += a.total
-        entry["reform"] += b.total
-    # Missions in the order of the baseline, then the reform's own, then what has no mission.
-    order = list(rulesets[0].missions) + [m for m in rulesets[1].missions if m not in rulesets[0].missions] + [""]
-    missions: dict = {}
-    for key in order:
-        old = sum((a.missions.get(key, Decimal(0)) for a, _ in pairs), Decimal("0.00"))
-        new = sum((b.missions.get(key, Decimal(0)) for _, b in pairs), Decimal("0.00"))
-        if old or new:
-            missions[key or _NO_MISSION] = [old, new]
-    largest = sorted(differences, key=lambda item: (-abs(item[0]), item[1].source))[:top]
-    baseline_total = sum((a.total for a in before), Decimal(0))
-    reform_total = sum((b.total for b in after), Decimal(0))
-    return {
-        "baseline": rulesets[0].id, "reform": rulesets[1].id, "date": day.isoformat(),
-        "profiles": len(pairs), "baseline_total": baseline_total, "reform_total": reform_total,
-        "difference": reform_total - baseline_total,
-        "out_of_contract": {side: {reason: sum(1 for row in rows if row.out_of_contract == reason)
-                                   for reason in _OUT_OF_CONTRACT}
-                            for side, rows in (("baseline", before), ("reform", after))},
-        "out_of_contract_both": len(outside),
-        "gain": sum(1 for d, _, _ in differences if d > 0),
-        "lose": sum(1 for d, _, _ in differences if d < 0),
-        "unchanged": sum(1 for d, _, _ in differences if d == 0),
-        "by_size": {size: {**entry, "difference": entry["reform"] - entry["baseline"]}
-                    for size, entry in sorted(by_size.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))},
-        "by_mission": {key: {"baseline": a, "reform": b, "difference": b - a} for key, (a, b) in missions.items()},
-        "largest": [{"source": a.source, "name": a.name, "size": a.size, "baseline": a.total,
-                     "reform": b.total, "difference": d} for d, a, b in largest],
-    }
 
 
 def _jsonable(node):

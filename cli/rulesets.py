@@ -15,6 +15,7 @@ from aci_rules.engine.profile import validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
+from .output import terminal_safe
 from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
 
 @click.command("list", epilog=examples(
@@ -141,7 +142,7 @@ def show_command(ruleset_name, day, output_format, page):
     elif output_format == "json":
         click.echo(json_dumps(_jsonable(ruleset.document.data)))
     else:
-        click.echo(render_ruleset_text(ruleset, day), nl=False)
+        click.echo(terminal_safe(render_ruleset_text(ruleset, day)), nl=False)
     return EXIT_OK
 
 

@@ -18,7 +18,8 @@ from decimal import Decimal
 from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
 from .ruleset import FundingLine, Ruleset
 
-__all__ = ["static_maximum", "upper_maximum", "annual_maximum", "annual_lines", "tailles_of",
+__all__ = ["static_maximum", "upper_maximum", "annual_maximum", "annual_maximum_by_mission", "annual_lines",
+           "tailles_of",
            "MAX_EXCLUSIVE_GROUP"]
 
 # Lines that exclude one another are counted by trying their compatible subsets;
@@ -169,4 +170,26 @@ def annual_maximum(ruleset: Ruleset) -> dict | None:
     for taille in tailles_of(ruleset):
         total = _best_sum(ruleset, lines, taille)
         result[taille] = None if total is None else total.quantize(ruleset.quantum)
+    return result
+
+
+def annual_maximum_by_mission(ruleset: Ruleset) -> dict | None:
+    """The yearly maximum split by mission (None for lines of no mission), per taille.
+
+    Takes a compiled ruleset. Returns {mission: {taille: Decimal, or None where a counted line's
+    maximum depends on more than parameters}}, in barème order, or None when the ruleset
+    declares no yearly maximum. Lines that exclude each other belong to one mission in the
+    shipped texts, so the parts add up to :func:`annual_maximum`.
+    """
+    if ruleset.annual_maximum is None:
+        return None
+    groups: dict = {}
+    for line in annual_lines(ruleset):
+        groups.setdefault(line.mission, []).append(line)
+    result = {}
+    for mission, lines in groups.items():
+        result[mission] = {}
+        for taille in tailles_of(ruleset):
+            total = _best_sum(ruleset, lines, taille)
+            result[mission][taille] = None if total is None else total.quantize(ruleset.quantum)
     return result

@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .diagnostic import Diagnostic, InputError, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .ruleset import (
@@ -55,6 +55,7 @@ PROFILE_NAMES = BASIS_NAMES + (
 MISSION_NAMES = ("started", "deployed", "achievement", "indicators_earned")
 FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
 _CONSTANTS = ("True", "False", "None")
+_FUNCTIONS = frozenset(FUNCTION_NAMES)
 
 
 def load_ruleset(filename, day: datetime.date | None = None) -> Ruleset:
@@ -100,7 +101,7 @@ class _Compiler:
 
     def where(self, path) -> str:
         """How a message names a node: its path in the file it was written in."""
-        return format_path(self.doc.source_path(path))
+        return self.doc.describe(path)
 
     def error(self, code, message, path, *, key=False):
         self.problems.append(self.doc.diagnostic(code, message, path, key=key))
@@ -175,6 +176,11 @@ class _Compiler:
         basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | scalars)
         if basis is None:
             return None
+        for function in sorted(basis.functions & set(LINE_FUNCTIONS)):
+            # The taille comes first: every line's amount may depend on it.
+            self.error("E103", f"{function}() reads the lines' amounts, which are computed after the "
+                       f"taille: {self.where(path + ('basis',))} cannot call it", path + ("basis",))
+            return None
         return Taille(basis, tuple(c for _, c in classes), spec["reference"], spec["confidence"])
 
     def missions(self) -> dict:
@@ -188,8 +194,9 @@ class _Compiler:
         return result
 
     def expression(self, value, path, known_names, missions=None) -> Expression | None:
-        expression, problems = parse_expression(
-            value, known_names=set(known_names) | set(_CONSTANTS), known_functions=set(FUNCTION_NAMES))
+        if not isinstance(known_names, frozenset):  # the whole ruleset's names arrive built once
+            known_names = frozenset(known_names) | frozenset(_CONSTANTS)
+        expression, problems = parse_expression(value, known_names=known_names, known_functions=_FUNCTIONS)
         text = str(value)
         for problem in problems:
             # The problem's place in the stripped text, as an index into the scalar's value.
@@ -223,6 +230,7 @@ class _Compiler:
 
     def check_line_sums(self, definitions, lines):
         """sum_lines('volet', 'fixee') would silently sum nothing: each value must select a line."""
+        fields: dict = {}
         formulas = [(d.path, d.expression) for d in definitions.values()]
         formulas += [(line.path + (field,), getattr(line, field)) for line in lines
                      for field in ("when", "amount", "maximum", "runs_from")]
@@ -231,7 +239,9 @@ class _Compiler:
                 if function not in LINE_FUNCTIONS or not arguments or arguments[0] not in LINE_FIELDS:
                     continue
                 field, values = arguments[0], arguments[1:]
-                present = {getattr(line, field) for line in lines}
+                if field not in fields:
+                    fields[field] = {getattr(line, field) for line in lines}
+                present = fields[field]
                 for value in values:
                     if value not in present:
                         guess = suggest(str(value), {str(v) for v in present if v is not None})
@@ -293,7 +303,9 @@ class _Compiler:
             claim(spec["id"], "line", ("lines", index, "id"))
 
         computed = set(definition_specs) | line_ids
-        common = set(PROFILE_NAMES) | set(parameters) | computed
+        # Built once: a copy per formula made compiling quadratic in the ruleset's size.
+        common = frozenset(PROFILE_NAMES) | frozenset(parameters) | computed | frozenset(_CONSTANTS)
+        with_mission = common | frozenset(MISSION_NAMES)
 
         definitions = {}
         for name, spec in definition_specs.items():
@@ -304,7 +316,7 @@ class _Compiler:
             else:
                 mission, label, expr_path, value = None, None, path, spec
             self.check_mission(mission, missions, path + ("mission",))
-            names = common | (set(MISSION_NAMES) if mission else set())
+            names = with_mission if mission else common
             expression = self.expression(value, expr_path, names, missions)
             if expression is not None:
                 definitions[name] = Definition(name, expression, mission, label, path)
@@ -318,7 +330,7 @@ class _Compiler:
             seen.add(spec["id"])
             mission = spec.get("mission")
             self.check_mission(mission, missions, path + ("mission",))
-            names = common | (set(MISSION_NAMES) if mission else set())
+            names = with_mission if mission else common
             when = self.expression(spec["when"], path + ("when",), names, missions) if "when" in spec else None
             amount = self.expression(spec["amount"], path + ("amount",), names, missions)
             maximum = (self.expression(spec["maximum"], path + ("maximum",), names, missions)
@@ -340,7 +352,7 @@ class _Compiler:
             obligation_ids.add(spec["id"])
             mission = spec.get("mission")
             self.check_mission(mission, missions, path + ("mission",))
-            names = common | (set(MISSION_NAMES) if mission else set())
+            names = with_mission if mission else common
             obligations.append(Obligation(
                 id=spec["id"], label=spec["label"], mission=mission,
                 when=self.expression(spec["when"], path + ("when",), names, missions) if "when" in spec else None,
@@ -350,7 +362,7 @@ class _Compiler:
 
         payments = []
         payment_ids = set()
-        payment_names = common | set(MISSION_NAMES)
+        payment_names = with_mission
         for index, spec in enumerate(data.get("payments") or []):
             path = ("payments", index)
             if spec["id"] in payment_ids:
@@ -426,22 +438,18 @@ class _Compiler:
             item.when, item.amount, item.maximum, item.runs_from]
         names = set()
         for expression in expressions:
-            if expression is None:
-                continue
-            names |= expression.names
-            for function, arguments, _ in expression.calls:
-                if function in LINE_FUNCTIONS and arguments:
-                    field, values = arguments[0], arguments[1:]
-                    names |= {line.id for line in lines if getattr(line, field, None) in values}
+            if expression is not None:
+                names |= _Compiler._reads_of(expression, lines)
         return names
 
     def order(self, items: dict, reads: dict) -> list:
         """Definitions and lines, each after the ones it reads (depth-first, iterative)."""
         order, state = [], {}  # state: 1 visiting, 2 done
+        known = set(items)
         for root in items:
             if state.get(root):
                 continue
-            stack = [(root, iter(sorted(reads[root] & set(items))))]
+            stack = [(root, iter(sorted(reads[root] & known)))]
             state[root] = 1
             trail = [root]
             while stack:
@@ -456,13 +464,42 @@ class _Compiler:
                 if state.get(child) == 1:
                     cycle = trail[trail.index(child):] + [child]
                     what = "reads itself" if len(cycle) == 2 else "cycle: " + " -> ".join(cycle)
-                    self.error("E105", f"'{child}' {what}", items[child].path)
+                    self.error("E105", f"'{child}' {what}", self._cycle_place(cycle, items))
                     return order
                 if not state.get(child):
                     state[child] = 1
                     trail.append(child)
-                    stack.append((child, iter(sorted(reads[child] & set(items)))))
+                    stack.append((child, iter(sorted(reads[child] & known))))
         return order
+
+    def _cycle_place(self, cycle, items) -> tuple:
+        """Where to report a cycle: the formula that closes it, preferably one written in the
+        text being compiled (an amendment that made the cycle, not the accord it amends)."""
+        lines = [item for item in items.values() if isinstance(item, FundingLine)]
+        places = []
+        for name, following in zip(cycle, cycle[1:]):
+            item = items[name]
+            if isinstance(item, Definition):
+                places.append(item.path)
+                continue
+            for field in ("when", "amount", "maximum", "runs_from"):
+                expression = getattr(item, field)
+                if expression is not None and following in self._reads_of(expression, lines):
+                    places.append(item.path + (field,))
+                    break
+            else:
+                places.append(item.path)
+        own = [path for path in places if self.doc.file_of(path) == self.doc.file]
+        return (own or places)[0]
+
+    @staticmethod
+    def _reads_of(expression, lines) -> set:
+        names = set(expression.names)
+        for function, arguments, _ in expression.calls:
+            if function in LINE_FUNCTIONS and arguments:
+                field, values = arguments[0], arguments[1:]
+                names |= {line.id for line in lines if getattr(line, field, None) in values}
+        return names
 
     def provenance(self, order, all_reads, parameters, tailles):
         confidence, reads_taille = {}, set()

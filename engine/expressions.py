@@ -18,6 +18,7 @@ import ast
 import dataclasses
 import decimal
 import operator
+import re
 from decimal import Decimal
 
 import simpleeval
@@ -42,6 +43,7 @@ __all__ = [
     "DECIMAL_CONTEXT",
     "bounded",
     "describe_value",
+    "explain_type_error",
 ]
 
 # The longest formula of the shipped rulesets is under 200 characters; 2 000 keeps
@@ -306,13 +308,80 @@ def describe_value(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# Python's names for the types a formula meets, in the rule's terms.
+_TYPE_TERMS = {
+    "int": "a number", "decimal.Decimal": "a number", "Decimal": "a number", "float": "a number",
+    "bool": "true/false", "str": "a text", "datetime.date": "a date", "date": "a date",
+    "datetime.timedelta": "a duration", "timedelta": "a duration", "NoneType": "nothing (None)",
+    "tuple": "a list of values", "list": "a list of values",
+}
+_COMPARE = re.compile(r"'(?P<op>[^']+)' not supported between instances of '(?P<a>[^']+)' and '(?P<b>[^']+)'")
+_OPERAND = re.compile(r"unsupported operand type\(s\) for (?P<op>[^:]+): '(?P<a>[^']+)' and '(?P<b>[^']+)'")
+_UNARY = re.compile(r"bad operand type for unary (?P<op>\S+): '(?P<a>[^']+)'")
+_NOT_ITERABLE = re.compile(r"argument of type '(?P<a>[^']+)' is not iterable")
+_QUOTED_TYPE = re.compile(r"'(" + "|".join(re.escape(name) for name in _TYPE_TERMS) + r")'")
+
+
+def _term(python_type: str) -> str:
+    return _TYPE_TERMS.get(python_type, "a value of another kind")
+
+
+def explain_type_error(exc: Exception) -> tuple[str, str | None]:
+    """A Python type error, said in the rule's terms: ``(what, hint at the fix or None)``.
+
+    >>> explain_type_error(TypeError("'<' not supported between instances of 'datetime.date' and 'str'"))
+    ("cannot compare a date with a text ('<')", "write a date as as_date('2024-01-01')")
+    >>> explain_type_error(TypeError("unsupported operand type(s) for +: 'int' and 'datetime.date'"))[0]
+    'cannot compute a number + a date'
+    """
+    message = str(exc)
+    kinds: tuple = ()
+    if match := _COMPARE.search(message):
+        kinds = (match["a"], match["b"])
+        said = f"cannot compare {_term(match['a'])} with {_term(match['b'])} ('{match['op']}')"
+    elif match := _OPERAND.search(message):
+        kinds = (match["a"], match["b"])
+        said = f"cannot compute {_term(match['a'])} {match['op']} {_term(match['b'])}"
+    elif match := _UNARY.search(message):
+        kinds = (match["a"],)
+        said = f"cannot compute {match['op']}{_term(match['a'])}"
+    elif match := _NOT_ITERABLE.search(message):
+        kinds = (match["a"],)
+        said = f"'in' needs a list of values such as (3, 4), not {_term(match['a'])}"
+    elif isinstance(exc, AttributeError) or "object has no attribute" in message:
+        # A helper given a number or a text where it takes a date (add_months(population, 1)).
+        found = _QUOTED_TYPE.findall(message)
+        kinds = tuple(found)
+        said = f"a function was given {_term(found[0]) if found else 'a value'} where it takes a date"
+    else:
+        # Never Python's own words: name the kinds of value involved, if any can be seen.
+        kinds = tuple(_QUOTED_TYPE.findall(message))
+        said = ("values of the wrong kind" + (" (" + ", ".join(dict.fromkeys(_term(k) for k in kinds)) + ")"
+                                             if kinds else ""))
+    terms = {_term(kind) for kind in kinds}
+    if "a date" in terms and "a text" in terms:
+        hint = "write a date as as_date('2024-01-01')"
+    elif "nothing (None)" in terms:
+        hint = "a value is missing: test it first (x is not None)"
+    elif "a duration" in terms:
+        hint = "count the days between two dates with days_between(start, end)"
+    elif "a date" in terms and ("a number" in terms or "true/false" in terms):
+        hint = "a date moves with add_months() or add_years(); days_between() counts the days between two"
+    elif "a text" in terms and "a number" in terms:
+        hint = "a number is written without quotes"
+    else:
+        hint = None
+    return said, hint
+
+
 class ExpressionFailure(Exception):
     """An expression could not be computed; ``message`` says why, for a diagnostic."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, hint: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.hint = hint  # how to fix it, said after where it happened
 
 
 def bounded(value):
@@ -403,6 +472,10 @@ def make_evaluator(names: dict, functions: dict) -> simpleeval.SimpleEval:
     objects keep state between calls.
     """
     evaluator = simpleeval.SimpleEval(operators=OPERATORS, functions=functions, names=names)
+    # The grammar accepts a list of values after 'in' (taille in (3, 4)); simpleeval's plain
+    # evaluator knows no tuple nor list, and the fast path computes them natively.
+    evaluator.nodes[ast.Tuple] = lambda node: tuple(evaluator._eval(item) for item in node.elts)
+    evaluator.nodes[ast.List] = lambda node: [evaluator._eval(item) for item in node.elts]
     return evaluator
 
 
@@ -419,7 +492,7 @@ def evaluate_expression(evaluator: simpleeval.SimpleEval, expression: Expression
         raise ExpressionFailure("E402", "the arithmetic has no exact result (0/0, or a number too large)") from None
     except (TypeError, AttributeError) as exc:
         # AttributeError: a helper given a number where it takes a date (add_months(population, 1)).
-        raise ExpressionFailure("E402", f"values of the wrong type: {exc}") from None
+        raise ExpressionFailure("E402", *explain_type_error(exc)) from None
     except (ValueError, ArithmeticError) as exc:
         raise ExpressionFailure("E402", f"cannot compute: {exc}") from None
     except simpleeval.InvalidExpression as exc:

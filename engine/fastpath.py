@@ -11,8 +11,10 @@ function, compiled once per ruleset and run with no builtins at all.
 It gives the amounts of the lines, not the explanations: warnings, obligations
 and traces stay with the reference path. When a formula fails, :meth:`FastRuleset.run`
 runs the reference evaluator on the same profile, so errors are reported exactly
-as ``aci-rules eval`` reports them. A test proves both paths give identical
-amounts on generated profiles.
+as ``aci-rules eval`` reports them; should the reference compute it, the run fails
+loudly instead of falling back. Tests prove both paths give identical amounts on
+generated profiles (tests/test_fastpath.py) and generated rulesets
+(tests/test_differential.py).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import copy
 import dataclasses
 import datetime
 import decimal
+import warnings
 from decimal import ROUND_HALF_UP, Decimal
 
 from .evaluate import evaluate
@@ -232,7 +235,11 @@ class FastRuleset:
                 body += steps
         key_of = {generated: key for key, generated in names.slots.items()}
         inputs = sorted(target for target in used if target not in computed and not target.startswith("f_"))
-        prologue = []
+        pure = {f"f_{name}" for name in PURE_FUNCTIONS}
+        # The functions that read the profile (mission_achievement, population_on...) come with
+        # each run's names; the pure ones are globals of the generated module.
+        prologue = [f"{target} = _names[{names.constant(target)}]"
+                    for target in sorted(t for t in used if t.startswith("f_") and t not in pure)]
         for target in inputs:
             prefix, key = key_of[target]
             source_table = "_parameters" if prefix == "v" and key in ruleset.parameters else "_names"
@@ -250,11 +257,14 @@ class FastRuleset:
         self._missions = tuple(
             (mission, *(fields.get(field, "_unused") for field in MISSION_FIELDS))
             for mission, fields in sorted(bound.items()))
-        pure = {f"f_{name}" for name in PURE_FUNCTIONS}
         self._profile_functions = any(t.startswith("f_") and t not in pure for t in used)
         namespace = {"__builtins__": {}, **_HELPERS, **names.constants,
                      **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
-        exec(compile(source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
+        with warnings.catch_warnings():
+            # "'x' is not None" is legal in a rule; Python's SyntaxWarning about a literal with
+            # 'is' would reach the user's terminal from code they never wrote.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            exec(compile(source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
         self._run = namespace["_run"]
         self.source = source
         self._parameters = {}
@@ -293,13 +303,14 @@ class FastRuleset:
     def _run_one(self, profile: Profile, day: datetime.date, renewal: bool) -> FastResult:
         try:
             return self._compute(profile, day, renewal)
-        except Exception:  # noqa: BLE001 — the reference path gives the exact diagnostic
-            result = evaluate(self.ruleset, profile, day, renewal=renewal)
-            amounts = {line.id: line.amount for line in result.lines}
-            return FastResult(result.size, result.contract_year.number if result.contract_year else None,
-                              amounts, result.total, {line.id: line.runs_from for line in result.lines})
+        except Exception as failure:  # noqa: BLE001 — the reference path gives the exact diagnostic
+            evaluate(self.ruleset, profile, day, renewal=renewal)  # raises EvaluationError, as eval reports it
+            # Never a silent fallback: a formula one path computes and the other cannot is a defect.
+            raise RuntimeError(f"the fast path cannot compute what the reference evaluator computes "
+                               f"(ruleset '{self.ruleset.id}', profile '{profile.name}', {day}): "
+                               f"{type(failure).__name__}") from failure
 
-    def _compute(self, profile: Profile, day: datetime.date, renewal: bool) -> FastResult:
+    def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False) -> FastResult:
         ruleset = self.ruleset
         year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
         number = year.number if year else None
@@ -311,7 +322,11 @@ class FastRuleset:
             local = {target: names[name] for target, name in self._basis_names}
             local.update({target: self._scalars[name] for target, name in self._basis_scalars})
             local.update({target: names[target] for target in self._basis_functions})
-            size_class = ruleset.taille.classify(eval(self._basis, self._basis_globals, local))  # noqa: S307
+            basis = eval(self._basis, self._basis_globals, local)  # noqa: S307
+            if type(basis) is not int and type(basis) is not Decimal:
+                # True would classify as 1: a basis must give a number, as on the reference path.
+                raise TypeError("taille.basis gives no number")
+            size_class = ruleset.taille.classify(basis)
             if size_class is None:
                 raise ValueError("no taille class")
             size = size_class.taille
@@ -345,8 +360,9 @@ class FastTimeline:
     path combines them. Fast rulesets are built once per ruleset.
     """
 
-    def __init__(self, timeline: Timeline):
+    def __init__(self, timeline: Timeline, fast=None):
         self.timeline = timeline
+        self._build = fast or FastRuleset  # a function of a ruleset giving its FastRuleset
         self._fast: dict = {}
         self.mission_of: dict = {}  # line id -> mission id, over every ruleset run so far
 
@@ -354,7 +370,7 @@ class FastTimeline:
         key = id(ruleset)
         entry = self._fast.get(key)
         if entry is None or entry[0] is not ruleset:  # the ruleset is kept, so its id is not reused
-            entry = self._fast[key] = (ruleset, FastRuleset(ruleset))
+            entry = self._fast[key] = (ruleset, self._build(ruleset))
             self.mission_of.update(entry[1].mission_of)
         return entry[1]
 

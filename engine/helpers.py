@@ -67,9 +67,8 @@ def _amount(function: str, value) -> Decimal:
 
 def _quantum(function: str, text) -> Decimal:
     """The quantum of a rounding: a positive power of ten such as '0.01' or 1."""
-    value = Decimal(text) if isinstance(text, str) and len(text) <= 20 else text
     try:
-        value = _amount(function, value)
+        value = _amount(function, Decimal(text) if isinstance(text, str) and len(text) <= 20 else text)
     except (TypeError, ValueError, ArithmeticError):
         raise ValueError(f"{function} rounds to a quantum such as '0.01' or 1, not {text!r}") from None
     if value <= 0 or value.normalize().as_tuple().digits != (1,) or abs(value.adjusted()) > 18:

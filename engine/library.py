@@ -25,7 +25,12 @@ from .schema import load_schema
 from .timeline import Timeline
 from .yaml_loader import MAX_FILE_BYTES, Document, load_document, parse_document
 
-__all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind"]
+__all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind", "MAX_AMENDMENT_CHAIN"]
+
+# An avenant amends the accord, a proposal the avenant: real chains have a handful of
+# links. Each link consolidates the whole text again, so a chain of a thousand hostile
+# links would take minutes; past this many, the chain is refused (E310).
+MAX_AMENDMENT_CHAIN = 50
 
 
 def shipped_ruleset_names() -> list[str]:
@@ -94,7 +99,7 @@ class Library:
         if self._shipped is None:
             documents, problems = {}, []
             folder = resources.files("aci_rules.rules")
-            cache = ValidationCache(json.dumps(load_schema("ruleset"), sort_keys=True))
+            cache = ValidationCache(json.dumps(load_schema("ruleset"), sort_keys=True, default=str))
             for name in shipped_ruleset_names():
                 display = f"rules/{name}"
                 try:
@@ -195,16 +200,22 @@ class Library:
         "a amends b, which amends a".
         """
         chain = [document]
+        seen = {self._identity(document): 0}  # identity -> place in the chain (one realpath per link)
         # Paths in the chain stay under the folder of the file the user named.
         folder = None if self._identity(document).startswith("shipped:") else allowed_folder(document.file)
         while "amends" in chain[-1].data:
+            if len(chain) > MAX_AMENDMENT_CHAIN:
+                raise InputError([document.diagnostic(
+                    "E310", f"a chain of more than {MAX_AMENDMENT_CHAIN} amending texts from this file: "
+                    f"the limit is {MAX_AMENDMENT_CHAIN} (each link consolidates the whole text again)",
+                    ("amends",))])
             base = self._base_of(chain[-1], folder)
-            seen = [self._identity(d) for d in chain]
-            if self._identity(base) in seen:
-                start = seen.index(self._identity(base))
-                names = [d.data["id"] for d in chain[start:]] + [base.data["id"]]
+            identity = self._identity(base)
+            if identity in seen:
+                names = [d.data["id"] for d in chain[seen[identity]:]] + [base.data["id"]]
                 raise InputError([document.diagnostic(
                     "E305", "amendment cycle: " + " -> ".join(names), ("amends",))])
+            seen[identity] = len(chain)
             chain.append(base)
         return list(reversed(chain))
 

@@ -94,6 +94,14 @@ class Schedule:
             totals[payment.due.year] = totals.get(payment.due.year, _ZERO) + payment.amount
         return dict(sorted(totals.items()))
 
+    def by_due_date(self) -> dict:
+        """{due date: {volet: amount}}, by date, the volets in the order they first appear."""
+        totals: dict = {}
+        for payment in self.payments:
+            cell = totals.setdefault(payment.due, {})
+            cell[payment.volet] = cell.get(payment.volet, _ZERO) + payment.amount
+        return dict(sorted(totals.items()))
+
 
 def _weights(ruleset, result, start, end, part_start, part_end) -> dict:
     """Each line's share of one part of a cut year (:func:`.timeline.part_weights`), for a
@@ -226,6 +234,7 @@ def _compute(ruleset, rule, field, expression, evaluator):
         return evaluate_expression(evaluator, expression)
     except ExpressionFailure as failure:
         raise EvaluationError([ruleset.document.diagnostic(
-            failure.code, f"{failure.message} in payment rule '{rule.id}' ({field}: {expression.text})",
+            failure.code, f"{failure.message} in payment rule '{rule.id}' ({field}: {expression.text})"
+            + (f"; {failure.hint}" if failure.hint else ""),
             rule.path)]) from None
 

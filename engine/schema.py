@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from .diagnostic import Diagnostic, excerpt, format_path, suggest
+from .diagnostic import Diagnostic, excerpt, suggest
 from .yaml_loader import Document
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
@@ -45,7 +45,9 @@ _TYPE_WORDS = {
 def load_schema(name: str) -> dict:
     """The JSON Schema ``schemas/<name>.schema.json`` shipped with the package."""
     text = resources.files("aci_rules.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
-    return json.loads(text)
+    # Bounds as exact decimals: read as a float, 999999999999.99 is 999999999999.98999...,
+    # and the amount 999999999999.99 was "above the maximum 999999999999.99".
+    return json.loads(text, parse_float=Decimal)
 
 
 @functools.cache
@@ -87,7 +89,7 @@ def _describe(value) -> str:
 
 def _translate(error, document: Document):
     path = tuple(error.absolute_path)
-    where = format_path(document.source_path(path))
+    where = document.describe(path)
     at = f" in {where}" if where else ""
     kind = error.validator
     instance = error.instance
@@ -95,7 +97,7 @@ def _translate(error, document: Document):
     if "propertyNames" in error.absolute_schema_path:
         # jsonschema checks each key as an instance of its own, at the parent's path.
         yield document.diagnostic(
-            "E204", f"key '{instance}' is not allowed{at}{_property_names_hint(error.schema)}",
+            "E204", f"key {excerpt(instance)} is not allowed{at}{_property_names_hint(error.schema)}",
             path + (instance,), key=True)
         return
 
@@ -108,9 +110,9 @@ def _translate(error, document: Document):
             guess = suggest(key, known)
             if guess:
                 extra = " (it is required)" if guess in missing else ""
-                message = f"unknown field '{key}'{at}: did you mean '{guess}'?{extra}"
+                message = f"unknown field {excerpt(key)}{at}: did you mean '{guess}'?{extra}"
             else:
-                message = f"unknown field '{key}'{at}; known fields: {', '.join(known)}"
+                message = f"unknown field {excerpt(key)}{at}; known fields: {', '.join(known)}"
             yield document.diagnostic("E201", message, path + (key,), key=True)
         return
 
@@ -271,5 +273,5 @@ def _date_range(document: Document):
                 continue  # not a date of the calendar: the schema's format check says so
             if not MIN_YEAR <= year <= MAX_YEAR:
                 yield document.diagnostic(
-                    "E205", f"'{node}' in {format_path(document.source_path(path))} is outside the years {MIN_YEAR}..{MAX_YEAR}",
+                    "E205", f"'{node}' in {document.describe(path)} is outside the years {MIN_YEAR}..{MAX_YEAR}",
                     path)

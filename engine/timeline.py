@@ -202,6 +202,12 @@ class Timeline:
         self.as_if_from = as_if_from
         self.enacted = enacted
 
+    def mapped(self, transform) -> "Timeline":
+        """The same timeline, each ruleset passed through ``transform`` (a mutant, say)."""
+        return Timeline(lambda day: transform(self.resolve(day)), self.change_days, renewal=self.renewal,
+                        requested=self.requested, own_date=self.own_date, as_if_from=self.as_if_from,
+                        enacted=self.enacted)
+
     def resolve(self, day: datetime.date):
         """The ruleset that applies on ``day``.
 

@@ -116,6 +116,39 @@ class Document:
                 return self.aliases[path[:size]] + path[size:]
         return path
 
+    def describe(self, path) -> str:
+        """How a message names the node at ``path``: its path in the file it was written in,
+        an item of a list named by its ``id`` when it has one.
+
+        >>> doc = Document("t.yaml", {"lines": [{"id": "a"}, {"id": "fixe", "amount": 1}]})
+        >>> doc.describe(("lines", 1, "amount"))
+        'lines[fixe].amount'
+        >>> doc = Document("t.yaml", {"lines": [{"id": "fixe"}]}, aliases={("lines", 0): ("changes", "lines", "add", 2)})
+        >>> doc.describe(("lines", 0, "when"))
+        'changes.lines.add[fixe].when'
+        """
+        path = tuple(path)
+        size, head = 0, ()
+        for size in range(len(path), -1, -1):
+            if path[:size] in self.aliases:
+                head = self.aliases[path[:size]]
+                break
+        else:
+            size = 0
+        parts = head + path[size:]
+        # Which node of ``path`` each part of the written path stands for.
+        node_of = {len(head) - 1: size - 1} if head and size else {}
+        node_of.update({len(head) + index - size: index for index in range(size, len(path))})
+        out = ""
+        for position, part in enumerate(parts):
+            if isinstance(part, int):
+                node = self.get(path[: node_of[position] + 1]) if position in node_of else None
+                label = node["id"] if isinstance(node, dict) and isinstance(node.get("id"), str) else part
+                out += f"[{label}]"
+            else:
+                out += ("." if out else "") + str(part)
+        return out
+
     def file_of(self, path) -> str:
         """The file the node at ``path`` was written in."""
         path = tuple(path)

@@ -172,7 +172,7 @@ changes:
 
 
 def test_exclusive_lines_and_conditional_maxima_count_once(run_cli, write):
-    path = write("essai-exclusion.yaml", EXCLUSIVE.format(base=RULES / "avenant-2.yaml"))
+    path = write("essai-exclusion.yaml", EXCLUSIVE.format(base="avenant-2"))  # a path must lie under its folder
     document = one_json_document(run_ok(run_cli, "diff", "avenant-2", str(path), "--format", "json"))
     rows = document["summary"]["annual_maximum"]["tailles"]
     # +3000 (the larger of A and B, which exclude each other) +700 (the larger branch of C);

@@ -13,7 +13,10 @@ MODULES = [
     "aci_rules.engine.profile",
     "aci_rules.engine.ruleset",
     "aci_rules.engine.evaluate",
+    "aci_rules.engine.impact",
     "aci_rules.cli.render",
+    "aci_rules.cli.html",
+    "aci_rules.cli.charts",
     "aci_rules.cli.reading",
 ]
 

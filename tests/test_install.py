@@ -198,3 +198,20 @@ def test_the_benchmark_never_times_a_command_that_fails():
     with pytest.raises(SystemExit) as stopped:
         bench._wall([sys.executable, "-c", "import sys; sys.stderr.write('boom'); sys.exit(3)"], runs=1)
     assert "exit 3" in str(stopped.value) and "boom" in str(stopped.value)
+
+
+def test_wheel_carries_the_page_templates_and_renders_a_page_from_another_directory(wheel, wheel_site, tmp_path):
+    """The HTML templates are package data (read with importlib.resources), like rules/ and schemas/."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for template in sorted((ROOT / "cli" / "templates").glob("*.j2")):
+        assert f"aci_rules/cli/templates/{template.name}" in names
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(wheel_site)}
+    env.pop("PYTHONHOME", None)
+    example = (EXAMPLES / "cpts-2019-taille-3.yaml").resolve()
+    main = "from aci_rules.cli.main import main; main()"
+    result = run([sys.executable, "-c", main, "eval", str(example), "--date", "2021-03-01", "--format", "html",
+                  "--output", "page.html"], cwd=outside, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "370 000,00 €" in (outside / "page.html").read_text("utf-8")  # FACTS.md §4.2, taille 3

@@ -124,6 +124,7 @@ def test_the_corpus_is_there_and_every_file_announces_its_diagnostics():
         "ruleset-exhaust-list-repeat", "ruleset-id-trailing-newline", "ruleset-by-taille-newline-key",
         "profile-achievement-newline-key", "ruleset-name-fullwidth", "ruleset-name-math-bold",
         "ruleset-is-number", "ruleset-formula-comment-only", "ruleset-sum-lines-unknown-volet",
+        "ruleset-cycle-made-by-amendment",
     ],
 )
 def test_the_corpus_covers(required):

@@ -1,0 +1,370 @@
+"""Both evaluation paths agree on generated rulesets, not only on generated profiles.
+
+The reference evaluator (engine/evaluate.py, simpleeval) and the fast path
+(engine/fastpath.py, one generated Python function) must give the same amounts to the
+cent for every construct the loader accepts, or both refuse it with the reference's
+diagnostic (DESIGN.md "Evaluation backends"). tests/test_fastpath.py proves it on the
+shipped rulesets over generated profiles; here hypothesis writes the rulesets too: a size
+table with a generated basis, parameters of each kind, definitions, and lines (with or
+without a mission, a condition, a maximum) whose formulas use every operator and every
+function of the grammar (README "The ruleset language"), mostly well typed, sometimes not.
+
+The fast path is run without its hand-over to the reference (``_compute``), so that a
+formula it cannot compute is seen as a disagreement, never hidden. Warnings are left
+aside: only the reference path has them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import strategies as st
+
+from aci_rules.engine.compiler import FUNCTION_NAMES
+from aci_rules.engine.diagnostic import EvaluationError, InputError
+from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.fastpath import FastRuleset
+from aci_rules.engine.library import Library
+from aci_rules.engine.profile import compile_profile, validate_profile
+from aci_rules.engine.yaml_loader import Document, parse_document
+
+MISSIONS = ("alpha", "beta")
+VOLETS = ("fonctionnement", "fixe", "variable", "supplement")
+LINE_IDS = ("l0", "l1", "l2", "l3")
+
+# Every operator of the grammar, and every function (checked against the compiler's list below).
+BINARY = ("+", "-", "*", "/")
+COMPARE = ("==", "!=", "<", "<=", ">", ">=")
+FUNCTIONS_USED = {
+    "add_months", "add_years", "days_between", "prorata_temporis", "count_between", "as_date",
+    "round_half_up", "round_down", "min", "max", "variable_part", "mission_started", "mission_deployed",
+    "mission_achievement", "population_on", "sum_lines", "sum_maxima",
+}
+
+
+def test_the_generator_covers_every_function_of_the_grammar():
+    assert FUNCTIONS_USED == set(FUNCTION_NAMES)
+
+
+# -- formulas, by the kind of value they give ---------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """The names a formula may read where it is written."""
+
+    mission: bool
+    earlier_lines: tuple = ()
+    definitions: tuple = ()
+
+
+def _literal_number():
+    return st.one_of(st.integers(0, 200_000).map(str),
+                     st.sampled_from(["0", "1", "2", "0.5", "0.10", "1.25", "12.345", "0.005", "3"]))
+
+
+@functools.cache
+def numbers(scope: Scope, depth: int):
+    names = ["population", "members", "taille", "montant", "taux", "delai"]
+    names += [d for d in scope.definitions if d.startswith("n_")] + list(scope.earlier_lines)
+    if scope.mission:
+        names += ["achievement"]
+    atom = st.one_of(_literal_number(), st.sampled_from(names))
+    if depth <= 0:
+        return atom
+    n, d, b = numbers(scope, depth - 1), dates(scope, depth - 1), booleans(scope, depth - 1)
+    fields = st.sampled_from([("volet", v) for v in VOLETS] + [("mission", m) for m in MISSIONS]
+                             + [("id", i) for i in LINE_IDS])
+    return st.one_of(
+        atom,
+        st.tuples(n, st.sampled_from(BINARY), n).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(n, st.integers(0, 3)).map(lambda t: f"({t[0]}) ** {t[1]}"),
+        n.map(lambda e: f"-({e})"), n.map(lambda e: f"+({e})"),
+        st.tuples(n, b, n).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})"),
+        n.map(lambda e: f"round_half_up({e})"), n.map(lambda e: f"round_down({e})"),
+        st.tuples(n, st.sampled_from(["'0.01'", "'1'", "'100'"])).map(lambda t: f"round_half_up({t[0]}, {t[1]})"),
+        st.tuples(n, st.sampled_from(["'1'", "'1000'"])).map(lambda t: f"round_down({t[0]}, {t[1]})"),
+        st.tuples(st.sampled_from(["min", "max"]), st.lists(n, min_size=1, max_size=3))
+        .map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+        st.tuples(d, d).map(lambda t: f"days_between({t[0]}, {t[1]})"),
+        st.tuples(d, d).map(lambda t: f"count_between(crises, {t[0]}, {t[1]})"),
+        st.tuples(d, d, d).map(lambda t: f"prorata_temporis({t[0]}, {t[1]}, {t[2]})"),
+        st.tuples(n, n, st.one_of(n, st.just("None"))).map(lambda t: f"variable_part({t[0]}, {t[1]}, {t[2]})"),
+        st.sampled_from(MISSIONS).map(lambda m: f"mission_achievement('{m}')"),
+        d.map(lambda e: f"population_on({e})"),
+        st.tuples(st.sampled_from(["sum_lines", "sum_maxima"]), fields)
+        .map(lambda t: f"{t[0]}('{t[1][0]}', '{t[1][1]}')"),
+    )
+
+
+@functools.cache
+def dates(scope: Scope, depth: int):
+    names = ["date", "contract_signed", "contract_year_start", "contract_year_end", "contract_end",
+             "text_in_force", "letter_of_intent_validated", "jour"]
+    names += [d for d in scope.definitions if d.startswith("d_")]
+    if scope.mission:
+        names += ["started", "deployed"]
+    atom = st.one_of(st.sampled_from(names),
+                     st.sampled_from(["as_date('2022-09-03')", "as_date('2024-02-29')", "as_date('2020-01-31')"]))
+    if depth <= 0:
+        return atom
+    n, d, b = numbers(scope, depth - 1), dates(scope, depth - 1), booleans(scope, depth - 1)
+    return st.one_of(
+        atom,
+        st.tuples(st.sampled_from(["add_months", "add_years"]), d, st.one_of(st.integers(-30, 30).map(str), n))
+        .map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        st.sampled_from(MISSIONS).map(lambda m: f"mission_started('{m}')"),
+        st.sampled_from(MISSIONS).map(lambda m: f"mission_deployed('{m}')"),
+        st.tuples(st.sampled_from(["min", "max"]), d, d).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        st.tuples(d, b, d).map(lambda t: f"({t[0]} if {t[1]} else {t[2]})"),
+    )
+
+
+@functools.cache
+def booleans(scope: Scope, depth: int):
+    atom = st.sampled_from(["True", "False", "contract_year is not None", "contract_signed is None"]
+                           + [d for d in scope.definitions if d.startswith("b_")])
+    if depth <= 0:
+        return atom
+    n, d, b = numbers(scope, depth - 1), dates(scope, depth - 1), booleans(scope, depth - 1)
+    anything = st.one_of(n, d, st.just("None"), st.just("'alpha'"))
+    return st.one_of(
+        atom,
+        st.tuples(n, st.sampled_from(COMPARE), n).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(d, st.sampled_from(COMPARE), d).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(n, n, n).map(lambda t: f"({t[0]} <= {t[1]} < {t[2]})"),
+        st.tuples(anything, st.sampled_from(["is None", "is not None"])).map(lambda t: f"({t[0]} {t[1]})"),
+        st.tuples(n, st.sampled_from(["in", "not in"]), st.lists(n, min_size=1, max_size=3),
+                  st.sampled_from(["()", "[]"]))
+        .map(lambda t: f"({t[0]} {t[1]} {t[3][0]}{', '.join(t[2])}{',' if t[3] == '()' else ''}{t[3][1]})"),
+        st.tuples(b, st.sampled_from(["and", "or"]), b).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        b.map(lambda e: f"not {e}"),
+    )
+
+
+@functools.cache
+def ill_typed(scope: Scope):
+    """A formula of the wrong kind somewhere: both paths must refuse it alike."""
+    return st.one_of(
+        st.tuples(numbers(scope, 1), st.sampled_from(BINARY), dates(scope, 0)).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        st.tuples(dates(scope, 0), st.sampled_from(COMPARE), st.just("'2024-01-01'")).map(lambda t: " ".join(t)),
+        numbers(scope, 0).map(lambda e: f"{e} in 3"),
+        st.just("'texte'"), st.just("None"), st.just("contract_year"), st.just("crises"),
+        st.just("True"), numbers(scope, 0).map(lambda e: f"({e} > 3)"),
+        # 'is' between values: refused by the loader (the two paths would not agree on identity)
+        st.tuples(numbers(scope, 0), numbers(scope, 0)).map(lambda t: f"{t[0]} if {t[0]} is {t[1]} else 0"),
+        numbers(scope, 1).map(lambda e: f"({e}, 1)"),
+        numbers(scope, 1).map(lambda e: f"[{e}]"),
+    )
+
+
+@functools.cache
+def formula(kind, scope: Scope, depth: int = 2):
+    """Mostly a formula of ``kind``; one in ten of the wrong kind somewhere."""
+    good = {"number": numbers, "date": dates, "bool": booleans}[kind](scope, depth)
+    return st.one_of(*([good] * 9), ill_typed(scope))
+
+
+BASIS = st.one_of(
+    st.just("population"),
+    st.sampled_from(["population_on(date)", "population + members", "max(population, members * 1000)",
+                     "population if members > 10 else population / 2", "round_down(population * taux)",
+                     "population * 0 + sum_lines('volet', 'fixe')", "population if mission_started('alpha') "
+                     "is None else population_on(mission_started('alpha'))", "days_between(jour, date) * 100",
+                     "population if date < jour else population - members",
+                     # of the wrong kind: both paths must refuse them alike
+                     "population > 40000", "True", "date", "None", "'40000'", "population - 100000",
+                     "population / 3", "(population, 1)", "members * 0.5"]),
+    numbers(Scope(mission=False), 1).filter(lambda e: all(
+        name not in e for name in ("taille", "l0", "l1", "l2", "l3", "contract_", "montant",
+                                   "text_in_force", "started", "deployed"))),
+)
+
+
+# -- rulesets -----------------------------------------------------------------------------------
+
+HEADER = """\
+id: generee
+title: Ruleset généré
+kind: proposal
+status: proposal
+reference: tests/test_differential.py (aucun texte)
+dates: {in_force: 2019-08-25}
+contract: {duration_years: 5, reference: essai, confidence: confirmed}
+taille:
+  basis: %s
+  reference: essai
+  confidence: confirmed
+  classes:
+    - {taille: 1, max: 39999}
+    - {taille: 2, min: 40000, max: 79999}
+    - {taille: 3, min: 80000, max: 174999}
+    - {taille: 4, min: 175000}
+missions:
+  - {id: alpha, label: Mission alpha, kind: socle}
+  - {id: beta, label: Mission beta, kind: optionnelle}
+parameters:
+  montant: {unit: EUR, by_taille: {1: 50000, 2: 60000.50, 3: 75000, 4: 90000}, reference: essai, confidence: confirmed}
+  taux: {unit: taux, value: 0.75, reference: essai, confidence: confirmed}
+  delai: {unit: mois, value: 6, reference: essai, confidence: confirmed}
+  jour: {value: 2022-09-03, reference: essai, confidence: confirmed}
+"""
+
+
+@st.composite
+def rulesets(draw):
+    """The YAML text of a generated ruleset."""
+    text = HEADER % json.dumps(draw(BASIS))
+    definitions = {}
+    for name in draw(st.lists(st.sampled_from(["n_un", "d_un", "b_un"]), unique=True, max_size=3)):
+        kind = {"n": "number", "d": "date", "b": "bool"}[name[0]]
+        definitions[name] = draw(formula(kind, Scope(mission=False, definitions=tuple(definitions)), 1))
+    if definitions:
+        text += "definitions:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in definitions.items())
+    text += "lines:\n"
+    count = draw(st.integers(1, len(LINE_IDS)))
+    for index in range(count):
+        line_id = LINE_IDS[index]
+        mission = draw(st.one_of(st.none(), st.sampled_from(MISSIONS)))
+        scope = Scope(mission=mission is not None, earlier_lines=LINE_IDS[:index], definitions=tuple(definitions))
+        text += f"  - id: {line_id}\n    label: Ligne {index}\n    volet: {draw(st.sampled_from(VOLETS))}\n"
+        text += "    reference: essai\n"
+        if mission is not None:
+            text += f"    mission: {mission}\n"
+        if draw(st.booleans()):
+            text += f"    when: {json.dumps(draw(formula('bool', scope)))}\n"
+        text += f"    amount: {json.dumps(draw(formula('number', scope)))}\n"
+        if draw(st.booleans()):
+            text += f"    maximum: {json.dumps(draw(formula('number', scope)))}\n"
+    return text
+
+
+# -- profiles -----------------------------------------------------------------------------------
+
+def _day(draw, low=datetime.date(2018, 1, 1), high=datetime.date(2027, 12, 31)):
+    return draw(st.dates(low, high))
+
+
+@st.composite
+def profiles(draw):
+    data = {"name": "CPTS générée", "population": draw(st.sampled_from([0, 39_999, 40_000, 80_000, 175_000])
+                                                          | st.integers(0, 400_000))}
+    if draw(st.booleans()):
+        data["members"] = draw(st.integers(0, 300))
+    signed = draw(st.one_of(st.none(), *[st.dates(datetime.date(2019, 9, 1), datetime.date(2025, 12, 31))] * 5))
+    if signed is not None:
+        data["contract_signed"] = signed.isoformat()
+    if draw(st.booleans()):
+        data["letter_of_intent_validated"] = _day(draw).isoformat()
+    missions = {}
+    for mission in draw(st.lists(st.sampled_from(MISSIONS), unique=True)):
+        state = {}
+        if draw(st.integers(0, 4)):
+            state["started"] = _day(draw).isoformat()
+        if draw(st.booleans()):
+            state["deployed"] = _day(draw).isoformat()
+        state["achievement"] = draw(st.dictionaries(
+            st.sampled_from(["1", "2", "3", "4", "5"]), st.integers(0, 100).map(lambda n: Decimal(n).scaleb(-2))))
+        missions[mission] = state
+    if missions:
+        data["missions"] = missions
+    crises = draw(st.lists(st.dates(datetime.date(2019, 1, 1), datetime.date(2027, 12, 31)), max_size=3))
+    if crises:
+        data["crises"] = [{"declared": day.isoformat()} for day in crises]
+    if draw(st.integers(0, 3)) == 0:
+        data["population_history"] = [{"since": _day(draw).isoformat(), "population": draw(st.integers(0, 400_000))}]
+    document = Document("<generated>", data)
+    problems = [d for d in validate_profile(document, set(MISSIONS)) if d.is_error]
+    assert not problems, [str(d) for d in problems]
+    if signed is not None and draw(st.integers(0, 4)):
+        day = signed + datetime.timedelta(days=draw(st.integers(0, 5 * 365)))  # mostly inside the contract
+    else:
+        day = _day(draw, datetime.date(2019, 8, 25))
+    return compile_profile(document), day
+
+
+# -- the property -------------------------------------------------------------------------------
+
+def compile_text(text: str):
+    """The compiled ruleset of ``text``, or None when the loader refuses it (nothing to compare)."""
+    try:
+        return Library().compile(parse_document(text.encode(), "generee.yaml"))
+    except InputError:
+        return None
+
+
+def assert_both_paths_agree(text: str, profile, day, record=lambda outcome: None) -> None:
+    ruleset = compile_text(text)
+    if ruleset is None:
+        record("refused by the loader")
+        return
+    fast = FastRuleset(ruleset)
+    try:
+        reference = evaluate(ruleset, profile, day)
+    except EvaluationError as error:
+        try:
+            computed = fast._compute(profile, day)
+        except Exception:  # noqa: BLE001 — any refusal: run() then gives the reference's diagnostic
+            with pytest.raises(EvaluationError) as raised:
+                fast.run(profile, day)
+            assert raised.value.diagnostics == error.diagnostics
+            record(f"both refuse: {error.diagnostics[0].code}")
+            return
+        pytest.fail(f"the reference refuses ({error}) but the fast path computes {computed}\n{text}")
+    try:
+        computed = fast._compute(profile, day)
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"the reference computes {reference.total} but the fast path fails: {exc!r}\n{text}")
+    assert computed.size == reference.size, text
+    assert computed.contract_year == (reference.contract_year.number if reference.contract_year else None), text
+    assert {k: str(v) for k, v in computed.amounts.items()} == {l.id: str(l.amount) for l in reference.lines}, text
+    assert str(computed.total) == str(reference.total), text
+    record(f"both compute {len(reference.lines)} line(s)")
+
+
+IN_TUPLE = HEADER % json.dumps("population") + """\
+lines:
+  - id: l0
+    label: Ligne 0
+    volet: fonctionnement
+    reference: essai
+    when: taille in (3, 4)
+    amount: montant
+  - id: l1
+    label: Ligne 1
+    volet: fixe
+    reference: essai
+    when: taille not in [1]
+    amount: montant * taux
+"""
+TAILLE_3 = (compile_profile(Document("<example>", {"name": "CPTS", "population": 92_000,
+                                                  "contract_signed": "2021-10-15"})),
+            datetime.date(2023, 6, 1))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.filter_too_much])
+@given(text=rulesets(), case=profiles())
+@example(text=IN_TUPLE, case=TAILLE_3)
+@example(text=IN_TUPLE.replace('basis: "population"', 'basis: "population > 40000"'), case=TAILLE_3)
+@example(text=IN_TUPLE.replace('basis: "population"', 'basis: "True"'), case=TAILLE_3)
+def test_both_paths_agree_on_generated_rulesets(text, case):
+    profile, day = case
+    assert_both_paths_agree(text, profile, day, event)
+
+
+def test_taille_in_a_tuple_evaluates_on_both_paths():
+    """README: ``taille in (3, 4)`` passes validate; eval once failed on it ("Tuple is not
+    available in this evaluator") while batch computed it."""
+    ruleset = compile_text(IN_TUPLE)
+    assert ruleset is not None
+    profile, day = TAILLE_3
+    result = evaluate(ruleset, profile, day)
+    # taille 3: montant 75 000 on l0; l1 is 75 000 x 0.75.
+    assert {line.id: line.amount for line in result.lines} == {"l0": Decimal("75000.00"), "l1": Decimal("56250.00")}
+    assert_both_paths_agree(IN_TUPLE, profile, day)

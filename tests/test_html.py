@@ -1,0 +1,235 @@
+"""The HTML outputs without a browser: one self-contained file, in French, inert, and the figures
+of the report equal to the commands that compute them (tests/test_browser.py opens them in Chromium).
+
+Figures: the 2019 maximum totals 220 000 / 287 000 / 370 000 / 450 000 € per taille (FACTS.md §4.2)
+and avenant 2's barème (seed 002), computed by the engine from the YAML.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from decimal import Decimal
+from html.parser import HTMLParser
+
+import pytest
+
+from conftest import EXAMPLES, no_traceback, one_json_document
+
+PROFILE = EXAMPLES / "cpts-avenant-2-taille-4.yaml"
+PLAN = EXAMPLES / "plan-100-cpts.yaml"
+SAMPLE = EXAMPLES / "national-sample.csv"
+
+COMMANDS = {
+    "eval": ["eval", EXAMPLES / "cpts-2019-taille-3.yaml", "--date", "2021-03-01"],
+    "diff": ["diff", "aci-2019", "avenant-2"],
+    "schedule": ["schedule", PROFILE],
+    "compare": ["compare", EXAMPLES, "--baseline", "avenant-2", "--reform", PLAN, "--date", "2024-06-01"],
+}
+
+
+class _Elements(HTMLParser):
+    """Every element and attribute of a page, as a browser's parser sees them."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attributes = set(), []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attributes += [(tag, name, value or "") for name, value in attrs]
+
+
+def assert_self_contained(page: str):
+    """One HTML document in French that fetches nothing and runs nothing."""
+    assert page.startswith("<!DOCTYPE html>")
+    assert '<html lang="fr">' in page
+    assert page.rstrip().endswith("</html>")
+    parser = _Elements()
+    parser.feed(page)
+    assert not parser.tags & {"script", "img", "iframe", "object", "embed", "link", "a", "image", "use",
+                              "foreignobject", "form", "input", "video", "audio", "source"}
+    for tag, name, value in parser.attributes:
+        assert name not in ("src", "href", "xlink:href", "srcset", "action", "style") and not name.startswith("on"), \
+            (tag, name)
+        assert "url(" not in value or value.startswith("url(#"), (tag, name, value)
+    csp = [v for t, n, v in parser.attributes if t == "meta" and n == "content" and "default-src" in v]
+    assert csp and "default-src 'none'" in csp[0] and "script-src" not in csp[0]
+    styles = re.findall(r"<style>(.*?)</style>", page, re.DOTALL)
+    assert len(styles) == 1 and "@import" not in styles[0] and "url(" not in styles[0]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_command_writes_one_self_contained_page(run_cli, tmp_path, name):
+    target = tmp_path / f"{name}.html"
+    result = run_cli(*COMMANDS[name], "--format", "html", "--output", target)
+    no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    page = target.read_text("utf-8")
+    assert_self_contained(page)
+    assert page.count('class="chart-figure"') >= 1
+    assert "€" in page and re.search(r"\d{1,3}( \d{3})+,\d\d €", page), "amounts written the French way"
+    assert not list(tmp_path.glob(".aci-rules-*")), "a temporary file was left behind"
+
+
+def test_without_output_the_page_goes_to_stdout(run_cli):
+    result = run_cli(*COMMANDS["eval"], "--format", "html")
+    assert result.exit_code == 0, result.stderr
+    assert_self_contained(result.stdout)
+    assert "370 000,00 €" in result.stdout  # FACTS.md §4.2, taille 3, 2019
+
+
+def test_a_missing_report_extra_is_a_usage_error_that_says_what_to_install(run_cli, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "vl_convert", None)  # as if not installed
+    target = tmp_path / "page.html"
+    result = run_cli(*COMMANDS["eval"], "--format", "html", "--output", target)
+    no_traceback(result)
+    assert result.exit_code == 2
+    assert "pip install 'aci-rules[report]'" in result.stderr
+    assert not target.exists()
+
+
+# -- hostile text --------------------------------------------------------------------------
+
+HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'&lt;'
+
+
+def _hostile_proposal(write):
+    label = HOSTILE.replace("'", "''")
+    return write("hostile.yaml", f"""\
+id: hostile-proposal
+title: '{label}'
+kind: proposal
+status: proposal
+amends: avenant-2
+reference: '{label}'
+dates:
+  in_force: 2024-01-01
+changes:
+  parameters:
+    set:
+      montant_fonctionnement:
+        label: '{label}'
+        by_taille: {{1: 60000, 2: 70000, 3: 85000, 4: 100000}}
+        reference: '{label}'
+        confidence: unverified
+""")
+
+
+def test_user_text_is_escaped_everywhere(run_cli, write, tmp_path):
+    proposal = _hostile_proposal(write)
+    profile = write("p.yaml", PROFILE.read_text("utf-8").replace("name: ", f"name: '{HOSTILE.replace(chr(39), chr(39) * 2)}' #", 1))
+    outputs = {
+        "diff": ["diff", "avenant-2", proposal],
+        "eval": ["eval", profile, "--date", "2024-06-01", "--ruleset", proposal],
+        "schedule": ["schedule", profile, "--ruleset", proposal],
+        "report": ["report", proposal, "--baseline", "avenant-2", "--sample", EXAMPLES, "--date", "2024-06-01",
+                   "--profile", profile],
+    }
+    for name, args in outputs.items():
+        target = tmp_path / f"{name}.html"
+        result = run_cli(*args, "--format", "html", "--output", target)
+        no_traceback(result)
+        assert result.exit_code == 0, (name, result.stderr)
+        page = target.read_text("utf-8")
+        assert_self_contained(page)
+        assert "<img" not in page.lower(), name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
+
+
+def test_a_chart_keeps_only_drawing_elements():
+    from aci_rules.cli.charts import sanitise_svg
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+           '<script>alert(1)</script><foreignObject><div>x</div></foreignObject>'
+           '<image xlink:href="http://example.org/x.png"/><a href="http://example.org"><text>t</text></a>'
+           '<rect width="2" onload="alert(1)" style="fill:url(http://example.org)" fill="url(http://e.org/#p)"/>'
+           '<g clip-path="url(#clip1)"><path d="M0,0h1" aria-roledescription="bar"/></g></svg>')
+    clean = sanitise_svg(svg)
+    for banned in ("<script", "alert", "foreignObject", "<image", "href", "onload", "style", "http://e", "<a"):
+        assert banned not in clean, banned
+    assert '<rect width="2" />' in clean
+    assert 'clip-path="url(#clip1)"' in clean and 'aria-roledescription="bar"' in clean
+
+
+# -- the report's figures are the commands' figures ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report_2019(tmp_path_factory):
+    """The dossier of the 2020 draft (examples/negociation-2020-seance-2.yaml) against aci-2019."""
+    from click.testing import CliRunner
+
+    from aci_rules.cli.main import cli
+
+    args = ["report", str(EXAMPLES / "negociation-2020-seance-2.yaml"), "--baseline", "aci-2019",
+            "--sample", str(EXAMPLES), "--date", "2021-06-01", "--profile", str(EXAMPLES / "cpts-2019-taille-3.yaml")]
+    result = CliRunner().invoke(cli, args + ["--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return one_json_document(result.stdout)
+
+
+def test_report_summary_gives_the_2019_yearly_maximum_per_taille(report_2019):
+    """FACTS.md §4.2: 220 000 / 287 000 / 370 000 / 450 000 € per year at most, by taille."""
+    tailles = report_2019["diff"]["summary"]["annual_maximum"]["tailles"]
+    assert {entry["taille"]: entry["old"] for entry in tailles} == {
+        1: "220000.00", 2: "287000.00", 3: "370000.00", 4: "450000.00"}
+    for entry in tailles:
+        assert Decimal(entry["new"]) - Decimal(entry["old"]) == Decimal(entry["difference"])
+
+
+def test_report_sections_equal_the_commands_that_compute_them(run_cli, report_2019):
+    proposal = EXAMPLES / "negociation-2020-seance-2.yaml"
+    compare = run_cli("compare", EXAMPLES, "--baseline", "aci-2019", "--reform", proposal, "--date", "2021-06-01",
+                      "--format", "json")
+    assert report_2019["compare"] == one_json_document(compare.stdout)
+    diff = run_cli("diff", "aci-2019", proposal, "--date", "2021-06-01", "--format", "json")
+    assert report_2019["diff"] == one_json_document(diff.stdout)
+    for key, ruleset in (("baseline", "aci-2019"), ("proposal", proposal)):
+        schedule = run_cli("schedule", EXAMPLES / "cpts-2019-taille-3.yaml", "--ruleset", ruleset, "--format", "json")
+        assert report_2019["example"][key] == one_json_document(schedule.stdout)
+    for entry in report_2019["example"]["by_calendar_year"]:
+        year = str(entry["year"])
+        assert entry["baseline"] == report_2019["example"]["baseline"]["by_calendar_year"].get(year, "0.00")
+        assert entry["proposal"] == report_2019["example"]["proposal"]["by_calendar_year"].get(year, "0.00")
+
+
+def test_report_provenance_names_the_proposed_and_unverified_figures(report_2019):
+    """The 2020 draft adds a crisis mission (seed 004): its lines rest on the proposal's figures."""
+    lines = {line["id"]: line for line in report_2019["provenance"]["lines"]}
+    added = [i["id"] for i in report_2019["diff"]["items"] if i["kind"] == "line" and i["status"] == "added"]
+    assert added and all(lines[line]["proposed"] for line in added)
+    cost = report_2019["provenance"]["cost"]
+    assert sum(Decimal(v) for v in cost["proposal_by_confidence"].values()) == Decimal(cost["proposal_total"])
+    assert Decimal(cost["proposal_total"]) == Decimal(report_2019["compare"]["reform_total"])
+    # Every line the 2019 text leaves unverified stays so (FACTS.md: 2019 split by mission unverified).
+    assert Decimal(cost["baseline_by_confidence"]["unverified"]) > 0
+
+
+def test_report_of_the_plan_on_the_national_sample(run_cli, tmp_path):
+    """The issue's command, on the shipped sample: the page, and a JSON twin of its figures."""
+    target = tmp_path / "dossier.html"
+    result = run_cli("report", PLAN, "--baseline", "avenant-2", "--sample", SAMPLE, "--date", "2024-06-01",
+                     "--output", target)
+    assert result.exit_code == 0, result.stderr
+    page = target.read_text("utf-8")
+    assert_self_contained(page)
+    for title in ("1. Ce qui change", "2. Ce que cela coûte", "3. Calendrier d'une CPTS exemple", "4. Provenance"):
+        assert title in page
+    assert 'data-json="compare.profiles">700<' in page
+
+
+@pytest.mark.parametrize("ruleset", ["aci-2019", "avenant-2", str(PLAN), str(EXAMPLES / "negociation-2020-seance-2.yaml")])
+def test_the_yearly_maximum_by_mission_adds_up_to_the_yearly_maximum(ruleset):
+    """The barème chart stacks the missions: its parts must add up to the declared yearly maximum
+    (avenant 2: 287 500 / 382 500 / 487 500 / 580 000 €, seed 002)."""
+    from aci_rules.engine.bareme import annual_maximum, annual_maximum_by_mission
+    from aci_rules.engine.library import Library
+
+    compiled = Library().get(ruleset)
+    parts, total = annual_maximum_by_mission(compiled), annual_maximum(compiled)
+    for taille, amount in total.items():
+        assert sum(part[taille] for part in parts.values()) == amount
+    if ruleset == "avenant-2":
+        assert total == {1: Decimal(287500), 2: Decimal(382500), 3: Decimal(487500), 4: Decimal(580000)}
