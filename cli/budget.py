@@ -14,8 +14,10 @@ import click
 from aci_rules.engine.batch import check_profiles, read_profiles
 from aci_rules.engine.budget import MAX_YEARS, Assumptions, budget_over_sample
 from aci_rules.engine.diagnostic import Diagnostic, InputError, msg, suggest
+from aci_rules.engine.fastschedule import FastPathUnsupported
 from aci_rules.engine.library import Library
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
+from aci_rules.engine.timeline import RENEWAL_ASSUMPTION
 
 from .base import EXIT_OK, examples, guarded, load_rulesets
 from .impact import _percent, _signed  # the same signs and percentages as compare
@@ -27,6 +29,8 @@ __all__ = ["budget_command", "render_budget_text", "render_budget_markdown", "re
 
 # A start delay is stated in months; ten years is more than any contract waits.
 MAX_DELAY_MONTHS = 120
+# A payment two years late is no longer a lag but a different policy.
+MAX_LAG_MONTHS = 24
 # More processes than this only waste memory on any machine the tool runs on.
 MAX_JOBS = 256
 _NO_MISSION = "hors_mission"
@@ -70,15 +74,22 @@ def _months(text: str):
     return int(text)
 
 
-def _check_missions(specs, known, option) -> list:
+def _lag(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,2}", text) or int(text) > MAX_LAG_MONTHS:
+        raise ValueError(f"a payment lag is a whole number of months from 0 to {MAX_LAG_MONTHS}")
+    return int(text)
+
+
+def _check_missions(specs, known, option, what="mission") -> list:
+    """E208 for each mission (or volet) an option names that no text in play knows."""
     problems = []
     for mission, _ in specs:
         if mission is not None and mission not in known:
             guess = suggest(mission, known)
             hint = (msg(": did you mean '{guess}'?", guess=guess) if guess else
-                    msg("; known missions: {missions}", missions=", ".join(sorted(known))))
-            problems.append(Diagnostic("E208", msg("{option}: unknown mission '{mission}'{hint}", option=option,
-                                                   mission=mission, hint=hint)))
+                    msg("; known: {names}", names=", ".join(sorted(known))))
+            problems.append(Diagnostic("E208", msg("{option}: unknown {what} '{name}'{hint}", option=option,
+                                                   what=what, name=mission, hint=hint)))
     return problems
 
 
@@ -107,6 +118,9 @@ def _check_missions(specs, known, option) -> list:
                    "for every socle mission, or MISSION=MONTHS (or MISSION=none) for one (repeatable).")
 @click.option("--replace-starts", "start_replaces", is_flag=True,
               help="The --start-delay assumptions replace the profiles' own start dates.")
+@click.option("--payment-lag", "payment_lag", type=_Spec("MONTHS|VOLET=MONTHS", _lag), multiple=True,
+              help="Months between a payment's due date and the day it is paid (a late variable part, say): "
+                   "for every volet, or VOLET=MONTHS for one (repeatable). It decides the calendar year.")
 @click.option("--path", "path", type=click.Choice(["fast", "reference"]), default="fast", show_default=True,
               help="How the payment calendars are computed (both give the same amounts to the cent).")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "csv"]), default="text",
@@ -117,7 +131,7 @@ def _check_missions(specs, known, option) -> list:
               help="Processes to use; 0 for every core.")
 @guarded
 def budget_command(sample, baseline, reform, first, last, renewal, achievement, achievement_replaces,
-                   start_delay, start_replaces, path, output_format, output, jobs):
+                   start_delay, start_replaces, payment_lag, path, output_format, output, jobs):
     """What the Assurance Maladie pays per calendar year over a sample of CPTS (a .csv, a .jsonl or a
     folder of profiles): each CPTS's payment calendar, summed, under the baseline and the reform,
     split by volet and by mission, with the assumptions behind the figures."""
@@ -135,16 +149,24 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
         known |= set(ruleset.missions)
     problems = _check_missions(achievement, known, "--achievement") + _check_missions(
         start_delay, known, "--start-delay")
+    volets = {line.volet for ruleset in rulesets + [library.get(i) for i in library.known_ids()]
+              for line in ruleset.lines}
+    problems += _check_missions(payment_lag, volets, "--payment-lag", "volet")
     if problems:
         raise InputError(problems)
     sources = read_profiles(sample, known)
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
-    assumptions = Assumptions(tuple(achievement), achievement_replaces, tuple(start_delay), start_replaces, renewal)
+    assumptions = Assumptions(tuple(achievement), achievement_replaces, tuple(start_delay), start_replaces, renewal,
+                              tuple(payment_lag))
     jobs = (os.cpu_count() or 1) if jobs == 0 else jobs
-    budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
-                                jobs=jobs)
+    try:
+        budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
+                                    jobs=jobs)
+    except FastPathUnsupported as error:
+        raise click.UsageError(f"the fast calendars cannot compute this text ({error}): use --path reference") \
+            from None
     render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
               "csv": render_budget_csv}[output_format]
     text = render(budget)
@@ -174,11 +196,11 @@ def _assumption_lines(budget) -> list[str]:
     a = budget.assumptions
     out = [f"Échantillon : {_clean(budget.sample)} ({budget.profiles} CPTS)"]
     texts = " ; ".join(f"{_clean(t.name)} ({' → '.join(t.chain)})" for t in budget.texts)
-    out.append(f"Textes : {texts}. Chaque texte s'applique à partir de sa propre date d'entrée en vigueur, "
-               "les textes en vigueur avant.")
+    out.append(f"Textes : {texts}.")
+    notes = [note for t in budget.texts for note in t.notes if note != RENEWAL_ASSUMPTION]
+    out.extend(f"Application : {_clean(note)}." for note in dict.fromkeys(notes))
     if a.renewal:
-        out.append("Renouvellement : supposé — un contrat arrivé à son terme est renouvelé à l'anniversaire, "
-                   "sous le texte alors en vigueur.")
+        out.append(f"{RENEWAL_ASSUMPTION[:1].upper()}{RENEWAL_ASSUMPTION[1:]}.")
     else:
         out.append("Renouvellement : aucun — une CPTS dont le contrat est fini ne reçoit plus rien "
                    "(voir « CPTS sous contrat »).")
@@ -194,6 +216,9 @@ def _assumption_lines(budget) -> list[str]:
         rates = (f"remplacés par {stated}" if a.achievement_replaces
                  else f"ceux des profils ; pour les années qu'ils ne mesurent pas, {stated}")
     out.append(f"Taux d'atteinte : {rates}.")
+    if a.payment_lag:
+        stated = ", ".join(f"{v or 'tout volet'} : {m} mois" for v, m in a.payment_lag)
+        out.append(f"Retard de paiement supposé (après l'échéance des règles de paiement) : {stated}.")
     out.append("Versements : les règles de paiement de chaque texte (avance, solde, part variable à "
                "l'anniversaire), comptés à leur date d'échéance ; chemin "
                f"{'rapide' if budget.path == 'fast' else 'de référence'}.")

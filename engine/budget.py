@@ -17,7 +17,6 @@ amounts to the cent, for many CPTS and many variants.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import datetime
 from decimal import Decimal
@@ -27,7 +26,7 @@ from .profile import MissionState, Profile
 from .schedule import build_schedule
 
 __all__ = [
-    "Assumptions", "TextBudget", "Budget", "apply_assumptions", "cached_resolver", "profile_payments",
+    "Assumptions", "TextBudget", "Budget", "apply_assumptions", "profile_payments",
     "text_budget", "build_budget", "mission_kinds", "budget_over_sample",
 ]
 
@@ -48,7 +47,9 @@ class Assumptions:
     mission that never starts; it applies to missions the profile gives no start
     date, or to all with ``start_replaces``. ``renewal`` is the renewal rule of
     contracts past their last year (a new contract on the anniversary, under the
-    text then in force), passed on to the calendars.
+    text then in force), passed on to the calendars. ``payment_lag`` maps a volet (or
+    None: every volet) to the months between a payment's due date and the day it is
+    paid, which decides its calendar year.
     """
 
     achievement: tuple = ()  # (mission id or None, Decimal)
@@ -56,6 +57,17 @@ class Assumptions:
     start_delay: tuple = ()  # (mission id or None, months or None)
     start_replaces: bool = False
     renewal: bool = False
+    payment_lag: tuple = ()  # (volet or None: every volet, months)
+
+    def lag_for(self, volet: str) -> int:
+        """Months between a payment's due date and the day it is paid (0 unless stated)."""
+        table = dict(self.payment_lag)
+        return table.get(volet, table.get(None, 0))
+
+    def paid_on(self, due: datetime.date, volet: str) -> datetime.date:
+        """The day a payment due on ``due`` is assumed paid."""
+        lag = self.lag_for(volet) if self.payment_lag else 0
+        return add_months(due, lag) if lag else due
 
     def rate_for(self, mission: str) -> Decimal | None:
         table = dict(self.achievement)
@@ -77,6 +89,7 @@ class Assumptions:
             "start_delay_months": {(k or "*socle"): v for k, v in self.start_delay},
             "start_replaces_profiles": self.start_replaces,
             "renewal": self.renewal,
+            "payment_lag_months": {(k or "*"): v for k, v in self.payment_lag},
         }
 
 
@@ -111,36 +124,21 @@ def apply_assumptions(profile: Profile, assumptions: Assumptions, missions: dict
     return dataclasses.replace(profile, missions=states)
 
 
-def cached_resolver(resolve, change_days):
-    """``resolve`` asked once per stretch of days between two change days.
-
-    The text that applies changes only on the days a text or a provision enters into
-    force (the resolver's own ``change_days``), so every day of a stretch shares it.
-    """
-    days = sorted(change_days)
-    memo: dict = {}
-
-    def cached(day: datetime.date):
-        key = bisect.bisect_right(days, day)
-        if key not in memo:
-            memo[key] = resolve(day)
-        return memo[key]
-
-    return cached
-
-
-def profile_payments(profile: Profile, resolve, change_days, first: int, last: int) -> tuple:
+def profile_payments(profile: Profile, timeline, first: int, last: int, assumptions=None) -> tuple:
     """One CPTS's payments due in the calendar years ``first``..``last``, by the reference path.
 
-    Returns ``(cells, covered)``: cells maps (calendar year, volet, mission or None)
-    to an amount; covered is the set of those calendar years in which a contract
-    year of the CPTS runs.
+    ``timeline`` (:class:`~.timeline.Timeline`) says which text applies on each day
+    and whether contracts are renewed; ``assumptions`` the payment lag, if any.
+    Returns ``(cells, covered)``: cells maps (calendar year, volet, mission or None) to
+    an amount; covered is the set of those calendar years in which a contract year of
+    the CPTS runs.
     """
-    schedule = build_schedule(profile, resolve, change_days, until=datetime.date(last, 12, 31))
+    assumptions = assumptions or Assumptions()
+    schedule = build_schedule(profile, timeline, until=datetime.date(last, 12, 31))
     cells: dict = {}
     for payment in schedule.payments:
-        year = payment.due.year
-        if year >= first:
+        year = assumptions.paid_on(payment.due, payment.volet).year
+        if first <= year <= last:
             key = (year, payment.volet, payment.mission)
             cells[key] = cells.get(key, _ZERO) + payment.amount
     covered = set()
@@ -160,6 +158,7 @@ class TextBudget:
     cells: dict  # (year, volet, mission or None) -> amount
     under_contract: dict  # year -> CPTS with a contract year running in it
     paid: dict  # year -> CPTS paid something in it
+    notes: tuple = ()  # how the text is applied over time (its timeline's assumptions), for a person
 
     def by_year(self, years) -> dict:
         totals = {year: _ZERO for year in years}
@@ -194,11 +193,11 @@ class Budget:
         return range(self.first, self.last + 1)
 
 
-def text_budget(name: str, ruleset, profiles, resolve, change_days, first: int, last: int,
-                calendar=None) -> TextBudget:
+def text_budget(name: str, ruleset, profiles, timeline, first: int, last: int, calendar=None,
+                assumptions: Assumptions | None = None) -> TextBudget:
     """The budget of one text over ``profiles`` (already under the assumptions).
 
-    ``calendar(profile, resolve, change_days, first, last)`` gives one profile's
+    ``calendar(profile, timeline, first, last, assumptions)`` gives one profile's
     (cells, covered), by default :func:`profile_payments` (the reference path).
     """
     calendar = calendar or profile_payments
@@ -206,21 +205,22 @@ def text_budget(name: str, ruleset, profiles, resolve, change_days, first: int, 
     under_contract = {year: 0 for year in range(first, last + 1)}
     paid = {year: 0 for year in range(first, last + 1)}
     for profile in profiles:
-        own, covered = calendar(profile, resolve, change_days, first, last)
+        own, covered = calendar(profile, timeline, first, last, assumptions)
         for key, amount in own.items():
             cells[key] = cells.get(key, _ZERO) + amount
         for year in covered:
             under_contract[year] += 1
         for year in {key[0] for key, amount in own.items() if amount}:
             paid[year] += 1
-    return TextBudget(name, ruleset.id, tuple(ruleset.chain), cells, under_contract, paid)
+    return TextBudget(name, ruleset.id, tuple(ruleset.chain), cells, under_contract, paid,
+                      tuple(timeline.assumptions()))
 
 
 def build_budget(profiles, texts, first: int, last: int, assumptions: Assumptions, *, sample: str = "",
                  missions: dict | None = None, calendar=None, path: str = "reference") -> Budget:
     """The budget of each text of ``texts`` over ``profiles``, calendar years ``first``..``last``.
 
-    ``texts`` is a sequence of (name, ruleset, resolve, change_days); ``missions``
+    ``texts`` is a sequence of (name, ruleset, timeline); ``missions``
     maps every mission id in play to its kind, for the start assumptions.
     Raises ValueError for a span of years out of bounds, EvaluationError when a
     formula fails for a profile.
@@ -230,9 +230,9 @@ def build_budget(profiles, texts, first: int, last: int, assumptions: Assumption
     profiles = list(profiles)
     span = max((last - p.contract_signed.year + 2 for p in profiles if p.contract_signed), default=0)
     adjusted = [apply_assumptions(p, assumptions, missions or {}, max(span, 0)) for p in profiles]
-    budgets = tuple(text_budget(name, ruleset, adjusted, cached_resolver(resolve, change_days), change_days,
-                                first, last, calendar)
-                    for name, ruleset, resolve, change_days in texts)
+    budgets = tuple(text_budget(name, ruleset, adjusted, timeline, first, last, calendar,
+                                assumptions)
+                    for name, ruleset, timeline in texts)
     return Budget(sample, len(profiles), first, last, assumptions, budgets, path)
 
 
@@ -244,13 +244,9 @@ def mission_kinds(library, rulesets) -> dict:
     return kinds
 
 
-def _texts(library, names):
-    """(name, ruleset, resolve, change_days) for each text named."""
-    texts = []
-    for name in names:
-        resolve, change_days = library.resolver(name)
-        texts.append((name, library.get(name), resolve, change_days))
-    return texts
+def _texts(library, names, renewal: bool):
+    """(name, ruleset, timeline) for each text named: each applies from its own date."""
+    return [(name, library.get(name), library.timeline(name, renewal=renewal)) for name in names]
 
 
 def budget_over_sample(library, sources, names, first: int, last: int, assumptions: Assumptions, *,
@@ -263,7 +259,7 @@ def budget_over_sample(library, sources, names, first: int, last: int, assumptio
     own library; their sums are exact, so the budget is the same.
     Raises InputError for an unknown text, EvaluationError when a formula fails.
     """
-    texts = _texts(library, names)
+    texts = _texts(library, names, assumptions.renewal)
     if jobs > 1 and len(sources) > 1:
         import multiprocessing
 
@@ -273,7 +269,7 @@ def budget_over_sample(library, sources, names, first: int, last: int, assumptio
                 jobs, initializer=_init_worker, initargs=(list(names), first, last, assumptions, path)) as pool:
             parts = pool.map(_work, chunks)
         budgets = []
-        for index, (name, ruleset, _, _) in enumerate(texts):
+        for index, (name, ruleset, _) in enumerate(texts):
             cells: dict = {}
             under_contract = {year: 0 for year in range(first, last + 1)}
             paid = dict(under_contract)
@@ -284,7 +280,8 @@ def budget_over_sample(library, sources, names, first: int, last: int, assumptio
                 for year in under_contract:
                     under_contract[year] += own.under_contract[year]
                     paid[year] += own.paid[year]
-            budgets.append(TextBudget(name, ruleset.id, tuple(ruleset.chain), cells, under_contract, paid))
+            budgets.append(TextBudget(name, ruleset.id, tuple(ruleset.chain), cells, under_contract, paid,
+                                      parts[0][index].notes))
         return Budget(sample, len(sources), first, last, assumptions, tuple(budgets), path)
     return _budget_of(library, texts, sources, first, last, assumptions, sample, path, calendar)
 
@@ -310,7 +307,7 @@ def _init_worker(names, first, last, assumptions, path):
     from .library import Library
 
     library = Library()
-    _WORKER.update(library=library, texts=_texts(library, names), first=first, last=last,
+    _WORKER.update(library=library, texts=_texts(library, names, assumptions.renewal), first=first, last=last,
                    assumptions=assumptions, path=path, calendar=None)
     if path == "fast":
         from .fastschedule import fast_calendar

@@ -23,41 +23,25 @@ import datetime
 import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
-from .evaluate import contract_end_of, contract_year_of, mission_names
 from .compiler import MISSION_NAMES
 from .diagnostic import InputError
+from .evaluate import mission_names
 from .expressions import DECIMAL_CONTEXT
 from .fastpath import _HELPERS, FastRuleset, _copy, _Names, _Rewrite
-from .helpers import PURE_FUNCTIONS, add_years
+from .helpers import PURE_FUNCTIONS
 from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
-from .schedule import _weights, year_segments
+from .timeline import combine, contract_years_of, time_names
 
 __all__ = ["FastCalendar", "FastPathUnsupported", "fast_calendar"]
 
 _ZERO = Decimal(0)
-_ONE = Decimal(1)
-_ONE_DAY = datetime.timedelta(days=1)
 _MISSION_FIELDS = MISSION_NAMES
 _BOUND = "\0mission"  # the mission whose names an environment holds (no formula can spell it)
 
 
 class FastPathUnsupported(Exception):
     """A ruleset uses something the fast calendar does not compute (say so; use the reference path)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class _Line:
-    """What the weights of a cut year read of a line: its id, amount and first running day."""
-
-    id: str
-    amount: Decimal
-    runs_from: datetime.date | None
-
-
-@dataclasses.dataclass(frozen=True)
-class _Part:
-    lines: tuple
 
 
 def _compile(expression, ruleset: Ruleset, label: str):
@@ -103,17 +87,13 @@ class _FastText:
                              _compile(installment.due, ruleset, f"payment rule {rule.id}.due"))
                             for installment in rule.installments]
             self.rules.append((rule, frozenset(rule.volets), when, installments))
-        self.runs_from = {line.id: _compile(line.runs_from, ruleset, f"line {line.id}.runs_from")
-                          for line in ruleset.lines if line.runs_from is not None}
         read = set()
         for _, _, when, installments in self.rules:
             read |= when[1] if when else set()
             for _, share, due in installments:
                 read |= share[1] | due[1]
-        for _, names in self.runs_from.values():
-            read |= names
         # The definitions, in evaluation order, each with the mission it is bound to: computed
-        # only when a payment rule or a runs_from reads one.
+        # only when a payment rule reads one.
         self.definitions = []
         if read & definitions:
             for item in ruleset.order:
@@ -123,13 +103,7 @@ class _FastText:
                 else:
                     self.definitions.append((None, item.mission, None))
         self._parameters: dict = {}  # taille -> {parameter: value}
-        self.rules_read_missions = any(
-            set(_MISSION_FIELDS) & ((when[1] if when else set()) | set().union(*(share[1] | due[1]
-                                                                                  for _, share, due in installments)))
-            for _, _, when, installments in self.rules)
-        self.payments_read_definitions = bool(set().union(*(
-            (when[1] if when else set()) | set().union(*(share[1] | due[1] for _, share, due in installments))
-            for _, _, when, installments in self.rules)) & definitions) if self.rules else False
+        self.rules_read_missions = bool(read & set(_MISSION_FIELDS))
         # What the reference leaves bound to the mission names after an evaluation: the
         # last mission an obligation, else an item, was bound to (read by a rule of a line
         # without a mission).
@@ -138,29 +112,21 @@ class _FastText:
             if item.mission is not None:
                 self.last_mission = item.mission
 
-    def environment(self, profile: Profile, day: datetime.date, amounts: dict, size,
-                    definitions: bool = False) -> dict:
+    def environment(self, profile: Profile, day: datetime.date, amounts: dict, size, renewal: bool) -> dict:
         """The names an evaluation on ``day`` leaves for the payment rules (the reference's
-        environment), with the definitions when ``definitions`` or a payment rule reads them."""
+        environment), the definitions included when a payment rule reads one."""
         ruleset = self.ruleset
-        signed = profile.contract_signed
-        year = contract_year_of(signed, day, ruleset.contract_years)
+        year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
         names = profile_names(profile, day)
         parameters = self._parameters.get(size)
         if parameters is None:
             parameters = {name: parameter.value_for(size) for name, parameter in ruleset.parameters.items()}
             self._parameters[size] = parameters
         names.update(parameters)
-        names.update({
-            "taille": size,
-            "contract_year": year.number if year else None,
-            "contract_year_start": year.start if year else None,
-            "contract_year_end": year.end if year else None,
-            "contract_end": contract_end_of(signed, ruleset.contract_years),
-            "text_in_force": ruleset.in_force,
-        })
+        names.update(time)
+        names["taille"] = size
         names.update({line_id: amounts.get(line_id, _ZERO) for line_id in self.lines})
-        if self.definitions and (definitions or self.payments_read_definitions):
+        if self.definitions:
             number = year.number if year else None
             names.update({f"f_{name}": function for name, function in profile_functions(profile, number).items()})
             with decimal.localcontext(DECIMAL_CONTEXT):
@@ -192,22 +158,6 @@ class _FastText:
                 names.update(mission_names(profile, wanted, _year_of(names)))
             names[_BOUND] = wanted
 
-    def run_from(self, line_id, profile, names):
-        line = self.lines[line_id]
-        if line_id in self.runs_from:
-            if line.mission is not None:  # read as the line's own formulas read it
-                names = dict(names)
-                names.update(mission_names(profile, line.mission, _year_of(names)))
-            with decimal.localcontext(DECIMAL_CONTEXT):
-                value = self.runs_from[line_id][0](names)
-            if value is not None and not isinstance(value, datetime.date):
-                raise TypeError("runs_from is not a date")
-            return value
-        if line.mission is not None:
-            state = profile.missions.get(line.mission)
-            return state.started if state else None
-        return None
-
 
 class FastCalendar:
     """A calendar function for :func:`budget.text_budget`: one profile's payments by year,
@@ -223,26 +173,32 @@ class FastCalendar:
             self._texts[id(ruleset)] = entry
         return entry[1]
 
-    def __call__(self, profile: Profile, resolve, change_days, first: int, last: int):
+    def __call__(self, profile: Profile, timeline, first: int, last: int, assumptions=None):
         try:
-            return self.payments(profile, resolve, change_days, first, last)
+            return self.payments(profile, timeline, first, last, assumptions)
         except FastPathUnsupported:
             raise
         except Exception as error:  # noqa: BLE001 — the reference path gives the exact diagnostic
             from .budget import profile_payments
 
-            profile_payments(profile, resolve, change_days, first, last)
+            profile_payments(profile, timeline, first, last, assumptions)
             raise RuntimeError(f"the fast calendar failed for profile '{profile.name}' where the "
                                f"reference succeeded: {type(error).__name__}: {error}") from error
 
-    def payments(self, profile: Profile, resolve, change_days, first: int, last: int):
+    def payments(self, profile: Profile, timeline, first: int, last: int, assumptions=None):
+        """``(cells, covered)`` of one profile, as :func:`budget.profile_payments` gives them."""
+        paid_on = assumptions.paid_on if assumptions is not None and assumptions.payment_lag else None
+        resolve, renewal = timeline.resolve, timeline.renewal
         until = datetime.date(last, 12, 31)
         cells: dict = {}
         covered: set = set()
 
         def add(due, volet, mission, amount):
-            if first <= due.year and due <= until:
-                key = (due.year, volet, mission)
+            if due > until:
+                return
+            year = (paid_on(due, volet) if paid_on else due).year
+            if first <= year <= last:
+                key = (year, volet, mission)
                 cells[key] = cells.get(key, _ZERO) + amount
 
         day = profile.letter_of_intent_validated
@@ -253,46 +209,33 @@ class FastCalendar:
                 ruleset = None  # as the reference: no text in force yet on that day, nothing owed
             if ruleset is not None:
                 text = self.text(ruleset)
-                result = text.fast.run(profile, day)
+                result = text.fast.run(profile, day, renewal)
                 if result.amounts:
-                    names = text.environment(profile, day, result.amounts, result.size)
+                    names = text.environment(profile, day, result.amounts, result.size, renewal)
                     details = {line_id: (text, names) for line_id in result.amounts}
                     self._pay(profile, dict(result.amounts), details, add)
 
         signed = profile.contract_signed
         if signed is not None:
             duration = resolve(signed).contract_years or 0
-            for number in range(1, duration + 1):
-                start = add_years(signed, number - 1)
-                if start > until:
-                    break
-                end = add_years(signed, number) - _ONE_DAY
-                covered |= set(range(max(first, start.year), min(last, end.year) + 1))
-                parts = year_segments(start, end, change_days)
+            for year in contract_years_of(profile.signatures, duration, renewal, until):
+                covered |= set(range(max(first, year.start.year), min(last, year.end.year) + 1))
+                segments = timeline.segments(year)
                 evaluated = []
-                for a, _ in parts:
-                    text = self.text(resolve(a))
-                    result = text.fast.run(profile, a)
-                    evaluated.append((text, result, a))
-                if len(parts) == 1:
-                    amounts = dict(evaluated[0][1].amounts)
+                for segment in segments:
+                    text = self.text(segment.ruleset)
+                    evaluated.append((text, text.fast.run(profile, segment.start, renewal), segment))
+                if len(segments) == 1:
+                    amounts = dict(evaluated[0][1].amounts)  # one part: each line keeps its amount
                 else:
-                    amounts = {}
-                    for (text, result, a), (_, b) in zip(evaluated, parts):
-                        names = text.environment(profile, a, result.amounts, result.size, definitions=True)
-                        lines = tuple(_Line(line_id, amount, text.run_from(line_id, profile, names))
-                                      for line_id, amount in result.amounts.items())
-                        weights = _weights(text.ruleset, _Part(lines), start, end, a, b)
-                        for line in lines:
-                            amounts[line.id] = amounts.get(line.id, _ZERO) + line.amount * weights[line.id]
-                quantum = evaluated[0][0].ruleset.quantum
-                amounts = {k: v.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
-                           for k, v in amounts.items()}
+                    amounts, _ = combine(year, [(segment, [(k, v, result.runs_from.get(k))
+                                                           for k, v in result.amounts.items()])
+                                                for _, result, segment in evaluated])
                 # Each line is paid by the rules of the first part of the year it appears in.
                 details = {}
-                for text, result, a in reversed(evaluated):
+                for text, result, segment in reversed(evaluated):
                     if result.amounts:
-                        names = text.environment(profile, a, result.amounts, result.size)
+                        names = text.environment(profile, segment.start, result.amounts, result.size, renewal)
                         details.update({line_id: (text, names) for line_id in result.amounts})
                 self._pay(profile, amounts, details, add)
         return cells, covered

@@ -208,6 +208,8 @@ def test_output_is_written_whole(run_cli, tmp_path):
     (("--from", "2022", "--to", "2024", "--start-delay", "999"), 2, "whole number of months"),
     (("--from", "2022", "--to", "2024", "--replace-achievement"), 2, "needs --achievement"),
     (("--from", "2022", "--to", "2024", "--achievement", "parcour=0.5"), 1, "did you mean 'parcours'"),
+    (("--from", "2022", "--to", "2024", "--payment-lag", "variabel=2"), 1, "did you mean 'variable'"),
+    (("--from", "2022", "--to", "2024", "--payment-lag", "30"), 2, "from 0 to 24"),
 ])
 def test_bad_options(run_cli, args, code, words):
     result = run_cli("budget", SAMPLE, "--baseline", "avenant-2", *args, "--lang", "en")
@@ -223,17 +225,21 @@ def _sample_sources(count):
     return library, sources[:count]
 
 
-@pytest.mark.parametrize("reform", [None, "plan-100-cpts.yaml", "negociation-2020-seance-2.yaml", "stack"])
+@pytest.mark.parametrize("reform", [None, "plan-100-cpts.yaml", "negociation-2020-seance-2.yaml", "stack",
+                                    "lecture-versements-2022"])
 def test_fast_and_reference_paths_agree_to_the_cent(reform):
     """The shipped texts, the example proposals and a stack, on part of the national sample."""
     library, sources = _sample_sources(60)
     names = ["avenant-2"]
     if reform == "stack":
         names.append(str(STACK))
+    elif reform == "lecture-versements-2022":  # the calibration's other reading: its own volet and payment rule
+        names.append(str(ROOT / "bench" / "lecture-versements-2022.yaml"))
     elif reform:
         names.append(str(EXAMPLES / reform))
     assumptions = Assumptions(achievement=((None, D("0.75")), ("parcours", D("0.5"))),
-                              start_delay=((None, 5), ("qualite", 14)))
+                              start_delay=((None, 5), ("qualite", 14)), renewal=reform in ("stack", "plan-100-cpts.yaml"),
+                              payment_lag=((None, 1), ("variable", 5)) if reform == "stack" else ())
     fast = budget_over_sample(library, sources, names, 2019, 2031, assumptions, path="fast")
     reference = budget_over_sample(library, sources, names, 2019, 2031, assumptions, path="reference")
     for a, b in zip(fast.texts, reference.texts):
@@ -243,15 +249,14 @@ def test_fast_and_reference_paths_agree_to_the_cent(reform):
 
 
 @settings(deadline=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
-@given(profile_data(), st.sampled_from([None, "plan-100-cpts.yaml"]))
-def test_fast_calendar_equals_the_reference_on_generated_profiles(data, reform):
-    """Letters of intent, years cut by a text or a provision, missions started anywhere."""
+@given(profile_data(), st.sampled_from([None, "plan-100-cpts.yaml"]), st.booleans())
+def test_fast_calendar_equals_the_reference_on_generated_profiles(data, reform, renewal):
+    """Letters of intent, years cut by a text or a provision, missions started anywhere, renewals."""
     profile = load(data)
-    library = LIBRARY
     name = str(EXAMPLES / reform) if reform else None
-    resolve, change_days = library.resolver(name)
-    fast = fast_calendar()(profile, resolve, change_days, 2019, 2032)
-    assert fast == profile_payments(profile, resolve, change_days, 2019, 2032)
+    timeline = LIBRARY.timeline(name, renewal=renewal)
+    fast = fast_calendar()(profile, timeline, 2019, 2035)
+    assert fast == profile_payments(profile, timeline, 2019, 2035)
 
 
 def test_jobs_give_the_same_budget(run_cli):
@@ -260,3 +265,42 @@ def test_jobs_give_the_same_budget(run_cli):
     one, two = run_cli(*args), run_cli(*args, "--jobs", "2")
     assert one.exit_code == two.exit_code == 0, two.stderr
     assert one_json_document(one.stdout) == one_json_document(two.stdout)
+
+
+def test_renewal_keeps_paying_after_the_fifth_year(run_cli):
+    """Fonctionnement of the two CPTS in 2027 and 2028, by hand (FACTS.md §5, §6).
+
+    A (taille 1, 50 000 a year), signed 2022-10-15: year 5 runs 2026-10-15..2027-10-14, its
+    25 % balance (12 500) falls due 2027-10-15. Renewed, contract 2 starts 2027-10-15: its
+    year 1 is paid 100 % at the signature (50 000), its year 2 75 % on 2028-10-15 (37 500).
+    B (taille 2, 60 000), signed 2023-03-01: 2027-03-01 balance of year 4 (15 000) and 75 % of
+    year 5 (45 000); 2028-03-01 balance of year 5 (15 000); renewed, contract 2's year 1 is
+    paid 100 % on 2028-03-01 (60 000).
+    """
+    args = ("budget", SAMPLE, "--baseline", "avenant-2", "--from", "2027", "--to", "2028", *ASSUMED,
+            "--format", "json")
+    ended, renewed = run_cli(*args), run_cli(*args, "--assume-renewal")
+    assert ended.exit_code == renewed.exit_code == 0, renewed.stderr
+    (ended,), (renewed,) = (one_json_document(r.stdout)["texts"] for r in (ended, renewed))
+    assert {y: D(v) for y, v in ended["by_volet"]["fonctionnement"].items()} == {
+        "2027": D("12500") + D("15000") + D("45000"), "2028": D("15000")}
+    assert {y: D(v) for y, v in renewed["by_volet"]["fonctionnement"].items()} == {
+        "2027": D("12500") + D("50000") + D("15000") + D("45000"), "2028": D("37500") + D("15000") + D("60000")}
+    # Under contract in 2028: B only (its first contract runs to 2028-02-29) without renewal.
+    assert ended["under_contract"] == {"2027": 2, "2028": 1}
+    assert renewed["under_contract"] == {"2027": 2, "2028": 2}
+
+
+def test_a_payment_lag_moves_money_to_the_next_calendar_year(run_cli):
+    """Variable parts paid 3 months after their due date: A's year-1 variable parts (due
+    2023-10-15: 12 500 + 20 000) fall in January 2024, its year-2 ones (due 2024-10-15) in
+    2025, out of the span; B's year-1 ones (due 2024-03-01: 24 000 + 28 000) in June 2024."""
+    result = run_cli("budget", SAMPLE, "--baseline", "avenant-2", "--from", "2022", "--to", "2024", *ASSUMED,
+                     "--payment-lag", "variable=3", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    document = one_json_document(result.stdout)
+    (text,) = document["texts"]
+    assert {y: D(v) for y, v in text["by_volet"]["variable"].items()} == {
+        "2022": D("0"), "2023": D("0"), "2024": D("12500") + D("20000") + D("24000") + D("28000")}
+    assert D(text["by_year"]["2023"]) == BASELINE[2023] - D("12500") - D("20000")
+    assert document["assumptions"]["payment_lag_months"] == {"variable": 3}
