@@ -14,12 +14,14 @@ import datetime
 import io
 import json
 import os
+import re
 import signal
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
+from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import document_kind
 from .paths import yaml_files_in
 from .yaml_loader import Document, decode_text, load_document, read_bytes, resolve_plain
@@ -41,6 +43,9 @@ class ProfileSource:
 
     label: str  # file, or file:line for a row
     document: Document
+    # True when a typed check derived from the profile schema proved the row valid: the
+    # full check (jsonschema) then has nothing to say and is skipped.
+    checked: bool = False
 
 
 def csv_columns(missions, years: int = 5) -> list[str]:
@@ -169,6 +174,8 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
             problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
     if problems:
         raise InputError(problems)
+    checks = [_cell_check(_csv_path(name)) for name in header]
+    required = set(load_schema("profile").get("required", ()))
     sources = []
     previous = reader.line_num
     for row in reader:
@@ -181,16 +188,23 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
                                        path, number, 1))
             continue
         data, marks, styles = {}, {(): (number, 1)}, {}
+        valid = True
         for column, (name, cell) in enumerate(zip(header, row), 1):
             cell = cell.strip()
             if cell == "":
                 continue
             where = _csv_path(name)
             value = cell if name == "name" else _csv_value(cell, name, path, number, column, problems)
+            check = checks[column - 1]
+            if valid and (check is None or not check(value)):
+                valid = False
             _put(data, where, value)
             marks[where] = (number, column)
             styles[where] = "'" if name == "name" else ""
-        sources.append(ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles)))
+        if not required.issubset(data):
+            valid = False
+        sources.append(ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles),
+                                     checked=valid))
     if problems:
         raise InputError(problems)
     return sources
@@ -213,6 +227,94 @@ def _csv_value(cell: str, name: str, path, line, column, problems):
     if problem:
         problems.append(Diagnostic("E010", problem, path, line, column))
     return value
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# The keywords a leaf of the profile schema may use for the typed check to stand for it;
+# any other keyword leaves the column to jsonschema.
+_UNDERSTOOD = {"type", "minimum", "maximum", "minLength", "pattern", "format", "description"}
+
+
+def _schema_at(where: tuple):
+    """The profile schema's node for a document path, ``$ref`` resolved; None if not found."""
+    schema = load_schema("profile")
+    node = schema
+    for key in where:
+        if "properties" in node and key in node["properties"]:
+            node = node["properties"][key]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return None
+        if "$ref" in node:
+            node = _resolve_ref(schema, node)
+    return node
+
+
+def _resolve_ref(schema, node):
+    ref = node["$ref"]
+    if not ref.startswith("#/"):
+        return {"$ref": ref}  # not understood: left to jsonschema
+    target = schema
+    for part in ref[2:].split("/"):
+        target = target[part]
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def _cell_check(where: tuple):
+    """A predicate true only for a cell value the full profile check would accept, or None.
+
+    Derived from the profile schema's node for the column. It may say False for a valid
+    value (the row then goes through jsonschema, which is never wrong), never True for an
+    invalid one: it is stricter than the schema (plus the calendar's year range, E205).
+    """
+    if where == ("crises",):
+        node = _schema_at(("crises",))
+        item = (node or {}).get("items", {})
+        if (node or {}).get("type") != "array" or set(item.get("required", ())) != {"declared"}:
+            return None
+        declared = _leaf_check(_resolve_ref(load_schema("profile"), item["properties"]["declared"]))
+        if declared is None:
+            return None
+        return lambda value: (type(value) is list
+                              and all(type(c) is dict and c.keys() == {"declared"} and declared(c["declared"])
+                                      for c in value))
+    node = _schema_at(where)
+    return None if node is None else _leaf_check(node)
+
+
+def _leaf_check(node: dict):
+    if not set(node) <= _UNDERSTOOD:
+        return None
+    kind, low, high = node.get("type"), node.get("minimum"), node.get("maximum")
+
+    def bounded(value):
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    if kind == "integer":
+        return lambda value: type(value) is int and bounded(value)
+    if kind == "number":
+        return lambda value: (type(value) is int or (type(value) is Decimal and value.is_finite())) \
+            and bounded(value)
+    if kind != "string" or not set(node) <= {"type", "minLength", "pattern", "format", "description"}:
+        return None
+    shortest = node.get("minLength", 0)
+    if "pattern" in node or "format" in node:
+        if node.get("format") != "date" or node.get("pattern") != "^[0-9]{4}-[0-9]{2}-[0-9]{2}(?!\\n)$":
+            return None
+        return _is_date
+    # A free text that looks like a date is checked for the calendar's year range: left to jsonschema.
+    return lambda value: type(value) is str and len(value) >= shortest and not _DATE.fullmatch(value)
+
+
+def _is_date(value) -> bool:
+    if type(value) is not str or not _DATE.fullmatch(value):
+        return False
+    try:
+        year = datetime.date.fromisoformat(value).year
+    except ValueError:
+        return False
+    return MIN_YEAR <= year <= MAX_YEAR
 
 
 def _put(data: dict, where: tuple, value):
@@ -244,7 +346,8 @@ def check_profiles(sources, known_missions) -> list:
     """Every problem of every profile (the same checks as for a profile file)."""
     problems = []
     for source in sources:
-        problems += validate_profile(source.document, known_missions)
+        if not source.checked:
+            problems += validate_profile(source.document, known_missions)
     return problems
 
 
