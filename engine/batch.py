@@ -174,7 +174,8 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
             problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
     if problems:
         raise InputError(problems)
-    checks = [_cell_check(_csv_path(name)) for name in header]
+    wheres = [_csv_path(name) for name in header]  # once per column, not per cell
+    checks = [_cell_check(where) for where in wheres]
     required = set(load_schema("profile").get("required", ()))
     sources = []
     previous = reader.line_num
@@ -193,7 +194,7 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
             cell = cell.strip()
             if cell == "":
                 continue
-            where = _csv_path(name)
+            where = wheres[column - 1]
             value = cell if name == "name" else _csv_value(cell, name, path, number, column, problems)
             check = checks[column - 1]
             if valid and (check is None or not check(value)):
