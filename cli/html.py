@@ -22,7 +22,9 @@ import click
 from aci_rules import __version__
 from aci_rules.engine.impact import NO_MISSION, amounts_by_mission, change_histogram
 
-from .render import euros
+from .render import _STATUS, euros
+# The French names of a diff's fields and kinds, as the text and markdown diffs write them.
+from .render_diff import _FIELD, _KIND
 
 __all__ = ["require_report_extra", "render_page", "eval_view", "diff_view", "schedule_view",
            "compare_view", "render_eval_html", "render_diff_html", "render_schedule_html",
@@ -30,20 +32,9 @@ __all__ = ["require_report_extra", "render_page", "eval_view", "diff_view", "sch
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
            "novembre", "décembre")
-_STATUS = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}
 _CHANGE = {"added": "ajout", "removed": "suppression", "changed": "modification"}
 _CONFIDENCE = {"confirmed": "confirmée", "derived": "dérivée", "unverified": "non vérifiée"}
-# The fields a diff names, as a French reader calls them (the JSON keeps the English keys).
-_FIELD = {"label": "intitulé", "title": "titre", "kind": "nature", "status": "statut", "reference": "référence",
-          "confidence": "confiance", "unit": "unité", "value": "valeur", "when": "condition", "amount": "montant",
-          "maximum": "maximum", "volet": "volet", "volets": "volets", "mission": "mission",
-          "installments": "échéancier", "deadline": "échéance", "done": "fait le", "expression": "formule",
-          "signed": "signature", "published": "publication", "in_force": "entrée en vigueur",
-          "until": "fin d'application", "contract_years": "durée du contrat", "quantum": "arrondi",
-          "chain": "textes", "id": "identifiant", "classes": "classes", "basis": "base"}
 _TEXT_KIND = {"accord": "accord", "avenant": "avenant", "proposal": "proposition"}
-_KIND = {"line": "ligne", "parameter": "paramètre", "mission": "mission", "definition": "définition",
-         "obligation": "obligation", "payment": "règle de paiement", "indicator": "indicateur"}
 EXTRA_HINT = "pip install 'aci-rules[report]'"
 
 

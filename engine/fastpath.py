@@ -49,18 +49,29 @@ class FastResult:
     total: Decimal
 
 
+# Decimals first in each operator: DECIMAL_CONTEXT bounds them (its Emax traps an overflow);
+# only whole numbers and texts need the engine's own bound and simpleeval's length guard.
 def _mul(left, right):
-    # Decimals first: their context bounds them; whole numbers and texts need the guard.
     if type(left) is Decimal or type(right) is Decimal:
         return left * right
     return _multiply(left, right)
 
 
+def _plus(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left + right
+    return _add(left, right)
+
+
+def _minus(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left - right
+    return _subtract(left, right)
+
+
 def _sum(values):
-    total = _ZERO
-    for value in values:
-        total = _add(total, value)
-    return total
+    # Line amounts: Decimals already rounded to the quantum, so the context bounds the sum.
+    return sum(values, _ZERO)
 
 
 def _cond(value):
@@ -81,8 +92,8 @@ _HELPERS = {
     "_div": OPERATORS[ast.Div],
     "_pow": OPERATORS[ast.Pow],
     "_mul": _mul,
-    "_add": _add,
-    "_sub": _subtract,
+    "_add": _plus,
+    "_sub": _minus,
     "_sum": _sum,
     "_cond": _cond,
     "_money": _money,
