@@ -24,7 +24,7 @@ from .profile import compile_profile, validate_profile
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import document_kind
 from .paths import yaml_files_in
-from .yaml_loader import Document, decode_text, load_document, read_bytes, resolve_plain
+from .yaml_loader import MAX_NUMBER_DIGITS, Document, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
     "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "MAX_BATCH_BYTES",
@@ -224,6 +224,14 @@ def _csv_path(column: str) -> tuple:
 def _csv_value(cell: str, name: str, path, line, column, problems):
     if name == "crises":
         return [{"declared": day.strip()} for day in cell.split(";") if day.strip()]
+    # The common shapes first, typed exactly as resolve_plain types them (no problem possible):
+    # a plain integer or decimal of at most MAX_NUMBER_DIGITS digits, a date (kept as text).
+    if _PLAIN_INT.fullmatch(cell):
+        return int(cell)
+    if len(cell) <= MAX_NUMBER_DIGITS + 1 and _PLAIN_DECIMAL.fullmatch(cell):
+        return Decimal(cell)
+    if _DATE.fullmatch(cell):
+        return cell
     value, problem = resolve_plain(cell)
     if problem:
         problems.append(Diagnostic("E010", problem, path, line, column))
@@ -231,6 +239,8 @@ def _csv_value(cell: str, name: str, path, line, column, problems):
 
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PLAIN_INT = re.compile(f"0|[1-9][0-9]{{0,{MAX_NUMBER_DIGITS - 1}}}")
+_PLAIN_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)\.[0-9]+")
 # The keywords a leaf of the profile schema may use for the typed check to stand for it;
 # any other keyword leaves the column to jsonschema.
 _UNDERSTOOD = {"type", "minimum", "maximum", "minLength", "pattern", "format", "description"}

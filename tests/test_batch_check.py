@@ -94,3 +94,18 @@ def test_random_cells_give_the_full_checks_diagnostics(tmp_path, data):
         same_as_full_check(write(tmp_path, header, [row]))
     except InputError:
         pass  # a cell refused while reading (E010): no row reaches the check
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.sampled_from(CELLS), st.from_regex(r"[-+]?[0-9]{0,17}(\.[0-9]{0,17})?", fullmatch=True),
+                 st.text(st.sampled_from("0123456789.-+:e"), min_size=1, max_size=20)))
+def test_a_cell_is_typed_as_the_yaml_reader_types_it(cell):
+    from aci_rules.engine.batch import _csv_value  # the typed shortcut for the common shapes
+
+    if cell == "":
+        return
+    problems = []
+    value = _csv_value(cell, "population", "f.csv", 1, 1, problems)
+    expected, problem = resolve_plain(cell)
+    assert (type(value), value) == (type(expected), expected)
+    assert bool(problems) == bool(problem)
