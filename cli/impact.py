@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -11,7 +12,7 @@ from decimal import Decimal
 
 import click
 
-from aci_rules.engine.batch import check_profiles, evaluate_many, read_profiles
+from aci_rules.engine.batch import check_profiles, evaluate_many, read_profiles, stream_csv
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.impact import NO_MISSION, compare_rows
@@ -66,33 +67,55 @@ def batch_command(profiles, day, ruleset_name, output_format, output, jobs):
     if output:
         check_output(output)  # before the work, not after
     library = Library()
-    ruleset, sources = _load(library, profiles, ruleset_name, day)
-    rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
     output_format = output_format or ("jsonl" if output and output.endswith((".jsonl", ".ndjson")) else "csv")
-    missions = list(ruleset.missions)
+    if profiles.endswith(".csv") and not os.path.isdir(profiles) and _jobs(jobs) == 1:
+        # One process: read, check and evaluate row by row, each row written as it comes
+        # (to the temporary file of --output, or a buffer for stdout: nothing half-written).
+        ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
+        known = library.mission_ids() | set(ruleset.missions)
+        fast = FastRuleset(ruleset)
+
+        def write(stream):
+            emit = _row_writer(stream, list(ruleset.missions), output_format)
+            with contextlib.ExitStack() as stack:
+                def progress(count):
+                    if count < PROGRESS_FROM:
+                        return None
+                    return stack.enter_context(
+                        click.progressbar(length=count, label="Évaluation", file=sys.stderr)).update
+                stream_csv(fast, profiles, known, day, emit, progress=progress)
+    else:
+        ruleset, sources = _load(library, profiles, ruleset_name, day)
+        rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
+
+        def write(stream):
+            emit = _row_writer(stream, list(ruleset.missions), output_format)
+            for row in rows:
+                emit(row)
     if output:
         with atomic_output(output) as stream:
-            _write_rows(stream, rows, missions, output_format)
+            write(stream)
     else:
         buffer = io.StringIO()
-        _write_rows(buffer, rows, missions, output_format)
+        write(buffer)
         click.echo(buffer.getvalue(), nl=False)
     return EXIT_OK
 
 
-def _write_rows(stream, rows, missions, output_format):
+def _row_writer(stream, missions, output_format):
+    """Write the header (CSV) to ``stream``; return the function that writes one row."""
     if output_format == "jsonl":
-        for row in rows:
-            stream.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
-        return
+        return lambda row: stream.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
                     + [f"mission_{m}" for m in missions] + [NO_MISSION])
-    for row in rows:
+    zero = Decimal("0.00")
+
+    def emit(row):
         writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
                          row.contract_year, row.total]
-                        + [row.missions.get(m, Decimal("0.00")) for m in missions]
-                        + [row.missions.get("", Decimal("0.00"))])
+                        + [row.missions.get(m, zero) for m in missions] + [row.missions.get("", zero)])
+    return emit
 
 
 @click.command("compare", epilog=examples(

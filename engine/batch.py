@@ -27,7 +27,7 @@ from .paths import yaml_files_in
 from .yaml_loader import MAX_NUMBER_DIGITS, Document, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
-    "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "MAX_BATCH_BYTES",
+    "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "stream_csv", "MAX_BATCH_BYTES",
 ]
 
 # A national file of 1 000 CPTS is about 300 KB; 200 MB leaves room for simulations of
@@ -138,8 +138,26 @@ def _refuse_constant(name):
 
 
 def _read_csv(path: str, missions) -> list[ProfileSource]:
+    problems: list = []
+    sources = list(_csv_sources(_csv_text(path), path, missions, problems))
+    if problems:
+        raise InputError(problems)
+    return sources
+
+
+def _csv_text(path: str) -> str:
+    return _read_text(path)
+
+
+def _csv_sources(text: str, path: str, missions, problems: list):
+    """The rows of a CSV text as profiles, one at a time; the problems of a row go to ``problems``.
+
+    A row with a problem of reading (E003, E010) is still yielded, after its problems are
+    added: the caller decides what it is worth. Raises InputError at once for a problem of
+    the header or of the CSV syntax itself, as reading the whole file would.
+    """
     # newline="": rows end at '\n' or '\r\n' only, and a quoted cell may hold a line break.
-    stream = io.StringIO(_read_text(path), newline="")
+    stream = io.StringIO(text, newline="")
     skipped = 0
     while True:  # comment lines (a note that the data are synthetic, say) start with '#'
         position = stream.tell()
@@ -152,32 +170,31 @@ def _read_csv(path: str, missions) -> list[ProfileSource]:
         skipped += 1
     reader = csv.reader(stream)
     try:
-        return _read_csv_rows(reader, path, missions, skipped)
+        yield from _read_csv_rows(reader, path, missions, skipped, problems)
     except csv.Error as error:
         # A cell over csv.field_size_limit() (128 KiB), a NUL: located at the row reached.
         raise InputError([Diagnostic("E003", f"not a CSV row: {error}", path, skipped + reader.line_num, 1)]) \
             from None
 
 
-def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
+def _read_csv_rows(reader, path, missions, skipped, problems):
     header = next(reader)
     header_line = skipped + reader.line_num
     known = csv_columns(sorted(missions))
-    problems = []
+    wrong = []
     for column, name in enumerate(header, 1):
         if name in header[:column - 1]:
-            problems.append(Diagnostic("E008", f"duplicate column '{name}', first at column "
-                                       f"{header.index(name) + 1}", path, header_line, column))
+            wrong.append(Diagnostic("E008", f"duplicate column '{name}', first at column "
+                                    f"{header.index(name) + 1}", path, header_line, column))
         elif name not in known:
             guess = suggest(name, known)
             hint = f": did you mean '{guess}'?" if guess else ""
-            problems.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
-    if problems:
-        raise InputError(problems)
+            wrong.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
+    if wrong:
+        raise InputError(wrong)
     wheres = [_csv_path(name) for name in header]  # once per column, not per cell
     checks = [_cell_check(where) for where in wheres]
     required = set(load_schema("profile").get("required", ()))
-    sources = []
     previous = reader.line_num
     for row in reader:
         number = skipped + previous + 1  # the line the row starts on
@@ -204,11 +221,7 @@ def _read_csv_rows(reader, path, missions, skipped) -> list[ProfileSource]:
             styles[where] = "'" if name == "name" else ""
         if not required.issubset(data):
             valid = False
-        sources.append(ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles),
-                                     checked=valid))
-    if problems:
-        raise InputError(problems)
-    return sources
+        yield ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles), checked=valid)
 
 
 def _csv_path(column: str) -> tuple:
@@ -417,6 +430,50 @@ def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int =
     if problems:
         raise InputError(problems)
     return rows
+
+
+def stream_csv(fast: FastRuleset, path: str, known_missions, day: datetime.date, emit, *, progress=None) -> None:
+    """Read, check and evaluate a CSV file's profiles row by row; ``emit`` each row as it comes.
+
+    Only the current row is held, not the file's profiles. The problems are those of
+    :func:`read_profiles`, :func:`check_profiles` and :func:`evaluate_many` in turn, and
+    the first kind found is raised (InputError), as when the stages run one after the
+    other: after a problem no row is emitted, but reading goes on to report them all.
+    ``progress(count)``, called once with the number of rows, may return a callable
+    called once per row.
+    """
+    text = _csv_text(path)
+    update = progress(_count_rows(text)) if progress else None
+    read, checked, failed = [], [], []
+    for source in _csv_sources(text, path, known_missions, read):
+        if update:
+            update(1)
+        if read:
+            continue
+        if not source.checked:
+            found = validate_profile(source.document, known_missions)
+            if found:
+                checked += found
+                continue
+        if checked:
+            continue
+        outcome = _evaluate_one(fast, source, day)
+        if not isinstance(outcome, BatchRow):
+            failed += outcome
+        elif not failed:
+            emit(outcome)
+    for problems in (read, checked, failed):
+        if problems:
+            raise InputError(problems)
+
+
+def _count_rows(text: str) -> int:
+    """The rows a CSV text holds past its header (a cheap pass, for a progress bar)."""
+    lines = (line for line in io.StringIO(text, newline="") if line.strip() and not line.startswith("#"))
+    try:
+        return max(0, sum(1 for row in csv.reader(lines) if any(cell.strip() for cell in row)) - 1)
+    except csv.Error:
+        return 0  # the reading pass reports it, at its row
 
 
 def _abandon(pool) -> None:
