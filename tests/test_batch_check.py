@@ -109,3 +109,23 @@ def test_a_cell_is_typed_as_the_yaml_reader_types_it(cell):
     expected, problem = resolve_plain(cell)
     assert (type(value), value) == (type(expected), expected)
     assert bool(problems) == bool(problem)
+
+
+def test_a_streamed_batch_reports_reading_problems_before_the_check_and_writes_nothing(tmp_path):
+    """A bad population on the first row, a cell YAML readers disagree on at the last:
+    only the reading problem is reported, as when the whole file was read first."""
+    from conftest import Run  # noqa: F401 — the CLI runner of the suite
+    from click.testing import CliRunner
+
+    from aci_rules.cli.main import cli
+
+    header, rows = sample_rows()
+    rows = [list(row) for row in rows]
+    rows[0][1] = "-5"
+    rows[-1][2] = "yes"
+    path = write(tmp_path, header, rows)
+    target = tmp_path / "out.csv"
+    result = CliRunner().invoke(cli, ["batch", path, "--date", "2024-06-01", "--output", str(target)])
+    assert result.exit_code == 1
+    assert "E010" in result.stderr and "E2" not in result.stderr.replace("E010", "")
+    assert not target.exists() and list(tmp_path.iterdir()) == [tmp_path / "rows.csv"]
