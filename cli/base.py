@@ -18,6 +18,7 @@ from aci_rules import __version__
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
+from .i18n import _, lang_option, render, use_language
 from .render import render_errors_json
 
 __all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "load_rulesets",
@@ -35,13 +36,14 @@ class DateType(click.ParamType):
         if isinstance(value, datetime.date):
             return value
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            self.fail(f"'{value}' is not a date written YYYY-MM-DD", param, ctx)
+            self.fail(_("'{value}' is not a date written YYYY-MM-DD").format(value=value), param, ctx)
         try:
             day = datetime.date.fromisoformat(value)
         except ValueError:
-            self.fail(f"'{value}' is not a date of the calendar", param, ctx)
+            self.fail(_("'{value}' is not a date of the calendar").format(value=value), param, ctx)
         if not MIN_YEAR <= day.year <= MAX_YEAR:
-            self.fail(f"'{value}' is outside the years {MIN_YEAR}..{MAX_YEAR}", param, ctx)
+            self.fail(_("'{value}' is outside the years {first}..{last}").format(
+                value=value, first=MIN_YEAR, last=MAX_YEAR), param, ctx)
         return day
 
 
@@ -60,7 +62,7 @@ def load_rulesets(library, names, day):
 
 def _report(diagnostics, as_json: bool) -> None:
     for diagnostic in diagnostics:
-        click.echo(str(diagnostic), err=True)
+        click.echo(render(diagnostic), err=True)
     if as_json:
         click.echo(render_errors_json(diagnostics))
 
@@ -80,11 +82,11 @@ def guarded(command):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("aci-rules: interrupted", err=True)
+            click.echo(_("aci-rules: interrupted"), err=True)
             ctx.exit(130)
         except Exception as error:  # a bug of ours: say so, without a traceback
-            click.echo(f"aci-rules: internal error: {type(error).__name__}: {error} "
-                       "(please report it with the command and the files)", err=True)
+            click.echo(_("aci-rules: internal error: {error} (please report it with the command and the files)")
+                       .format(error=f"{type(error).__name__}: {error}"), err=True)
             ctx.exit(EXIT_USAGE)
         ctx.exit(code or EXIT_OK)
 
@@ -114,7 +116,11 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
-    """A group whose commands are imported on first use."""
+    """A group whose commands are imported on first use, each with --lang."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        use_language()  # the locale's, until a --lang says otherwise
+        return super().make_context(info_name, args, parent=parent, **extra)
 
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -124,7 +130,10 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attribute = target.split(":")
-        return getattr(importlib.import_module(f"aci_rules.cli.{module}"), attribute)
+        command = getattr(importlib.import_module(f"aci_rules.cli.{module}"), attribute)
+        if not any(param.name == "lang" for param in command.params):
+            lang_option(command)
+        return command
 
 
 def examples(*commands: str) -> str:
@@ -137,5 +146,6 @@ def examples(*commands: str) -> str:
     "aci-rules diff aci-2019 avenant-2",
 ))
 @click.version_option(__version__, prog_name="aci-rules")
+@lang_option
 def cli():
     """Evaluate, check and compare the funding rules of the ACI CPTS."""

@@ -13,7 +13,7 @@ import click
 
 from aci_rules.engine.batch import check_profiles, read_profiles
 from aci_rules.engine.budget import MAX_YEARS, Assumptions, budget_over_sample
-from aci_rules.engine.diagnostic import Diagnostic, InputError, suggest
+from aci_rules.engine.diagnostic import Diagnostic, InputError, msg, suggest
 from aci_rules.engine.library import Library
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
@@ -75,8 +75,10 @@ def _check_missions(specs, known, option) -> list:
     for mission, _ in specs:
         if mission is not None and mission not in known:
             guess = suggest(mission, known)
-            hint = f": did you mean '{guess}'?" if guess else f"; known missions: {', '.join(sorted(known))}"
-            problems.append(Diagnostic("E208", f"{option}: unknown mission '{mission}'{hint}"))
+            hint = (msg(": did you mean '{guess}'?", guess=guess) if guess else
+                    msg("; known missions: {missions}", missions=", ".join(sorted(known))))
+            problems.append(Diagnostic("E208", msg("{option}: unknown mission '{mission}'{hint}", option=option,
+                                                   mission=mission, hint=hint)))
     return problems
 
 

@@ -9,12 +9,13 @@ import click
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.diff import compare_profile, diff_rulesets
 from aci_rules.engine.evaluate import evaluate
-from aci_rules.engine.library import Library, document_kind, looks_like_path
+from aci_rules.engine.library import Library, declared_missions, document_kind, looks_like_path
 from aci_rules.engine.paths import yaml_files_in
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
+from .i18n import _
 from .output import check_output, terminal_safe, write_atomically
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
@@ -51,7 +52,7 @@ def diff_command(old, new, day, profiles, output_format, summary_only, output):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
-        raise click.UsageError("--profiles needs --date: the date the profiles are evaluated on")
+        raise click.UsageError(_("--profiles needs --date: the date the profiles are evaluated on"))
     if output:
         check_output(output)  # before the work, not after
     if output_format == "html":
@@ -66,8 +67,11 @@ def diff_command(old, new, day, profiles, output_format, summary_only, output):
     if profiles:
         behaviour = []
         known = library.mission_ids() | set(before.missions) | set(after.missions)
-        for path in _profile_files(profiles):
-            document = load_document(path)
+        documents = [load_document(path) for path in _profile_files(profiles)]
+        for document in documents:
+            if document_kind(document) == "ruleset":  # a text given beside the profiles
+                known |= declared_missions(document)
+        for document in documents:
             if document_kind(document) != "profile":
                 continue
             found = validate_profile(document, known)

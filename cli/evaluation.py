@@ -6,9 +6,8 @@ import click
 
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import evaluate
-from aci_rules.engine.library import Library, looks_like_path
+from aci_rules.engine.library import Library, load_profile_document, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
-from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
 from .output import check_output, terminal_safe, write_atomically
@@ -17,7 +16,7 @@ from .render import render_eval_json, render_eval_text
 
 @click.command("eval", epilog=examples(
     "aci-rules eval examples/cpts-2019-taille-3.yaml --date 2021-03-01",
-    "aci-rules eval examples/cpts-avenant-2-taille-4.yaml --date 2024-06-01 --ruleset examples/plan-100-cpts.yaml --explain",
+    "aci-rules eval examples/cpts-plan-100-preavis.yaml --date 2024-06-01 --ruleset examples/plan-100-cpts.yaml --explain",
 ))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--date", "day", type=DateType(), required=True,
@@ -35,7 +34,7 @@ def eval_command(profile, day, ruleset_name, output_format, output, explain):
     if output:
         check_output(output)  # before the work, not after
     library = Library()
-    document = load_document(profile)
+    document = load_profile_document(profile)
     ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
     problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
     if problems:
@@ -44,7 +43,8 @@ def eval_command(profile, day, ruleset_name, output_format, output, explain):
         from .html import require_report_extra
 
         require_report_extra()
-    result = evaluate(ruleset, compile_profile(document), day, explain=explain)
+    result = evaluate(ruleset, compile_profile(document), day, explain=explain,
+                      arrivals=library.mission_arrivals())
     if output_format == "html":
         from .html import render_eval_html
 
@@ -63,7 +63,7 @@ def eval_command(profile, day, ruleset_name, output_format, output, explain):
 
 @click.command("test", epilog=examples(
     "aci-rules test tests/cases/",
-    "aci-rules test tests/cases/avenant-2-maxima.yaml -v",
+    "aci-rules test tests/cases/ --allow . --coverage --mutate",
 ))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")

@@ -22,7 +22,7 @@ import click
 from aci_rules import __version__
 from aci_rules.engine.impact import NO_MISSION, amounts_by_mission, change_histogram
 
-from .render import _STATUS, euros
+from .render import euros, status
 # The French names of a diff's fields and kinds, as the text and markdown diffs write them.
 from .render_diff import _FIELD, _KIND
 
@@ -173,7 +173,7 @@ def eval_view(result, prefix: str = "") -> dict:
         "title": " ".join(ruleset.title.split()), "year": year,
         "lines": list(enumerate(result.lines)),
         "missions": {key: _mission_label([ruleset], key) for key in by_mission},
-        "obligations": [(o, _STATUS.get(o.status, o.status)) for o in result.obligations],
+        "obligations": [(o, status(o.status)) for o in result.obligations],
         "not_confirmed": not_confirmed, "charts": {"missions": chart},
     }
 
@@ -305,7 +305,7 @@ def schedule_view(schedule, prefix: str = "", volets=None, title="Versements par
         "payments": list(enumerate(schedule.payments)),
         "by_contract_year": schedule.by_contract_year(), "by_calendar_year": schedule.by_calendar_year(),
         "year_name": _year_name,
-        "obligations": [(o, _STATUS.get(o.status, o.status)) for o in schedule.obligations],
+        "obligations": [(o, status(o.status)) for o in schedule.obligations],
         "charts": charts,
     }
 

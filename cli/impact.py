@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import io
 import json
 import os
@@ -12,17 +13,19 @@ from decimal import Decimal
 
 import click
 
-from aci_rules.engine.batch import check_profiles, evaluate_many, read_profiles, stream_csv
+from aci_rules.engine.batch import CSV_DIALECTS, check_profiles, evaluate_many, read_profiles, stream_csv
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastRuleset
 from aci_rules.engine.impact import NO_MISSION, compare_rows
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
+from .i18n import _, language
 from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe, write_atomically
+from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
 
-# A run of this many profiles or more shows a progress bar on stderr.
+# A run of this many profiles or more shows a progress bar on stderr, when stderr is a terminal.
 PROGRESS_FROM = 500
 
 
@@ -30,10 +33,16 @@ def _jobs(value: int) -> int:
     return (os.cpu_count() or 1) if value == 0 else value
 
 
-def _load(library, path, ruleset_name, day):
+csv_dialect_option = click.option(
+    "--csv-dialect", "csv_dialect", type=click.Choice(CSV_DIALECTS), default="auto", show_default=True,
+    help="How a CSV of profiles is written: comma (',' and decimal point), excel-fr (French Excel: "
+         "';', decimal comma, DD/MM/YYYY, UTF-8 or Windows-1252), or auto (from its header row).")
+
+
+def _load(library, path, ruleset_name, day, csv_dialect):
     ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
     known = library.mission_ids() | set(ruleset.missions)
-    sources = read_profiles(path, known)
+    sources = read_profiles(path, known, csv_dialect)
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
@@ -42,7 +51,8 @@ def _load(library, path, ruleset_name, day):
 
 def _run(ruleset, sources, day, jobs, ruleset_name, label):
     fast = FastRuleset(ruleset)
-    if len(sources) >= PROGRESS_FROM:
+    # Not in a log or a pipe: click would write its label there as a bare line, among diagnostics.
+    if len(sources) >= PROGRESS_FROM and sys.stderr.isatty():
         with click.progressbar(length=len(sources), label=label, file=sys.stderr) as bar:
             return evaluate_many(fast, sources, day, jobs=jobs, progress=bar.update, ruleset_name=ruleset_name)
     return evaluate_many(fast, sources, day, jobs=jobs, ruleset_name=ruleset_name)
@@ -54,21 +64,26 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
-@click.option("--format", "output_format", type=click.Choice(["csv", "jsonl"]), default=None,
-              help="csv or jsonl (default: from --output's extension, else csv).")
+@click.option("--format", "output_format", type=click.Choice(["csv", "csv-fr", "jsonl", "xlsx"]), default=None,
+              help="csv (for a program), csv-fr (for French Excel: ';', decimal comma), jsonl, or xlsx "
+                   "(a workbook, with --output; needs the xlsx extra). Default: from --output's "
+                   "extension, else csv.")
 @click.option("--output", "output", type=click.Path(),
               help="Write the rows to this file, all at once (an interrupted run leaves it untouched).")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
+@csv_dialect_option
 @guarded
-def batch_command(profiles, day, ruleset_name, output_format, output, jobs):
+def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_dialect):
     """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
     with the total per mission."""
+    output_format = output_format or _format_of(output)
+    check_spreadsheet_output(output_format, output)
     if output:
         check_output(output)  # before the work, not after
     library = Library()
-    output_format = output_format or ("jsonl" if output and output.endswith((".jsonl", ".ndjson")) else "csv")
-    if profiles.endswith(".csv") and not os.path.isdir(profiles) and _jobs(jobs) == 1:
+    if output_format in ("csv", "jsonl") and profiles.endswith(".csv") and not os.path.isdir(profiles) \
+            and _jobs(jobs) == 1:
         # One process: read, check and evaluate row by row, each row written as it comes
         # (to the temporary file of --output, or a buffer for stdout: nothing half-written).
         ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
@@ -79,14 +94,18 @@ def batch_command(profiles, day, ruleset_name, output_format, output, jobs):
             emit = _row_writer(stream, list(ruleset.missions), output_format)
             with contextlib.ExitStack() as stack:
                 def progress(count):
-                    if count < PROGRESS_FROM:
+                    # Not in a log or a pipe: click would write its label there as a bare line.
+                    if count < PROGRESS_FROM or not sys.stderr.isatty():
                         return None
                     return stack.enter_context(
-                        click.progressbar(length=count, label="Évaluation", file=sys.stderr)).update
-                stream_csv(fast, profiles, known, day, emit, progress=progress)
+                        click.progressbar(length=count, label=_("Evaluation"), file=sys.stderr)).update
+                stream_csv(fast, profiles, known, day, emit, progress=progress, csv_dialect=csv_dialect)
     else:
-        ruleset, sources = _load(library, profiles, ruleset_name, day)
-        rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, "Évaluation")
+        ruleset, sources = _load(library, profiles, ruleset_name, day, csv_dialect)
+        rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, _("Evaluation"))
+        if output_format in ("xlsx", "csv-fr"):
+            write_tables(_rows_table(rows, list(ruleset.missions)), output_format, output)
+            return EXIT_OK
 
         def write(stream):
             emit = _row_writer(stream, list(ruleset.missions), output_format)
@@ -100,6 +119,26 @@ def batch_command(profiles, day, ruleset_name, output_format, output, jobs):
         write(buffer)
         click.echo(buffer.getvalue(), nl=False)
     return EXIT_OK
+
+
+def _format_of(output) -> str:
+    """The output format an --output file's extension names (csv when it names none)."""
+    if output and output.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if output and output.endswith(".xlsx"):
+        return "xlsx"
+    return "csv"
+
+
+def _rows_table(rows, missions) -> list[Table]:
+    columns = [Column(_("Source")), Column(_("Name")), Column(_("Text applied")), Column(_("Taille"), "integer"),
+               Column(_("Contract year"), "integer"), Column(_("Total"), "euros")]
+    columns += [Column(m, "euros") for m in missions] + [Column(NO_MISSION, "euros")]
+    zero = Decimal("0.00")
+    return [Table(_("CPTS"), columns, [
+        [row.source, row.name, row.ruleset, row.size, row.contract_year, row.total]
+        + [row.missions.get(m, zero) for m in missions] + [row.missions.get("", zero)]
+        for row in rows])]
 
 
 def _row_writer(stream, missions, output_format):
@@ -128,15 +167,20 @@ def _row_writer(stream, missions, output_format):
 @click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
-              show_default=True, help="html: a page with charts.")
+@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "xlsx", "html"]),
+              default=None, help="text for a person, markdown for a memo, json for a program, xlsx for a "
+                                 "workbook (with --output; needs the xlsx extra), html for a page with charts. "
+                                 "Default: xlsx for an --output ending in .xlsx, else text.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Write to this file (all at once) instead of stdout.")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
+@csv_dialect_option
 @guarded
-def compare_command(profiles, baseline, reform, day, top, output_format, output, jobs):
+def compare_command(profiles, baseline, reform, day, top, output_format, output, jobs, csv_dialect):
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
+    output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
+    check_spreadsheet_output(output_format, output)
     if output:
         check_output(output)  # before the work, not after
     if output_format == "html":
@@ -146,13 +190,16 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
     library = Library()
     rulesets = load_rulesets(library, (baseline, reform), day)
     known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
-    sources = read_profiles(profiles, known)
+    sources = read_profiles(profiles, known, csv_dialect)
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
-    before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, "Référence")
-    after = _run(rulesets[1], sources, day, _jobs(jobs), reform, "Réforme")
+    before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, _("Baseline"))
+    after = _run(rulesets[1], sources, day, _jobs(jobs), reform, _("Reform"))
     report = compare_rows(rulesets, before, after, day, top)
+    if output_format == "xlsx":
+        write_tables(_comparison_tables(report, before, after), output_format, output)
+        return EXIT_OK
     if output_format == "html":
         from .html import render_compare_html
 
@@ -165,6 +212,34 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
     else:
         click.echo(text if output_format in ("json", "html") else terminal_safe(text), nl=False)
     return EXIT_OK
+
+
+def _fraction(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` as a share of ``whole``, to a ten-thousandth of a per cent (None when ``whole`` is zero)."""
+    return (part / whole).quantize(Decimal("0.000001")) if whole else None
+
+
+def _comparison_tables(r, before, after) -> list[Table]:
+    """The comparison as a workbook: the summary, by taille, by mission, and every CPTS."""
+    money = [Column(_("Baseline"), "euros"), Column(_("Reform"), "euros"), Column(_("Difference"), "signed_euros"),
+             Column(_("Difference %"), "percent")]
+    summary = Table(_("Summary"), [
+        Column(_("Baseline text")), Column(_("Reform text")), Column(_("Date"), "date"),
+        Column(_("CPTS"), "integer"), *money, Column(_("Gain"), "integer"), Column(_("Lose"), "integer"),
+        Column(_("Unchanged"), "integer")],
+        [[r["baseline"], r["reform"], datetime.date.fromisoformat(r["date"]), r["profiles"], r["baseline_total"],
+          r["reform_total"], r["difference"], _fraction(r["difference"], r["baseline_total"]),
+          r["gain"], r["lose"], r["unchanged"]]])
+    sizes = Table(_("By taille"), [Column(_("Taille"), "integer"), Column(_("CPTS"), "integer"), *money],
+                  [[size, e["count"], e["baseline"], e["reform"], e["difference"],
+                    _fraction(e["difference"], e["baseline"])] for size, e in r["by_size"].items()])
+    missions = Table(_("By mission"), [Column(_("Mission")), *money],
+                     [[key, e["baseline"], e["reform"], e["difference"], _fraction(e["difference"], e["baseline"])]
+                      for key, e in r["by_mission"].items()])
+    every = Table(_("By CPTS"), [Column(_("Source")), Column(_("Name")), Column(_("Taille"), "integer"), *money],
+                  [[a.source, a.name, a.size, a.total, b.total, b.total - a.total, _fraction(b.total - a.total, a.total)]
+                   for a, b in zip(before, after)])
+    return [summary, sizes, missions, every]
 
 
 def _jsonable(node):
@@ -184,49 +259,58 @@ def _signed(value: Decimal) -> str:
 def _percent(part: Decimal, whole: Decimal) -> str:
     if not whole:
         return ""
-    return f"{'+' if part > 0 else ''}{_plain((part * 100 / whole).quantize(Decimal('0.1'))).replace('.', ',')} %"
+    shown = _plain((part * 100 / whole).quantize(Decimal("0.1")))
+    return f"{'+' if part > 0 else ''}{shown} %" if language() == "en" else \
+        f"{'+' if part > 0 else ''}{shown.replace('.', ',')} %"
 
 
 def _compare_text(r) -> str:
-    out = [f"{r['reform']} comparé à {r['baseline']}, au {r['date']}, sur {r['profiles']} CPTS", ""]
-    out.append(f"  Coût de référence   {euros(r['baseline_total']):>20}")
-    out.append(f"  Coût de la réforme  {euros(r['reform_total']):>20}")
-    out.append(f"  Écart               {_signed(r['difference']):>20}  {_percent(r['difference'], r['baseline_total'])}")
-    out.append(f"  Gagnent {r['gain']}, perdent {r['lose']}, inchangées {r['unchanged']}")
+    out = [_("{reform} compared with {baseline}, on {date}, over {count} CPTS").format(
+        reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), ""]
+    out.append(f"  {_('Baseline cost'):<19} {euros(r['baseline_total']):>20}")
+    out.append(f"  {_('Reform cost'):<19} {euros(r['reform_total']):>20}")
+    out.append(f"  {_('Difference'):<19} {_signed(r['difference']):>20}  "
+               f"{_percent(r['difference'], r['baseline_total'])}")
+    out.append("  " + _("Gain {gain}, lose {lose}, unchanged {unchanged}").format(
+        gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"]))
     out.append("")
-    out.append(f"  {'Taille':<8} {'CPTS':>6} {'Référence':>18} {'Réforme':>18} {'Écart':>18}")
+    out.append(f"  {_('Taille'):<8} {_('CPTS'):>6} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18}")
     for size, e in r["by_size"].items():
         out.append(f"  {size if size is not None else '—'!s:<8} {e['count']:>6} {euros(e['baseline']):>18} "
                    f"{euros(e['reform']):>18} {_signed(e['difference']):>18}")
     out.append("")
-    out.append(f"  {'Mission':<24} {'Référence':>18} {'Réforme':>18} {'Écart':>18}")
+    out.append(f"  {_('Mission'):<24} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18}")
     for key, e in r["by_mission"].items():
         out.append(f"  {key:<24} {euros(e['baseline']):>18} {euros(e['reform']):>18} {_signed(e['difference']):>18}")
     if r["largest"]:
         out.append("")
-        out.append("  Plus grands écarts")
+        out.append("  " + _("Largest changes"))
         for e in r["largest"]:
-            out.append(f"    {e['name'][:34]:<34} taille {e['size']!s:<3} {euros(e['baseline']):>15} → "
+            size = _("taille {size}").format(size=e["size"])
+            out.append(f"    {e['name'][:34]:<34} {size:<10} {euros(e['baseline']):>15} → "
                        f"{euros(e['reform']):>15}  {_signed(e['difference']):>15}")
     return "\n".join(out) + "\n"
 
 
 def _compare_markdown(r) -> str:
-    out = [f"## {r['reform']} comparé à {r['baseline']} ({r['date']}, {r['profiles']} CPTS)", "",
-           "| | Montant |", "|---|---:|",
-           f"| Coût de référence | {euros(r['baseline_total'])} |",
-           f"| Coût de la réforme | {euros(r['reform_total'])} |",
-           f"| Écart | {_signed(r['difference'])} ({_percent(r['difference'], r['baseline_total'])}) |", "",
-           f"Gagnent **{r['gain']}**, perdent **{r['lose']}**, inchangées **{r['unchanged']}**.", "",
-           "| Taille | CPTS | Référence | Réforme | Écart |", "|---|---:|---:|---:|---:|"]
+    columns = f"| {_('Baseline')} | {_('Reform')} | {_('Difference')} |"
+    out = ["## " + _("{reform} compared with {baseline} ({date}, {count} CPTS)").format(
+               reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), "",
+           f"| | {_('Amount')} |", "|---|---:|",
+           f"| {_('Baseline cost')} | {euros(r['baseline_total'])} |",
+           f"| {_('Reform cost')} | {euros(r['reform_total'])} |",
+           f"| {_('Difference')} | {_signed(r['difference'])} ({_percent(r['difference'], r['baseline_total'])}) |",
+           "", _("Gain **{gain}**, lose **{lose}**, unchanged **{unchanged}**.").format(
+               gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"]), "",
+           f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|"]
     for size, e in r["by_size"].items():
         out.append(f"| {size if size is not None else '—'} | {e['count']} | {euros(e['baseline'])} | "
                    f"{euros(e['reform'])} | {_signed(e['difference'])} |")
-    out += ["", "| Mission | Référence | Réforme | Écart |", "|---|---:|---:|---:|"]
+    out += ["", f"| {_('Mission')} {columns}", "|---|---:|---:|---:|"]
     for key, e in r["by_mission"].items():
         out.append(f"| {key} | {euros(e['baseline'])} | {euros(e['reform'])} | {_signed(e['difference'])} |")
     if r["largest"]:
-        out += ["", "| CPTS | Taille | Référence | Réforme | Écart |", "|---|---:|---:|---:|---:|"]
+        out += ["", f"| {_('CPTS')} | {_('Taille')} {columns}", "|---|---:|---:|---:|---:|"]
         for e in r["largest"]:
             out.append(f"| {e['name']} | {e['size']} | {euros(e['baseline'])} | {euros(e['reform'])} | "
                        f"{_signed(e['difference'])} |")

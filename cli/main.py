@@ -7,6 +7,7 @@ import sys
 import click
 
 from .base import EXIT_OK, EXIT_USAGE, cli
+from .i18n import _
 
 __all__ = ["cli", "main"]
 
@@ -21,12 +22,13 @@ def main(argv=None) -> None:
     except click.exceptions.Exit as exit_:
         code = exit_.exit_code
     except click.exceptions.Abort:
-        click.echo("aci-rules: interrupted", err=True)
+        click.echo(_("aci-rules: interrupted"), err=True)
         code = 130
     except KeyboardInterrupt:
-        click.echo("aci-rules: interrupted", err=True)
+        click.echo(_("aci-rules: interrupted"), err=True)
         code = 130
     except Exception as error:  # the last wall: never a traceback
-        click.echo(f"aci-rules: internal error: {type(error).__name__}: {error}", err=True)
+        click.echo(_("aci-rules: internal error: {error} (please report it with the command and the files)")
+                   .format(error=f"{type(error).__name__}: {error}"), err=True)
         code = EXIT_USAGE
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -15,10 +15,10 @@ import os
 import stat
 import tempfile
 
-from aci_rules.engine.diagnostic import Diagnostic, InputError, printable
+from aci_rules.engine.diagnostic import Diagnostic, InputError, msg, printable
 
 __all__ = ["write_atomically", "atomic_output", "check_output", "remove_stale_temporaries", "TEMPORARY_PREFIX",
-           "spreadsheet_safe", "terminal_safe"]
+           "spreadsheet_safe", "terminal_safe", "write_bytes_atomically"]
 
 # A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...),
 # +cmd|..., @SUM, a tab or carriage return before one): OWASP's advice is a leading quote.
@@ -53,8 +53,8 @@ TEMPORARY_PREFIX = ".aci-rules-"
 _SUFFIX = ".tmp"
 
 
-def _refuse(path: str, reason: str):
-    raise InputError([Diagnostic("E011", f"cannot write {path}: {reason}")])
+def _refuse(path: str, reason):
+    raise InputError([Diagnostic("E011", msg("cannot write {path}: {reason}", path=path, reason=reason))])
 
 
 def check_output(path: str) -> str:
@@ -66,7 +66,7 @@ def check_output(path: str) -> str:
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
-        _refuse(path, f"the folder {folder} does not exist")
+        _refuse(path, msg("the folder {folder} does not exist", folder=folder))
     try:
         info = os.stat(target)
     except FileNotFoundError:
@@ -74,11 +74,11 @@ def check_output(path: str) -> str:
     except OSError as error:
         _refuse(path, error.strerror or str(error))
     if info is not None and stat.S_ISDIR(info.st_mode):
-        _refuse(path, "it is a folder")
+        _refuse(path, msg("it is a folder"))
     if info is not None and not stat.S_ISREG(info.st_mode):
-        _refuse(path, "it is not a regular file (a device, a FIFO or a socket): aci-rules writes only files")
+        _refuse(path, msg("it is not a regular file (a device, a FIFO or a socket): aci-rules writes only files"))
     if not os.access(folder, os.W_OK | os.X_OK):
-        _refuse(path, f"the folder {folder} is not writable")
+        _refuse(path, msg("the folder {folder} is not writable", folder=folder))
     return target
 
 
@@ -150,3 +150,10 @@ def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` all at once (see :func:`atomic_output`)."""
     with atomic_output(path) as stream:
         stream.write(text)
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` (an xlsx workbook, say) to ``path`` all at once (see :func:`atomic_output`)."""
+    with atomic_output(path) as stream:
+        stream.flush()
+        stream.buffer.write(data)

@@ -15,8 +15,11 @@ import yaml
 from aci_rules.engine.diagnostic import Diagnostic
 from aci_rules.engine.evaluate import Result
 
+from .i18n import _, language, render
+
 __all__ = [
     "euros",
+    "status",
     "render_eval_text",
     "render_eval_json",
     "render_errors_json",
@@ -25,17 +28,24 @@ __all__ = [
     "json_dumps",
 ]
 
-_STATUS = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}
+def status(code: str) -> str:
+    """An obligation's status in the reader's language, its code after it when they differ
+    (``tenue (met)``)."""
+    words = {"met": _("met"), "late": _("late"), "missing": _("missing"), "pending": _("pending")}
+    word = words.get(code, code)
+    return word if word == code else f"{word} ({code})"
 
 
 def euros(amount: Decimal) -> str:
-    """An amount written the French way.
+    """An amount written the reader's way: the French way by default, else the English one.
 
     >>> euros(Decimal("87500"))
     '87 500,00 €'
     >>> euros(Decimal("-1234.5"))
     '-1 234,50 €'
     """
+    if language() == "en":
+        return f"{'-' if amount < 0 else ''}€{abs(amount):,.2f}"
     sign = "-" if amount < 0 else ""
     whole, cents = f"{abs(amount):.2f}".split(".")
     groups = []
@@ -46,7 +56,7 @@ def euros(amount: Decimal) -> str:
 
 
 def _number(value: int) -> str:
-    return f"{value:,}".replace(",", " ")
+    return f"{value:,}" if language() == "en" else f"{value:,}".replace(",", " ")
 
 
 def _value(value) -> str:
@@ -99,27 +109,31 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
     """The evaluation for a person; ``ruleset_file`` names the file of a ruleset given by path."""
     ruleset, profile = result.ruleset, result.profile
     out = []
-    out.append(f"{profile.name} — évaluation au {result.date.isoformat()}")
+    out.append(_("{name} — evaluation on {date}").format(name=profile.name, date=result.date.isoformat()))
     out.append("")
     title = " ".join(ruleset.title.split())
-    out.append(f"  Texte appliqué    {ruleset.id} ({ruleset.kind}, en vigueur depuis le {ruleset.in_force})")
+    out.append(f"  {_('Text applied'):<17} " + _("{id} ({kind}, in force since {day})").format(
+        id=ruleset.id, kind=ruleset.kind, day=ruleset.in_force))
     out.extend(_wrap(title, 88, " " * 20))
     if ruleset_file:
-        out.append(f"  Fichier           {ruleset_file}")
+        out.append(f"  {_('File'):<17} {ruleset_file}")
     if result.size is not None:
         tag = "" if result.size_confidence == "confirmed" else f"  [{result.size_confidence}]"
-        out.append(f"  Taille            {result.size} (population {_number(profile.population)}){tag}")
+        out.append(f"  {_('Taille'):<17} " + _("{size} (population {population})").format(
+            size=result.size, population=_number(profile.population)) + tag)
     year = result.contract_year
     if year is not None:
-        out.append(f"  Année de contrat  {year.number} (du {year.start} au {year.end})")
+        shown = _("{number} ({start} to {end})").format(number=year.number, start=year.start, end=year.end)
     elif profile.contract_signed is None:
-        out.append("  Année de contrat  aucune (pas de contrat ACI signé)")
+        shown = _("none (no ACI contract signed)")
     else:
-        out.append("  Année de contrat  aucune à cette date")
+        shown = _("none on this date")
+    out.append(f"  {_('Contract year'):<17} {shown}")
     out.append("")
 
     missions = ruleset.missions
-    header = f"  {'Ligne':<50} {'Volet':<15} {'Montant':>15} {'Maximum':>15}  Confiance"
+    header = (f"  {_('Line'):<50} {_('Volet'):<15} {_('Amount'):>15} {_('Maximum'):>15}  "
+              f"{_('Confidence')}")
     out.append(header)
     out.append("  " + "-" * (len(header) - 2))
     groups: dict = {}
@@ -129,7 +143,7 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
         if mission_id is not None:
             mission = missions.get(mission_id)
             kind = f" ({mission.kind})" if mission else ""
-            out.append(f"  Mission {mission_id}{kind}")
+            out.append(f"  {_('Mission')} {mission_id}{kind}")
         for line in lines:
             label_lines = textwrap.wrap(line.label, 48) or [""]
             out.append(f"    {label_lines[0]:<48} {line.volet:<15} {euros(line.amount):>15} "
@@ -141,22 +155,19 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
             if explain:
                 out.extend(_explain_line(line, ruleset, result.size))
     out.append("  " + "-" * (len(header) - 2))
-    out.append(f"  {'Total':<66} {euros(result.total):>15}")
+    out.append(f"  {_('Total'):<66} {euros(result.total):>15}")
     out.append("")
 
     if explain and result.skipped:
-        out.append("Lignes qui ne s'appliquent pas")
+        out.append(_("Lines that do not apply"))
         for line in result.skipped:
             out.append(f"  {line.id} — {line.label}")
             out.extend(_explain_line(line, ruleset, result.size))
         out.append("")
 
     if result.obligations:
-        out.append(f"Obligations au {result.date}")
-        for obligation in result.obligations:
-            done = f"fait le {obligation.done}" if obligation.done else "pas encore fait"
-            out.append(f"  {obligation.label:<64} échéance {obligation.deadline}  {done:<20} "
-                       f"{_STATUS[obligation.status]} ({obligation.status})")
+        out.append(_("Obligations on {date}").format(date=result.date))
+        out.extend(obligation_lines(result.obligations))
         out.append("")
 
     unverified = [line for line in result.lines if line.confidence != "confirmed"]
@@ -165,16 +176,26 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
         for line in unverified:
             by_tag.setdefault(line.confidence, []).append(line.id)
         parts = [f"{len(ids)} {tag} ({', '.join(ids)})" for tag, ids in by_tag.items()]
-        out.append("Provenance : " + "; ".join(parts) + " — voir la référence de chaque ligne ;")
-        out.append("  les sources et ce qui repose sur chacune : aci-rules show --sources")
+        out.append(_("Provenance: {parts} — see each line's reference;").format(parts="; ".join(parts)))
+        out.append("  " + _("the sources and what rests on each: aci-rules show --sources"))
         out.append("")
 
     if result.warnings:
-        out.append("Avertissements")
+        out.append(_("Warnings"))
         for warning in result.warnings:
-            out.extend(_wrap(str(warning), 96, "  "))
+            out.extend(_wrap(render(warning), 96, "  "))
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def obligation_lines(obligations) -> list[str]:
+    """One line per obligation: label, deadline, when it was done, status."""
+    out = []
+    for obligation in obligations:
+        done = (_("done on {day}").format(day=obligation.done) if obligation.done else _("not done yet"))
+        deadline = _("deadline {day}").format(day=obligation.deadline)
+        out.append(f"  {obligation.label:<64} {deadline}  {done:<20} {status(obligation.status)}")
+    return out
 
 
 def _explain_line(line, ruleset, size) -> list[str]:
@@ -186,7 +207,7 @@ def _explain_line(line, ruleset, size) -> list[str]:
         out.extend(_wrap(f"{field}: {text}", 90, "      ") if len(text) < 80 else
                    [f"      {field}: {text}"])
     if not trace.applied and "when" in trace.formulas:
-        out.append(f"      → ne s'applique pas : « {trace.reason} » est faux")
+        out.append("      → " + _("does not apply: « {condition} » is false").format(condition=trace.reason))
     for name, value in trace.values.items():
         parameter = ruleset.parameters.get(name)
         if parameter is not None:
@@ -224,27 +245,31 @@ def render_ruleset_text(ruleset, day) -> str:
 
     tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
     out = [f"{ruleset.id} — {' '.join(ruleset.title.split())}"]
-    out.append(f"  {ruleset.kind}, {ruleset.status}; en vigueur depuis le {ruleset.in_force}"
-               + (f" jusqu'au {ruleset.until}" if ruleset.until else ""))
-    out.append(f"  Texte consolidé : {' + '.join(ruleset.chain)}"
-               + (f", au {day}" if day else ", toutes dispositions appliquées"))
+    out.append(f"  {ruleset.kind}, {ruleset.status}; "
+               + (_("in force from {start} until {end}").format(start=ruleset.in_force, end=ruleset.until)
+                  if ruleset.until else _("in force since {start}").format(start=ruleset.in_force)))
+    chain = " + ".join(ruleset.chain)
+    out.append("  " + (_("Consolidated text: {chain}, on {day}").format(chain=chain, day=day) if day else
+                       _("Consolidated text: {chain}, every provision applied").format(chain=chain)))
     out.extend(_wrap(" ".join(ruleset.reference.split()), 96, "  "))
     if ruleset.provisions:
-        out.append("  Dispositions à date d'effet propre :")
+        out.append("  " + _("Provisions with their own date of effect:"))
         for provision in ruleset.provisions:
             out.append(f"    {provision.day}  {provision.ruleset}: {provision.description}")
     out.append("")
     if ruleset.taille is not None:
-        out.append("Tailles (" + ruleset.taille.basis.text + ")")
+        out.append(_("Tailles ({basis})").format(basis=ruleset.taille.basis.text))
         for size_class in ruleset.taille.classes:
             high = _number(size_class.high) if size_class.high is not None else "…"
             tag = "" if size_class.confidence == "confirmed" else f"  [{size_class.confidence}]"
-            out.append(f"  taille {size_class.taille} : {_number(size_class.low)} à {high}{tag}")
+            out.append("  " + _("taille {size}: {low} to {high}").format(
+                size=size_class.taille, low=_number(size_class.low), high=high) + tag)
         out.append("")
 
     width = 15
-    header = f"  {'Ligne':<28} {'Volet':<22}" + "".join(f"{'Taille ' + str(t):>{width}}" for t in tailles)
-    out.append("Barème (maximum par année de contrat)")
+    header = f"  {_('Line'):<28} {_('Volet'):<22}" + "".join(
+        f"{_('Taille {size}').format(size=t):>{width}}" for t in tailles)
+    out.append(_("Barème (maximum per contract year)"))
     out.append(header)
     out.append("  " + "-" * (len(header) - 2))
     for line in ruleset.lines:
@@ -255,7 +280,7 @@ def render_ruleset_text(ruleset, day) -> str:
             out.append(f"  {label:<28} {line.volet:<22}" + "".join(f"{euros(Decimal(v)):>{width}}" for v in values))
         else:
             out.append(f"  {label:<28} {line.volet:<22}")
-            out.extend(_wrap("formule : " + " ".join(expression.text.split()), 100, "    "))
+            out.extend(_wrap(_("formula: {formula}").format(formula=" ".join(expression.text.split())), 100, "    "))
             for name in sorted(expression.names):
                 parameter = ruleset.parameters.get(name)
                 if parameter is not None and parameter.by_taille is not None:
@@ -263,13 +288,14 @@ def render_ruleset_text(ruleset, day) -> str:
                         f"{euros(Decimal(parameter.value_for(t))):>{width}}" for t in tailles))
         confidences = [ruleset.confidence[line.id].get(t, "confirmed") for t in tailles]
         if any(c != "confirmed" for c in confidences):
-            out.append(f"    {'confiance':<48}" + "".join(f"{c:>{width}}" for c in confidences))
+            out.append(f"    {_('confidence'):<48}" + "".join(f"{c:>{width}}" for c in confidences))
     maxima = annual_maximum(ruleset)
     if maxima is not None:
         # The yearly maximum as the text states it: the engine adds up the declared volets.
         out.append("  " + "-" * (len(header) - 2))
-        out.append(f"  {ruleset.annual_maximum.label} — volets {', '.join(ruleset.annual_maximum.volets)}")
-        out.append(f"  {'Total':<51}" + "".join(
+        out.append(f"  {ruleset.annual_maximum.label} — " + _("volets {volets}").format(
+            volets=", ".join(ruleset.annual_maximum.volets)))
+        out.append(f"  {_('Total'):<51}" + "".join(
             f"{'—' if maxima[t] is None else euros(maxima[t]):>{width}}" for t in tailles))
         reference = _wrap(" ".join(ruleset.annual_maximum.reference.split()), 96, "      ")
         out.append("    ↳ " + reference[0].strip())
@@ -277,7 +303,7 @@ def render_ruleset_text(ruleset, day) -> str:
     out.append("")
     scalars = [p for p in ruleset.parameters.values() if p.by_taille is None]
     if scalars:
-        out.append("Autres paramètres")
+        out.append(_("Other parameters"))
         for parameter in scalars:
             if parameter.unit == "taux":
                 shown = f"{_plain(Decimal(parameter.value) * 100)} %"

@@ -15,7 +15,7 @@ from decimal import Decimal
 import click
 
 from aci_rules.engine.batch import check_profiles, read_profiles
-from aci_rules.engine.diagnostic import Diagnostic, InputError
+from aci_rules.engine.diagnostic import Diagnostic, InputError, msg
 from aci_rules.engine.diff import diff_rulesets
 from aci_rules.engine.impact import compare_rows, cost_by_confidence, cost_of_lines
 from aci_rules.engine.library import Library, document_kind
@@ -94,7 +94,7 @@ def build_report(library, proposal, baseline, sample, day, example, top, jobs) -
     if problems:
         raise InputError(problems)
     if not sources:
-        raise InputError([Diagnostic("E001", "the sample holds no profile", sample)])
+        raise InputError([Diagnostic("E001", msg("the sample holds no profile"), sample)])
     diff = diff_rulesets(before_ruleset, after_ruleset)
     before = _run(before_ruleset, sources, day, jobs, baseline, "Référence")
     after = _run(after_ruleset, sources, day, jobs, proposal, "Proposition")
@@ -147,7 +147,7 @@ def _example(library, sources, rows, example, known):
     if example:
         document = load_document(example)
         if document_kind(document) != "profile":
-            raise InputError([Diagnostic("E001", "--profile names a ruleset, not a CPTS profile", example)])
+            raise InputError([Diagnostic("E001", msg("--profile names a ruleset, not a CPTS profile"), example)])
         problems = validate_profile(document, known)
         if problems:
             raise InputError(problems)

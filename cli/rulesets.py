@@ -10,11 +10,13 @@ import click
 
 from aci_rules.engine.compiler import validate_ruleset
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.library import Library, document_kind
+from aci_rules.engine.library import Library, document_kind, table_file_problem
 from aci_rules.engine.profile import validate_profile
+from aci_rules.engine.schema import schema_diagnostics
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
+from .i18n import _, render
 from .output import terminal_safe
 from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
 
@@ -46,11 +48,11 @@ def list_command(output_format):
             "reference": " ".join(r.reference.split()),
         } for r in rulesets]))
         return EXIT_OK
-    click.echo(f"{'id':<12} {'kind':<8} {'status':<9} {'amends':<10} {'applies':<38} title")
+    click.echo(f"{_('id'):<12} {_('kind'):<8} {_('status'):<9} {_('amends'):<10} {_('applies'):<38} {_('title')}")
     for r in rulesets:
         if r.id in applies_until:
             day, successor = applies_until[r.id]
-            period = f"{r.in_force} → {day} (then {successor})"
+            period = f"{r.in_force} → {day} " + _("(then {successor})").format(successor=successor)
         else:
             period = f"{r.in_force} → {r.until or ''}"
         amends = r.chain[-2] if len(r.chain) > 1 else "—"
@@ -67,18 +69,25 @@ def list_command(output_format):
 @format_option
 @guarded
 def validate_command(files, output_format):
-    """Check rulesets and profiles; report every problem as file:line:col: CODE message."""
+    """Check rulesets, profiles and test-case files; report every problem as file:line:col: CODE message."""
     library = Library()
     reports, problems, profiles = [], [], []
     known_missions: set = set()
     for name in files:
+        table = table_file_problem(name, "ruleset or profile")
+        if table:
+            reports.append((name, "table", [table]))
+            continue
         try:
             document = load_document(name)
         except InputError as error:
             reports.append((name, None, error.diagnostics))
             continue
         kind = document_kind(document)
-        if kind == "ruleset":
+        if kind == "test-case":
+            # Checked as 'aci-rules test' reads it: its schema (the cases run with 'test').
+            reports.append((name, kind, schema_diagnostics(document, "test-case")))
+        elif kind == "ruleset":
             diagnostics = validate_ruleset(document)
             if not diagnostics:
                 try:
@@ -93,13 +102,13 @@ def validate_command(files, output_format):
         # Profiles are checked after the rulesets named with them, whose missions count too.
         known_missions |= library.mission_ids()
         for index, document in profiles:
-            name, kind, _ = reports[index]
+            name, kind = reports[index][:2]
             reports[index] = (name, kind, validate_profile(document, known_missions))
 
     for name, kind, diagnostics in reports:
         problems.extend(diagnostics)
         for diagnostic in diagnostics:
-            click.echo(str(diagnostic), err=True)
+            click.echo(render(diagnostic), err=True)
     if output_format == "json":
         click.echo(json_dumps({"files": [
             {"file": name, "kind": kind, "valid": not any(d.is_error for d in diagnostics),
@@ -108,8 +117,10 @@ def validate_command(files, output_format):
     else:
         for name, kind, diagnostics in reports:
             errors = sum(1 for d in diagnostics if d.is_error)
-            verdict = "ok" if not errors else f"{errors} problem{'s' if errors > 1 else ''}"
-            click.echo(f"{name}: {kind or 'unreadable'}, {verdict}")
+            verdict = (_("ok") if not errors else _("1 problem") if errors == 1 else
+                       _("{count} problems").format(count=errors))
+            kinds = {"ruleset": _("ruleset"), "profile": _("profile"), None: _("unreadable")}
+            click.echo(f"{name}: {kinds.get(kind, kind)}, {verdict}")
     return EXIT_INPUT if any(d.is_error for d in problems) else EXIT_OK
 
 

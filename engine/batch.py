@@ -18,21 +18,42 @@ import re
 import signal
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, EvaluationError, InputError, suggest
+from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastRuleset
 from .profile import compile_profile, validate_profile
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
-from .library import document_kind
+from .library import declared_missions, document_kind
 from .paths import yaml_files_in
-from .yaml_loader import MAX_NUMBER_DIGITS, Document, decode_text, load_document, read_bytes, resolve_plain
+from .yaml_loader import MAX_NUMBER_DIGITS, Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
     "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "stream_csv", "MAX_BATCH_BYTES",
+    "CSV_DIALECTS", "french_cell",
 ]
 
 # A national file of 1 000 CPTS is about 300 KB; 200 MB leaves room for simulations of
 # many variants while refusing a runaway input before reading it.
 MAX_BATCH_BYTES = 200 * 1024 * 1024
+
+# How a profiles CSV may be written: "comma" (',' between cells, decimal point, UTF-8), the
+# French Excel one ("excel-fr": ';' between cells, decimal comma, dates DD/MM/YYYY, UTF-8 with
+# or without BOM or Windows-1252), or "auto": whichever the header row shows.
+CSV_DIALECTS = ("auto", "comma", "excel-fr")
+_DELIMITER = {"comma": ",", "excel-fr": ";"}
+# What the refusal of a CSV says: the dialect found (when another one was named), or the
+# separator found that no dialect of ours reads.
+_DIALECT_FOUND = {
+    "comma": msg("this CSV is in the comma dialect (',' between cells, decimal point): "
+                 "read it with --csv-dialect comma (or auto)"),
+    "excel-fr": msg("this CSV is in the French Excel dialect (';' between cells, decimal comma): "
+                    "read it with --csv-dialect excel-fr (or auto)"),
+}
+_OTHER_DELIMITERS = {
+    "\t": msg("the header row is separated by tabs: a profiles CSV is separated by ',' or, from French "
+              "Excel, by ';'"),
+    "|": msg("the header row is separated by '|': a profiles CSV is separated by ',' or, from French "
+             "Excel, by ';'"),
+}
 
 _SIMPLE_FIELDS = ("name", "population", "members", "letter_of_intent_validated", "contract_signed")
 
@@ -62,12 +83,16 @@ def _read_text(path: str) -> str:
     return decode_text(read_bytes(path, path, MAX_BATCH_BYTES), path)
 
 
-def read_profiles(path: str, missions) -> list[ProfileSource]:
+def read_profiles(path: str, missions, csv_dialect: str = "auto") -> list[ProfileSource]:
     """The profiles of a CSV file, a JSON Lines file, or a folder of YAML profiles.
 
-    ``missions`` are the mission ids a CSV column may name. Raises InputError with
-    every problem of the input's shape (unknown columns, bad JSON); the profiles'
-    own problems are for :func:`validate_profile`.
+    ``missions`` are the mission ids a CSV column may name; ``csv_dialect`` is one of
+    :data:`CSV_DIALECTS` (a CSV in another dialect than the one named is refused with one
+    diagnostic that names the dialect found). Reading a folder, the rulesets found beside
+    the profiles are texts given with them: their missions are added to ``missions`` when
+    it is a set, so that a profile of a proposal's mission is not refused as naming a
+    mission no text defines. Raises InputError with every problem of the input's shape
+    (unknown columns, bad JSON); the profiles' own problems are for :func:`validate_profile`.
     """
     if os.path.isdir(path):
         sources = []
@@ -78,16 +103,20 @@ def read_profiles(path: str, missions) -> list[ProfileSource]:
             except InputError as error:
                 problems += error.diagnostics
                 continue
-            if document_kind(document) == "profile":
+            kind = document_kind(document)
+            if kind == "profile":
                 sources.append(ProfileSource(full, document))
+            elif kind == "ruleset" and isinstance(missions, set):
+                missions |= declared_missions(document)
         if problems:
             raise InputError(problems)
         return sources
     if path.endswith((".jsonl", ".ndjson")):
         return _read_jsonl(path)
     if path.endswith(".csv"):
-        return _read_csv(path, missions)
-    raise InputError([Diagnostic("E001", "a batch reads a .csv, a .jsonl file, or a folder of YAML profiles", path)])
+        return _read_csv(path, missions, csv_dialect)
+    raise InputError([Diagnostic("E001", msg("a batch reads a .csv, a .jsonl file, or a folder of YAML profiles"),
+                                 path)])
 
 
 def _read_jsonl(path: str) -> list[ProfileSource]:
@@ -101,14 +130,15 @@ def _read_jsonl(path: str) -> list[ProfileSource]:
             data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
                               object_pairs_hook=_no_duplicates)
         except _DuplicateKey as error:
-            problems.append(Diagnostic("E008", f"duplicate key '{error.key}'", path, number, 1))
+            problems.append(Diagnostic("E008", msg("duplicate key '{key}'", key=error.key), path, number, 1))
             continue
         except RecursionError:
-            problems.append(Diagnostic("E009", "JSON nested too deeply to be a profile", path, number, 1))
+            problems.append(Diagnostic("E009", msg("JSON nested too deeply to be a profile"), path, number, 1))
             continue
         except (json.JSONDecodeError, ValueError) as error:
             column = getattr(error, "colno", 1)
-            problems.append(Diagnostic("E003", f"not a JSON object: {getattr(error, 'msg', error)}",
+            problems.append(Diagnostic("E003", msg("not a JSON object: {problem}",
+                                                   problem=getattr(error, "msg", str(error))),
                                        path, number, column))
             continue
         document = Document(path, data, marks={(): (number, 1)})
@@ -137,59 +167,118 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not a number")
 
 
-def _read_csv(path: str, missions) -> list[ProfileSource]:
+def _header_line(raw: bytes) -> tuple[int, bytes]:
+    """The number and text of the first line of ``raw`` neither blank nor a '#' comment."""
+    for number, line in enumerate(raw.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1):
+        if line.strip() and not line.startswith(b"#"):
+            return number, line.rstrip(b"\r")
+    return 1, b""
+
+
+def _sniff(header: bytes, known) -> str | None:
+    """The dialect a header row is written in, by the separator that splits it into known
+    columns: "comma", "excel-fr", a separator no dialect reads, or None (no column known)."""
+    # Column names are ASCII: Latin-1 reads any byte, whatever the file's encoding.
+    text = header.decode("latin-1")
+    counts = {separator: sum(name.strip().strip('"') in known for name in text.split(separator))
+              for separator in (",", ";", *_OTHER_DELIMITERS)}
+    best = max(counts, key=lambda separator: counts[separator])
+    if counts[best] == 0:
+        return None
+    return {",": "comma", ";": "excel-fr"}.get(best, best)
+
+
+def _decode_csv(raw: bytes, path: str, windows: bool) -> str:
+    """The text of a CSV: UTF-8 (a BOM is accepted), else, when ``windows``, Windows-1252,
+    the encoding of French Excel's "CSV (séparateur : point-virgule)"."""
+    try:
+        return decode_text(raw, path)
+    except InputError:
+        if not windows or b"\x00" in raw:
+            raise
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        line, column = _line_col(raw, exc.start)
+        raise InputError([Diagnostic(
+            "E002", msg("byte 0x{byte:02x} is neither UTF-8 nor Windows-1252: save the file as UTF-8",
+                        byte=raw[exc.start]),
+            path, line, column)]) from None
+
+
+def _csv_dialect(raw: bytes, path: str, known, wanted: str) -> str:
+    """The dialect to read ``raw`` in; InputError (E003, one line) when the header shows a
+    dialect other than ``wanted``, or a separator no dialect reads."""
+    number, header = _header_line(raw)
+    found = _sniff(header, known)
+    if found in _OTHER_DELIMITERS:
+        raise InputError([Diagnostic(
+            "E003", _OTHER_DELIMITERS[found], path, number, 1)])
+    if found is None:  # no known column at all: the header's own diagnostics say more
+        return "comma" if wanted == "auto" else wanted
+    if wanted not in ("auto", found):
+        raise InputError([Diagnostic(
+            "E003", _DIALECT_FOUND[found], path, number, 1)])
+    return found
+
+
+def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
     problems: list = []
-    sources = list(_csv_sources(_csv_text(path), path, missions, problems))
+    sources = list(_csv_sources(path, missions, wanted, problems))
     if problems:
         raise InputError(problems)
     return sources
 
 
-def _csv_text(path: str) -> str:
-    return _read_text(path)
-
-
-def _csv_sources(text: str, path: str, missions, problems: list):
-    """The rows of a CSV text as profiles, one at a time; the problems of a row go to ``problems``.
+def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None):
+    """The rows of a CSV file as profiles, one at a time; the problems of a row go to ``problems``.
 
     A row with a problem of reading (E003, E010) is still yielded, after its problems are
     added: the caller decides what it is worth. Raises InputError at once for a problem of
-    the header or of the CSV syntax itself, as reading the whole file would.
+    the header or of the CSV syntax itself, as reading the whole file would. ``on_text``,
+    if given, is called with the decoded text and its delimiter before the first row.
     """
+    raw = read_bytes(path, path, MAX_BATCH_BYTES)
+    known = csv_columns(sorted(missions))
+    dialect = _csv_dialect(raw, path, known, wanted)
     # newline="": rows end at '\n' or '\r\n' only, and a quoted cell may hold a line break.
+    text = _decode_csv(raw, path, windows=dialect == "excel-fr")
+    del raw  # the text alone is held while the rows are read
+    if on_text:
+        on_text(text, _DELIMITER[dialect])
     stream = io.StringIO(text, newline="")
     skipped = 0
     while True:  # comment lines (a note that the data are synthetic, say) start with '#'
         position = stream.tell()
         line = stream.readline()
         if not line:
-            raise InputError([Diagnostic("E004", "no header row", path)])
+            raise InputError([Diagnostic("E004", msg("no header row"), path)])
         if line.strip() and not line.startswith("#"):
             stream.seek(position)
             break
         skipped += 1
-    reader = csv.reader(stream)
+    reader = csv.reader(stream, delimiter=_DELIMITER[dialect])
     try:
-        yield from _read_csv_rows(reader, path, missions, skipped, problems)
+        yield from _read_csv_rows(reader, path, known, skipped, dialect == "excel-fr", problems)
     except csv.Error as error:
         # A cell over csv.field_size_limit() (128 KiB), a NUL: located at the row reached.
-        raise InputError([Diagnostic("E003", f"not a CSV row: {error}", path, skipped + reader.line_num, 1)]) \
-            from None
+        raise InputError([Diagnostic("E003", msg("not a CSV row: {problem}", problem=str(error)), path,
+                                     skipped + reader.line_num, 1)]) from None
 
 
-def _read_csv_rows(reader, path, missions, skipped, problems):
+def _read_csv_rows(reader, path, known, skipped, french: bool, problems: list):
     header = next(reader)
     header_line = skipped + reader.line_num
-    known = csv_columns(sorted(missions))
     wrong = []
     for column, name in enumerate(header, 1):
         if name in header[:column - 1]:
-            wrong.append(Diagnostic("E008", f"duplicate column '{name}', first at column "
-                                    f"{header.index(name) + 1}", path, header_line, column))
+            wrong.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
+                                                   first=header.index(name) + 1), path, header_line, column))
         elif name not in known:
             guess = suggest(name, known)
-            hint = f": did you mean '{guess}'?" if guess else ""
-            wrong.append(Diagnostic("E201", f"unknown column '{name}'{hint}", path, header_line, column))
+            hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
+            wrong.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
+                                       path, header_line, column))
     if wrong:
         raise InputError(wrong)
     wheres = [_csv_path(name) for name in header]  # once per column, not per cell
@@ -202,7 +291,8 @@ def _read_csv_rows(reader, path, missions, skipped, problems):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            problems.append(Diagnostic("E003", f"{len(row)} cells where the header has {len(header)}",
+            problems.append(Diagnostic("E003", msg("{count} cells where the header has {expected}",
+                                                   count=len(row), expected=len(header)),
                                        path, number, 1))
             continue
         data, marks, styles = {}, {(): (number, 1)}, {}
@@ -212,7 +302,10 @@ def _read_csv_rows(reader, path, missions, skipped, problems):
             if cell == "":
                 continue
             where = wheres[column - 1]
-            value = cell if name == "name" else _csv_value(cell, name, path, number, column, problems)
+            if name == "name":
+                value = cell
+            else:
+                value = _csv_value(french_cell(cell) if french else cell, name, path, number, column, problems)
             check = checks[column - 1]
             if valid and (check is None or not check(value)):
                 valid = False
@@ -222,6 +315,38 @@ def _read_csv_rows(reader, path, missions, skipped, problems):
         if not required.issubset(data):
             valid = False
         yield ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles), checked=valid)
+
+
+_FRENCH_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
+# 92000, 92 000 (space, no-break space or narrow no-break space between thousands), 0,8, -1,5
+_FRENCH_NUMBER = re.compile(r"([+-]?)([0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+|[0-9]+)(?:,([0-9]+))?")
+_FRENCH_PERCENT = re.compile(r"(.+?)[ \u00a0\u202f]?%")
+
+
+def french_cell(cell: str) -> str:
+    """A cell of a French Excel CSV written the way a profile file writes it: a decimal comma
+    becomes a point, thousands separators go, a percentage becomes its fraction (exactly,
+    digits shifted, never through a float), a date DD/MM/YYYY becomes YYYY-MM-DD. Anything
+    else (dates already ISO, a list of crises, a typo) is left for the usual checks.
+
+    >>> french_cell("0,85"), french_cell("92 000"), french_cell("85 %"), french_cell("12,5%")
+    ('0.85', '92000', '0.85', '0.125')
+    >>> french_cell("01/06/2022"), french_cell("2022-06-01"), french_cell("1.000,5")
+    ('2022-06-01', '2022-06-01', '1.000,5')
+    """
+    match = _FRENCH_DATE.fullmatch(cell)
+    if match:
+        return f"{match[3]}-{match[2]}-{match[1]}"
+    percent = _FRENCH_PERCENT.fullmatch(cell)
+    number = _FRENCH_NUMBER.fullmatch(percent[1] if percent else cell)
+    if not number:
+        return cell
+    digits = re.sub(r"[ \u00a0\u202f]", "", number[2])
+    text = f"{number[1]}{digits}" + (f".{number[3]}" if number[3] is not None else "")
+    if percent:
+        # x % is x / 100: shift the digits, as a decimal string (no float, no rounding).
+        return format(Decimal(text).scaleb(-2), "f")
+    return text
 
 
 def _csv_path(column: str) -> tuple:
@@ -236,7 +361,9 @@ def _csv_path(column: str) -> tuple:
 
 def _csv_value(cell: str, name: str, path, line, column, problems):
     if name == "crises":
-        return [{"declared": day.strip()} for day in cell.split(";") if day.strip()]
+        # Dates separated by ';' (by ',' too: a date holds neither), each ISO or DD/MM/YYYY.
+        return [{"declared": _FRENCH_DATE.sub(r"\3-\2-\1", day.strip())}
+                for day in re.split(r"[;,]", cell) if day.strip()]
     # The common shapes first, typed exactly as resolve_plain types them (no problem possible):
     # a plain integer or decimal of at most MAX_NUMBER_DIGITS digits, a date (kept as text).
     if _PLAIN_INT.fullmatch(cell):
@@ -432,7 +559,8 @@ def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int =
     return rows
 
 
-def stream_csv(fast: FastRuleset, path: str, known_missions, day: datetime.date, emit, *, progress=None) -> None:
+def stream_csv(fast: FastRuleset, path: str, known_missions, day: datetime.date, emit, *, progress=None,
+               csv_dialect: str = "auto") -> None:
     """Read, check and evaluate a CSV file's profiles row by row; ``emit`` each row as it comes.
 
     Only the current row is held, not the file's profiles. The problems are those of
@@ -442,12 +570,16 @@ def stream_csv(fast: FastRuleset, path: str, known_missions, day: datetime.date,
     ``progress(count)``, called once with the number of rows, may return a callable
     called once per row.
     """
-    text = _csv_text(path)
-    update = progress(_count_rows(text)) if progress else None
     read, checked, failed = [], [], []
-    for source in _csv_sources(text, path, known_missions, read):
-        if update:
-            update(1)
+    bar = []
+
+    def counted(text, delimiter):
+        if progress:
+            bar.append(progress(_count_rows(text, delimiter)))
+
+    for source in _csv_sources(path, known_missions, csv_dialect, read, counted):
+        if bar and bar[0]:
+            bar[0](1)
         if read:
             continue
         if not source.checked:
@@ -467,11 +599,11 @@ def stream_csv(fast: FastRuleset, path: str, known_missions, day: datetime.date,
             raise InputError(problems)
 
 
-def _count_rows(text: str) -> int:
+def _count_rows(text: str, delimiter: str) -> int:
     """The rows a CSV text holds past its header (a cheap pass, for a progress bar)."""
     lines = (line for line in io.StringIO(text, newline="") if line.strip() and not line.startswith("#"))
     try:
-        return max(0, sum(1 for row in csv.reader(lines) if any(cell.strip() for cell in row)) - 1)
+        return max(0, sum(1 for row in csv.reader(lines, delimiter=delimiter) if any(cell.strip() for cell in row)) - 1)
     except csv.Error:
         return 0  # the reading pass reports it, at its row
 

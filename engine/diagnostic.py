@@ -13,6 +13,12 @@ Codes, by phase:
 * ``E3xx`` ruleset semantics (size table, dates, amendments, rulesets in force);
 * ``E4xx`` evaluation (division by zero, type errors);
 * ``W0xx`` warnings, which never change the exit code.
+
+A message is a :class:`Message`: an English template with named parameters
+(``msg("unknown column '{name}'", name=name)``). The engine only builds it; the
+command line renders it in the reader's language at output time, through the gettext
+catalogs of ``cli/locale`` (the template is the msgid). ``Diagnostic.message`` is the
+English rendering, for programs and logs.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import difflib
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "Message",
+    "msg",
     "Diagnostic",
     "AciError",
     "InputError",
@@ -93,6 +101,55 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def _identity(text: str) -> str:
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """A text for a person, not yet in a language: an English template (the gettext msgid)
+    and its named parameters, which may be messages themselves.
+
+    >>> hint = msg(": did you mean '{guess}'?", guess="population")
+    >>> str(msg("unknown column '{name}'{hint}", name="populaton", hint=hint))
+    "unknown column 'populaton': did you mean 'population'?"
+    >>> msg("{count} cells", count=3).render(lambda t: {"{count} cells": "{count} cellules"}.get(t, t))
+    '3 cellules'
+    """
+
+    template: str
+    params: dict = dataclasses.field(default_factory=dict)
+
+    def render(self, translate=_identity) -> str:
+        """The text in the language ``translate`` (template -> template) gives."""
+        if not self.params:  # a template without parameters is shown as written
+            return translate(self.template)
+        values = {key: _rendered(value, translate) for key, value in self.params.items()}
+        return translate(self.template).format(**values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __add__(self, other):  # "message" + " more": one message of two parts
+        return msg("{first}{second}", first=self, second=other)
+
+    def __radd__(self, other):
+        return msg("{first}{second}", first=other, second=self)
+
+
+def _rendered(value, translate):
+    if isinstance(value, Message):
+        return value.render(translate)
+    if isinstance(value, list) and all(isinstance(item, Message) for item in value):
+        return ", ".join(item.render(translate) for item in value)  # a list of parts, in order
+    return value
+
+
+def msg(template: str, **params) -> Message:
+    """A :class:`Message`; ``template`` must be a literal (the catalogs are built from the code)."""
+    return Message(template, params)
+
+
 @dataclasses.dataclass(frozen=True)
 class Diagnostic:
     """One problem found in one place.
@@ -102,21 +159,33 @@ class Diagnostic:
     """
 
     code: str
-    message: str
+    message: str  # in English; built from ``text`` when a Message is given
     file: str | None = None
     line: int | None = None
     column: int | None = None
     path: tuple = ()
     severity: str = "error"
     subject: str | None = dataclasses.field(default=None, compare=False)  # the name at fault, if any
+    text: Message | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def __post_init__(self):
+        if isinstance(self.message, Message):
+            object.__setattr__(self, "text", self.message)
+            object.__setattr__(self, "message", self.message.render())
+        elif self.text is None or self.text.render() != self.message:  # a text given as is
+            object.__setattr__(self, "text", Message(self.message))
 
     def __str__(self) -> str:
+        return self.render()
+
+    def render(self, translate=_identity) -> str:
+        """``file:line:col: CODE message``, the message in the language ``translate`` gives."""
         where = self.file or "aci-rules"  # a problem of the command line, not of a file
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        return f"{printable(where)}: {self.code} {printable(self.message)}"
+        return f"{printable(where)}: {self.code} {printable(self.text.render(translate))}"
 
     @property
     def is_error(self) -> bool:

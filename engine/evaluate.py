@@ -12,7 +12,7 @@ import datetime
 import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
-from .diagnostic import Diagnostic, EvaluationError, format_path
+from .diagnostic import Diagnostic, EvaluationError, format_path, msg
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
 from .profile import Profile, profile_functions, profile_names
@@ -181,7 +181,9 @@ def _is_number(value) -> bool:
 
 
 class _Evaluation:
-    def __init__(self, ruleset: Ruleset, profile: Profile, day: datetime.date, explain: bool):
+    def __init__(self, ruleset: Ruleset, profile: Profile, day: datetime.date, explain: bool,
+                 arrivals: dict | None = None):
+        self.arrivals = arrivals or {}
         self.ruleset = ruleset
         self.profile = profile
         self.day = day
@@ -197,18 +199,19 @@ class _Evaluation:
             self.warnings.append(Diagnostic(code, message, self.profile.file, severity="warning"))
 
     def fail(self, item, field, failure: ExpressionFailure, expression):
-        what = f"{'line' if isinstance(item, FundingLine) else 'item'} '{getattr(item, 'name', None) or item.id}'"
         path = item.path + (field,) if not isinstance(item, Definition) else item.path
         document = self.ruleset.document
+        hint = msg("; {hint}", hint=failure.hint) if failure.hint else ""
+        where = {"problem": failure.message, "name": getattr(item, "name", None) or item.id,
+                 "path": document.describe(path) if document is not None else format_path(path),
+                 "formula": expression.text, "profile": self.profile.name, "hint": hint}
+        message = (msg("{problem} in line '{name}' ({path}: {formula}) for profile '{profile}'{hint}", **where)
+                   if isinstance(item, FundingLine) else
+                   msg("{problem} in item '{name}' ({path}: {formula}) for profile '{profile}'{hint}", **where))
         if document is None:
-            raise EvaluationError([Diagnostic(
-                failure.code, f"{failure.message} in {what} ({format_path(path)}: {expression.text})"
-                f" for profile '{self.profile.name}'", self.ruleset.source, path=path)])
+            raise EvaluationError([Diagnostic(failure.code, message, self.ruleset.source, path=path)])
         # At the node as written: a line inherited through an amendment is in its base's file.
-        hint = f"; {failure.hint}" if failure.hint else ""
-        raise EvaluationError([document.diagnostic(
-            failure.code, f"{failure.message} in {what} ({document.describe(path)}: {expression.text})"
-            f" for profile '{self.profile.name}'{hint}", path)])
+        raise EvaluationError([document.diagnostic(failure.code, message, path)])
 
     def compute(self, item, field, expression, evaluator):
         try:
@@ -241,22 +244,25 @@ class _Evaluation:
             size_class = ruleset.taille.classify(basis)
             if size_class is None:
                 raise EvaluationError([ruleset.document.diagnostic(
-                    "E403", f"{describe_value(basis)} is in no taille class of ruleset '{ruleset.id}'",
+                    "E403", msg("{value} is in no taille class of ruleset '{ruleset}'",
+                                value=describe_value(basis), ruleset=ruleset.id),
                     ("taille", "classes"))])
             size, size_confidence = size_class.taille, size_class.confidence
             if size_confidence != "confirmed":
                 note = f" ({size_class.note})" if size_class.note else ""
-                self.warn("W005", f"taille {size} rests on a class boundary that is {size_confidence}{note}")
+                self.warn("W005", msg("taille {size} rests on a class boundary that is {confidence}{note}",
+                                      size=size, confidence=size_confidence, note=note))
 
         contract_end = contract_end_of(profile.contract_signed, ruleset.contract_years)
         if profile.contract_signed is None:
-            self.warn("W003", "no contract_signed: no ACI contract yet, so no contract year")
+            self.warn("W003", msg("no contract_signed: no ACI contract yet, so no contract year"))
         elif day < profile.contract_signed:
-            self.warn("W003", f"the contract is signed on {profile.contract_signed}, after {day}",
-                      ("contract_signed",))
+            self.warn("W003", msg("the contract is signed on {signed}, after {day}",
+                                  signed=profile.contract_signed, day=day), ("contract_signed",))
         elif year is None:
-            self.warn("W003", f"the {ruleset.contract_years}-year contract ended on {contract_end}; "
-                      "give the renewed contract's signature date", ("contract_signed",))
+            self.warn("W003", msg("the {years}-year contract ended on {end}; give the renewed contract's "
+                                  "signature date", years=ruleset.contract_years, end=contract_end),
+                      ("contract_signed",))
         names.update({
             "taille": size,
             "contract_year": year.number if year else None,
@@ -304,12 +310,14 @@ class _Evaluation:
             value = evaluate_expression(evaluator, taille.basis)
         except ExpressionFailure as failure:
             raise EvaluationError([document.diagnostic(
-                failure.code, f"{failure.message} in taille.basis ({taille.basis.text}) for profile "
-                f"'{self.profile.name}'" + (f"; {failure.hint}" if failure.hint else ""),
+                failure.code, msg("{problem} in taille.basis ({formula}) for profile '{profile}'{hint}",
+                                  problem=failure.message, formula=taille.basis.text, profile=self.profile.name,
+                                  hint=msg("; {hint}", hint=failure.hint) if failure.hint else ""),
                 ("taille", "basis"))]) from None
         if not _is_number(value):
             raise EvaluationError([document.diagnostic(
-                "E402", f"taille.basis gives {describe_value(value)}, not a number", ("taille", "basis"))])
+                "E402", msg("taille.basis gives {value}, not a number", value=describe_value(value)),
+                ("taille", "basis"))])
         return value
 
     def bind_mission(self, names, item, year):
@@ -321,13 +329,20 @@ class _Evaluation:
         for mission_id, state in self.profile.missions.items():
             path = ("missions", mission_id)
             if mission_id not in known:
-                self.warn("W004", f"mission '{mission_id}' is not a mission of ruleset "
-                          f"'{self.ruleset.id}': ignored", path)
+                arrival = self.arrivals.get(mission_id)
+                if arrival is not None and arrival[0] > self.day:
+                    self.warn("W004", msg("mission '{mission}' is not in force on {day}: it applies from "
+                                          "{start} ({text}); ignored until then", mission=mission_id,
+                                          day=self.day, start=arrival[0], text=arrival[1]), path)
+                else:
+                    self.warn("W004", msg("mission '{mission}' is not a mission of ruleset '{ruleset}': ignored",
+                                          mission=mission_id, ruleset=self.ruleset.id), path)
                 continue
             signed = self.profile.contract_signed
             if state.started is not None and signed is not None and state.started < signed:
-                self.warn("W001", f"mission '{mission_id}' started on {state.started}, before the "
-                          f"contract was signed on {signed}: its funding counts from the signature",
+                self.warn("W001", msg("mission '{mission}' started on {started}, before the contract was "
+                                      "signed on {signed}: its funding counts from the signature",
+                                      mission=mission_id, started=state.started, signed=signed),
                           path + ("started",))
 
     def check_straddles(self, year):
@@ -337,15 +352,20 @@ class _Evaluation:
         ruleset = self.ruleset
         for (previous, _), (name, start) in zip(ruleset.history, ruleset.history[1:]):
             if year.start < start <= year.end:
-                self.warn("W007", f"contract year {year.number} ({year.start} to {year.end}) straddles the "
-                          f"entry into force of {name} on {start}: on {self.day} the text applied is "
-                          f"{ruleset.id}; the days before {start} fall under {previous}")
+                self.warn("W007", msg("contract year {number} ({start} to {end}) straddles the entry into "
+                                      "force of {text} on {day}: on {date} the text applied is {applied}; "
+                                      "the days before {day} fall under {previous}",
+                                      number=year.number, start=year.start, end=year.end, text=name, day=start,
+                                      date=self.day, applied=ruleset.id, previous=previous))
         for provision in ruleset.provisions:
             if year.start < provision.day <= year.end:
-                state = "in force" if provision.day <= self.day else "not yet in force"
-                self.warn("W007", f"{provision.ruleset}: {provision.description} enters into force on "
-                          f"{provision.day}, inside contract year {year.number} ({year.start} to "
-                          f"{year.end}); on {self.day} it is {state}")
+                where = {"text": provision.ruleset, "provision": provision.description, "day": provision.day,
+                         "number": year.number, "start": year.start, "end": year.end, "date": self.day}
+                self.warn("W007", msg("{text}: {provision} enters into force on {day}, inside contract year "
+                                      "{number} ({start} to {end}); on {date} it is in force", **where)
+                          if provision.day <= self.day else
+                          msg("{text}: {provision} enters into force on {day}, inside contract year "
+                              "{number} ({start} to {end}); on {date} it is not yet in force", **where))
 
     def line(self, line: FundingLine, names, evaluator, size, size_confidence) -> LineResult:
         applies = True
@@ -353,7 +373,7 @@ class _Evaluation:
             applies = self.compute(line, "when", line.when, evaluator)
             if not isinstance(applies, bool):
                 self.fail(line, "when", ExpressionFailure(
-                    "E402", f"the condition gives {describe_value(applies)}, not true or false"), line.when)
+                    "E402", msg("the condition gives {value}, not true or false", value=describe_value(applies))), line.when)
         amount = maximum = _ZERO
         if applies:
             amount = self.money(line, "amount", line.amount, evaluator)
@@ -364,11 +384,13 @@ class _Evaluation:
                 number = names.get("contract_year")
                 measured = state is not None and state.indicators_earned(number) is not None
                 if number is not None and not measured and (state is None or number not in state.achievement):
-                    self.warn("W002", f"no achievement given for contract year {number} of mission "
-                              f"'{line.mission}': its {line.volet} part counts as 0",
+                    self.warn("W002", msg("no achievement given for contract year {number} of mission "
+                                          "'{mission}': its {volet} part counts as 0",
+                                          number=number, mission=line.mission, volet=line.volet),
                               ("missions", line.mission))
             if amount > maximum:
-                self.warn("W006", f"line '{line.id}' pays {amount}, above its maximum {maximum}")
+                self.warn("W006", msg("line '{line}' pays {amount}, above its maximum {maximum}",
+                                      line=line.id, amount=amount, maximum=maximum))
         elif line.maximum is not None:
             maximum = _ZERO
         runs_from = None
@@ -377,7 +399,7 @@ class _Evaluation:
                 runs_from = self.compute(line, "runs_from", line.runs_from, evaluator)
                 if runs_from is not None and not isinstance(runs_from, datetime.date):
                     self.fail(line, "runs_from", ExpressionFailure(
-                        "E402", f"gives {describe_value(runs_from)}, not a date"), line.runs_from)
+                        "E402", msg("gives {value}, not a date", value=describe_value(runs_from))), line.runs_from)
             elif line.mission is not None:
                 runs_from = names.get("started")
         confidence = self.ruleset.confidence[line.id].get(size, "confirmed")
@@ -391,12 +413,12 @@ class _Evaluation:
         value = self.compute(line, field, expression, evaluator)
         if not _is_number(value) or isinstance(value, Decimal) and not value.is_finite():
             self.fail(line, field, ExpressionFailure(
-                "E402", f"gives {describe_value(value)}, not an amount"), expression)
+                "E402", msg("gives {value}, not an amount", value=describe_value(value))), expression)
         try:
             return Decimal(value).quantize(self.quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
         except decimal.InvalidOperation:
             self.fail(line, field, ExpressionFailure(
-                "E402", f"gives {describe_value(value)}, too large for an amount"), expression)
+                "E402", msg("gives {value}, too large for an amount", value=describe_value(value))), expression)
 
     def trace(self, line, names, applied, evaluator) -> Trace:
         formulas = {field: getattr(line, field).text for field in ("when", "amount", "maximum")
@@ -436,7 +458,7 @@ class _Evaluation:
                 applies = self.compute(obligation, "when", obligation.when, evaluator)
                 if not isinstance(applies, bool):
                     self.fail(obligation, "when", ExpressionFailure(
-                        "E402", f"the condition gives {describe_value(applies)}, not true or false"), obligation.when)
+                        "E402", msg("the condition gives {value}, not true or false", value=describe_value(applies))), obligation.when)
                 if not applies:
                     continue
             deadline = self.compute(obligation, "deadline", obligation.deadline, evaluator)
@@ -444,7 +466,8 @@ class _Evaluation:
             for field, value, may_be_none in (("deadline", deadline, False), ("done", done, True)):
                 if not (isinstance(value, datetime.date) or (may_be_none and value is None)):
                     self.fail(obligation, field, ExpressionFailure(
-                        "E402", f"gives {describe_value(value)}, not a date"), getattr(obligation, field))
+                        "E402", msg("gives {value}, not a date", value=describe_value(value))),
+                        getattr(obligation, field))
             if done is not None and done <= self.day:
                 status = "met" if done <= deadline else "late"
             else:
@@ -457,13 +480,16 @@ class _Evaluation:
                                    status, obligation.reference, confidence)
 
 
-def evaluate(ruleset: Ruleset, profile: Profile, day: datetime.date, *, explain: bool = False) -> Result:
+def evaluate(ruleset: Ruleset, profile: Profile, day: datetime.date, *, explain: bool = False,
+             arrivals: dict | None = None) -> Result:
     """Evaluate ``profile`` under ``ruleset`` on ``day``.
 
     Returns a :class:`Result`; with ``explain`` each line carries a :class:`Trace`.
+    ``arrivals`` (mission -> (first day, text), :meth:`Library.mission_arrivals`) lets the
+    warning about a mission of a text not yet in force say from when it applies.
     Raises :class:`EvaluationError` when a formula cannot be computed (division by
     zero, a type error), naming the line and the formula.
     """
-    result = _Evaluation(ruleset, profile, day, explain).run()
+    result = _Evaluation(ruleset, profile, day, explain, arrivals).run()
     notify(result)  # the coverage of test cases listens; nothing changes the result
     return result

@@ -16,14 +16,15 @@ from importlib import resources
 
 from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
-from .diagnostic import Diagnostic, InputError, format_path, suggest
+from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
 from .ruleset import Ruleset
 from .cache import ValidationCache
 from .schema import load_schema
 from .yaml_loader import MAX_FILE_BYTES, Document, load_document, parse_document
 
-__all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind", "MAX_AMENDMENT_CHAIN"]
+__all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind", "wrong_kind",
+           "table_file_problem", "load_profile_document", "declared_missions", "MAX_AMENDMENT_CHAIN"]
 
 # An avenant amends the accord, a proposal the avenant: real chains have a handful of
 # links. Each link consolidates the whole text again, so a chain of a thousand hostile
@@ -47,10 +48,75 @@ _RULESET_KEYS = frozenset({"lines", "kind", "dates", "amends", "parameters", "ob
                            "title", "taille", "definitions", "changes", "payments"})
 
 
+# Keys only a profile has: a document with one of them and 'cases' is a misspelt profile.
+_PROFILE_KEYS = frozenset({"name", "population", "members", "contract_signed", "missions", "crises",
+                           "letter_of_intent_validated", "population_history"})
+TABLE_EXTENSIONS = (".csv", ".tsv", ".jsonl", ".ndjson")
+
+
 def document_kind(document: Document) -> str:
-    """'ruleset' or 'profile', from the keys the document has."""
+    """'ruleset', 'test-case' or 'profile', from the keys the document has."""
     data = document.data
-    return "ruleset" if isinstance(data, dict) and _RULESET_KEYS & set(data) else "profile"
+    if isinstance(data, dict):
+        if _RULESET_KEYS & set(data):
+            return "ruleset"
+        if "cases" in data and not _PROFILE_KEYS & set(data):
+            return "test-case"
+    return "profile"
+
+
+_KIND_ADVICE = {
+    ("ruleset", "profile"): "this is a ruleset, not a profile: give a ruleset with --ruleset, and a CPTS "
+                            "profile (name, population, ...) as the argument",
+    ("test-case", "profile"): "this is a file of test cases, not a profile: run it with 'aci-rules test'",
+    ("profile", "ruleset"): "this is a CPTS profile, not a ruleset: give it as the profile argument; "
+                            "--ruleset takes a ruleset id (see 'aci-rules list') or a ruleset file",
+    ("test-case", "ruleset"): "this is a file of test cases, not a ruleset: run it with 'aci-rules test'",
+}
+
+
+def table_file_problem(path: str, expected: str = "profile") -> Diagnostic | None:
+    """One diagnostic for a table of profiles (CSV, JSON Lines) given where one YAML file goes."""
+    if not os.fspath(path).lower().endswith(TABLE_EXTENSIONS):
+        return None
+    return Diagnostic("E203", msg("this is a table of profiles ({extension}), not a YAML {expected}: "
+                                  "'aci-rules batch FILE --date D' evaluates a table, one row per CPTS",
+                                  extension=os.path.splitext(path)[1], expected=expected), path)
+
+
+def wrong_kind(document: Document, expected: str) -> Diagnostic | None:
+    """One diagnostic when ``document`` is plainly another kind of file than ``expected``
+    ('profile' or 'ruleset'), instead of a dozen field errors."""
+    kind = document_kind(document)
+    if expected == "ruleset" and kind == "profile" and not (
+            isinstance(document.data, dict) and _PROFILE_KEYS & set(document.data)):
+        return None  # not recognisably a profile either: the schema says what is wrong
+    advice = _KIND_ADVICE.get((kind, expected))
+    return document.diagnostic("E203", advice, ()) if advice else None
+
+
+def declared_missions(document: Document) -> set[str]:
+    """The mission ids a ruleset document defines or adds (its own, not its base's)."""
+    data = document.data if isinstance(document.data, dict) else {}
+    changes = (data.get("changes") or {}).get("missions") or {}
+    return {m["id"] for m in (data.get("missions") or []) + (changes.get("add") or [])
+            if isinstance(m, dict) and isinstance(m.get("id"), str)}
+
+
+def load_profile_document(path: str) -> Document:
+    """A profile file, for a command that reads one (eval, schedule).
+
+    Raises InputError: with one diagnostic when the file is a table of profiles, a ruleset or
+    a file of test cases, else whatever reading it finds.
+    """
+    problem = table_file_problem(path)
+    if problem:
+        raise InputError([problem])
+    document = load_document(path)
+    problem = wrong_kind(document, "profile")
+    if problem:
+        raise InputError([problem])
+    return document
 
 
 def _date(value) -> datetime.date | None:
@@ -64,8 +130,8 @@ def _at_removal(diagnostic: Diagnostic, removals: dict) -> Diagnostic:
     amendment, path = removals[diagnostic.subject]
     where = f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}" if diagnostic.line else diagnostic.file
     return amendment.diagnostic(
-        "E307", f"removes '{diagnostic.subject}', which is still read at {where} "
-        f"({format_path(diagnostic.path)}): change or remove what reads it too", path)
+        "E307", msg("removes '{name}', which is still read at {where} ({path}): change or remove what reads it "
+                    "too", name=diagnostic.subject, where=where, path=format_path(diagnostic.path)), path)
 
 
 def _content_key(document: Document) -> tuple:
@@ -103,7 +169,8 @@ class Library:
                 try:
                     raw = folder.joinpath(name).read_bytes()
                     if len(raw) > MAX_FILE_BYTES:
-                        raise InputError([Diagnostic("E001", f"is over the limit of {MAX_FILE_BYTES} bytes", display)])
+                        raise InputError([Diagnostic("E001", msg("is over the limit of {limit} bytes",
+                                                                 limit=MAX_FILE_BYTES), display)])
                     document = parse_document(raw, display)
                 except InputError as error:
                     problems.extend(error.diagnostics)
@@ -118,7 +185,8 @@ class Library:
                 stem = name[: -len(".yaml")]
                 if document.data["id"] != stem:
                     problems.append(document.diagnostic(
-                        "E304", f"ruleset id '{document.data['id']}' differs from its file name '{name}'",
+                        "E304", msg("ruleset id '{id}' differs from its file name '{name}'", id=document.data["id"],
+                                    name=name),
                         ("id",)))
                 documents[document.data["id"]] = document
             cache.save()
@@ -131,7 +199,13 @@ class Library:
         """A ruleset document read from a file, schema-checked."""
         key = os.path.abspath(path)
         if key not in self._files:
+            problem = table_file_problem(path, "ruleset")
+            if problem:
+                raise InputError([problem])
             document = load_document(path)
+            problem = wrong_kind(document, "ruleset")
+            if problem:
+                raise InputError([problem])
             problems = validate_ruleset(document)
             if problems:
                 raise InputError(problems)
@@ -145,13 +219,16 @@ class Library:
         shipped = self.shipped_documents()
         if id_or_path in shipped:
             return shipped[id_or_path]
-        raise InputError([Diagnostic("E404", f"unknown ruleset '{id_or_path}': {self._known_hint(id_or_path)}")])
+        raise InputError([Diagnostic("E404", msg("unknown ruleset '{name}': {hint}", name=id_or_path,
+                                                 hint=self._known_hint(id_or_path)))])
 
-    def _known_hint(self, name: str) -> str:
+    def _known_hint(self, name: str):
         shipped = self.shipped_documents()
         guess = suggest(name, shipped)
-        hint = f"did you mean '{guess}'? " if guess else ""
-        return f"{hint}known rulesets: {', '.join(sorted(shipped))}"
+        known = ", ".join(sorted(shipped))
+        if guess:
+            return msg("did you mean '{guess}'? known rulesets: {known}", guess=guess, known=known)
+        return msg("known rulesets: {known}", known=known)
 
     def known_ids(self) -> list[str]:
         return sorted(self.shipped_documents())
@@ -160,10 +237,28 @@ class Library:
         """Every mission id that a shipped ruleset defines or adds."""
         found = set()
         for document in self.shipped_documents().values():
-            found |= {m["id"] for m in document.data.get("missions") or []}
-            changes = (document.data.get("changes") or {}).get("missions") or {}
-            found |= {m["id"] for m in changes.get("add") or []}
+            found |= declared_missions(document)
         return found
+
+    def mission_arrivals(self) -> dict[str, tuple[datetime.date, str]]:
+        """When each mission of the shipped enacted texts first applies, and with which text.
+
+        A mission applies from its text's entry into force, or from its own ``in_force``
+        when it has a later one (avenant 2's crisis mission, from 2022-09-03).
+        """
+        arrivals: dict = {}
+        for ruleset_id, document in self.shipped_documents().items():
+            data = document.data
+            if data.get("status") != "enacted":
+                continue
+            text_day = _date(data["dates"]["in_force"])
+            changes = (data.get("changes") or {}).get("missions") or {}
+            for mission in (data.get("missions") or []) + (changes.get("add") or []):
+                own = _date(mission.get("in_force"))
+                day = max(text_day, own) if own else text_day
+                if mission["id"] not in arrivals or day < arrivals[mission["id"]][0]:
+                    arrivals[mission["id"]] = (day, ruleset_id)
+        return arrivals
 
     # -- chains ------------------------------------------------------------------
 
@@ -172,16 +267,18 @@ class Library:
         if looks_like_path(name):
             if folder is None:  # a shipped text names its base by id
                 raise InputError([document.diagnostic(
-                    "E012", f"amends '{name}': a shipped ruleset amends another by its id", ("amends",))])
+                    "E012", msg("amends '{name}': a shipped ruleset amends another by its id", name=name),
+                    ("amends",))])
             path = confine(name, document, ("amends",), folder)
             if not os.path.exists(path):
                 raise InputError([document.diagnostic(
-                    "E306", f"amends '{name}': no such file ({path})", ("amends",))])
+                    "E306", msg("amends '{name}': no such file ({path})", name=name, path=path), ("amends",))])
             return self.file_document(path)
         shipped = self.shipped_documents()
         if name not in shipped:
             raise InputError([document.diagnostic(
-                "E306", f"amends '{name}', which is not a known ruleset: {self._known_hint(name)}",
+                "E306", msg("amends '{name}', which is not a known ruleset: {hint}", name=name,
+                            hint=self._known_hint(name)),
                 ("amends",))])
         return shipped[name]
 
@@ -204,15 +301,15 @@ class Library:
         while "amends" in chain[-1].data:
             if len(chain) > MAX_AMENDMENT_CHAIN:
                 raise InputError([document.diagnostic(
-                    "E310", f"a chain of more than {MAX_AMENDMENT_CHAIN} amending texts from this file: "
-                    f"the limit is {MAX_AMENDMENT_CHAIN} (each link consolidates the whole text again)",
+                    "E310", msg("a chain of more than {limit} amending texts from this file: the limit is {limit} "
+                                "(each link consolidates the whole text again)", limit=MAX_AMENDMENT_CHAIN),
                     ("amends",))])
             base = self._base_of(chain[-1], folder)
             identity = self._identity(base)
             if identity in seen:
                 names = [d.data["id"] for d in chain[seen[identity]:]] + [base.data["id"]]
                 raise InputError([document.diagnostic(
-                    "E305", "amendment cycle: " + " -> ".join(names), ("amends",))])
+                    "E305", msg("amendment cycle: {chain}", chain=" -> ".join(names)), ("amends",))])
             seen[identity] = len(chain)
             chain.append(base)
         return list(reversed(chain))
@@ -275,7 +372,8 @@ class Library:
             if document.data["status"] == "enacted" and start <= day and (until is None or day <= until):
                 candidates.append((start, document))
         if not candidates:
-            known = ", ".join(f"{d.data['id']} (from {d.data['dates']['in_force']})" for d in
-                              sorted(self.shipped_documents().values(), key=lambda d: d.data["dates"]["in_force"]))
-            raise InputError([Diagnostic("E403", f"no ruleset is in force on {day}; known rulesets: {known}")])
+            known = [msg("{id} (from {day})", id=d.data["id"], day=d.data["dates"]["in_force"]) for d in
+                     sorted(self.shipped_documents().values(), key=lambda d: d.data["dates"]["in_force"])]
+            raise InputError([Diagnostic("E403", msg("no ruleset is in force on {day}; known rulesets: {known}",
+                                                     day=day, known=known))])
         return self.compile(max(candidates, key=lambda pair: pair[0])[1], day)

@@ -147,7 +147,11 @@ class MutationReport:
 # -- making the mutants -----------------------------------------------------------------
 
 def _step(value):
-    """One unit of a number as written: 1 for 12, 0.01 for 0.75."""
+    """One unit of a number as written: 1 for 12, 0.01 for 0.75.
+
+    >>> _step(12), _step(Decimal("0.75")), _step(Decimal("0.10"))
+    (1, Decimal('0.01'), Decimal('0.01'))
+    """
     if isinstance(value, int):
         return 1
     return Decimal(1).scaleb(value.as_tuple().exponent)

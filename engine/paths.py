@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from .diagnostic import Diagnostic, InputError, excerpt
+from .diagnostic import Diagnostic, InputError, excerpt, msg
 
 __all__ = ["YAML_SUFFIXES", "allowed_folder", "confine", "yaml_files_in"]
 
@@ -74,7 +74,8 @@ def yaml_files_in(folder: str) -> tuple[list[str], list[Diagnostic]]:
         if not name.endswith(YAML_SUFFIXES) or os.path.isdir(full):
             continue
         if os.path.dirname(os.path.realpath(full)) != real:
-            problems.append(Diagnostic("E012", f"is a symbolic link that leads out of {folder}: not read", full))
+            problems.append(Diagnostic("E012", msg("is a symbolic link that leads out of {folder}: not read",
+                                                   folder=folder), full))
             continue
         files.append(full)
     return files, problems

@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, InputError, suggest
+from .diagnostic import Diagnostic, InputError, msg, suggest
 from .schema import schema_diagnostics
 from .yaml_loader import Document, load_document
 
@@ -149,11 +149,12 @@ def compile_profile(document: Document) -> Profile:
 
 
 def unknown_missions(document: Document, known) -> list[Diagnostic]:
-    """A diagnostic for each mission id of a profile document that looks like a misspelt known one.
+    """E208 for each mission id of a profile document that no text in play knows.
 
-    A mission id close to a known one is an error with the suggestion; one that is
-    close to none may belong to a proposal not in play, and the evaluation warns
-    that it is ignored (W004).
+    ``known`` holds the missions of every text the engine knows (the shipped ones and
+    those given); a mission of a text not in force on the date is known, and the
+    evaluation warns that it does not apply yet (W004). The message suggests the
+    closest known id, or lists them.
     """
     problems = []
     missions = document.data.get("missions") if isinstance(document.data, dict) else None
@@ -162,9 +163,12 @@ def unknown_missions(document: Document, known) -> list[Diagnostic]:
             continue
         guess = suggest(mission_id, known)
         if guess:
-            problems.append(document.diagnostic(
-                "E208", f"unknown mission '{mission_id}': did you mean '{guess}'?", ("missions", mission_id),
-                key=True))
+            message = msg("unknown mission '{mission}': no text defines it; did you mean '{guess}'?",
+                          mission=mission_id, guess=guess)
+        else:
+            message = msg("unknown mission '{mission}': no text defines it; the missions are {missions}",
+                          mission=mission_id, missions=", ".join(sorted(known)))
+        problems.append(document.diagnostic("E208", message, ("missions", mission_id), key=True))
     return problems
 
 

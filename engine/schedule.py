@@ -17,7 +17,7 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from .diagnostic import Diagnostic, EvaluationError, InputError
+from .diagnostic import Diagnostic, EvaluationError, InputError, msg
 from .evaluate import evaluate, mission_names
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
@@ -168,6 +168,7 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             ruleset = None  # no text in force yet on that day: nothing is owed for it
     if ruleset is not None:
         result = evaluate(ruleset, profile, day)
+        _keep_warnings(notes, result)
         lines = {line.id: line.amount for line in result.lines}
         if lines:
             last = profile.contract_signed - _ONE_DAY if profile.contract_signed else day
@@ -176,6 +177,10 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             payments += _pay(profile, None, entitlement, {line.id: (ruleset, result, line) for line in result.lines})
 
     signed = profile.contract_signed
+    if signed is None and not any(note.code == "W003" for note in notes):
+        # As eval says it: without a signature there is no contract year, so nothing to pay.
+        notes.append(Diagnostic("W003", msg("no contract_signed: no ACI contract yet, so no contract year"),
+                                profile.file, severity="warning"))
     if signed is not None:
         first = resolve(signed)
         duration = first.contract_years or 0
@@ -191,6 +196,7 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             for a, b in parts:
                 ruleset = resolve(a)
                 result = evaluate(ruleset, profile, a)
+                _keep_warnings(notes, result)
                 results.append((ruleset, result))
                 segments.append((a, b, ruleset.id))
                 weights = _weights(ruleset, result, start, end, a, b)
@@ -202,10 +208,12 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
             entitlement = YearEntitlement(number, start, end, lines, tuple(segments))
             years.append(entitlement)
             if len(parts) > 1:
-                described = ", ".join(f"{_days(a, b)} days under {rid} ({a} to {b})" for a, b, rid in segments)
+                described = [msg("{days} days under {text} ({start} to {end})", days=_days(a, b), text=rid,
+                                 start=a, end=b) for a, b, rid in segments]
                 notes.append(Diagnostic(
-                    "W007", f"contract year {number} ({start} to {end}) is cut where a text or a provision "
-                    f"enters into force: {described}; each line counts each part prorata temporis",
+                    "W007", msg("contract year {number} ({start} to {end}) is cut where a text or a provision "
+                                "enters into force: {parts}; each line counts each part prorata temporis",
+                                number=number, start=start, end=end, parts=described),
                     profile.file, severity="warning"))
             # Each line is paid by the rules of the first part of the year it appears in.
             details = {}
@@ -221,8 +229,23 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
     contract_years = [y for y in years if y.number is not None]
     if contract_years:
         as_of = min(until, contract_years[-1].end) if until is not None else contract_years[-1].end
-        obligations = evaluate(resolve(as_of), profile, as_of).obligations
+        final = evaluate(resolve(as_of), profile, as_of)
+        _keep_warnings(notes, final)
+        obligations = final.obligations
     return Schedule(profile, tuple(years), tuple(payments), tuple(notes), tuple(obligations), as_of)
+
+
+def _keep_warnings(notes: list, result) -> None:
+    """Keep what eval warns about on the days the calendar evaluates (a variable part at 0
+    for want of an achievement, a mission not in force yet...), each once.
+
+    W007 is left out: the calendar says in its own W007 how it cuts a year.
+    """
+    seen = {(note.code, note.message) for note in notes}
+    for warning in result.warnings:
+        if warning.code != "W007" and (warning.code, warning.message) not in seen:
+            notes.append(warning)
+            seen.add((warning.code, warning.message))
 
 
 def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
@@ -245,15 +268,17 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
                 break
         if rule is None:
             raise EvaluationError([ruleset.document.diagnostic(
-                "E405", f"no payment rule of ruleset '{ruleset.id}' pays line '{line_id}' "
-                f"(volet {line.volet}) in contract year {number}", ("payments",))])
+                "E405", msg("no payment rule of ruleset '{ruleset}' pays line '{line}' (volet {volet}) in "
+                            "contract year {number}", ruleset=ruleset.id, line=line_id, volet=line.volet,
+                            number=number), ("payments",))])
         paid = _ZERO
         for index, installment in enumerate(rule.installments):
             share = _compute(ruleset, rule, f"installments[{index}].share", installment.share, evaluator)
             due = _compute(ruleset, rule, f"installments[{index}].due", installment.due, evaluator)
             if not isinstance(due, datetime.date):
                 raise EvaluationError([ruleset.document.diagnostic(
-                    "E402", f"payment rule '{rule.id}': the due date gives {describe_value(due)}, not a date",
+                    "E402", msg("payment rule '{rule}': the due date gives {value}, not a date", rule=rule.id,
+                                value=describe_value(due)),
                     rule.path + ("installments", index, "due"))])
             if index == len(rule.installments) - 1:
                 part = amount - paid
@@ -280,7 +305,8 @@ def _compute(ruleset, rule, field, expression, evaluator):
         return evaluate_expression(evaluator, expression)
     except ExpressionFailure as failure:
         raise EvaluationError([ruleset.document.diagnostic(
-            failure.code, f"{failure.message} in payment rule '{rule.id}' ({field}: {expression.text})"
-            + (f"; {failure.hint}" if failure.hint else ""),
+            failure.code, msg("{problem} in payment rule '{rule}' ({field}: {formula}){hint}", problem=failure.message,
+                              rule=rule.id, field=field, formula=expression.text,
+                              hint=msg("; {hint}", hint=failure.hint) if failure.hint else ""),
             rule.path)]) from None
 

@@ -18,7 +18,7 @@ from importlib import resources
 import jsonschema
 from jsonschema.exceptions import best_match
 
-from .diagnostic import Diagnostic, excerpt, suggest
+from .diagnostic import Diagnostic, Message, excerpt, msg, suggest
 from .yaml_loader import Document
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
@@ -31,14 +31,26 @@ MAX_YEAR = 2100
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _TYPE_WORDS = {
-    "string": "a text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-    "object": "a mapping (key: value)",
-    "array": "a list",
-    "null": "nothing",
+    "string": msg("a text"),
+    "integer": msg("a whole number"),
+    "number": msg("a number"),
+    "boolean": msg("true or false"),
+    "object": msg("a mapping (key: value)"),
+    "array": msg("a list"),
+    "null": msg("nothing"),
 }
+
+
+def _either(words: list) -> Message:
+    """'a, b or c' of a list of words (messages or texts)."""
+    if len(words) == 1:
+        return words[0] if isinstance(words[0], Message) else msg("{word}", word=words[0])
+    return msg("{items} or {last}", items=[w if isinstance(w, Message) else msg("{word}", word=w)
+                                           for w in words[:-1]], last=words[-1])
+
+
+def _at(where: str):
+    return msg(" in {where}", where=where) if where else ""
 
 
 @functools.cache
@@ -73,31 +85,32 @@ def schema_diagnostics(document: Document, name: str) -> list[Diagnostic]:
     return sorted(found.values(), key=lambda d: (d.line or 0, d.column or 0, d.code))
 
 
-def _describe(value) -> str:
+def _describe(value) -> Message:
     if isinstance(value, bool):
-        return f"the value {str(value).lower()}"
+        return msg("the value {value}", value=str(value).lower())
     if isinstance(value, (int, Decimal)):
-        return f"the number {value}"
+        return msg("the number {value}", value=value)
     if isinstance(value, str):
-        return f"the text {excerpt(value)}"
+        return msg("the text {value}", value=excerpt(value))
     if value is None:
-        return "nothing"
+        return msg("nothing")
     if isinstance(value, dict):
-        return "a mapping"
-    return "a list"
+        return msg("a mapping")
+    return msg("a list")
 
 
 def _translate(error, document: Document):
     path = tuple(error.absolute_path)
     where = document.describe(path)
-    at = f" in {where}" if where else ""
+    at = _at(where)
     kind = error.validator
     instance = error.instance
 
     if "propertyNames" in error.absolute_schema_path:
         # jsonschema checks each key as an instance of its own, at the parent's path.
         yield document.diagnostic(
-            "E204", f"key {excerpt(instance)} is not allowed{at}{_property_names_hint(error.schema)}",
+            "E204", msg("key {key} is not allowed{at}{hint}", key=excerpt(instance), at=at,
+                        hint=_property_names_hint(error.schema)),
             path + (instance,), key=True)
         return
 
@@ -109,10 +122,13 @@ def _translate(error, document: Document):
                 continue
             guess = suggest(key, known)
             if guess:
-                extra = " (it is required)" if guess in missing else ""
-                message = f"unknown field {excerpt(key)}{at}: did you mean '{guess}'?{extra}"
+                message = (msg("unknown field {key}{at}: did you mean '{guess}'? (it is required)",
+                               key=excerpt(key), at=at, guess=guess) if guess in missing else
+                           msg("unknown field {key}{at}: did you mean '{guess}'?", key=excerpt(key), at=at,
+                               guess=guess))
             else:
-                message = f"unknown field {excerpt(key)}{at}; known fields: {', '.join(known)}"
+                message = msg("unknown field {key}{at}; known fields: {known}", key=excerpt(key), at=at,
+                              known=", ".join(known))
             yield document.diagnostic("E201", message, path + (key,), key=True)
         return
 
@@ -123,34 +139,42 @@ def _translate(error, document: Document):
         extras = [k for k in instance if k not in error.schema.get("properties", {})]
         if suggest(name, extras):
             return  # reported once, as the misspelt field, by additionalProperties
-        yield document.diagnostic("E202", f"missing required field '{name}'{at}", path)
+        yield document.diagnostic("E202", msg("missing required field '{name}'{at}", name=name, at=at), path)
         return
 
     if kind == "type":
         expected = error.validator_value
         expected = [expected] if isinstance(expected, str) else list(expected)
-        words = " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
+        words = _either([_TYPE_WORDS.get(t, t) for t in expected])
         hint = _yaml_hint(instance, expected, document, path)
         if not path and isinstance(instance, str):
             # A file of plain text where YAML keys were expected: say what it is, never what it says.
-            yield document.diagnostic("E203", f"expected {words}: this file is a plain text of "
-                                      f"{len(instance)} characters, not YAML keys and values", path)
+            yield document.diagnostic("E203", msg("expected {expected}: this file is a plain text of {count} "
+                                                  "characters, not YAML keys and values", expected=words,
+                                                  count=len(instance)), path)
             return
-        yield document.diagnostic("E203", f"expected {words}{at}, got {_describe(instance)}{hint}", path)
+        yield document.diagnostic("E203", msg("expected {expected}{at}, got {found}{hint}", expected=words, at=at,
+                                              found=_describe(instance), hint=hint), path)
         return
 
     if kind == "enum":
         options = [str(o) for o in error.validator_value]
         guess = suggest(str(instance), options) if isinstance(instance, str) else None
-        tail = f": did you mean '{guess}'?" if guess else f"; one of: {', '.join(options)}"
-        yield document.diagnostic("E204", f"{_describe(instance)} is not allowed{at}{tail}", path)
+        tail = (msg(": did you mean '{guess}'?", guess=guess) if guess else
+                msg("; one of: {options}", options=", ".join(options)))
+        yield document.diagnostic("E204", msg("{found} is not allowed{at}{hint}", found=_describe(instance), at=at,
+                                              hint=tail), path)
         return
 
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         bound = error.validator_value
-        word = {"minimum": "below the minimum", "maximum": "above the maximum",
-                "exclusiveMinimum": "not above", "exclusiveMaximum": "not below"}[kind]
-        yield document.diagnostic("E204", f"{_describe(instance)}{at} is {word} {bound}", path)
+        found = _describe(instance)
+        yield document.diagnostic("E204", {
+            "minimum": msg("{found}{at} is below the minimum {bound}", found=found, at=at, bound=bound),
+            "maximum": msg("{found}{at} is above the maximum {bound}", found=found, at=at, bound=bound),
+            "exclusiveMinimum": msg("{found}{at} is not above {bound}", found=found, at=at, bound=bound),
+            "exclusiveMaximum": msg("{found}{at} is not below {bound}", found=found, at=at, bound=bound),
+        }[kind], path)
         return
 
     if kind in ("pattern", "format") and error.schema.get("format") == "date":
@@ -160,31 +184,32 @@ def _translate(error, document: Document):
     if kind in ("oneOf", "anyOf") and error.context:
         deepest = best_match(error.context)
         if deepest.validator == "required" and all(c.validator == "required" for c in error.context):
-            names = " or ".join(
-                f"'{m}'" for m in (re.findall(r"'([^']*)' is a required", c.message)[0]
-                                   for c in error.context))
-            yield document.diagnostic("E202", f"needs {names}{at}", path)
+            names = _either([f"'{m}'" for m in (re.findall(r"'([^']*)' is a required", c.message)[0]
+                                                 for c in error.context)])
+            yield document.diagnostic("E202", msg("needs {names}{at}", names=names, at=at), path)
             return
         if isinstance(instance, (str, int, Decimal, bool)) and not isinstance(instance, dict):
-            expected = error.schema.get("description") or "a value of another form"
             yield document.diagnostic(
-                "E203", f"{_describe(instance)} is not allowed{at}: expected {_oneof_words(error.schema)}",
-                path)
+                "E203", msg("{found} is not allowed{at}: expected {expected}", found=_describe(instance), at=at,
+                            expected=_oneof_words(error.schema)), path)
             return
         yield from _translate(deepest, document)
         return
 
     if kind in ("minLength", "maxLength", "minItems", "minProperties"):
-        yield document.diagnostic("E204", f"{where or 'value'}: {error.message}", path)
+        yield document.diagnostic("E204", msg("{where}: {problem}", where=where or "value", problem=error.message),
+                                  path)
         return
 
     if kind == "pattern":
         yield document.diagnostic(
-            "E204", f"{_describe(instance)}{at} does not have the expected form ({_plain_pattern(error.validator_value)})",
+            "E204", msg("{found}{at} does not have the expected form ({pattern})", found=_describe(instance),
+                        at=at, pattern=_plain_pattern(error.validator_value)),
             path)
         return
 
-    yield document.diagnostic("E200", f"{where or 'document'}: {error.message}", path)
+    yield document.diagnostic("E200", msg("{where}: {problem}", where=where or "document", problem=error.message),
+                              path)
 
 
 def _missing_required(schema, instance) -> set:
@@ -200,61 +225,63 @@ def _plain_pattern(pattern: str) -> str:
     return pattern.replace(r"(?!\n)", "")
 
 
-def _property_names_hint(schema) -> str:
+def _property_names_hint(schema):
     pattern = _plain_pattern(schema.get("pattern") or "")
     if pattern == "^[1-5]$":
-        return " (contract years are 1 to 5)"
+        return msg(" (contract years are 1 to 5)")
     if pattern == "^[1-9]$":
-        return " (expected a taille: 1, 2, 3 ...)"
+        return msg(" (expected a taille: 1, 2, 3 ...)")
     if pattern:
-        return f" (keys are lower-case names: {pattern})"
+        return msg(" (keys are lower-case names: {pattern})", pattern=pattern)
     return ""
 
 
-def _oneof_words(schema) -> str:
+def _oneof_words(schema) -> Message:
     words = []
     for option in schema.get("oneOf", schema.get("anyOf", [])):
         ref = option.get("$ref", "")
         if ref.endswith("/amount"):
-            words.append("an amount (a number of euros)")
+            words.append(msg("an amount (a number of euros)"))
         elif ref.endswith("/date"):
-            words.append("a date (YYYY-MM-DD)")
+            words.append(msg("a date (YYYY-MM-DD)"))
         elif ref.endswith("/expression"):
-            words.append("an expression")
+            words.append(msg("an expression"))
         elif option.get("type") == "boolean":
-            words.append("true or false")
+            words.append(msg("true or false"))
         elif option.get("type") == "object":
-            words.append("a mapping")
+            words.append(msg("a mapping"))
         elif ref.endswith("/confidence"):
-            words.append("confirmed, derived or unverified")
-    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + (words[-1] if words else "another form")
+            words.append(msg("confirmed, derived or unverified"))
+    return _either(words) if words else msg("another form")
 
 
-def _yaml_hint(instance, expected, document: Document, path) -> str:
+def _yaml_hint(instance, expected, document: Document, path):
     style = document.styles.get(path)
     if "string" in expected and isinstance(instance, (int, Decimal, bool)) and style == "":
-        return f" (YAML read it as a {'number' if not isinstance(instance, bool) else 'boolean'}: quote it if a text is meant)"
+        if isinstance(instance, bool):
+            return msg(" (YAML read it as a boolean: quote it if a text is meant)")
+        return msg(" (YAML read it as a number: quote it if a text is meant)")
     if isinstance(instance, str) and set(expected) & {"integer", "number"}:
         if re.fullmatch(r"[-+]?[0-9 ]+,[0-9]+", instance):
-            return " (write decimals with a point: 12.50)"
+            return msg(" (write decimals with a point: 12.50)")
         if style in ("'", '"') and re.fullmatch(r"[-+]?[0-9.]+", instance):
-            return " (remove the quotes)"
+            return msg(" (remove the quotes)")
     if "integer" in expected and isinstance(instance, Decimal):
-        return " (a count has no decimals)"
+        return msg(" (a count has no decimals)")
     return ""
 
 
-def _date_message(value, where: str) -> str:
-    at = f" in {where}" if where else ""
+def _date_message(value, where: str) -> Message:
+    at = _at(where)
     if not isinstance(value, str):
-        return f"expected a date (YYYY-MM-DD){at}, got {_describe(value)}"
+        return msg("expected a date (YYYY-MM-DD){at}, got {found}", at=at, found=_describe(value))
     if not _DATE_SHAPE.fullmatch(value):
-        return f"'{value}'{at} is not a date written YYYY-MM-DD (e.g. 2023-01-15)"
+        return msg("'{value}'{at} is not a date written YYYY-MM-DD (e.g. 2023-01-15)", value=value, at=at)
     try:
         datetime.date.fromisoformat(value)
     except ValueError:
-        return f"'{value}'{at} is not a date of the calendar"
-    return f"'{value}'{at} is not a valid date"
+        return msg("'{value}'{at} is not a date of the calendar", value=value, at=at)
+    return msg("'{value}'{at} is not a valid date", value=value, at=at)
 
 
 def _date_range(document: Document):
@@ -273,5 +300,6 @@ def _date_range(document: Document):
                 continue  # not a date of the calendar: the schema's format check says so
             if not MIN_YEAR <= year <= MAX_YEAR:
                 yield document.diagnostic(
-                    "E205", f"'{node}' in {document.describe(path)} is outside the years {MIN_YEAR}..{MAX_YEAR}",
+                    "E205", msg("'{value}' in {where} is outside the years {first}..{last}", value=node,
+                                where=document.describe(path), first=MIN_YEAR, last=MAX_YEAR),
                     path)

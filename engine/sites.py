@@ -140,6 +140,11 @@ def condition_parts(expression) -> list:
     Each operand of ``and`` / ``or`` / ``not``, each comparison (each link of a
     chained one, ``link`` its index), and each test of ``x if test else y``;
     ``link`` is None for a part that is not a comparison.
+
+    >>> from aci_rules.engine.expressions import parse_expression
+    >>> e, _ = parse_expression("a and not b and c <= d <= f", known_names=set("abcdf"), known_functions=set())
+    >>> [node_text(e, node, link) for node, link in condition_parts(e)]
+    ['a', 'b', 'c <= d <= f', 'c <= d', 'd <= f']
     """
     parts, seen = [], set()
 
@@ -154,7 +159,9 @@ def condition_parts(expression) -> list:
                 add(node, link)
         elif isinstance(node, ast.BoolOp):
             for value in node.values:
-                if not (isinstance(value, ast.Compare) and len(value.ops) == 1):
+                # A comparison counts by its links, ``not x`` by x: the same truth, seen once.
+                if not (isinstance(value, ast.Compare) and len(value.ops) == 1) and not (
+                        isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.Not)):
                     add(value)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             if not (isinstance(node.operand, ast.Compare) and len(node.operand.ops) == 1):

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostic import Diagnostic, InputError
+from .diagnostic import Diagnostic, InputError, msg
 
 __all__ = [
     "Document",
@@ -126,6 +126,9 @@ class Document:
         >>> doc = Document("t.yaml", {"lines": [{"id": "fixe"}]}, aliases={("lines", 0): ("changes", "lines", "add", 2)})
         >>> doc.describe(("lines", 0, "when"))
         'changes.lines.add[fixe].when'
+        >>> doc.aliases = {("lines", 0, "when"): ("changes", "lines", "change", 1, "when")}
+        >>> doc.describe(("lines", 0, "when"))
+        'changes.lines.change[fixe].when'
         """
         path = tuple(path)
         size, head = 0, ()
@@ -137,7 +140,8 @@ class Document:
             size = 0
         parts = head + path[size:]
         # Which node of ``path`` each part of the written path stands for.
-        node_of = {len(head) - 1: size - 1} if head and size else {}
+        # (an alias's written path ends like the path it stands for: align them from the end)
+        node_of = {len(head) - back: size - back for back in range(1, min(len(head), size) + 1)}
         node_of.update({len(head) + index - size: index for index in range(size, len(path))})
         out = ""
         for position, part in enumerate(parts):
@@ -299,23 +303,23 @@ def read_bytes(filename, name: str, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         info = os.stat(filename)
     except FileNotFoundError:
-        fail("no such file")
+        fail(msg("no such file"))
     except OSError as exc:
-        fail(f"cannot read: {exc.strerror or exc}")
+        fail(msg("cannot read: {reason}", reason=exc.strerror or str(exc)))
     if stat.S_ISDIR(info.st_mode):
-        fail("is a directory, not a YAML file")
+        fail(msg("is a directory, not a YAML file"))
     if not stat.S_ISREG(info.st_mode):
         # A FIFO would block the open; a device like /dev/zero never ends.
-        fail("is not a regular file (a FIFO, a device or a socket)")
+        fail(msg("is not a regular file (a FIFO, a device or a socket)"))
     if info.st_size > limit:
-        fail(f"is {info.st_size} bytes; the limit is {limit} bytes")
+        fail(msg("is {size} bytes; the limit is {limit} bytes", size=info.st_size, limit=limit))
     try:
         with open(filename, "rb") as handle:
             raw = handle.read(limit + 1)
     except OSError as exc:
-        fail(f"cannot read: {exc.strerror or exc}")
+        fail(msg("cannot read: {reason}", reason=exc.strerror or str(exc)))
     if len(raw) > limit:
-        fail(f"is over the limit of {limit} bytes")
+        fail(msg("is over the limit of {limit} bytes", limit=limit))
     return raw
 
 
@@ -331,14 +335,14 @@ def decode_text(raw: bytes, name: str) -> str:
     nul = raw.find(b"\x00")
     if nul >= 0:
         line, col = _line_col(raw, nul)
-        raise InputError([Diagnostic("E002", "NUL byte: this is not a text file", name, line, col)])
+        raise InputError([Diagnostic("E002", msg("NUL byte: this is not a text file"), name, line, col)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _line_col(raw, exc.start)
         raise InputError([Diagnostic(
-            "E002", f"not UTF-8: byte 0x{raw[exc.start]:02x} (save the file as UTF-8; "
-            "Latin-1 'é' is one such byte)", name, line, col)]) from None
+            "E002", msg("not UTF-8: byte 0x{byte:02x} (save the file as UTF-8; Latin-1 'é' is one such byte)",
+                        byte=raw[exc.start]), name, line, col)]) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -354,7 +358,7 @@ def resolve_plain(text: str):
     (Decimal('0.80'), None)
     >>> resolve_plain("2023-06-01")
     ('2023-06-01', None)
-    >>> resolve_plain("NO")[1]
+    >>> str(resolve_plain("NO")[1])
     "'NO' is read as false by YAML 1.1 and as a text by YAML 1.2: write false, or quote it ('NO')"
     """
     if text in _NULL:
@@ -363,8 +367,8 @@ def resolve_plain(text: str):
         return _BOOL[text], None
     if text in _YAML11_BOOL:
         truth = "true" if text.lower() in ("yes", "on") else "false"
-        return text, (f"'{text}' is read as {truth} by YAML 1.1 and as a text by YAML 1.2: "
-                      f"write {truth}, or quote it ('{text}')")
+        return text, msg("'{text}' is read as {truth} by YAML 1.1 and as a text by YAML 1.2: write {truth}, or "
+                         "quote it ('{text}')", text=text, truth=truth)
     first = text[0]
     if not (first.isdigit() or first in "+-."):
         return text, None
@@ -372,7 +376,7 @@ def resolve_plain(text: str):
         if len(text.lstrip("+-")) > MAX_NUMBER_DIGITS:
             return text, f"number {text[:20]}... has more than {MAX_NUMBER_DIGITS} digits"
         if text.startswith("-") and text.lstrip("-") == "0":
-            return text, "'-0' is a negative zero: write 0"
+            return text, msg("'{text}' is a negative zero: write 0", text="-0")
         return int(text), None
     if _DECIMAL.fullmatch(text):
         digits = sum(ch.isdigit() for ch in text)
@@ -380,22 +384,22 @@ def resolve_plain(text: str):
             return text, f"number {text[:20]}... has more than {MAX_NUMBER_DIGITS} digits"
         value = Decimal(text)
         if value == 0 and text.startswith("-"):
-            return text, f"'{text}' is a negative zero: write 0"
+            return text, msg("'{text}' is a negative zero: write 0", text=text)
         return value, None
     if _OCTAL_LIKE.fullmatch(text):
-        return text, (f"'{text}' has a leading zero, which YAML 1.1 reads as an octal number: "
-                      f"write it without the zero, or quote it ('{text}') if it is a text")
+        return text, msg("'{text}' has a leading zero, which YAML 1.1 reads as an octal number: write it "
+                         "without the zero, or quote it ('{text}') if it is a text", text=text)
     if _RADIX.fullmatch(text) or _UNDERSCORE_NUMBER.fullmatch(text):
-        return text, (f"'{text}' is a number only for some YAML readers: write it in plain "
-                      f"decimal digits, or quote it ('{text}')")
+        return text, msg("'{text}' is a number only for some YAML readers: write it in plain decimal digits, "
+                         "or quote it ('{text}')", text=text)
     if _SEXAGESIMAL.fullmatch(text):
-        return text, (f"'{text}' is read as a base-60 number by YAML 1.1: "
-                      f"quote it ('{text}') if it is a text")
+        return text, msg("'{text}' is read as a base-60 number by YAML 1.1: quote it ('{text}') if it is a text",
+                         text=text)
     if _EXPONENT.fullmatch(text):
-        return text, (f"'{text}' uses exponent notation, read as a text by YAML 1.1 and as "
-                      f"a number by YAML 1.2: write the number in full")
+        return text, msg("'{text}' uses exponent notation, read as a text by YAML 1.1 and as a number by YAML "
+                         "1.2: write the number in full", text=text)
     if _SPECIAL_FLOAT.fullmatch(text):
-        return text, f"'{text}' is not a finite number"
+        return text, msg("'{text}' is not a finite number", text=text)
     return text, None
 
 
@@ -453,13 +457,13 @@ class _Builder:
             if exc.context_mark is not None and mark is not None and _at_end(text, mark):
                 # An unclosed bracket or quote is found at the end of the file: point at its opening.
                 what = next((w for key, w in _OPENERS if key in (exc.context or "")), exc.context)
-                problem = f"{what} opened here is never closed ({problem})"
+                problem = msg("{what} opened here is never closed ({problem})", what=what, problem=problem)
                 mark = exc.context_mark
             if mark is not None and _tab_at(text, mark):
-                problem += " (a tab: indent with spaces)"
-            self.error("E003", f"YAML syntax: {problem}", mark)
+                problem = msg("{problem} (a tab: indent with spaces)", problem=problem)
+            self.error("E003", msg("YAML syntax: {problem}", problem=problem), mark)
         except yaml.YAMLError as exc:  # ReaderError: a character YAML forbids
-            self.error("E003", f"YAML syntax: {exc}", None)
+            self.error("E003", msg("YAML syntax: {problem}", problem=str(exc)), None)
         except _Stop:
             pass
 
@@ -480,7 +484,8 @@ class _Builder:
         except (_Stop, yaml.YAMLError):
             pass
         if not any(error.code == "E009" for error in self.errors):
-            self.error("E009", f"nested deeper than {MAX_DEPTH} levels", exc.problem_mark or exc.context_mark)
+            self.error("E009", msg("nested deeper than {limit} levels", limit=MAX_DEPTH),
+                       exc.problem_mark or exc.context_mark)
 
     def _build(self, events) -> None:
         stack: list[_Frame] = []
@@ -490,22 +495,22 @@ class _Builder:
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    self.error("E005", "a second YAML document ('---'): a file holds one document",
+                    self.error("E005", msg("a second YAML document ('---'): a file holds one document"),
                                event.start_mark)
                     raise _Stop
                 continue
             if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
                 continue
             if isinstance(event, yaml.AliasEvent):
-                self.error("E006", "aliases ('*') are not part of the language: write the value out",
+                self.error("E006", msg("aliases ('*') are not part of the language: write the value out"),
                            event.start_mark)
                 raise _Stop
             if getattr(event, "anchor", None) is not None:
-                self.error("E006", "anchors ('&') are not part of the language: write the value out",
+                self.error("E006", msg("anchors ('&') are not part of the language: write the value out"),
                            event.start_mark)
                 raise _Stop
             if getattr(event, "tag", None) is not None:
-                self.error("E007", f"tags ('{event.tag}') are not part of the language",
+                self.error("E007", msg("tags ('{tag}') are not part of the language", tag=event.tag),
                            event.start_mark)
                 raise _Stop
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -518,7 +523,7 @@ class _Builder:
 
             self.nodes += 1
             if self.nodes > MAX_NODES:
-                self.error("E009", f"more than {MAX_NODES} YAML nodes", event.start_mark)
+                self.error("E009", msg("more than {limit} YAML nodes", limit=MAX_NODES), event.start_mark)
                 raise _Stop
             parent = stack[-1] if stack else None
             if parent is not None and isinstance(parent.container, dict) and parent.pending_key is None:
@@ -528,7 +533,7 @@ class _Builder:
             doc.marks[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if len(stack) >= MAX_DEPTH:
-                    self.error("E009", f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+                    self.error("E009", msg("nested deeper than {limit} levels", limit=MAX_DEPTH), event.start_mark)
                     raise _Stop
                 container = {} if isinstance(event, yaml.MappingStartEvent) else []
                 if parent is not None:
@@ -543,7 +548,7 @@ class _Builder:
             else:
                 self._attach(parent, value, path, event)
         if documents == 0 or (doc.data is None and not doc.marks):
-            self.error("E004", "the file is empty (no YAML document, or only comments)", None)
+            self.error("E004", msg("the file is empty (no YAML document, or only comments)"), None)
 
     def _child_path(self, parent):
         if parent is None:
@@ -571,26 +576,27 @@ class _Builder:
 
     def _take_key(self, parent: _Frame, event):
         if not isinstance(event, yaml.ScalarEvent):
-            self.error("E003", "a key must be a simple text, not a list or a mapping",
+            self.error("E003", msg("a key must be a simple text, not a list or a mapping"),
                        event.start_mark, parent.path)
             raise _Stop
         key = event.value
         if not event.style:
             value, problem = resolve_plain(key)
             if problem:
-                self.error("E010", f"key {problem}", event.start_mark, parent.path + (key,))
+                self.error("E010", msg("key {problem}", problem=problem), event.start_mark, parent.path + (key,))
             elif value is None or isinstance(value, bool):
-                self.error("E010", f"key '{key}' reads as {value!r}: quote it", event.start_mark,
+                self.error("E010", msg("key '{key}' reads as {value}: quote it", key=key, value=repr(value)),
+                           event.start_mark,
                            parent.path + (key,))
         line, column = event.start_mark.line + 1, event.start_mark.column + 1
         if key in parent.container:
             first_line = self.document.key_marks[parent.path + (key,)][0]
-            self.error("E008", f"duplicate key '{key}', first at line {first_line}",
+            self.error("E008", msg("duplicate key '{key}', first at line {line}", key=key, line=first_line),
                        event.start_mark, parent.path + (key,))
             parent.pending_key = _DUPLICATE
             return
         if key == "<<":
-            self.error("E006", "merge keys ('<<') are not part of the language: write the values out",
+            self.error("E006", msg("merge keys ('<<') are not part of the language: write the values out"),
                        event.start_mark, parent.path)
             raise _Stop
         parent.pending_key = key

@@ -17,6 +17,11 @@ from aci_rules.cli.main import cli
 # The tests keep the validation cache (engine/cache.py) to themselves.
 os.environ.setdefault("ACI_RULES_CACHE", tempfile.mkdtemp(prefix="aci-rules-cache-"))
 
+# The language does not depend on the machine running the tests: the locale names none of
+# ours, so every command speaks French, the default, unless a test says --lang en.
+os.environ.pop("LANGUAGE", None)
+os.environ["LC_ALL"] = "C.UTF-8"
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
 EXAMPLES = ROOT / "examples"

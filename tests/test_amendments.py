@@ -415,6 +415,15 @@ def test_a_crisis_mission_evaluated_before_its_entry_into_force_is_w004_and_pays
     assert not any(line["mission"] == "crises_sanitaires" for line in result["lines"])
     w004 = [w for w in result["warnings"] if w["code"] == "W004"]
     assert len(w004) == 1 and "crises_sanitaires" in w004[0]["message"]
+    # It says why and from when (FACTS.md §1: the crisis mission from 2022-09-03), not that
+    # the mission is unknown to the text.
+    assert f"not in force on 2022-06-01: it applies from {CRISIS_IN_FORCE} (avenant-2)" in w004[0]["message"]
+    assert "is not a mission of" not in w004[0]["message"]
+    before_avenant = eval_json(run_cli, profile, day="2021-12-01")
+    assert before_avenant["ruleset"] == "aci-2019"
+    w004 = [w["message"] for w in before_avenant["warnings"] if w["code"] == "W004"]
+    assert w004 == [f"mission 'crises_sanitaires' is not in force on 2021-12-01: it applies from "
+                    f"{CRISIS_IN_FORCE} (avenant-2); ignored until then"]
 
     later = eval_json(run_cli, profile, day="2022-10-01")
     assert CRISIS_LINES <= set(lines_of(later))
@@ -584,7 +593,7 @@ def test_validate_reports_each_file_on_its_own_whatever_came_before(run_cli, wri
     b = write("b.yaml", amendment(BAD_CHANGE, id="b", amends="aci-2019"))
     c = write("c.yaml", amendment(GOOD_CHANGE, id="c", amends="aci-2019"))
     for files in ([c, a, c, b], [b], [a, b, a, b, c, b]):
-        run = run_cli("validate", *files)
+        run = run_cli("validate", "--lang", "en", *files)
         assert run.exit_code == 1, run.stdout + run.stderr
         assert f"{b}: ruleset, 1 problem" in run.stdout.splitlines()
         assert all(f"{name}: ruleset, ok" in run.stdout.splitlines() for name in (a, c) if name in files)
@@ -603,3 +612,21 @@ def test_the_compile_cache_holds_even_when_two_documents_share_an_id(write, monk
     with pytest.raises(InputError) as caught:
         library.compile(bad)
     assert [d.code for d in caught.value.diagnostics] == ["E102"]
+
+
+@pytest.mark.parametrize("mission, hint", [
+    ("crise_sanitaire", "did you mean 'crises_sanitaires'?"),
+    ("telemedecine_rurale", "the missions are acces_soins, accompagnement, crises_sanitaires"),
+])
+@pytest.mark.parametrize("command", ["eval", "validate"])
+def test_a_mission_no_text_defines_is_e208(run_cli, write, mission, hint, command):
+    """A mission unknown to every text the engine knows is an error, with a suggestion or the list."""
+    text = PROFILE.replace("  crises_sanitaires: {started: 2022-01-10}\n",
+                           f"  crises_sanitaires: {{started: 2022-01-10}}\n  {mission}: {{started: 2022-01-10}}\n")
+    path = write("profile.yaml", text)
+    args = ["eval", path, "--date", DAY] if command == "eval" else ["validate", path]
+    run = run_cli(*args)
+    assert run.exit_code == 1, run.stdout + run.stderr
+    line = text.splitlines().index(f"  {mission}: {{started: 2022-01-10}}") + 1
+    assert f"{path}:{line}:3: E208 unknown mission '{mission}'" in run.stderr
+    assert hint in run.stderr

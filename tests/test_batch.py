@@ -86,9 +86,9 @@ def temporaries(folder) -> list:
     return [name for name in os.listdir(folder) if TEMPORARY.match(name)]
 
 
-def csv_rows(text: str) -> list[dict]:
+def csv_rows(text: str, columns=None) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text))
-    assert reader.fieldnames == COLUMNS
+    assert reader.fieldnames == (columns or COLUMNS)
     return list(reader)
 
 
@@ -197,9 +197,10 @@ def test_the_mission_columns_add_up_to_the_total(sample_batch):
         assert sum(Decimal(row[c]) for c in MISSION_COLUMNS) == Decimal(row["total"]), row["name"]
 
 
-def test_the_stdout_of_batch_is_only_the_product_and_the_progress_bar_is_on_stderr(sample_batch):
-    """700 profiles (>= 500): a progress bar, labelled, on stderr; stdout is the CSV alone."""
-    assert "Évaluation" in sample_batch.stderr
+def test_the_stdout_of_batch_is_only_the_product_and_stderr_no_bare_progress_line(sample_batch):
+    """700 profiles (>= 500) with stderr not a terminal: no progress label written bare among the
+    diagnostics (click's bar prints only its label there); stdout is the CSV alone."""
+    assert sample_batch.stderr == ""
     assert "Évaluation" not in sample_batch.stdout
     lines = sample_batch.stdout.splitlines()
     assert lines[0] == ",".join(COLUMNS)
@@ -215,13 +216,47 @@ def _first_rows(tmp_path, count: int):
     return path
 
 
+def _stderr_on_a_terminal(args) -> tuple[int, str, str]:
+    """Run ``aci-rules ARGS`` in a real process whose stderr is a terminal (a pty)."""
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    code = "from aci_rules.cli.main import main; main()"
+    process = subprocess.Popen([sys.executable, "-c", code, *map(str, args)], stdout=subprocess.PIPE,
+                               stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    stdout = process.stdout.read()
+    process.wait(timeout=120)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal is closed once the process ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return process.returncode, stdout.decode(), b"".join(chunks).decode(errors="replace")
+
+
 @pytest.mark.parametrize("count, bar", [(499, False), (500, True)])
-def test_the_progress_bar_shows_from_five_hundred_profiles(tmp_path, count, bar):
+def test_the_progress_bar_shows_from_five_hundred_profiles_on_a_terminal(tmp_path, count, bar):
+    code, stdout, terminal = _stderr_on_a_terminal(["batch", _first_rows(tmp_path, count), "--date", DAY])
+    assert code == 0, terminal
+    assert len(csv_rows(stdout)) == count
+    assert ("Évaluation" in terminal) is bar
+    if not bar:
+        assert terminal == ""
+
+
+@pytest.mark.parametrize("count", [499, 500])
+def test_no_progress_is_written_to_a_stderr_that_is_not_a_terminal(tmp_path, count):
     result = ok(invoke("batch", _first_rows(tmp_path, count), "--date", DAY))
     assert len(csv_rows(result.stdout)) == count
-    assert ("Évaluation" in result.stderr) is bar
-    if not bar:
-        assert result.stderr == ""
+    assert result.stderr == ""
 
 
 def _handful():
@@ -351,11 +386,14 @@ def test_a_folder_of_yaml_profiles_skips_the_rulesets(tmp_path, run_cli):
         (profiles if re.search(r"^population:", text, re.M) else rulesets).append(source.name)
     (folder / "notes.txt").write_text("pas un profil\n", encoding="utf-8")
     assert profiles and rulesets
-    result = ok(invoke("batch", folder, "--date", DAY))
-    rows = csv_rows(result.stdout)
+    # Under the Plan: one example profile has a mission of the Plan's (cpts-plan-100-preavis.yaml).
+    result = ok(invoke("batch", folder, "--date", DAY, "--ruleset", PLAN))
+    plan_missions = [f"mission_{m}" for m in Library().get(str(PLAN), datetime.date.fromisoformat(DAY)).missions]
+    rows = csv_rows(result.stdout, COLUMNS[:6] + plan_missions + ["hors_mission"])
     assert [row["source"] for row in rows] == [str(folder / name) for name in sorted(profiles)]
     for row, name in zip(rows, sorted(profiles)):
-        expected = json.loads(ok(run_cli("eval", folder / name, "--date", DAY, "--format", "json")).stdout)
+        expected = json.loads(ok(run_cli("eval", folder / name, "--date", DAY, "--ruleset", PLAN,
+                                         "--format", "json")).stdout)
         assert row["total"] == expected["total"], name
         assert row["size"] == str(expected["size"]), name
 
@@ -467,7 +505,7 @@ def test_an_unknown_column_is_refused_with_a_suggestion(tmp_path, header, column
     """HOSTILE 15: a typo in a field name."""
     path = tmp_path / "columns.csv"
     path.write_text(f"# commentaire\n{header}\nCPTS,50000,2022-01-15\n", encoding="utf-8")
-    found = refused(invoke("batch", path, "--date", DAY), (str(path), 2, column, "E201"))
+    found = refused(invoke("batch", path, "--date", DAY, "--lang", "en"), (str(path), 2, column, "E201"))
     assert f"did you mean '{suggestion}'" in found[0][4]
 
 
@@ -613,7 +651,7 @@ def test_an_interruption_during_evaluation_leaves_the_target_untouched(tmp_path,
     result = invoke("batch", SAMPLE, "--date", DAY, "--output", target)
     assert len(calls) == 300
     assert result.exit_code == 130, (result.exit_code, result.stderr)
-    assert "interrupted" in result.stderr and "Traceback" not in result.stderr
+    assert "aci-rules : interrompu" in result.stderr and "Traceback" not in result.stderr  # French by default
     assert result.stdout == ""
     assert target.read_bytes() == before
     assert not temporaries(tmp_path)
@@ -732,9 +770,9 @@ def test_compare_top_limits_the_list(comparison):
     assert json.loads(result.stdout)["largest"] == report["largest"][:3]
 
 
-def test_compare_shows_progress_on_stderr_and_only_json_on_stdout(comparison):
+def test_compare_writes_no_bare_progress_line_and_only_json_on_stdout(comparison):
     result, _, _, _ = comparison
-    assert "Référence" in result.stderr and "Réforme" in result.stderr
+    assert result.stderr == ""
     document, end = json.JSONDecoder().raw_decode(result.stdout)
     assert result.stdout[end:].strip() == ""
 
@@ -787,3 +825,15 @@ def test_compare_output_does_not_depend_on_the_hash_seed(tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_a_proposal_beside_the_profiles_of_a_folder_makes_its_missions_known(tmp_path):
+    """A mission no text defines is E208; a proposal in the same folder is a text given with them."""
+    folder = tmp_path / "cpts"
+    folder.mkdir()
+    profile = EXAMPLES / "cpts-plan-100-preavis.yaml"  # a mission of the Plan: initiative_locale
+    (folder / profile.name).write_text(profile.read_text(encoding="utf-8"), encoding="utf-8")
+    alone = invoke("batch", folder, "--date", DAY)
+    assert alone.exit_code == 1 and "E208 unknown mission 'initiative_locale'" in alone.stderr
+    (folder / PLAN.name).write_text(PLAN.read_text(encoding="utf-8"), encoding="utf-8")
+    ok(invoke("batch", folder, "--date", DAY))

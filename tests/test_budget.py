@@ -210,7 +210,7 @@ def test_output_is_written_whole(run_cli, tmp_path):
     (("--from", "2022", "--to", "2024", "--achievement", "parcour=0.5"), 1, "did you mean 'parcours'"),
 ])
 def test_bad_options(run_cli, args, code, words):
-    result = run_cli("budget", SAMPLE, "--baseline", "avenant-2", *args)
+    result = run_cli("budget", SAMPLE, "--baseline", "avenant-2", *args, "--lang", "en")
     no_traceback(result)
     assert result.exit_code == code
     assert words in result.stderr

@@ -8,6 +8,7 @@ example gives the 2019 maximum 370 000 € (FACTS.md §4.2).
 
 from __future__ import annotations
 
+import pathlib
 import re
 
 import pytest
@@ -100,7 +101,7 @@ def test_validate_the_shipped_ruleset_and_the_examples(run_cli):
     examples = sorted(EXAMPLES.glob("cpts-*.yaml"))
     proposals = sorted(set(EXAMPLES.glob("*.yaml")) - set(examples))
     assert examples and proposals
-    result = run_cli("validate", RULES / "aci-2019.yaml", *examples, *proposals)
+    result = run_cli("validate", "--lang", "en", RULES / "aci-2019.yaml", *examples, *proposals)
     no_traceback(result)
     assert result.exit_code == 0, result.stderr
     rows = result.stdout.splitlines()
@@ -292,3 +293,44 @@ def test_usage_errors_exit_2(run_cli, args):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "Usage" in result.stderr or "Error" in result.stderr
+
+
+# -- the wrong kind of file: one clear line, not a dozen field errors ----------------------------
+
+CASES = pathlib.Path(__file__).resolve().parent / "cases"
+
+
+@pytest.mark.parametrize("args, file, advice", [
+    (["eval", EXAMPLES / "national-sample.csv", "--date", "2024-06-01"], EXAMPLES / "national-sample.csv",
+     "'aci-rules batch FILE --date D' evaluates a table"),
+    (["eval", RULES / "avenant-2.yaml", "--date", "2024-06-01"], RULES / "avenant-2.yaml",
+     "this is a ruleset, not a profile: give a ruleset with --ruleset"),
+    (["schedule", RULES / "aci-2019.yaml"], RULES / "aci-2019.yaml", "this is a ruleset, not a profile"),
+    (["eval", CASES / "avenant-2-maxima.yaml", "--date", "2024-06-01"], CASES / "avenant-2-maxima.yaml",
+     "this is a file of test cases, not a profile: run it with 'aci-rules test'"),
+    (["eval", EXAMPLES / "cpts-2019-taille-3.yaml", "--date", "2021-03-01", "--ruleset",
+      EXAMPLES / "cpts-demarrage.yaml"], EXAMPLES / "cpts-demarrage.yaml",
+     "this is a CPTS profile, not a ruleset: give it as the profile argument"),
+])
+def test_the_wrong_kind_of_file_is_one_line_that_says_what_to_do(run_cli, args, file, advice):
+    result = run_cli("--lang", "en", *args)
+    no_traceback(result)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 300, result.stderr
+    assert lines[0].startswith(f"{file}") and " E203 " in lines[0] and advice in lines[0], lines[0]
+
+
+def test_validate_checks_test_case_files_too(run_cli, write):
+    good = run_cli("validate", "--lang", "en", *sorted(CASES.glob("*.yaml")))
+    no_traceback(good)
+    assert good.exit_code == 0, good.stderr
+    assert all(line.endswith(": test-case, ok") for line in good.stdout.splitlines()), good.stdout
+    bad = write("cas.yaml", "cases:\n  - name: une date impossible\n    date: 2024-13-01\n")
+    result = run_cli("validate", "--lang", "en", bad)
+    no_traceback(result)
+    assert result.exit_code == 1
+    assert f"{bad}:3:11: E205 '2024-13-01' in cases[0].date" in result.stderr
+    assert "E201" not in result.stderr  # not read as a profile ('cases' is no field of a profile)
+    assert result.stdout.strip() == f"{bad}: test-case, 4 problems"

@@ -36,7 +36,8 @@ from conftest import DIAGNOSTIC, EXAMPLES, RULES, no_traceback, one_json_documen
 
 NEGOCIATION = EXAMPLES / "negociation-2020-seance-2.yaml"
 PLAN_100 = EXAMPLES / "plan-100-cpts.yaml"
-PROFILE_FILES = {"cpts-2019-taille-3.yaml", "cpts-avenant-2-taille-4.yaml", "cpts-demarrage.yaml"}
+PROFILE_FILES = {"cpts-2019-taille-3.yaml", "cpts-avenant-2-taille-4.yaml", "cpts-demarrage.yaml",
+                 "cpts-plan-100-preavis.yaml"}
 
 TAILLES = (1, 2, 3, 4)
 # FACTS.md §4.2: acces_soins fixe + variable in 2019, split in two equal halves (unverified).
@@ -443,7 +444,7 @@ def test_plan_100_cpts_evaluates_with_its_notice_period(run_cli):
     """CPTS du Grand Exemple on 2024-06-01: 172 000 inhabitants since 2024-01-01 but 181 000 within
     the 12-month notice, so taille 4 (FACTS.md §2, §8 item 2); the total is derived in
     test_profiles_totals_are_those_of_facts: 410 320."""
-    result = run_cli("eval", EXAMPLES / "cpts-avenant-2-taille-4.yaml", "--date", "2024-06-01",
+    result = run_cli("eval", EXAMPLES / "cpts-plan-100-preavis.yaml", "--date", "2024-06-01",
                      "--ruleset", PLAN_100, "--format", "json")
     no_traceback(result)
     assert result.exit_code == 0, result.stderr
@@ -756,7 +757,7 @@ def test_the_same_invalid_file_on_both_sides_is_reported_once(run_cli, write):
 
 
 def test_an_unknown_ruleset_exits_1_with_e404_listing_the_known_ones(run_cli):
-    result = run_cli("diff", "avenant-2", "nope")
+    result = run_cli("diff", "avenant-2", "nope", "--lang", "en")
     no_traceback(result)
     assert result.exit_code == 1
     assert result.stdout == ""

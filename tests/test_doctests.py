@@ -13,6 +13,8 @@ MODULES = [
     "aci_rules.engine.profile",
     "aci_rules.engine.ruleset",
     "aci_rules.engine.evaluate",
+    "aci_rules.engine.sites",
+    "aci_rules.engine.mutate",
     "aci_rules.engine.impact",
     "aci_rules.cli.render",
     "aci_rules.cli.html",

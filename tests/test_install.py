@@ -200,6 +200,26 @@ def test_the_benchmark_never_times_a_command_that_fails():
     assert "exit 3" in str(stopped.value) and "boom" in str(stopped.value)
 
 
+def test_every_dependency_has_a_tested_range_and_the_installed_release_is_in_it():
+    """pyproject.toml declares a lowest and a highest release for each dependency (the ranges the
+    suite was run on), and what this environment runs is inside them."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = [Requirement(text) for text in project["dependencies"] + project["optional-dependencies"]["test"]
+                    if not text.startswith("aci-rules")]  # the report extra is checked by its own tests
+    assert {r.name.lower() for r in requirements} >= {"pyyaml", "jsonschema", "simpleeval", "click", "pytest",
+                                                       "hypothesis"}
+    for requirement in requirements:
+        operators = {spec.operator for spec in requirement.specifier}
+        assert ">=" in operators and "<" in operators, f"{requirement}: no tested range"
+        assert requirement.specifier.contains(version(requirement.name), prereleases=True), (
+            f"{requirement.name} {version(requirement.name)} is outside the tested range {requirement.specifier}")
+
+
 def test_wheel_carries_the_page_templates_and_renders_a_page_from_another_directory(wheel, wheel_site, tmp_path):
     """The HTML templates are package data (read with importlib.resources), like rules/ and schemas/."""
     names = set(zipfile.ZipFile(wheel).namelist())

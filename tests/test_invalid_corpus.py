@@ -135,7 +135,7 @@ def test_the_corpus_covers(required):
 def test_invalid_file_fails_cleanly_with_its_diagnostics(run_cli, path):
     expects, messages = header(path)
     filename = str(path)
-    result = run_cli("validate", filename)
+    result = run_cli("validate", "--lang", "en", filename)
 
     assert result.exception is None, repr(result.exception)
     assert "Traceback" not in result.stdout + result.stderr

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import pathlib
 import os
 import re
 from decimal import Decimal
@@ -262,7 +263,9 @@ def test_obligations_of_the_socle_missions_with_deadline_and_status(run_cli, wri
         ("Démarrage de la mission prévention", "2023-10-15", "late"),
         ("Déploiement complet de la mission parcours pluriprofessionnels", "2024-10-15", "pending"),
     ]:
-        assert re.search(rf"{re.escape(label)}\s+échéance {deadline}\s.*\b{status}$", text, re.M), label
+        # The same words as eval's: the French status, then its code.
+        french = {"met": "tenue", "late": "en retard", "missing": "manquée", "pending": "à venir"}[status]
+        assert re.search(rf"{re.escape(label)}\s+échéance {deadline}\s.*\s{french} \({status}\)$", text, re.M), label
 
 
 # -- --output -----------------------------------------------------------------------------------
@@ -369,3 +372,44 @@ def test_an_interrupted_write_leaves_the_previous_file_untouched(run_cli, seed, 
     assert target.read_bytes() == previous
     assert _temporaries(tmp_path) == []
     assert sorted(os.listdir(tmp_path)) == ["calendar.json", "seed-002.yaml"]
+
+
+def test_schedule_keeps_the_warnings_eval_gives(run_cli, write):
+    """The calendar once dropped eval's warnings ("warnings": []): a year whose variable part is
+    0 for want of an achievement must say so, in text and in JSON, as eval does on that year."""
+    profile = write("p.yaml", "name: CPTS sans taux\npopulation: 92000\ncontract_signed: 2022-10-15\n"
+                              "missions:\n  parcours: {started: 2022-10-15, achievement: {1: 1.0}}\n")
+    as_json = run_cli("schedule", profile, "--until", "2024-12-31", "--format", "json")
+    assert as_json.exit_code == 0, as_json.stderr
+    warnings = json.loads(as_json.stdout)["warnings"]
+    eval_year_2 = run_cli("eval", profile, "--date", "2023-11-01", "--format", "json")
+    expected = [w for w in json.loads(eval_year_2.stdout)["warnings"] if w["code"] == "W002"]
+    assert expected and "contract year 2 of mission 'parcours'" in expected[0]["message"]
+    assert expected[0] in warnings
+    assert not any("contract year 1 of mission 'parcours'" in w["message"] for w in warnings)
+    as_text = run_cli("schedule", profile, "--until", "2024-12-31")
+    assert as_text.exit_code == 0
+    assert f"{profile}:5:13: W002 no achievement given for contract year 2 of mission 'parcours'" in as_text.stdout
+
+
+def test_schedule_without_a_contract_says_why(run_cli, write):
+    profile = write("p.yaml", "name: CPTS en projet\npopulation: 92000\n")
+    result = run_cli("schedule", profile, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["payments"] == []
+    assert [w["code"] for w in document["warnings"]] == ["W003"]
+
+
+def test_a_label_cut_in_the_schedule_table_ends_with_an_ellipsis(run_cli):
+    """« à l'anniversaire s » once read as a whole label: a cut text must show that it is cut."""
+    example = pathlib.Path(__file__).resolve().parent.parent / "examples" / "cpts-avenant-2-taille-4.yaml"
+    payments = json.loads(run_cli("schedule", example, "--format", "json").stdout)["payments"]
+    text = run_cli("schedule", example).stdout
+    long = [p for p in payments if len(p["installment"]) > 44]
+    assert long, "the example has no installment label longer than the column"
+    for payment in payments:
+        label = payment["installment"]
+        shown = label if len(label) <= 44 else label[:43] + "…"
+        assert f" {shown} " in text or f" {shown}\n" in text, shown
+    assert not any(f" {p['installment'][:44]} " in text for p in long)
