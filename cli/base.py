@@ -21,7 +21,8 @@ from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 from .i18n import _, lang_option, render, use_language
 from .render import render_errors_json
 
-__all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "load_rulesets",
+__all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "load_rulesets", "time_options",
+           "make_timeline",
            "EXIT_OK", "EXIT_INPUT", "EXIT_USAGE"]
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
@@ -45,6 +46,31 @@ class DateType(click.ParamType):
             self.fail(_("'{value}' is outside the years {first}..{last}").format(
                 value=value, first=MIN_YEAR, last=MAX_YEAR), param, ctx)
         return day
+
+
+def time_options(*, ruleset_help: str = "A ruleset (a shipped id or a YAML file; a proposal, say): the texts it "
+                 "amends until its own in-force date, then it. Default: the texts in force."):
+    """The options every command that reads time shares: --ruleset, --as-if-in-force-from, --assume-renewal."""
+
+    def decorate(command):
+        command = click.option(
+            "--assume-renewal", "assume_renewal", is_flag=True,
+            help="Assume a new contract at each end of the last contract a profile states (five years), "
+                 "under the text then in force; the results say so.")(command)
+        command = click.option(
+            "--as-if-in-force-from", "as_if_from", type=DateType(), metavar="YYYY-MM-DD",
+            help="Apply the --ruleset text from this date instead of its own in-force date "
+                 "(an explicit what-if: the results say so).")(command)
+        return click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help=ruleset_help)(command)
+
+    return decorate
+
+
+def make_timeline(library, ruleset_name, as_if_from, renewal):
+    """The library's timeline for the time options; --as-if-in-force-from needs --ruleset."""
+    if as_if_from is not None and not ruleset_name:
+        raise click.UsageError("--as-if-in-force-from needs --ruleset: the text to apply from that date")
+    return library.timeline(ruleset_name, as_if_from=as_if_from, renewal=renewal)
 
 
 def load_rulesets(library, names, day):

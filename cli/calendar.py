@@ -12,7 +12,7 @@ from aci_rules.engine.library import Library, load_profile_document
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.schedule import build_schedule
 
-from .base import EXIT_OK, DateType, examples, guarded
+from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, render
 from .output import check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .render import euros, json_dumps, obligation_lines, status
@@ -39,10 +39,16 @@ def _fit(text: str, width: int) -> str:
 
 def render_schedule_text(schedule) -> str:
     profile = schedule.profile
-    out = [_("{name} — payment calendar").format(name=profile.name), ""]
+    out = [_("{name} — payment calendar").format(name=profile.name)]
+    out.extend("  " + _("Assumption: {text}").format(text=assumption) for assumption in schedule.assumptions)
+    out.append("")
     for year in schedule.years:
         title = (_("Contract year {number}").format(number=year.number) if year.number else
                  _("Before the contract"))
+        if year.number and year.contract and year.contract > 1:
+            title += " " + (_("(contract {contract}, assumed, year {year})") if year.assumed else
+                            _("(contract {contract}, year {year})")).format(
+                contract=year.contract, year=year.year_in_contract)
         out.append("  " + _("{title} ({start} to {end}): entitlement {amount} — {texts}").format(
             title=title, start=year.start, end=year.end, amount=euros(year.total), texts=_segments(year)))
     out.append("")
@@ -76,7 +82,9 @@ def render_schedule_text(schedule) -> str:
 def render_schedule_json(schedule) -> str:
     return json_dumps({
         "profile": schedule.profile.name,
-        "years": [{"contract_year": y.number, "start": y.start.isoformat(), "end": y.end.isoformat(),
+        "assumptions": list(schedule.assumptions),
+        "years": [{"contract_year": y.number, "contract": y.contract, "year_in_contract": y.year_in_contract,
+                   "assumed": y.assumed, "start": y.start.isoformat(), "end": y.end.isoformat(),
                    "total": str(y.total), "lines": {k: str(v) for k, v in y.lines.items()},
                    "segments": [{"start": a.isoformat(), "end": b.isoformat(), "ruleset": r}
                                 for a, b, r in y.segments]} for y in schedule.years],
@@ -127,8 +135,7 @@ def schedule_tables(schedule) -> list[Table]:
 ))
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--until", "until", type=DateType(), help="Only the payments due on or before this date.")
-@click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
-              help="Apply this ruleset to the whole contract (a proposal, say) instead of the texts in force.")
+@time_options()
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "csv", "csv-fr", "xlsx", "html"]),
               default=None, help="text for a person, json or csv for a program, csv-fr for French Excel "
                                  "(';', decimal comma), xlsx for a workbook (with --output; needs the "
@@ -137,15 +144,17 @@ def schedule_tables(schedule) -> list[Table]:
 @click.option("--output", "output", type=click.Path(),
               help="Write to this file (all at once: an interrupted run leaves it untouched).")
 @guarded
-def schedule_command(profile, until, ruleset_name, output_format, output):
-    """Every payment of a CPTS's contract: when, what, how much, under which article."""
+def schedule_command(profile, until, ruleset_name, as_if_from, assume_renewal, output_format, output):
+    """Every payment of a CPTS's contracts: when, what, how much, under which article."""
+    if assume_renewal and until is None:
+        raise click.UsageError(_("--assume-renewal needs --until: assumed contracts go on without end"))
     output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
     check_spreadsheet_output(output_format, output)
     if output:
         check_output(output)  # before the work, not after
     library = Library()
     document = load_profile_document(profile)
-    resolve, change_days = library.resolver(ruleset_name)
+    timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
     known = library.mission_ids() | (set(library.get(ruleset_name).missions) if ruleset_name else set())
     problems = validate_profile(document, known)
     if problems:
@@ -154,7 +163,7 @@ def schedule_command(profile, until, ruleset_name, output_format, output):
         from .html import render_schedule_html, require_report_extra
 
         require_report_extra()
-    schedule = build_schedule(compile_profile(document), resolve, change_days, until=until)
+    schedule = build_schedule(compile_profile(document), timeline, until=until)
     if output_format in ("xlsx", "csv-fr"):
         write_tables(schedule_tables(schedule), output_format, output)
         return EXIT_OK

@@ -8,7 +8,7 @@ import click
 
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.diff import compare_profile, diff_rulesets
-from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.evaluate import assess
 from aci_rules.engine.library import Library, declared_missions, document_kind, looks_like_path
 from aci_rules.engine.paths import yaml_files_in
 from aci_rules.engine.profile import compile_profile, validate_profile
@@ -40,6 +40,11 @@ def _profile_files(folder: str) -> list[str]:
 @click.option("--profiles", "profiles", type=click.Path(exists=True),
               help="A profile, or a folder of profiles (rulesets in it are skipped): "
                    "show what each would receive under OLD and under NEW. Needs --date.")
+@click.option("--as-if-in-force-from", "as_if_from", type=DateType(), metavar="YYYY-MM-DD",
+              help="With --profiles: apply NEW from this date instead of its own in-force date "
+                   "(an explicit what-if: the warnings say so).")
+@click.option("--assume-renewal", "assume_renewal", is_flag=True,
+              help="With --profiles: assume a new contract at each end of the last one a profile states.")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
               show_default=True, help="text for a person, markdown for a memo, json for a program, "
                                       "html for a page with charts.")
@@ -48,11 +53,13 @@ def _profile_files(folder: str) -> list[str]:
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Write to this file (all at once) instead of stdout.")
 @guarded
-def diff_command(old, new, day, profiles, output_format, summary_only, output):
+def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format, summary_only, output):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
         raise click.UsageError(_("--profiles needs --date: the date the profiles are evaluated on"))
+    if (as_if_from or assume_renewal) and not profiles:
+        raise click.UsageError(_("--as-if-in-force-from and --assume-renewal need --profiles"))
     if output:
         check_output(output)  # before the work, not after
     if output_format == "html":
@@ -65,6 +72,8 @@ def diff_command(old, new, day, profiles, output_format, summary_only, output):
     diff = diff_rulesets(before, after)
     behaviour = None
     if profiles:
+        timelines = (library.timeline(old, renewal=assume_renewal),
+                     library.timeline(new, as_if_from=as_if_from, renewal=assume_renewal))
         behaviour = []
         known = library.mission_ids() | set(before.missions) | set(after.missions)
         documents = [load_document(path) for path in _profile_files(profiles)]
@@ -79,7 +88,8 @@ def diff_command(old, new, day, profiles, output_format, summary_only, output):
                 problems.extend(found)
                 continue
             profile = compile_profile(document)
-            behaviour.append(compare_profile(evaluate(before, profile, day), evaluate(after, profile, day)))
+            # Each text from its own date (DESIGN.md § Time): the year's amounts under each timeline.
+            behaviour.append(compare_profile(assess(timelines[0], profile, day), assess(timelines[1], profile, day)))
         if problems:
             raise InputError(problems)
     names = _side_names((old, new), (before, after))

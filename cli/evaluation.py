@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.evaluate import assess
 from aci_rules.engine.library import Library, load_profile_document, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
 from .output import check_output, terminal_safe, write_atomically
 from .render import render_eval_json, render_eval_text
 
@@ -21,30 +21,32 @@ from .render import render_eval_json, render_eval_text
 @click.argument("profile", type=click.Path(dir_okay=True))
 @click.option("--date", "day", type=DateType(), required=True,
               help="The evaluation date (never the clock): which text applies, which contract year.")
-@click.option("--ruleset", "ruleset_name", metavar="ID|PATH",
-              help="Force a ruleset: a shipped id (see 'aci-rules list') or a YAML file.")
+@time_options()
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
               show_default=True, help="text for a person, json for a program, html for a page with charts.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Write to this file (all at once) instead of stdout.")
 @click.option("--explain", is_flag=True, help="Show each line's formulas and the values they read.")
 @guarded
-def eval_command(profile, day, ruleset_name, output_format, output, explain):
-    """Evaluate a CPTS profile at a date: every funding line, why, and under which article."""
+def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_format, output, explain):
+    """Evaluate a CPTS profile at a date: the entitlement of the contract year holding the date
+    (each text counted for its days), every funding line, why, and under which article."""
     if output:
         check_output(output)  # before the work, not after
     library = Library()
     document = load_profile_document(profile)
-    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
-    problems = validate_profile(document, library.mission_ids() | set(ruleset.missions))
+    timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
+    ruleset = timeline.resolve(day)
+    known = library.mission_ids() | set(ruleset.missions) | (set(library.get(ruleset_name).missions)
+                                                            if ruleset_name else set())
+    problems = validate_profile(document, known)
     if problems:
         raise InputError(problems)
     if output_format == "html":
         from .html import require_report_extra
 
         require_report_extra()
-    result = evaluate(ruleset, compile_profile(document), day, explain=explain,
-                      arrivals=library.mission_arrivals())
+    result = assess(timeline, compile_profile(document), day, explain=explain, arrivals=library.mission_arrivals())
     if output_format == "html":
         from .html import render_eval_html
 

@@ -332,8 +332,8 @@ def compare_view(comparison, before, after, rulesets, day, prefix: str = "") -> 
     baseline, reform = r["baseline"], r["reform"]
     charts = {}
     counts = [("Gagnent", r["gain"]), ("Perdent", r["lose"]), ("Inchangées", r["unchanged"])]
-    if "out_of_contract" in r:  # when the engine counts them (CPTS out of contract on the date)
-        counts.append(("Hors contrat", r["out_of_contract"]))
+    if "out_of_contract_both" in r:  # CPTS out of contract under both texts, counted apart
+        counts.append(("Hors contrat", r["out_of_contract_both"]))
     charts["counts"] = Chart(
         "CPTS qui gagnent, perdent, ou restent inchangées",
         count_bars([{"groupe": k, "cpts": v} for k, v in counts], category="groupe", count="cpts",

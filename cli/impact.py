@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime
 import io
@@ -13,13 +12,13 @@ from decimal import Decimal
 
 import click
 
-from aci_rules.engine.batch import CSV_DIALECTS, check_profiles, evaluate_many, read_profiles, stream_csv
+from aci_rules.engine.batch import CSV_DIALECTS, check_profiles, evaluate_many, read_profiles
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.fastpath import FastRuleset
-from aci_rules.engine.impact import NO_MISSION, compare_rows
+from aci_rules.engine.fastpath import FastTimeline
+from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_rows
 from aci_rules.engine.library import Library
 
-from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
+from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, language
 from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe, write_atomically
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
@@ -39,31 +38,51 @@ csv_dialect_option = click.option(
          "';', decimal comma, DD/MM/YYYY, UTF-8 or Windows-1252), or auto (from its header row).")
 
 
-def _load(library, path, ruleset_name, day, csv_dialect):
-    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
-    known = library.mission_ids() | set(ruleset.missions)
+def _named_missions(library, *names) -> set:
+    """The mission ids of the rulesets named (every provision applied), for the CSV columns."""
+    found = set()
+    for name in names:
+        if name:
+            found |= set(library.get(name).missions)
+    return found
+
+
+def _read(library, path, csv_dialect, *names):
+    known = library.mission_ids() | _named_missions(library, *names)
     sources = read_profiles(path, known, csv_dialect)
     problems = check_profiles(sources, known)
     if problems:
         raise InputError(problems)
-    return ruleset, sources
+    return sources
 
 
-def _run(ruleset, sources, day, jobs, ruleset_name, label):
-    fast = FastRuleset(ruleset)
+def _run(timeline, sources, day, jobs, spec, label):
+    fast = FastTimeline(timeline)
     # Not in a log or a pipe: click would write its label there as a bare line, among diagnostics.
     if len(sources) >= PROGRESS_FROM and sys.stderr.isatty():
         with click.progressbar(length=len(sources), label=label, file=sys.stderr) as bar:
-            return evaluate_many(fast, sources, day, jobs=jobs, progress=bar.update, ruleset_name=ruleset_name)
-    return evaluate_many(fast, sources, day, jobs=jobs, ruleset_name=ruleset_name)
+            return evaluate_many(fast, sources, day, jobs=jobs, progress=bar.update, timeline_spec=spec)
+    return evaluate_many(fast, sources, day, jobs=jobs, timeline_spec=spec)
+
+
+def _say_assumptions(timeline, rows):
+    """The assumptions, and how many CPTS are out of contract, on stderr (stdout carries the rows)."""
+    for assumption in timeline.assumptions():
+        click.echo(f"aci-rules: hypothèse : {assumption}", err=True)
+    ended = sum(1 for row in rows if row.out_of_contract == "ended")
+    if ended:
+        hint = "" if timeline.renewal else " ; --assume-renewal suppose un renouvellement"
+        click.echo(f"aci-rules: {ended} CPTS hors contrat à la date (contrat de 5 ans échu, aucun contrat "
+                   f"suivant dans le profil) : montant 0{hint}", err=True)
 
 
 @click.command("batch", epilog=examples(
     "aci-rules batch examples/national-sample.csv --date 2024-06-01 --output rows.csv",
 ))
 @click.argument("profiles", type=click.Path(exists=True))
-@click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
-@click.option("--ruleset", "ruleset_name", metavar="ID|PATH", help="Force a ruleset (default: the text in force).")
+@click.option("--date", "day", type=DateType(), required=True,
+              help="The evaluation date: each row is the entitlement of the contract year holding it.")
+@time_options()
 @click.option("--format", "output_format", type=click.Choice(["csv", "csv-fr", "jsonl", "xlsx"]), default=None,
               help="csv (for a program), csv-fr (for French Excel: ';', decimal comma), jsonl, or xlsx "
                    "(a workbook, with --output; needs the xlsx extra). Default: from --output's "
@@ -74,7 +93,8 @@ def _run(ruleset, sources, day, jobs, ruleset_name, label):
               help="Processes to use; 0 for every core.")
 @csv_dialect_option
 @guarded
-def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_dialect):
+def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, output_format, output, jobs,
+                  csv_dialect):
     """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
     with the total per mission."""
     output_format = output_format or _format_of(output)
@@ -82,42 +102,22 @@ def batch_command(profiles, day, ruleset_name, output_format, output, jobs, csv_
     if output:
         check_output(output)  # before the work, not after
     library = Library()
-    if output_format in ("csv", "jsonl") and profiles.endswith(".csv") and not os.path.isdir(profiles) \
-            and _jobs(jobs) == 1:
-        # One process: read, check and evaluate row by row, each row written as it comes
-        # (to the temporary file of --output, or a buffer for stdout: nothing half-written).
-        ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
-        known = library.mission_ids() | set(ruleset.missions)
-        fast = FastRuleset(ruleset)
-
-        def write(stream):
-            emit = _row_writer(stream, list(ruleset.missions), output_format)
-            with contextlib.ExitStack() as stack:
-                def progress(count):
-                    # Not in a log or a pipe: click would write its label there as a bare line.
-                    if count < PROGRESS_FROM or not sys.stderr.isatty():
-                        return None
-                    return stack.enter_context(
-                        click.progressbar(length=count, label=_("Evaluation"), file=sys.stderr)).update
-                stream_csv(fast, profiles, known, day, emit, progress=progress, csv_dialect=csv_dialect)
-    else:
-        ruleset, sources = _load(library, profiles, ruleset_name, day, csv_dialect)
-        rows = _run(ruleset, sources, day, _jobs(jobs), ruleset_name, _("Evaluation"))
-        if output_format in ("xlsx", "csv-fr"):
-            write_tables(_rows_table(rows, list(ruleset.missions)), output_format, output)
-            return EXIT_OK
-
-        def write(stream):
-            emit = _row_writer(stream, list(ruleset.missions), output_format)
-            for row in rows:
-                emit(row)
-    if output:
+    timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
+    ruleset = timeline.resolve(day)
+    sources = _read(library, profiles, csv_dialect, ruleset_name)
+    rows = _run(timeline, sources, day, _jobs(jobs), (ruleset_name, as_if_from, assume_renewal), _("Evaluation"))
+    missions = list(ruleset.missions) + sorted({m for row in rows for m in row.missions
+                                                if m and m not in ruleset.missions})
+    if output_format in ("xlsx", "csv-fr"):
+        write_tables(_rows_table(rows, missions), output_format, output)
+    elif output:
         with atomic_output(output) as stream:
-            write(stream)
+            _write_rows(stream, rows, missions, output_format)
     else:
         buffer = io.StringIO()
-        write(buffer)
+        _write_rows(buffer, rows, missions, output_format)
         click.echo(buffer.getvalue(), nl=False)
+    _say_assumptions(timeline, rows)
     return EXIT_OK
 
 
@@ -141,20 +141,19 @@ def _rows_table(rows, missions) -> list[Table]:
         for row in rows])]
 
 
-def _row_writer(stream, missions, output_format):
-    """Write the header (CSV) to ``stream``; return the function that writes one row."""
+def _write_rows(stream, rows, missions, output_format):
     if output_format == "jsonl":
-        return lambda row: stream.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+        for row in rows:
+            stream.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+        return
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
-                    + [f"mission_{m}" for m in missions] + [NO_MISSION])
-    zero = Decimal("0.00")
-
-    def emit(row):
+                    + [f"mission_{m}" for m in missions] + [NO_MISSION, "hors_contrat"])
+    for row in rows:
         writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
                          row.contract_year, row.total]
-                        + [row.missions.get(m, zero) for m in missions] + [row.missions.get("", zero)])
-    return emit
+                        + [row.missions.get(m, Decimal("0.00")) for m in missions]
+                        + [row.missions.get("", Decimal("0.00")), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
 
 
 @click.command("compare", epilog=examples(
@@ -162,9 +161,18 @@ def _row_writer(stream, missions, output_format):
     "aci-rules compare examples/ --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01 --format html --output comparaison.html",
 ))
 @click.argument("profiles", type=click.Path(exists=True))
-@click.option("--baseline", "baseline", metavar="ID|PATH", required=True, help="The ruleset compared against.")
-@click.option("--reform", "reform", metavar="ID|PATH", required=True, help="The ruleset proposed.")
-@click.option("--date", "day", type=DateType(), required=True, help="The evaluation date of every profile.")
+@click.option("--baseline", "baseline", metavar="ID|PATH",
+              help="The text compared against: an enacted text, a proposal or a stack of proposals, each "
+                   "from its own date (default: the texts in force).")
+@click.option("--reform", "reform", metavar="ID|PATH", required=True,
+              help="The text proposed (a proposal, or a proposal amending another), from its own date.")
+@click.option("--date", "day", type=DateType(), required=True,
+              help="The evaluation date: each CPTS's entitlement for the contract year holding it.")
+@click.option("--as-if-in-force-from", "as_if_from", type=DateType(), metavar="YYYY-MM-DD",
+              help="Apply the reform from this date instead of its own in-force date (an explicit what-if).")
+@click.option("--assume-renewal", "assume_renewal", is_flag=True,
+              help="Assume a new contract at each end of the last contract a profile states, under the text "
+                   "then in force (both sides).")
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "xlsx", "html"]),
@@ -177,7 +185,8 @@ def _row_writer(stream, missions, output_format):
               help="Processes to use; 0 for every core.")
 @csv_dialect_option
 @guarded
-def compare_command(profiles, baseline, reform, day, top, output_format, output, jobs, csv_dialect):
+def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal, top, output_format, output, jobs,
+                    csv_dialect):
     """What a reform costs over many CPTS, who gains and who loses, by taille."""
     output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
     check_spreadsheet_output(output_format, output)
@@ -188,15 +197,15 @@ def compare_command(profiles, baseline, reform, day, top, output_format, output,
 
         require_report_extra()
     library = Library()
-    rulesets = load_rulesets(library, (baseline, reform), day)
-    known = library.mission_ids() | set(rulesets[0].missions) | set(rulesets[1].missions)
-    sources = read_profiles(profiles, known, csv_dialect)
-    problems = check_profiles(sources, known)
-    if problems:
-        raise InputError(problems)
-    before = _run(rulesets[0], sources, day, _jobs(jobs), baseline, _("Baseline"))
-    after = _run(rulesets[1], sources, day, _jobs(jobs), reform, _("Reform"))
+    timelines = (library.timeline(baseline, renewal=assume_renewal),
+                 library.timeline(reform, as_if_from=as_if_from, renewal=assume_renewal))
+    rulesets = [timeline.resolve(day) for timeline in timelines]
+    sources = _read(library, profiles, csv_dialect, baseline, reform)
+    before = _run(timelines[0], sources, day, _jobs(jobs), (baseline, None, assume_renewal), _("Baseline"))
+    after = _run(timelines[1], sources, day, _jobs(jobs), (reform, as_if_from, assume_renewal), _("Reform"))
     report = compare_rows(rulesets, before, after, day, top)
+    report["assumptions"] = list(dict.fromkeys(timelines[0].assumptions() + timelines[1].assumptions()))
+    report["renewal_assumed"] = assume_renewal
     if output_format == "xlsx":
         write_tables(_comparison_tables(report, before, after), output_format, output)
         return EXIT_OK
@@ -264,6 +273,21 @@ def _percent(part: Decimal, whole: Decimal) -> str:
         f"{'+' if part > 0 else ''}{shown.replace('.', ',')} %"
 
 
+def _out_of_contract_lines(r, indent) -> list[str]:
+    """How many CPTS are out of contract under each text, and why their amount is 0."""
+    out = []
+    for side, title in (("baseline", "référence"), ("reform", "réforme")):
+        counts = r["out_of_contract"][side]
+        if any(counts.values()):
+            out.append(f"{indent}Hors contrat sous la {title} : {counts['ended']} au contrat de 5 ans échu "
+                       f"(aucun contrat suivant dans le profil), {counts['not_signed']} pas encore signées "
+                       "— montant 0, comptées à part")
+    if r["out_of_contract"]["baseline"]["ended"] and not r["renewal_assumed"]:
+        out.append(f"{indent}(--assume-renewal suppose un nouveau contrat à chaque échéance, sous le texte alors en vigueur)")
+    out.extend(f"{indent}Hypothèse : {a}" for a in r["assumptions"])
+    return out
+
+
 def _compare_text(r) -> str:
     out = [_("{reform} compared with {baseline}, on {date}, over {count} CPTS").format(
         reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), ""]
@@ -271,8 +295,9 @@ def _compare_text(r) -> str:
     out.append(f"  {_('Reform cost'):<19} {euros(r['reform_total']):>20}")
     out.append(f"  {_('Difference'):<19} {_signed(r['difference']):>20}  "
                f"{_percent(r['difference'], r['baseline_total'])}")
-    out.append("  " + _("Gain {gain}, lose {lose}, unchanged {unchanged}").format(
-        gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"]))
+    out.append("  " + _("Gain {gain}, lose {lose}, unchanged {unchanged}, out of contract {out}").format(
+        gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"], out=r["out_of_contract_both"]))
+    out.extend(_out_of_contract_lines(r, "  "))
     out.append("")
     out.append(f"  {_('Taille'):<8} {_('CPTS'):>6} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18}")
     for size, e in r["by_size"].items():
@@ -300,8 +325,9 @@ def _compare_markdown(r) -> str:
            f"| {_('Baseline cost')} | {euros(r['baseline_total'])} |",
            f"| {_('Reform cost')} | {euros(r['reform_total'])} |",
            f"| {_('Difference')} | {_signed(r['difference'])} ({_percent(r['difference'], r['baseline_total'])}) |",
-           "", _("Gain **{gain}**, lose **{lose}**, unchanged **{unchanged}**.").format(
-               gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"]), "",
+           "", _("Gain **{gain}**, lose **{lose}**, unchanged **{unchanged}**, out of contract **{out}**.").format(
+               gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"], out=r["out_of_contract_both"]),
+           *_out_of_contract_lines(r, "- "), "",
            f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|"]
     for size, e in r["by_size"].items():
         out.append(f"| {size if size is not None else '—'} | {e['count']} | {euros(e['baseline'])} | "

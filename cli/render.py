@@ -93,6 +93,10 @@ def render_eval_json(result: Result, explain: bool = False) -> str:
             "lines": {line.id: {"applies": line.applies, "formulas": line.trace.formulas,
                                 "values": {k: _value(v) for k, v in line.trace.values.items()}}
                       for line in result.lines + result.skipped if line.trace is not None},
+            "segments": {line.id: [{"ruleset": s.ruleset, "from": s.start.isoformat(), "to": s.end.isoformat(),
+                                    "amount": str(amount), "share": str(share)}
+                                   for s, (amount, share) in _segment_parts(line.id, result.segments)]
+                         for line in result.lines},
         }
     return json_dumps(document)
 
@@ -122,13 +126,29 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
         out.append(f"  {_('Taille'):<17} " + _("{size} (population {population})").format(
             size=result.size, population=_number(profile.population)) + tag)
     year = result.contract_year
+    details = []
     if year is not None:
         shown = _("{number} ({start} to {end})").format(number=year.number, start=year.start, end=year.end)
+        contract = year.contract
+        if contract is not None and (contract.number > 1 or contract.assumed):
+            said = (_("no. {number}, signed on {signed}, until {end}, assumed (renewal)") if contract.assumed
+                    else _("no. {number}, signed on {signed}, until {end}"))
+            details.append(f"  {_('Contract'):<17} " + said.format(number=contract.number, signed=contract.signed,
+                                                                   end=contract.end))
+        for index, segment in enumerate(result.segments):
+            title = _("Texts of the year") if index == 0 else ""
+            details.append(f"  {title:<18}" + _("{text} from {start} to {end} ({days} days)").format(
+                text=segment.ruleset, start=segment.start, end=segment.end, days=segment.days))
+        if len(result.segments) > 1:
+            details.append(f"  {'':<18}" + _("each line counts each text for its days, on every date of the year"))
     elif profile.contract_signed is None:
         shown = _("none (no ACI contract signed)")
     else:
-        shown = _("none on this date")
+        shown = _("none on this date (out of contract)")
     out.append(f"  {_('Contract year'):<17} {shown}")
+    out.extend(details)
+    for assumption in result.assumptions:
+        out.extend(_wrap(_("Assumption: {text}").format(text=assumption), 96, "  "))
     out.append("")
 
     missions = ruleset.missions
@@ -153,6 +173,7 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
             out.append("      ↳ " + reference[0].strip())
             out.extend(reference[1:])
             if explain:
+                out.extend(_explain_segments(line, result.segments))
                 out.extend(_explain_line(line, ruleset, result.size))
     out.append("  " + "-" * (len(header) - 2))
     out.append(f"  {_('Total'):<66} {euros(result.total):>15}")
@@ -195,6 +216,22 @@ def obligation_lines(obligations) -> list[str]:
         done = (_("done on {day}").format(day=obligation.done) if obligation.done else _("not done yet"))
         deadline = _("deadline {day}").format(day=obligation.deadline)
         out.append(f"  {obligation.label:<64} {deadline}  {done:<20} {status(obligation.status)}")
+    return out
+
+
+def _segment_parts(line_id, segments) -> list:
+    return [(s, s.lines[line_id]) for s in segments if line_id in s.lines]
+
+
+def _explain_segments(line, segments) -> list[str]:
+    """How a line's year amount adds up over the parts of a cut year."""
+    if len(segments) < 2:
+        return []
+    out = ["      " + _("amount of the year = the sum, for each text, of its amount × the share of the year it covers:")]
+    for segment, (amount, share) in _segment_parts(line.id, segments):
+        out.append("        · " + _("{text} from {start} to {end}: {amount} × {share}").format(
+            text=segment.ruleset, start=segment.start, end=segment.end, amount=euros(amount),
+            share=_plain(share.quantize(Decimal('0.0001'))).replace('.', ',')))
     return out
 
 

@@ -96,17 +96,21 @@ def build_report(library, proposal, baseline, sample, day, example, top, jobs) -
     if not sources:
         raise InputError([Diagnostic("E001", msg("the sample holds no profile"), sample)])
     diff = diff_rulesets(before_ruleset, after_ruleset)
-    before = _run(before_ruleset, sources, day, jobs, baseline, "Référence")
-    after = _run(after_ruleset, sources, day, jobs, proposal, "Proposition")
+    # Each text from its own date (DESIGN.md § Time), as compare and schedule read them.
+    timelines = {"baseline": library.timeline(baseline), "proposal": library.timeline(proposal)}
+    before = _run(timelines["baseline"], sources, day, jobs, (baseline, None, False), "Référence")
+    after = _run(timelines["proposal"], sources, day, jobs, (proposal, None, False), "Proposition")
     comparison = compare_rows(rulesets, before, after, day, top)
+    comparison["assumptions"] = list(dict.fromkeys(timelines["baseline"].assumptions()
+                                                   + timelines["proposal"].assumptions()))
+    comparison["renewal_assumed"] = False  # as compare's document, which the report's section equals
 
     names = _side_names((baseline, proposal), rulesets)
 
     profile, source = _example(library, sources, before, example, known)
     schedules = {}
-    for key, name in (("baseline", baseline), ("proposal", proposal)):
-        resolve, change_days = library.resolver(name)
-        schedules[key] = build_schedule(profile, resolve, change_days)
+    for key in ("baseline", "proposal"):
+        schedules[key] = build_schedule(profile, timelines[key])
     calendar_years = sorted(set(schedules["baseline"].by_calendar_year())
                             | set(schedules["proposal"].by_calendar_year()))
     by_calendar_year = []

@@ -2,7 +2,7 @@
 
 Every profile is checked like a profile file (the same schema, the same messages),
 each problem located at its file, line and column (for CSV, the column of the
-cell). Evaluation uses :class:`~.fastpath.FastRuleset`, optionally over several
+cell). Evaluation uses :class:`~.fastpath.FastTimeline` (the fast path over time), optionally over several
 processes.
 """
 
@@ -19,7 +19,7 @@ import signal
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
-from .fastpath import FastRuleset
+from .fastpath import FastTimeline
 from .profile import compile_profile, validate_profile
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import declared_missions, document_kind
@@ -71,7 +71,7 @@ class ProfileSource:
 
 def csv_columns(missions, years: int = 5) -> list[str]:
     """The columns a profiles CSV may have, for these mission ids."""
-    columns = list(_SIMPLE_FIELDS) + ["crises"]
+    columns = list(_SIMPLE_FIELDS) + ["crises", "contracts"]
     for mission in missions:
         columns += [f"{mission}_started", f"{mission}_deployed"]
         columns += [f"{mission}_achievement_{k}" for k in range(1, years + 1)]
@@ -350,7 +350,7 @@ def french_cell(cell: str) -> str:
 
 
 def _csv_path(column: str) -> tuple:
-    if column in _SIMPLE_FIELDS or column == "crises":
+    if column in _SIMPLE_FIELDS or column in ("crises", "contracts"):
         return (column,)
     if "_achievement_" in column:
         mission, year = column.rsplit("_achievement_", 1)
@@ -360,6 +360,8 @@ def _csv_path(column: str) -> tuple:
 
 
 def _csv_value(cell: str, name: str, path, line, column, problems):
+    if name == "contracts":  # the later contracts' signature dates, separated by ';'
+        return [{"signed": day.strip()} for day in cell.split(";") if day.strip()]
     if name == "crises":
         # Dates separated by ';' (by ',' too: a date holds neither), each ISO or DD/MM/YYYY.
         return [{"declared": _FRENCH_DATE.sub(r"\3-\2-\1", day.strip())}
@@ -485,10 +487,12 @@ class BatchRow:
     total: Decimal
     missions: dict  # mission id (or "" for lines of no mission) -> amount
     lines: dict  # line id -> amount
+    out_of_contract: str | None = None  # why there is no contract year: "not_signed" or "ended"
 
     def to_dict(self) -> dict:
         return {"source": self.source, "name": self.name, "ruleset": self.ruleset, "size": self.size,
-                "contract_year": self.contract_year, "total": str(self.total),
+                "contract_year": self.contract_year, "out_of_contract": self.out_of_contract,
+                "total": str(self.total),
                 "missions": {k: str(v) for k, v in self.missions.items()},
                 "lines": {k: str(v) for k, v in self.lines.items()}}
 
@@ -502,24 +506,28 @@ def check_profiles(sources, known_missions) -> list:
     return problems
 
 
-def _row(fast: FastRuleset, source: ProfileSource, day: datetime.date) -> BatchRow:
+def _row(fast: FastTimeline, source: ProfileSource, day: datetime.date) -> BatchRow:
     profile = compile_profile(source.document)
-    (result,) = fast.run_all([profile], day)
+    ruleset, result = fast.run(profile, day)
     missions: dict = {}
     mission_of = fast.mission_of
     for line_id, amount in result.amounts.items():
-        key = mission_of[line_id] or ""
+        key = mission_of.get(line_id) or ""
         missions[key] = missions.get(key, Decimal(0)) + amount
-    return BatchRow(source.label, profile.name, fast.ruleset.id, result.size, result.contract_year,
-                    result.total, missions, result.amounts)
+    out = None
+    if result.contract_year is None:
+        out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"
+    return BatchRow(source.label, profile.name, ruleset.id, result.size, result.contract_year,
+                    result.total, missions, result.amounts, out)
 
 
-def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int = 1, progress=None,
-                  ruleset_name: str | None = None):
+def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int = 1, progress=None,
+                  timeline_spec: tuple = (None, None, False)):
     """One row per profile, in input order. Raises InputError with every evaluation failure.
 
-    With ``jobs`` > 1 the profiles are spread over that many processes; each builds
-    its own fast ruleset (``ruleset_name``, or the text in force on ``day``).
+    Each row is the entitlement of the contract year holding ``day`` (see :mod:`.timeline`).
+    With ``jobs`` > 1 the profiles are spread over that many processes; each builds its
+    own timeline from ``timeline_spec`` (ruleset name, as-if-in-force-from date, renewal).
     """
     rows, problems = [], []
 
@@ -542,7 +550,7 @@ def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int =
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             pool = multiprocessing.get_context("spawn").Pool(
-                jobs, initializer=_init_worker, initargs=(ruleset_name, day))
+                jobs, initializer=_init_worker, initargs=(timeline_spec, day))
         finally:
             signal.signal(signal.SIGINT, previous)
         try:
@@ -559,7 +567,7 @@ def evaluate_many(fast: FastRuleset, sources, day: datetime.date, *, jobs: int =
     return rows
 
 
-def stream_csv(fast: FastRuleset, path: str, known_missions, day: datetime.date, emit, *, progress=None,
+def stream_csv(fast: FastTimeline, path: str, known_missions, day: datetime.date, emit, *, progress=None,
                csv_dialect: str = "auto") -> None:
     """Read, check and evaluate a CSV file's profiles row by row; ``emit`` each row as it comes.
 
@@ -638,14 +646,14 @@ def _evaluate_one(fast, source, day):
 _WORKER: dict = {}
 
 
-def _init_worker(ruleset_name, day):
+def _init_worker(timeline_spec, day):
     from .library import Library
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is the one interrupted
 
-    library = Library()
-    ruleset = library.get(ruleset_name, day) if ruleset_name else library.in_force(day)
-    _WORKER["fast"], _WORKER["day"] = FastRuleset(ruleset), day
+    ruleset_name, as_if_from, renewal = timeline_spec
+    timeline = Library().timeline(ruleset_name, as_if_from=as_if_from, renewal=renewal)
+    _WORKER["fast"], _WORKER["day"] = FastTimeline(timeline), day
 
 
 def _work(source):

@@ -14,8 +14,8 @@ import os
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, InputError
-from .evaluate import Result, evaluate
-from .fastpath import FastResult
+from .evaluate import Result, assess
+from .fastpath import FastResult, FastTimeline
 from .library import Library, looks_like_path
 from .profile import Profile, compile_profile, validate_profile
 from .recording import notify
@@ -87,6 +87,14 @@ class Case:
     ruleset_name: str | None  # a shipped id or a path; None: the text in force on the day
     expect: dict | None
     schedule: dict | None
+    as_if_from: datetime.date | None = None  # apply the ruleset from this day (as_if_in_force_from)
+    renewal: bool = False  # assume a renewal of the last contract (assume_renewal)
+
+    def timeline(self, library: Library, transform=None):
+        """The case's timeline (its ruleset from its own date, or as if from ``as_if_from``),
+        each ruleset passed through ``transform`` when one is given."""
+        timeline = library.timeline(self.ruleset_name, as_if_from=self.as_if_from, renewal=self.renewal)
+        return timeline.mapped(transform) if transform is not None else timeline
 
     @property
     def amounts_only(self) -> bool:
@@ -112,6 +120,8 @@ class _Found:
     confidence: dict | None = None
     obligations: dict | None = None
     warnings: tuple | None = None
+    segments: list | None = None  # the parts of the contract year: {ruleset, from, to}
+    contract: int | None = None  # the rank of the contract running on the day
 
 
 def check_result(result: Result, expect: dict) -> list[str]:
@@ -124,7 +134,11 @@ def check_result(result: Result, expect: dict) -> list[str]:
         maxima={k: line.maximum for k, line in lines.items()},
         confidence={k: line.confidence for k, line in lines.items()},
         obligations={o.id: o.status for o in result.obligations},
-        warnings=tuple(w.code for w in result.warnings)), expect)
+        warnings=tuple(w.code for w in result.warnings),
+        segments=[{"ruleset": s.ruleset, "from": s.start.isoformat(), "to": s.end.isoformat()}
+                  for s in result.segments],
+        contract=result.contract_year.contract.number if result.contract_year and result.contract_year.contract
+        else None), expect)
 
 
 def check_amounts(result: FastResult, ruleset: Ruleset, expect: dict) -> list[str]:
@@ -175,6 +189,13 @@ def _check(found: _Found, expect: dict) -> list[str]:
     for code in expect.get("warnings") or []:
         if code not in found.warnings:
             failures.append(f"warning {code}: expected, got {', '.join(found.warnings) or 'no warning'}")
+    for code in expect.get("no_warnings") or []:
+        if code in found.warnings:
+            failures.append(f"warning {code}: not expected, got it")
+    if "segments" in expect:
+        compare("segments", expect["segments"], found.segments)
+    if "contract" in expect:
+        compare("contract", expect["contract"], found.contract)
     return failures
 
 
@@ -227,8 +248,14 @@ def _read_case(document, spec, case_path, folders, library, line) -> Case:
     if problems:
         raise InputError(problems)
     day = datetime.date.fromisoformat(spec["date"]) if "date" in spec else None
+    as_if = spec.get("as_if_in_force_from")
+    if as_if is not None and ruleset_name is None:
+        raise InputError([document.diagnostic(
+            "E202", "as_if_in_force_from needs a ruleset: the text to apply from that date",
+            case_path + ("as_if_in_force_from",))])
     return Case(spec["name"], document.file, line, compile_profile(profile_document), day, ruleset_name,
-                spec.get("expect"), spec.get("schedule"))
+                spec.get("expect"), spec.get("schedule"), datetime.date.fromisoformat(as_if) if as_if else None,
+                bool(spec.get("assume_renewal")))
 
 
 def run_case(case: Case, library: Library, *, transform=None, fast=None) -> CaseOutcome:
@@ -246,9 +273,8 @@ def run_case(case: Case, library: Library, *, transform=None, fast=None) -> Case
             failures += _expected(case, library, transform, fast)
         if case.schedule is not None:
             spec = case.schedule
-            resolve, change_days = library.resolver(case.ruleset_name)
             until = datetime.date.fromisoformat(spec["until"]) if "until" in spec else None
-            schedule = build_schedule(case.profile, lambda day: transform(resolve(day)), change_days, until=until)
+            schedule = build_schedule(case.profile, case.timeline(library, transform), until=until)
             notify(schedule)
             failures += check_schedule(schedule, spec)
     except InputError as error:
@@ -260,11 +286,12 @@ def _expected(case: Case, library: Library, transform, fast) -> list[str]:
     """What differs from the case's ``expect`` (an ``error`` it expects is its one expectation)."""
     day, expect = case.day, case.expect
     try:
-        ruleset = library.get(case.ruleset_name, day) if case.ruleset_name else library.in_force(day)
-        ruleset = transform(ruleset)
+        # The year's amounts, each text from its own date (DESIGN.md § Time), on either path.
+        timeline = case.timeline(library, transform)
+        ruleset = timeline.resolve(day)
         if fast is not None and case.amounts_only:
-            return check_amounts(fast(ruleset).run(case.profile, day), ruleset, expect)
-        result = evaluate(ruleset, case.profile, day)
+            return check_amounts(FastTimeline(timeline, fast).run(case.profile, day)[1], ruleset, expect)
+        result = assess(timeline, case.profile, day)
     except InputError as error:
         if "error" in expect and any(d.code == expect["error"] for d in error.diagnostics):
             return []

@@ -18,6 +18,7 @@ from .helpers import PURE_FUNCTIONS, add_years
 from .profile import Profile, profile_functions, profile_names
 from .recording import notify
 from .ruleset import Definition, FundingLine, Ruleset, weakest
+from .timeline import RENEWAL_ASSUMPTION, ContractYear, Timeline, combine, contract_year_on, time_names
 
 __all__ = [
     "ContractYear",
@@ -29,20 +30,15 @@ __all__ = [
     "contract_end_of",
     "mission_names",
     "evaluate",
+    "assess",
+    "SegmentShare",
 ]
 
 _ZERO = Decimal(0)
 
 
-@dataclasses.dataclass(frozen=True)
-class ContractYear:
-    number: int
-    start: datetime.date
-    end: datetime.date  # last day, included
-
-
 def contract_year_of(signed: datetime.date | None, day: datetime.date, years: int | None):
-    """The contract year ``day`` falls in, counting from the signature.
+    """The contract year ``day`` falls in, counting from the signature of one contract.
 
     Year k runs from the (k-1)-th anniversary to the day before the k-th; a
     signature on 29 February has its anniversaries on 28 February in common
@@ -55,19 +51,7 @@ def contract_year_of(signed: datetime.date | None, day: datetime.date, years: in
     >>> contract_year_of(datetime.date(2020, 2, 29), datetime.date(2025, 2, 28), 5) is None
     True
     """
-    if signed is None or day < signed:
-        return None
-    number = day.year - signed.year + 1
-    # The anniversary in day's year may still be ahead: step back until it is not.
-    while number > 1 and add_years(signed, number - 1) > day:
-        number -= 1
-    while add_years(signed, number) <= day:
-        number += 1
-    if years is not None and number > years:
-        return None
-    start = add_years(signed, number - 1)
-    end = add_years(signed, number) - datetime.timedelta(days=1)
-    return ContractYear(number, start, end)
+    return contract_year_on((signed,) if signed is not None else (), day, years)
 
 
 def contract_end_of(signed: datetime.date | None, years: int | None) -> datetime.date | None:
@@ -160,9 +144,12 @@ class Result:
     warnings: tuple  # Diagnostic with severity "warning"
     definitions: dict  # name -> value
     environment: dict = dataclasses.field(default_factory=dict, repr=False)  # every name the formulas read
+    segments: tuple = ()  # SegmentShare: the parts of the contract year the amounts count
+    assumptions: tuple = ()  # texts: what the result rests on beyond the texts and the profile
 
     def to_dict(self) -> dict:
         """The ``eval --format json`` document (DESIGN.md's output contract)."""
+        contract = self.contract_year.contract if self.contract_year else None
         return {
             "ruleset": self.ruleset.id,
             "chain": list(self.ruleset.chain),
@@ -173,7 +160,27 @@ class Result:
             "obligations": [o.to_dict() for o in self.obligations],
             "total": str(self.total),
             "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+            "segments": [segment.to_dict() for segment in self.segments],
+            "contract": None if contract is None else {
+                "number": contract.number, "signed": contract.signed.isoformat(),
+                "end": contract.end.isoformat() if contract.end else None, "assumed": contract.assumed},
+            "assumptions": list(self.assumptions),
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentShare:
+    """A part of the contract year: the text applied, its days, and each line's amount and share there."""
+
+    start: datetime.date
+    end: datetime.date
+    ruleset: str
+    days: int
+    lines: dict  # line id -> (amount when evaluated on the part's first day, share of the year it counts)
+
+    def to_dict(self) -> dict:
+        return {"ruleset": self.ruleset, "from": self.start.isoformat(), "to": self.end.isoformat(),
+                "days": self.days}
 
 
 def _is_number(value) -> bool:
@@ -182,8 +189,9 @@ def _is_number(value) -> bool:
 
 class _Evaluation:
     def __init__(self, ruleset: Ruleset, profile: Profile, day: datetime.date, explain: bool,
-                 arrivals: dict | None = None):
+                 arrivals: dict | None = None, renewal: bool = False):
         self.arrivals = arrivals or {}
+        self.renewal = renewal
         self.ruleset = ruleset
         self.profile = profile
         self.day = day
@@ -222,7 +230,7 @@ class _Evaluation:
     def run(self) -> Result:
         ruleset, profile, day = self.ruleset, self.profile, self.day
         names = profile_names(profile, day)
-        year = contract_year_of(profile.contract_signed, day, ruleset.contract_years)
+        year, time = time_names(profile, day, ruleset.contract_years, self.renewal, ruleset.in_force)
         functions = dict(PURE_FUNCTIONS)
         functions.update(profile_functions(profile, year.number if year else None))
         maxima: dict = {}
@@ -253,30 +261,29 @@ class _Evaluation:
                 self.warn("W005", msg("taille {size} rests on a class boundary that is {confidence}{note}",
                                       size=size, confidence=size_confidence, note=note))
 
-        contract_end = contract_end_of(profile.contract_signed, ruleset.contract_years)
         if profile.contract_signed is None:
             self.warn("W003", msg("no contract_signed: no ACI contract yet, so no contract year"))
         elif day < profile.contract_signed:
             self.warn("W003", msg("the contract is signed on {signed}, after {day}",
                                   signed=profile.contract_signed, day=day), ("contract_signed",))
         elif year is None:
-            self.warn("W003", msg("the {years}-year contract ended on {end}; give the renewed contract's "
-                                  "signature date", years=ruleset.contract_years, end=contract_end),
+            ended = [s for s in profile.signatures if s <= day][-1]
+            self.warn("W003", msg("out of contract on {day}: the {years}-year contract signed on {signed} ended "
+                                  "on {end}; state the next contract in the profile (contracts:) or assume a "
+                                  "renewal (--assume-renewal)", day=day, years=ruleset.contract_years,
+                                  signed=ended, end=contract_end_of(ended, ruleset.contract_years)),
                       ("contract_signed",))
-        names.update({
-            "taille": size,
-            "contract_year": year.number if year else None,
-            "contract_year_start": year.start if year else None,
-            "contract_year_end": year.end if year else None,
-            "contract_end": contract_end,
-            "text_in_force": ruleset.in_force,
-        })
+        elif year.contract.assumed:
+            self.warn("W010", msg("contract {number} (from {signed} to {end}) is assumed, not stated in the "
+                                  "profile: {assumption}", number=year.contract.number, signed=year.contract.signed,
+                                  end=year.contract.end, assumption=RENEWAL_ASSUMPTION))
+        names.update(time)
+        names["taille"] = size
         for name, parameter in ruleset.parameters.items():
             if parameter.by_taille is not None:
                 names[name] = parameter.value_for(size)
 
         self.check_missions(year)
-        self.check_straddles(year)
 
         applied, skipped, definitions = [], [], {}
         for item in ruleset.order:
@@ -344,28 +351,6 @@ class _Evaluation:
                                       "signed on {signed}: its funding counts from the signature",
                                       mission=mission_id, started=state.started, signed=signed),
                           path + ("started",))
-
-    def check_straddles(self, year):
-        """Explain a contract year that a text, or a provision, enters into force within."""
-        if year is None:
-            return
-        ruleset = self.ruleset
-        for (previous, _), (name, start) in zip(ruleset.history, ruleset.history[1:]):
-            if year.start < start <= year.end:
-                self.warn("W007", msg("contract year {number} ({start} to {end}) straddles the entry into "
-                                      "force of {text} on {day}: on {date} the text applied is {applied}; "
-                                      "the days before {day} fall under {previous}",
-                                      number=year.number, start=year.start, end=year.end, text=name, day=start,
-                                      date=self.day, applied=ruleset.id, previous=previous))
-        for provision in ruleset.provisions:
-            if year.start < provision.day <= year.end:
-                where = {"text": provision.ruleset, "provision": provision.description, "day": provision.day,
-                         "number": year.number, "start": year.start, "end": year.end, "date": self.day}
-                self.warn("W007", msg("{text}: {provision} enters into force on {day}, inside contract year "
-                                      "{number} ({start} to {end}); on {date} it is in force", **where)
-                          if provision.day <= self.day else
-                          msg("{text}: {provision} enters into force on {day}, inside contract year "
-                              "{number} ({start} to {end}); on {date} it is not yet in force", **where))
 
     def line(self, line: FundingLine, names, evaluator, size, size_confidence) -> LineResult:
         applies = True
@@ -481,15 +466,100 @@ class _Evaluation:
 
 
 def evaluate(ruleset: Ruleset, profile: Profile, day: datetime.date, *, explain: bool = False,
-             arrivals: dict | None = None) -> Result:
-    """Evaluate ``profile`` under ``ruleset`` on ``day``.
+             arrivals: dict | None = None, renewal: bool = False) -> Result:
+    """Evaluate ``profile`` under one ``ruleset`` on one ``day`` (one part of a contract year).
 
+    ``renewal`` assumes a new contract at each end of the last one the profile states.
     Returns a :class:`Result`; with ``explain`` each line carries a :class:`Trace`.
     ``arrivals`` (mission -> (first day, text), :meth:`Library.mission_arrivals`) lets the
     warning about a mission of a text not yet in force say from when it applies.
     Raises :class:`EvaluationError` when a formula cannot be computed (division by
-    zero, a type error), naming the line and the formula.
+    zero, a type error), naming the line and the formula. :func:`assess` gives the
+    entitlement of the whole contract year.
     """
-    result = _Evaluation(ruleset, profile, day, explain, arrivals).run()
+    result = _Evaluation(ruleset, profile, day, explain, arrivals, renewal).run()
     notify(result)  # the coverage of test cases listens; nothing changes the result
     return result
+
+
+def _line_order(rulesets) -> list:
+    """The lines of the texts of a year in one order, whatever the date: the last text's order,
+    each line only an earlier text has placed after the line it follows there."""
+    order = [line.id for line in rulesets[-1].lines]
+    for ruleset in reversed(rulesets[:-1]):
+        previous = None
+        for line in ruleset.lines:
+            if line.id not in order:
+                order.insert(order.index(previous) + 1 if previous is not None else 0, line.id)
+            previous = line.id
+    return order
+
+
+def assess(timeline: Timeline, profile: Profile, day: datetime.date, *, explain: bool = False,
+           arrivals: dict | None = None) -> Result:
+    """What ``profile`` is entitled to for the contract year holding ``day``, and the state on ``day``.
+
+    The amounts are the contract year's: each part of the year (cut where a text or a
+    provision enters into force, see :mod:`.timeline`) is evaluated on its first day
+    under the text that applies then, and each line counts each part for its days, so
+    every date of the year gives the same amounts. What belongs to the day itself (the
+    text in force, the obligations) comes from the evaluation on ``day``. Outside a
+    contract year, the evaluation on ``day``. Raises like :func:`evaluate`.
+    """
+    renewal = timeline.renewal
+    ruleset = timeline.resolve(day)
+    point = evaluate(ruleset, profile, day, explain=explain, renewal=renewal, arrivals=arrivals)
+    notes = [Diagnostic(code, message, profile.file, severity="warning")
+             for code, message in timeline.forced_notes(day, ruleset)]
+    assumptions = tuple(timeline.assumptions())
+    year = point.contract_year
+    if year is None:
+        return dataclasses.replace(point, warnings=point.warnings + tuple(notes), assumptions=assumptions)
+    segments = timeline.segments(year)
+    parts, results = [], []
+    for segment in segments:
+        result = point if (segment.start == day and segment.ruleset is ruleset) else evaluate(
+            segment.ruleset, profile, segment.start, explain=explain, renewal=renewal, arrivals=arrivals)
+        results.append(result)
+        parts.append((segment, [(line.id, line.amount, line.runs_from) for line in result.lines]))
+    amounts, shares = combine(year, parts)
+    held = next(i for i, s in enumerate(segments) if s.start <= day <= s.end)
+    # Each line as the part holding the day computed it, else as the last part it applies in.
+    chosen: dict = {}
+    for result in [r for i, r in enumerate(results) if i != held] + [results[held]]:
+        chosen.update({line.id: line for line in result.lines})
+    order = _line_order([segment.ruleset for segment in segments])
+    # The year's maximum of a line counts each text's maximum for the same share as its amount.
+    maxima: dict = {}
+    for result, share in zip(results, shares):
+        for line in result.lines:
+            maxima[line.id] = maxima.get(line.id, _ZERO) + line.maximum * share[line.id][1]
+    lines = tuple(dataclasses.replace(chosen[i], amount=amounts[i], maximum=maxima[i].quantize(
+        ruleset.quantum, rounding=ROUND_HALF_UP)) for i in order if i in chosen)
+    skipped = tuple(line for line in results[held].skipped if line.id not in chosen)
+    warnings, seen = [], set()
+    # A mission that a part of the year knows is not "ignored", though the day's text may not have it yet.
+    year_missions = {mission for result in results for mission in result.ruleset.missions}
+    for result in [point] + results:
+        for warning in result.warnings:
+            if warning.code == "W004" and warning.path[1:2] and warning.path[1] in year_missions:
+                continue
+            key = (warning.code, warning.path) if warning.code == "W004" else (warning.code, warning.message)
+            if key not in seen:
+                seen.add(key)
+                warnings.append(warning)
+    if len(segments) > 1:
+        described = [msg("{days} days under {text} ({start} to {end})", days=s.days, text=s.ruleset.id,
+                         start=s.start, end=s.end) for s in segments]
+        warnings.append(Diagnostic(
+            "W007", msg("contract year {number} ({start} to {end}) is cut where a text or a provision enters into "
+                        "force: {parts}; each line counts each part for its days, on every date of the year (on "
+                        "{day} the text in force is {text})", number=year.number, start=year.start, end=year.end,
+                        parts=described, day=day, text=ruleset.id), profile.file, severity="warning"))
+    shares_out = tuple(SegmentShare(s.start, s.end, s.ruleset.id, s.days, share)
+                       for s, share in zip(segments, shares))
+    total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
+    return dataclasses.replace(
+        point, lines=lines, skipped=skipped, total=total, size=results[held].size,
+        size_confidence=results[held].size_confidence, warnings=tuple(warnings + notes),
+        segments=shares_out, assumptions=assumptions)

@@ -27,14 +27,15 @@ import decimal
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
 
-from .evaluate import contract_end_of, contract_year_of, evaluate
+from .evaluate import evaluate
 from .expressions import DECIMAL_CONTEXT, OPERATORS, _add, _multiply, _subtract
 from .compiler import FUNCTION_NAMES, MISSION_NAMES as MISSION_FIELDS
 from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
 from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
+from .timeline import Timeline, combine, time_names
 
-__all__ = ["FastRuleset", "FastResult"]
+__all__ = ["FastRuleset", "FastResult", "FastTimeline"]
 
 _ZERO = Decimal(0)
 
@@ -47,6 +48,7 @@ class FastResult:
     contract_year: int | None
     amounts: dict
     total: Decimal
+    runs_from: dict = dataclasses.field(default_factory=dict)  # line id -> the day it accrues from, or None
 
 
 # Decimals first in each operator: DECIMAL_CONTEXT bounds them (its Emax traps an overflow);
@@ -80,6 +82,12 @@ def _cond(value):
     raise TypeError(f"a condition gives {type(value).__name__}, not true or false")
 
 
+def _day_or_none(value):
+    if value is None or type(value) is datetime.date:
+        return value
+    raise TypeError(f"runs_from gives {type(value).__name__}, not a date")
+
+
 def _money(value, quantum):
     if type(value) is Decimal:
         return value.quantize(quantum, rounding=ROUND_HALF_UP)
@@ -96,6 +104,7 @@ _HELPERS = {
     "_sub": _minus,
     "_sum": _sum,
     "_cond": _cond,
+    "_day_or_none": _day_or_none,
     "_money": _money,
     "_ZERO": _ZERO,
     "_Decimal": Decimal,
@@ -216,6 +225,13 @@ class FastRuleset:
             else:
                 steps.append(f"{maximum} = {target}")
             steps.append(f"_out[{names.constant(line.id)}] = {target}")
+            # The day its amount accrues from, as the reference path computes it (for cut years).
+            if line.runs_from is not None:
+                steps.append(f"_rf[{names.constant(line.id)}] = _day_or_none({code(line.runs_from, line.mission)})")
+            elif line.mission is not None:
+                started = names.slot("m", ("started", line.mission))
+                used.add(started)
+                steps.append(f"_rf[{names.constant(line.id)}] = {started}")
             if line.when is not None:
                 # A condition must give true or false: anything else is the reference path's E402.
                 body.append(f"_c = {code(line.when, line.mission)}")
@@ -239,7 +255,7 @@ class FastRuleset:
             prefix, key = key_of[target]
             source_table = "_parameters" if prefix == "v" and key in ruleset.parameters else "_names"
             prologue.append(f"{target} = {source_table}[{names.constant(key if prefix == 'v' else target)}]")
-        source = "def _run(_names, _parameters, _quantum):\n    _out = {}\n" + "".join(
+        source = "def _run(_names, _parameters, _quantum, _rf):\n    _out = {}\n" + "".join(
             f"    {text}\n" for text in prologue + body) + "    return _out\n"
         self._used = {key_of[t][1] for t in inputs if key_of[t][0] == "v"}
         # (mission, then the generated names of its started, deployed, achievement, indicators_earned)
@@ -283,31 +299,31 @@ class FastRuleset:
             if self._basis_functions:
                 self._profile_functions = True
 
-    def run(self, profile: Profile, day: datetime.date) -> FastResult:
-        """The amounts of ``profile`` on ``day``; a failing formula is reported as eval reports it."""
+    def run(self, profile: Profile, day: datetime.date, renewal: bool = False) -> FastResult:
+        """The amounts of ``profile`` under this one ruleset on ``day`` (see :func:`~.evaluate.evaluate`);
+        a failing formula is reported as eval reports it."""
         with decimal.localcontext(DECIMAL_CONTEXT):
-            return self._run_one(profile, day)
+            return self._run_one(profile, day, renewal)
 
-    def run_all(self, profiles, day: datetime.date):
+    def run_all(self, profiles, day: datetime.date, renewal: bool = False):
         """:meth:`run` for many profiles, in one arithmetic context (a generator)."""
         with decimal.localcontext(DECIMAL_CONTEXT):
             for profile in profiles:
-                yield self._run_one(profile, day)
+                yield self._run_one(profile, day, renewal)
 
-    def _run_one(self, profile: Profile, day: datetime.date) -> FastResult:
+    def _run_one(self, profile: Profile, day: datetime.date, renewal: bool) -> FastResult:
         try:
-            return self._compute(profile, day)
+            return self._compute(profile, day, renewal)
         except Exception as failure:  # noqa: BLE001 — the reference path gives the exact diagnostic
-            evaluate(self.ruleset, profile, day)  # raises EvaluationError, as eval reports it
+            evaluate(self.ruleset, profile, day, renewal=renewal)  # raises EvaluationError, as eval reports it
             # Never a silent fallback: a formula one path computes and the other cannot is a defect.
             raise RuntimeError(f"the fast path cannot compute what the reference evaluator computes "
                                f"(ruleset '{self.ruleset.id}', profile '{profile.name}', {day}): "
                                f"{type(failure).__name__}") from failure
 
-    def _compute(self, profile: Profile, day: datetime.date) -> FastResult:
+    def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False) -> FastResult:
         ruleset = self.ruleset
-        signed = profile.contract_signed
-        year = contract_year_of(signed, day, ruleset.contract_years)
+        year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
         number = year.number if year else None
         names = profile_names(profile, day)
         if self._profile_functions:
@@ -326,12 +342,7 @@ class FastRuleset:
                 raise ValueError("no taille class")
             size = size_class.taille
         names["taille"] = size
-        names["contract_year"] = number
-        names["contract_year_start"] = year.start if year else None
-        names["contract_year_end"] = year.end if year else None
-        names["text_in_force"] = ruleset.in_force
-        if "contract_end" in self._used:
-            names["contract_end"] = contract_end_of(signed, ruleset.contract_years)
+        names.update(time)
         missions = profile.missions
         for mission, started, deployed, achievement, earned in self._missions:
             state = missions.get(mission)
@@ -344,11 +355,56 @@ class FastRuleset:
             rate = state.achievement.get(number) if number is not None else None
             names[achievement] = rate if rate is not None else _ZERO
             names[earned] = state.indicators_earned(number) if state.indicators else None
-        amounts = self._run(names, self._parameters[size], ruleset.quantum)
+        runs_from: dict = {}
+        amounts = self._run(names, self._parameters[size], ruleset.quantum, runs_from)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         if not total.is_finite():  # never a NaN in an output: the reference path says which line
             raise ArithmeticError("an amount is not a number")
-        return FastResult(size, number, amounts, total)
+        return FastResult(size, number, amounts, total, runs_from)
+
+
+class FastTimeline:
+    """The fast path over time: the entitlement of the contract year holding a day (see :func:`~.evaluate.assess`).
+
+    Each part of the year is run by the fast ruleset of the text that applies then, on the
+    part's first day; the parts are combined by :func:`~.timeline.combine`, as the reference
+    path combines them. Fast rulesets are built once per ruleset.
+    """
+
+    def __init__(self, timeline: Timeline, fast=None):
+        self.timeline = timeline
+        self._build = fast or FastRuleset  # a function of a ruleset giving its FastRuleset
+        self._fast: dict = {}
+        self.mission_of: dict = {}  # line id -> mission id, over every ruleset run so far
+
+    def fast(self, ruleset: Ruleset) -> FastRuleset:
+        key = id(ruleset)
+        entry = self._fast.get(key)
+        if entry is None or entry[0] is not ruleset:  # the ruleset is kept, so its id is not reused
+            entry = self._fast[key] = (ruleset, self._build(ruleset))
+            self.mission_of.update(entry[1].mission_of)
+        return entry[1]
+
+    def run(self, profile: Profile, day: datetime.date):
+        """``(ruleset, result)``: the text in force on ``day`` and the year's amounts (a :class:`FastResult`)."""
+        timeline, renewal = self.timeline, self.timeline.renewal
+        ruleset = timeline.resolve(day)
+        year, _ = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+        if year is None:
+            return ruleset, self.fast(ruleset).run(profile, day, renewal)
+        segments = timeline.segments(year)
+        if len(segments) == 1:
+            (segment,) = segments
+            return ruleset, self.fast(segment.ruleset).run(profile, segment.start, renewal)
+        parts, held = [], None
+        for segment in segments:
+            part = self.fast(segment.ruleset).run(profile, segment.start, renewal)
+            if segment.start <= day <= segment.end:
+                held = part
+            parts.append((segment, [(k, v, part.runs_from.get(k)) for k, v in part.amounts.items()]))
+        amounts, _ = combine(year, parts)
+        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
+        return ruleset, FastResult(held.size, year.number, amounts, total)
 
 
 def _copy(node):

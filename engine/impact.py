@@ -13,24 +13,30 @@ from decimal import Decimal
 
 from .ruleset import CONFIDENCE_ORDER, Ruleset
 
-__all__ = ["NO_MISSION", "compare_rows", "HistogramBin", "change_histogram", "nice_step",
+__all__ = ["NO_MISSION", "OUT_OF_CONTRACT", "compare_rows", "HistogramBin", "change_histogram", "nice_step",
            "cost_by_confidence", "cost_of_lines", "amounts_by_mission"]
 
 # The key of the amounts of lines that belong to no mission.
 NO_MISSION = "hors_mission"
+# Why a CPTS has no contract year on the date (its amount is then 0), as a batch row says it.
+OUT_OF_CONTRACT = {"not_signed": "pas encore signé", "ended": "contrat échu"}
 _ZERO = Decimal("0.00")
 
 
 def compare_rows(rulesets, before, after, day, top) -> dict:
-    """Cost, gainers / losers / unchanged, splits by taille and by mission, the largest changes.
+    """Cost, gainers / losers / unchanged, CPTS out of contract (apart, under each text, with the
+    reason), splits by taille and by mission, the largest changes.
 
     Takes the (baseline, reform) rulesets, their rows in the same order, the date and
     how many of the largest changes to keep. Returns a dict of Decimals and counts.
     """
     pairs = list(zip(before, after))
-    differences = [(b.total - a.total, a, b) for a, b in pairs]
+    # A CPTS out of contract under both texts is neither a gainer, a loser nor unchanged: it is
+    # counted apart, with the reason its amount is 0 (DESIGN.md § Time).
+    outside = [(a, b) for a, b in pairs if a.out_of_contract and b.out_of_contract]
+    differences = [(b.total - a.total, a, b) for a, b in pairs if not (a.out_of_contract and b.out_of_contract)]
     by_size: dict = {}
-    for difference, a, b in differences:
+    for a, b in pairs:
         entry = by_size.setdefault(a.size, {"count": 0, "baseline": Decimal(0), "reform": Decimal(0)})
         entry["count"] += 1
         entry["baseline"] += a.total
@@ -50,6 +56,10 @@ def compare_rows(rulesets, before, after, day, top) -> dict:
         "baseline": rulesets[0].id, "reform": rulesets[1].id, "date": day.isoformat(),
         "profiles": len(pairs), "baseline_total": baseline_total, "reform_total": reform_total,
         "difference": reform_total - baseline_total,
+        "out_of_contract": {side: {reason: sum(1 for row in rows if row.out_of_contract == reason)
+                                   for reason in OUT_OF_CONTRACT}
+                            for side, rows in (("baseline", before), ("reform", after))},
+        "out_of_contract_both": len(outside),
         "gain": sum(1 for d, _, _ in differences if d > 0),
         "lose": sum(1 for d, _, _ in differences if d < 0),
         "unchanged": sum(1 for d, _, _ in differences if d == 0),

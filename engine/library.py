@@ -8,6 +8,7 @@ per set of provisions in force.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -21,6 +22,7 @@ from .paths import allowed_folder, confine
 from .ruleset import Ruleset
 from .cache import ValidationCache
 from .schema import load_schema
+from .timeline import Timeline
 from .yaml_loader import MAX_FILE_BYTES, Document, load_document, parse_document
 
 __all__ = ["Library", "shipped_ruleset_names", "looks_like_path", "document_kind", "wrong_kind",
@@ -350,18 +352,63 @@ class Library:
         return self.compile(self.document(id_or_path), day)
 
     def resolver(self, ruleset_name: str | None = None):
-        """``(resolve, change_days)`` for a calendar: the ruleset that applies on each day
-        (the text in force, or ``ruleset_name`` forced), and the days on which a text or
-        a provision with its own date enters into force."""
-        if ruleset_name:
-            forced = self.get(ruleset_name)
-            return (lambda day: self.get(ruleset_name, day)), {p.day for p in forced.provisions}
-        change_days = set()
+        """``(resolve, change_days)`` of :meth:`timeline` (kept for the callers that need no more)."""
+        timeline = self.timeline(ruleset_name)
+        return timeline.resolve, timeline.change_days
+
+    def timeline(self, ruleset_name: str | None = None, *, as_if_from: datetime.date | None = None,
+                 renewal: bool = False) -> Timeline:
+        """Which ruleset applies on each day (see :mod:`.timeline`).
+
+        Without ``ruleset_name``, the enacted text in force on the day. With it, each text
+        of its chain from its own in-force date: the texts it amends until its date, then
+        it (a proposal amending a proposal: the enacted texts, the first proposal from its
+        date, the second from its own). ``as_if_from`` applies the named text from that day
+        instead of its own date, an explicit choice the results report. ``renewal`` assumes
+        a new contract at each end of the last one a profile states.
+        """
+        enacted_days = set()
         for ruleset_id in self.known_ids():
             ruleset = self.get(ruleset_id)
             if ruleset.status == "enacted":
-                change_days |= {start for _, start in ruleset.history} | {p.day for p in ruleset.provisions}
-        return self.in_force, change_days
+                enacted_days |= {start for _, start in ruleset.history} | {p.day for p in ruleset.provisions}
+                if ruleset.until is not None:
+                    enacted_days.add(ruleset.until + datetime.timedelta(days=1))
+        if not ruleset_name:
+            return Timeline(self.in_force, enacted_days, renewal=renewal)
+        document = self.document(ruleset_name)
+        chain = self.chain_of(document)
+        starts = [_date(link.data["dates"]["in_force"]) for link in chain]
+        own = starts[-1]
+        if as_if_from is not None:
+            starts[-1] = as_if_from
+        full = self.compile(document)
+        requested = full.id
+
+        def resolve(day: datetime.date) -> Ruleset:
+            # The latest text of the chain in force on the day (a later link may have an
+            # earlier date: the latest start wins, the named text on a tie).
+            index = max((i for i, start in enumerate(starts) if start <= day),
+                        key=lambda i: (starts[i], i), default=None)
+            if index is None:
+                return self.in_force(day)
+            ruleset = self.compile(chain[index], day)
+            if index == len(chain) - 1 and as_if_from is not None:
+                return self._shifted(ruleset, as_if_from)
+            return ruleset
+
+        # Before the chain's first text, the enacted texts: their days count too.
+        change_days = set(starts) | {p.day for p in full.provisions} | {d for d in enacted_days if d < min(starts)}
+        return Timeline(resolve, change_days, renewal=renewal, requested=requested, own_date=own,
+                        as_if_from=as_if_from, enacted=full.status == "enacted")
+
+    def _shifted(self, ruleset: Ruleset, day: datetime.date) -> Ruleset:
+        """``ruleset`` read as if in force from ``day`` (one object per pair, for the caches)."""
+        key = ("shifted", id(ruleset), day)
+        if key not in self._compiled:
+            history = ruleset.history[:-1] + ((ruleset.id, day),)
+            self._compiled[key] = dataclasses.replace(ruleset, in_force=day, history=history)
+        return self._compiled[key]
 
     def in_force(self, day: datetime.date) -> Ruleset:
         """The enacted ruleset in force on ``day``, consolidated."""

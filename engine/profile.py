@@ -76,6 +76,13 @@ class Profile:
     crises: tuple
     document: Document | None = None
     population_history: tuple = ()  # (since, population), sorted by date
+    later_contracts: tuple = ()  # signature dates of the contracts after the first, sorted
+
+    @property
+    def signatures(self) -> tuple:
+        """The signature date of every contract the profile states, in order."""
+        first = (self.contract_signed,) if self.contract_signed is not None else ()
+        return first + self.later_contracts
 
     def population_on(self, day: datetime.date) -> int:
         """The population in force on ``day``: the latest earlier entry, else the current one."""
@@ -110,6 +117,8 @@ def validate_profile(document: Document, known_missions=None) -> list:
     mission ids are not checked.
     """
     problems = schema_diagnostics(document, "profile")
+    if not problems:
+        problems += _contract_order(document)
     if known_missions is not None:
         problems += unknown_missions(document, known_missions)
     return sorted(problems, key=lambda d: (d.line or 0, d.column or 0))
@@ -134,18 +143,39 @@ def compile_profile(document: Document) -> Profile:
     crises = tuple(
         Crisis(_date(c["declared"]), c.get("label")) for c in (data.get("crises") or [])
     )
+    signatures = sorted({_date(c["signed"]) for c in data.get("contracts") or []}
+                        | ({_date(data["contract_signed"])} if data.get("contract_signed") else set()))
     return Profile(
         name=data["name"],
         population=data["population"],
         members=data.get("members"),
         letter_of_intent_validated=_date(data.get("letter_of_intent_validated")),
-        contract_signed=_date(data.get("contract_signed")),
+        contract_signed=signatures[0] if signatures else None,
         missions=missions,
         crises=crises,
         document=document,
         population_history=tuple(sorted(
             (_date(entry["since"]), entry["population"]) for entry in data.get("population_history") or [])),
+        later_contracts=tuple(signatures[1:]),
     )
+
+
+def _contract_order(document: Document) -> list[Diagnostic]:
+    """A later contract signed before the first one, or twice on the same day, is an error."""
+    data = document.data
+    first = _date(data.get("contract_signed"))
+    seen: set = set()
+    problems = []
+    for index, contract in enumerate(data.get("contracts") or []):
+        signed = _date(contract["signed"])
+        path = ("contracts", index, "signed")
+        if first is not None and signed < first:
+            problems.append(document.diagnostic(
+                "E204", f"a later contract signed on {signed}, before contract_signed ({first})", path))
+        elif signed in seen:
+            problems.append(document.diagnostic("E204", f"two contracts signed on {signed}", path))
+        seen.add(signed)
+    return problems
 
 
 def unknown_missions(document: Document, known) -> list[Diagnostic]:

@@ -20,11 +20,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg
 from .evaluate import evaluate, mission_names
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
-from .helpers import PURE_FUNCTIONS, add_years
+from .helpers import PURE_FUNCTIONS
 from .profile import Profile
-from .ruleset import Ruleset
+from .timeline import Timeline, combine, contract_years_of, part_weights, year_segments
 
-__all__ = ["Payment", "YearEntitlement", "Schedule", "build_schedule", "year_segments"]
+__all__ = ["Payment", "YearEntitlement", "Schedule", "build_schedule", "year_segments"]  # year_segments: see timeline
 
 _ZERO = Decimal(0)
 _ONE_DAY = datetime.timedelta(days=1)
@@ -54,11 +54,14 @@ class Payment:
 class YearEntitlement:
     """What a contract year (or the time before the contract, number None) is entitled to."""
 
-    number: int | None
+    number: int | None  # the year's rank from the first signature (6 is year 1 of a second contract)
     start: datetime.date
     end: datetime.date
     lines: dict  # line id -> amount
     segments: tuple  # (start, end, ruleset id)
+    contract: int | None = None  # the contract's rank (1 for the first)
+    year_in_contract: int | None = None  # the year within its contract, as formulas read it
+    assumed: bool = False  # the contract comes from the renewal assumption
 
     @property
     def total(self) -> Decimal:
@@ -73,6 +76,7 @@ class Schedule:
     notes: tuple  # Diagnostic warnings: straddled years, evaluation warnings
     obligations: tuple = ()  # ObligationResult, at the schedule's last day
     as_of: datetime.date | None = None  # the day the obligations are reported at
+    assumptions: tuple = ()  # texts: what the calendar rests on beyond the texts and the profile
 
     @property
     def total(self) -> Decimal:
@@ -99,63 +103,25 @@ class Schedule:
         return dict(sorted(totals.items()))
 
 
-def year_segments(start: datetime.date, end: datetime.date, change_days) -> list:
-    """The parts of [start, end] cut at each change day inside it (a day starts a part).
+def _weights(ruleset, result, start, end, part_start, part_end) -> dict:
+    """Each line's share of one part of a cut year (:func:`.timeline.part_weights`), for a
+    result whose lines have ``id``, ``amount`` and ``runs_from`` (the fast calendar's)."""
+    return part_weights(ruleset.reads, [(line.id, line.amount, line.runs_from) for line in result.lines],
+                        start, end, part_start, part_end)
 
-    >>> d = datetime.date
-    >>> year_segments(d(2022, 3, 15), d(2023, 3, 14), [d(2022, 4, 1), d(2024, 1, 1)])
-    [(datetime.date(2022, 3, 15), datetime.date(2022, 3, 31)), (datetime.date(2022, 4, 1), datetime.date(2023, 3, 14))]
+
+def build_schedule(profile: Profile, timeline, change_days=None, *, until: datetime.date | None = None) -> Schedule:
+    """Every payment of ``profile``'s contracts.
+
+    ``timeline`` (a :class:`~.timeline.Timeline`) says which ruleset applies on each day
+    and where contract years are cut; a bare ``resolve(day)`` function with its
+    ``change_days`` is accepted too. ``until`` keeps the payments due on or before it,
+    and is needed for contracts assumed by renewal. Raises EvaluationError when a
+    formula fails, or a line has no payment rule.
     """
-    cuts = sorted({day for day in change_days if start < day <= end})
-    bounds = [start] + cuts
-    return [(a, (bounds[i + 1] - _ONE_DAY) if i + 1 < len(bounds) else end) for i, a in enumerate(bounds)]
-
-
-def _days(a: datetime.date, b: datetime.date) -> int:
-    return (b - a).days + 1
-
-
-def _weights(ruleset: Ruleset, result, start, end, part_start, part_end) -> dict:
-    """Each line's share of its year amount that falls in one part (see :func:`_weight`).
-
-    A line computed from other lines (an uplift on the missions, say) accrues as they
-    do: its share is the average of theirs, weighted by their amounts in this part.
-    """
-    weights = {line.id: _weight(line, start, end, part_start, part_end) for line in result.lines}
-    amounts = {line.id: line.amount for line in result.lines}
-    for line in result.lines:
-        sources = [other for other in ruleset.reads.get(line.id, ()) if other in amounts and other != line.id]
-        total = sum((amounts[other] for other in sources), _ZERO)
-        if total:
-            weights[line.id] = sum((amounts[other] * weights[other] for other in sources), _ZERO) / total
-    return weights
-
-
-def _weight(line, start, end, part_start, part_end) -> Decimal:
-    """The share of a line's year amount, as computed under one text, that falls in one part.
-
-    A line runs from the year's start, or from the day it accrues from when that is
-    later (``runs_from`` in the ruleset, by default its mission's start: its amount is
-    then already prorated from that day). The share is the part's running days over
-    the year's running days, so a line evaluated alike in every part keeps its amount,
-    and one that exists only from a part on counts only from there.
-    """
-    runs_from = max(start, line.runs_from) if line.runs_from is not None else start
-    if runs_from > end:
-        return Decimal(1)
-    first = max(part_start, runs_from)
-    running = _days(first, part_end) if first <= part_end else 0
-    return Decimal(running) / Decimal(_days(runs_from, end))
-
-
-def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.date | None = None) -> Schedule:
-    """Every payment of ``profile``'s contract.
-
-    ``resolve(day)`` gives the ruleset that applies on a day; ``change_days`` are the
-    days a text or a provision enters into force. ``until`` keeps the payments due on
-    or before it. Raises EvaluationError when a formula fails, or a line has no
-    payment rule.
-    """
+    if not isinstance(timeline, Timeline):
+        timeline = Timeline(timeline, change_days or ())
+    resolve, renewal = timeline.resolve, timeline.renewal
     years, payments, notes = [], [], []
 
     # Before the contract: what a validated letter of intent opens (an early-start aid).
@@ -167,7 +133,7 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
         except InputError:
             ruleset = None  # no text in force yet on that day: nothing is owed for it
     if ruleset is not None:
-        result = evaluate(ruleset, profile, day)
+        result = evaluate(ruleset, profile, day, renewal=renewal)
         _keep_warnings(notes, result)
         lines = {line.id: line.amount for line in result.lines}
         if lines:
@@ -182,44 +148,32 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
         notes.append(Diagnostic("W003", msg("no contract_signed: no ACI contract yet, so no contract year"),
                                 profile.file, severity="warning"))
     if signed is not None:
-        first = resolve(signed)
-        duration = first.contract_years or 0
-        for number in range(1, duration + 1):
-            start = add_years(signed, number - 1)
-            if until is not None and start > until:
-                break
-            end = add_years(signed, number) - _ONE_DAY
-            parts = year_segments(start, end, change_days)
-            amounts: dict = {}
-            segments = []
-            results = []
-            for a, b in parts:
-                ruleset = resolve(a)
-                result = evaluate(ruleset, profile, a)
+        duration = resolve(signed).contract_years or 0
+        contract_years = contract_years_of(profile.signatures, duration, renewal and until is not None, until)
+        for rank, year in enumerate(contract_years, 1):
+            segments = timeline.segments(year)
+            results = [evaluate(s.ruleset, profile, s.start, renewal=renewal) for s in segments]
+            for result in results:
                 _keep_warnings(notes, result)
-                results.append((ruleset, result))
-                segments.append((a, b, ruleset.id))
-                weights = _weights(ruleset, result, start, end, a, b)
-                for line in result.lines:
-                    amounts[line.id] = amounts.get(line.id, _ZERO) + line.amount * weights[line.id]
-            quantum = results[0][0].quantum
-            lines = {k: v.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
-                     for k, v in amounts.items()}
-            entitlement = YearEntitlement(number, start, end, lines, tuple(segments))
+            lines, _ = combine(year, [(s, [(line.id, line.amount, line.runs_from) for line in r.lines])
+                                      for s, r in zip(segments, results)])
+            entitlement = YearEntitlement(rank, year.start, year.end, lines,
+                                          tuple((s.start, s.end, s.ruleset.id) for s in segments),
+                                          year.contract.number, year.number, year.contract.assumed)
             years.append(entitlement)
-            if len(parts) > 1:
-                described = [msg("{days} days under {text} ({start} to {end})", days=_days(a, b), text=rid,
-                                 start=a, end=b) for a, b, rid in segments]
+            if len(segments) > 1:
+                described = [msg("{days} days under {text} ({start} to {end})", days=s.days, text=s.ruleset.id,
+                                 start=s.start, end=s.end) for s in segments]
                 notes.append(Diagnostic(
                     "W007", msg("contract year {number} ({start} to {end}) is cut where a text or a provision "
                                 "enters into force: {parts}; each line counts each part prorata temporis",
-                                number=number, start=start, end=end, parts=described),
+                                number=rank, start=year.start, end=year.end, parts=described),
                     profile.file, severity="warning"))
             # Each line is paid by the rules of the first part of the year it appears in.
             details = {}
-            for part_ruleset, part_result in reversed(results):
-                details.update({line.id: (part_ruleset, part_result, line) for line in part_result.lines})
-            payments += _pay(profile, number, entitlement, details)
+            for (segment, result) in reversed(list(zip(segments, results))):
+                details.update({line.id: (segment.ruleset, result, line) for line in result.lines})
+            payments += _pay(profile, rank, entitlement, details)
 
     if until is not None:
         payments = [p for p in payments if p.due <= until]
@@ -229,10 +183,11 @@ def build_schedule(profile: Profile, resolve, change_days, *, until: datetime.da
     contract_years = [y for y in years if y.number is not None]
     if contract_years:
         as_of = min(until, contract_years[-1].end) if until is not None else contract_years[-1].end
-        final = evaluate(resolve(as_of), profile, as_of)
+        final = evaluate(resolve(as_of), profile, as_of, renewal=renewal)
         _keep_warnings(notes, final)
         obligations = final.obligations
-    return Schedule(profile, tuple(years), tuple(payments), tuple(notes), tuple(obligations), as_of)
+    return Schedule(profile, tuple(years), tuple(payments), tuple(notes), tuple(obligations), as_of,
+                    tuple(timeline.assumptions()))
 
 
 def _keep_warnings(notes: list, result) -> None:

@@ -408,11 +408,26 @@ def test_the_crisis_lines_pay_from_2022_09_03(profile):
     assert 0 < paid["crises_fixe"].amount < Decimal(45000)  # from 2022-09-03 to 2022-10-14 only
 
 
-def test_a_crisis_mission_evaluated_before_its_entry_into_force_is_w004_and_pays_nothing(run_cli, profile):
+def test_a_crisis_mission_counts_in_its_contract_year_from_its_entry_into_force_on_every_date(run_cli, profile):
+    """DESIGN.md § Time: the year's amount is one figure. Contract year 1 (2021-10-15 to 2022-10-14)
+    holds the crisis mission from 2022-09-03 (FACTS.md §1): eval on 2022-06-01, when the mission
+    is not yet in force, counts its lines for those days as eval on 2022-10-01 does, and does not
+    call the mission ignored (W004) since the year knows it."""
     result = eval_json(run_cli, profile, day="2022-06-01")
     assert result["ruleset"] == "avenant-2"
+    later = eval_json(run_cli, profile, day="2022-10-01")
+    assert CRISIS_LINES <= set(lines_of(result))
+    assert lines_of(result) == lines_of(later)
+    assert result["total"] == later["total"]
+    assert not any(w["code"] == "W004" for w in result["warnings"] + later["warnings"])
+
+
+def test_a_crisis_mission_outside_the_years_of_its_text_is_w004(run_cli, write):
+    """A contract whose year 1 ends before 2022-09-03 (signed 2021-06-01, year 1 to 2022-05-31):
+    on 2022-05-01 no part of the year knows the crisis mission, so the profile's is ignored (W004)."""
+    path = write("early.yaml", PROFILE.replace("2021-10-15", "2021-06-01").replace("2022-01-10", "2021-06-01"))
+    result = eval_json(run_cli, path, day="2022-05-01")
     assert not CRISIS_LINES & set(lines_of(result))
-    assert not any(line["mission"] == "crises_sanitaires" for line in result["lines"])
     w004 = [w for w in result["warnings"] if w["code"] == "W004"]
     assert len(w004) == 1 and "crises_sanitaires" in w004[0]["message"]
     # It says why and from when (FACTS.md §1: the crisis mission from 2022-09-03), not that
@@ -424,10 +439,6 @@ def test_a_crisis_mission_evaluated_before_its_entry_into_force_is_w004_and_pays
     w004 = [w["message"] for w in before_avenant["warnings"] if w["code"] == "W004"]
     assert w004 == [f"mission 'crises_sanitaires' is not in force on 2021-12-01: it applies from "
                     f"{CRISIS_IN_FORCE} (avenant-2); ignored until then"]
-
-    later = eval_json(run_cli, profile, day="2022-10-01")
-    assert CRISIS_LINES <= set(lines_of(later))
-    assert not any(w["code"] == "W004" for w in later["warnings"])
 
 
 def w007(result: dict) -> list[str]:
@@ -479,16 +490,19 @@ changes:
     remove:
       - {id: qualite_fixe, in_force: 2023-01-01}
 """))
+    # Contract year 2 runs from 2022-10-15 to 2023-10-14: 78 days before 2023-01-01, 287 from it.
+    # Each provision counts for its days, the same on every date of the year (DESIGN.md § Time):
+    # qualite_fixe 15 000 x 78 / 365 = 3 205.479… ; prevention_fixe (17 500 x 78 + 35 000 x 287) / 365
+    # = 31 260.273… (taille 3, FACTS.md §4.1).
     for day in ("2022-12-31", "2023-01-01"):
         base = lines_of(eval_json(run_cli, profile, day=day, ruleset="avenant-2"))
         amended = lines_of(eval_json(run_cli, profile, day=day, ruleset=path))
-        if day < "2023-01-01":
-            assert amended == base
-        else:
-            assert "qualite_fixe" not in amended
-            assert amended["prevention_fixe"][0] == 2 * base["prevention_fixe"][0]
-            assert {k: v for k, v in amended.items() if k != "prevention_fixe"} == {
-                k: v for k, v in base.items() if k not in ("prevention_fixe", "qualite_fixe")}
+        assert base["qualite_fixe"][0] == Decimal("15000.00")
+        assert base["prevention_fixe"][0] == Decimal("17500.00")
+        assert amended["qualite_fixe"][0] == Decimal("3205.48")
+        assert amended["prevention_fixe"][0] == Decimal("31260.27")
+        assert {k: v for k, v in amended.items() if k not in ("qualite_fixe", "prevention_fixe")} == \
+            {k: v for k, v in base.items() if k not in ("qualite_fixe", "prevention_fixe")}
 
 
 # -- 4. show ----------------------------------------------------------------------------------------

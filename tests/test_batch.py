@@ -41,7 +41,8 @@ DIAGNOSTIC = re.compile(r"^(?P<file>.+?)(?::(?P<line>[0-9]+)(?::(?P<col>[0-9]+))
 AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
 RULESET_IN_FORCE = Library().in_force(datetime.date.fromisoformat(DAY))
 MISSION_COLUMNS = [f"mission_{m}" for m in RULESET_IN_FORCE.missions] + ["hors_mission"]
-COLUMNS = ["source", "name", "ruleset", "size", "contract_year", "total"] + MISSION_COLUMNS
+# hors_contrat: why a CPTS has no contract year on the date (its amount is then 0), else empty.
+COLUMNS = ["source", "name", "ruleset", "size", "contract_year", "total"] + MISSION_COLUMNS + ["hors_contrat"]
 
 
 def invoke(*args) -> Run:
@@ -319,7 +320,8 @@ def test_jsonl_in_and_out(sample_batch, tmp_path):
     out = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(out) == len(chosen)
     for document, index, number in zip(out, chosen, lines_of):
-        assert set(document) == {"source", "name", "ruleset", "size", "contract_year", "total", "missions", "lines"}
+        assert set(document) == {"source", "name", "ruleset", "size", "contract_year", "total", "missions", "lines",
+                                 "out_of_contract"}  # why there is no contract year: null, not_signed, ended
         assert document["source"] == f"{path}:{number}"
         assert document["name"] == rows[index]["name"]
         assert document["total"] == rows[index]["total"]
@@ -720,8 +722,12 @@ def test_compare_json_totals_and_difference(comparison):
 
 def test_compare_counts_who_gains_and_who_loses(comparison):
     _, report, baseline, reform = comparison
-    assert report["gain"] + report["lose"] + report["unchanged"] == len(SAMPLE_INPUT) == 700
-    differences = [Decimal(b["total"]) - Decimal(a["total"]) for a, b in zip(baseline, reform)]
+    # DESIGN.md § Time: a CPTS out of contract under both texts is counted apart, never as unchanged.
+    outside = [a for a, b in zip(baseline, reform) if a["hors_contrat"] and b["hors_contrat"]]
+    assert report["out_of_contract_both"] == len(outside)
+    assert report["gain"] + report["lose"] + report["unchanged"] + len(outside) == len(SAMPLE_INPUT) == 700
+    differences = [Decimal(b["total"]) - Decimal(a["total"]) for a, b in zip(baseline, reform)
+                   if not (a["hors_contrat"] and b["hors_contrat"])]
     assert report["gain"] == sum(1 for d in differences if d > 0)
     assert report["lose"] == sum(1 for d in differences if d < 0)
     assert report["unchanged"] == sum(1 for d in differences if d == 0)
@@ -803,7 +809,10 @@ def test_compare_a_ruleset_with_itself_changes_nothing():
                                   "--date", DAY, "--format", "json")).stdout)
     assert Decimal(report["difference"]) == 0
     assert report["baseline_total"] == report["reform_total"]
-    assert (report["gain"], report["lose"], report["unchanged"]) == (0, 0, 700)
+    outside = report["out_of_contract_both"]
+    assert report["out_of_contract"]["baseline"] == report["out_of_contract"]["reform"]
+    assert outside == sum(report["out_of_contract"]["baseline"].values())
+    assert (report["gain"], report["lose"], report["unchanged"]) == (0, 0, 700 - outside)
     assert all(Decimal(e["difference"]) == 0 for e in report["by_size"].values())
     assert all(Decimal(e["difference"]) == 0 for e in report["by_mission"].values())
     assert all(Decimal(e["difference"]) == 0 for e in report["largest"])

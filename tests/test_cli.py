@@ -18,7 +18,9 @@ from conftest import DIAGNOSTIC, EXAMPLES, RULES, no_traceback, one_json_documen
 TAILLE_3 = EXAMPLES / "cpts-2019-taille-3.yaml"
 DEMARRAGE = EXAMPLES / "cpts-demarrage.yaml"
 
-TOP_KEYS = {"ruleset", "chain", "date", "size", "contract_year", "lines", "obligations", "total", "warnings"}
+TOP_KEYS = {"ruleset", "chain", "date", "size", "contract_year", "lines", "obligations", "total", "warnings",
+            # DESIGN.md § Time: the parts of the contract year, the contract running, the assumptions made
+            "segments", "contract", "assumptions"}
 LINE_KEYS = {"id", "label", "mission", "volet", "amount", "maximum", "reference", "confidence"}
 AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
 
@@ -38,6 +40,8 @@ def test_eval_json_is_one_document_with_the_contract_keys(run_cli, profile, date
     document = one_json_document(result.stdout)
     assert set(document) == TOP_KEYS
     assert document["date"] == date
+    for segment in document["segments"]:
+        assert set(segment) == {"ruleset", "from", "to", "days"}
     assert document["chain"][-1] == document["ruleset"]
     assert document["lines"]
     for line in document["lines"]:

@@ -36,6 +36,9 @@ from conftest import DIAGNOSTIC, EXAMPLES, RULES, no_traceback, one_json_documen
 
 NEGOCIATION = EXAMPLES / "negociation-2020-seance-2.yaml"
 PLAN_100 = EXAMPLES / "plan-100-cpts.yaml"
+# The plan's own date is 2024-01-01; the tests of its amounts apply it from before the contract
+# years they look at, explicitly (DESIGN.md § Time).
+AS_IF = "2023-01-01"
 PROFILE_FILES = {"cpts-2019-taille-3.yaml", "cpts-avenant-2-taille-4.yaml", "cpts-demarrage.yaml",
                  "cpts-plan-100-preavis.yaml"}
 
@@ -444,14 +447,34 @@ def test_plan_100_cpts_evaluates_with_its_notice_period(run_cli):
     """CPTS du Grand Exemple on 2024-06-01: 172 000 inhabitants since 2024-01-01 but 181 000 within
     the 12-month notice, so taille 4 (FACTS.md §2, §8 item 2); the total is derived in
     test_profiles_totals_are_those_of_facts: 410 320."""
+    # The plan's own date is 2024-01-01: applied from before the contract year holding the date,
+    # explicitly, the whole year is the plan's.
     result = run_cli("eval", EXAMPLES / "cpts-plan-100-preavis.yaml", "--date", "2024-06-01",
-                     "--ruleset", PLAN_100, "--format", "json")
+                     "--ruleset", PLAN_100, "--as-if-in-force-from", AS_IF, "--format", "json")
     no_traceback(result)
     assert result.exit_code == 0, result.stderr
     document = one_json_document(result.stdout)
     assert document["ruleset"] == "plan-100-cpts"
     assert document["size"] == 4
     assert Decimal(document["total"]) == 410320
+    assert "W009" in {w["code"] for w in document["warnings"]}
+
+
+def test_plan_100_cpts_from_its_own_date_counts_each_text_for_its_days(run_cli):
+    """DESIGN.md § Time: from its own date (2024-01-01), the plan counts 288 of the 366 days of
+    contract year 2 (2023-10-15 to 2024-10-14), avenant 2 the 78 before. Each line counts each
+    text for its days: fonctionnement (75 000 x 78 + 90 000 x 288) / 366 = 86 803.28…; the whole
+    year lies between avenant 2's 320 000 and the plan's 410 320 (see the test below)."""
+    result = run_cli("eval", EXAMPLES / "cpts-avenant-2-taille-4.yaml", "--date", "2024-06-01",
+                     "--ruleset", PLAN_100, "--format", "json")
+    no_traceback(result)
+    document = one_json_document(result.stdout)
+    assert [(s["ruleset"], s["from"], s["to"]) for s in document["segments"]] == [
+        ("avenant-2", "2023-10-15", "2023-12-31"), ("plan-100-cpts", "2024-01-01", "2024-10-14")]
+    lines = {line["id"]: Decimal(line["amount"]) for line in document["lines"]}
+    assert lines["fonctionnement"] == Decimal("86803.28")
+    assert 320000 < Decimal(document["total"]) < 410320
+    assert "W007" in {w["code"] for w in document["warnings"]}
 
 
 def test_the_draft_evaluates_paying_the_plan_every_year(run_cli, write):
@@ -547,7 +570,8 @@ def test_profiles_needs_a_date(run_cli):
 
 
 def test_profiles_on_examples_lists_the_three_profiles_not_the_proposals(run_cli):
-    document = diff_json(run_cli, "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01")
+    document = diff_json(run_cli, "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01",
+                         "--as-if-in-force-from", AS_IF)
     assert set(document) == JSON_KEYS | {"profiles"}
     rows = document["profiles"]
     assert sorted(r["file"].replace("\\", "/").rsplit("/", 1)[-1] for r in rows) == sorted(PROFILE_FILES)
@@ -564,7 +588,8 @@ def test_profiles_on_examples_lists_the_three_profiles_not_the_proposals(run_cli
 
 
 def test_profiles_totals_are_those_of_facts(run_cli):
-    """On 2024-06-01, contract year by FACTS.md §5, amounts by §3 and §4.1.
+    """On 2024-06-01, contract year by FACTS.md §5, amounts by §3 and §4.1; the plan applied from
+    2023-01-01 (--as-if-in-force-from), so that each profile's whole year 2024 is under it.
 
     CPTS du Grand Exemple (signed 2022-10-15: year 2 from 2023-10-15; 172 000 inhabitants since
     2024-01-01, 181 000 before). Avenant 2 reads today's population: taille 3 (§2). Fonctionnement
@@ -581,7 +606,8 @@ def test_profiles_totals_are_those_of_facts(run_cli):
     15 000 + 10 000 = 252 500 under both; CPTS des Coteaux (T2, year 4) 60 000 + 70 000 + 15 000 =
     145 000 under both.
     """
-    document = diff_json(run_cli, "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01")
+    document = diff_json(run_cli, "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01",
+                         "--as-if-in-force-from", AS_IF)
     rows = {r["name"]: r for r in document["profiles"]}
     grand = rows["CPTS du Grand Exemple"]
     assert (Decimal(grand["old_total"]), Decimal(grand["new_total"])) == (320000, 410320)
@@ -594,7 +620,8 @@ def test_profiles_totals_are_those_of_facts(run_cli):
 
 
 def test_profiles_in_text_show_totals_and_changed_missions(run_cli):
-    result = run_cli("diff", "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01")
+    result = run_cli("diff", "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01",
+                     "--as-if-in-force-from", AS_IF)
     no_traceback(result)
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -608,7 +635,7 @@ def test_profiles_in_text_show_totals_and_changed_missions(run_cli):
 
 def test_profiles_in_markdown_show_per_mission_amounts(run_cli):
     result = run_cli("diff", "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01",
-                     "--format", "markdown")
+                     "--format", "markdown", "--as-if-in-force-from", AS_IF)
     assert result.exit_code == 0
     block = "\n".join(section(result.stdout, "### Effet sur les profils", ("## ",)))
     assert "| CPTS du Grand Exemple | 320 000,00 € | 410 320,00 € | +90 320,00 € |" in block
@@ -651,7 +678,8 @@ AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
 
 
 def test_profiles_amounts_in_json_are_written_to_the_cent(run_cli):
-    document = diff_json(run_cli, "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01")
+    document = diff_json(run_cli, "avenant-2", PLAN_100, "--profiles", EXAMPLES, "--date", "2024-06-01",
+                         "--as-if-in-force-from", AS_IF)
     for row in document["profiles"]:
         for key in ("old_total", "new_total", "difference"):
             assert AMOUNT.fullmatch(row[key]), (row["name"], key, row[key])

@@ -263,7 +263,7 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_out", "_t", "_c"} | set(fastpath_module._HELPERS)
+_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_out", "_rf", "_t", "_c"} | set(fastpath_module._HELPERS)
 
 
 def _rulesets_for_source(tmp_path):
@@ -280,8 +280,10 @@ def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_p
         for node in ast.walk(tree):
             if isinstance(node, ast.Subscript):
                 # Only the prologue reads its inputs (v1 = _names[_k0] / _parameters[_k0]) and
-                # the lines that apply are stored (_out[_k3] = v2), keyed by constants.
-                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters", "_out"), \
+                # the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the day
+                # each accrues from (_rf[_k3] = ..., for a year cut by a text).
+                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters", "_out",
+                                                                              "_rf"), \
                     ast.unparse(node)
                 assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
             elif isinstance(node, ast.Attribute):

@@ -485,7 +485,8 @@ class TestEvaluationErrors:
         shipped = (RULES_FOLDER / "aci-2019.yaml").read_text(encoding="utf-8").splitlines()
         start = shipped.index("  - id: parcours_fixe")
         offset = next(i for i in range(start, len(shipped)) if shipped[i].startswith("    amount: "))
-        found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", avenant],
+        found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", avenant,
+                                              "--as-if-in-force-from", "2021-01-01"],
                              "rules/aci-2019.yaml", "E402", line=offset + 1, col=len("    amount: ") + 1)
         message = found[0][4]
         assert "lines[parcours_fixe].amount" in message, message

@@ -64,7 +64,7 @@ members: 20
 """
 
 JSON_KEYS = {"profile", "years", "payments", "by_contract_year", "by_calendar_year", "total",
-             "obligations_as_of", "obligations", "warnings"}
+             "obligations_as_of", "obligations", "warnings", "assumptions"}
 CSV_HEADER = ["due", "contract_year", "line", "label", "mission", "volet", "installment", "amount",
               "rule", "reference"]
 FRENCH_AMOUNT = r"-?\d{1,3}(?: \d{3})*,\d{2} €"
@@ -189,7 +189,10 @@ def test_until_before_the_signature_is_an_empty_calendar(run_cli, seed):
 
 def test_plan_100_cpts_pays_fonctionnement_and_fixed_parts_in_their_own_year(run_cli, seed):
     """Seed 003, action 5.4: « Financement de 100 % à l'année N au lieu de 75 % N / 25 % N+1 »."""
-    plan = _json(run_cli, "schedule", seed, "--ruleset", EXAMPLES / "plan-100-cpts.yaml")
+    # Applied from the signature (its own date is 2024-01-01), explicitly: every year is the plan's.
+    plan = _json(run_cli, "schedule", seed, "--ruleset", EXAMPLES / "plan-100-cpts.yaml",
+                 "--as-if-in-force-from", "2022-10-15")
+    assert plan["assumptions"] and "2022-10-15" in plan["assumptions"][0]
     years = {y["contract_year"]: y for y in plan["years"]}
     checked = 0
     for payment in plan["payments"]:
@@ -206,6 +209,18 @@ def test_plan_100_cpts_pays_fonctionnement_and_fixed_parts_in_their_own_year(run
     enacted_years = {y["contract_year"]: y for y in enacted["years"]}
     assert any(p["due"] > enacted_years[p["contract_year"]]["end"]
                for p in enacted["payments"] if p["volet"] == "fixe")
+
+
+def test_plan_100_cpts_from_its_own_date_leaves_the_years_before_it_to_avenant_2(run_cli, seed):
+    """DESIGN.md § Time: a proposal applies from its own in-force date (2024-01-01 for the plan).
+    Contract year 1 (2022-10-15 to 2023-10-14) is wholly before it: the same entitlement and the
+    same payments as under the texts in force (75 % then 25 %, FACTS.md §6)."""
+    plan = _json(run_cli, "schedule", seed, "--ruleset", EXAMPLES / "plan-100-cpts.yaml")
+    enacted = _json(run_cli, "schedule", seed)
+    assert plan["years"][0] == enacted["years"][0]
+    assert [p for p in plan["payments"] if p["contract_year"] == 1] == \
+        [p for p in enacted["payments"] if p["contract_year"] == 1]
+    assert [s["ruleset"] for s in plan["years"][1]["segments"]] == ["avenant-2", "plan-100-cpts"]
 
 
 # -- no contract --------------------------------------------------------------------------------

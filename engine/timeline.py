@@ -1,0 +1,324 @@
+"""Time: which contract runs on a day, which text applies, and the one entitlement of a contract year.
+
+Three rules (DESIGN.md § Time), kept here so that every command and both evaluation
+paths read time alike:
+
+- **one amount per contract year**: a contract year is cut where a text, or a provision
+  with its own date, enters into force; each part is evaluated on its first day under
+  the text that applies then, and each line counts each part for its days
+  (:func:`year_segments`, :func:`combine`). Whatever date inside the year asks, the
+  year's amount is the same;
+- **a text applies from its own date**: a ruleset asked for by name applies from its
+  in-force date, the texts it amends before that (:class:`Timeline`); applying it
+  earlier is an explicit choice (``as_if_from``);
+- **contracts last five years**: later contracts come from the profile
+  (``contracts:``), or from an assumption the user states (``renewal``: a new contract
+  on each fifth anniversary after the last one known, under the text then in force);
+  outside a contract there is no contract year (:func:`contract_on`).
+
+The evaluators (:func:`~.evaluate.evaluate`, :class:`~.fastpath.FastRuleset`) each
+compute one ruleset on one day; this module decides which ruleset and which day, and
+combines their amounts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from .expressions import DECIMAL_CONTEXT
+from .helpers import add_years
+
+__all__ = ["Contract", "ContractYear", "Segment", "Timeline", "contract_on", "contract_year_on",
+           "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "RENEWAL_ASSUMPTION"]
+
+_ZERO = Decimal(0)
+_ONE_DAY = datetime.timedelta(days=1)
+
+RENEWAL_ASSUMPTION = ("renouvellement supposé (--assume-renewal) : un nouveau contrat de même durée à chaque "
+                      "échéance du dernier contrat connu, sous le texte alors en vigueur")
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    """One ACI contract: its rank among the profile's contracts, signature, last day."""
+
+    number: int  # 1 for the first contract, 2 for the next...
+    signed: datetime.date
+    end: datetime.date | None  # last day, included; None when the ruleset gives no duration
+    assumed: bool = False  # True when it comes from the renewal assumption, not the profile
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractYear:
+    number: int  # within its contract, from 1
+    start: datetime.date
+    end: datetime.date  # last day, included
+    contract: Contract | None = None
+
+
+def contract_on(signatures, day: datetime.date, years: int | None, renewal: bool = False) -> Contract | None:
+    """The contract running on ``day``, from the signature dates a profile states.
+
+    A contract runs from its signature to the day before its ``years``-th anniversary,
+    or to the day before the next contract's signature when that comes first. With
+    ``renewal``, the last contract known is followed by new ones on each of its
+    ``years``-th anniversaries. None before the first signature, between contracts,
+    or after the last one.
+
+    >>> d = datetime.date
+    >>> contract_on((d(2019, 10, 1),), d(2024, 9, 30), 5).end
+    datetime.date(2024, 9, 30)
+    >>> contract_on((d(2019, 10, 1),), d(2024, 10, 1), 5) is None
+    True
+    >>> contract_on((d(2019, 10, 1),), d(2027, 6, 1), 5, renewal=True)
+    Contract(number=2, signed=datetime.date(2024, 10, 1), end=datetime.date(2029, 9, 30), assumed=True)
+    """
+    found = None
+    for index, signed in enumerate(signatures):
+        if signed > day:
+            break
+        found = index
+    if found is None:
+        return None
+    signed = signatures[found]
+    following = signatures[found + 1] if found + 1 < len(signatures) else None
+    if years is None:
+        return Contract(found + 1, signed, following - _ONE_DAY if following else None)
+    end = add_years(signed, years) - _ONE_DAY
+    if following is not None and following <= end:
+        end = following - _ONE_DAY
+    if day <= end:
+        return Contract(found + 1, signed, end)
+    if not renewal or following is not None:
+        return None
+    # Renewed on every fifth anniversary of the last signature (counted from it, so that a
+    # 29 February signature keeps its 28 February anniversaries).
+    terms = max(1, (day.year - signed.year) // years)
+    while terms > 1 and add_years(signed, years * terms) > day:
+        terms -= 1
+    while add_years(signed, years * (terms + 1)) <= day:
+        terms += 1
+    return Contract(found + 1 + terms, add_years(signed, years * terms),
+                    add_years(signed, years * (terms + 1)) - _ONE_DAY, assumed=True)
+
+
+def contract_year_on(signatures, day: datetime.date, years: int | None, renewal: bool = False):
+    """The contract year ``day`` falls in (see :func:`contract_on`), or None.
+
+    Year k of a contract runs from its (k-1)-th anniversary to the day before the k-th,
+    or to the contract's last day when that comes first.
+    """
+    contract = contract_on(signatures, day, years, renewal)
+    if contract is None:
+        return None
+    signed = contract.signed
+    number = max(1, day.year - signed.year + 1)
+    while number > 1 and add_years(signed, number - 1) > day:
+        number -= 1
+    while add_years(signed, number) <= day:
+        number += 1
+    start = add_years(signed, number - 1)
+    end = add_years(signed, number) - _ONE_DAY
+    if contract.end is not None and contract.end < end:
+        end = contract.end
+    return ContractYear(number, start, end, contract)
+
+
+def contract_years_of(signatures, years: int | None, renewal: bool, until: datetime.date | None):
+    """Every contract year of the contracts a profile states (and assumed ones up to ``until``)."""
+    found, day = [], signatures[0] if signatures else None
+    while day is not None and (until is None or day <= until):
+        year = contract_year_on(signatures, day, years, renewal)
+        if year is None:
+            later = [s for s in signatures if s > day]
+            day = later[0] if later else None
+            continue
+        found.append(year)
+        day = year.end + _ONE_DAY
+        if years is None and until is None and len(found) >= 50:
+            break
+    return found
+
+
+def time_names(profile, day: datetime.date, years: int | None, renewal: bool, in_force: datetime.date):
+    """``(year, names)``: the contract year of ``day`` and what formulas read of time."""
+    year = contract_year_on(profile.signatures, day, years, renewal)
+    contract = year.contract if year else None
+    names = {
+        "contract_year": year.number if year else None,
+        "contract_year_start": year.start if year else None,
+        "contract_year_end": year.end if year else None,
+        # The contract running on the day; before any contract, the first one the profile states.
+        "contract_signed": contract.signed if contract else profile.contract_signed,
+        "contract_end": contract.end if contract else _first_end(profile, years),
+        "text_in_force": in_force,
+    }
+    return year, names
+
+
+def _first_end(profile, years):
+    if profile.contract_signed is None or years is None:
+        return None
+    first = contract_on(profile.signatures, profile.contract_signed, years)
+    return first.end if first else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A part of a contract year under one text: its days and the ruleset that applies."""
+
+    start: datetime.date
+    end: datetime.date
+    ruleset: object  # Ruleset
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+class Timeline:
+    """Which ruleset applies on each day, where contract years are cut, and the assumptions made.
+
+    ``resolve(day)`` gives the ruleset of a day; ``change_days`` every day the answer of
+    ``resolve`` may change (a text or a provision enters into force, a text ends the day before); ``renewal`` the renewal assumption; ``requested`` the
+    id of a ruleset asked for by name (None: the texts in force), ``as_if_from`` the day
+    it is applied from when the user forces it outside its own dates.
+    """
+
+    def __init__(self, resolve, change_days, *, renewal: bool = False, requested: str | None = None,
+                 own_date: datetime.date | None = None, as_if_from: datetime.date | None = None,
+                 enacted: bool = True):
+        self.change_days = frozenset(change_days)
+        self._resolve = resolve
+        self._days = sorted(self.change_days)
+        self._by_stretch: dict = {}
+        self._segments: dict = {}
+        self.renewal = renewal
+        self.requested = requested
+        self.own_date = own_date
+        self.as_if_from = as_if_from
+        self.enacted = enacted
+
+    def mapped(self, transform) -> "Timeline":
+        """The same timeline, each ruleset passed through ``transform`` (a mutant, say)."""
+        return Timeline(lambda day: transform(self.resolve(day)), self.change_days, renewal=self.renewal,
+                        requested=self.requested, own_date=self.own_date, as_if_from=self.as_if_from,
+                        enacted=self.enacted)
+
+    def resolve(self, day: datetime.date):
+        """The ruleset that applies on ``day``.
+
+        The text that applies changes only on a change day, so the answer is kept for each
+        stretch of days between two of them (``resolve`` runs for many profiles).
+        """
+        stretch = bisect.bisect_right(self._days, day)
+        found = self._by_stretch.get(stretch)
+        if found is None:
+            found = self._by_stretch[stretch] = self._resolve(day)
+        return found
+
+    def assumptions(self) -> list[str]:
+        """What the results rest on beyond the texts and the profile, for a person to read."""
+        found = []
+        if self.as_if_from is not None:
+            found.append(f"{self.requested} appliqué comme s'il était en vigueur depuis le {self.as_if_from} "
+                         f"(sa date propre : {self.own_date})")
+        elif self.requested is not None and not self.enacted:
+            found.append(f"{self.requested} à partir de sa date d'entrée en vigueur ({self.own_date}), "
+                         "les textes qu'il modifie avant")
+        if self.renewal:
+            found.append(RENEWAL_ASSUMPTION)
+        return found
+
+    def segments(self, year: ContractYear) -> list[Segment]:
+        """The parts of a contract year, cut at each day a text or provision enters into force
+        (kept per year: many profiles share their contract years' bounds)."""
+        key = (year.start, year.end)
+        found = self._segments.get(key)
+        if found is None:
+            found = self._segments[key] = [Segment(a, b, self.resolve(a))
+                                           for a, b in year_segments(year.start, year.end, self._days)]
+        return found
+
+    def forced_notes(self, day: datetime.date, applied) -> list[tuple[str, str]]:
+        """``(code, message)`` warnings on the text asked for, as they bear on ``day``."""
+        notes = []
+        if self.as_if_from is not None:
+            notes.append(("W009", f"{self.requested} is applied as if in force from {self.as_if_from}, "
+                                  f"outside its own dates (in force from {self.own_date})"))
+        elif self.requested is not None and applied.id != self.requested:
+            notes.append(("W008", f"{self.requested} enters into force on {self.own_date}: on {day} the text "
+                                  f"applied is {applied.id} (--as-if-in-force-from applies it earlier)"))
+        return notes
+
+
+def year_segments(start: datetime.date, end: datetime.date, change_days) -> list:
+    """The parts of [start, end] cut at each change day inside it (a day starts a part).
+
+    >>> d = datetime.date
+    >>> year_segments(d(2022, 3, 15), d(2023, 3, 14), [d(2022, 4, 1), d(2024, 1, 1)])
+    [(datetime.date(2022, 3, 15), datetime.date(2022, 3, 31)), (datetime.date(2022, 4, 1), datetime.date(2023, 3, 14))]
+    """
+    cuts = sorted({day for day in change_days if start < day <= end})
+    bounds = [start] + cuts
+    return [(a, (bounds[i + 1] - _ONE_DAY) if i + 1 < len(bounds) else end) for i, a in enumerate(bounds)]
+
+
+def _days(a: datetime.date, b: datetime.date) -> int:
+    return (b - a).days + 1
+
+
+def _weight(runs_from, start, end, part_start, part_end) -> Decimal:
+    """The share of a line's year amount, as computed under one text, that falls in one part.
+
+    A line runs from the year's start, or from the day it accrues from when that is
+    later (``runs_from`` in the ruleset, by default its mission's start: its amount is
+    then already prorated from that day). The share is the part's running days over
+    the year's running days, so a line evaluated alike in every part keeps its amount,
+    and one that exists only from a part on counts only from there.
+    """
+    runs_from = max(start, runs_from) if runs_from is not None else start
+    if runs_from > end:
+        return Decimal(1)
+    first = max(part_start, runs_from)
+    running = _days(first, part_end) if first <= part_end else 0
+    return Decimal(running) / Decimal(_days(runs_from, end))
+
+
+def part_weights(reads, lines, start, end, part_start, part_end) -> dict:
+    """Each line's share of one part (see :func:`_weight`); ``lines`` is (id, amount, runs_from).
+
+    A line computed from other lines (an uplift on the missions, say) accrues as they
+    do: its share is the average of theirs, weighted by their amounts in this part.
+    """
+    weights = {line_id: _weight(runs_from, start, end, part_start, part_end) for line_id, _, runs_from in lines}
+    amounts = {line_id: amount for line_id, amount, _ in lines}
+    for line_id, _, _ in lines:
+        sources = [other for other in reads.get(line_id, ()) if other in amounts and other != line_id]
+        total = sum((amounts[other] for other in sources), _ZERO)
+        if total:
+            weights[line_id] = sum((amounts[other] * weights[other] for other in sources), _ZERO) / total
+    return weights
+
+
+def combine(year: ContractYear, parts) -> tuple[dict, list]:
+    """The year's amount of each line, and each part's share of it.
+
+    ``parts`` is ``[(segment, lines)]`` with ``lines`` the ``(id, amount, runs_from)`` of
+    the lines that apply when the segment's ruleset is evaluated on its first day.
+    Returns ``(amounts, shares)``: amounts rounded half up to the first ruleset's
+    quantum, and for each part a dict line id -> (its amount there, its share).
+    """
+    amounts: dict = {}
+    shares = []
+    for segment, lines in parts:
+        weights = part_weights(segment.ruleset.reads, lines, year.start, year.end, segment.start, segment.end)
+        shares.append({line_id: (amount, weights[line_id]) for line_id, amount, _ in lines})
+        for line_id, amount, _ in lines:
+            amounts[line_id] = amounts.get(line_id, _ZERO) + amount * weights[line_id]
+    quantum = parts[0][0].ruleset.quantum
+    rounded = {k: v.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT) for k, v in amounts.items()}
+    return rounded, shares
