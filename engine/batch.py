@@ -21,12 +21,13 @@ from decimal import Decimal
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastTimeline
 from .profile import compile_profile, validate_profile
+from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import declared_missions, document_kind
 from .paths import yaml_files_in
-from .yaml_loader import Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
+from .yaml_loader import MAX_NUMBER_DIGITS, Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
-    "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "MAX_BATCH_BYTES",
+    "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "stream_csv", "MAX_BATCH_BYTES",
     "CSV_DIALECTS", "french_cell",
 ]
 
@@ -63,6 +64,9 @@ class ProfileSource:
 
     label: str  # file, or file:line for a row
     document: Document
+    # True when a typed check derived from the profile schema proved the row valid: the
+    # full check (jsonschema) then has nothing to say and is skipped.
+    checked: bool = False
 
 
 def csv_columns(missions, years: int = 5) -> list[str]:
@@ -219,11 +223,30 @@ def _csv_dialect(raw: bytes, path: str, known, wanted: str) -> str:
 
 
 def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
+    problems: list = []
+    sources = list(_csv_sources(path, missions, wanted, problems))
+    if problems:
+        raise InputError(problems)
+    return sources
+
+
+def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None):
+    """The rows of a CSV file as profiles, one at a time; the problems of a row go to ``problems``.
+
+    A row with a problem of reading (E003, E010) is still yielded, after its problems are
+    added: the caller decides what it is worth. Raises InputError at once for a problem of
+    the header or of the CSV syntax itself, as reading the whole file would. ``on_text``,
+    if given, is called with the decoded text and its delimiter before the first row.
+    """
     raw = read_bytes(path, path, MAX_BATCH_BYTES)
     known = csv_columns(sorted(missions))
     dialect = _csv_dialect(raw, path, known, wanted)
     # newline="": rows end at '\n' or '\r\n' only, and a quoted cell may hold a line break.
-    stream = io.StringIO(_decode_csv(raw, path, windows=dialect == "excel-fr"), newline="")
+    text = _decode_csv(raw, path, windows=dialect == "excel-fr")
+    del raw  # the text alone is held while the rows are read
+    if on_text:
+        on_text(text, _DELIMITER[dialect])
+    stream = io.StringIO(text, newline="")
     skipped = 0
     while True:  # comment lines (a note that the data are synthetic, say) start with '#'
         position = stream.tell()
@@ -236,29 +259,31 @@ def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
         skipped += 1
     reader = csv.reader(stream, delimiter=_DELIMITER[dialect])
     try:
-        return _read_csv_rows(reader, path, known, skipped, french=dialect == "excel-fr")
+        yield from _read_csv_rows(reader, path, known, skipped, dialect == "excel-fr", problems)
     except csv.Error as error:
         # A cell over csv.field_size_limit() (128 KiB), a NUL: located at the row reached.
         raise InputError([Diagnostic("E003", msg("not a CSV row: {problem}", problem=str(error)), path,
                                      skipped + reader.line_num, 1)]) from None
 
 
-def _read_csv_rows(reader, path, known, skipped, french: bool) -> list[ProfileSource]:
+def _read_csv_rows(reader, path, known, skipped, french: bool, problems: list):
     header = next(reader)
     header_line = skipped + reader.line_num
-    problems = []
+    wrong = []
     for column, name in enumerate(header, 1):
         if name in header[:column - 1]:
-            problems.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
+            wrong.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
                                                    first=header.index(name) + 1), path, header_line, column))
         elif name not in known:
             guess = suggest(name, known)
             hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
-            problems.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
+            wrong.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
                                        path, header_line, column))
-    if problems:
-        raise InputError(problems)
-    sources = []
+    if wrong:
+        raise InputError(wrong)
+    wheres = [_csv_path(name) for name in header]  # once per column, not per cell
+    checks = [_cell_check(where) for where in wheres]
+    required = set(load_schema("profile").get("required", ()))
     previous = reader.line_num
     for row in reader:
         number = skipped + previous + 1  # the line the row starts on
@@ -271,22 +296,25 @@ def _read_csv_rows(reader, path, known, skipped, french: bool) -> list[ProfileSo
                                        path, number, 1))
             continue
         data, marks, styles = {}, {(): (number, 1)}, {}
+        valid = True
         for column, (name, cell) in enumerate(zip(header, row), 1):
             cell = cell.strip()
             if cell == "":
                 continue
-            where = _csv_path(name)
+            where = wheres[column - 1]
             if name == "name":
                 value = cell
             else:
                 value = _csv_value(french_cell(cell) if french else cell, name, path, number, column, problems)
+            check = checks[column - 1]
+            if valid and (check is None or not check(value)):
+                valid = False
             _put(data, where, value)
             marks[where] = (number, column)
             styles[where] = "'" if name == "name" else ""
-        sources.append(ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles)))
-    if problems:
-        raise InputError(problems)
-    return sources
+        if not required.issubset(data):
+            valid = False
+        yield ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles), checked=valid)
 
 
 _FRENCH_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
@@ -338,10 +366,108 @@ def _csv_value(cell: str, name: str, path, line, column, problems):
         # Dates separated by ';' (by ',' too: a date holds neither), each ISO or DD/MM/YYYY.
         return [{"declared": _FRENCH_DATE.sub(r"\3-\2-\1", day.strip())}
                 for day in re.split(r"[;,]", cell) if day.strip()]
+    # The common shapes first, typed exactly as resolve_plain types them (no problem possible):
+    # a plain integer or decimal of at most MAX_NUMBER_DIGITS digits, a date (kept as text).
+    if _PLAIN_INT.fullmatch(cell):
+        return int(cell)
+    if len(cell) <= MAX_NUMBER_DIGITS + 1 and _PLAIN_DECIMAL.fullmatch(cell):
+        return Decimal(cell)
+    if _DATE.fullmatch(cell):
+        return cell
     value, problem = resolve_plain(cell)
     if problem:
         problems.append(Diagnostic("E010", problem, path, line, column))
     return value
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PLAIN_INT = re.compile(f"0|[1-9][0-9]{{0,{MAX_NUMBER_DIGITS - 1}}}")
+_PLAIN_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)\.[0-9]+")
+# The keywords a leaf of the profile schema may use for the typed check to stand for it;
+# any other keyword leaves the column to jsonschema.
+_UNDERSTOOD = {"type", "minimum", "maximum", "minLength", "pattern", "format", "description"}
+
+
+def _schema_at(where: tuple):
+    """The profile schema's node for a document path, ``$ref`` resolved; None if not found."""
+    schema = load_schema("profile")
+    node = schema
+    for key in where:
+        if "properties" in node and key in node["properties"]:
+            node = node["properties"][key]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return None
+        if "$ref" in node:
+            node = _resolve_ref(schema, node)
+    return node
+
+
+def _resolve_ref(schema, node):
+    ref = node["$ref"]
+    if not ref.startswith("#/"):
+        return {"$ref": ref}  # not understood: left to jsonschema
+    target = schema
+    for part in ref[2:].split("/"):
+        target = target[part]
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+
+
+def _cell_check(where: tuple):
+    """A predicate true only for a cell value the full profile check would accept, or None.
+
+    Derived from the profile schema's node for the column. It may say False for a valid
+    value (the row then goes through jsonschema, which is never wrong), never True for an
+    invalid one: it is stricter than the schema (plus the calendar's year range, E205).
+    """
+    if where == ("crises",):
+        node = _schema_at(("crises",))
+        item = (node or {}).get("items", {})
+        if (node or {}).get("type") != "array" or set(item.get("required", ())) != {"declared"}:
+            return None
+        declared = _leaf_check(_resolve_ref(load_schema("profile"), item["properties"]["declared"]))
+        if declared is None:
+            return None
+        return lambda value: (type(value) is list
+                              and all(type(c) is dict and c.keys() == {"declared"} and declared(c["declared"])
+                                      for c in value))
+    node = _schema_at(where)
+    return None if node is None else _leaf_check(node)
+
+
+def _leaf_check(node: dict):
+    if not set(node) <= _UNDERSTOOD:
+        return None
+    kind, low, high = node.get("type"), node.get("minimum"), node.get("maximum")
+
+    def bounded(value):
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    if kind == "integer":
+        return lambda value: type(value) is int and bounded(value)
+    if kind == "number":
+        return lambda value: (type(value) is int or (type(value) is Decimal and value.is_finite())) \
+            and bounded(value)
+    if kind != "string" or not set(node) <= {"type", "minLength", "pattern", "format", "description"}:
+        return None
+    shortest = node.get("minLength", 0)
+    if "pattern" in node or "format" in node:
+        if node.get("format") != "date" or node.get("pattern") != "^[0-9]{4}-[0-9]{2}-[0-9]{2}(?!\\n)$":
+            return None
+        return _is_date
+    # A free text that looks like a date is checked for the calendar's year range: left to jsonschema.
+    return lambda value: type(value) is str and len(value) >= shortest and not _DATE.fullmatch(value)
+
+
+def _is_date(value) -> bool:
+    if type(value) is not str or not _DATE.fullmatch(value):
+        return False
+    try:
+        year = datetime.date.fromisoformat(value).year
+    except ValueError:
+        return False
+    return MIN_YEAR <= year <= MAX_YEAR
 
 
 def _put(data: dict, where: tuple, value):
@@ -375,7 +501,8 @@ def check_profiles(sources, known_missions) -> list:
     """Every problem of every profile (the same checks as for a profile file)."""
     problems = []
     for source in sources:
-        problems += validate_profile(source.document, known_missions)
+        if not source.checked:
+            problems += validate_profile(source.document, known_missions)
     return problems
 
 
@@ -438,6 +565,55 @@ def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int 
     if problems:
         raise InputError(problems)
     return rows
+
+
+def stream_csv(fast: FastTimeline, path: str, known_missions, day: datetime.date, emit, *, progress=None,
+               csv_dialect: str = "auto") -> None:
+    """Read, check and evaluate a CSV file's profiles row by row; ``emit`` each row as it comes.
+
+    Only the current row is held, not the file's profiles. The problems are those of
+    :func:`read_profiles`, :func:`check_profiles` and :func:`evaluate_many` in turn, and
+    the first kind found is raised (InputError), as when the stages run one after the
+    other: after a problem no row is emitted, but reading goes on to report them all.
+    ``progress(count)``, called once with the number of rows, may return a callable
+    called once per row.
+    """
+    read, checked, failed = [], [], []
+    bar = []
+
+    def counted(text, delimiter):
+        if progress:
+            bar.append(progress(_count_rows(text, delimiter)))
+
+    for source in _csv_sources(path, known_missions, csv_dialect, read, counted):
+        if bar and bar[0]:
+            bar[0](1)
+        if read:
+            continue
+        if not source.checked:
+            found = validate_profile(source.document, known_missions)
+            if found:
+                checked += found
+                continue
+        if checked:
+            continue
+        outcome = _evaluate_one(fast, source, day)
+        if not isinstance(outcome, BatchRow):
+            failed += outcome
+        elif not failed:
+            emit(outcome)
+    for problems in (read, checked, failed):
+        if problems:
+            raise InputError(problems)
+
+
+def _count_rows(text: str, delimiter: str) -> int:
+    """The rows a CSV text holds past its header (a cheap pass, for a progress bar)."""
+    lines = (line for line in io.StringIO(text, newline="") if line.strip() and not line.startswith("#"))
+    try:
+        return max(0, sum(1 for row in csv.reader(lines, delimiter=delimiter) if any(cell.strip() for cell in row)) - 1)
+    except csv.Error:
+        return 0  # the reading pass reports it, at its row
 
 
 def _abandon(pool) -> None:

@@ -1,0 +1,146 @@
+"""Benchmark: `aci-rules batch` over N profiles, against the floor of any row-by-row design.
+
+    python bench/bench_batch.py                 # N = 10 000 and 100 000, 3 runs each
+    python bench/bench_batch.py 10000 --runs 1  # one size, one run
+
+For each N, a CSV of N rows is generated (the rows of examples/national-sample.csv,
+repeated, names numbered, populations perturbed) in a temporary folder, never committed.
+Each run measures, pinned to one core when the system allows it:
+  1. `aci-rules batch FILE --date D --output OUT` as a whole process: wall time, profiles/s,
+     peak memory of the child (ru_maxrss);
+  2. in the same run, reading the same CSV with the `csv` module and summing the population
+     column in plain Python (the floor of a row-by-row design), and the ratio;
+  3. once per N, in process, the time per row of each stage: reading (cells to documents),
+     the profile check, evaluation.
+The machine may be shared: run it several times and quote the range.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import os
+import pathlib
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "national-sample.csv"
+DAY = "2024-06-01"
+
+
+def make_csv(path: pathlib.Path, count: int) -> None:
+    """N rows from the sample, repeated with numbered names and perturbed populations."""
+    lines = [line for line in SAMPLE.read_text("utf-8").splitlines() if not line.startswith("#")]
+    header, rows = lines[0], list(csv.reader(lines[1:]))
+    rng = random.Random(14)
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        stream.write(header + "\n")
+        for index in range(count):
+            row = list(rows[index % len(rows)])
+            row[0] = f"CPTS {index + 1:07d}"
+            row[1] = str(max(0, int(row[1]) + rng.randint(-5000, 5000)))
+            writer.writerow(row)
+
+
+def one_core() -> list[str]:
+    """A prefix that pins a child to one core, where taskset exists."""
+    try:
+        subprocess.run(["taskset", "-c", "0", "true"], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return ["taskset", "-c", "0"]
+
+
+def run_batch(path: pathlib.Path, output: pathlib.Path, jobs: int) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `aci-rules batch` child."""
+    exe = pathlib.Path(sys.executable).with_name("aci-rules")
+    command = ([] if jobs > 1 else one_core()) + [str(exe), "batch", str(path), "--date", DAY,
+                                                   "--output", str(output), "--jobs", str(jobs)]
+    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run each in a fresh helper.
+    probe = ("import resource,subprocess,sys,time;t=time.perf_counter();"
+             "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
+             "w=time.perf_counter()-t;"
+             "sys.stderr.write(r.stderr.decode()[-2000:]) if r.returncode else None;"
+             "print(r.returncode,w,resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, check=True)
+    code, wall, rss = done.stdout.split()
+    if code != "0":
+        raise SystemExit(f"batch failed ({code}): {done.stderr}")
+    return float(wall), int(rss) / 1024
+
+
+def plain_csv(path: pathlib.Path) -> float:
+    """Seconds to read the CSV with the csv module and sum the population column."""
+    start = time.perf_counter()
+    with path.open(encoding="utf-8", newline="") as stream:
+        reader = csv.reader(stream)
+        column = next(reader).index("population")
+        total = 0
+        for row in reader:
+            total += int(row[column])
+    assert total > 0
+    return time.perf_counter() - start
+
+
+def stages(path: pathlib.Path, count: int) -> dict:
+    """Microseconds per row of each stage, in this process."""
+    from aci_rules.engine import batch
+    from aci_rules.engine.fastpath import FastTimeline
+    from aci_rules.engine.library import Library
+
+    day = datetime.date.fromisoformat(DAY)
+    library = Library()
+    ruleset = library.in_force(day)
+    known = library.mission_ids() | set(ruleset.missions)
+    timings = {}
+    start = time.perf_counter()
+    sources = batch.read_profiles(str(path), known)
+    timings["read (cells to documents, typed check)"] = time.perf_counter() - start
+    start = time.perf_counter()
+    problems = batch.check_profiles(sources, known)
+    timings["check (jsonschema, failing rows only)"] = time.perf_counter() - start
+    assert not problems
+    fast = FastTimeline(library.timeline(None, as_if_from=None, renewal=False))
+    start = time.perf_counter()
+    batch.evaluate_many(fast, sources, day)
+    timings["evaluate (compile profile, fast path)"] = time.perf_counter() - start
+    return {name: seconds * 1e6 / count for name, seconds in timings.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=1, help="also time --jobs N (N > 1)")
+    parser.add_argument("--no-stages", action="store_true")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, one core: {bool(one_core())}")
+    with tempfile.TemporaryDirectory() as folder:
+        for count in args.sizes:
+            path = pathlib.Path(folder) / f"profiles-{count}.csv"
+            make_csv(path, count)
+            output = pathlib.Path(folder) / "rows.csv"
+            print(f"\nN = {count:,} ({path.stat().st_size / 1e6:.1f} MB of CSV)".replace(",", " "))
+            for run in range(args.runs):
+                wall, rss = run_batch(path, output, 1)
+                floor = plain_csv(path)
+                line = (f"  run {run + 1}: batch {wall:7.2f} s  {count / wall:9,.0f} profiles/s  "
+                        f"peak {rss:6.0f} MB | csv+sum {floor:5.3f} s  ratio {wall / floor:5.1f}x")
+                if args.jobs > 1:
+                    parallel, prss = run_batch(path, output, args.jobs)
+                    line += f" | --jobs {args.jobs} {parallel:6.2f} s ({wall / parallel:.2f}x)"
+                print(line.replace(",", " "))
+            if not args.no_stages:
+                for name, micro in stages(path, count).items():
+                    print(f"  {name:<42} {micro:8.1f} µs/row")
+
+
+if __name__ == "__main__":
+    main()
