@@ -31,6 +31,7 @@ __all__ = [
     "mission_names",
     "evaluate",
     "assess",
+    "describe_segments",
     "SegmentShare",
 ]
 
@@ -495,6 +496,12 @@ def _line_order(rulesets) -> list:
     return order
 
 
+def describe_segments(segments) -> list:
+    """The parts of a cut contract year, each with its text and days, for a W007 message."""
+    return [msg("{days} days under {text} ({start} to {end})", days=s.days, text=s.ruleset.id,
+                start=s.start, end=s.end) for s in segments]
+
+
 def assess(timeline: Timeline, profile: Profile, day: datetime.date, *, explain: bool = False,
            arrivals: dict | None = None) -> Result:
     """What ``profile`` is entitled to for the contract year holding ``day``, and the state on ``day``.
@@ -549,8 +556,7 @@ def assess(timeline: Timeline, profile: Profile, day: datetime.date, *, explain:
                 seen.add(key)
                 warnings.append(warning)
     if len(segments) > 1:
-        described = [msg("{days} days under {text} ({start} to {end})", days=s.days, text=s.ruleset.id,
-                         start=s.start, end=s.end) for s in segments]
+        described = describe_segments(segments)
         warnings.append(Diagnostic(
             "W007", msg("contract year {number} ({start} to {end}) is cut where a text or a provision enters into "
                         "force: {parts}; each line counts each part for its days, on every date of the year (on "

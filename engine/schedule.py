@@ -18,7 +18,7 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg
-from .evaluate import evaluate, mission_names
+from .evaluate import describe_segments, evaluate, mission_names
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS
 from .profile import Profile
@@ -162,8 +162,7 @@ def build_schedule(profile: Profile, timeline, change_days=None, *, until: datet
                                           year.contract.number, year.number, year.contract.assumed)
             years.append(entitlement)
             if len(segments) > 1:
-                described = [msg("{days} days under {text} ({start} to {end})", days=s.days, text=s.ruleset.id,
-                                 start=s.start, end=s.end) for s in segments]
+                described = describe_segments(segments)
                 notes.append(Diagnostic(
                     "W007", msg("contract year {number} ({start} to {end}) is cut where a text or a provision "
                                 "enters into force: {parts}; each line counts each part prorata temporis",

@@ -76,3 +76,13 @@ def write(tmp_path):
         return path
 
     return write_file
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a command run with --lang en by an earlier test
+    must not leave the renderers (called directly by doctests) speaking English."""
+    from aci_rules.cli.i18n import use_language
+
+    use_language(None)
+    yield
