@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 import functools
 import importlib
+import os
 import re
+import sys
 
 import click
 
@@ -93,6 +95,18 @@ def _report(diagnostics, as_json: bool) -> None:
         click.echo(render_errors_json(diagnostics))
 
 
+# 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe.
+EXIT_BROKEN_PIPE = 141
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (a test runner's buffer)
+        pass
+
+
 def guarded(command):
     """Run a command body; map input problems to exit 1 and failures to exit 2."""
 
@@ -110,6 +124,11 @@ def guarded(command):
         except KeyboardInterrupt:
             click.echo(_("aci-rules: interrupted"), err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader of stdout left (``aci-rules list | head``): stop quietly, as a shell tool
+            # ends on SIGPIPE, and point stdout at nothing so that the final flush cannot fail.
+            _silence_stdout()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except Exception as error:  # a bug of ours: say so, without a traceback
             click.echo(_("aci-rules: internal error: {error} (please report it with the command and the files)")
                        .format(error=f"{type(error).__name__}: {error}"), err=True)

@@ -338,3 +338,18 @@ def test_validate_checks_test_case_files_too(run_cli, write):
     assert f"{bad}:3:11: E205 '2024-13-01' in cases[0].date" in result.stderr
     assert "E201" not in result.stderr  # not read as a profile ('cases' is no field of a profile)
     assert result.stdout.strip() == f"{bad}: test-case, 4 problems"
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly():
+    """``aci-rules show avenant-2 | head -1``: no 'internal error: BrokenPipeError', no traceback;
+    exit 141 (128 + SIGPIPE), as a shell tool whose reader left."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "aci_rules", "show", "avenant-2", "--format", "yaml"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader goes away before the command has written anything
+    stderr = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+    assert "internal error" not in stderr and "Traceback" not in stderr, stderr
+    assert code == 141, (code, stderr)
