@@ -21,7 +21,7 @@ from aci_rules.engine.timeline import RENEWAL_ASSUMPTION
 
 from .base import EXIT_OK, examples, guarded, load_rulesets
 from .impact import _percent, _signed  # the same signs and percentages as compare
-from .output import write_atomically
+from .output import emit
 from .render import _plain, euros, json_dumps
 
 __all__ = ["budget_command", "render_budget_text", "render_budget_markdown", "render_budget_json",
@@ -170,10 +170,7 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
     render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
               "csv": render_budget_csv}[output_format]
     text = render(budget)
-    if output:
-        write_atomically(output, text)
-    else:
-        click.echo(text, nl=False)
+    emit(text, output)
     return EXIT_OK
 
 

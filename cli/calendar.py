@@ -14,7 +14,7 @@ from aci_rules.engine.schedule import build_schedule
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, render
-from .output import check_output, spreadsheet_safe, terminal_safe, write_atomically
+from .output import check_output, emit, spreadsheet_safe
 from .render import euros, json_dumps, obligation_lines, status
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 
@@ -171,8 +171,5 @@ def schedule_command(profile, until, ruleset_name, as_if_from, assume_renewal, o
     if output_format == "html":
         renderers["html"] = render_schedule_html
     text = renderers[output_format](schedule)
-    if output:
-        write_atomically(output, text)
-    else:
-        click.echo(terminal_safe(text) if output_format == "text" else text, nl=False)
+    emit(text, output, for_terminal=output_format == "text")
     return EXIT_OK

@@ -16,7 +16,7 @@ from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .i18n import _
-from .output import check_output, terminal_safe, write_atomically
+from .output import check_output, emit
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
 
@@ -98,10 +98,7 @@ def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_for
     else:
         render = {"text": render_diff_text, "markdown": render_diff_markdown, "json": render_diff_json}[output_format]
     text = render(diff, behaviour, names, summary_only)
-    if output:
-        write_atomically(output, text if text.endswith("\n") else text + "\n")
-    else:
-        click.echo(text if output_format in ("json", "html") else terminal_safe(text), nl=False)
+    emit(text, output, for_terminal=output_format not in ("json", "html"), final_newline=True)
     return EXIT_OK
 
 

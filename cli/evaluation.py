@@ -10,7 +10,7 @@ from aci_rules.engine.library import Library, load_profile_document, looks_like_
 from aci_rules.engine.profile import compile_profile, validate_profile
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
-from .output import check_output, terminal_safe, write_atomically
+from .output import check_output, emit, terminal_safe
 from .render import render_eval_json, render_eval_text
 
 
@@ -56,10 +56,7 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
     else:
         shown_file = ruleset_name if ruleset_name and looks_like_path(ruleset_name) else None
         text = render_eval_text(result, explain, shown_file)
-    if output:
-        write_atomically(output, text)
-    else:
-        click.echo(terminal_safe(text) if output_format == "text" else text, nl=False)
+    emit(text, output, for_terminal=output_format == "text")
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, language
-from .output import atomic_output, check_output, spreadsheet_safe, terminal_safe, write_atomically
+from .output import atomic_output, check_output, emit, spreadsheet_safe
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
 
@@ -217,10 +217,7 @@ def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal,
     else:
         render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
         text = render[output_format](report)
-    if output:
-        write_atomically(output, text if text.endswith("\n") else text + "\n")
-    else:
-        click.echo(text if output_format in ("json", "html") else terminal_safe(text), nl=False)
+    emit(text, output, for_terminal=output_format not in ("json", "html"), final_newline=True)
     return EXIT_OK
 
 

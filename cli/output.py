@@ -15,9 +15,11 @@ import os
 import stat
 import tempfile
 
+import click
+
 from aci_rules.engine.diagnostic import Diagnostic, InputError, msg, printable
 
-__all__ = ["write_atomically", "atomic_output", "check_output", "remove_stale_temporaries", "TEMPORARY_PREFIX",
+__all__ = ["emit", "write_atomically", "atomic_output", "check_output", "remove_stale_temporaries", "TEMPORARY_PREFIX",
            "spreadsheet_safe", "terminal_safe", "write_bytes_atomically"]
 
 # A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...),
@@ -157,3 +159,13 @@ def write_bytes_atomically(path: str, data: bytes) -> None:
     with atomic_output(path) as stream:
         stream.flush()
         stream.buffer.write(data)
+
+
+def emit(text: str, output: str | None, *, for_terminal: bool = False, final_newline: bool = False) -> None:
+    """A command's product: into ``output`` all at once (ending with a line break when
+    ``final_newline``), else on stdout; ``for_terminal`` text, written for a person, has its
+    control characters escaped on stdout (:func:`terminal_safe`)."""
+    if output:
+        write_atomically(output, text if not final_newline or text.endswith("\n") else text + "\n")
+    else:
+        click.echo(terminal_safe(text) if for_terminal else text, nl=False)

@@ -28,7 +28,7 @@ from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .calendar import render_schedule_json
 from .compare import _side_names
 from .impact import _jobs, _jsonable, _run
-from .output import check_output, write_atomically
+from .output import check_output, emit
 from .render import json_dumps
 from .render_diff import diff_to_dict
 
@@ -74,10 +74,7 @@ def report_command(proposal, baseline, sample, day, example, top, output_format,
         from .html import render_report_html
 
         text = render_report_html(report)
-    if output:
-        write_atomically(output, text)
-    else:
-        click.echo(text, nl=False)
+    emit(text, output)
     return EXIT_OK
 
 

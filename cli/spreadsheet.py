@@ -21,7 +21,7 @@ from decimal import Decimal
 import click
 
 from .i18n import _
-from .output import spreadsheet_safe, write_atomically, write_bytes_atomically
+from .output import emit, spreadsheet_safe, write_bytes_atomically
 
 __all__ = ["Column", "Table", "write_xlsx", "render_csv_fr", "write_tables",
            "check_spreadsheet_output", "XLSX_EXTRA"]
@@ -188,7 +188,4 @@ def write_tables(tables: Sequence[Table], output_format: str, output: str | None
         write_xlsx(output, tables)
         return
     text = render_csv_fr(tables[0])
-    if output:
-        write_atomically(output, text)
-    else:
-        click.echo(text, nl=False)
+    emit(text, output)
