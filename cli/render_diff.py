@@ -226,6 +226,12 @@ def _figures(count: int) -> str:
     return f"{count} valeurs de paramètres (par taille), ajoutées, supprimées ou changées"
 
 
+def _added_and_removed(summary) -> tuple:
+    """The summary's added and removed missions and lines, each group with its French title."""
+    return (("Missions ajoutées", summary.missions_added), ("Missions supprimées", summary.missions_removed),
+            ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed))
+
+
 def _summary_text(diff: RulesetDiff) -> list:
     summary = diff.summary
     out = ["Résumé"]
@@ -235,9 +241,7 @@ def _summary_text(diff: RulesetDiff) -> list:
         for a in summary.maxima:
             out.append(f"    taille {a.taille!s:<2} {_money(a.old):>15} {_money(a.new):>15}   "
                        f"{_signed(a.difference, a.percent)}".rstrip())
-    for title, pairs in (("Missions ajoutées", summary.missions_added),
-                         ("Missions supprimées", summary.missions_removed),
-                         ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed)):
+    for title, pairs in _added_and_removed(summary):
         if not pairs:
             out.append(f"  {title} : aucune")
             continue
@@ -423,9 +427,7 @@ def _summary_markdown(diff: RulesetDiff) -> list:
         out += [f"| {a.taille} | {_money(a.old)} | {_money(a.new)} | {_signed(a.difference, a.percent)} |"
                 for a in summary.maxima]
         out.append("")
-    for title, pairs in (("Missions ajoutées", summary.missions_added),
-                         ("Missions supprimées", summary.missions_removed),
-                         ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed)):
+    for title, pairs in _added_and_removed(summary):
         if not pairs:
             out.append(f"- {title} : aucune")
             continue
