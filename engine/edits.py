@@ -83,14 +83,14 @@ def edit_parameter(name: str, base: dict, edit: dict, *, quantum: Decimal, propo
     edit's confidence (``proposed`` in a proposal), the weaker of it and the old cell's
     when computed from it. The reference becomes the old one followed by the edit's.
 
-    ``problem(code, message, path)`` reports each problem at the edit's node; the result
+    ``problem(code, message, path, key=False)`` reports each problem at the edit's node; the result
     is None when there was any.
     """
     found = []
 
     def fail(message, where=()):
         found.append(True)
-        problem("E320", message, path + where)
+        problem("E320", message, path + where, key=len(where) == 2)  # a taille of a map: at its key
 
     money = base.get("unit") in _MONEY_UNITS
     scale, shift, cells = edit.get("scale"), edit.get("shift"), edit.get("by_taille")
