@@ -326,8 +326,8 @@ def _remove_with_missions(sections, missions: dict, removed: dict, changes, base
                      field=".".join(str(p) for p in field) or "expression",
                      where=_written_at(sections[section][key], field), names=", ".join(what))
                  for section, key, field, what in readers]
-        problem("E322", msg("removes mission {missions}, but {count} formulas outside it still read the "
-                            "mission or what goes with it: {readers}; change or remove them in this text too",
+        problem("E322", msg("removes mission {missions}, but formulas outside it still read the mission or "
+                            "what goes with it ({count}): {readers}; change or remove them in this text too",
                             missions=names, count=len(parts), readers=parts), first)
 
 

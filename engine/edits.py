@@ -402,7 +402,7 @@ def taille_literal_warnings(document, own_file: str, before, after, warn):
 
     ``document`` is the consolidated document; ``own_file`` the amending text's file (its own
     formulas were written for its table); ``warn(path, index, message)`` reports one.
-    A scalar parameter that holds a taille (``taille == taille_majoration``) counts as a
+    A scalar parameter that holds a taille (``taille == some_parameter``) counts as a
     number when this text does not set it.
     """
     if size_classes(before) == size_classes(after):
