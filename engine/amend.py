@@ -124,6 +124,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
     problems: list[Diagnostic] = []
     removed: dict[str, tuple] = {}
     removed_missions: dict[str, tuple] = {}
+    failed_edits: set[str] = set()
     changes = amendment.data.get("changes") or {}
     base_id = base.data.get("id")
     proposal = amendment.data.get("kind") == "proposal"
@@ -180,7 +181,9 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             elif active(edit):
                 edited = edit_parameter(key, entry.data, edit, quantum=quantum, proposal=proposal,
                                         problem=problem, path=path)
-                if edited is not None:
+                if edited is None:
+                    failed_edits.add(key)  # reported at the edit: not again as a table that misses a taille
+                else:
                     entry.data = edited
                     entry.grafts += [(field, amendment, path + (source,)) for field, source in (
                         ("by_taille", "by_taille"), ("value", "scale"), ("reference", "reference"),
@@ -261,7 +264,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 grafter.graft(result, (name, index, field), source, path)
     result.origins[()] = amendment.file
     if "taille" in changes and size_classes(base.data.get("taille")) != size_classes(changes["taille"]):
-        _check_new_size_table(changes, sections["parameters"], amendment, problem)
+        _check_new_size_table(changes, sections["parameters"], failed_edits, amendment, problem)
         taille_literal_warnings(result, amendment.file, base.data.get("taille"), changes["taille"],
                                 lambda path, index, message: problems.append(result.diagnostic(
                                     "W020", message, path, severity="warning", index=index)))
@@ -272,12 +275,13 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
 _FIGURES = frozenset({"when", "amount", "maximum", "runs_from", "deadline", "done", "installments"})
 
 
-def _check_new_size_table(changes, parameters: dict, amendment: Document, problem):
-    """One diagnostic per by_taille parameter that the amendment's new size table does not fit."""
+def _check_new_size_table(changes, parameters: dict, failed: set, amendment: Document, problem):
+    """One diagnostic per by_taille parameter that the amendment's new size table does not fit
+    (``failed``: the edits already reported)."""
     classes = changes["taille"]["classes"]
     tailles = {str(c["taille"]) for c in classes}
     edit = (changes.get("parameters") or {}).get("edit") or {}
-    added = {key for key, entry in parameters.items() if entry.source is amendment and key not in edit}
+    added = {key for key, entry in parameters.items() if entry.source is amendment and key not in edit} | failed
 
     def class_path(taille):
         index = next((i for i, c in enumerate(classes) if str(c["taille"]) == taille), None)

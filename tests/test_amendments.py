@@ -796,6 +796,14 @@ def test_an_edit_of_an_unknown_parameter_is_e307_with_a_suggestion(write):
     assert (found.line, found.column) == position(text, "montant_fonctionement")
 
 
+def test_the_hand_computed_cases_of_the_table_edit_proposals_pass(run_cli):
+    """tests/proposals/cas-tableaux.yaml: figures computed by hand in its comments."""
+    run = run_cli("test", PROPOSALS / "cas-tableaux.yaml", "--format", "json")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    document = json.loads(run.stdout)
+    assert (document["passed"], document["failed"]) == (6, 0)
+
+
 def test_removing_a_mission_removes_what_goes_with_it():
     """Avenant 2's crisis mission: 3 lines, 2 obligations, 2 definitions, 8 parameters go with it."""
     before, after = Library().get("avenant-2"), compiled(PROPOSALS / "taille-5-sans-crises.yaml")
@@ -907,3 +915,96 @@ def test_a_proposal_figures_are_proposed_and_its_boundaries_do_not_fire_w005(run
     result = eval_json(run_cli, big, day="2023-06-01", ruleset=path)
     assert result["size"] == 5 and "W005" not in {w["code"] for w in result["warnings"]}
     assert {line["id"]: line["confidence"] for line in result["lines"]}["fonctionnement"] == "proposed"
+
+
+# -- 8. Both evaluation paths agree on generated table edits ---------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from aci_rules.engine.yaml_loader import parse_document  # noqa: E402
+from test_differential import assert_both_paths_agree  # noqa: E402
+
+_SHARED = Library()
+_MISSIONS = ("acces_soins", "parcours", "prevention", "qualite", "accompagnement", "crises_sanitaires")
+_FACTORS = st.decimals(min_value=0, max_value=3, places=5, allow_nan=False, allow_infinity=False)
+_SHIFTS = st.integers(-20000, 20000)
+
+
+def flow(value) -> str:
+    """A number, or a map of tailles to numbers, as YAML flow."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) + "}"
+    return str(value)
+
+
+@st.composite
+def table_edits(draw):
+    """A proposal on avenant 2 that scales, shifts or completes its tables, maybe with a fifth
+    taille from a generated boundary, maybe without the crisis mission."""
+    text = amendment("changes:\n", id="generee")
+    fifth = draw(st.booleans())
+    if fifth:
+        boundary = draw(st.integers(175_002, 400_000))
+        text += FIFTH_TAILLE.replace("changes:\n", "").replace("max: 300000", f"max: {boundary - 1}").replace(
+            "min: 300001", f"min: {boundary}")
+    edits = []
+    for name in by_taille_parameters():
+        fields = {}
+        how = draw(st.sampled_from(["none", "scale", "shift", "both"]))
+        if how in ("scale", "both"):
+            fields["scale"] = draw(_FACTORS | st.dictionaries(st.sampled_from("1234"), _FACTORS, min_size=1))
+        if how in ("shift", "both"):
+            fields["shift"] = draw(st.dictionaries(st.sampled_from("1234"), _SHIFTS, min_size=1))
+        if fifth:
+            fields["by_taille"] = {"5": draw(st.integers(0, 200_000))}
+        if fields:
+            body = ", ".join(f"{k}: {flow(v)}" for k, v in fields.items())
+            edits.append(f"      {name}: {{{body}, reference: essai, confidence: proposed}}\n")
+    if edits:
+        text += "  parameters:\n    edit:\n" + "".join(edits)
+    if draw(st.booleans()):
+        text += "  missions:\n    remove: [crises_sanitaires]\n"
+    return text
+
+
+@st.composite
+def avenant_2_profiles(draw):
+    signed = draw(st.dates(datetime.date(2025, 1, 1), datetime.date(2027, 12, 31)))
+    data = {"name": "CPTS générée", "population": draw(st.sampled_from([39_999, 80_000, 175_001, 300_000])
+                                                       | st.integers(0, 500_000)),
+            "members": draw(st.integers(0, 200)), "contract_signed": signed.isoformat()}
+    missions = {}
+    for mission in draw(st.lists(st.sampled_from(_MISSIONS), unique=True)):
+        started = signed + datetime.timedelta(days=draw(st.integers(0, 700)))
+        missions[mission] = {"started": started.isoformat(), "achievement": draw(st.dictionaries(
+            st.sampled_from(["1", "2", "3"]), st.integers(0, 100).map(lambda n: Decimal(n).scaleb(-2))))}
+    if missions:
+        data["missions"] = missions
+    crises = draw(st.lists(st.dates(datetime.date(2025, 1, 1), datetime.date(2029, 12, 31)), max_size=2))
+    if crises:
+        data["crises"] = [{"declared": day.isoformat()} for day in crises]
+    day = signed + datetime.timedelta(days=draw(st.integers(0, 3 * 365)))
+    return compile_profile(load_document_from(data)), day
+
+
+def load_document_from(data):
+    from aci_rules.engine.yaml_loader import Document
+
+    return Document("<generated>", data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(text=table_edits(), case=avenant_2_profiles())
+def test_both_paths_agree_on_generated_table_edits(text, case):
+    """The reference evaluator and the fast path give the same amounts, to the cent, on avenant 2
+    edited by generated scales, shifts, fifth tailles and a removed mission."""
+    profile, day = case
+    try:
+        _SHARED.compile(parse_document(text.encode(), "generee.yaml"))
+    except InputError as error:  # a shift below 0: refused at the edit, nothing to compare
+        assert {d.code for d in error.diagnostics} == {"E320"}, [str(d) for d in error.diagnostics]
+        assert all("outside 0" in d.message for d in error.diagnostics)
+        return
+    assert_both_paths_agree(text, profile, day)
