@@ -994,7 +994,7 @@ def load_document_from(data):
     return Document("<generated>", data)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(text=table_edits(), case=avenant_2_profiles())
 def test_both_paths_agree_on_generated_table_edits(text, case):
