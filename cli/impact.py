@@ -392,11 +392,6 @@ def _counts_line(r) -> str:
     return line
 
 
-def _moves(r) -> bool:
-    """Whether any CPTS has another taille under the reform."""
-    return any(e["baseline_size"] != e["reform_size"] for e in r["transitions"])
-
-
 def _compare_text(r, top) -> str:
     out = [_("{reform} compared with {baseline}, on {date}, over {count} CPTS").format(
         reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), ""]
@@ -412,13 +407,14 @@ def _compare_text(r, top) -> str:
                 f"{_shown_percent(e['percent']):>8}")
 
     splits = [(_("By the baseline's taille"), r["by_size"])]
-    if _moves(r):
+    if r["taille_changed"]:
         splits.append((_("By the reform's taille"), r["by_reform_size"]))
     for title, split in splits:
         out += ["", "  " + title, f"  {_('Taille'):<8} {header}"]
         out.extend(f"  {_size(size):<8} {costs(e)}" for size, e in split.items())
     out += ["", "  " + _("Transitions (taille under the baseline → under the reform)")]
-    if _moves(r):
+    if r["taille_changed"]:
+        out.append("    " + _("{count} CPTS change taille").format(count=r["taille_changed"]))
         out.append(f"  {_('Taille'):<8} {header}")
         out.extend(f"  {_size(e['baseline_size']) + ' → ' + _size(e['reform_size']):<8} {costs(e)}"
                    for e in r["transitions"])
@@ -465,14 +461,15 @@ def _compare_markdown(r, top) -> str:
            f"| {_('Difference')} | {_signed(r['difference'])} ({_shown_percent(r['percent'])}) |",
            "", _counts_line(r) + ".", *_out_of_contract_lines(r, "- ", top), ""]
     splits = [(_("By the baseline's taille"), r["by_size"])]
-    if _moves(r):
+    if r["taille_changed"]:
         splits.append((_("By the reform's taille"), r["by_reform_size"]))
     for title, split in splits:
         out += [f"### {title}", "", f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|---:|"]
         out += [f"| {_size(size)} | {e['count']} | {costs(e)}" for size, e in split.items()]
         out.append("")
     out += [f"### {_('Transitions (taille under the baseline → under the reform)')}", ""]
-    if _moves(r):
+    if r["taille_changed"]:
+        out += [_("{count} CPTS change taille").format(count=r["taille_changed"]) + ".", ""]
         out += [f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|---:|"]
         out += [f"| {_size(e['baseline_size'])} → {_size(e['reform_size'])} | {e['count']} | {costs(e)}"
                 for e in r["transitions"]]

@@ -9,7 +9,6 @@ figures a line already shows points to that line). JSON keeps the engine's Engli
 
 from __future__ import annotations
 
-import re
 import textwrap
 from decimal import Decimal
 
@@ -164,18 +163,15 @@ def _merged(items) -> list:
 
 
 def _provisions(diff: RulesetDiff) -> list:
-    """(old date, new date, [French description]) grouped by dates and by what was done."""
-    groups: dict = {}
-    for change in diff.provisions:
-        match = re.fullmatch(r"(?:(add|set|change|remove) )?(payment rule|\w+) '(.+)'", change.field)
-        if match is None:
-            phrase = ("", change.field)
-        else:
-            verb, kind, key = match.groups()
-            phrase = (f"{_VERB.get(verb or 'add')} ({_PROVISION_KIND.get(kind, kind)}) :", key)
-        groups.setdefault((change.old, change.new), {}).setdefault(phrase[0], []).append(phrase[1])
-    return [(old, new, [f"{what} {', '.join(keys)}".strip() for what, keys in by_what.items()])
-            for (old, new), by_what in groups.items()]
+    """(old date, new date, [French description]) of the engine's groups of provisions."""
+    out = []
+    for old, new, entries in diff.provision_groups():
+        phrases = []
+        for verb, kind, keys in entries:
+            what = "" if verb is None else f"{_VERB.get(verb)} ({_PROVISION_KIND.get(kind, kind)}) :"
+            phrases.append(f"{what} {', '.join(keys)}".strip())
+        out.append((old, new, phrases))
+    return out
 
 
 def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> dict:
@@ -463,11 +459,11 @@ def _behaviour_text(old_name, new_name, behaviour) -> list:
     out.append(f"  {'Profil':<36} {'Avant':>15} {'Après':>15} {'Écart':>15}")
     for row in behaviour:
         out.append(f"  {row.name[:36]:<36} {euros(row.old_total):>15} {euros(row.new_total):>15} "
-                   f"{_signed(row.new_total - row.old_total, None):>15}")
-        for mission, (old, new) in row.missions.items():
-            if old != new:
+                   f"{_signed(row.difference, None):>15}")
+        for mission, (old, new, difference) in row.mission_differences().items():
+            if difference:
                 label = mission or "hors mission"
-                out.append(f"    {label[:34]:<34} {euros(old):>15} {euros(new):>15} {_signed(new - old, None):>15}")
+                out.append(f"    {label[:34]:<34} {euros(old):>15} {euros(new):>15} {_signed(difference, None):>15}")
     return out
 
 
@@ -557,12 +553,12 @@ def _behaviour_markdown(diff, behaviour) -> list:
     out = ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
     for row in behaviour:
         out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
-                   f"{_signed(row.new_total - row.old_total, None)} |")
-        for mission, (old, new) in row.missions.items():
+                   f"{_signed(row.difference, None)} |")
+        for mission, (old, new, difference) in row.mission_differences().items():
             found = diff.new.missions.get(mission) or diff.old.missions.get(mission)
             name = _named(found.label, mission) if found else (mission or "hors mission")
             out.append(f"| &nbsp;&nbsp;{_md(name)} | {euros(old)} | {euros(new)} | "
-                       f"{_signed(new - old, None)} |")
+                       f"{_signed(difference, None)} |")
     out.append("")
     return out
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from decimal import Decimal
 
 from .bareme import annual_maximum, reachable_maximum, static_maximum, tailles_of
@@ -18,7 +19,8 @@ from .ruleset import Definition, Ruleset
 
 __all__ = [
     "Change", "AmountChange", "Step", "Cause", "ItemDiff", "DiffSummary", "RulesetDiff", "ProfileComparison",
-    "diff_rulesets", "knock_on_causes", "summarize", "compare_profile", "static_maximum", "tailles_of",
+    "diff_rulesets", "knock_on_causes", "summarize", "compare_profile", "compare_profiles", "static_maximum",
+    "tailles_of",
 ]
 
 
@@ -161,6 +163,9 @@ def _amount_dict(a: AmountChange) -> dict:
             "percent": _str(a.percent)}
 
 
+# How engine/amend.py describes a provision with its own date: "[verb ]kind 'key'".
+_PROVISION = re.compile(r"(?:(add|set|change|remove) )?(payment rule|\w+) '(.+)'")
+
 _KIND_ORDER = ("mission", "line", "parameter", "definition", "obligation", "payment", "indicator")
 
 
@@ -177,6 +182,19 @@ class RulesetDiff:
     @property
     def identical(self) -> bool:
         return not (self.metadata or self.taille or self.items or self.provisions)
+
+    def provision_groups(self) -> list:
+        """The provisions whose own date changed, grouped by (old date, new date), then by what
+        was done: [(old, new, [(verb, kind, [keys])])]; verb is add, set, change or remove,
+        kind line, mission, parameter … (None, None and the description for one not so written)."""
+        groups: dict = {}
+        for change in self.provisions:
+            match = _PROVISION.fullmatch(change.field)
+            what = (None, None) if match is None else (match.group(1) or "add", match.group(2))
+            key = change.field if match is None else match.group(3)
+            groups.setdefault((change.old, change.new), {}).setdefault(what, []).append(key)
+        return [(old, new, [(verb, kind, keys) for (verb, kind), keys in by_what.items()])
+                for (old, new), by_what in groups.items()]
 
     def by_mission(self) -> dict:
         """Item diffs grouped by mission (None, last, for what belongs to no single mission),
@@ -544,6 +562,14 @@ class ProfileComparison:
     new_total: Decimal
     missions: dict  # mission id (None for lines of no mission) -> (old amount, new amount)
 
+    @property
+    def difference(self) -> Decimal:
+        return self.new_total - self.old_total
+
+    def mission_differences(self) -> dict:
+        """Mission -> (old amount, new amount, difference), in the order of ``missions``."""
+        return {m: (a, b, b - a) for m, (a, b) in self.missions.items()}
+
     def to_dict(self) -> dict:
         return {
             "name": self.name, "file": self.file, "date": self.date.isoformat(),
@@ -564,3 +590,36 @@ def compare_profile(old_result, new_result) -> ProfileComparison:
     profile = new_result.profile
     return ProfileComparison(profile.name, profile.file, new_result.date, old_result.total, new_result.total,
                              {m: (a, b) for m, (a, b) in missions.items()})
+
+
+def compare_profiles(timelines, documents, day: datetime.date, known_missions) -> list[ProfileComparison]:
+    """What each profile among ``documents`` receives under each of two timelines on ``day``.
+
+    Takes the (old, new) timelines, loaded YAML documents (a ruleset among them adds the missions
+    it declares to ``known_missions``, other kinds are skipped), the date and the mission ids
+    known. Returns one ProfileComparison a profile, in order. Raises InputError with every
+    problem of every profile.
+    """
+    from .diagnostic import InputError
+    from .evaluate import assess
+    from .library import declared_missions, document_kind
+    from .profile import compile_profile, validate_profile
+
+    known = set(known_missions)
+    for document in documents:
+        if document_kind(document) == "ruleset":  # a text given beside the profiles
+            known |= declared_missions(document)
+    problems, result = [], []
+    for document in documents:
+        if document_kind(document) != "profile":
+            continue
+        found = validate_profile(document, known)
+        if found:
+            problems.extend(found)
+            continue
+        profile = compile_profile(document)
+        # Each text from its own date (DESIGN.md § Time): the year's amounts under each timeline.
+        result.append(compare_profile(assess(timelines[0], profile, day), assess(timelines[1], profile, day)))
+    if problems:
+        raise InputError(problems)
+    return result

@@ -129,6 +129,7 @@ def compare_rows(rulesets, before, after, day, top, *, assumptions=(), renewal_a
         "out_of_contract_baseline_only": counts["out_of_contract_baseline"],
         "out_of_contract_reform_only": counts["out_of_contract_reform"],
         "gain": counts["gain"], "lose": counts["lose"], "unchanged": counts["unchanged"],
+        "taille_changed": sum(1 for e in entries if e["baseline_size"] != e["reform_size"]),
         "by_size": by_size,
         "by_reform_size": by_reform_size,
         "transitions": transitions,

@@ -73,6 +73,7 @@ def test_a_structural_reform_by_each_texts_taille_with_its_transitions(run_cli):
          "reform": 2 * FONCTIONNEMENT[4], "difference": 2 * FONCTIONNEMENT[4] - FONCTIONNEMENT[3],
          "percent": Decimal("140.0")}]
     assert {size: e["count"] for size, e in r["by_size"].items()} == {"2": 1, "3": 3}
+    assert r["taille_changed"] == 2
     assert {size: (e["count"], e["reform"]) for size, e in r["by_reform_size"].items()} == {
         "2": (1, ZERO), "3": (1, FONCTIONNEMENT[3]), "4": (2, 2 * FONCTIONNEMENT[4])}
     assert r["difference"] == moved + FONCTIONNEMENT[4]
@@ -90,6 +91,7 @@ def test_a_structural_reform_by_each_texts_taille_with_its_transitions(run_cli):
 def test_the_text_shows_both_tailles_the_transitions_and_who_is_out_of_contract(run_cli):
     text = compare(run_cli)
     assert "Par taille de la référence" in text and "Par taille de la réforme" in text
+    assert "2 CPTS changent de taille" in text
     transitions = text.split("Changements de taille")[1].split("\n\n")[0]
     assert "  3 → 4         2        75 000,00 €       180 000,00 €      +105 000,00 €   +140 %" in transitions
     assert "Gagnent 1, perdent 0, inchangées 1, hors contrat 1; hors contrat sous la référence seulement 1" in text
