@@ -204,3 +204,18 @@ def test_the_engines_aggregate_is_the_sum_of_its_per_profile_results(run_cli):
     assert {k: v for k, v in counts.items() if v} == expected["statuses"]
     # The sample has CPTS between 150 001 and 175 000 inhabitants: they move.
     assert expected["transitions"][(3, 4)][0] > 0
+
+
+def _readme_block(command_start: str) -> list[str]:
+    """The output lines the README shows after ``$ <command_start>…`` (its « … » lines left out)."""
+    readme = (HERE.parent / "README.md").read_text("utf-8")
+    block = readme.split("$ " + command_start, 1)[1].split("```", 1)[0]
+    lines = block.splitlines()[1:]
+    while lines and lines[0].startswith("    --"):  # the command's own continuation lines
+        lines.pop(0)
+    return [line.rstrip() for line in lines if line.strip() and line.strip() != "…"]
+
+
+def test_the_readmes_example_is_what_compare_prints(run_cli):
+    printed = [line.rstrip() for line in compare(run_cli).splitlines()]
+    assert all(line in printed for line in _readme_block("aci-rules compare tests/compare/profils"))

@@ -189,3 +189,11 @@ def test_the_summary_says_when_there_is_no_knock_on_or_which(run_cli, old, new):
         assert "Effets induits : aucun" in stdout
     else:  # the Plan moves 10 % of each variable part to local initiative: the majoration's maximum stays
         assert "Effets induits (1)" in stdout and "maximum inchangé : 4 : 49 000,00 €" in stdout
+
+
+def test_the_readmes_example_is_what_diff_prints(run_cli):
+    readme = (HERE.parent / "README.md").read_text("utf-8")
+    block = readme.split("$ aci-rules diff avenant-2 tests/diff/nouvelle-mission-optionnelle.yaml --summary", 1)[1]
+    shown = [line.rstrip() for line in block.split("```", 1)[0].splitlines() if line.strip() not in ("", "…")]
+    printed = [line.rstrip() for line in run_cli("diff", "avenant-2", NEW_MISSION, "--summary").stdout.splitlines()]
+    assert shown and all(line in printed for line in shown)
