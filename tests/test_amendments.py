@@ -917,6 +917,25 @@ def test_a_proposal_figures_are_proposed_and_its_boundaries_do_not_fire_w005(run
     assert {line["id"]: line["confidence"] for line in result["lines"]}["fonctionnement"] == "proposed"
 
 
+def test_the_provenance_of_a_line_names_the_proposal_and_its_reference(run_cli, write):
+    from aci_rules.engine.diff import diff_rulesets
+    from aci_rules.engine.provenance import line_provenance
+
+    library = Library()
+    proposal = compiled(PROPOSALS / "tableaux-modifies.yaml")
+    found = {p.id: p for p in line_provenance(diff_rulesets(library.get("avenant-2"), proposal))}
+    assert "montant_fonctionnement" in found["fonctionnement"].proposed
+    assert found["fonctionnement"].to_dict()["proposal"] == {
+        "id": "tableaux-modifies", "reference": "Hypothèse de test (tests/proposals/tableaux-modifies.yaml)"}
+    assert found["fonctionnement"].weakest == "proposed"
+    assert found["parcours_fixe"].proposed == () and found["parcours_fixe"].proposal is None
+    profile = write("t1.yaml", "name: T1\npopulation: 30000\ncontract_signed: 2027-01-01\n")
+    run = run_cli("eval", profile, "--date", "2027-06-01", "--ruleset", PROPOSALS / "tableaux-modifies.yaml",
+                  "--lang", "en")
+    assert run.exit_code == 0, run.stderr
+    assert "proposed: figures put forward by tableaux-modifies (Hypothèse de test" in run.stdout
+
+
 # -- 8. Both evaluation paths agree on generated table edits ---------------------------------------
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
