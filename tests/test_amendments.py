@@ -644,24 +644,19 @@ def test_a_mission_no_text_defines_is_e208(run_cli, write, mission, hint, comman
 # -- 7. Table edits, a new size table, a removed mission, a proposal's own figures (issue 13) -------
 
 PROPOSALS = RULES.parent / "tests" / "proposals"
-FIFTH_TAILLE = """\
-changes:
-  taille:
-    basis: population
-    reference: Hypothèse de test
-    confidence: proposed
-    classes:
-      - {taille: 1, max: 39999}
-      - {taille: 2, min: 40000, max: 79999}
-      - {taille: 2, min: 80000, max: 80000, confidence: unverified}
-      - {taille: 3, min: 80001, max: 175000}
-      - {taille: 4, min: 175001, max: 300000}
-      - {taille: 5, min: 300001}
-"""
 
 
-def library_of(path) -> Library:
-    return Library()
+def size_table(*classes: str) -> str:
+    """``changes:`` with a size table of these classes (YAML flow mappings)."""
+    return ("changes:\n  taille:\n    basis: population\n    reference: Hypothèse de test\n"
+            "    confidence: proposed\n    classes:\n" + "".join(f"      - {c}\n" for c in classes))
+
+
+# Avenant 2's table, its taille 4 cut at 300 000 and a fifth taille above (issue 13's analyst).
+FIFTH_TAILLE = size_table(
+    "{taille: 1, max: 39999}", "{taille: 2, min: 40000, max: 79999}",
+    "{taille: 2, min: 80000, max: 80000, confidence: unverified}", "{taille: 3, min: 80001, max: 175000}",
+    "{taille: 4, min: 175001, max: 300000}", "{taille: 5, min: 300001}")
 
 
 def compiled(path):
@@ -714,17 +709,8 @@ def test_an_edit_that_forgets_the_new_taille_is_reported_at_the_edit(write):
 
 def test_a_dropped_taille_is_one_e321_per_parameter_and_null_removes_the_cell(write):
     """Tailles 1 and 2 merged: the inherited cells of taille 1 must be removed, by name."""
-    classes = """\
-changes:
-  taille:
-    basis: population
-    reference: Hypothèse de test
-    confidence: proposed
-    classes:
-      - {taille: 2, max: 80000}
-      - {taille: 3, min: 80001, max: 175000}
-      - {taille: 4, min: 175001}
-"""
+    classes = size_table("{taille: 2, max: 80000}", "{taille: 3, min: 80001, max: 175000}",
+                         "{taille: 4, min: 175001}")
     found = errors_of(write("fusion.yaml", amendment(classes)))
     assert [d.code for d in found] == ["E321"] * 16
     assert all("gives taille 1," in d.message for d in found)
@@ -880,12 +866,10 @@ changes:
         amount: {formula}
         reference: essai
 """, id="base"))
-    on_top = write("dessus.yaml", amendment(FIFTH_TAILLE.replace("taille: 5, min: 300001", "taille: 4, min: 300001")
-                                            .replace("{taille: 4, min: 175001, max: 300000}",
-                                                     "{taille: 3, min: 175001, max: 300000}")
-                                            .replace("{taille: 3, min: 80001, max: 175000}",
-                                                     "{taille: 3, min: 80001, max: 175000}"),
-                                            id="dessus", amends="base.yaml"))
+    # Taille 3 now runs to 300 000: the same tailles, other boundaries.
+    on_top = write("dessus.yaml", amendment(size_table(
+        "{taille: 1, max: 39999}", "{taille: 2, min: 40000, max: 80000}", "{taille: 3, min: 80001, max: 300000}",
+        "{taille: 4, min: 300001}"), id="dessus", amends="base.yaml"))
     notes = compiled(on_top).notes
     codes = [(n.code, n.line) for n in notes if same_file(n.file, base)]
     assert bool(codes) == warned, notes
