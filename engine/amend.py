@@ -191,8 +191,8 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 else:
                     entry.data = edited
                     entry.grafts += [(field, amendment, path + (source,)) for field, source in (
-                        ("by_taille", "by_taille"), ("value", "scale"), ("reference", "reference"),
-                        ("confidence", "confidence")) if source in edit]
+                        ("by_taille", "by_taille"), ("value", "scale" if "scale" in edit else "shift"),
+                        ("reference", "reference"), ("confidence", "confidence")) if source in edit]
         remove(name, spec, entries)
 
     for name in LIST_SECTIONS:
@@ -338,7 +338,6 @@ def _remove_with_missions(sections, missions: dict, removed: dict, changes, base
         problem("E322", msg("removes mission {missions}, but formulas outside it still read the mission or "
                             "what goes with it ({count}): {readers}; change or remove them in this text too",
                             missions=names, count=len(parts), readers=parts), first)
-
 
 
 def in_force_view(document: Document, day: datetime.date | None) -> Document:

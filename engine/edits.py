@@ -143,6 +143,7 @@ def edit_parameter(name: str, base: dict, edit: dict, *, quantum: Decimal, propo
                          "computed by {field}: keep one", taille=key, name=name, field=field), (field, key))
     if found:
         return None
+
     def tag_for(key):
         if proposal:
             return PROPOSED
@@ -285,32 +286,35 @@ def mission_dependents(items: dict, missions: set, basis: str | None):
             if isinstance(spec, dict) and spec.get("mission") in missions:
                 dropped[section].add(key)
 
+    # What each item reads, and how many items still standing read each name: a definition or
+    # parameter that only dropped items read goes with them. A worklist keeps this linear in
+    # the size of the text (a chain of definitions read only by a removed line goes link by link).
+    reads = {(section, key): set().union(*(_names(text) for _, text in formulas_of(section, spec)))
+             for section, entries in items.items() for key, spec in entries.items()}
+    count: dict = {}
+    for (section, key), names in reads.items():
+        if key not in dropped[section]:
+            for name in names:
+                count[name] = count.get(name, 0) + 1
+    for name in (_names(basis) if basis else ()):
+        count[name] = count.get(name, 0) + 1
+    owner = {key: section for section in ("definitions", "parameters") for key in items.get(section, {})}
+    work = [(section, key) for section, ids in dropped.items() for key in ids]
+    while work:
+        for name in reads[work.pop()]:
+            section = owner.get(name)
+            if section is not None and not count.get(name) and name not in dropped[section]:
+                dropped[section].add(name)
+                for read in reads[(section, name)]:
+                    count[read] = count.get(read, 0) - 1
+                work.append((section, name))
+
     def kept_formulas():
         for section, entries in items.items():
             for key, spec in entries.items():
                 if key not in dropped[section]:
                     for field, text in formulas_of(section, spec):
                         yield section, key, field, text
-
-    # A definition or parameter that only the dropped items read goes with them; to a fixpoint,
-    # since a dropped definition may have been the only reader of a parameter.
-    while True:
-        read_by_dropped = set()
-        for section, ids in dropped.items():
-            for key in ids:
-                for _, text in formulas_of(section, items[section][key]):
-                    read_by_dropped |= _names(text)
-        still_read = set(_names(basis)) if basis else set()
-        for _, _, _, text in kept_formulas():
-            still_read |= _names(text)
-        more = False
-        for section in ("definitions", "parameters"):
-            for key in items.get(section, {}):
-                if key in read_by_dropped and key not in still_read and key not in dropped[section]:
-                    dropped[section].add(key)
-                    more = True
-        if not more:
-            break
 
     volets_left = {spec.get("volet") for key, spec in items.get("lines", {}).items()
                    if key not in dropped["lines"]}
