@@ -32,7 +32,7 @@ __all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions",
 
 LIST_SECTIONS = ("missions", "indicators", "lines", "obligations", "payments")
 MAP_SECTIONS = ("parameters", "definitions")
-REPLACED_SECTIONS = ("rounding", "contract", "taille", "annual_maximum")
+REPLACED_SECTIONS = ("rounding", "contract", "taille", "annual_maximum", "other_texts")
 METADATA = ("id", "title", "kind", "status", "reference", "note", "dates")
 _SINGULAR = {"missions": "mission", "indicators": "indicator", "lines": "line",
              "obligations": "obligation", "payments": "payment rule", "parameters": "parameter",
