@@ -32,7 +32,7 @@ __all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions",
 
 LIST_SECTIONS = ("missions", "indicators", "lines", "obligations", "payments")
 MAP_SECTIONS = ("parameters", "definitions")
-REPLACED_SECTIONS = ("rounding", "contract", "taille", "annual_maximum", "other_texts")
+REPLACED_SECTIONS = ("rounding", "contract", "taille", "annual_maximum")
 METADATA = ("id", "title", "kind", "status", "reference", "note", "dates")
 _SINGULAR = {"missions": "mission", "indicators": "indicator", "lines": "line",
              "obligations": "obligation", "payments": "payment rule", "parameters": "parameter",
@@ -186,6 +186,13 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         elif key in base.data:
             data[key] = copy.deepcopy(base.data[key])
             grafter.graft(result, (key,), base, (key,))
+    # The texts whose result formulas read (engine/crosstext.py): written at the top of any
+    # text; an amending text's replace its base's, else the base's are inherited.
+    for source in (amendment, base):
+        if "other_texts" in source.data:
+            data["other_texts"] = copy.deepcopy(source.data["other_texts"])
+            grafter.graft(result, ("other_texts",), source, ("other_texts",))
+            break
     for name in MAP_SECTIONS:
         if sections[name]:
             data[name] = {}

@@ -240,21 +240,28 @@ class _Compiler:
     def check_literal_calls(self, expression, path, text):
         """Arguments an analyst writes as literals, checked before any profile is read."""
         lead = len(text) - len(text.lstrip())
-        for function, arguments, column in expression.calls:
-            if function in ("round_down", "round_half_up") and arguments is not None and len(arguments) == 2:
+        for node in aggregates.ast.walk(expression.node):
+            if not isinstance(node, aggregates.ast.Call):
+                continue
+            function, arguments = node.func.id, node.args
+            index = lead + node.col_offset - (1 if node.lineno == 1 else 0)
+            if (function in ("round_down", "round_half_up") and len(arguments) == 2
+                    and isinstance(arguments[1], aggregates.ast.Constant)):
                 try:
-                    PURE_FUNCTIONS[function](0, arguments[1])
+                    PURE_FUNCTIONS[function](0, arguments[1].value)
                 except (TypeError, ValueError):
                     self.problems.append(self.doc.diagnostic("E103", msg(
                         "{function}() rounds to a power of ten such as '0.01', 1 or 100, not {value} in {where}",
-                        function=function, value=repr(arguments[1]), where=self.where(path)), path,
-                        index=lead + column))
-            if function in ("min", "max") and arguments is not None and len(arguments) < 2:
+                        function=function, value=repr(arguments[1].value), where=self.where(path)), path,
+                        index=index))
+            if function in ("min", "max") and len(arguments) < 2:
                 self.problems.append(self.doc.diagnostic("E103", msg(
                     "{function}() compares two values or more in {where}", function=function,
-                    where=self.where(path)), path, index=lead + column))
+                    where=self.where(path)), path, index=index))
             if function in CROSS_TEXT_FUNCTIONS:
-                self.check_cross_text_call(function, arguments, path, lead + column)
+                literal = all(isinstance(a, aggregates.ast.Constant) for a in arguments)
+                self.check_cross_text_call(function, tuple(a.value for a in arguments) if literal else None,
+                                           path, index)
 
     def check_cross_text_call(self, function, arguments, path, index):
         declared = self.data.get("other_texts") or {}

@@ -91,11 +91,6 @@ def attach(library, ruleset, document):
     identity detects cycles. Raises InputError: an unknown text (E321), a cycle between
     texts (E320), a line, mission or volet the other text does not have (E102).
     """
-    if "amends" in document.data and "other_texts" in document.data:
-        # Consolidation reads an amending text's changes only: said, never silently dropped.
-        raise InputError([document.diagnostic("E201", msg(
-            "an amending text declares the texts it reads under changes: (changes.other_texts), "
-            "not at the top"), ("other_texts",), key=True)])
     consolidated = ruleset.document
     declared = (consolidated.data.get("other_texts") or {}) if consolidated is not None else {}
     if not declared:
@@ -106,7 +101,7 @@ def attach(library, ruleset, document):
     identity = library._identity(document)
     shipped = identity.startswith("shipped:")
     problems, resolved = [], []
-    _RESOLVING.append(identity)
+    _RESOLVING.append((identity, document.data.get("id")))
     try:
         for alias, name in declared.items():
             path = ("other_texts", alias)
@@ -134,13 +129,20 @@ def attach(library, ruleset, document):
                     continue
                 other_document = known[name]
             other_identity = library._identity(other_document)
-            if other_identity in _RESOLVING:
-                cycle = [_label(i) for i in _RESOLVING[_RESOLVING.index(other_identity):]] + [_label(other_identity)]
-                problems.append(consolidated.diagnostic("E320", msg(
-                    "other_texts: a cycle between texts, each reading what the next gives: {cycle}",
-                    cycle=" -> ".join(cycle)), path))
+            if other_identity in [entry[0] for entry in _RESOLVING]:
+                start = [entry[0] for entry in _RESOLVING].index(other_identity)
+                cycle = _Cycle(other_identity, [entry[1] for entry in _RESOLVING[start:]] + [other_document.data["id"]])
+                if other_identity != identity:
+                    raise cycle  # told where it starts: in the file the user named
+                problems.append(cycle.diagnostic(consolidated, path))
                 continue
-            other = library.compile(other_document, None)
+            try:
+                other = library.compile(other_document, None)
+            except _Cycle as cycle:
+                if cycle.start != identity:
+                    raise
+                problems.append(cycle.diagnostic(consolidated, path))
+                continue
             resolved.append(OtherText(alias, name, other.id, other_document, library))
             for where, expression in _formulas(ruleset):
                 for function, arguments, _ in (expression.calls if expression is not None else ()):
@@ -162,8 +164,17 @@ def attach(library, ruleset, document):
     return dataclasses.replace(ruleset, other_texts=tuple(resolved))
 
 
-def _label(identity: str) -> str:
-    return identity.split(":", 1)[1] if identity.startswith("shipped:") else identity
+class _Cycle(Exception):
+    """A cycle between texts found inside, carried out to the text where it starts."""
+
+    def __init__(self, start: str, names: list):
+        super().__init__(" -> ".join(names))
+        self.start, self.names = start, names
+
+    def diagnostic(self, document, path):
+        return document.diagnostic("E320", msg(
+            "other_texts: a cycle between texts, each reading what the next gives: {cycle}",
+            cycle=" -> ".join(self.names)), path)
 
 
 @dataclasses.dataclass(frozen=True)

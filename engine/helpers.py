@@ -28,6 +28,7 @@ __all__ = [
     "variable_part",
     "count_true",
     "non_negative",
+    "check_shares",
     "PURE_FUNCTIONS",
     "MISSION_FUNCTIONS",
     "PROFILE_FUNCTIONS",
@@ -285,6 +286,28 @@ def non_negative(amount):
                                             "amount (money paid back) only when it says clawback: true",
                                             value=amount))
     return amount
+
+
+def check_shares(shares) -> None:
+    """The shares of a payment rule's installments: numbers from 0 to 1 adding up to 1.
+
+    Raises ExpressionFailure (E410) otherwise: the last installment pays what the
+    others leave (to absorb the cents of rounding), so shares of 0.5 + 0.3 would
+    silently pay 0.5 + 0.5.
+
+    >>> check_shares([Decimal("0.75"), Decimal("0.25")])
+    >>> check_shares([Decimal("0.5"), Decimal("0.3")])
+    Traceback (most recent call last):
+    ...
+    aci_rules.engine.expressions.ExpressionFailure: the installments add up to 0.8, not 1 (100 %)
+    """
+    for share in shares:
+        if isinstance(share, bool) or not isinstance(share, (int, Decimal)) or not 0 <= share <= 1:
+            raise ExpressionFailure("E410", msg("an installment's share gives {value}, not a number from 0 to 1",
+                                                value=share if isinstance(share, (int, Decimal)) else _kind(share)))
+    total = sum(shares, Decimal(0))
+    if total != 1:
+        raise ExpressionFailure("E410", msg("the installments add up to {total}, not 1 (100 %)", total=total))
 
 
 # What a formula can call, by the name it uses. The mission functions are bound
