@@ -55,7 +55,7 @@ CONDITION_NAMES = {"started": "mission_started", "deployed": "mission_deployed",
 
 # An aggregate copies its condition once per mission: a formula expanded past this many
 # parts is refused (E104) rather than compiled for minutes.
-MAX_EXPANDED_PARTS = 20000
+MAX_EXPANDED_PARTS = 2 ** 14  # 16 384
 
 
 def mission_calls(expression) -> list:

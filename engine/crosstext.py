@@ -1,11 +1,11 @@
 """What another text gives the same CPTS on the same date: the values a guarantee reads.
 
-A ruleset names the texts it compares itself with (``other_texts: {avant: avenant-2}``)
-and its formulas read them: ``text_total('avant')``, ``text_line('avant', 'acces_soins_fixe')``,
-``text_mission('avant', 'parcours')``, ``text_volet('avant', 'fixe')``. A guarantee that
-no CPTS loses is then one line::
+A ruleset names the texts it compares itself with (``other_texts: {before: <ruleset id>}``)
+and its formulas read them: ``text_total('before')``, ``text_line('before', '<line id>')``,
+``text_mission('before', '<mission id>')``, ``text_volet('before', '<volet>')``. A guarantee
+that no CPTS loses is then one line of its own volet::
 
-    amount: max(0, text_total('avant') - sum_lines_except('volet', 'garantie'))
+    amount: max(0, text_total('before') - sum_lines_except('volet', '<its volet>'))
 
 What "the other text gives" means, exactly: the other text, consolidated as on the
 date (its provisions with their own later in-force date left out), applied to the same
