@@ -182,7 +182,7 @@ class _Compiler:
         basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | scalars)
         if basis is None:
             return None
-        for function in sorted(basis.functions & set(LINE_FUNCTIONS)):
+        for function in sorted(basis.functions & set(_SUMS)):
             # The taille comes first: every line's amount may depend on it.
             self.error("E103", f"{function}() reads the lines' amounts, which are computed after the "
                        f"taille: {self.where(path + ('basis',))} cannot call it", path + ("basis",))
