@@ -16,6 +16,7 @@ import itertools
 from decimal import Decimal
 
 from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .helpers import non_negative
 from .ruleset import FundingLine, Ruleset
 
 __all__ = ["static_maximum", "upper_maximum", "annual_maximum", "annual_maximum_by_mission", "annual_lines",
@@ -45,6 +46,9 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
     functions = {}
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
+            if isinstance(child.func, ast.Name) and child.func.id == _GUARD:
+                functions[_GUARD] = non_negative  # the compiler's guard on every line's amount
+                continue
             if not (sums and isinstance(child.func, ast.Name) and child.func.id == _SUM_MAXIMA):
                 return None
             functions[_SUM_MAXIMA] = lambda field, *values: _sum_maxima(ruleset, taille, field, values)
@@ -63,6 +67,7 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
 
 
 _SUM_MAXIMA = "sum_maxima"
+_GUARD = "non_negative"
 
 
 class _Unknown(Exception):
@@ -97,6 +102,9 @@ def upper_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None
     expression = line.maximum or line.amount
 
     def upper(node):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == _GUARD
+                and len(node.args) == 1):
+            return upper(node.args[0])  # the compiler's guard: it passes what it does not refuse
         if isinstance(node, ast.IfExp):
             branches = [upper(node.body), upper(node.orelse)]
             return None if None in branches else max(branches)
