@@ -198,7 +198,7 @@ class _Evaluation:
         self.profile = profile
         self.day = day
         self.explain = explain
-        self.warnings: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = list(ruleset.notes)  # what the text itself warns of (W020)
         self.quantum = ruleset.quantum
 
     def warn(self, code, message, path=()):
@@ -259,7 +259,7 @@ class _Evaluation:
                                 value=describe_value(basis), ruleset=ruleset.id),
                     ("taille", "classes"))])
             size, size_confidence = size_class.taille, size_class.confidence
-            if size_confidence != "confirmed":
+            if size_confidence not in ("confirmed", "proposed"):  # a proposal's own boundary is no doubt
                 note = f" ({size_class.note})" if size_class.note else ""
                 self.warn("W005", msg("taille {size} rests on a class boundary that is {confidence}{note}",
                                       size=size, confidence=size_confidence, note=note))
