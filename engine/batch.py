@@ -675,7 +675,7 @@ class _ChunkReader:
     def __init__(self, spec: _Spec, fast: FastTimeline):
         self.spec, self.fast = spec, fast
         if spec.kind == "csv":
-            self.row_type = _CsvRowType(spec.header)
+            self.row_type = _CsvRowType(spec.header, spec.french)
             self.wheres = [_csv_path(name) for name in spec.header]
 
     def process(self, data: bytes, first_line: int, level: int, last: bool) -> ChunkOutcome:
@@ -739,7 +739,7 @@ class _ChunkReader:
                 out.read.append(Diagnostic("E003", msg("{count} cells where the header has {expected}",
                                                        count=len(row), expected=width), path, number, 1))
                 continue
-            profile = row_type.profile(row, spec.french) if level == 0 and not out.read else None
+            profile = row_type.profile(row) if level == 0 and not out.read else None
             if profile is None:
                 # The typed parse did not take the row: read it as a document, cell by cell with
                 # its position, and check it in full (the diagnostics of a profile file).
@@ -1154,47 +1154,59 @@ class _CsvRowType:
     document of the same row (a test compares them).
     """
 
-    def __init__(self, header):
+    def __init__(self, header, french: bool):
         schema = load_schema("profile")
-        self.width = len(header)
-        self.parsers, self.targets = [], []
+        required = schema.get("required", ())
+        self.columns = []  # (parse, field or None, mission or None, key)
         for name in header:
             where = _csv_path(name)
-            self.parsers.append(_cell_parser(where))
-            self.targets.append(where if where[0] == "missions" else where[0])
-        present = set(self.targets)
-        self.complete = all(field in present for field in schema.get("required", ()))
-        self.required = [index for index, target in enumerate(self.targets)
-                         if target in schema.get("required", ())]
-        self.usable = self.complete and all(parser is not None for parser in self.parsers)
+            parse = _cell_parser(where)
+            if parse is None:
+                self.columns = None  # a column beyond the typed parse: every row is checked in full
+                break
+            if len(where) == 4:  # a rate of achievement: a Decimal, as compile_profile makes it
+                parse = _as_decimal(parse)
+            memo: dict = {}
+            parse = _memoised(parse, french and where != ("name",), memo)
+            if where[0] == "missions":
+                # a contract year (1..5) for a rate, -1 for the start, -2 for the deployment
+                key = int(where[3]) if len(where) == 4 else -1 if where[2] == "started" else -2
+                self.columns.append((memo, parse, None, where[1], key))
+            else:
+                self.columns.append((memo, parse, where[0], None, None))
+        self.required = tuple(required)
+        if self.columns is not None and not set(required) <= {c[2] for c in self.columns}:
+            self.columns = None
 
-    def profile(self, row, french: bool):
-        """The profile of a row of ``self.width`` cells, or None when it must be checked in full."""
-        if not self.usable:
+    def profile(self, row):
+        """The profile of a row of as many cells as the header, or None when it must be checked in full."""
+        columns = self.columns
+        if columns is None:
             return None
         fields: dict = {}
         missions: dict = {}
-        for parse, target, cell in zip(self.parsers, self.targets, row):
-            cell = cell.strip()
+        for (memo, parse, field, mission, key), cell in zip(columns, row):
             if not cell:
                 continue
-            if french and target != "name":
-                cell = french_cell(cell)
-            value = parse(cell)
+            value = memo.get(cell)
+            if value is None:
+                value = parse(cell)
+            if value is _EMPTY:
+                continue
             if value is _BAD:
                 return None
-            if type(target) is str:
-                fields[target] = value
+            if field is not None:
+                fields[field] = value
                 continue
-            state = missions.get(target[1])
+            state = missions.get(mission)
             if state is None:
-                state = missions[target[1]] = [None, None, {}]
-            if len(target) == 4:
-                state[2][int(target[3])] = value
+                state = missions[mission] = [None, None, {}]
+            if key > 0:
+                state[2][key] = value
             else:
-                state[0 if target[2] == "started" else 1] = value
-        for index in self.required:
-            if self.targets[index] not in fields:
+                state[-key - 1] = value
+        for field in self.required:
+            if field not in fields:
                 return None
         signed = fields.get("contract_signed")
         later = fields.get("contracts")
@@ -1213,6 +1225,32 @@ class _CsvRowType:
             crises=fields.get("crises", ()),
             later_contracts=tuple(signatures[1:]),
         )
+
+
+def _as_decimal(parse):
+    def decimal(cell):
+        value = parse(cell)
+        return value if value is _BAD or type(value) is Decimal else Decimal(value)
+    return decimal
+
+
+_EMPTY = object()  # a cell of blanks only: as if empty
+# The values of the cells of a column read so far, per column: a batch repeats its dates and
+# rates many times. Bounded, as the input is.
+_MEMO_SIZE = 4096
+
+
+def _memoised(parse, french: bool, memo: dict):
+    """``parse`` of a raw cell (blanks around it, the French way of writing if ``french``),
+    remembered in ``memo`` (the caller looks there first)."""
+
+    def cell_value(cell):
+        text = cell.strip()
+        found = _EMPTY if not text else parse(french_cell(text) if french else text)
+        if len(memo) < _MEMO_SIZE:
+            memo[cell] = found
+        return found
+    return cell_value
 
 
 _DATES: dict = {}  # the dates of the calendar read so far (a batch repeats a few hundred)
