@@ -608,7 +608,7 @@ def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int 
 # then evaluating them: a problem of an earlier kind anywhere hides those of later kinds,
 # and the caller writes nothing (see :class:`BatchRun`).
 
-# About 5 000 rows of the national sample's shape.
+# About five thousand rows of the national sample's shape.
 CHUNK_BYTES = 1 << 20
 # Below this size a batch stays in one process whatever --jobs says: starting a worker
 # (a Python that imports the engine and builds the timeline) costs more than the work.
@@ -1268,7 +1268,7 @@ def _date_cell(cell: str):
         return _BAD
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         return _BAD
-    if len(_DATES) > 20_000:
+    if len(_DATES) > _MEMO_SIZE:
         _DATES.clear()
     _DATES[cell] = day
     return day
