@@ -198,7 +198,7 @@ def _documents():
               "2024-06-01\n", [], [{}], [{"declared": "2024-01-01"}], [{"signed": "2018-01-01"}], {}, {"1": 0.5},
               {"a": {}}, {"6": Decimal("0.5")}]
     docs = []
-    for _, row in SAMPLE_INPUT[:12]:
+    for _, row in SAMPLE_INPUT[:4]:
         base = json.loads(json_profile(profile_data(row)), parse_float=Decimal)
         docs.append(base)
         for field in ("name", "population", "members", "letter_of_intent_validated", "contract_signed", "crises",
@@ -226,15 +226,16 @@ def test_the_typed_check_of_documents_changes_no_diagnostic(monkeypatch):
     from aci_rules.engine import schema
 
     documents = _documents()
+    known = known_missions()
     check = schema.typed_check("profile")
     assert check is not None
     passed = 0
-    with_typed = [validate_profile(d, known_missions()) for d in documents]
+    with_typed = [validate_profile(d, known) for d in documents]
     for document in documents:
         if check(document.data):
             passed += 1
             assert not list(schema._validator("profile").iter_errors(document.data)), document.data
     monkeypatch.setattr(schema, "typed_check", lambda name: None)
-    without = [validate_profile(d, known_missions()) for d in documents]
+    without = [validate_profile(d, known) for d in documents]
     assert with_typed == without
-    assert 12 <= passed < len(documents) and sum(1 for found in without if found) > 100
+    assert 4 <= passed < len(documents) and sum(1 for found in without if found) > 100
