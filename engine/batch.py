@@ -26,6 +26,7 @@ from .profile import Crisis, MissionState, Profile, compile_profile, validate_pr
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import declared_missions, document_kind
 from .paths import yaml_files_in
+from .typedcheck import is_date_in_range
 from .yaml_loader import MAX_NUMBER_DIGITS, Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
@@ -240,13 +241,12 @@ def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
     return sources
 
 
-def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None):
+def _csv_sources(path: str, missions, wanted: str, problems: list):
     """The rows of a CSV file as profiles, one at a time; the problems of a row go to ``problems``.
 
     A row with a problem of reading (E003, E010) is still yielded, after its problems are
     added: the caller decides what it is worth. Raises InputError at once for a problem of
-    the header or of the CSV syntax itself, as reading the whole file would. ``on_text``,
-    if given, is called with the decoded text and its delimiter before the first row.
+    the header or of the CSV syntax itself, as reading the whole file would.
     """
     raw = read_bytes(path, path, MAX_BATCH_BYTES)
     known = csv_columns(sorted(missions))
@@ -254,19 +254,8 @@ def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None)
     # newline="": rows end at '\n' or '\r\n' only, and a quoted cell may hold a line break.
     text = _decode_csv(raw, path, windows=dialect == "excel-fr")
     del raw  # the text alone is held while the rows are read
-    if on_text:
-        on_text(text, _DELIMITER[dialect])
     stream = io.StringIO(text, newline="")
-    skipped = 0
-    while True:  # comment lines (a note that the data are synthetic, say) start with '#'
-        position = stream.tell()
-        line = stream.readline()
-        if not line:
-            raise InputError([Diagnostic("E004", msg("no header row"), path)])
-        if line.strip() and not line.startswith("#"):
-            stream.seek(position)
-            break
-        skipped += 1
+    skipped = _skip_comments(stream, path)
     reader = csv.reader(stream, delimiter=_DELIMITER[dialect])
     try:
         yield from _read_csv_rows(reader, path, known, skipped, dialect == "excel-fr", problems)
@@ -274,6 +263,21 @@ def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None)
         # A cell over csv.field_size_limit() (128 KiB), a NUL: located at the row reached.
         raise InputError([Diagnostic("E003", msg("not a CSV row: {problem}", problem=str(error)), path,
                                      skipped + reader.line_num, 1)]) from None
+
+
+def _skip_comments(stream, path: str) -> int:
+    """Move ``stream`` past the blank and comment lines before the header (a note that the data
+    are synthetic, say, starts with '#'); their count. InputError (E004) when nothing follows."""
+    skipped = 0
+    while True:
+        position = stream.tell()
+        line = stream.readline()
+        if not line:
+            raise InputError([Diagnostic("E004", msg("no header row"), path)])
+        if line.strip() and not line.startswith("#"):
+            stream.seek(position)
+            return skipped
+        skipped += 1
 
 
 def _read_csv_rows(reader, path, known, skipped, french: bool, problems: list):
@@ -494,13 +498,7 @@ def _leaf_check(node: dict):
 
 
 def _is_date(value) -> bool:
-    if type(value) is not str or not _DATE.fullmatch(value):
-        return False
-    try:
-        year = datetime.date.fromisoformat(value).year
-    except ValueError:
-        return False
-    return MIN_YEAR <= year <= MAX_YEAR
+    return is_date_in_range(value, MIN_YEAR, MAX_YEAR)
 
 
 def _put(data: dict, where: tuple, value):
@@ -917,16 +915,7 @@ class BatchRun:
         if encoding == "utf-8" and text.startswith("\ufeff"):
             text = text[1:]
         stream = io.StringIO(text, newline="")
-        skipped = 0
-        while True:  # comment lines (a note that the data are synthetic, say) start with '#'
-            position = stream.tell()
-            line = stream.readline()
-            if not line:
-                raise InputError([Diagnostic("E004", msg("no header row"), self.path)])
-            if line.strip() and not line.startswith("#"):
-                stream.seek(position)
-                break
-            skipped += 1
+        skipped = _skip_comments(stream, self.path)
         reader = csv.reader(stream, delimiter=self.delimiter)
         try:
             header = next(reader)
