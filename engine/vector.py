@@ -1,0 +1,1073 @@
+"""A vectorised evaluation backend: every profile of a batch as columns, one pass per ruleset.
+
+The formulas are the compiled ruleset's checked trees, as on the two other paths; the
+whole translation from a tree to column operations is :class:`_Columns` (one method per
+node kind), so that it can be retargeted to another intermediate form. No code is
+generated: ids and texts of the ruleset stay data, looked up in dicts.
+
+How amounts stay those of the reference path, to the cent
+----------------------------------------------------------
+A number is a column of binary floats ``v`` **with a column of error bounds** ``e``:
+``|v - D| <= e`` where ``D`` is the exact Decimal the reference path computes for that
+row (its 28-digit rounding included). Each operation widens ``e`` by what it may lose
+(a conservative factor per operation, see :data:`EPS`); values that floats hold exactly
+(whole numbers below 2**53, 0.75, 50000.5) carry ``e = 0``, so comparisons between them
+are exact. Whenever a decision depends on digits the bound cannot vouch for -- rounding
+to the cent, round_half_up/round_down, a comparison, a taille boundary -- the row is
+marked *uncertain* instead of guessed. Amounts come out as whole numbers of the ruleset's
+quantum (integer cents in an int64), rounded half up (away from zero, as Decimal's
+ROUND_HALF_UP) when they are certain.
+
+Rows the columns cannot vouch for -- uncertain ones, those where a formula fails (a
+division by zero, a None where a number is read: the reference path reports them), or
+beyond 2**53 cents or near the engine's 10**18 bound -- are handed to the scalar fast
+path (:class:`~.fastpath.FastRuleset`), one by one, by the caller (:class:`VectorTimeline`);
+their number is reported. A failure in a row a condition masks out never marks it: each
+operation only marks the rows where it is evaluated (``active``).
+
+What cannot be vectorised is refused when the backend is built, with a reason
+(:class:`VectorRefused`): a construct whose kind of value varies, lists of dates
+(``count_between``), population histories (``population_on``), date arithmetic
+beyond the helpers. The caller then evaluates that ruleset with the scalar backend and
+says so. Tests: tests/test_vector.py (identical amounts on the shipped texts and on
+generated rulesets, formulas and profiles).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import ast
+from decimal import Decimal
+
+from .compiler import MISSION_NAMES
+from .diagnostic import msg
+from .helpers import MAX_YEARS_MOVED
+from .ruleset import Definition, Ruleset
+from .timeline import combine, time_names
+
+try:  # numpy is an optional extra (pip install 'aci-rules[vector]'): the core never needs it
+    import numpy as np
+except ImportError:  # pragma: no cover - said to the user by require_numpy()
+    np = None
+
+__all__ = ["VectorRefused", "VectorRuleset", "VectorTimeline", "BatchOutcome", "require_numpy", "numpy_available"]
+
+# Each operation's result may be off by its rounding in binary (2**-53 relative) and the
+# reference's 28-digit Decimal rounding (1e-27 relative); bounds are also computed in
+# floats. 2**-50 per operation covers the three with room to spare.
+EPS = 2.0 ** -50
+# Whole numbers below this are exact in a binary float.
+EXACT = 2.0 ** 53
+# The engine's bound on every number (expressions.MAX_MAGNITUDE), less a margin: a row
+# that comes near it goes to the scalar path, which computes it or refuses it (E402).
+LIMIT = 0.999 * 1e18
+# Day numbers are date.toordinal(); numpy's calendar counts from 1970-01-01.
+_EPOCH = datetime.date(1970, 1, 1).toordinal()
+
+
+def numpy_available() -> bool:
+    """True when numpy (the ``vector`` extra) is installed."""
+    return np is not None
+
+
+def require_numpy():
+    """Raise :class:`VectorRefused` saying how to install numpy when it is missing."""
+    if np is None:
+        raise VectorRefused(msg("the vectorised backend needs numpy: pip install 'aci-rules[vector]'"))
+
+
+class VectorRefused(Exception):
+    """The ruleset holds a construct the vectorised backend does not handle; ``reason`` says which."""
+
+    def __init__(self, reason):
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+# -- values: columns of one kind ----------------------------------------------------------------
+
+@dataclasses.dataclass
+class Num:
+    v: object  # float64 column
+    e: object  # float64 column: bound on |v - the reference's Decimal|
+    null: object = None  # bool column (None where a row holds None), or None: no row does
+
+
+@dataclasses.dataclass
+class Day:
+    d: object  # int64 column of day numbers (date.toordinal())
+    null: object = None
+
+
+@dataclasses.dataclass
+class Flag:
+    b: object  # bool column
+
+
+@dataclasses.dataclass
+class Days:
+    """A list of days per row (the crises declared): a matrix padded with ``present`` False."""
+
+    d: object  # int64 matrix (rows, longest list)
+    present: object  # bool matrix
+
+
+@dataclasses.dataclass
+class Nothing:
+    """The literal None."""
+
+
+@dataclasses.dataclass
+class Text:
+    value: str  # a literal text (a quantum, a mission id): never a column
+
+
+def _exact_float(value) -> tuple[float, float]:
+    """A Decimal or int as a float, with the bound of its conversion error (0 when exact)."""
+    f = float(value)
+    if Decimal(f) == Decimal(value):
+        return f, 0.0
+    return f, abs(f) * EPS
+
+
+def _kind(value) -> str:
+    return {Num: "number", Day: "date", Flag: "true/false", Nothing: "None", Text: "text",
+            Days: "a list of dates"}[type(value)]
+
+
+def _or(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a | b
+
+
+# -- the translation of a checked tree into column operations -------------------------------------
+
+_COMPARE_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+class _Columns:
+    """Evaluates checked formula trees over columns, marking the rows it cannot vouch for.
+
+    One instance serves one batch of one ruleset: ``env`` maps the names formulas read
+    to columns, ``mission_env`` each mission id to its four names, ``lines`` the
+    amounts (in quanta) of the lines computed so far. ``uncertain`` collects the rows to
+    hand to the scalar path. Every construct it meets and cannot translate raises
+    :class:`VectorRefused`.
+    """
+
+    def __init__(self, size: int, env: dict, mission_env: dict, ruleset: Ruleset):
+        self.n = size
+        self.env = env
+        self.mission_env = mission_env
+        self.ruleset = ruleset
+        self.mission = None
+        self.uncertain = np.zeros(size, dtype=bool)
+        self.amounts: dict = {}  # line id -> int64 column of quanta
+        self.maxima: dict = {}
+        self.scale = 1.0
+
+    # marking
+    def mark(self, rows, active):
+        self.uncertain |= rows & active
+
+    def bound(self, value: Num, active) -> Num:
+        """Rows beyond the engine's bound, or not finite, go to the scalar path."""
+        beyond = ~np.isfinite(value.v) | ~np.isfinite(value.e) | (np.abs(value.v) + value.e >= LIMIT)
+        if value.null is not None:
+            beyond &= ~value.null
+        self.mark(beyond, active)
+        return value
+
+    def no_null(self, value, active):
+        """A None read where a number or a date is needed fails on the reference path."""
+        if isinstance(value, Nothing):
+            self.mark(np.ones(self.n, dtype=bool), active)
+        elif getattr(value, "null", None) is not None:
+            self.mark(value.null, active)
+
+    # dispatch
+    def expr(self, node, active):
+        method = getattr(self, "node_" + type(node).__name__, None)
+        if method is None:
+            raise VectorRefused(msg("{construct} is not vectorised", construct=type(node).__name__))
+        return method(node, active)
+
+    def node_Constant(self, node, active):
+        value = node.value
+        if value is None:
+            return Nothing()
+        if value is True or value is False:
+            return Flag(np.full(self.n, value))
+        if isinstance(value, str):
+            return Text(value)
+        f, e = _exact_float(value)
+        return Num(np.full(self.n, f), np.full(self.n, e))
+
+    def node_Name(self, node, active):
+        name = node.id
+        if name in MISSION_NAMES:
+            if self.mission is None:
+                raise VectorRefused(msg("'{name}' read outside a mission", name=name))
+            return self.mission_env[self.mission][name]
+        if name == "True" or name == "False":
+            return Flag(np.full(self.n, name == "True"))
+        if name == "None":
+            return Nothing()
+        value = self.env.get(name)
+        if value is None:
+            raise VectorRefused(msg("the name '{name}' is not vectorised", name=name))
+        return value
+
+    def numbers(self, node, active, *operands):
+        values = [self.expr(o, active) for o in operands]
+        for value in values:
+            if not isinstance(value, Num):
+                raise VectorRefused(msg("arithmetic on {kind} is not vectorised", kind=_kind(value)))
+            self.no_null(value, active)
+        return values
+
+    def node_BinOp(self, node, active):
+        if isinstance(node.op, ast.Pow):
+            (base,) = self.numbers(node, active, node.left)
+            return self.power(base, node.right.value, active)
+        a, b = self.numbers(node, active, node.left, node.right)
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            v = a.v + b.v if isinstance(node.op, ast.Add) else a.v - b.v
+            e = (a.e + b.e + np.abs(v) * EPS) * (1 + EPS)
+            e = np.where((a.e == 0) & (b.e == 0) & (np.abs(v) < EXACT) & (v == np.floor(v))
+                         & (a.v == np.floor(a.v)) & (b.v == np.floor(b.v)), 0.0, e)
+        elif isinstance(node.op, ast.Mult):
+            v = a.v * b.v
+            e = (np.abs(a.v) * b.e + np.abs(b.v) * a.e + a.e * b.e + np.abs(v) * EPS) * (1 + EPS)
+            e = np.where((a.e == 0) & (b.e == 0) & (np.abs(v) < EXACT) & (a.v == np.floor(a.v))
+                         & (b.v == np.floor(b.v)), 0.0, e)
+        elif isinstance(node.op, ast.Div):
+            # Division by zero (or by a value that may be zero) is the reference's E401.
+            zero = np.abs(b.v) <= b.e * (1 + EPS)
+            self.mark(zero, active)
+            divisor = np.where(zero, 1.0, b.v)
+            v = a.v / divisor
+            margin = np.maximum(np.abs(divisor) - b.e, np.abs(divisor) * 0.5)
+            e = ((a.e + np.abs(v) * b.e) / margin + np.abs(v) * EPS) * (1 + EPS)
+            whole = (a.e == 0) & (b.e == 0) & (v == np.floor(v)) & (np.abs(v) < EXACT) & (v * divisor == a.v)
+            e = np.where(whole, 0.0, e)
+        else:
+            raise VectorRefused(msg("{construct} is not vectorised", construct=type(node.op).__name__))
+        return self.bound(Num(v, e), active)
+
+    def power(self, base: Num, exponent: int, active) -> Num:
+        if exponent == 0:
+            # Decimal 0 ** 0 has no exact result on the reference path (E402).
+            self.mark(np.abs(base.v) <= base.e, active)
+            return Num(np.ones(self.n), np.zeros(self.n))
+        result = base
+        for _ in range(exponent - 1):
+            v = result.v * base.v
+            e = (np.abs(result.v) * base.e + np.abs(base.v) * result.e + result.e * base.e
+                 + np.abs(v) * EPS) * (1 + EPS)
+            e = np.where((result.e == 0) & (base.e == 0) & (np.abs(v) < EXACT) & (v == np.floor(v))
+                         & (base.v == np.floor(base.v)), 0.0, e)
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = self.bound(Num(v, e), active)
+        return result
+
+    def node_UnaryOp(self, node, active):
+        operand = self.expr(node.operand, active)
+        if isinstance(node.op, ast.Not):
+            if not isinstance(operand, Flag):
+                raise VectorRefused(msg("'not' on {kind} is not vectorised", kind=_kind(operand)))
+            return Flag(~operand.b)
+        if not isinstance(operand, Num):
+            raise VectorRefused(msg("arithmetic on {kind} is not vectorised", kind=_kind(operand)))
+        self.no_null(operand, active)
+        return Num(-operand.v if isinstance(node.op, ast.USub) else operand.v, operand.e)
+
+    def node_BoolOp(self, node, active):
+        result = None
+        going = active
+        for part in node.values:
+            value = self.expr(part, going)
+            if not isinstance(value, Flag):
+                raise VectorRefused(msg("'and' / 'or' on {kind} is not vectorised", kind=_kind(value)))
+            if isinstance(node.op, ast.And):
+                result = value.b if result is None else result & value.b
+                going = going & value.b
+            else:
+                result = value.b if result is None else result | value.b
+                going = going & ~value.b
+        return Flag(result)
+
+    def node_IfExp(self, node, active):
+        test = self.expr(node.test, active)
+        if not isinstance(test, Flag):
+            raise VectorRefused(msg("a condition giving {kind} is not vectorised", kind=_kind(test)))
+        chosen = test.b
+        return self.merge(chosen, self.expr(node.body, active & chosen), self.expr(node.orelse, active & ~chosen))
+
+    def merge(self, chosen, a, b):
+        """Row by row ``a`` where ``chosen``, else ``b``: both computed, the mask selects."""
+        if isinstance(a, Nothing) and isinstance(b, Nothing):
+            return a
+        if isinstance(a, Nothing) or isinstance(b, Nothing):
+            value, none_where = (b, chosen) if isinstance(a, Nothing) else (a, ~chosen)
+            if isinstance(value, (Num, Day)):
+                null = none_where if value.null is None else (none_where | value.null)
+                return dataclasses.replace(value, null=null)
+            raise VectorRefused(msg("a value that is {kind} or None is not vectorised", kind=_kind(value)))
+        if type(a) is not type(b) or isinstance(a, Text):
+            raise VectorRefused(msg("'x if c else y' giving {a} or {b} is not vectorised", a=_kind(a), b=_kind(b)))
+        if isinstance(a, Flag):
+            return Flag(np.where(chosen, a.b, b.b))
+        null = None
+        if a.null is not None or b.null is not None:
+            null = np.where(chosen, a.null if a.null is not None else False, b.null if b.null is not None else False)
+        if isinstance(a, Num):
+            return Num(np.where(chosen, a.v, b.v), np.where(chosen, a.e, b.e), null)
+        return Day(np.where(chosen, a.d, b.d), null)
+
+    # comparisons
+    def node_Compare(self, node, active):
+        left = self.expr(node.left, active)
+        result = None
+        going = active
+        for operator_, right_node in zip(node.ops, node.comparators):
+            if isinstance(operator_, (ast.In, ast.NotIn)):
+                if not isinstance(right_node, (ast.Tuple, ast.List)):
+                    raise VectorRefused(msg("'in' on a value that is not a list is not vectorised"))
+                found = np.zeros(self.n, dtype=bool)
+                for item in right_node.elts:
+                    found |= self.equal(left, self.expr(item, going), going)
+                outcome = found if isinstance(operator_, ast.In) else ~found
+                right = None
+            else:
+                right = self.expr(right_node, going)
+                outcome = self.compare(operator_, left, right, going)
+            result = outcome if result is None else result & outcome
+            going = going & outcome
+            left = right
+        return Flag(result)
+
+    def identity(self, value, constant):
+        """``value is constant`` for a constant None, True or False."""
+        if constant is None:
+            if isinstance(value, Nothing):
+                return np.ones(self.n, dtype=bool)
+            null = getattr(value, "null", None)
+            return null.copy() if null is not None else np.zeros(self.n, dtype=bool)
+        if isinstance(value, Flag):
+            return value.b if constant else ~value.b
+        return np.zeros(self.n, dtype=bool)
+
+    def compare(self, operator_, left, right, active):
+        if isinstance(operator_, (ast.Is, ast.IsNot)):
+            if isinstance(right, (Nothing, Flag)) and isinstance(left, (Nothing, Flag)) and not (
+                    isinstance(right, Nothing) or isinstance(left, Nothing)):
+                raise VectorRefused(msg("'is' between two conditions is not vectorised"))
+            constant = None if isinstance(right, Nothing) else self.constant_flag(right)
+            subject = left
+            if constant == "?":
+                constant = None if isinstance(left, Nothing) else self.constant_flag(left)
+                subject = right
+            if constant == "?":
+                raise VectorRefused(msg("'is' compares with None, True or False"))
+            found = self.identity(subject, constant)
+            return found if isinstance(operator_, ast.Is) else ~found
+        if isinstance(operator_, ast.Eq):
+            return self.equal(left, right, active)
+        if isinstance(operator_, ast.NotEq):
+            return ~self.equal(left, right, active)
+        symbol = _COMPARE_OPS[type(operator_)]
+        if isinstance(left, Nothing) or isinstance(right, Nothing):
+            self.mark(np.ones(self.n, dtype=bool), active)  # None < x fails on the reference path
+            return np.zeros(self.n, dtype=bool)
+        if type(left) is not type(right) or isinstance(left, (Flag, Text)):
+            raise VectorRefused(msg("'{op}' between {a} and {b} is not vectorised", op=symbol,
+                                    a=_kind(left), b=_kind(right)))
+        self.no_null(left, active)
+        self.no_null(right, active)
+        if isinstance(left, Day):
+            a, b = left.d, right.d
+        else:
+            a, b = left.v, right.v
+            self.mark(self.close(left, right), active)
+        return {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}[symbol](a, b)
+
+    @staticmethod
+    def constant_flag(value):
+        if isinstance(value, Flag) and (value.b.all() or not value.b.any()) and value.b.size:
+            return bool(value.b[0])
+        return "?"
+
+    def close(self, left: Num, right: Num):
+        """Rows where the bounds cannot tell the order of two numbers."""
+        tolerance = (left.e + right.e) * (1 + 4 * EPS)
+        return (tolerance > 0) & (np.abs(left.v - right.v) <= tolerance)
+
+    def equal(self, left, right, active):
+        """``left == right`` row by row, as Python compares (None equals only None)."""
+        if isinstance(left, Nothing) and isinstance(right, Nothing):
+            return np.ones(self.n, dtype=bool)
+        if isinstance(left, Nothing) or isinstance(right, Nothing):
+            other = right if isinstance(left, Nothing) else left
+            return self.identity(other, None)
+        if type(left) is not type(right) or isinstance(left, Text):
+            raise VectorRefused(msg("'==' between {a} and {b} is not vectorised", a=_kind(left), b=_kind(right)))
+        if isinstance(left, Flag):
+            return left.b == right.b
+        if isinstance(left, Day):
+            same = left.d == right.d
+        else:
+            same = left.v == right.v
+            self.mark(self.close(left, right), active & ~_or(left.null, right.null) if (
+                left.null is not None or right.null is not None) else active)
+        if left.null is None and right.null is None:
+            return same
+        ln = left.null if left.null is not None else np.zeros(self.n, dtype=bool)
+        rn = right.null if right.null is not None else np.zeros(self.n, dtype=bool)
+        return np.where(ln | rn, ln & rn, same)
+
+    # calls
+    def node_Call(self, node, active):
+        name = node.func.id
+        method = getattr(self, "call_" + name, None)
+        if method is None:
+            raise VectorRefused(msg("the function {function}() is not vectorised", function=name))
+        return method(node.args, active)
+
+    def literal(self, node, what):
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+            raise VectorRefused(msg("{function}() with a computed argument is not vectorised", function=what))
+        return node.value
+
+    def call_sum_lines(self, args, active, table=None):
+        field = self.literal(args[0], "sum_lines")
+        values = {self.literal(a, "sum_lines") for a in args[1:]}
+        table = self.amounts if table is None else table
+        total = np.zeros(self.n, dtype=np.int64)
+        for line in self.ruleset.lines:
+            if getattr(line, field) in values:
+                column = table.get(line.id)
+                if column is None:
+                    raise VectorRefused(msg("sum_lines() before the lines it sums"))
+                total = total + column
+        return self.from_quanta(total)
+
+    def call_sum_maxima(self, args, active):
+        return self.call_sum_lines(args, active, self.maxima)
+
+    def from_quanta(self, units) -> Num:
+        v = units / self.scale
+        exact = (self.scale == 1.0) | (units % int(self.scale) == 0)
+        return Num(v, np.where(exact & (np.abs(v) < EXACT), 0.0, np.abs(v) * EPS))
+
+    def dates(self, args, active, count):
+        if len(args) != count:
+            raise VectorRefused(msg("a call with {count} arguments is not vectorised", count=len(args)))
+        return [self.expr(a, active) for a in args]
+
+    def call_days_between(self, args, active):
+        start, end = self.dates(args, active, 2)
+        for value in (start, end):
+            if not isinstance(value, Day):
+                raise VectorRefused(msg("days_between() of {kind} is not vectorised", kind=_kind(value)))
+            self.no_null(value, active)
+        return Num((end.d - start.d).astype(np.float64), np.zeros(self.n))
+
+    def call_prorata_temporis(self, args, active):
+        since, start, end = self.dates(args, active, 3)
+        for value in (start, end) + ((since,) if not isinstance(since, Nothing) else ()):
+            if not isinstance(value, Day):
+                raise VectorRefused(msg("prorata_temporis() of {kind} is not vectorised", kind=_kind(value)))
+        if isinstance(since, Nothing):
+            return Num(np.zeros(self.n), np.zeros(self.n))
+        none = since.null if since.null is not None else np.zeros(self.n, dtype=bool)
+        # As the helper: None or after the period -> 0; on or before its start -> 1 (compared
+        # before the period's bounds are read, so a None bound fails only past that).
+        after = ~none & (since.d > end.d)
+        self.mark(~none & _or(end.null, np.zeros(self.n, dtype=bool)), active)
+        before = ~none & ~after & (since.d <= start.d)
+        self.mark(~none & ~after & _or(start.null, np.zeros(self.n, dtype=bool)), active)
+        inside = ~none & ~after & ~before
+        total = np.where(inside, end.d - start.d + 1, 1).astype(np.float64)
+        covered = (end.d - since.d + 1).astype(np.float64)
+        v = np.where(inside, covered / total, np.where(before, 1.0, 0.0))
+        return Num(v, np.where(inside, np.abs(v) * 2 * EPS, 0.0))
+
+    def call_count_between(self, args, active):
+        days, start, end = self.dates(args, active, 3)
+        if not isinstance(days, Days) or not isinstance(start, Day) or not isinstance(end, Day):
+            raise VectorRefused(msg("count_between() takes a list of dates and two dates"))
+        # The helper compares only when the list holds a day: a None bound fails only then.
+        listed = days.present.any(axis=1)
+        self.mark(listed & _or(_or(start.null, end.null), np.zeros(self.n, dtype=bool)), active)
+        inside = days.present & (days.d >= start.d[:, None]) & (days.d <= end.d[:, None])
+        return Num(inside.sum(axis=1).astype(np.float64), np.zeros(self.n))
+
+    def call_as_date(self, args, active):
+        text = self.literal(args[0], "as_date") if len(args) == 1 else None
+        try:
+            day = datetime.date.fromisoformat(text)
+        except (TypeError, ValueError):
+            raise VectorRefused(msg("as_date() of a text that is not a date is not vectorised")) from None
+        return Day(np.full(self.n, day.toordinal(), dtype=np.int64))
+
+    def call_add_months(self, args, active, factor=1):
+        day, count = self.dates(args, active, 2)
+        if not isinstance(day, Day) or not isinstance(count, Num):
+            raise VectorRefused(msg("add_months() / add_years() take a date and a number"))
+        self.no_null(day, active)
+        self.no_null(count, active)
+        # A whole number within the helper's bound, known exactly, or the scalar path decides.
+        whole = (count.e == 0) & (count.v == np.round(count.v)) & (np.abs(count.v) <= MAX_YEARS_MOVED * 12 / factor)
+        self.mark(~whole, active)
+        months = np.where(whole, count.v, 0).astype(np.int64) * factor
+        calendar = (day.d - _EPOCH).astype("datetime64[D]")
+        month_start = calendar.astype("datetime64[M]")
+        day_of_month = (calendar - month_start.astype("datetime64[D]")).astype(np.int64)
+        target = month_start + months
+        years = target.astype("datetime64[Y]").astype(np.int64) + 1970
+        self.mark((years < 1) | (years > 9999), active)
+        target = np.where((years < 1) | (years > 9999), month_start, target)
+        length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+        moved = target.astype("datetime64[D]").astype(np.int64) + np.minimum(day_of_month, length - 1)
+        return Day(moved + _EPOCH)
+
+    def call_add_years(self, args, active):
+        return self.call_add_months(args, active, 12)
+
+    def call_min(self, args, active, pick=np.minimum):
+        values = [self.expr(a, active) for a in args]
+        if all(isinstance(v, Day) for v in values):
+            for value in values:
+                self.no_null(value, active)
+            result = values[0].d
+            for value in values[1:]:
+                result = pick(result, value.d)
+            return Day(result)
+        if not all(isinstance(v, Num) for v in values):
+            raise VectorRefused(msg("min() / max() of values of several kinds is not vectorised"))
+        for value in values:
+            self.no_null(value, active)
+        v, e = values[0].v, values[0].e
+        for value in values[1:]:
+            # Whichever the reference picks, its value is within the larger bound of this one.
+            v, e = pick(v, value.v), np.maximum(e, value.e)
+        return Num(v, e)
+
+    def call_max(self, args, active):
+        return self.call_min(args, active, np.maximum)
+
+    def call_variable_part(self, args, active):
+        maximum, rate, earned = [self.expr(a, active) for a in args] if len(args) == 3 else (None,) * 3
+        if not isinstance(maximum, Num) or not isinstance(rate, Num) or not isinstance(earned, (Num, Nothing)):
+            raise VectorRefused(msg("variable_part() of values of other kinds is not vectorised"))
+        self.no_null(maximum, active)
+        if isinstance(earned, Nothing):
+            measured = np.zeros(self.n, dtype=bool)
+            earned = Num(np.zeros(self.n), np.zeros(self.n))
+        else:
+            measured = ~earned.null if earned.null is not None else np.ones(self.n, dtype=bool)
+        self.no_null(rate, active & ~measured)
+        v = maximum.v * rate.v
+        e = (np.abs(maximum.v) * rate.e + np.abs(rate.v) * maximum.e + maximum.e * rate.e + np.abs(v) * EPS) * (1 + EPS)
+        e = np.where((maximum.e == 0) & (rate.e == 0) & (np.abs(v) < EXACT) & (v == np.floor(v)), 0.0, e)
+        result = Num(np.where(measured, np.minimum(maximum.v, earned.v), v),
+                     np.where(measured, np.maximum(maximum.e, earned.e), e))
+        return self.bound(result, active)
+
+    def rounding(self, args, active, default, down):
+        value = self.expr(args[0], active) if args else None
+        if not isinstance(value, Num) or len(args) > 2:
+            raise VectorRefused(msg("round_half_up() / round_down() of {kind} is not vectorised",
+                                    kind=_kind(value) if value is not None else "nothing"))
+        self.no_null(value, active)
+        quantum = Decimal(self.literal(args[1], "round") if len(args) == 2 else default)
+        return self.to_quantum(value, quantum, active, down)[1]
+
+    def call_round_half_up(self, args, active):
+        return self.rounding(args, active, "0.01", down=False)
+
+    def call_round_down(self, args, active):
+        return self.rounding(args, active, "1", down=True)
+
+    def to_quantum(self, value: Num, quantum: Decimal, active, down=False):
+        """``value`` rounded to ``quantum`` (half up away from zero, or towards zero):
+        ``(whole number of quanta as int64, the rounded value as a Num)``; rows whose
+        rounding the bound cannot vouch for are marked."""
+        exponent = quantum.normalize().as_tuple().exponent
+        if quantum <= 0 or quantum.normalize().as_tuple().digits != (1,) or not -15 <= exponent <= 15:
+            raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=quantum))
+        multiplier = 10.0 ** -exponent  # exact for these exponents in the multiplying direction
+        w = value.v * multiplier if exponent <= 0 else value.v / (10.0 ** exponent)
+        exact = (value.e == 0) & (value.v == np.floor(value.v)) & (np.abs(w) < EXACT) & (exponent <= 0)
+        ew = np.where(exact, 0.0, (value.e * multiplier + np.abs(w) * 2 * EPS) * (1 + EPS))
+        magnitude = np.abs(w)
+        if down:
+            units = np.floor(magnitude)
+            distance = magnitude - units
+            doubtful = (ew > 0) & ((distance <= ew) | (1 - distance <= ew))
+        else:
+            units = np.floor(magnitude + 0.5)
+            distance = np.abs(magnitude + 0.5 - units)
+            doubtful = (ew > 0) & ((distance <= ew) | (1 - distance <= ew))
+        self.mark(doubtful | (magnitude >= EXACT) | ~np.isfinite(w), active)
+        units = np.where(np.isfinite(units) & (units < EXACT), units, 0.0)
+        signed = np.where(w < 0, -units, units)
+        quanta = signed.astype(np.int64)
+        if exponent <= 0:
+            v = quanta / multiplier
+            exact_out = (quanta % int(multiplier) == 0) if multiplier > 1 else np.ones(self.n, dtype=bool)
+        else:
+            v = signed * (10.0 ** exponent)
+            exact_out = np.abs(v) < EXACT
+        return quanta, Num(v, np.where(exact_out, 0.0, np.abs(v) * EPS))
+
+    def mission_of(self, args, what):
+        if len(args) != 1:
+            raise VectorRefused(msg("{function}() with {count} arguments is not vectorised", function=what,
+                                    count=len(args)))
+        mission = self.literal(args[0], what)
+        fields = self.mission_env.get(mission)
+        if fields is None:
+            raise VectorRefused(msg("{function}() of a mission the ruleset does not define", function=what))
+        return fields
+
+    def call_mission_started(self, args, active):
+        return self.mission_of(args, "mission_started")["started"]
+
+    def call_mission_deployed(self, args, active):
+        return self.mission_of(args, "mission_deployed")["deployed"]
+
+    def call_mission_achievement(self, args, active):
+        return self.mission_of(args, "mission_achievement")["achievement"]
+
+    # lines
+    def money(self, value, active, what):
+        if not isinstance(value, Num):
+            raise VectorRefused(msg("{field} giving {kind} is not vectorised", field=what, kind=_kind(value)))
+        self.no_null(value, active)
+        quanta, _ = self.to_quantum(value, self.ruleset.quantum, active)
+        return np.where(active, quanta, 0)
+
+    def run(self, names: dict | None = None):
+        """Evaluate every definition and line in order; returns (amounts, applies, runs_from)."""
+        ruleset = self.ruleset
+        everyone = np.ones(self.n, dtype=bool)
+        exponent = ruleset.quantum.normalize().as_tuple().exponent
+        if exponent > 0:
+            raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=ruleset.quantum))
+        self.scale = 10.0 ** -exponent
+        applies, runs_from = {}, {}
+        for item in ruleset.order:
+            self.mission = item.mission
+            if isinstance(item, Definition):
+                self.env[item.name] = self.expr(item.expression.node, everyone)
+                continue
+            line = item
+            if line.when is not None:
+                condition = self.expr(line.when.node, everyone)
+                if not isinstance(condition, Flag):
+                    raise VectorRefused(msg("a condition giving {kind} is not vectorised", kind=_kind(condition)))
+                on = condition.b
+            else:
+                on = everyone
+            amount = self.money(self.expr(line.amount.node, on), on, "amount")
+            maximum = (self.money(self.expr(line.maximum.node, on), on, "maximum")
+                       if line.maximum is not None else amount)
+            self.amounts[line.id] = amount
+            self.maxima[line.id] = maximum
+            self.env[line.id] = self.from_quanta(amount)
+            applies[line.id] = on
+            if line.runs_from is not None:
+                day = self.expr(line.runs_from.node, on)
+                if isinstance(day, Nothing):
+                    day = Day(np.zeros(self.n, dtype=np.int64), everyone)
+                if not isinstance(day, Day):
+                    raise VectorRefused(msg("runs_from giving {kind} is not vectorised", kind=_kind(day)))
+                runs_from[line.id] = day
+            elif line.mission is not None:
+                runs_from[line.id] = self.mission_env[line.mission]["started"]
+        self.mission = None
+        return self.amounts, applies, runs_from
+
+
+# -- one ruleset over a batch ---------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Columns:
+    """The inputs of a batch of rows for one ruleset: what formulas read, as columns."""
+
+    size: int
+    names: dict  # name -> Num/Day/Flag
+    missions: dict  # mission id -> {started, deployed, achievement, indicators_earned}
+    variant: object  # int64 column: the row's variant (index into the parameter tables)
+
+
+def _nullable_days(days, size):
+    null = np.fromiter((d is None for d in days), dtype=bool, count=size)
+    values = np.fromiter((d.toordinal() if d is not None else 0 for d in days), dtype=np.int64, count=size)
+    return Day(values, null if null.any() else None)
+
+
+def _numbers(values, size, nullable=False):
+    null = np.fromiter((x is None for x in values), dtype=bool, count=size) if nullable else None
+    pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in values]
+    v = np.fromiter((p[0] for p in pairs), dtype=np.float64, count=size)
+    e = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=size)
+    return Num(v, e, null if null is not None and null.any() else None)
+
+
+def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
+    """Columns for ``rows`` = [(profile, day, variant)] evaluated under ``ruleset`` on ``day``."""
+    size = len(rows)
+    years, times = [], []
+    for profile, day, _ in rows:
+        year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+        years.append(year)
+        times.append(time)
+    names = {
+        "date": _nullable_days([day for _, day, _ in rows], size),
+        "population": _numbers([p.population for p, _, _ in rows], size),
+        "members": _numbers([p.members if p.members is not None else 0 for p, _, _ in rows], size),
+        "letter_of_intent_validated": _nullable_days([p.letter_of_intent_validated for p, _, _ in rows], size),
+        "contract_year": _numbers([t["contract_year"] for t in times], size, nullable=True),
+        "text_in_force": Day(np.full(size, ruleset.in_force.toordinal(), dtype=np.int64)),
+    }
+    for field in ("contract_signed", "contract_year_start", "contract_year_end", "contract_end"):
+        names[field] = _nullable_days([t[field] for t in times], size)
+    missions = {}
+    for mission in ruleset.missions:
+        states = [p.missions.get(mission) for p, _, _ in rows]
+        numbers = [y.number if y else None for y in years]
+        missions[mission] = {
+            "started": _nullable_days([s.started if s else None for s in states], size),
+            "deployed": _nullable_days([s.deployed if s else None for s in states], size),
+            "achievement": _numbers([(s.achievement.get(k) if s is not None and k is not None else None) or Decimal(0)
+                                     for s, k in zip(states, numbers)], size),
+            "indicators_earned": _numbers([s.indicators_earned(k) if s is not None else None
+                                           for s, k in zip(states, numbers)], size, nullable=True),
+        }
+    longest = max((len(p.crises) for p, _, _ in rows), default=0)
+    matrix = np.zeros((size, longest), dtype=np.int64)
+    present = np.zeros((size, longest), dtype=bool)
+    for index, (profile, _, _) in enumerate(rows):
+        for position, crisis in enumerate(profile.crises):
+            matrix[index, position] = crisis.declared.toordinal()
+            present[index, position] = True
+    names["crises"] = Days(matrix, present)
+    variant = np.fromiter((v for _, _, v in rows), dtype=np.int64, count=size)
+    return Columns(size, names, missions, variant)
+
+
+def tile(columns: Columns, variants: int) -> Columns:
+    """The same rows repeated for each of ``variants`` variants (variant-major)."""
+    def rep(value):
+        if isinstance(value, Num):
+            return Num(np.tile(value.v, variants), np.tile(value.e, variants),
+                       None if value.null is None else np.tile(value.null, variants))
+        if isinstance(value, Day):
+            return Day(np.tile(value.d, variants), None if value.null is None else np.tile(value.null, variants))
+        if isinstance(value, Days):
+            return Days(np.tile(value.d, (variants, 1)), np.tile(value.present, (variants, 1)))
+        return Flag(np.tile(value.b, variants))
+    return Columns(columns.size * variants, {k: rep(v) for k, v in columns.names.items()},
+                   {m: {k: rep(v) for k, v in f.items()} for m, f in columns.missions.items()},
+                   np.repeat(np.arange(variants, dtype=np.int64), columns.size))
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a batch of one ruleset gives, row by row."""
+
+    size: object  # int64 column: the taille (-1 when none)
+    amounts: dict  # line id -> int64 column of quanta (0 where the line does not apply)
+    applies: dict  # line id -> bool column
+    runs_from: dict  # line id -> Day column
+    uncertain: object  # bool column: rows the scalar path must compute
+    quantum: Decimal
+
+    def total(self):
+        total = np.zeros(self.uncertain.shape[0], dtype=np.int64)
+        for column in self.amounts.values():
+            total = total + column
+        return total
+
+
+class VectorRuleset:
+    """One compiled ruleset as column operations. Build once (it may refuse), run many batches.
+
+    ``overrides`` (parameter name -> list of values per variant, each a value or a
+    {taille: value} dict) gives the parameters of each variant of a sweep; variant 0 of
+    a ruleset without overrides is the ruleset itself.
+    """
+
+    def __init__(self, ruleset: Ruleset, overrides: dict | None = None, variants: int = 1):
+        require_numpy()
+        self.ruleset = ruleset
+        self.variants = variants
+        self.tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
+        self.tables = {}
+        for name, parameter in ruleset.parameters.items():
+            values = (overrides or {}).get(name)
+            per_variant = values if values is not None else [None] * variants
+            table = []
+            for value in per_variant:
+                if value is None:
+                    table.append([parameter.value_for(t) for t in self.tailles])
+                elif isinstance(value, dict):
+                    table.append([value.get(t) for t in self.tailles])
+                else:
+                    table.append([value] * len(self.tailles))
+            self.tables[name] = table
+        self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
+        # Refused constructs show at build: a dry run over one blank row.
+        with np.errstate(all="ignore"):
+            self._dry_run()
+
+    def _dry_run(self):
+        day = datetime.date(2000, 1, 1)
+        from .profile import Profile
+        blank = Profile("", 0, None, None, None, {}, ())
+        self.run(build_columns(self.ruleset, [(blank, day, 0)], False))
+
+    def parameter(self, name, variant, taille_index, size):
+        table = self.tables[name]
+        kinds = {type(x) for row in table for x in row}
+        flat = [x for row in table for x in row]
+        if kinds <= {int, Decimal}:
+            pairs = [_exact_float(x) for x in flat]
+            values = np.array([p[0] for p in pairs]).reshape(len(table), -1)
+            errors = np.array([p[1] for p in pairs]).reshape(len(table), -1)
+            return Num(values[variant, taille_index], errors[variant, taille_index])
+        if kinds <= {datetime.date}:
+            values = np.array([x.toordinal() for x in flat], dtype=np.int64).reshape(len(table), -1)
+            return Day(values[variant, taille_index])
+        if kinds <= {bool}:
+            values = np.array(flat, dtype=bool).reshape(len(table), -1)
+            return Flag(values[variant, taille_index])
+        if kinds <= {int, Decimal, type(None)}:
+            pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in flat]
+            values = np.array([p[0] for p in pairs]).reshape(len(table), -1)
+            errors = np.array([p[1] for p in pairs]).reshape(len(table), -1)
+            null = np.array([x is None for x in flat]).reshape(len(table), -1)
+            return Num(values[variant, taille_index], errors[variant, taille_index], null[variant, taille_index])
+        raise VectorRefused(msg("the parameter '{name}' holds values the backend does not handle", name=name))
+
+    def run(self, columns: Columns) -> Outcome:
+        """Evaluate the ruleset over ``columns``; see :class:`Outcome`."""
+        with np.errstate(all="ignore"):
+            return self._run(columns)
+
+    def _run(self, columns: Columns) -> Outcome:
+        ruleset, n = self.ruleset, columns.size
+        variant = columns.variant
+        env = dict(columns.names)
+        missions = columns.missions
+        size = np.full(n, -1, dtype=np.int64)
+        taille_index = np.zeros(n, dtype=np.int64)
+        uncertain = np.zeros(n, dtype=bool)
+        if ruleset.taille is not None:
+            basis_env = dict(env)
+            for name in self.scalars:
+                basis_env[name] = self.parameter(name, variant, taille_index, size)
+            basis = _Columns(n, basis_env, missions, ruleset)
+            everyone = np.ones(n, dtype=bool)
+            value = basis.expr(ruleset.taille.basis.node, everyone)
+            if not isinstance(value, Num):
+                raise VectorRefused(msg("taille.basis giving {kind} is not vectorised", kind=_kind(value)))
+            basis.no_null(value, everyone)
+            found = np.zeros(n, dtype=bool)
+            for index, size_class in enumerate(ruleset.taille.classes):
+                low = Num(np.full(n, float(size_class.low)), np.zeros(n))
+                inside = value.v >= low.v
+                basis.mark(basis.close(value, low), everyone)
+                if size_class.high is not None:
+                    high = Num(np.full(n, float(size_class.high)), np.zeros(n))
+                    inside &= value.v <= high.v
+                    basis.mark(basis.close(value, high), everyone)
+                take = inside & ~found
+                size = np.where(take, size_class.taille, size)
+                found |= inside
+            basis.mark(~found, everyone)  # in no class: E403 on the reference path
+            uncertain |= basis.uncertain
+            positions = {t: i for i, t in enumerate(self.tailles)}
+            for taille, index in positions.items():
+                taille_index = np.where(size == taille, index, taille_index)
+        env["taille"] = Num(size.astype(np.float64), np.zeros(n)) if ruleset.taille is not None else Nothing()
+        for name in ruleset.parameters:
+            env[name] = self.parameter(name, variant, taille_index, size)
+        columns_ = _Columns(n, env, missions, ruleset)
+        amounts, applies, runs_from = columns_.run()
+        return Outcome(size, amounts, applies, runs_from, uncertain | columns_.uncertain, ruleset.quantum)
+
+
+# -- many profiles over time: the contract year's entitlement, as FastTimeline computes it ----------
+
+@dataclasses.dataclass
+class BatchOutcome:
+    """Totals of profiles x variants, in quanta, and how they were computed."""
+
+    totals: object  # int64 array (variants, profiles): each contract year's total, in quanta
+    sizes: object  # int64 array (variants, profiles): the taille (-1 when none)
+    quantum: Decimal
+    scalar_rows: int  # evaluations the scalar path made (uncertain rows, cut years, refused rulesets)
+    vector_rows: int  # evaluations the columns made and vouched for
+    refused: dict  # ruleset id -> the reason it was not vectorised
+    errors: list  # (profile index, variant, EvaluationError)
+    done: object = None  # bool array (variants, profiles): False where an error left no total
+
+
+class VectorTimeline:
+    """Totals of many profiles on one day, with the texts of a :class:`~.timeline.Timeline`.
+
+    Each profile's contract year is evaluated as :class:`~.fastpath.FastTimeline` does: the
+    text in force at the year's start on that day; a year cut by a text entering into force
+    is computed part by part and combined by :func:`~.timeline.combine`. ``overrides``
+    (parameter name -> values per variant) applies to every text that has the parameter.
+    """
+
+    def __init__(self, timeline, overrides: dict | None = None, variants: int = 1):
+        require_numpy()
+        self.timeline = timeline
+        self.overrides = overrides or {}
+        self.variants = variants
+        self._vector: dict = {}
+        self._scalar: dict = {}
+        self.refused: dict = {}
+
+    def vector(self, ruleset):
+        key = id(ruleset)
+        if key not in self._vector:
+            try:
+                self._vector[key] = (ruleset, VectorRuleset(ruleset, self.overrides, self.variants))
+            except VectorRefused as refusal:
+                self._vector[key] = (ruleset, None)
+                self.refused[ruleset.id] = refusal.reason
+        return self._vector[key][1]
+
+    def variant_ruleset(self, ruleset, variant: int):
+        """``ruleset`` with the parameters of ``variant`` (for the scalar path)."""
+        changed = {}
+        for name, values in self.overrides.items():
+            parameter = ruleset.parameters.get(name)
+            if parameter is None or values[variant] is None:
+                continue
+            value = values[variant]
+            if isinstance(value, dict):
+                changed[name] = dataclasses.replace(parameter, by_taille=value, value=None)
+            else:
+                changed[name] = dataclasses.replace(parameter, value=value, by_taille=None)
+        if not changed:
+            return ruleset
+        return dataclasses.replace(ruleset, parameters={**ruleset.parameters, **changed})
+
+    def scalar(self, ruleset, variant: int):
+        from .fastpath import FastRuleset
+        key = (id(ruleset), variant)
+        if key not in self._scalar:
+            self._scalar[key] = (ruleset, FastRuleset(self.variant_ruleset(ruleset, variant)))
+        return self._scalar[key][1]
+
+    def run(self, profiles, day: datetime.date, chunk_rows: int = 200_000) -> BatchOutcome:
+        """Totals of each profile (and each variant) for the contract year holding ``day``.
+
+        Rows are evaluated by the columns in chunks of at most ``chunk_rows`` rows (memory);
+        the rows they cannot vouch for, the parts of cut years and the rulesets they refuse
+        go through the scalar path, counted in the outcome.
+        """
+        from .diagnostic import EvaluationError
+        timeline, renewal = self.timeline, self.timeline.renewal
+        V, P = self.variants, len(profiles)
+        exponent = timeline.resolve(day).quantum.as_tuple().exponent
+        tasks: dict = {}  # id(ruleset) -> (ruleset, [(profile index, part index, first day)])
+        plans = []  # per profile: (contract year or None, [(ruleset, first day, segment or None)])
+        for index, profile in enumerate(profiles):
+            ruleset = timeline.resolve(day)
+            year, _ = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+            parts = [(ruleset, day, None)] if year is None else [
+                (s.ruleset, s.start, s) for s in timeline.segments(year)]
+            plans.append((year, parts))
+            for part_index, (part_ruleset, start, _) in enumerate(parts):
+                tasks.setdefault(id(part_ruleset), (part_ruleset, []))[1].append((index, part_index, start))
+        totals = np.zeros((V, P), dtype=np.int64)
+        sizes = np.full((V, P), -1, dtype=np.int64)
+        done = np.zeros((V, P), dtype=bool)
+        cut: dict = {}  # (profile, part, variant) -> (lines, size) for the parts of cut years
+        pending = []  # (ruleset, profile, part, first day, variant): rows for the scalar path
+        vector_rows = 0
+        for ruleset, rows in tasks.values():
+            vector = self.vector(ruleset)
+            if vector is None:
+                pending += [(ruleset, i, n, start, v) for i, n, start in rows for v in range(V)]
+                continue
+            R = len(rows)
+            profile_index = np.array([i for i, _, _ in rows], dtype=np.int64)
+            single = np.array([len(plans[i][1]) == 1 for i, _, _ in rows], dtype=bool)
+            base = build_columns(ruleset, [(profiles[i], start, 0) for i, _, start in rows], renewal)
+            step = max(1, chunk_rows // R)
+            for first in range(0, V, step):
+                count = min(step, V - first)
+                columns = tile(base, count)
+                columns.variant = columns.variant + first
+                outcome = vector.run(columns)
+                sure = ~outcome.uncertain.reshape(count, R)
+                total = outcome.total().reshape(count, R)
+                size = outcome.size.reshape(count, R)
+                take = sure & single[None, :]
+                variant_index, row = np.nonzero(take)
+                totals[variant_index + first, profile_index[row]] = total[variant_index, row]
+                sizes[variant_index + first, profile_index[row]] = size[variant_index, row]
+                done[variant_index + first, profile_index[row]] = True
+                vector_rows += int(sure.sum())
+                for k, r in zip(*np.nonzero(sure & ~single[None, :])):
+                    i, n, _ = rows[r]
+                    cut[(i, n, first + k)] = (self._lines(outcome, k * R + r, exponent), int(size[k, r]))
+                for k, r in zip(*np.nonzero(~sure)):
+                    i, n, start = rows[r]
+                    pending.append((ruleset, i, n, start, first + k))
+        errors = []
+        for ruleset, i, n, start, variant in pending:
+            try:
+                result = self.scalar(ruleset, variant).run(profiles[i], start, renewal)
+            except EvaluationError as error:
+                errors.append((i, variant, error))
+                continue
+            size = result.size if result.size is not None else -1
+            if len(plans[i][1]) == 1:
+                totals[variant, i] = int(result.total.scaleb(-exponent))
+                sizes[variant, i] = size
+                done[variant, i] = True
+            else:
+                cut[(i, n, variant)] = ([(k, v, result.runs_from.get(k)) for k, v in result.amounts.items()], size)
+        for index, (year, parts) in enumerate(plans):
+            if len(parts) == 1:
+                continue
+            held = next(n for n, (_, _, s) in enumerate(parts) if s.start <= day <= s.end)
+            for variant in range(V):
+                found = [cut.get((index, n, variant)) for n in range(len(parts))]
+                if any(entry is None for entry in found):
+                    continue  # a part failed: its error is reported
+                amounts, _ = combine(year, [(segment, entry[0]) for (_, _, segment), entry in zip(parts, found)])
+                totals[variant, index] = int(sum(amounts.values(), Decimal(0)).scaleb(-exponent))
+                sizes[variant, index] = found[held][1]
+                done[variant, index] = True
+        return BatchOutcome(totals, sizes, timeline.resolve(day).quantum, len(pending), vector_rows,
+                            dict(self.refused), errors, done)
+
+    @staticmethod
+    def _lines(outcome, row: int, exponent: int) -> list:
+        """(line id, amount, runs_from) of the lines that apply in one row, for combine()."""
+        lines = []
+        for line_id, column in outcome.amounts.items():
+            if not outcome.applies[line_id][row]:
+                continue
+            runs = outcome.runs_from.get(line_id)
+            day = None
+            if runs is not None and not (runs.null is not None and runs.null[row]):
+                day = datetime.date.fromordinal(int(runs.d[row]))
+            lines.append((line_id, Decimal(int(column[row])).scaleb(exponent), day))
+        return lines
