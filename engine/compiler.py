@@ -16,6 +16,7 @@ from decimal import Decimal
 from .diagnostic import Diagnostic, InputError, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
+from .plausible import check_plausible
 from .ruleset import (
     AnnualMaximum,
     Definition,
@@ -124,6 +125,7 @@ class _Compiler:
                             self.error("E303", f"parameter '{name}' gives a confidence for taille "
                                        f"{taille} but no value", path + ("confidence", str(taille)), key=True)
             self.check_cents(name, spec, path)
+            check_plausible(self, name, spec, path)  # the ``plausible`` field (engine/plausible.py)
             result[name] = Parameter(
                 name=name, label=spec.get("label"), unit=spec.get("unit"),
                 value=_value(spec.get("value")), by_taille=by_taille,

@@ -11,7 +11,7 @@ A number is a column of binary floats ``v`` **with a column of error bounds** ``
 ``|v - D| <= e`` where ``D`` is the exact Decimal the reference path computes for that
 row (its 28-digit rounding included). Each operation widens ``e`` by what it may lose
 (a conservative factor per operation, see :data:`EPS`); values that floats hold exactly
-(whole numbers below 2**53, 0.75, 50000.5) carry ``e = 0``, so comparisons between them
+(whole numbers below 2**53, 0.75, 2.5) carry ``e = 0``, so comparisons between them
 are exact. Whenever a decision depends on digits the bound cannot vouch for -- rounding
 to the cent, round_half_up/round_down, a comparison, a taille boundary -- the row is
 marked *uncertain* instead of guessed. Amounts come out as whole numbers of the ruleset's
@@ -218,7 +218,7 @@ class _Columns:
         if name == "None":
             return Nothing()
         value = self.env.get(name)
-        if value is None:
+        if value is None or isinstance(value, tuple):
             raise VectorRefused(msg("the name '{name}' is not vectorised", name=name))
         return value
 
@@ -507,6 +507,22 @@ class _Columns:
         inside = days.present & (days.d >= start.d[:, None]) & (days.d <= end.d[:, None])
         return Num(inside.sum(axis=1).astype(np.float64), np.zeros(self.n))
 
+    def call_population_on(self, args, active):
+        (day,) = self.dates(args, active, 1)
+        if not isinstance(day, Day):
+            raise VectorRefused(msg("population_on() of {kind} is not vectorised", kind=_kind(day)))
+        since, counts = self.env["population_history"]
+        population = self.env["population"]
+        if since.d.shape[1] == 0:
+            return population
+        # As Profile.population_on: the latest entry from on or before the day, else the population.
+        self.mark(since.present.any(axis=1) & _or(day.null, np.zeros(self.n, dtype=bool)), active)
+        reached = since.present & (since.d <= day.d[:, None])
+        width = reached.shape[1]
+        last = width - 1 - np.argmax(reached[:, ::-1], axis=1)
+        found = counts.v[np.arange(self.n), last]
+        return Num(np.where(reached.any(axis=1), found, population.v), np.zeros(self.n))
+
     def call_as_date(self, args, active):
         text = self.literal(args[0], "as_date") if len(args) == 1 else None
         try:
@@ -759,6 +775,15 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
             matrix[index, position] = crisis.declared.toordinal()
             present[index, position] = True
     names["crises"] = Days(matrix, present)
+    longest = max((len(p.population_history) for p, _, _ in rows), default=0)
+    since = np.zeros((size, longest), dtype=np.int64)
+    counts = np.zeros((size, longest), dtype=np.float64)
+    present = np.zeros((size, longest), dtype=bool)
+    for index, (profile, _, _) in enumerate(rows):
+        for position, (day, population) in enumerate(profile.population_history):
+            since[index, position], counts[index, position] = day.toordinal(), float(population)
+            present[index, position] = True
+    names["population_history"] = (Days(since, present), Num(counts, np.zeros_like(counts)))
     variant = np.fromiter((v for _, _, v in rows), dtype=np.int64, count=size)
     return Columns(size, names, missions, variant)
 
@@ -773,6 +798,8 @@ def tile(columns: Columns, variants: int) -> Columns:
             return Day(np.tile(value.d, variants), None if value.null is None else np.tile(value.null, variants))
         if isinstance(value, Days):
             return Days(np.tile(value.d, (variants, 1)), np.tile(value.present, (variants, 1)))
+        if isinstance(value, tuple):
+            return (rep(value[0]), Num(np.tile(value[1].v, (variants, 1)), np.tile(value[1].e, (variants, 1))))
         return Flag(np.tile(value.b, variants))
     return Columns(columns.size * variants, {k: rep(v) for k, v in columns.names.items()},
                    {m: {k: rep(v) for k, v in f.items()} for m, f in columns.missions.items()},
