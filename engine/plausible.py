@@ -84,12 +84,15 @@ def check_plausible(compiler, name: str, spec: dict, path: tuple) -> None:
 
 
 def _check_cell(compiler, name, value, low, high, where, taille):
-    if not low <= value <= high:
-        template = ("parameter '{name}': its value {value} is outside its plausible range {low} to {high}"
-                    if taille is None else
-                    "parameter '{name}', taille {taille}: its value {value} is outside its plausible range "
-                    "{low} to {high}")
-        compiler.error("E204", msg(template, name=name, taille=taille, value=value, low=low, high=high), where)
+    if low <= value <= high:
+        return
+    if taille is None:
+        message = msg("parameter '{name}': its value {value} is outside its plausible range {low} to {high}",
+                      name=name, value=value, low=low, high=high)
+    else:
+        message = msg("parameter '{name}', taille {taille}: its value {value} is outside its plausible range "
+                      "{low} to {high}", name=name, taille=taille, value=value, low=low, high=high)
+    compiler.error("E204", message, where)
 
 
 def uncertain_cells(ruleset) -> tuple[list, list]:

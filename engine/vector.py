@@ -131,9 +131,11 @@ def _exact_float(value) -> tuple[float, float]:
     return f, abs(f) * EPS
 
 
-def _kind(value) -> str:
-    return {Num: "number", Day: "date", Flag: "true/false", Nothing: "None", Text: "text",
-            Days: "a list of dates"}[type(value)]
+def _kind(value):
+    """The kind of a value, said in the rule's terms (for a refusal's reason)."""
+    kinds = {Num: msg("a number"), Day: msg("a date"), Flag: msg("true/false"), Nothing: msg("nothing (None)"),
+             Text: msg("a text"), Days: msg("a list of dates")}
+    return kinds.get(type(value), msg("a value of another kind"))
 
 
 def _or(a, b):
@@ -599,7 +601,7 @@ class _Columns:
         value = self.expr(args[0], active) if args else None
         if not isinstance(value, Num) or len(args) > 2:
             raise VectorRefused(msg("round_half_up() / round_down() of {kind} is not vectorised",
-                                    kind=_kind(value) if value is not None else "nothing"))
+                                    kind=_kind(value)))
         self.no_null(value, active)
         quantum = Decimal(self.literal(args[1], "round") if len(args) == 2 else default)
         return self.to_quantum(value, quantum, active, down)[1]
@@ -614,7 +616,8 @@ class _Columns:
         """``value`` rounded to ``quantum`` (half up away from zero, or towards zero):
         ``(whole number of quanta as int64, the rounded value as a Num)``; rows whose
         rounding the bound cannot vouch for are marked."""
-        exponent = quantum.normalize().as_tuple().exponent
+        # Decimal.quantize keeps the quantum's exponent as written: '100' rounds to units, like '1'.
+        exponent = quantum.as_tuple().exponent
         if quantum <= 0 or quantum.normalize().as_tuple().digits != (1,) or not -15 <= exponent <= 15:
             raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=quantum))
         multiplier = 10.0 ** -exponent  # exact for these exponents in the multiplying direction
@@ -673,7 +676,7 @@ class _Columns:
         """Evaluate every definition and line in order; returns (amounts, applies, runs_from)."""
         ruleset = self.ruleset
         everyone = np.ones(self.n, dtype=bool)
-        exponent = ruleset.quantum.normalize().as_tuple().exponent
+        exponent = ruleset.quantum.as_tuple().exponent
         if exponent > 0:
             raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=ruleset.quantum))
         self.scale = 10.0 ** -exponent
@@ -709,6 +712,13 @@ class _Columns:
                 runs_from[line.id] = self.mission_env[line.mission]["started"]
         self.mission = None
         return self.amounts, applies, runs_from
+
+
+def resolve_override(entry, parameter):
+    """What a variant sets a parameter to: None (its own value), a value, a {taille: value}
+    table, or what a function of the parameter gives (a factor, a draw: it depends on the
+    text, since two texts may give the same parameter different values)."""
+    return entry(parameter) if callable(entry) else entry
 
 
 # -- one ruleset over a batch ---------------------------------------------------------------------
@@ -827,9 +837,8 @@ class Outcome:
 class VectorRuleset:
     """One compiled ruleset as column operations. Build once (it may refuse), run many batches.
 
-    ``overrides`` (parameter name -> list of values per variant, each a value or a
-    {taille: value} dict) gives the parameters of each variant of a sweep; variant 0 of
-    a ruleset without overrides is the ruleset itself.
+    ``overrides`` (parameter name -> one entry per variant, see :func:`resolve_override`)
+    gives the parameters of each variant of a sweep; without it, the ruleset itself.
     """
 
     def __init__(self, ruleset: Ruleset, overrides: dict | None = None, variants: int = 1):
@@ -842,14 +851,15 @@ class VectorRuleset:
             values = (overrides or {}).get(name)
             per_variant = values if values is not None else [None] * variants
             table = []
-            for value in per_variant:
+            for entry in per_variant:
+                value = resolve_override(entry, parameter)
                 if value is None:
                     table.append([parameter.value_for(t) for t in self.tailles])
                 elif isinstance(value, dict):
                     table.append([value.get(t) for t in self.tailles])
                 else:
                     table.append([value] * len(self.tailles))
-            self.tables[name] = table
+            self.tables[name] = self._columns_of(name, table)
         self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
         # Refused constructs show at build: a dry run over one blank row.
         with np.errstate(all="ignore"):
@@ -861,27 +871,33 @@ class VectorRuleset:
         blank = Profile("", 0, None, None, None, {}, ())
         self.run(build_columns(self.ruleset, [(blank, day, 0)], False))
 
-    def parameter(self, name, variant, taille_index, size):
-        table = self.tables[name]
-        kinds = {type(x) for row in table for x in row}
+    @staticmethod
+    def _columns_of(name, table):
+        """A parameter's values per (variant, taille) as arrays, with their kind."""
         flat = [x for row in table for x in row]
-        if kinds <= {int, Decimal}:
-            pairs = [_exact_float(x) for x in flat]
-            values = np.array([p[0] for p in pairs]).reshape(len(table), -1)
-            errors = np.array([p[1] for p in pairs]).reshape(len(table), -1)
-            return Num(values[variant, taille_index], errors[variant, taille_index])
-        if kinds <= {datetime.date}:
-            values = np.array([x.toordinal() for x in flat], dtype=np.int64).reshape(len(table), -1)
-            return Day(values[variant, taille_index])
-        if kinds <= {bool}:
-            values = np.array(flat, dtype=bool).reshape(len(table), -1)
-            return Flag(values[variant, taille_index])
+        shape = (len(table), -1)
+        kinds = {type(x) for x in flat}
         if kinds <= {int, Decimal, type(None)}:
             pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in flat]
-            values = np.array([p[0] for p in pairs]).reshape(len(table), -1)
-            errors = np.array([p[1] for p in pairs]).reshape(len(table), -1)
-            null = np.array([x is None for x in flat]).reshape(len(table), -1)
-            return Num(values[variant, taille_index], errors[variant, taille_index], null[variant, taille_index])
+            null = np.array([x is None for x in flat]).reshape(shape)
+            return ("number", np.array([p[0] for p in pairs]).reshape(shape),
+                    np.array([p[1] for p in pairs]).reshape(shape), null if null.any() else None)
+        if kinds <= {datetime.date}:
+            return ("date", np.array([x.toordinal() for x in flat], dtype=np.int64).reshape(shape))
+        if kinds <= {bool}:
+            return ("flag", np.array(flat, dtype=bool).reshape(shape))
+        return ("other", name)
+
+    def parameter(self, name, variant, taille_index, size):
+        kind, *arrays = self.tables[name]
+        if kind == "number":
+            values, errors, null = arrays
+            return Num(values[variant, taille_index], errors[variant, taille_index],
+                       None if null is None else null[variant, taille_index])
+        if kind == "date":
+            return Day(arrays[0][variant, taille_index])
+        if kind == "flag":
+            return Flag(arrays[0][variant, taille_index])
         raise VectorRefused(msg("the parameter '{name}' holds values the backend does not handle", name=name))
 
     def run(self, columns: Columns) -> Outcome:
@@ -981,9 +997,11 @@ class VectorTimeline:
         changed = {}
         for name, values in self.overrides.items():
             parameter = ruleset.parameters.get(name)
-            if parameter is None or values[variant] is None:
+            if parameter is None:
                 continue
-            value = values[variant]
+            value = resolve_override(values[variant], parameter)
+            if value is None:
+                continue
             if isinstance(value, dict):
                 changed[name] = dataclasses.replace(parameter, by_taille=value, value=None)
             else:
