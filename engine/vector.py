@@ -35,9 +35,10 @@ generated rulesets, formulas and profiles).
 
 from __future__ import annotations
 
+import ast
+import copy
 import dataclasses
 import datetime
-import ast
 from decimal import Decimal
 
 from .compiler import MISSION_NAMES
@@ -1011,11 +1012,35 @@ class VectorTimeline:
         return dataclasses.replace(ruleset, parameters={**ruleset.parameters, **changed})
 
     def scalar(self, ruleset, variant: int):
+        """The scalar fast path for ``ruleset`` under ``variant``'s parameters.
+
+        A variant differs from the text only by parameter values, which a FastRuleset reads
+        from tables it builds once; compiling its function again for each of thousands of
+        variants would cost more than the rows it computes, so the text's FastRuleset is
+        copied with the variant's tables (checked: the copy must hold exactly those tables).
+        """
         from .fastpath import FastRuleset
         key = (id(ruleset), variant)
-        if key not in self._scalar:
-            self._scalar[key] = (ruleset, FastRuleset(self.variant_ruleset(ruleset, variant)))
-        return self._scalar[key][1]
+        if key in self._scalar:
+            return self._scalar[key][1]
+        changed = self.variant_ruleset(ruleset, variant)
+        base_key = (id(ruleset), None)
+        if base_key not in self._scalar:
+            self._scalar[base_key] = (ruleset, FastRuleset(ruleset))
+        base = self._scalar[base_key][1]
+        fast = None
+        if changed is ruleset:
+            fast = base
+        elif all(hasattr(base, name) for name in ("_parameters", "_scalars", "ruleset")):
+            fast = copy.copy(base)
+            fast.ruleset = changed
+            fast._parameters = {size: {name: p.value_for(size) for name, p in changed.parameters.items()}
+                                for size in base._parameters}
+            fast._scalars = {name: p.value for name, p in changed.parameters.items() if p.by_taille is None}
+        if fast is None or set(vars(fast)) != set(vars(base)):
+            fast = FastRuleset(changed)  # the fast path changed shape: build it in full
+        self._scalar[key] = (ruleset, fast)
+        return fast
 
     def run(self, profiles, day: datetime.date, chunk_rows: int = 200_000) -> BatchOutcome:
         """Totals of each profile (and each variant) for the contract year holding ``day``.
