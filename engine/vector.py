@@ -15,7 +15,7 @@ row (its 28-digit rounding included). Each operation widens ``e`` by what it may
 are exact. Whenever a decision depends on digits the bound cannot vouch for -- rounding
 to the cent, round_half_up/round_down, a comparison, a taille boundary -- the row is
 marked *uncertain* instead of guessed. Amounts come out as whole numbers of the ruleset's
-quantum (integer cents in an int64), rounded half up (away from zero, as Decimal's
+quantum (integer cents, exact as floats below 2**53, then int64), rounded half up (away from zero, as Decimal's
 ROUND_HALF_UP) when they are certain.
 
 Rows the columns cannot vouch for -- uncertain ones, those where a formula fails (a
@@ -93,6 +93,9 @@ class Num:
     v: object  # float64 column
     e: object  # float64 column: bound on |v - the reference's Decimal|
     null: object = None  # bool column (None where a row holds None), or None: no row does
+    # Known when the column is made: every row is a whole number below 2**53, held exactly
+    # (e is 0). Sums, products and comparisons of such columns are exact and need no bound.
+    whole: bool = False
 
 
 @dataclasses.dataclass
@@ -208,7 +211,8 @@ class _Columns:
         if isinstance(value, str):
             return Text(value)
         f, e = _exact_float(value)
-        return Num(np.full(self.n, f), np.full(self.n, e))
+        whole = e == 0 and f == int(f) and abs(f) < EXACT
+        return Num(np.full(self.n, f), np.zeros(self.n) if whole else np.full(self.n, e), whole=whole)
 
     def node_Name(self, node, active):
         name = node.id
@@ -221,6 +225,8 @@ class _Columns:
         if name == "None":
             return Nothing()
         value = self.env.get(name)
+        if type(value) is np.ndarray:  # a line's amount, in quanta
+            return self.from_quanta(value)
         if value is None or isinstance(value, tuple):
             raise VectorRefused(msg("the name '{name}' is not vectorised", name=name))
         return value
@@ -238,16 +244,17 @@ class _Columns:
             (base,) = self.numbers(node, active, node.left)
             return self.power(base, node.right.value, active)
         a, b = self.numbers(node, active, node.left, node.right)
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            v = a.v + b.v if isinstance(node.op, ast.Add) else a.v - b.v
-            e = (a.e + b.e + np.abs(v) * EPS) * (1 + EPS)
-            e = np.where((a.e == 0) & (b.e == 0) & (np.abs(v) < EXACT) & (v == np.floor(v))
-                         & (a.v == np.floor(a.v)) & (b.v == np.floor(b.v)), 0.0, e)
-        elif isinstance(node.op, ast.Mult):
-            v = a.v * b.v
-            e = (np.abs(a.v) * b.e + np.abs(b.v) * a.e + a.e * b.e + np.abs(v) * EPS) * (1 + EPS)
-            e = np.where((a.e == 0) & (b.e == 0) & (np.abs(v) < EXACT) & (a.v == np.floor(a.v))
-                         & (b.v == np.floor(b.v)), 0.0, e)
+        if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            op = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply}[type(node.op)]
+            v = op(a.v, b.v)
+            if a.whole and b.whole:
+                exact = self.whole_result(v, active)
+                if exact is not None:
+                    return exact
+            if isinstance(node.op, ast.Mult):
+                e = (np.abs(a.v) * b.e + np.abs(b.v) * a.e + a.e * b.e + np.abs(v) * EPS) * (1 + EPS)
+            else:
+                e = (a.e + b.e + np.abs(v) * EPS) * (1 + EPS)
         elif isinstance(node.op, ast.Div):
             # Division by zero (or by a value that may be zero) is the reference's E401.
             zero = np.abs(b.v) <= b.e * (1 + EPS)
@@ -256,11 +263,15 @@ class _Columns:
             v = a.v / divisor
             margin = np.maximum(np.abs(divisor) - b.e, np.abs(divisor) * 0.5)
             e = ((a.e + np.abs(v) * b.e) / margin + np.abs(v) * EPS) * (1 + EPS)
-            whole = (a.e == 0) & (b.e == 0) & (v == np.floor(v)) & (np.abs(v) < EXACT) & (v * divisor == a.v)
-            e = np.where(whole, 0.0, e)
         else:
             raise VectorRefused(msg("{construct} is not vectorised", construct=type(node.op).__name__))
         return self.bound(Num(v, e), active)
+
+    def whole_result(self, v, active):
+        """A whole column from whole operands: exact while below 2**53, else None (bounded as any)."""
+        if not v.size or np.abs(v).max() < EXACT:
+            return Num(v, np.zeros(self.n), whole=True)
+        return None
 
     def power(self, base: Num, exponent: int, active) -> Num:
         if exponent == 0:
@@ -270,12 +281,14 @@ class _Columns:
         result = base
         for _ in range(exponent - 1):
             v = result.v * base.v
+            if result.whole and base.whole:
+                exact = self.whole_result(v, active)
+                if exact is not None:
+                    result = exact
+                    continue
             e = (np.abs(result.v) * base.e + np.abs(base.v) * result.e + result.e * base.e
                  + np.abs(v) * EPS) * (1 + EPS)
-            e = np.where((result.e == 0) & (base.e == 0) & (np.abs(v) < EXACT) & (v == np.floor(v))
-                         & (base.v == np.floor(base.v)), 0.0, e)
-            with np.errstate(over="ignore", invalid="ignore"):
-                result = self.bound(Num(v, e), active)
+            result = self.bound(Num(v, e), active)
         return result
 
     def node_UnaryOp(self, node, active):
@@ -287,7 +300,7 @@ class _Columns:
         if not isinstance(operand, Num):
             raise VectorRefused(msg("arithmetic on {kind} is not vectorised", kind=_kind(operand)))
         self.no_null(operand, active)
-        return Num(-operand.v if isinstance(node.op, ast.USub) else operand.v, operand.e)
+        return Num(-operand.v if isinstance(node.op, ast.USub) else operand.v, operand.e, whole=operand.whole)
 
     def node_BoolOp(self, node, active):
         result = None
@@ -319,7 +332,7 @@ class _Columns:
             value, none_where = (b, chosen) if isinstance(a, Nothing) else (a, ~chosen)
             if isinstance(value, (Num, Day)):
                 null = none_where if value.null is None else (none_where | value.null)
-                return dataclasses.replace(value, null=null)
+                return dataclasses.replace(value, null=null)  # whole stays: a None row holds 0
             raise VectorRefused(msg("a value that is {kind} or None is not vectorised", kind=_kind(value)))
         if type(a) is not type(b) or isinstance(a, Text):
             raise VectorRefused(msg("'x if c else y' giving {a} or {b} is not vectorised", a=_kind(a), b=_kind(b)))
@@ -329,7 +342,7 @@ class _Columns:
         if a.null is not None or b.null is not None:
             null = np.where(chosen, a.null if a.null is not None else False, b.null if b.null is not None else False)
         if isinstance(a, Num):
-            return Num(np.where(chosen, a.v, b.v), np.where(chosen, a.e, b.e), null)
+            return Num(np.where(chosen, a.v, b.v), np.where(chosen, a.e, b.e), null, whole=a.whole and b.whole)
         return Day(np.where(chosen, a.d, b.d), null)
 
     # comparisons
@@ -407,6 +420,8 @@ class _Columns:
 
     def close(self, left: Num, right: Num):
         """Rows where the bounds cannot tell the order of two numbers."""
+        if left.whole and right.whole:
+            return np.zeros(self.n, dtype=bool)
         tolerance = (left.e + right.e) * (1 + 4 * EPS)
         return (tolerance > 0) & (np.abs(left.v - right.v) <= tolerance)
 
@@ -450,22 +465,24 @@ class _Columns:
         field = self.literal(args[0], "sum_lines")
         values = {self.literal(a, "sum_lines") for a in args[1:]}
         table = self.amounts if table is None else table
-        total = np.zeros(self.n, dtype=np.int64)
+        total = np.zeros(self.n)
         for line in self.ruleset.lines:
             if getattr(line, field) in values:
                 column = table.get(line.id)
                 if column is None:
-                    raise VectorRefused(msg("sum_lines() before the lines it sums"))
+                    raise VectorRefused(msg("sum_lines() before the lines it sums"))  # never: compiled in order
                 total = total + column
+        self.mark(np.abs(total) >= EXACT, active)  # whole floats stay exact below 2**53
         return self.from_quanta(total)
 
     def call_sum_maxima(self, args, active):
         return self.call_sum_lines(args, active, self.maxima)
 
     def from_quanta(self, units) -> Num:
+        if self.scale == 1.0:
+            return Num(units, np.zeros(self.n), whole=bool(not units.size or np.abs(units).max() < EXACT))
         v = units / self.scale
-        exact = (self.scale == 1.0) | (units % int(self.scale) == 0)
-        return Num(v, np.where(exact & (np.abs(v) < EXACT), 0.0, np.abs(v) * EPS))
+        return Num(v, np.abs(v) * EPS)
 
     def dates(self, args, active, count):
         if len(args) != count:
@@ -478,7 +495,7 @@ class _Columns:
             if not isinstance(value, Day):
                 raise VectorRefused(msg("days_between() of {kind} is not vectorised", kind=_kind(value)))
             self.no_null(value, active)
-        return Num((end.d - start.d).astype(np.float64), np.zeros(self.n))
+        return Num((end.d - start.d).astype(np.float64), np.zeros(self.n), whole=True)
 
     def call_prorata_temporis(self, args, active):
         since, start, end = self.dates(args, active, 3)
@@ -486,19 +503,23 @@ class _Columns:
             if not isinstance(value, Day):
                 raise VectorRefused(msg("prorata_temporis() of {kind} is not vectorised", kind=_kind(value)))
         if isinstance(since, Nothing):
-            return Num(np.zeros(self.n), np.zeros(self.n))
-        none = since.null if since.null is not None else np.zeros(self.n, dtype=bool)
+            return Num(np.zeros(self.n), np.zeros(self.n), whole=True)
         # As the helper: None or after the period -> 0; on or before its start -> 1 (compared
         # before the period's bounds are read, so a None bound fails only past that).
-        after = ~none & (since.d > end.d)
-        self.mark(~none & _or(end.null, np.zeros(self.n, dtype=bool)), active)
-        before = ~none & ~after & (since.d <= start.d)
-        self.mark(~none & ~after & _or(start.null, np.zeros(self.n, dtype=bool)), active)
-        inside = ~none & ~after & ~before
-        total = np.where(inside, end.d - start.d + 1, 1).astype(np.float64)
-        covered = (end.d - since.d + 1).astype(np.float64)
-        v = np.where(inside, covered / total, np.where(before, 1.0, 0.0))
-        return Num(v, np.where(inside, np.abs(v) * 2 * EPS, 0.0))
+        given = ~since.null if since.null is not None else np.ones(self.n, dtype=bool)
+        after = since.d > end.d
+        if end.null is not None:
+            self.mark(given & end.null, active)
+        before = since.d <= start.d
+        if start.null is not None:
+            self.mark(given & ~after & start.null, active)
+        covered = np.subtract(end.d, since.d, dtype=np.float64) + 1
+        total = np.subtract(end.d, start.d, dtype=np.float64) + 1
+        v = np.where(after, 0.0, np.where(before, 1.0, covered / total))
+        if since.null is not None:
+            v = np.where(given, v, 0.0)
+        # 0 and 1 are exact; a share in between is one rounded division.
+        return Num(v, v * (2 * EPS))
 
     def call_count_between(self, args, active):
         days, start, end = self.dates(args, active, 3)
@@ -508,7 +529,7 @@ class _Columns:
         listed = days.present.any(axis=1)
         self.mark(listed & _or(_or(start.null, end.null), np.zeros(self.n, dtype=bool)), active)
         inside = days.present & (days.d >= start.d[:, None]) & (days.d <= end.d[:, None])
-        return Num(inside.sum(axis=1).astype(np.float64), np.zeros(self.n))
+        return Num(inside.sum(axis=1).astype(np.float64), np.zeros(self.n), whole=True)
 
     def call_population_on(self, args, active):
         (day,) = self.dates(args, active, 1)
@@ -524,7 +545,7 @@ class _Columns:
         width = reached.shape[1]
         last = width - 1 - np.argmax(reached[:, ::-1], axis=1)
         found = counts.v[np.arange(self.n), last]
-        return Num(np.where(reached.any(axis=1), found, population.v), np.zeros(self.n))
+        return Num(np.where(reached.any(axis=1), found, population.v), np.zeros(self.n), whole=population.whole)
 
     def call_as_date(self, args, active):
         text = self.literal(args[0], "as_date") if len(args) == 1 else None
@@ -575,7 +596,7 @@ class _Columns:
         for value in values[1:]:
             # Whichever the reference picks, its value is within the larger bound of this one.
             v, e = pick(v, value.v), np.maximum(e, value.e)
-        return Num(v, e)
+        return Num(v, e, whole=all(value.whole for value in values))
 
     def call_max(self, args, active):
         return self.call_min(args, active, np.maximum)
@@ -585,15 +606,16 @@ class _Columns:
         if not isinstance(maximum, Num) or not isinstance(rate, Num) or not isinstance(earned, (Num, Nothing)):
             raise VectorRefused(msg("variable_part() of values of other kinds is not vectorised"))
         self.no_null(maximum, active)
-        if isinstance(earned, Nothing):
+        if isinstance(earned, Nothing) or (earned.null is not None and earned.null.all()):
             measured = np.zeros(self.n, dtype=bool)
-            earned = Num(np.zeros(self.n), np.zeros(self.n))
+            earned = Nothing()
         else:
             measured = ~earned.null if earned.null is not None else np.ones(self.n, dtype=bool)
         self.no_null(rate, active & ~measured)
         v = maximum.v * rate.v
         e = (np.abs(maximum.v) * rate.e + np.abs(rate.v) * maximum.e + maximum.e * rate.e + np.abs(v) * EPS) * (1 + EPS)
-        e = np.where((maximum.e == 0) & (rate.e == 0) & (np.abs(v) < EXACT) & (v == np.floor(v)), 0.0, e)
+        if isinstance(earned, Nothing):  # no row measures its indicators: the rate applies everywhere
+            return self.bound(Num(v, e), active)
         result = Num(np.where(measured, np.minimum(maximum.v, earned.v), v),
                      np.where(measured, np.maximum(maximum.e, earned.e), e))
         return self.bound(result, active)
@@ -615,36 +637,42 @@ class _Columns:
 
     def to_quantum(self, value: Num, quantum: Decimal, active, down=False):
         """``value`` rounded to ``quantum`` (half up away from zero, or towards zero):
-        ``(whole number of quanta as int64, the rounded value as a Num)``; rows whose
+        ``(whole number of quanta, as whole floats, the rounded value as a Num)``; rows whose
         rounding the bound cannot vouch for are marked."""
         # Decimal.quantize keeps the quantum's exponent as written: '100' rounds to units, like '1'.
         exponent = quantum.as_tuple().exponent
         if quantum <= 0 or quantum.normalize().as_tuple().digits != (1,) or not -15 <= exponent <= 15:
             raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=quantum))
         multiplier = 10.0 ** -exponent  # exact for these exponents in the multiplying direction
+        if value.whole and exponent <= 0 and (not value.v.size or np.abs(value.v).max() * multiplier < EXACT):
+            # A whole number is a whole number of quanta: nothing to round, nothing to doubt.
+            return value.v * multiplier, Num(value.v, value.e, value.null, whole=True)
         w = value.v * multiplier if exponent <= 0 else value.v / (10.0 ** exponent)
-        exact = (value.e == 0) & (value.v == np.floor(value.v)) & (np.abs(w) < EXACT) & (exponent <= 0)
-        ew = np.where(exact, 0.0, (value.e * multiplier + np.abs(w) * 2 * EPS) * (1 + EPS))
         magnitude = np.abs(w)
+        ew = value.e * multiplier
+        ew += magnitude * (2 * EPS)
+        ew *= 1 + EPS
         if down:
+            # A whole value held exactly is its own floor; another near a whole number is doubtful.
+            exact = (value.e == 0) & (value.v == np.floor(value.v)) & (magnitude < EXACT) & (exponent <= 0)
+            ew = np.where(exact, 0.0, ew)
             units = np.floor(magnitude)
             distance = magnitude - units
-            doubtful = (ew > 0) & ((distance <= ew) | (1 - distance <= ew))
+            doubtful = (ew > 0) & (np.minimum(distance, 1 - distance) <= ew)
         else:
+            # Half up: doubtful when the bound reaches the half-quantum on either side (a value
+            # held exactly is never at distance 0: that would be 0.5 quanta from its rounding).
             units = np.floor(magnitude + 0.5)
-            distance = np.abs(magnitude + 0.5 - units)
-            doubtful = (ew > 0) & ((distance <= ew) | (1 - distance <= ew))
-        self.mark(doubtful | (magnitude >= EXACT) | ~np.isfinite(w), active)
-        units = np.where(np.isfinite(units) & (units < EXACT), units, 0.0)
-        signed = np.where(w < 0, -units, units)
-        quanta = signed.astype(np.int64)
-        if exponent <= 0:
+            distance = magnitude + 0.5 - units
+            doubtful = np.minimum(distance, 1 - distance) <= ew
+        self.mark(doubtful | ~(magnitude < EXACT), active)
+        quanta = signed = np.copysign(units, w)
+        if exponent < 0:
             v = quanta / multiplier
-            exact_out = (quanta % int(multiplier) == 0) if multiplier > 1 else np.ones(self.n, dtype=bool)
-        else:
-            v = signed * (10.0 ** exponent)
-            exact_out = np.abs(v) < EXACT
-        return quanta, Num(v, np.where(exact_out, 0.0, np.abs(v) * EPS))
+            return quanta, Num(v, np.abs(v) * EPS)
+        v = signed * (10.0 ** exponent)
+        whole = bool(not v.size or np.abs(v).max() < EXACT)
+        return quanta, Num(v, np.zeros(self.n) if whole else np.abs(v) * EPS, whole=whole)
 
     def mission_of(self, args, what):
         if len(args) != 1:
@@ -671,7 +699,7 @@ class _Columns:
             raise VectorRefused(msg("{field} giving {kind} is not vectorised", field=what, kind=_kind(value)))
         self.no_null(value, active)
         quanta, _ = self.to_quantum(value, self.ruleset.quantum, active)
-        return np.where(active, quanta, 0)
+        return np.where(active, quanta, 0.0)
 
     def run(self, names: dict | None = None):
         """Evaluate every definition and line in order; returns (amounts, applies, runs_from)."""
@@ -681,6 +709,18 @@ class _Columns:
         if exponent > 0:
             raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=ruleset.quantum))
         self.scale = 10.0 ** -exponent
+        self.maxima_read = set()
+        for item in ruleset.order:
+            for field in ("expression", "when", "amount", "maximum", "runs_from"):
+                expression = getattr(item, field, None)
+                for name, arguments, _ in getattr(expression, "calls", ()) if expression is not None else ():
+                    if name != "sum_maxima":
+                        continue
+                    if arguments is None or not arguments:
+                        self.maxima_read |= {line.id for line in ruleset.lines}
+                    else:
+                        self.maxima_read |= {line.id for line in ruleset.lines
+                                             if getattr(line, arguments[0], None) in arguments[1:]}
         applies, runs_from = {}, {}
         for item in ruleset.order:
             self.mission = item.mission
@@ -696,11 +736,22 @@ class _Columns:
             else:
                 on = everyone
             amount = self.money(self.expr(line.amount.node, on), on, "amount")
-            maximum = (self.money(self.expr(line.maximum.node, on), on, "maximum")
-                       if line.maximum is not None else amount)
+            if line.maximum is None:
+                maximum = amount
+            elif line.id in self.maxima_read:
+                maximum = self.money(self.expr(line.maximum.node, on), on, "maximum")
+            else:
+                # Only sum_maxima() reads a maximum: one nobody sums is checked, not rounded.
+                value = self.expr(line.maximum.node, on)
+                if not isinstance(value, Num):
+                    raise VectorRefused(msg("{field} giving {kind} is not vectorised", field="maximum",
+                                            kind=_kind(value)))
+                self.no_null(value, on)
+                self.bound(value, on)
+                maximum = None
             self.amounts[line.id] = amount
             self.maxima[line.id] = maximum
-            self.env[line.id] = self.from_quanta(amount)
+            self.env[line.id] = amount  # whole quanta: a Num only if a formula reads the line by name
             applies[line.id] = on
             if line.runs_from is not None:
                 day = self.expr(line.runs_from.node, on)
@@ -745,7 +796,8 @@ def _numbers(values, size, nullable=False):
     pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in values]
     v = np.fromiter((p[0] for p in pairs), dtype=np.float64, count=size)
     e = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=size)
-    return Num(v, e, null if null is not None and null.any() else None)
+    whole = bool(not (e != 0).any() and (v == np.floor(v)).all() and (not size or np.abs(v).max() < EXACT))
+    return Num(v, e, null if null is not None and null.any() else None, whole=whole)
 
 
 def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
@@ -794,7 +846,7 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
         for position, (day, population) in enumerate(profile.population_history):
             since[index, position], counts[index, position] = day.toordinal(), float(population)
             present[index, position] = True
-    names["population_history"] = (Days(since, present), Num(counts, np.zeros_like(counts)))
+    names["population_history"] = (Days(since, present), Num(counts, np.zeros_like(counts), whole=True))
     variant = np.fromiter((v for _, _, v in rows), dtype=np.int64, count=size)
     return Columns(size, names, missions, variant)
 
@@ -804,13 +856,14 @@ def tile(columns: Columns, variants: int) -> Columns:
     def rep(value):
         if isinstance(value, Num):
             return Num(np.tile(value.v, variants), np.tile(value.e, variants),
-                       None if value.null is None else np.tile(value.null, variants))
+                       None if value.null is None else np.tile(value.null, variants), whole=value.whole)
         if isinstance(value, Day):
             return Day(np.tile(value.d, variants), None if value.null is None else np.tile(value.null, variants))
         if isinstance(value, Days):
             return Days(np.tile(value.d, (variants, 1)), np.tile(value.present, (variants, 1)))
         if isinstance(value, tuple):
-            return (rep(value[0]), Num(np.tile(value[1].v, (variants, 1)), np.tile(value[1].e, (variants, 1))))
+            return (rep(value[0]), Num(np.tile(value[1].v, (variants, 1)), np.tile(value[1].e, (variants, 1)),
+                                       whole=value[1].whole))
         return Flag(np.tile(value.b, variants))
     return Columns(columns.size * variants, {k: rep(v) for k, v in columns.names.items()},
                    {m: {k: rep(v) for k, v in f.items()} for m, f in columns.missions.items()},
@@ -822,17 +875,18 @@ class Outcome:
     """What a batch of one ruleset gives, row by row."""
 
     size: object  # int64 column: the taille (-1 when none)
-    amounts: dict  # line id -> int64 column of quanta (0 where the line does not apply)
+    amounts: dict  # line id -> column of whole numbers of quanta, as floats (0 where the line does not apply)
     applies: dict  # line id -> bool column
     runs_from: dict  # line id -> Day column
     uncertain: object  # bool column: rows the scalar path must compute
     quantum: Decimal
 
     def total(self):
-        total = np.zeros(self.uncertain.shape[0], dtype=np.int64)
+        """Each row's total, in quanta (int64); rows beyond 2**53 quanta are marked uncertain."""
+        total = np.zeros(self.uncertain.shape[0])
         for column in self.amounts.values():
             total = total + column
-        return total
+        return np.where(np.abs(total) < EXACT, total, 0).astype(np.int64)
 
 
 class VectorRuleset:
@@ -862,6 +916,14 @@ class VectorRuleset:
                     table.append([value] * len(self.tailles))
             self.tables[name] = self._columns_of(name, table)
         self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
+        # Only the parameters some formula reads become columns.
+        self.reads = set()
+        for item in ruleset.order:
+            for field in ("expression", "when", "amount", "maximum", "runs_from"):
+                expression = getattr(item, field, None)
+                if expression is not None:
+                    self.reads |= expression.names
+        self.basis_reads = set(ruleset.taille.basis.names) if ruleset.taille is not None else set()
         # Refused constructs show at build: a dry run over one blank row.
         with np.errstate(all="ignore"):
             self._dry_run()
@@ -880,25 +942,29 @@ class VectorRuleset:
         kinds = {type(x) for x in flat}
         if kinds <= {int, Decimal, type(None)}:
             pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in flat]
-            null = np.array([x is None for x in flat]).reshape(shape)
-            return ("number", np.array([p[0] for p in pairs]).reshape(shape),
-                    np.array([p[1] for p in pairs]).reshape(shape), null if null.any() else None)
+            null = np.array([x is None for x in flat])
+            values = np.array([p[0] for p in pairs])
+            errors = np.array([p[1] for p in pairs])
+            whole = bool(not null.any() and not errors.any() and (values == np.floor(values)).all()
+                         and (not values.size or np.abs(values).max() < EXACT))
+            return ("number", values, errors, null if null.any() else None, whole, not errors.any())
         if kinds <= {datetime.date}:
-            return ("date", np.array([x.toordinal() for x in flat], dtype=np.int64).reshape(shape))
+            return ("date", np.array([x.toordinal() for x in flat], dtype=np.int64))
         if kinds <= {bool}:
-            return ("flag", np.array(flat, dtype=bool).reshape(shape))
+            return ("flag", np.array(flat, dtype=bool))
         return ("other", name)
 
-    def parameter(self, name, variant, taille_index, size):
+    def parameter(self, name, cell):
+        """A parameter's column: ``cell`` is each row's index in its (variant, taille) table."""
         kind, *arrays = self.tables[name]
         if kind == "number":
-            values, errors, null = arrays
-            return Num(values[variant, taille_index], errors[variant, taille_index],
-                       None if null is None else null[variant, taille_index])
+            values, errors, null, whole, exact = arrays
+            return Num(np.take(values, cell), np.zeros(cell.shape[0]) if exact else np.take(errors, cell),
+                       None if null is None else np.take(null, cell), whole=whole)
         if kind == "date":
-            return Day(arrays[0][variant, taille_index])
+            return Day(np.take(arrays[0], cell))
         if kind == "flag":
-            return Flag(arrays[0][variant, taille_index])
+            return Flag(np.take(arrays[0], cell))
         raise VectorRefused(msg("the parameter '{name}' holds values the backend does not handle", name=name))
 
     def run(self, columns: Columns) -> Outcome:
@@ -916,8 +982,8 @@ class VectorRuleset:
         uncertain = np.zeros(n, dtype=bool)
         if ruleset.taille is not None:
             basis_env = dict(env)
-            for name in self.scalars:
-                basis_env[name] = self.parameter(name, variant, taille_index, size)
+            for name in self.scalars & self.basis_reads:
+                basis_env[name] = self.parameter(name, variant * len(self.tailles) + taille_index)
             basis = _Columns(n, basis_env, missions, ruleset)
             everyone = np.ones(n, dtype=bool)
             value = basis.expr(ruleset.taille.basis.node, everyone)
@@ -926,11 +992,11 @@ class VectorRuleset:
             basis.no_null(value, everyone)
             found = np.zeros(n, dtype=bool)
             for index, size_class in enumerate(ruleset.taille.classes):
-                low = Num(np.full(n, float(size_class.low)), np.zeros(n))
+                low = Num(np.full(n, float(size_class.low)), np.zeros(n), whole=type(size_class.low) is int)
                 inside = value.v >= low.v
                 basis.mark(basis.close(value, low), everyone)
                 if size_class.high is not None:
-                    high = Num(np.full(n, float(size_class.high)), np.zeros(n))
+                    high = Num(np.full(n, float(size_class.high)), np.zeros(n), whole=type(size_class.high) is int)
                     inside &= value.v <= high.v
                     basis.mark(basis.close(value, high), everyone)
                 take = inside & ~found
@@ -941,12 +1007,18 @@ class VectorRuleset:
             positions = {t: i for i, t in enumerate(self.tailles)}
             for taille, index in positions.items():
                 taille_index = np.where(size == taille, index, taille_index)
-        env["taille"] = Num(size.astype(np.float64), np.zeros(n)) if ruleset.taille is not None else Nothing()
+        env["taille"] = Num(size.astype(np.float64), np.zeros(n), whole=True) if ruleset.taille is not None else Nothing()
+        cell = variant * len(self.tailles) + taille_index
         for name in ruleset.parameters:
-            env[name] = self.parameter(name, variant, taille_index, size)
+            if name in self.reads:
+                env[name] = self.parameter(name, cell)
         columns_ = _Columns(n, env, missions, ruleset)
         amounts, applies, runs_from = columns_.run()
-        return Outcome(size, amounts, applies, runs_from, uncertain | columns_.uncertain, ruleset.quantum)
+        total = np.zeros(n)
+        for column in amounts.values():
+            total = total + column
+        uncertain |= columns_.uncertain | ~(np.abs(total) < EXACT)
+        return Outcome(size, amounts, applies, runs_from, uncertain, ruleset.quantum)
 
 
 # -- many profiles over time: the contract year's entitlement, as FastTimeline computes it ----------
