@@ -19,6 +19,7 @@ import dataclasses
 import datetime
 import io
 import itertools
+import json
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,7 +33,7 @@ from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_opti
 from .i18n import _, language, render
 from .impact import _read, csv_dialect_option
 from .output import check_output, emit, spreadsheet_safe
-from .render import _plain, euros, json_dumps
+from .render import _plain, euros
 
 # Bounds: the variants of one run, the values of one --vary, the draws of --uncertainty, the dates.
 MAX_VARIANTS = 10 ** 5
@@ -274,7 +275,9 @@ def sweep_command(profiles, days, ruleset_name, as_if_from, assume_renewal, vari
     report["ruleset"] = ruleset_name or _("texts in force")
     report["assumptions"] = list(timeline.assumptions())
     _backend_notes(report.pop("_outcomes"))
-    render = {"text": _text, "csv": _csv, "json": lambda r: json_dumps(_jsonable(r))}[output_format]
+    # JSON for a program: compact, since a sweep holds thousands of variants.
+    render = {"text": _text, "csv": _csv,
+              "json": lambda r: json.dumps(_jsonable(r), ensure_ascii=False, separators=(",", ":"))}[output_format]
     emit(render(report), output, for_terminal=output_format == "text", final_newline=True)
     return EXIT_OK
 

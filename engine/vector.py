@@ -904,7 +904,8 @@ class VectorRuleset:
         self.tables = {}
         for name, parameter in ruleset.parameters.items():
             values = (overrides or {}).get(name)
-            per_variant = values if values is not None else [None] * variants
+            # A parameter no variant changes has one row, shared by every variant.
+            per_variant = values if values is not None else [None]
             table = []
             for entry in per_variant:
                 value = resolve_override(entry, parameter)
@@ -954,9 +955,10 @@ class VectorRuleset:
             return ("flag", np.array(flat, dtype=bool))
         return ("other", name)
 
-    def parameter(self, name, cell):
-        """A parameter's column: ``cell`` is each row's index in its (variant, taille) table."""
+    def parameter(self, name, variant, taille_index):
+        """A parameter's column, from each row's variant and taille (an index in its table)."""
         kind, *arrays = self.tables[name]
+        cell = taille_index if arrays[0].shape[0] == len(self.tailles) else variant * len(self.tailles) + taille_index
         if kind == "number":
             values, errors, null, whole, exact = arrays
             return Num(np.take(values, cell), np.zeros(cell.shape[0]) if exact else np.take(errors, cell),
@@ -983,7 +985,7 @@ class VectorRuleset:
         if ruleset.taille is not None:
             basis_env = dict(env)
             for name in self.scalars & self.basis_reads:
-                basis_env[name] = self.parameter(name, variant * len(self.tailles) + taille_index)
+                basis_env[name] = self.parameter(name, variant, taille_index)
             basis = _Columns(n, basis_env, missions, ruleset)
             everyone = np.ones(n, dtype=bool)
             value = basis.expr(ruleset.taille.basis.node, everyone)
@@ -1008,10 +1010,9 @@ class VectorRuleset:
             for taille, index in positions.items():
                 taille_index = np.where(size == taille, index, taille_index)
         env["taille"] = Num(size.astype(np.float64), np.zeros(n), whole=True) if ruleset.taille is not None else Nothing()
-        cell = variant * len(self.tailles) + taille_index
         for name in ruleset.parameters:
             if name in self.reads:
-                env[name] = self.parameter(name, cell)
+                env[name] = self.parameter(name, variant, taille_index)
         columns_ = _Columns(n, env, missions, ruleset)
         amounts, applies, runs_from = columns_.run()
         total = np.zeros(n)
@@ -1138,7 +1139,8 @@ class VectorTimeline:
         totals = np.zeros((V, P), dtype=np.int64)
         sizes = np.full((V, P), -1, dtype=np.int64)
         done = np.zeros((V, P), dtype=bool)
-        cut: dict = {}  # (profile, part, variant) -> (lines, size) for the parts of cut years
+        cut: dict = {}  # (profile, part, variant) -> (lines, size) for the parts of cut years, row by row
+        parts_of: dict = {}  # (profile, part) -> the columns of that part over the variants
         pending = []  # (ruleset, profile, part, first day, variant): rows for the scalar path
         vector_rows = 0
         for ruleset, rows in tasks.values():
@@ -1165,9 +1167,25 @@ class VectorTimeline:
                 sizes[variant_index + first, profile_index[row]] = size[variant_index, row]
                 done[variant_index + first, profile_index[row]] = True
                 vector_rows += int(sure.sum())
-                for k, r in zip(*np.nonzero(sure & ~single[None, :])):
+                for r in np.nonzero(~single)[0]:
+                    # The parts of cut years, kept as columns over the variants for combining.
                     i, n, _ = rows[r]
-                    cut[(i, n, first + k)] = (self._lines(outcome, k * R + r, exponent), int(size[k, r]))
+                    part = parts_of.setdefault((i, n), {
+                        "sure": np.zeros(V, dtype=bool), "size": np.full(V, -1, dtype=np.int64),
+                        "amounts": {}, "applies": {}, "runs": {}})
+                    where = slice(first, first + count)
+                    part["sure"][where] = sure[:, r]
+                    part["size"][where] = size[:, r]
+                    for line_id, column in outcome.amounts.items():
+                        part["amounts"].setdefault(line_id, np.zeros(V))[where] = column.reshape(count, R)[:, r]
+                        part["applies"].setdefault(line_id, np.zeros(V, dtype=bool))[where] = \
+                            outcome.applies[line_id].reshape(count, R)[:, r]
+                    for line_id, days in outcome.runs_from.items():
+                        held_days, held_null = part["runs"].setdefault(
+                            line_id, (np.zeros(V, dtype=np.int64), np.zeros(V, dtype=bool)))
+                        held_days[where] = days.d.reshape(count, R)[:, r]
+                        held_null[where] = (days.null.reshape(count, R)[:, r] if days.null is not None
+                                            else False)
                 for k, r in zip(*np.nonzero(~sure)):
                     i, n, start = rows[r]
                     pending.append((ruleset, i, n, start, first + k))
@@ -1189,8 +1207,19 @@ class VectorTimeline:
             if len(parts) == 1:
                 continue
             held = next(n for n, (_, _, s) in enumerate(parts) if s.start <= day <= s.end)
-            for variant in range(V):
-                found = [cut.get((index, n, variant)) for n in range(len(parts))]
+            columns = [parts_of.get((index, n)) for n in range(len(parts))]
+            vouched = np.zeros(V, dtype=bool)
+            # Over a few variants, numpy's cost per call outweighs the columns: row by row then.
+            if V >= 16 and all(c is not None for c in columns):
+                vouched = self._combine(year, parts, columns, totals, sizes, index, held)
+                done[:, index] |= vouched
+            for variant in np.nonzero(~vouched)[0]:
+                found = []
+                for n, column in enumerate(columns):
+                    entry = cut.get((index, n, variant))
+                    if entry is None and column is not None and column["sure"][variant]:
+                        entry = (self._part_lines(column, variant, exponent), int(column["size"][variant]))
+                    found.append(entry)
                 if any(entry is None for entry in found):
                     continue  # a part failed: its error is reported
                 amounts, _ = combine(year, [(segment, entry[0]) for (_, _, segment), entry in zip(parts, found)])
@@ -1201,15 +1230,73 @@ class VectorTimeline:
                             dict(self.refused), errors, done)
 
     @staticmethod
-    def _lines(outcome, row: int, exponent: int) -> list:
-        """(line id, amount, runs_from) of the lines that apply in one row, for combine()."""
+    def _part_lines(part: dict, variant: int, exponent: int) -> list:
+        """(line id, amount, runs_from) of the lines that apply in one part, for combine()."""
         lines = []
-        for line_id, column in outcome.amounts.items():
-            if not outcome.applies[line_id][row]:
+        for line_id, column in part["amounts"].items():
+            if not part["applies"][line_id][variant]:
                 continue
-            runs = outcome.runs_from.get(line_id)
+            runs = part["runs"].get(line_id)
             day = None
-            if runs is not None and not (runs.null is not None and runs.null[row]):
-                day = datetime.date.fromordinal(int(runs.d[row]))
-            lines.append((line_id, Decimal(int(column[row])).scaleb(exponent), day))
+            if runs is not None and not runs[1][variant]:
+                day = datetime.date.fromordinal(int(runs[0][variant]))
+            lines.append((line_id, Decimal(int(column[variant])).scaleb(exponent), day))
         return lines
+
+    @staticmethod
+    def _combine(year, parts, columns, totals, sizes, index, held):
+        """:func:`~.timeline.combine` over the variants of one cut year, as columns.
+
+        Each line counts each part for the share of its running days (:func:`~.timeline._weight`);
+        a line computed from other lines, the average of theirs weighted by their amounts there
+        (:func:`~.timeline.part_weights`). Floats with error bounds as in :class:`_Columns`:
+        returns the variants whose every rounding is vouched for (their totals and tailles are
+        written); the others are combined row by row, in Decimal, by the caller.
+        """
+        V = totals.shape[0]
+        start, end = year.start.toordinal(), year.end.toordinal()
+        sure = np.ones(V, dtype=bool)
+        acc, err = {}, {}
+        for (ruleset, _, segment), part in zip(parts, columns):
+            sure &= part["sure"]
+            part_start, part_end = segment.start.toordinal(), segment.end.toordinal()
+            weights, errors = {}, {}
+            for line_id in part["amounts"]:
+                runs = part["runs"].get(line_id)
+                if runs is None:
+                    runs_from = np.full(V, start, dtype=np.int64)
+                else:
+                    runs_from = np.where(runs[1], start, np.maximum(runs[0], start))
+                first = np.maximum(part_start, runs_from)
+                running = np.where(first <= part_end, part_end - first + 1, 0).astype(np.float64)
+                days = (end - runs_from + 1).astype(np.float64)
+                w = np.where(runs_from > end, 1.0, running / np.where(days > 0, days, 1.0))
+                weights[line_id], errors[line_id] = w, w * (2 * EPS)
+            amounts = {k: np.where(part["applies"][k], v, 0.0) for k, v in part["amounts"].items()}
+            for line_id in part["amounts"]:
+                sources = [o for o in ruleset.reads.get(line_id, ()) if o in amounts and o != line_id]
+                if not sources:
+                    continue
+                total = sum(amounts[o] for o in sources)
+                weighted = sum(amounts[o] * weights[o] for o in sources)
+                weighted_error = sum(np.abs(amounts[o]) * errors[o] for o in sources) + np.abs(weighted) * (4 * EPS)
+                average = weighted / np.where(total != 0, total, 1.0)
+                average_error = weighted_error / np.where(total != 0, np.abs(total), 1.0) + np.abs(average) * EPS
+                weights[line_id] = np.where(total != 0, average, weights[line_id])
+                errors[line_id] = np.where(total != 0, average_error, errors[line_id])
+            for line_id, amount in amounts.items():
+                product = amount * weights[line_id]
+                acc[line_id] = acc.get(line_id, 0.0) + product
+                err[line_id] = err.get(line_id, 0.0) + np.abs(amount) * errors[line_id] + np.abs(product) * (2 * EPS)
+        total = np.zeros(V)
+        for line_id, value in acc.items():
+            bound = (err[line_id] + np.abs(value) * (2 * EPS)) * (1 + EPS)
+            magnitude = np.abs(value)
+            units = np.floor(magnitude + 0.5)
+            distance = magnitude + 0.5 - units
+            sure &= (np.minimum(distance, 1 - distance) > bound) & (magnitude < EXACT)
+            total += np.copysign(units, value)
+        sure &= np.abs(total) < EXACT
+        totals[sure, index] = total[sure].astype(np.int64)
+        sizes[sure, index] = columns[held]["size"][sure]
+        return sure
