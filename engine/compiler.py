@@ -13,7 +13,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .diagnostic import Diagnostic, InputError, suggest
+from .diagnostic import Diagnostic, InputError, msg, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 from .plausible import check_plausible
@@ -57,6 +57,8 @@ MISSION_NAMES = ("started", "deployed", "achievement", "indicators_earned")
 FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
 _CONSTANTS = ("True", "False", "None")
 _FUNCTIONS = frozenset(FUNCTION_NAMES)
+# What a name may be given to, as E207 says it.
+_KINDS = {"parameter": msg("parameter"), "definition": msg("definition"), "line": msg("line")}
 
 
 def load_ruleset(filename, day: datetime.date | None = None) -> Ruleset:
@@ -122,8 +124,8 @@ class _Compiler:
                 if by_taille is not None:
                     for taille in confidence:
                         if taille not in by_taille:
-                            self.error("E303", f"parameter '{name}' gives a confidence for taille "
-                                       f"{taille} but no value", path + ("confidence", str(taille)), key=True)
+                            self.error("E303", msg("parameter '{name}' gives a confidence for taille {taille} but no value",
+                                                          name=name, taille=taille), path + ("confidence", str(taille)), key=True)
             self.check_cents(name, spec, path)
             check_plausible(self, name, spec, path)  # the ``plausible`` field (engine/plausible.py)
             result[name] = Parameter(
@@ -142,8 +144,9 @@ class _Compiler:
         cells += [(("by_taille", key), value) for key, value in (spec.get("by_taille") or {}).items()]
         for where, value in cells:
             if isinstance(value, Decimal) and value != value.quantize(quantum):
-                self.error("E204", f"parameter '{name}': {value} is not an amount in whole cents "
-                           f"(the ruleset rounds to {quantum})", path + where)
+                self.error("E204", msg("parameter '{name}': {value} is not an amount in whole cents "
+                                       "(the ruleset rounds to {quantum})", name=name, value=value, quantum=quantum),
+                           path + where)
 
     def taille(self, parameters: dict) -> Taille | None:
         spec = self.data.get("taille")
@@ -156,23 +159,26 @@ class _Compiler:
             number = item["taille"]
             low, high = item.get("min"), item.get("max")
             if low is not None and high is not None and high < low:
-                self.error("E301", f"taille {number}: max {high} is below min {low}", item_path)
+                self.error("E301", msg("taille {number}: max {high} is below min {low}", number=number, high=high, low=low),
+                           item_path)
             classes.append((index, SizeClass(number, low if low is not None else 0, high,
                                              item.get("confidence", spec["confidence"]), item.get("note"))))
         classes.sort(key=lambda pair: pair[1].low)
         for (index_a, a), (index_b, b) in zip(classes, classes[1:]):
             where = path + ("classes", index_b)
             if a.high is None:
-                self.error("E301", f"taille {a.taille} has no max, so taille {b.taille} can never apply",
+                self.error("E301", msg("taille {a} has no max, so taille {b} can never apply", a=a.taille, b=b.taille),
                            path + ("classes", index_a))
             elif b.low <= a.high:
-                self.error("E301", f"tailles {a.taille} and {b.taille} overlap: {b.low} is in both", where)
+                self.error("E301", msg("tailles {a} and {b} overlap: {low} is in both", a=a.taille, b=b.taille, low=b.low),
+                           where)
             elif b.low > a.high + 1:
-                self.error("E301", f"gap between taille {a.taille} and {b.taille}: "
-                           f"{a.high + 1} to {b.low - 1} are in no class", where)
+                self.error("E301", msg("gap between taille {a} and {b}: {first} to {last} are in no class",
+                                       a=a.taille, b=b.taille, first=a.high + 1, last=b.low - 1), where)
         if classes and classes[-1][1].high is not None:
             last_index, last = classes[-1]
-            self.error("E301", f"taille {last.taille} has a max: values above {last.high} are in no class",
+            self.error("E301", msg("taille {taille} has a max: values above {high} are in no class",
+                                   taille=last.taille, high=last.high),
                        path + ("classes", last_index))
         scalars = {name for name, parameter in parameters.items() if parameter.by_taille is None}
         basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | scalars)
@@ -180,8 +186,9 @@ class _Compiler:
             return None
         for function in sorted(basis.functions & set(LINE_FUNCTIONS)):
             # The taille comes first: every line's amount may depend on it.
-            self.error("E103", f"{function}() reads the lines' amounts, which are computed after the "
-                       f"taille: {self.where(path + ('basis',))} cannot call it", path + ("basis",))
+            self.error("E103", msg("{function}() reads the lines' amounts, which are computed after the "
+                                   "taille: {where} cannot call it", function=function,
+                                   where=self.where(path + ('basis',))), path + ("basis",))
             return None
         return Taille(basis, tuple(c for _, c in classes), spec["reference"], spec["confidence"])
 
@@ -190,7 +197,7 @@ class _Compiler:
         for index, spec in enumerate(self.data.get("missions") or []):
             path = ("missions", index)
             if spec["id"] in result:
-                self.error("E206", f"mission '{spec['id']}' is defined twice", path + ("id",))
+                self.error("E206", msg("mission '{id}' is defined twice", id=spec['id']), path + ("id",))
                 continue
             result[spec["id"]] = Mission(spec["id"], spec["label"], spec["kind"], spec.get("reference"))
         return result
@@ -206,7 +213,8 @@ class _Compiler:
             lines = text.strip().split("\n")
             index = lead + sum(len(l) + 1 for l in lines[:problem.line_offset]) + problem.column
             diagnostic = self.doc.diagnostic(
-                problem.code, f"{problem.message} in {self.where(path)}", path, index=index)
+                problem.code, msg("{problem} in {where}", problem=problem.message, where=self.where(path)), path,
+                index=index)
             self.problems.append(dataclasses.replace(diagnostic, subject=problem.name))
         if expression is not None:
             self.check_line_calls(expression, path)
@@ -214,10 +222,11 @@ class _Compiler:
             for function, argument, column in expression.literal_arguments:
                 if function in MISSION_FUNCTIONS and argument not in missions:
                     guess = suggest(str(argument), missions)
-                    hint = f" (did you mean '{guess}'?)" if guess else ""
+                    hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
                     lead = len(text) - len(text.lstrip())
                     self.problems.append(self.doc.diagnostic(
-                        "E208", f"unknown mission '{argument}' in {self.where(path)}{hint}", path,
+                        "E208", msg("unknown mission '{mission}' in {where}{hint}", mission=argument, where=self.where(path),
+                                   hint=hint), path,
                         index=lead + column))
         return expression
 
@@ -227,8 +236,9 @@ class _Compiler:
                 continue
             if not arguments or arguments[0] not in LINE_FIELDS or not all(
                     isinstance(a, str) for a in arguments):
-                self.error("E103", f"{function}() takes a field ({', '.join(repr(f) for f in LINE_FIELDS)}) "
-                           f"then the values to sum, all written as texts, in {self.where(path)}", path)
+                self.error("E103", msg("{function}() takes a field ({fields}) then the values to sum, all written as "
+                                       "texts, in {where}", function=function,
+                                       fields=', '.join(repr(f) for f in LINE_FIELDS), where=self.where(path)), path)
 
     def check_line_sums(self, definitions, lines):
         """sum_lines('volet', 'fixee') would silently sum nothing: each value must select a line."""
@@ -247,15 +257,17 @@ class _Compiler:
                 for value in values:
                     if value not in present:
                         guess = suggest(str(value), {str(v) for v in present if v is not None})
-                        hint = f" (did you mean '{guess}'?)" if guess else ""
-                        self.error("E102", f"{function}(): no line has {field} '{value}'{hint} "
-                                   f"in {self.where(path)}", path)
+                        hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
+                        self.error("E102", msg("{function}(): no line has {field} '{value}'{hint} in {where}",
+                                               function=function, field=field, value=value, hint=hint,
+                                               where=self.where(path)), path)
 
     def check_mission(self, mission, missions, path):
         if mission is not None and mission not in missions:
             guess = suggest(mission, missions)
-            hint = f" (did you mean '{guess}'?)" if guess else f"; missions: {', '.join(missions)}"
-            self.error("E208", f"unknown mission '{mission}'{hint}", path)
+            hint = (msg(" (did you mean '{guess}'?)", guess=guess) if guess
+                    else msg("; missions: {missions}", missions=', '.join(missions)))
+            self.error("E208", msg("unknown mission '{mission}'{hint}", mission=mission, hint=hint), path)
 
     # -- the whole -----------------------------------------------------------------
 
@@ -269,25 +281,27 @@ class _Compiler:
             if parameter.by_taille is None:
                 continue
             for number in sorted(tailles - set(parameter.by_taille)):
-                self.error("E303", f"parameter '{parameter.name}' has no value for taille {number}",
+                self.error("E303", msg("parameter '{name}' has no value for taille {taille}", name=parameter.name,
+                                       taille=number),
                            parameter.path + ("by_taille",))
             for number in sorted(set(parameter.by_taille) - tailles):
-                self.error("E303", f"parameter '{parameter.name}' gives taille {number}, "
-                           "which the taille table does not define",
+                self.error("E303", msg("parameter '{name}' gives taille {taille}, which the taille table does not "
+                                       "define", name=parameter.name, taille=number),
                            parameter.path + ("by_taille", str(number)), key=True)
 
-        owners: dict[str, str] = {}
+        owners: dict = {}
         for name in PROFILE_NAMES + MISSION_NAMES:
-            owners[name] = "a name the engine provides"
+            owners[name] = msg("a name the engine provides")
         for name in FUNCTION_NAMES:
-            owners[name] = "a function"
+            owners[name] = msg("a function")
 
         def claim(name, what, path):
             if name in owners:
-                self.error("E207", f"'{name}' is already {owners[name]}: give this {what} another name",
+                self.error("E207", msg("'{name}' is already {owner}: give this {what} another name", name=name,
+                                       owner=owners[name], what=_KINDS[what]),
                            path, key=what in ("parameter", "definition"))
                 return False
-            owners[name] = f"the name of a {what}"
+            owners[name] = msg("the name of a {what}", what=_KINDS[what])
             return True
 
         for name, parameter in parameters.items():
@@ -299,7 +313,7 @@ class _Compiler:
         line_ids = set()
         for index, spec in enumerate(line_specs):
             if spec["id"] in line_ids:
-                self.error("E206", f"line '{spec['id']}' is defined twice", ("lines", index, "id"))
+                self.error("E206", msg("line '{id}' is defined twice", id=spec['id']), ("lines", index, "id"))
                 continue
             line_ids.add(spec["id"])
             claim(spec["id"], "line", ("lines", index, "id"))
@@ -349,7 +363,7 @@ class _Compiler:
         for index, spec in enumerate(data.get("obligations") or []):
             path = ("obligations", index)
             if spec["id"] in obligation_ids:
-                self.error("E206", f"obligation '{spec['id']}' is defined twice", path + ("id",))
+                self.error("E206", msg("obligation '{id}' is defined twice", id=spec['id']), path + ("id",))
                 continue
             obligation_ids.add(spec["id"])
             mission = spec.get("mission")
@@ -368,7 +382,7 @@ class _Compiler:
         for index, spec in enumerate(data.get("payments") or []):
             path = ("payments", index)
             if spec["id"] in payment_ids:
-                self.error("E206", f"payment rule '{spec['id']}' is defined twice", path + ("id",))
+                self.error("E206", msg("payment rule '{id}' is defined twice", id=spec['id']), path + ("id",))
                 continue
             payment_ids.add(spec["id"])
             installments = []
@@ -389,8 +403,9 @@ class _Compiler:
             paid = {volet for rule in payments for volet in rule.volets}
             for line in lines:
                 if line.volet not in paid:
-                    self.error("E309", f"no payment rule pays volet '{line.volet}' of line '{line.id}': "
-                               "add it to the volets of a rule under payments", line.path + ("volet",))
+                    self.error("E309", msg("no payment rule pays volet '{volet}' of line '{line}': add it to the volets "
+                                           "of a rule under payments", volet=line.volet, line=line.id),
+                               line.path + ("volet",))
 
         self.check_line_sums(definitions, lines)
 
@@ -398,11 +413,14 @@ class _Compiler:
         signed, published = _date(dates.get("signed")), _date(dates.get("published"))
         in_force, until = _date(dates["in_force"]), _date(dates.get("until"))
         if until is not None and until < in_force:
-            self.error("E302", f"dates.until {until} precedes dates.in_force {in_force}", ("dates", "until"))
+            self.error("E302", msg("dates.until {until} precedes dates.in_force {in_force}", until=until,
+                                   in_force=in_force), ("dates", "until"))
         if signed is not None and in_force < signed:
-            self.error("E302", f"dates.in_force {in_force} precedes dates.signed {signed}", ("dates", "in_force"))
+            self.error("E302", msg("dates.in_force {in_force} precedes dates.signed {signed}", in_force=in_force,
+                                   signed=signed), ("dates", "in_force"))
         if signed is not None and published is not None and published < signed:
-            self.error("E302", f"dates.published {published} precedes dates.signed {signed}",
+            self.error("E302", msg("dates.published {published} precedes dates.signed {signed}", published=published,
+                                   signed=signed),
                        ("dates", "published"))
 
         if self.problems:
@@ -465,8 +483,9 @@ class _Compiler:
                     continue
                 if state.get(child) == 1:
                     cycle = trail[trail.index(child):] + [child]
-                    what = "reads itself" if len(cycle) == 2 else "cycle: " + " -> ".join(cycle)
-                    self.error("E105", f"'{child}' {what}", self._cycle_place(cycle, items))
+                    what = (msg("reads itself") if len(cycle) == 2
+                            else msg("cycle: {cycle}", cycle=" -> ".join(cycle)))
+                    self.error("E105", msg("'{name}' {what}", name=child, what=what), self._cycle_place(cycle, items))
                     return order
                 if not state.get(child):
                     state[child] = 1
@@ -529,6 +548,6 @@ def compile_ruleset(document: Document, *, history=None, provisions=()) -> Rules
     """
     if "changes" in document.data:
         raise InputError([document.diagnostic(
-            "E306", "an amending ruleset is compiled with the text it amends (use the library)",
+            "E306", msg("an amending ruleset is compiled with the text it amends (use the library)"),
             ("changes",))])
     return _Compiler(document, history, provisions).compile()
