@@ -96,6 +96,70 @@ class Num:
     # Known when the column is made: every row is a whole number below 2**53, held exactly
     # (e is 0). Sums, products and comparisons of such columns are exact and need no bound.
     whole: bool = False
+    # When known: (whole numbers as floats below 2**53, k) with every row exactly ints / 10**k,
+    # as the reference's Decimal holds it. Sums, products, comparisons and roundings of such
+    # columns are computed on the whole numbers, exactly: a rate of 0.0311 times 262 550.00 is a
+    # half cent that the bounds alone could not settle.
+    exact: object = None
+
+
+MAX_DECIMALS = 15
+
+
+def _exact_of(value: "Num"):
+    """``value``'s exact decimal form (ints, k), or None."""
+    if value.exact is not None:
+        return value.exact
+    if value.whole:
+        return value.v, 0
+    return None
+
+
+def _exact_from(values):
+    """(ints, k) for Python numbers (None counts as 0), or None when they do not fit."""
+    k = 0
+    for x in values:
+        if isinstance(x, Decimal):
+            exponent = x.as_tuple().exponent
+            if not isinstance(exponent, int) or not x.is_finite():
+                return None
+            k = max(k, -exponent)
+    if k > MAX_DECIMALS:
+        return None
+    ints = [int(Decimal(x).scaleb(k)) if x is not None else 0 for x in values]
+    if any(abs(i) >= EXACT for i in ints):
+        return None
+    return np.array(ints, dtype=np.float64), k
+
+
+def _fits(ints) -> bool:
+    return not ints.size or bool(np.abs(ints).max() < EXACT)
+
+
+def _align(a, b):
+    """Two exact forms at one k, or None when a whole number would reach 2**53."""
+    (ia, ka), (ib, kb) = a, b
+    k = max(ka, kb)
+    ia, ib = ia * 10.0 ** (k - ka), ib * 10.0 ** (k - kb)
+    if not (_fits(ia) and _fits(ib)):
+        return None
+    return ia, ib, k
+
+
+def _exact_op(op, a, b):
+    """The exact form of a + b, a - b or a * b, or None."""
+    if a is None or b is None:
+        return None
+    if op is np.multiply:
+        if a[1] + b[1] > MAX_DECIMALS:
+            return None
+        ints = a[0] * b[0]
+        return (ints, a[1] + b[1]) if _fits(ints) else None
+    aligned = _align(a, b)
+    if aligned is None:
+        return None
+    ints = op(aligned[0], aligned[1])
+    return (ints, aligned[2]) if _fits(ints) else None
 
 
 @dataclasses.dataclass
@@ -212,7 +276,9 @@ class _Columns:
             return Text(value)
         f, e = _exact_float(value)
         whole = e == 0 and f == int(f) and abs(f) < EXACT
-        return Num(np.full(self.n, f), np.zeros(self.n) if whole else np.full(self.n, e), whole=whole)
+        exact = _exact_from([value])
+        return Num(np.full(self.n, f), np.zeros(self.n) if whole else np.full(self.n, e), whole=whole,
+                   exact=None if exact is None else (np.full(self.n, exact[0][0]), exact[1]))
 
     def node_Name(self, node, active):
         name = node.id
@@ -255,6 +321,9 @@ class _Columns:
                 e = (np.abs(a.v) * b.e + np.abs(b.v) * a.e + a.e * b.e + np.abs(v) * EPS) * (1 + EPS)
             else:
                 e = (a.e + b.e + np.abs(v) * EPS) * (1 + EPS)
+            exact = _exact_op(op, _exact_of(a), _exact_of(b))
+            if exact is not None:
+                return self.bound(Num(v, e, exact=exact), active)
         elif isinstance(node.op, ast.Div):
             # Division by zero (or by a value that may be zero) is the reference's E401.
             zero = np.abs(b.v) <= b.e * (1 + EPS)
@@ -300,7 +369,11 @@ class _Columns:
         if not isinstance(operand, Num):
             raise VectorRefused(msg("arithmetic on {kind} is not vectorised", kind=_kind(operand)))
         self.no_null(operand, active)
-        return Num(-operand.v if isinstance(node.op, ast.USub) else operand.v, operand.e, whole=operand.whole)
+        exact = _exact_of(operand)
+        if exact is not None and isinstance(node.op, ast.USub):
+            exact = (-exact[0], exact[1])
+        return Num(-operand.v if isinstance(node.op, ast.USub) else operand.v, operand.e, whole=operand.whole,
+                   exact=exact)
 
     def node_BoolOp(self, node, active):
         result = None
@@ -342,7 +415,13 @@ class _Columns:
         if a.null is not None or b.null is not None:
             null = np.where(chosen, a.null if a.null is not None else False, b.null if b.null is not None else False)
         if isinstance(a, Num):
-            return Num(np.where(chosen, a.v, b.v), np.where(chosen, a.e, b.e), null, whole=a.whole and b.whole)
+            exact = None
+            if _exact_of(a) is not None and _exact_of(b) is not None:
+                aligned = _align(_exact_of(a), _exact_of(b))
+                if aligned is not None:
+                    exact = (np.where(chosen, aligned[0], aligned[1]), aligned[2])
+            return Num(np.where(chosen, a.v, b.v), np.where(chosen, a.e, b.e), null, whole=a.whole and b.whole,
+                       exact=exact)
         return Day(np.where(chosen, a.d, b.d), null)
 
     # comparisons
@@ -408,8 +487,12 @@ class _Columns:
         if isinstance(left, Day):
             a, b = left.d, right.d
         else:
-            a, b = left.v, right.v
-            self.mark(self.close(left, right), active)
+            aligned = self.exactly(left, right)
+            if aligned is not None:
+                a, b = aligned
+            else:
+                a, b = left.v, right.v
+                self.mark(self.close(left, right), active)
         return {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}[symbol](a, b)
 
     @staticmethod
@@ -417,6 +500,16 @@ class _Columns:
         if isinstance(value, Flag) and (value.b.all() or not value.b.any()) and value.b.size:
             return bool(value.b[0])
         return "?"
+
+    @staticmethod
+    def exactly(left: Num, right: Num):
+        """Two numbers as whole numbers of one scale, to compare exactly, or None."""
+        if left.whole and right.whole:
+            return left.v, right.v
+        if _exact_of(left) is None or _exact_of(right) is None:
+            return None
+        aligned = _align(_exact_of(left), _exact_of(right))
+        return None if aligned is None else aligned[:2]
 
     def close(self, left: Num, right: Num):
         """Rows where the bounds cannot tell the order of two numbers."""
@@ -439,9 +532,13 @@ class _Columns:
         if isinstance(left, Day):
             same = left.d == right.d
         else:
-            same = left.v == right.v
-            self.mark(self.close(left, right), active & ~_or(left.null, right.null) if (
-                left.null is not None or right.null is not None) else active)
+            aligned = self.exactly(left, right)
+            if aligned is not None:
+                same = aligned[0] == aligned[1]
+            else:
+                same = left.v == right.v
+                self.mark(self.close(left, right), active & ~_or(left.null, right.null) if (
+                    left.null is not None or right.null is not None) else active)
         if left.null is None and right.null is None:
             return same
         ln = left.null if left.null is not None else np.zeros(self.n, dtype=bool)
@@ -482,7 +579,7 @@ class _Columns:
         if self.scale == 1.0:
             return Num(units, np.zeros(self.n), whole=bool(not units.size or np.abs(units).max() < EXACT))
         v = units / self.scale
-        return Num(v, np.abs(v) * EPS)
+        return Num(v, np.abs(v) * EPS, exact=(units, round(np.log10(self.scale))))
 
     def dates(self, args, active, count):
         if len(args) != count:
@@ -596,7 +693,11 @@ class _Columns:
         for value in values[1:]:
             # Whichever the reference picks, its value is within the larger bound of this one.
             v, e = pick(v, value.v), np.maximum(e, value.e)
-        return Num(v, e, whole=all(value.whole for value in values))
+        exact = _exact_of(values[0])
+        for value in values[1:]:
+            aligned = None if exact is None or _exact_of(value) is None else _align(exact, _exact_of(value))
+            exact = None if aligned is None else (pick(aligned[0], aligned[1]), aligned[2])
+        return Num(v, e, whole=all(value.whole for value in values), exact=exact)
 
     def call_max(self, args, active):
         return self.call_min(args, active, np.maximum)
@@ -614,10 +715,19 @@ class _Columns:
         self.no_null(rate, active & ~measured)
         v = maximum.v * rate.v
         e = (np.abs(maximum.v) * rate.e + np.abs(rate.v) * maximum.e + maximum.e * rate.e + np.abs(v) * EPS) * (1 + EPS)
+        product = _exact_op(np.multiply, _exact_of(maximum), _exact_of(rate))
         if isinstance(earned, Nothing):  # no row measures its indicators: the rate applies everywhere
-            return self.bound(Num(v, e), active)
+            return self.bound(Num(v, e, exact=product), active)
+        exact = None
+        if product is not None and _exact_of(maximum) is not None and _exact_of(earned) is not None:
+            capped = _align(_exact_of(maximum), _exact_of(earned))
+            if capped is not None:
+                least = (np.minimum(capped[0], capped[1]), capped[2])
+                both = _align(least, product)
+                if both is not None:
+                    exact = (np.where(measured, both[0], both[1]), both[2])
         result = Num(np.where(measured, np.minimum(maximum.v, earned.v), v),
-                     np.where(measured, np.maximum(maximum.e, earned.e), e))
+                     np.where(measured, np.maximum(maximum.e, earned.e), e), exact=exact)
         return self.bound(result, active)
 
     def rounding(self, args, active, default, down):
@@ -647,6 +757,9 @@ class _Columns:
         if value.whole and exponent <= 0 and (not value.v.size or np.abs(value.v).max() * multiplier < EXACT):
             # A whole number is a whole number of quanta: nothing to round, nothing to doubt.
             return value.v * multiplier, Num(value.v, value.e, value.null, whole=True)
+        exact = _exact_of(value)
+        if exact is not None and exponent <= 0:
+            return self.exact_quanta(value, exact, exponent, active, down)
         w = value.v * multiplier if exponent <= 0 else value.v / (10.0 ** exponent)
         magnitude = np.abs(w)
         ew = value.e * multiplier
@@ -673,6 +786,23 @@ class _Columns:
         v = signed * (10.0 ** exponent)
         whole = bool(not v.size or np.abs(v).max() < EXACT)
         return quanta, Num(v, np.zeros(self.n) if whole else np.abs(v) * EPS, whole=whole)
+
+    def exact_quanta(self, value, exact, exponent, active, down):
+        """:meth:`to_quantum` of an exact decimal column: integer arithmetic, nothing to doubt."""
+        ints, k = exact
+        shift = k + exponent  # digits to drop
+        if shift <= 0:
+            quanta = ints * 10.0 ** -shift
+            self.mark(~(np.abs(quanta) < EXACT), active)
+        else:
+            magnitude = np.abs(ints).astype(np.int64)
+            step = 10 ** shift
+            units, rest = np.divmod(magnitude, step)
+            if not down:
+                units = units + (2 * rest >= step)  # half up, away from zero as Decimal
+            quanta = np.copysign(units.astype(np.float64), ints)
+        v = quanta / 10.0 ** -exponent
+        return quanta, Num(v, np.abs(v) * EPS, value.null, exact=(quanta, -exponent))
 
     def mission_of(self, args, what):
         if len(args) != 1:
@@ -797,7 +927,8 @@ def _numbers(values, size, nullable=False):
     v = np.fromiter((p[0] for p in pairs), dtype=np.float64, count=size)
     e = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=size)
     whole = bool(not (e != 0).any() and (v == np.floor(v)).all() and (not size or np.abs(v).max() < EXACT))
-    return Num(v, e, null if null is not None and null.any() else None, whole=whole)
+    return Num(v, e, null if null is not None and null.any() else None, whole=whole,
+               exact=None if whole else _exact_from(values))
 
 
 def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
@@ -856,7 +987,8 @@ def tile(columns: Columns, variants: int) -> Columns:
     def rep(value):
         if isinstance(value, Num):
             return Num(np.tile(value.v, variants), np.tile(value.e, variants),
-                       None if value.null is None else np.tile(value.null, variants), whole=value.whole)
+                       None if value.null is None else np.tile(value.null, variants), whole=value.whole,
+                       exact=None if value.exact is None else (np.tile(value.exact[0], variants), value.exact[1]))
         if isinstance(value, Day):
             return Day(np.tile(value.d, variants), None if value.null is None else np.tile(value.null, variants))
         if isinstance(value, Days):
@@ -948,7 +1080,8 @@ class VectorRuleset:
             errors = np.array([p[1] for p in pairs])
             whole = bool(not null.any() and not errors.any() and (values == np.floor(values)).all()
                          and (not values.size or np.abs(values).max() < EXACT))
-            return ("number", values, errors, null if null.any() else None, whole, not errors.any())
+            return ("number", values, errors, null if null.any() else None, whole, not errors.any(),
+                    None if whole else _exact_from(flat))
         if kinds <= {datetime.date}:
             return ("date", np.array([x.toordinal() for x in flat], dtype=np.int64))
         if kinds <= {bool}:
@@ -960,9 +1093,10 @@ class VectorRuleset:
         kind, *arrays = self.tables[name]
         cell = taille_index if arrays[0].shape[0] == len(self.tailles) else variant * len(self.tailles) + taille_index
         if kind == "number":
-            values, errors, null, whole, exact = arrays
+            values, errors, null, whole, exact, decimal = arrays
             return Num(np.take(values, cell), np.zeros(cell.shape[0]) if exact else np.take(errors, cell),
-                       None if null is None else np.take(null, cell), whole=whole)
+                       None if null is None else np.take(null, cell), whole=whole,
+                       exact=None if decimal is None else (np.take(decimal[0], cell), decimal[1]))
         if kind == "date":
             return Day(np.take(arrays[0], cell))
         if kind == "flag":
