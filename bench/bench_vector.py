@@ -28,18 +28,11 @@ import subprocess
 import sys
 import time
 
+from bench_batch import one_core  # noqa: E402 — run as a script, bench/ is on the path
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "national-sample.csv"
 DAY = datetime.date(2024, 6, 1)
-
-
-def one_core() -> list[str]:
-    """A prefix that pins a child to one core, where taskset exists."""
-    try:
-        subprocess.run(["taskset", "-c", "0", "true"], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    return ["taskset", "-c", "0"]
 
 
 def child(arguments: list[str]) -> tuple[float, float, float]:

@@ -31,7 +31,7 @@ from aci_rules.engine.profile import compile_profile
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, language, render
-from .impact import _read, csv_dialect_option
+from .impact import _read, _signed, csv_dialect_option
 from .output import check_output, emit, spreadsheet_safe
 from .render import _plain, euros
 
@@ -437,6 +437,7 @@ def run_uncertainty(timeline, profiles, names, days, in_play, draws, seed, inter
 
 
 def _jsonable(node):
+    # As compare's, but a taille of None (a text without tailles) is written "" and tuples are lists.
     if isinstance(node, dict):
         return {("" if k is None else str(k)): _jsonable(v) for k, v in node.items()}
     if isinstance(node, (list, tuple)):
@@ -444,10 +445,6 @@ def _jsonable(node):
     if isinstance(node, Decimal):
         return str(node)
     return node
-
-
-def _signed(value: Decimal) -> str:
-    return ("+" if value > 0 else "") + euros(value)
 
 
 def _percent(value) -> str:
