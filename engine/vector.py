@@ -7,16 +7,19 @@ generated: ids and texts of the ruleset stay data, looked up in dicts.
 
 How amounts stay those of the reference path, to the cent
 ----------------------------------------------------------
-A number is a column of binary floats ``v`` **with a column of error bounds** ``e``:
-``|v - D| <= e`` where ``D`` is the exact Decimal the reference path computes for that
-row (its 28-digit rounding included). Each operation widens ``e`` by what it may lose
-(a conservative factor per operation, see :data:`EPS`); values that floats hold exactly
-(whole numbers below 2**53, 0.75, 2.5) carry ``e = 0``, so comparisons between them
-are exact. Whenever a decision depends on digits the bound cannot vouch for -- rounding
+Money is held as whole numbers of the ruleset's quantum (integer cents). A number is a
+column of binary floats ``v`` with, when it is known, an **exact decimal form** -- whole
+numbers ``ints`` and a power of ten ``k``, every row exactly ``ints / 10**k`` as the
+reference's Decimal holds it (figures of the texts and profiles, sums and products of
+them) -- on which sums, products, comparisons and roundings are integer arithmetic, exact.
+What goes through a division (a pro rata) has no exact form: it carries **a column of error
+bounds** ``e``, ``|v - D| <= e`` where ``D`` is the Decimal the reference path computes for
+that row (its 28-digit rounding included); each operation widens ``e`` by what it may lose
+(:data:`EPS`). Whenever a decision depends on digits the bound cannot vouch for -- rounding
 to the cent, round_half_up/round_down, a comparison, a taille boundary -- the row is
-marked *uncertain* instead of guessed. Amounts come out as whole numbers of the ruleset's
-quantum (integer cents, exact as floats below 2**53, then int64), rounded half up (away from zero, as Decimal's
-ROUND_HALF_UP) when they are certain.
+marked *uncertain* instead of guessed. Amounts come out as whole numbers of quanta (whole
+floats below 2**53, then int64), rounded half up (away from zero, as Decimal's
+ROUND_HALF_UP).
 
 Rows the columns cannot vouch for -- uncertain ones, those where a formula fails (a
 division by zero, a None where a number is read: the reference path reports them), or
@@ -27,8 +30,8 @@ operation only marks the rows where it is evaluated (``active``).
 
 What cannot be vectorised is refused when the backend is built, with a reason
 (:class:`VectorRefused`): a construct whose kind of value varies, lists of dates
-(``count_between``), population histories (``population_on``), date arithmetic
-beyond the helpers. The caller then evaluates that ruleset with the scalar backend and
+(``'=='`` between a date and a number), a computed quantum, a mission function of a
+computed mission. The caller then evaluates that ruleset with the scalar backend and
 says so. Tests: tests/test_vector.py (identical amounts on the shipped texts and on
 generated rulesets, formulas and profiles).
 """
@@ -831,7 +834,7 @@ class _Columns:
         quanta, _ = self.to_quantum(value, self.ruleset.quantum, active)
         return np.where(active, quanta, 0.0)
 
-    def run(self, names: dict | None = None):
+    def run(self):
         """Evaluate every definition and line in order; returns (amounts, applies, runs_from)."""
         ruleset = self.ruleset
         everyone = np.ones(self.n, dtype=bool)
@@ -1291,7 +1294,12 @@ class VectorTimeline:
                 count = min(step, V - first)
                 columns = tile(base, count)
                 columns.variant = columns.variant + first
-                outcome = vector.run(columns)
+                try:
+                    outcome = vector.run(columns)
+                except VectorRefused as refusal:  # the dry run at build time should have seen it
+                    self.refused[ruleset.id] = refusal.reason
+                    pending += [(ruleset, i, n, start, v) for i, n, start in rows for v in range(first, first + count)]
+                    continue
                 sure = ~outcome.uncertain.reshape(count, R)
                 total = outcome.total().reshape(count, R)
                 size = outcome.size.reshape(count, R)
