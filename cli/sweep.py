@@ -330,6 +330,7 @@ def run_sweep(timeline, profiles, days, varies, combinations) -> dict:
                     "lose": int((totals[index, mask] < totals[0, mask]).sum())} for t, mask in by_taille.items()},
             })
         dates.append({"date": day.isoformat(), "text": timeline.resolve(day).id, "baseline": base,
+                      "absent": [vary.name for vary in varies if vary.name not in timeline.resolve(day).parameters],
                       "baseline_by_taille": {(t if t >= 0 else None): {
                           "count": int(mask.sum()), "cost": _money(totals[0, mask].sum(), quantum)}
                           for t, mask in by_taille.items()},
@@ -466,6 +467,9 @@ def _text(r) -> str:
         for block in r["dates"]:
             out += ["", _("On {date} ({text}): baseline {cost}, out of contract {out}").format(
                 date=block["date"], text=block["text"], cost=euros(block["baseline"]), out=block["out_of_contract"])]
+            if block["absent"]:
+                out.append("  " + _("Not in the text applied on that date (the variants do not change it): "
+                                    "{names}").format(names=", ".join(block["absent"])))
             tailles = list(block["baseline_by_taille"])
             varied = list(block["variants"][0]["values"]) if block["variants"] else []
             widths = [max([len(name)] + [len(row["values"][name]) for row in block["variants"]]) for name in varied]
