@@ -283,15 +283,17 @@ def sweep_command(profiles, days, ruleset_name, as_if_from, assume_renewal, vari
 
 
 def _rulesets_in_play(timeline, days) -> list:
+    """The rulesets a contract year holding one of ``days`` may evaluate: the text of the day and
+    of each change of text within a year around it (a cut year has parts under both)."""
     found = {}
+    year = datetime.timedelta(days=366)
     for day in days:
-        ruleset = timeline.resolve(day)
-        found[id(ruleset)] = ruleset
-        for start in sorted(timeline.change_days):
-            if day - datetime.timedelta(days=366) < start <= day:
-                found.setdefault(id(timeline.resolve(start)), timeline.resolve(start))
-        earlier = timeline.resolve(day - datetime.timedelta(days=365))
-        found.setdefault(id(earlier), earlier)
+        for when in [day] + sorted(d for d in timeline.change_days if day - year < d <= day + year):
+            try:
+                ruleset = timeline.resolve(when)
+            except InputError:  # before the first text: nothing in force
+                continue
+            found.setdefault(id(ruleset), ruleset)
     return list(found.values())
 
 
@@ -330,7 +332,8 @@ def run_sweep(timeline, profiles, days, varies, combinations) -> dict:
                     "lose": int((totals[index, mask] < totals[0, mask]).sum())} for t, mask in by_taille.items()},
             })
         dates.append({"date": day.isoformat(), "text": timeline.resolve(day).id, "baseline": base,
-                      "absent": [vary.name for vary in varies if vary.name not in timeline.resolve(day).parameters],
+                      "absent": [vary.name for vary in varies
+                                 if not any(vary.name in r.parameters for r in outcome.rulesets)],
                       "baseline_by_taille": {(t if t >= 0 else None): {
                           "count": int(mask.sum()), "cost": _money(totals[0, mask].sum(), quantum)}
                           for t, mask in by_taille.items()},
@@ -468,7 +471,7 @@ def _text(r) -> str:
             out += ["", _("On {date} ({text}): baseline {cost}, out of contract {out}").format(
                 date=block["date"], text=block["text"], cost=euros(block["baseline"]), out=block["out_of_contract"])]
             if block["absent"]:
-                out.append("  " + _("Not in the text applied on that date (the variants do not change it): "
+                out.append("  " + _("Not in the texts evaluated on that date (the variants do not change it): "
                                     "{names}").format(names=", ".join(block["absent"])))
             tailles = list(block["baseline_by_taille"])
             varied = list(block["variants"][0]["values"]) if block["variants"] else []

@@ -1173,6 +1173,7 @@ class BatchOutcome:
     refused: dict  # ruleset id -> the reason it was not vectorised
     errors: list  # (profile index, variant, EvaluationError)
     done: object = None  # bool array (variants, profiles): False where an error left no total
+    rulesets: tuple = ()  # the rulesets evaluated (a cut year evaluates two)
 
 
 class VectorTimeline:
@@ -1369,7 +1370,7 @@ class VectorTimeline:
                 sizes[variant, index] = found[held][1]
                 done[variant, index] = True
         return BatchOutcome(totals, sizes, timeline.resolve(day).quantum, len(pending), vector_rows,
-                            dict(self.refused), errors, done)
+                            dict(self.refused), errors, done, tuple(ruleset for ruleset, _ in tasks.values()))
 
     @staticmethod
     def _part_lines(part: dict, variant: int, exponent: int) -> list:
