@@ -134,10 +134,12 @@ def _fit(value: Decimal, quantum: Decimal | None, parameter):
 def _variant_entry(vary: Vary, value: Decimal):
     """The override of one variant: a value, or a function of the parameter (factors)."""
     if not vary.factor:
-        def set_value(parameter, ruleset=None):
+        def set_value(parameter):
+            # A figure of whole numbers (months, counts) stays an int, as the loader reads it.
+            fitted = _fit(value, None, parameter)
             if parameter.by_taille is not None:
-                return {taille: value for taille in parameter.by_taille}
-            return value
+                return {taille: fitted for taille in parameter.by_taille}
+            return fitted
         return set_value
 
     def scaled(parameter):
@@ -169,7 +171,7 @@ def _check_vary(varies, rulesets):
                                      param_hint="--vary")
         if vary.factor:
             continue
-        quantum = _quantum_of(parameter, ruleset)
+        quantum = _quantum_of(parameter, ruleset, *cells)
         for value in vary.values:
             if quantum is not None and value != value.quantize(quantum, rounding=ROUND_HALF_UP):
                 raise click.BadParameter(_("'{name}' is written to {quantum} ({unit}): {value} is not")
