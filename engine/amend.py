@@ -191,6 +191,13 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         elif key in base.data:
             data[key] = copy.deepcopy(base.data[key])
             grafter.graft(result, (key,), base, (key,))
+    # The texts whose result formulas read (engine/crosstext.py): written at the top of any
+    # text; an amending text's replace its base's, else the base's are inherited.
+    for source in (amendment, base):
+        if "other_texts" in source.data:
+            data["other_texts"] = copy.deepcopy(source.data["other_texts"])
+            grafter.graft(result, ("other_texts",), source, ("other_texts",))
+            break
     for name in MAP_SECTIONS:
         if sections[name]:
             data[name] = {}

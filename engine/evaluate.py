@@ -12,6 +12,7 @@ import datetime
 import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
+from . import crosstext
 from .diagnostic import Diagnostic, EvaluationError, format_path, msg
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
@@ -234,6 +235,7 @@ class _Evaluation:
         year, time = time_names(profile, day, ruleset.contract_years, self.renewal, ruleset.in_force)
         functions = dict(PURE_FUNCTIONS)
         functions.update(profile_functions(profile, year.number if year else None))
+        functions.update(crosstext.functions(ruleset, profile, day, self.renewal))  # other texts (13b)
         maxima: dict = {}
 
         def sum_of(table, field, *values):

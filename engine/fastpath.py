@@ -27,6 +27,7 @@ import decimal
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
 
+from . import crosstext
 from .evaluate import evaluate
 from .expressions import DECIMAL_CONTEXT, OPERATORS, _add, _multiply, _subtract
 from .compiler import FUNCTION_NAMES, MISSION_NAMES as MISSION_FIELDS
@@ -328,6 +329,8 @@ class FastRuleset:
         names = profile_names(profile, day)
         if self._profile_functions:
             names.update({f"f_{name}": f for name, f in profile_functions(profile, number).items()})
+            names.update({f"f_{name}": f for name, f in  # other texts (13b)
+                          crosstext.functions(ruleset, profile, day, renewal, fast=True).items()})
         size = None
         if self._basis is not None:
             local = {target: names[name] for target, name in self._basis_names}
