@@ -685,6 +685,8 @@ class _Columns:
 
     def call_min(self, args, active, pick=np.minimum):
         values = [self.expr(a, active) for a in args]
+        if len(values) < 2:  # the helper compares two values or more (E402)
+            self.mark(np.ones(self.n, dtype=bool), active)
         if all(isinstance(v, Day) for v in values):
             for value in values:
                 self.no_null(value, active)
@@ -743,8 +745,44 @@ class _Columns:
             raise VectorRefused(msg("round_half_up() / round_down() of {kind} is not vectorised",
                                     kind=_kind(value)))
         self.no_null(value, active)
-        quantum = Decimal(self.literal(args[1], "round") if len(args) == 2 else default)
+        written = args[1] if len(args) == 2 else ast.Constant(default)
+        if not (isinstance(written, ast.Constant) and type(written.value) in (str, int, Decimal)):
+            raise VectorRefused(msg("{function}() with a computed argument is not vectorised", function="round"))
+        try:
+            quantum = Decimal(written.value)
+        except ArithmeticError:
+            raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=written.value)) from None
+        if quantum >= 1:
+            # As helpers._round: to the ten, the hundred... (value / step, to the unit, times step).
+            quantum = Decimal(1).scaleb(quantum.adjusted())
         return self.to_quantum(value, quantum, active, down)[1]
+
+    def call_non_negative(self, args, active):
+        """Every line's amount passes through it (unless a clawback): below zero is E411."""
+        (value,) = [self.expr(a, active) for a in args] if len(args) == 1 else (None,)
+        if value is None:
+            raise VectorRefused(msg("a call with {count} arguments is not vectorised", count=len(args)))
+        if not isinstance(value, Num):
+            return value  # not a number: the amount's own check refuses it
+        exact = _exact_of(value)
+        if exact is not None:
+            negative = exact[0] < 0
+        else:
+            negative = value.v < 0
+            self.mark((value.e > 0) & (np.abs(value.v) <= value.e), active)
+        if value.null is not None:
+            negative &= ~value.null
+        self.mark(negative, active)
+        return value
+
+    def call_count_true(self, args, active):
+        values = [self.expr(a, active) for a in args]
+        if not all(isinstance(v, Flag) for v in values):
+            raise VectorRefused(msg("count_true() of values that are not conditions is not vectorised"))
+        count = np.zeros(self.n)
+        for value in values:
+            count = count + value.b
+        return Num(count, np.zeros(self.n), whole=True)
 
     def call_round_half_up(self, args, active):
         return self.rounding(args, active, "0.01", down=False)
@@ -765,7 +803,7 @@ class _Columns:
             # A whole number is a whole number of quanta: nothing to round, nothing to doubt.
             return value.v * multiplier, Num(value.v, value.e, value.null, whole=True)
         exact = _exact_of(value)
-        if exact is not None and exponent <= 0:
+        if exact is not None:
             return self.exact_quanta(value, exact, exponent, active, down)
         w = value.v * multiplier if exponent <= 0 else value.v / (10.0 ** exponent)
         magnitude = np.abs(w)
@@ -808,8 +846,13 @@ class _Columns:
             if not down:
                 units = units + (2 * rest >= step)  # half up, away from zero as Decimal
             quanta = np.copysign(units.astype(np.float64), ints)
-        v = quanta / 10.0 ** -exponent
-        return quanta, Num(v, np.abs(v) * EPS, value.null, exact=(quanta, -exponent))
+        if exponent <= 0:
+            v = quanta / 10.0 ** -exponent
+            return quanta, Num(v, np.abs(v) * EPS, value.null, exact=(quanta, -exponent))
+        v = quanta * 10.0 ** exponent  # whole hundreds, thousands...
+        whole = _fits(v)
+        self.mark(~(np.abs(v) < EXACT), active)
+        return quanta, Num(v, np.zeros(self.n), value.null, whole=whole, exact=(v, 0) if whole else None)
 
     def mission_of(self, args, what):
         if len(args) != 1:
