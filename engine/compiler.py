@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from .diagnostic import Diagnostic, InputError, suggest
 from .expressions import Expression, parse_expression
-from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
+from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS
+from .names import BASIS_NAMES, FUNCTION_NAMES, MISSION_NAMES, PROFILE_NAMES  # the one table of readable names
 from .ruleset import (
     AnnualMaximum,
     Definition,
@@ -43,17 +44,6 @@ __all__ = [
     "compile_ruleset",
 ]
 
-# What every formula may read about the CPTS and the evaluation date.
-BASIS_NAMES = (
-    "date", "population", "members", "contract_signed", "letter_of_intent_validated", "crises",
-)
-PROFILE_NAMES = BASIS_NAMES + (
-    "taille", "contract_year", "contract_year_start", "contract_year_end", "contract_end",
-    "text_in_force",
-)
-# What a formula attached to a mission (``mission: x``) may read about that mission.
-MISSION_NAMES = ("started", "deployed", "achievement", "indicators_earned")
-FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
 _CONSTANTS = ("True", "False", "None")
 _FUNCTIONS = frozenset(FUNCTION_NAMES)
 
