@@ -108,10 +108,10 @@ class Binder:
     def bind(self, profile: Profile, day: datetime.date, renewal: bool, compute_basis) -> Environment:
         """The environment of ``profile`` on ``day``.
 
-        ``compute_basis(formula, values)`` is the backend's evaluation of the taille's basis
-        over the slot values (profile names and scalar parameters). Raises
-        :class:`EvaluationError` when the basis fails (the backend's diagnostic), gives no
-        number, or falls in no taille class.
+        ``compute_basis(formula, values, functions)`` is the backend's evaluation of the taille's
+        basis over the slot values (profile names and scalar parameters). Raises
+        :class:`EvaluationError` when the basis cannot be computed, gives no number, or falls
+        in no taille class (the same diagnostics whatever the backend).
         """
         plan = self.plan
         ruleset = plan.ruleset
@@ -127,7 +127,10 @@ class Binder:
             values = list(self._basis_start)
             for index, name in self._profile:
                 values[index] = profile_values[name]
-            basis = compute_basis(plan.basis, values, functions)
+            try:
+                basis = compute_basis(plan.basis, values, functions)
+            except Exception as exc:  # noqa: BLE001 — the plan's one diagnostic of a failing basis
+                raise plan.basis.raised(exc, profile.name) from None
             try:
                 check_number(basis)
             except Exception as failure:  # noqa: BLE001 — the check's own diagnostic, at the basis

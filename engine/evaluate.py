@@ -233,7 +233,8 @@ class _Evaluation:
         ruleset, profile, day, plan = self.ruleset, self.profile, self.day, self.plan
 
         def basis(formula, values, functions):
-            return self.compute(formula, self._evaluator(values, functions)[1])
+            with decimal.localcontext(DECIMAL_CONTEXT):
+                return self._evaluator(values, functions)[1].eval(formula.text, previously_parsed=formula.tree)
 
         env = binder_of(plan).bind(profile, day, self.renewal, basis)
         year, size_class = env.year, env.size_class

@@ -409,15 +409,23 @@ def bounded(value):
     return value
 
 
+# Decimals first in each operator: DECIMAL_CONTEXT bounds them (its Emax traps an overflow);
+# only whole numbers and texts need the engine's own bound and simpleeval's length guard.
 def _add(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left + right
     return bounded(simpleeval.safe_add(left, right))
 
 
 def _subtract(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left - right
     return bounded(left - right)
 
 
 def _multiply(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left * right
     return bounded(simpleeval.safe_mult(left, right))
 
 

@@ -245,8 +245,8 @@ class _Builder:
         document = self.document
         if document is None:
             return (self.ruleset.source, None, None, tuple(path))
-        found = document.diagnostic("E000", "", path)
-        return (found.file, found.line, found.column, found.path)
+        line, column = document.position(path)
+        return (document.file_of(path), line, column, document.source_path(path))
 
     def formula(self, expression, field, gives, subject, name, mission, path, basis=False) -> Formula:
         reads: dict = {}
