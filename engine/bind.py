@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from .diagnostic import EvaluationError, msg
 from .expressions import describe_value
+from .names import MISSION_NAMES
 from .plan import Plan, check_number
 from .profile import Profile, profile_functions
 from .timeline import time_names
@@ -23,6 +24,7 @@ from .timeline import time_names
 __all__ = ["Environment", "Binder", "binder_of"]
 
 _ZERO = Decimal(0)
+_NO_FUNCTIONS: dict = {}  # never written to: the environment of a plan that calls no profile function
 
 
 @dataclasses.dataclass
@@ -37,7 +39,7 @@ class Environment:
     size_class: object  # SizeClass | None
     values: list
     functions: dict
-    named: tuple = ((), ())  # (profile names, contract-year names) as dicts, for :meth:`Binder.names`
+    named: dict = dataclasses.field(default_factory=dict)  # the contract-year names, for :meth:`Binder.names`
 
     @property
     def size(self) -> int | None:
@@ -48,29 +50,38 @@ class Environment:
         return self.year.number if self.year is not None else None
 
 
-def _profile_values(profile: Profile, day: datetime.date) -> dict:
-    return {
-        "date": day,
-        "population": profile.population,
-        "members": profile.members if profile.members is not None else 0,
-        "contract_signed": profile.contract_signed,
-        "letter_of_intent_validated": profile.letter_of_intent_validated,
-        "crises": tuple(c.declared for c in profile.crises),
-    }
+# What each name the taille's basis reads is, for one profile ``_p`` on one day ``_d``: Python
+# the binder writes into the filling function it makes for each plan (engine text only).
+_PROFILE = {
+    "date": "_d",
+    "population": "_p.population",
+    "members": "_members(_p)",
+    "contract_signed": "_p.contract_signed",
+    "letter_of_intent_validated": "_p.letter_of_intent_validated",
+    "crises": "_crises(_p)",
+}
+
+
+def _members(profile: Profile) -> int:
+    return profile.members if profile.members is not None else 0
+
+
+def _crises(profile: Profile) -> tuple:
+    return tuple(c.declared for c in profile.crises)
+
+
+def _mission_fields(state, number: int | None) -> tuple:
+    """(started, deployed, achievement, indicators_earned) of a mission, for contract year ``number``."""
+    if state is None:
+        return None, None, _ZERO, None
+    rate = state.achievement.get(number) if number is not None else None
+    return (state.started, state.deployed, rate if rate is not None else _ZERO,
+            state.indicators_earned(number) if state.indicators else None)
 
 
 def mission_values(profile: Profile, mission: str, number: int | None) -> dict:
     """What a formula attached to ``mission`` reads of it, for contract year ``number``."""
-    state = profile.missions.get(mission)
-    if state is None:
-        return {"started": None, "deployed": None, "achievement": _ZERO, "indicators_earned": None}
-    rate = state.achievement.get(number) if number is not None else None
-    return {
-        "started": state.started,
-        "deployed": state.deployed,
-        "achievement": rate if rate is not None else _ZERO,
-        "indicators_earned": state.indicators_earned(number) if state.indicators else None,
-    }
+    return dict(zip(MISSION_NAMES, _mission_fields(profile.missions.get(mission), number)))
 
 
 class Binder:
@@ -81,14 +92,30 @@ class Binder:
         ruleset = plan.ruleset
         size = len(plan.slots)
         self.size = size
-        self._profile = [(s.index, s.name) for s in plan.inputs if s.kind == "profile"]
-        self._time = [(s.index, s.name) for s in plan.inputs if s.kind == "time"]
-        self._taille = [s.index for s in plan.inputs if s.kind == "taille"]
+        inputs = plan.inputs
+        profile_slots = [s for s in inputs if s.kind == "profile"]
         missions: dict = {}
-        for s in plan.inputs:
+        for s in inputs:
             if s.kind == "mission":
-                missions.setdefault(s.mission, []).append((s.index, s.name))
-        self._missions = tuple((mission, tuple(fields)) for mission, fields in missions.items())
+                missions.setdefault(s.mission, []).append((s.index, MISSION_NAMES.index(s.name)))
+        # The filling of the slots, written once per plan as straight-line Python (one function call
+        # per evaluation, whatever the number of slots); mission ids travel as data (_K).
+        profile_lines = [f"    _v[{s.index}] = {_PROFILE[s.name]}" for s in profile_slots]
+        fill = ["def _fill(_v, _p, _d, _time, _n, _size):", "    pass"] + profile_lines
+        fill += [f"    _v[{s.index}] = _time[{s.name!r}]" for s in inputs if s.kind == "time"]
+        fill += [f"    _v[{s.index}] = _size" for s in inputs if s.kind == "taille"]
+        if missions:
+            fill.append("    _m = _p.missions")
+        for number, (mission, fields) in enumerate(missions.items()):
+            fill.append(f"    _f = _fields(_m.get(_K[{number}]), _n)")
+            fill += [f"    _v[{index}] = _f[{position}]" for index, position in fields]
+        basis = ["def _fill_basis(_v, _p, _d):"] + profile_lines + ["    pass"]
+        named = ["def _named(_p, _d):", "    return {" + ", ".join(
+            f"{name!r}: {code}" for name, code in _PROFILE.items()) + "}"]
+        namespace = {"__builtins__": {}, "_members": _members, "_crises": _crises, "_fields": _mission_fields,
+                     "_K": tuple(missions)}
+        exec(compile("\n".join(fill + basis + named) + "\n", "<bind>", "exec"), namespace)  # noqa: S102 — engine text only
+        self._fill, self._fill_basis, self._named = namespace["_fill"], namespace["_fill_basis"], namespace["_named"]
         parameters = [s for s in plan.inputs if s.kind == "parameter"]
         scalars = [(s.index, ruleset.parameters[s.name].value) for s in parameters
                    if ruleset.parameters[s.name].by_taille is None]
@@ -115,18 +142,16 @@ class Binder:
         """
         plan = self.plan
         ruleset = plan.ruleset
-        profile_values = _profile_values(profile, day)
         year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
         number = year.number if year is not None else None
-        functions = {}
+        functions = _NO_FUNCTIONS
         if self._functions:
             bound = profile_functions(profile, number)
             functions = {f"f_{name}": bound[name] for name in self._functions}
         size_class = None
         if plan.basis is not None:
             values = list(self._basis_start)
-            for index, name in self._profile:
-                values[index] = profile_values[name]
+            self._fill_basis(values, profile, day)
             try:
                 basis = compute_basis(plan.basis, values, functions)
             except Exception as exc:  # noqa: BLE001 — the plan's one diagnostic of a failing basis
@@ -143,24 +168,13 @@ class Binder:
                     ("taille", "classes"))])
         size = size_class.taille if size_class is not None else None
         values = list(self._start.get(size) or self._start[None])
-        for index, name in self._profile:
-            values[index] = profile_values[name]
-        for index, name in self._time:
-            values[index] = time[name]
-        for index in self._taille:
-            values[index] = size
-        for mission, fields in self._missions:
-            found = mission_values(profile, mission, number)
-            for index, name in fields:
-                values[index] = found[name]
-        return Environment(profile, day, year, size_class, values, functions, (profile_values, time))
+        self._fill(values, profile, day, time, number, size)
+        return Environment(profile, day, year, size_class, values, functions, time)
 
-    @staticmethod
-    def names(env: Environment) -> dict:
+    def names(self, env: Environment) -> dict:
         """The names the engine provides (profile, contract year, taille) by name, for what reads
         an evaluation's environment by name (payment rules, the coverage of test cases)."""
-        profile_values, time = env.named
-        return {**profile_values, **time, "taille": env.size}
+        return {**self._named(env.profile, env.day), **env.named, "taille": env.size}
 
 
 def binder_of(plan: Plan) -> Binder:

@@ -26,7 +26,6 @@ import copy
 import dataclasses
 import datetime
 import decimal
-import functools
 import operator
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
@@ -45,7 +44,7 @@ __all__ = ["FastRuleset", "FastResult", "FastTimeline", "batch_context"]
 _ZERO = Decimal(0)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)  # not frozen: a frozen dataclass is slow to make, and batch makes millions
 class FastResult:
     """The amounts of one evaluation: per line (id -> amount, for the lines that apply)."""
 
@@ -264,7 +263,29 @@ class FastRuleset:
         def code(formula):
             return ast.unparse(_Generate(names, decimal_slots, used).visit(copy.deepcopy(formula.tree)))
 
-        rounding = "{target} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t)"
+        # The maxima a formula computed on every run reads (sum_maxima in an amount, a condition or a
+        # definition): computed on every run. The others only when the maxima are asked.
+        always_maxima = {slot.name for step in plan.steps for formula in step.formulas
+                         if formula is not step.maximum_formula for slot in formula.slots if slot.kind == "maximum"}
+        asked_maxima = set(plan.maxima_read) - always_maxima
+        # A line whose amount or maximum is a parameter alone: rounded once per taille (_r[n]).
+        self._rounded_names: list = []
+
+        def rounded(formula, target):
+            tree = formula.tree
+            if isinstance(tree, ast.Name) and tree.id[1:].isdigit():
+                slot = plan.slots[int(tree.id[1:])]
+                if slot.kind == "parameter" and self._roundable(slot.name):
+                    if slot.name not in self._rounded_names:
+                        self._rounded_names.append(slot.name)
+                    return [(f"{target} = _r[{self._rounded_names.index(slot.name)}]", formula, None)]
+            if _Generate(names, decimal_slots, set()).is_decimal(tree):
+                return [(f"_t = {code(formula)}", formula, None),
+                        (f"{target} = _t.quantize(_quantum, _HALF_UP)", formula, _MONEY)]
+            return [(f"_t = {code(formula)}", formula, None),
+                    (f"{target} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t)",
+                     formula, _MONEY)]
+
         for step in plan.steps:
             target = f"v{step.target.index}"
             if step.kind == "definition":
@@ -272,21 +293,22 @@ class FastRuleset:
                 continue
             key = names.constant(step.name)
             maximum = f"v{step.maximum.index}"
-            always = step.name in plan.maxima_read  # a sum of maxima reads it: computed on every run
-            block = [(f"_t = {code(step.amount)}", step.amount, None),
-                     (rounding.format(target=target), step.amount, _MONEY)]
+            always = step.name in always_maxima
+            block = rounded(step.amount, target)
             if step.maximum_formula is not None:
                 # A maximum only when asked (eval's table), or when a sum of maxima reads it.
                 pad = "" if always else "    "
                 if not always:
                     block.append(("if _mx is not None:", None, None))
-                block += [(f"{pad}_t = {code(step.maximum_formula)}", step.maximum_formula, None),
-                          (pad + rounding.format(target=maximum), step.maximum_formula, _MONEY)]
+                block += [(pad + text, formula, check) for text, formula, check in
+                          rounded(step.maximum_formula, maximum)]
                 block.append((f"{pad}_mx[{key}] = {maximum}" if not always else
                               f"if _mx is not None: _mx[{key}] = {maximum}", None, None))
             else:
                 if always:
                     block.append((f"{maximum} = {target}", None, None))
+                elif step.name in asked_maxima:
+                    block.append((f"if _mx is not None: {maximum} = {target}", None, None))
                 block.append((f"if _mx is not None: _mx[{key}] = {target}", None, None))
             block.append((f"_out[{key}] = {target}", None, None))
             # The day its amount accrues from, as the reference computes it (for a cut year).
@@ -306,11 +328,13 @@ class FastRuleset:
             body.append((f"    {target} = _ZERO", None, None))
             if always:
                 body.append((f"    {maximum} = _ZERO", None, None))
+            elif step.name in asked_maxima:
+                body.append((f"    if _mx is not None: {maximum} = _ZERO", None, None))
             body.append(("else:", None, None))
             body.append(("    _cond(_c)", step.when, None))
         inputs = sorted(index for index in used if plan.slots[index].kind in _INPUT_KINDS)
         prologue = self._prologue(inputs, plan, names)
-        lines = ["def _run(_in, _fn, _mx, _rf):", "    _out = {}"] + ["    " + text for text in prologue]
+        lines = ["def _run(_in, _fn, _mx, _rf, _r):", "    _out = {}"] + ["    " + text for text in prologue]
         self._where: dict = {}
         for text, formula, check in body:
             lines.append("    " + text)
@@ -325,6 +349,7 @@ class FastRuleset:
             warnings.simplefilter("ignore", SyntaxWarning)
             exec(compile(self.source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
         self._run = namespace["_run"]
+        self._rounded: dict = {}  # taille -> the rounded parameters (_r)
         self._basis = None
         if plan.basis is not None:
             basis_names, basis_used = _Names(), set()
@@ -337,6 +362,29 @@ class FastRuleset:
             basis_namespace = self._namespace(basis_names, basis_inputs)
             exec(compile(source, "<taille.basis>", "exec"), basis_namespace)  # noqa: S102 — as above
             self._basis = basis_namespace["_basis"]
+
+    def _tailles(self) -> list:
+        taille = self.ruleset.taille
+        return sorted({c.taille for c in taille.classes}) if taille is not None else [None]
+
+    def _roundable(self, name) -> bool:
+        """Whether a parameter rounds to an amount for every taille a run may have: then it is
+        rounded once per taille, not on every run."""
+        parameter = self.ruleset.parameters[name]
+        try:
+            with decimal.localcontext(DECIMAL_CONTEXT):
+                for size in self._tailles():
+                    to_money(parameter.value_for(size), self.plan.quantum)
+        except ExpressionFailure:
+            return False
+        return True
+
+    def _rounded_for(self, size):
+        quantum = self.plan.quantum
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            found = self._rounded[size] = tuple(to_money(self.ruleset.parameters[name].value_for(size), quantum)
+                                                for name in self._rounded_names)
+        return found
 
     @staticmethod
     def _prologue(inputs, plan, names) -> list:
@@ -355,7 +403,7 @@ class FastRuleset:
         return {"__builtins__": {}, **_HELPERS, **names.constants,
                 **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()},
                 "_pick": operator.itemgetter(*inputs) if inputs else None, "_quantum": quantum,
-                "_money": functools.partial(to_money, quantum=quantum)}
+                "_money": _money_of(quantum)}
 
     def run(self, profile: Profile, day: datetime.date, renewal: bool = False, *, maxima: bool = False) -> FastResult:
         """The amounts of ``profile`` under this one ruleset on ``day`` (see :func:`~.evaluate.evaluate`),
@@ -379,16 +427,17 @@ class FastRuleset:
         env = self._binder.bind(profile, day, renewal, self._basis_of)
         runs_from: dict = {}
         found = {} if maxima else None
+        size_class = env.size_class
+        size = size_class.taille if size_class is not None else None
+        rounded = self._rounded.get(size) or self._rounded_for(size)
         try:
-            amounts = self._run(env.values, env.functions, found, runs_from)
+            amounts = self._run(env.values, env.functions, found, runs_from, rounded)
         except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
             raise self._failure(exc, profile) from None
         quantum = self.plan.quantum
         total = sum(amounts.values(), _ZERO).quantize(quantum, rounding=ROUND_HALF_UP)
-        size_class = env.size_class
         year = env.year
-        return FastResult(size_class.taille if size_class is not None else None,
-                          year.number if year is not None else None, amounts, total, runs_from, found)
+        return FastResult(size, year.number if year is not None else None, amounts, total, runs_from, found)
 
     def _failure(self, exc: Exception, profile: Profile) -> Exception:
         """The diagnostic of the formula on whose line of the generated source ``exc`` was raised."""
@@ -407,6 +456,24 @@ class FastRuleset:
             except ExpressionFailure as failure:
                 exc = failure
         return formula.raised(exc, profile.name)
+
+
+def _money_of(quantum):
+    """:func:`~.plan.to_money` for the values that are not Decimals, whole numbers (amounts of
+    parameters, mostly) remembered once rounded: a few hundred distinct ones in a ruleset."""
+    rounded: dict = {}
+
+    def money(value):
+        if type(value) is int:
+            found = rounded.get(value)
+            if found is None:
+                found = to_money(value, quantum)
+                if len(rounded) < 4096:
+                    rounded[value] = found
+            return found
+        return to_money(value, quantum)
+
+    return money
 
 
 _INPUT_KINDS = ("profile", "time", "taille", "parameter", "mission")

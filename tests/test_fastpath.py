@@ -267,7 +267,7 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = ({"_run", "_in", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_pick", "_quantum", "_money", "get"}
+_PLUMBING = ({"_run", "_in", "_fn", "_mx", "_rf", "_r", "_out", "_t", "_c", "_pick", "_quantum", "_money", "get"}
              | set(fastpath_module._HELPERS))
 
 
@@ -287,9 +287,12 @@ def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_p
                 # Only the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the
                 # day each accrues from (_rf[_k3] = ..., for a year cut by a text) and, when asked,
                 # its maximum (_mx[_k3] = v4).
-                assert isinstance(node.value, ast.Name) and node.value.id in ("_out", "_rf", "_mx"), \
+                assert isinstance(node.value, ast.Name) and node.value.id in ("_out", "_rf", "_mx", "_r"), \
                     ast.unparse(node)
-                assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
+                if node.value.id == "_r":  # a parameter rounded once per taille, by its position
+                    assert isinstance(node.slice, ast.Constant) and type(node.slice.value) is int
+                else:
+                    assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
             elif isinstance(node, ast.Attribute):
                 # Only the engine's own rounding, and the functions bound to the profile (_fn.get(_k1)).
                 assert (isinstance(node.value, ast.Name) and (node.value.id, node.attr)
