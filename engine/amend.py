@@ -24,7 +24,7 @@ import copy
 import dataclasses
 import datetime
 
-from .diagnostic import Diagnostic, suggest
+from .diagnostic import Diagnostic, msg, suggest
 from .yaml_loader import Document
 
 __all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions", "LIST_SECTIONS",
@@ -37,6 +37,10 @@ METADATA = ("id", "title", "kind", "status", "reference", "note", "dates")
 _SINGULAR = {"missions": "mission", "indicators": "indicator", "lines": "line",
              "obligations": "obligation", "payments": "payment rule", "parameters": "parameter",
              "definitions": "definition"}
+# The same, as a reader reads them, in their language.
+_KIND_TEXTS = {"missions": msg("mission"), "indicators": msg("indicator"), "lines": msg("line"),
+               "obligations": msg("obligation"), "payments": msg("payment rule"), "parameters": msg("parameter"),
+               "definitions": msg("definition")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,8 +127,9 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             key = _removal_id(item)
             if key not in entries:
                 guess = suggest(key, entries)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                problem("E307", f"removes {_SINGULAR[name]} '{key}', which {base_id} does not have{hint}", path)
+                hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
+                problem("E307", msg("removes {what} '{key}', which {base} does not have{hint}", what=_KIND_TEXTS[name],
+                                    key=key, base=base_id, hint=hint), path)
             elif active(item):
                 del entries[key]
                 removed[key] = path
@@ -148,12 +153,12 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
     for name in LIST_SECTIONS:
         spec = changes.get(name) or {}
         entries = sections[name]
-        what = _SINGULAR[name]
+        what = _KIND_TEXTS[name]
         for index, item in enumerate(spec.get("add") or []):
             path = ("changes", name, "add", index)
             if item["id"] in entries:
-                problem("E308", f"adds {what} '{item['id']}', which {base_id} already has: "
-                        f"use 'change' to modify it", path + ("id",))
+                problem("E308", msg("adds {what} '{id}', which {base} already has: use 'change' to modify it",
+                                    what=what, id=item['id'], base=base_id), path + ("id",))
                 continue
             entries[item["id"]] = _Entry(item, amendment, path)
         for index, item in enumerate(spec.get("change") or []):
@@ -161,9 +166,9 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             entry = entries.get(item["id"])
             if entry is None:
                 guess = suggest(item["id"], entries)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                problem("E307", f"changes {what} '{item['id']}', which {base_id} does not have{hint}",
-                        path + ("id",))
+                hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
+                problem("E307", msg("changes {what} '{id}', which {base} does not have{hint}", what=what,
+                                    id=item['id'], base=base_id, hint=hint), path + ("id",))
                 continue
             if not active(item):
                 continue
@@ -186,6 +191,13 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         elif key in base.data:
             data[key] = copy.deepcopy(base.data[key])
             grafter.graft(result, (key,), base, (key,))
+    # The texts whose result formulas read (engine/crosstext.py): written at the top of any
+    # text; an amending text's replace its base's, else the base's are inherited.
+    for source in (amendment, base):
+        if "other_texts" in source.data:
+            data["other_texts"] = copy.deepcopy(source.data["other_texts"])
+            grafter.graft(result, ("other_texts",), source, ("other_texts",))
+            break
     for name in MAP_SECTIONS:
         if sections[name]:
             data[name] = {}

@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from .diagnostic import EvaluationError, msg
 from .expressions import describe_value
-from .names import MISSION_NAMES
+from . import crosstext
+from .names import FUNCTION_KINDS, MISSION_NAMES
 from .plan import Plan, check_number
 from .profile import Profile, profile_functions
 from .timeline import time_names
@@ -131,14 +132,17 @@ class Binder:
         for index, value in scalars:
             self._basis_start[index] = value
         self._functions = tuple(sorted(plan.profile_functions))
+        self._texts = any(FUNCTION_KINDS[name] == "texts" for name in self._functions)
 
-    def bind(self, profile: Profile, day: datetime.date, renewal: bool, compute_basis) -> Environment:
+    def bind(self, profile: Profile, day: datetime.date, renewal: bool, compute_basis, *,
+             fast: bool = False) -> Environment:
         """The environment of ``profile`` on ``day``.
 
         ``compute_basis(formula, values, functions)`` is the backend's evaluation of the taille's
         basis over the slot values (profile names and scalar parameters). Raises
         :class:`EvaluationError` when the basis cannot be computed, gives no number, or falls
-        in no taille class (the same diagnostics whatever the backend).
+        in no taille class (the same diagnostics whatever the backend). ``fast`` says which kind
+        of backend asks: another text a formula reads is evaluated by the same kind.
         """
         plan = self.plan
         ruleset = plan.ruleset
@@ -147,6 +151,8 @@ class Binder:
         functions = _NO_FUNCTIONS
         if self._functions:
             bound = profile_functions(profile, number)
+            if self._texts:  # what other texts give this CPTS on this day, by the asking backend's kind
+                bound.update(crosstext.functions(ruleset, profile, day, renewal, fast=fast))
             functions = {f"f_{name}": bound[name] for name in self._functions}
         size_class = None
         if plan.basis is not None:

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import simpleeval
 
-from .diagnostic import suggest
+from .diagnostic import Message, msg, suggest
 
 __all__ = [
     "Expression",
@@ -83,24 +83,24 @@ _ALLOWED_NODES = (
 )
 
 _REFUSED = {
-    ast.Attribute: "attribute access ('.') is not allowed",
-    ast.Subscript: "indexing ('[...]') is not allowed",
-    ast.Lambda: "lambda is not allowed",
-    ast.NamedExpr: "assignment (':=') is not allowed",
-    ast.JoinedStr: "f-strings are not allowed",
-    ast.FormattedValue: "f-strings are not allowed",
-    ast.Mod: "'%' (modulo, string formatting) is not allowed",
-    ast.FloorDiv: "'//' is not allowed: use round_down()",
-    ast.ListComp: "comprehensions are not allowed",
-    ast.SetComp: "comprehensions are not allowed",
-    ast.DictComp: "comprehensions are not allowed",
-    ast.GeneratorExp: "comprehensions are not allowed",
-    ast.Starred: "'*' unpacking is not allowed",
-    ast.Dict: "mappings are not allowed in expressions",
-    ast.Set: "sets are not allowed in expressions",
-    ast.Await: "await is not allowed",
-    ast.Yield: "yield is not allowed",
-    ast.YieldFrom: "yield is not allowed",
+    ast.Attribute: msg("attribute access ('.') is not allowed"),
+    ast.Subscript: msg("indexing ('[...]') is not allowed"),
+    ast.Lambda: msg("lambda is not allowed"),
+    ast.NamedExpr: msg("assignment (':=') is not allowed"),
+    ast.JoinedStr: msg("f-strings are not allowed"),
+    ast.FormattedValue: msg("f-strings are not allowed"),
+    ast.Mod: msg("'%' (modulo, string formatting) is not allowed"),
+    ast.FloorDiv: msg("'//' is not allowed: use round_down()"),
+    ast.ListComp: msg("comprehensions are not allowed"),
+    ast.SetComp: msg("comprehensions are not allowed"),
+    ast.DictComp: msg("comprehensions are not allowed"),
+    ast.GeneratorExp: msg("comprehensions are not allowed"),
+    ast.Starred: msg("'*' unpacking is not allowed"),
+    ast.Dict: msg("mappings are not allowed in expressions"),
+    ast.Set: msg("sets are not allowed in expressions"),
+    ast.Await: msg("await is not allowed"),
+    ast.Yield: msg("yield is not allowed"),
+    ast.YieldFrom: msg("yield is not allowed"),
 }
 
 
@@ -109,7 +109,7 @@ class ExpressionProblem:
     """A problem inside an expression: code, message and where in its text."""
 
     code: str
-    message: str
+    message: Message
     line_offset: int = 0  # 0 for the first line of the expression
     column: int = 0  # 0-based, within that line
     name: str | None = None  # the unknown name, for E102
@@ -153,15 +153,16 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
     (['a'], [])
     >>> parse_expression("a.__class__", known_names={"a"}, known_functions=set())[1][0].code
     'E103'
-    >>> parse_expression("populaton", known_names={"population"}, known_functions=set())[1][0].message
+    >>> str(parse_expression("populaton", known_names={"population"}, known_functions=set())[1][0].message)
     "unknown name 'populaton' (did you mean 'population'?)"
     """
     text = _source(value)
     if len(text) > MAX_EXPRESSION_CHARS:
         return None, [ExpressionProblem(
-            "E104", f"expression of {len(text)} characters; the limit is {MAX_EXPRESSION_CHARS}")]
+            "E104", msg("expression of {size} characters; the limit is {limit}", size=len(text),
+                        limit=MAX_EXPRESSION_CHARS))]
     if not text.strip():
-        return None, [ExpressionProblem("E101", "empty expression")]
+        return None, [ExpressionProblem("E101", msg("empty expression"))]
     # Parenthesised, a formula may span lines as YAML folds it; the closing
     # parenthesis on a line of its own is not swallowed by a trailing comment.
     source = "(" + text.strip() + "\n)"
@@ -170,13 +171,13 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
     except SyntaxError as exc:
         line = max((exc.lineno or 1) - 1, 0)
         return None, [ExpressionProblem(
-            "E101", f"not a valid expression: {exc.msg}", line,
+            "E101", msg("not a valid expression: {reason}", reason=_syntax_reason(exc.msg)), line,
             max((exc.offset or 1) - 1 - (1 if line == 0 else 0), 0))]
     except (RecursionError, MemoryError, ValueError):
-        return None, [ExpressionProblem("E104", "expression too deeply nested")]
+        return None, [ExpressionProblem("E104", msg("expression too deeply nested"))]
 
     if isinstance(tree.body, ast.Tuple) and not tree.body.elts:
-        return None, [ExpressionProblem("E101", "empty expression (only a comment)")]
+        return None, [ExpressionProblem("E101", msg("empty expression (only a comment)"))]
 
     problems: list[ExpressionProblem] = []
     containers: set = set()  # the tuples and lists written after 'in' / 'not in', the only ones allowed
@@ -192,19 +193,21 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
         line = getattr(node, "lineno", 1) - 1
         where = (line, max(getattr(node, "col_offset", 0) - (1 if line == 0 else 0), 0))
         if depth > MAX_EXPRESSION_DEPTH:
-            return None, [ExpressionProblem("E104", f"expression nested deeper than {MAX_EXPRESSION_DEPTH} levels", *where)]
+            return None, [ExpressionProblem("E104", msg("expression nested deeper than {limit} levels",
+                                                             limit=MAX_EXPRESSION_DEPTH), *where)]
         if count > MAX_EXPRESSION_NODES:
-            return None, [ExpressionProblem("E104", f"expression has more than {MAX_EXPRESSION_NODES} parts")]
+            return None, [ExpressionProblem("E104", msg("expression has more than {limit} parts",
+                                                             limit=MAX_EXPRESSION_NODES))]
         if type(node) in _REFUSED:
             problems.append(ExpressionProblem("E103", _REFUSED[type(node)], *where))
             continue
         if not isinstance(node, _ALLOWED_NODES):
             problems.append(ExpressionProblem(
-                "E103", f"{type(node).__name__} is not allowed in an expression", *where))
+                "E103", msg("{construct} is not allowed in an expression", construct=type(node).__name__), *where))
             continue
         if isinstance(node, (ast.Tuple, ast.List)) and id(node) not in containers:
             problems.append(ExpressionProblem(
-                "E103", "a list of values is only allowed after 'in' or 'not in': x in (3, 4)", *where))
+                "E103", msg("a list of values is only allowed after 'in' or 'not in': x in (3, 4)"), *where))
             continue
         if isinstance(node, ast.Compare):
             for operator_, operand in zip(node.ops, node.comparators):
@@ -216,7 +219,7 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                         isinstance(o, ast.Constant) and (o.value is None or o.value is True or o.value is False)
                         for o in operands[index:index + 2]):
                     problems.append(ExpressionProblem(
-                        "E103", "'is' and 'is not' compare only with None, True or False: write == or !=",
+                        "E103", msg("'is' and 'is not' compare only with None, True or False: write == or !="),
                         *where))
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mod, ast.FloorDiv)):
             problems.append(ExpressionProblem("E103", _REFUSED[type(node.op)], *where))
@@ -226,54 +229,58 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
             if not (isinstance(exponent, ast.Constant) and type(exponent.value) is int
                     and 0 <= exponent.value <= MAX_POWER_EXPONENT):
                 problems.append(ExpressionProblem(
-                    "E103", f"'**' takes a literal whole exponent from 0 to {MAX_POWER_EXPONENT}", *where))
+                    "E103", msg("'**' takes a literal whole exponent from 0 to {limit}", limit=MAX_POWER_EXPONENT),
+                    *where))
                 continue
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str) and len(node.value) > MAX_STRING_LITERAL:
                 problems.append(ExpressionProblem(
-                    "E104", f"text literal longer than {MAX_STRING_LITERAL} characters", *where))
+                    "E104", msg("text literal longer than {limit} characters", limit=MAX_STRING_LITERAL), *where))
             elif isinstance(node.value, float):
                 node.value = Decimal(ast.get_source_segment(source, node) or repr(node.value))
                 if len(node.value.as_tuple().digits) > MAX_NUMBER_DIGITS:
                     problems.append(ExpressionProblem(
-                        "E104", f"number literal of more than {MAX_NUMBER_DIGITS} digits", *where))
+                        "E104", msg("number literal of more than {limit} digits", limit=MAX_NUMBER_DIGITS),
+                        *where))
                 elif not node.value.is_finite() or not (
                         -MAX_MAGNITUDE_DIGITS <= node.value.adjusted() < MAX_MAGNITUDE_DIGITS):
                     problems.append(ExpressionProblem(
-                        "E104", f"number literal beyond the engine's bounds (10**-{MAX_MAGNITUDE_DIGITS} "
-                        f"to 10**{MAX_MAGNITUDE_DIGITS})", *where))
+                        "E104", msg("number literal beyond the engine's bounds (10**-{digits} to 10**{digits})",
+                                    digits=MAX_MAGNITUDE_DIGITS), *where))
             elif type(node.value) is int and abs(node.value) >= 10 ** MAX_NUMBER_DIGITS:
                 problems.append(ExpressionProblem(
-                    "E104", f"number literal of more than {MAX_NUMBER_DIGITS} digits", *where))
+                    "E104", msg("number literal of more than {limit} digits", limit=MAX_NUMBER_DIGITS), *where))
             elif not isinstance(node.value, (int, str, bool, type(None), Decimal)):
                 problems.append(ExpressionProblem(
-                    "E103", f"literal {type(node.value).__name__} is not allowed", *where))
+                    "E103", msg("literal {kind} is not allowed", kind=type(node.value).__name__), *where))
         if isinstance(node, ast.Name):
             written = ast.get_source_segment(source, node)
             if written is not None and written != node.id:
                 # Python reads identifiers in NFKC form: a fullwidth or math-bold letter would
                 # silently read another name than the one a reviewer sees.
                 problems.append(ExpressionProblem(
-                    "E103", f"name {written!r} is not written in plain letters (Python would read it as "
-                    f"'{node.id}'): names are ASCII", *where))
+                    "E103", msg("name {written} is not written in plain letters (Python would read it as "
+                               "'{name}'): names are ASCII", written=repr(written), name=node.id), *where))
                 continue
             if node.id not in known_names:
                 guess = suggest(node.id, known_names)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                problems.append(ExpressionProblem("E102", f"unknown name '{node.id}'{hint}", *where, node.id))
+                hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
+                problems.append(ExpressionProblem("E102", msg("unknown name '{name}'{hint}", name=node.id, hint=hint),
+                                                  *where, node.id))
             names.add(node.id)
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
-                problems.append(ExpressionProblem("E103", "only named functions can be called", *where))
+                problems.append(ExpressionProblem("E103", msg("only named functions can be called"), *where))
                 continue
             if node.keywords:
-                problems.append(ExpressionProblem("E103", "keyword arguments are not allowed", *where))
+                problems.append(ExpressionProblem("E103", msg("keyword arguments are not allowed"), *where))
                 continue
             name = node.func.id
             if name not in known_functions:
                 guess = suggest(name, known_functions)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
-                problems.append(ExpressionProblem("E102", f"unknown function '{name}'{hint}", *where))
+                hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
+                problems.append(ExpressionProblem("E102", msg("unknown function '{name}'{hint}", name=name, hint=hint),
+                                                  *where))
             functions.add(name)
             if node.args and isinstance(node.args[0], ast.Constant):
                 first = node.args[0]
@@ -292,19 +299,19 @@ def parse_expression(value, *, known_names, known_functions) -> tuple[Expression
                       tuple(calls), source), []
 
 
-def describe_value(value) -> str:
+def describe_value(value) -> str | Message:
     """A short, safe rendering of a computed value for a message (never a huge number).
 
-    >>> describe_value(10 ** 5000)
+    >>> str(describe_value(10 ** 5000))
     'a whole number of about 5001 digits'
     >>> describe_value("x")
     "'x'"
     """
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         # Counted from the bits: str() of a huge int is slow, and refused past 4300 digits.
-        return f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"
+        return msg("a whole number of about {digits} digits", digits=int(value.bit_length() * 0.30103) + 1)
     if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > 40:
-        return f"a number of {value.adjusted() + 1} digits"
+        return msg("a number of {digits} digits", digits=value.adjusted() + 1)
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -327,49 +334,89 @@ def _term(python_type: str) -> str:
     return _TYPE_TERMS.get(python_type, "a value of another kind")
 
 
-def explain_type_error(exc: Exception) -> tuple[str, str | None]:
-    """A Python type error, said in the rule's terms: ``(what, hint at the fix or None)``.
+# The terms as a reader reads them, in their language.
+_TERM_TEXTS = {
+    "a number": msg("a number"), "true/false": msg("true/false"), "a text": msg("a text"), "a date": msg("a date"),
+    "a duration": msg("a duration"), "nothing (None)": msg("nothing (None)"),
+    "a list of values": msg("a list of values"), "a value of another kind": msg("a value of another kind"),
+}
 
-    >>> explain_type_error(TypeError("'<' not supported between instances of 'datetime.date' and 'str'"))
-    ("cannot compare a date with a text ('<')", "write a date as as_date('2024-01-01')")
-    >>> explain_type_error(TypeError("unsupported operand type(s) for +: 'int' and 'datetime.date'"))[0]
+
+def _said(python_type: str) -> Message:
+    return _TERM_TEXTS[_term(python_type)]
+
+
+# Python's words for the commonest mistakes in a formula, in the reader's language; any
+# other is quoted as Python says it.
+_SYNTAX_REASONS = {
+    "invalid syntax": msg("invalid syntax"),
+    "unexpected EOF while parsing": msg("the formula ends too early"),
+    "invalid syntax. Perhaps you forgot a comma?": msg("invalid syntax: a comma or an operator may be missing"),
+    "unmatched ')'": msg("a ')' closes no '('"),
+    "'(' was never closed": msg("a '(' is never closed"),
+    "invalid decimal literal": msg("invalid number"),
+}
+
+
+def _syntax_reason(reason: str):
+    """Python's reason for a syntax error, in the reader's language when we know it."""
+    if reason in _SYNTAX_REASONS:
+        return _SYNTAX_REASONS[reason]
+    if reason.startswith("unterminated string literal"):
+        return msg("a text is not closed by its quote")
+    return reason
+
+
+def _reason(exc: Exception):
+    """An exception's reason for a message: the Message the engine raised it with, else its text."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Message) else str(exc)
+
+
+def explain_type_error(exc: Exception) -> tuple[Message, Message | None]:
+    """A Python type error, said in the rule's terms: ``(what, hint at the fix or None)``, messages.
+
+    >>> [str(m) for m in explain_type_error(TypeError("'<' not supported between instances of 'datetime.date' and 'str'"))]
+    ["cannot compare a date with a text ('<')", "write a date as as_date('2024-01-01')"]
+    >>> str(explain_type_error(TypeError("unsupported operand type(s) for +: 'int' and 'datetime.date'"))[0])
     'cannot compute a number + a date'
     """
     message = str(exc)
     kinds: tuple = ()
     if match := _COMPARE.search(message):
         kinds = (match["a"], match["b"])
-        said = f"cannot compare {_term(match['a'])} with {_term(match['b'])} ('{match['op']}')"
+        said = msg("cannot compare {a} with {b} ('{op}')", a=_said(match['a']), b=_said(match['b']), op=match['op'])
     elif match := _OPERAND.search(message):
         kinds = (match["a"], match["b"])
-        said = f"cannot compute {_term(match['a'])} {match['op']} {_term(match['b'])}"
+        said = msg("cannot compute {a} {op} {b}", a=_said(match['a']), op=match['op'], b=_said(match['b']))
     elif match := _UNARY.search(message):
         kinds = (match["a"],)
-        said = f"cannot compute {match['op']}{_term(match['a'])}"
+        said = msg("cannot compute {op}{a}", op=match['op'], a=_said(match['a']))
     elif match := _NOT_ITERABLE.search(message):
         kinds = (match["a"],)
-        said = f"'in' needs a list of values such as (3, 4), not {_term(match['a'])}"
+        said = msg("'in' needs a list of values such as (3, 4), not {a}", a=_said(match['a']))
     elif isinstance(exc, AttributeError) or "object has no attribute" in message:
         # A helper given a number or a text where it takes a date (add_months(population, 1)).
         found = _QUOTED_TYPE.findall(message)
         kinds = tuple(found)
-        said = f"a function was given {_term(found[0]) if found else 'a value'} where it takes a date"
+        said = msg("a function was given {a} where it takes a date",
+                   a=_said(found[0]) if found else msg("a value"))
     else:
         # Never Python's own words: name the kinds of value involved, if any can be seen.
         kinds = tuple(_QUOTED_TYPE.findall(message))
-        said = ("values of the wrong kind" + (" (" + ", ".join(dict.fromkeys(_term(k) for k in kinds)) + ")"
-                                             if kinds else ""))
+        said = (msg("values of the wrong kind ({kinds})",
+                    kinds=[_TERM_TEXTS[term] for term in dict.fromkeys(_term(k) for k in kinds)])
+                if kinds else msg("values of the wrong kind"))
     terms = {_term(kind) for kind in kinds}
     if "a date" in terms and "a text" in terms:
-        hint = "write a date as as_date('2024-01-01')"
+        hint = msg("write a date as as_date('2024-01-01')")
     elif "nothing (None)" in terms:
-        hint = "a value is missing: test it first (x is not None)"
+        hint = msg("a value is missing: test it first (x is not None)")
     elif "a duration" in terms:
-        hint = "count the days between two dates with days_between(start, end)"
+        hint = msg("count the days between two dates with days_between(start, end)")
     elif "a date" in terms and ("a number" in terms or "true/false" in terms):
-        hint = "a date moves with add_months() or add_years(); days_between() counts the days between two"
+        hint = msg("a date moves with add_months() or add_years(); days_between() counts the days between two")
     elif "a text" in terms and "a number" in terms:
-        hint = "a number is written without quotes"
+        hint = msg("a number is written without quotes")
     else:
         hint = None
     return said, hint
@@ -378,7 +425,7 @@ def explain_type_error(exc: Exception) -> tuple[str, str | None]:
 class ExpressionFailure(Exception):
     """An expression could not be computed; ``message`` says why, for a diagnostic."""
 
-    def __init__(self, code: str, message: str, hint: str | None = None):
+    def __init__(self, code: str, message: Message, hint: Message | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -402,10 +449,10 @@ def bounded(value):
     if kind is int:
         if -MAX_MAGNITUDE < value < MAX_MAGNITUDE:
             return value
-        raise OverflowError(f"a number of {MAX_MAGNITUDE_DIGITS + 1} digits or more: beyond the engine's "
-                            f"bound of 10**{MAX_MAGNITUDE_DIGITS}")
+        raise OverflowError(msg("a number of {more} digits or more: beyond the engine's bound of 10**{digits}",
+                                more=MAX_MAGNITUDE_DIGITS + 1, digits=MAX_MAGNITUDE_DIGITS))
     if kind is Decimal and not value.is_finite():
-        raise OverflowError(f"{value} is not a number")
+        raise OverflowError(msg("{value} is not a number", value=value))
     return value
 
 
@@ -507,17 +554,18 @@ def failure_of(exc: BaseException) -> ExpressionFailure:
     if isinstance(exc, ExpressionFailure):
         return exc
     if isinstance(exc, ZeroDivisionError):  # decimal.DivisionByZero included
-        return ExpressionFailure("E401", "division by zero")
+        return ExpressionFailure("E401", msg("division by zero"))
     if isinstance(exc, decimal.Overflow):
-        return ExpressionFailure("E402", f"a number beyond the engine's bound of 10**{MAX_MAGNITUDE_DIGITS}")
+        return ExpressionFailure("E402", msg("a number beyond the engine's bound of 10**{digits}",
+                                             digits=MAX_MAGNITUDE_DIGITS))
     if isinstance(exc, decimal.InvalidOperation):
-        return ExpressionFailure("E402", "the arithmetic has no exact result (0/0, or a number too large)")
+        return ExpressionFailure("E402", msg("the arithmetic has no exact result (0/0, or a number too large)"))
     if isinstance(exc, (TypeError, AttributeError)):
         # AttributeError: a helper given a number where it takes a date (add_months(population, 1)).
         return ExpressionFailure("E402", *explain_type_error(exc))
     if isinstance(exc, (ValueError, ArithmeticError, simpleeval.InvalidExpression, NameError)):
         # NameError: a function the engine does not provide, in a tree altered after the checks.
-        return ExpressionFailure("E402", f"cannot compute: {exc}")
+        return ExpressionFailure("E402", msg("cannot compute: {reason}", reason=_reason(exc)))
     if isinstance(exc, RecursionError):
-        return ExpressionFailure("E104", "expression too deeply nested")
+        return ExpressionFailure("E104", msg("expression too deeply nested"))
     raise exc

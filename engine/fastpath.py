@@ -424,7 +424,7 @@ class FastRuleset:
         return self._basis(values, functions)
 
     def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False, maxima: bool = False):
-        env = self._binder.bind(profile, day, renewal, self._basis_of)
+        env = self._binder.bind(profile, day, renewal, self._basis_of, fast=True)
         runs_from: dict = {}
         found = {} if maxima else None
         size_class = env.size_class

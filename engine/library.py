@@ -17,6 +17,7 @@ from importlib import resources
 
 from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
+from .crosstext import attach as attach_other_texts
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
 from .ruleset import Ruleset
@@ -339,8 +340,8 @@ class Library:
             # change field by field), so the consolidated text needs no second check.
             history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
             try:
-                self._compiled[key] = compile_ruleset(
-                    in_force_view(full, day), history=history, provisions=tuple(provisions))
+                self._compiled[key] = attach_other_texts(self, compile_ruleset(
+                    in_force_view(full, day), history=history, provisions=tuple(provisions)), document)
             except InputError as error:
                 raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
         return self._compiled[key]

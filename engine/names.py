@@ -17,6 +17,8 @@ Kinds:
 
 from __future__ import annotations
 
+from .aggregates import AGGREGATES
+from .crosstext import CROSS_TEXT_FUNCTIONS
 from .helpers import LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
 
 __all__ = [
@@ -58,10 +60,14 @@ PROFILE_NAMES = tuple(name for name, kind in READABLE.items() if kind != "missio
 MISSION_NAMES = tuple(name for name, kind in READABLE.items() if kind == "mission")
 
 # function -> kind: pure (a helper of the engine), profile (bound to the profile evaluated),
-# lines (sum_lines / sum_maxima: expanded by the plan to the lines they select).
+# lines (sum_lines / sum_maxima: expanded by the plan to the lines they select), aggregate
+# (expanded by the compiler: no plan holds one), texts (what another text gives the same CPTS
+# on the same day, bound by the binder: engine/crosstext.py).
 FUNCTION_KINDS = {
     **{name: "pure" for name in PURE_FUNCTIONS},
     **{name: "profile" for name in MISSION_FUNCTIONS + PROFILE_FUNCTIONS},
     **{name: "lines" for name in LINE_FUNCTIONS},
+    **{name: "aggregate" for name in AGGREGATES},
+    **{name: "texts" for name in CROSS_TEXT_FUNCTIONS},
 }
 FUNCTION_NAMES = tuple(FUNCTION_KINDS)

@@ -157,7 +157,7 @@ class Plan:
     lines: tuple  # the line steps, in the ruleset's order
     maxima_read: frozenset  # line ids whose maximum a sum_maxima reads
     missions_read: tuple  # missions some formula reads a field of
-    profile_functions: frozenset  # profile-bound functions some formula calls
+    profile_functions: frozenset  # functions bound to the profile (or to what other texts give it) some formula calls
     quantum: Decimal
 
     def slot(self, kind: str, name: str, mission: str | None = None) -> Slot | None:
@@ -278,7 +278,7 @@ class _Builder:
                         func=ast.Name(id=SUM, ctx=ast.Load()), args=[ast.Tuple(elts=terms, ctx=ast.Load())],
                         keywords=[]), node)
                 node.args = [self.visit(arg) for arg in node.args]
-                if FUNCTION_KINDS.get(function) not in ("pure", "profile"):
+                if FUNCTION_KINDS.get(function) not in ("pure", "profile", "texts"):
                     function = "unknown"  # a tree altered after the checks gets no function
                 functions.add(function)
                 node.func = ast.copy_location(ast.Name(id=f"f_{function}", ctx=ast.Load()), node.func)
@@ -286,7 +286,7 @@ class _Builder:
 
         tree = Resolve().visit(copy.deepcopy(expression.node))
         ast.fix_missing_locations(tree)
-        self.functions |= {f for f in functions if FUNCTION_KINDS.get(f) == "profile"}
+        self.functions |= {f for f in functions if FUNCTION_KINDS.get(f) in ("profile", "texts")}
         where = self.document.describe(path) if self.document is not None else format_path(path)
         return Formula(field, expression.text, expression.source, tree, reads, tuple(dict.fromkeys(order)),
                        frozenset(functions), gives, subject, name, tuple(path), where, self.place(path))

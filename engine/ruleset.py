@@ -218,6 +218,7 @@ class Ruleset:
     reads: dict = dataclasses.field(default_factory=dict)  # item name -> names it reads
     payments: tuple = ()  # PaymentRule, in order: the first that matches a line pays it
     annual_maximum: AnnualMaximum | None = None  # what the barème's yearly total adds up
+    other_texts: tuple = ()  # crosstext.OtherText: the texts its formulas read what they give
 
     def in_force_on(self, day: datetime.date) -> bool:
         return self.in_force <= day and (self.until is None or day <= self.until)

@@ -28,6 +28,7 @@ import dataclasses
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from .diagnostic import msg
 from .expressions import DECIMAL_CONTEXT
 from .helpers import add_years
 
@@ -243,15 +244,17 @@ class Timeline:
                                            for a, b in year_segments(year.start, year.end, self._days)]
         return found
 
-    def forced_notes(self, day: datetime.date, applied) -> list[tuple[str, str]]:
+    def forced_notes(self, day: datetime.date, applied) -> list[tuple]:
         """``(code, message)`` warnings on the text asked for, as they bear on ``day``."""
         notes = []
         if self.as_if_from is not None:
-            notes.append(("W009", f"{self.requested} is applied as if in force from {self.as_if_from}, "
-                                  f"outside its own dates (in force from {self.own_date})"))
+            notes.append(("W009", msg("{text} is applied as if in force from {day}, outside its own dates "
+                                      "(in force from {own})", text=self.requested, day=self.as_if_from,
+                                      own=self.own_date)))
         elif self.requested is not None and applied.id != self.requested:
-            notes.append(("W008", f"{self.requested} enters into force on {self.own_date}: on {day} the text "
-                                  f"applied is {applied.id} (--as-if-in-force-from applies it earlier)"))
+            notes.append(("W008", msg("{text} enters into force on {own}: on {day} the text applied is {applied} "
+                                      "(--as-if-in-force-from applies it earlier)", text=self.requested,
+                                      own=self.own_date, day=day, applied=applied.id)))
         return notes
 
 

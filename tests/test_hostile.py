@@ -502,7 +502,7 @@ class TestEvaluationErrors:
     def test_a_type_error_is_told_in_the_rule_s_terms(self, run_cli, write, formula, said, hint):
         ruleset = write("type.yaml", with_amount(f'"{formula}"'))
         profile = write("p.yaml", PROFILE)
-        found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", ruleset],
+        found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", ruleset, "--lang", "en"],
                              str(ruleset), "E402", line=AMOUNT_LINE)
         message = found[0][4]
         assert said in message and "lines[fonctionnement].amount" in message, message
@@ -538,7 +538,7 @@ class TestEvaluationErrors:
     def test_an_invalid_ruleset_given_by_path_is_reported_in_its_own_file(self, run_cli, write):
         ruleset = write("bad.yaml", with_amount("populaton * 2"))
         profile = write("p.yaml", PROFILE)
-        found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", ruleset],
+        found = eval_refuses(run_cli, [profile, "--date", "2021-01-01", "--ruleset", ruleset, "--lang", "en"],
                              str(ruleset), "E102", line=AMOUNT_LINE, col=AMOUNT_COL)
         assert "in lines[fonctionnement].amount" in found[0][4], found  # the line by its id, not lines[0]
 

@@ -86,16 +86,9 @@ def _message_arguments(tree):
                 yield node.lineno, node.args[1]
 
 
-# Modules whose diagnostics are not yet templates (their messages stay English in French
-# output); each one converted leaves this list.
-NOT_YET_TEMPLATES = {"engine/compiler.py", "engine/expressions.py", "engine/amend.py"}
-
-
 @pytest.mark.parametrize("path", sorted(
     str(p.relative_to(ROOT)) for folder in ("engine", "cli") for p in (ROOT / folder).glob("*.py")))
 def test_diagnostics_are_built_from_templates(path):
-    if path in NOT_YET_TEMPLATES:
-        pytest.skip("not yet converted")
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
     plain = [line for line, argument in _message_arguments(tree)
              if isinstance(argument, ast.JoinedStr) or (isinstance(argument, ast.Constant)
@@ -199,3 +192,50 @@ def test_the_codes_do_not_change_with_the_language(run_cli, write):
         output = run_cli("eval", profile, "--date", "2022-06-01", "--lang", language).stdout
         codes.append(sorted(word for word in output.split() if word[:1] in "EW" and word[1:].isdigit()))
     assert codes[0] == codes[1] and "W004" in codes[0]
+
+
+PROPOSAL = ("id: essai\ntitle: Essai\nkind: proposal\nstatus: proposal\namends: avenant-2\nreference: Essai\n"
+            "dates:\n  in_force: 2024-01-01\nchanges:\n")
+
+
+@pytest.mark.parametrize("changes, french, english", [
+    # engine/amend.py
+    ("  lines:\n    remove: [fonctionnement_fixe]\n",
+     "E307 retire 'fonctionnement_fixe' (ligne), absent de avenant-2 (vouliez-vous dire 'fonctionnement' ?)",
+     "E307 removes line 'fonctionnement_fixe', which avenant-2 does not have (did you mean 'fonctionnement'?)"),
+    # engine/expressions.py, placed by engine/compiler.py
+    ("  definitions:\n    set:\n      essai: populaton * 2\n",
+     "E102 nom inconnu 'populaton' (vouliez-vous dire 'population' ?) dans changes.definitions.set.essai",
+     "E102 unknown name 'populaton' (did you mean 'population'?) in changes.definitions.set.essai"),
+    ("  definitions:\n    set:\n      essai: population % 2\n",
+     "E103 '%' (modulo, mise en forme de texte) n'est pas permis dans changes.definitions.set.essai",
+     "E103 '%' (modulo, string formatting) is not allowed in changes.definitions.set.essai"),
+    # engine/compiler.py
+    ("  definitions:\n    set:\n      essai: essai + 1\n",
+     "E105 'essai' se lit lui-même", "E105 'essai' reads itself"),
+])
+def test_the_ruleset_author_reads_the_diagnostics_in_the_language(run_cli, write, changes, french, english):
+    path = write("essai.yaml", PROPOSAL + changes)
+    assert french in " ".join(run_cli("validate", path).stderr.split())
+    assert english in " ".join(run_cli("validate", path, "--lang", "en").stderr.split())
+
+
+def test_a_text_applied_out_of_its_dates_is_said_in_the_language(run_cli):
+    args = ("eval", PROFILE, "--date", "2021-03-01", "--ruleset", "avenant-2")
+    assert ("W008 avenant-2 entre en vigueur le 2022-04-01 : le 2021-03-01, le texte appliqué est aci-2019"
+            in " ".join(run_cli(*args).stdout.split()))
+    assert ("W008 avenant-2 enters into force on 2022-04-01: on 2021-03-01 the text applied is aci-2019"
+            in " ".join(run_cli(*args, "--lang", "en").stdout.split()))
+    forced = args + ("--as-if-in-force-from", "2021-01-01")
+    assert ("W009 avenant-2 est appliqué comme s'il était en vigueur depuis le 2021-01-01"
+            in " ".join(run_cli(*forced).stdout.split()))
+    assert ("W009 avenant-2 is applied as if in force from 2021-01-01, outside its own dates"
+            in " ".join(run_cli(*forced, "--lang", "en").stdout.split()))
+
+
+def test_an_evaluation_error_is_said_in_the_language(run_cli, write):
+    path = write("essai.yaml", PROPOSAL + "  definitions:\n    set:\n      essai: population / (members - members)\n"
+                 "  lines:\n    change:\n      - id: fonctionnement\n        amount: essai\n")
+    french = " ".join(run_cli("eval", PROFILE, "--date", "2024-06-01", "--ruleset", path).stderr.split())
+    english = " ".join(run_cli("eval", PROFILE, "--date", "2024-06-01", "--ruleset", path, "--lang", "en").stderr.split())
+    assert "E401 division par zéro" in french and "E401 division by zero" in english, (french, english)
