@@ -176,7 +176,7 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             path = ("changes", name, "edit", key)
             entry = entries.get(key)
             if key in (spec.get("set") or {}):
-                problem("E320", msg("parameter '{name}' is both set and edited: set it whole, or edit it",
+                problem("E323", msg("parameter '{name}' is both set and edited: set it whole, or edit it",
                                     name=key), path, key=True)
             elif entry is None:
                 guess = suggest(key, entries)
@@ -342,7 +342,7 @@ def _remove_with_missions(sections, missions: dict, removed: dict, changes, base
                      field=".".join(str(p) for p in field) or "expression",
                      where=_written_at(sections[section][key], field), names=", ".join(what))
                  for section, key, field, what in readers]
-        problem("E322", msg("removes mission {missions}, but formulas outside it still read the mission or "
+        problem("E325", msg("removes mission {missions}, but formulas outside it still read the mission or "
                             "what goes with it ({count}): {readers}; change or remove them in this text too",
                             missions=names, count=len(parts), readers=parts), first)
 

@@ -90,7 +90,7 @@ def edit_parameter(name: str, base: dict, edit: dict, *, quantum: Decimal, propo
 
     def fail(message, where=()):
         found.append(True)
-        problem("E320", message, path + where, key=len(where) == 2)  # a taille of a map: at its key
+        problem("E323", message, path + where, key=len(where) == 2)  # a taille of a map: at its key
 
     money = base.get("unit") in _MONEY_UNITS
     scale, shift, cells = edit.get("scale"), edit.get("shift"), edit.get("by_taille")
@@ -228,11 +228,11 @@ def size_table_problems(parameters: dict, tailles: set, edited: set, added: set,
         where = ("changes", "parameters", "edit", name) if name in edited else class_path(
             missing[0] if missing else None)
         if missing:
-            problem("E321", msg("parameter '{name}' has no value for taille {tailles}, which this text's size "
+            problem("E324", msg("parameter '{name}' has no value for taille {tailles}, which this text's size "
                                 "table adds: give it under changes.parameters.edit.{name}.by_taille "
                                 "(the other cells are inherited)", name=name, tailles=", ".join(missing)), where)
         if extra:
-            problem("E321", msg("parameter '{name}' gives taille {tailles}, which this text's size table no "
+            problem("E324", msg("parameter '{name}' gives taille {tailles}, which this text's size table no "
                                 "longer has: remove the cell with changes.parameters.edit.{name}.by_taille "
                                 "({taille}: null)", name=name, tailles=", ".join(extra), taille=extra[0]), where)
 

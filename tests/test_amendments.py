@@ -683,7 +683,7 @@ def test_a_fifth_taille_without_its_cells_is_one_e321_per_parameter_at_the_new_c
     found = errors_of(path)
     expected = by_taille_parameters()
     assert len(expected) == 16  # avenant 2's tables per taille (FACTS.md §4.1)
-    assert [d.code for d in found] == ["E321"] * len(expected)
+    assert [d.code for d in found] == ["E324"] * len(expected)
     line, column = position(text, "{taille: 5, min: 300001}")
     assert {(d.line, d.column) for d in found} == {(line, column)}
     assert all(same_file(d.file, path) for d in found)
@@ -703,7 +703,7 @@ def test_an_edit_that_forgets_the_new_taille_is_reported_at_the_edit(write):
 """)
     path = write("taille-5.yaml", text)
     [found] = errors_of(path)
-    assert found.code == "E321" and "montant_qualite_fixe" in found.message
+    assert found.code == "E324" and "montant_qualite_fixe" in found.message
     assert (found.line, found.column) == position(text, "{scale: 2,")
 
 
@@ -712,7 +712,7 @@ def test_a_dropped_taille_is_one_e321_per_parameter_and_null_removes_the_cell(wr
     classes = size_table("{taille: 2, max: 80000}", "{taille: 3, min: 80001, max: 175000}",
                          "{taille: 4, min: 175001}")
     found = errors_of(write("fusion.yaml", amendment(classes)))
-    assert [d.code for d in found] == ["E321"] * 16
+    assert [d.code for d in found] == ["E324"] * 16
     assert all("gives taille 1," in d.message for d in found)
     edit = "\n".join(f"      {name}: {{by_taille: {{1: null}}, reference: essai, confidence: proposed}}"
                      for name in by_taille_parameters())
@@ -769,7 +769,7 @@ def test_a_table_edit_that_cannot_apply_is_e320_at_the_edit(write, edit, needle,
     text = amendment(f"changes:\n  parameters:\n    edit:\n      {edit}\n")
     path = write("edit.yaml", text)
     [found] = errors_of(path)
-    assert found.code == "E320" and words in found.message, found
+    assert found.code == "E323" and words in found.message, found
     assert same_file(found.file, path)
     assert (found.line, found.column) == position(text, needle)
 
@@ -828,7 +828,7 @@ changes:
 """)
     path = write("sans-crises.yaml", text)
     [found] = errors_of(path)
-    assert found.code == "E322"
+    assert found.code == "E325"
     assert (found.line, found.column) == position(text, "crises_sanitaires]")
     line, column = position(text, "crises_fixe * 0.1")
     assert f"lines.bonus.amount at {path}:{line}:{column} reads crises_fixe" in found.message
@@ -1007,7 +1007,7 @@ def test_both_paths_agree_on_generated_table_edits(text, case):
     try:
         _SHARED.compile(parse_document(text.encode(), "generee.yaml"))
     except InputError as error:  # a shift below 0: refused at the edit, nothing to compare
-        assert {d.code for d in error.diagnostics} == {"E320"}, [str(d) for d in error.diagnostics]
+        assert {d.code for d in error.diagnostics} == {"E323"}, [str(d) for d in error.diagnostics]
         assert all("outside 0" in d.message for d in error.diagnostics)
         return
     assert_both_paths_agree(text, profile, day)
