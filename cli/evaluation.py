@@ -10,6 +10,7 @@ from aci_rules.engine.library import Library, load_profile_document, looks_like_
 from aci_rules.engine.profile import compile_profile, validate_profile
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
+from .i18n import _, render
 from .output import check_output, emit, terminal_safe
 from .render import render_eval_json, render_eval_text
 
@@ -107,7 +108,7 @@ def test_command(paths, verbose, allow, coverage, mutate, output_format):
         from aci_rules.engine.mutate import mutation_analysis
 
         targets = [mutate] if mutate != "*" else _exercised(library, report)
-        _, reports = mutation_analysis(cases, library, targets, accepted=accepted, baseline=(ran, recorder))
+        reports = mutation_analysis(cases, library, targets, accepted=accepted, baseline=(ran, recorder))[1]
         mutation = [r.to_dict() for r in reports]
     if output_format == "json":
         from .render import json_dumps
@@ -124,16 +125,17 @@ def test_command(paths, verbose, allow, coverage, mutate, output_format):
     else:
         for outcome in outcomes:
             if not outcome.passed:
-                click.echo(terminal_safe(outcome.report()))
+                click.echo(terminal_safe(outcome.report(render)))
             elif verbose:
-                click.echo(terminal_safe(f"ok   {outcome.file}:{outcome.line}: {outcome.name}"))
-        click.echo(f"{passed} passed, {len(outcomes) - passed} failed")
+                click.echo(terminal_safe(_("ok   {where}: {name}").format(where=f"{outcome.file}:{outcome.line}",
+                                                                          name=outcome.name)))
+        click.echo(_("{passed} passed, {failed} failed").format(passed=passed, failed=len(outcomes) - passed))
         if coverage:
             from .render_quality import render_coverage_text
 
             click.echo(terminal_safe(render_coverage_text(report, accepted)), nl=False)
         if mutate and passed != len(outcomes):
-            click.echo("Mutations : non lancées, des cas échouent sans mutation (corrigez-les d'abord).")
+            click.echo(_("Mutations: not run, cases fail without any mutation (fix them first)."))
         for item in mutation:
             from .render_quality import render_mutation_text
 

@@ -19,7 +19,7 @@ from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_rows
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
-from .i18n import _, language
+from .i18n import _, language, render
 from .output import atomic_output, check_output, emit, spreadsheet_safe
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
@@ -68,7 +68,7 @@ def _run(timeline, sources, day, jobs, spec, label):
 def _say_assumptions(timeline, rows):
     """The assumptions, and how many CPTS are out of contract, on stderr (stdout carries the rows)."""
     for assumption in timeline.assumptions():
-        click.echo(f"aci-rules: hypothèse : {assumption}", err=True)
+        click.echo(f"aci-rules: hypothèse : {render(assumption)}", err=True)
     ended = sum(1 for row in rows if row.out_of_contract == "ended")
     if ended:
         hint = "" if timeline.renewal else " ; --assume-renewal suppose un renouvellement"

@@ -287,3 +287,47 @@ def test_click_s_own_errors_follow_the_language(run_cli):
     english = run_cli("eval", "--format", "foo", "x", "--lang", "en")
     assert "Error: Invalid value for '--format'" in english.stderr
     assert "Argument manquant 'PROFILE'" in run_cli("eval").stderr
+
+
+# -- one language per output --------------------------------------------------------------
+
+def _catalog_texts(language: str) -> set:
+    """Whole texts of a language that the other does not share: long enough and without fields
+    to be recognised inside an output, and written differently in the other language."""
+    texts = set()
+    for template, entry in po_entries("fr").items():
+        text = entry.string if language == "fr" else template
+        other = template if language == "fr" else entry.string
+        if len(text) >= 20 and not catalogs.placeholders(text) and text != other and "\n" not in text:
+            texts.add(text.strip())
+    return texts
+
+
+ONE_LANGUAGE_OUTPUTS = {
+    "eval": ["eval", EXAMPLES / "cpts-avenant-2-taille-4.yaml", "--date", "2023-06-01", "--explain"],
+    "schedule": ["schedule", EXAMPLES / "cpts-avenant-2-taille-4.yaml"],
+    "diff": ["diff", "aci-2019", "avenant-2"],
+    "diff markdown": ["diff", "aci-2019", "avenant-2", "--format", "markdown"],
+    "diff proposal": ["diff", "avenant-2", EXAMPLES / "plan-100-cpts.yaml", "--profiles", EXAMPLES,
+                      "--date", "2024-06-01"],
+    "budget": ["budget", ROOT / "tests" / "budget" / "deux-cpts.csv", "--baseline", "avenant-2", "--reform",
+               ROOT / "tests" / "budget" / "avance-100.yaml", "--from", "2022", "--to", "2024"],
+    "budget markdown": ["budget", ROOT / "tests" / "budget" / "deux-cpts.csv", "--baseline", "avenant-2",
+                        "--from", "2022", "--to", "2023", "--format", "markdown"],
+    "test": ["test", ROOT / "tests" / "cases", "--allow", ROOT / "tests", "--verbose"],
+    "test coverage": ["test", ROOT / "tests" / "cases", "--allow", ROOT / "tests", "--coverage"],
+    "show": ["show", "avenant-2"],
+    "list": ["list"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_LANGUAGE_OUTPUTS))
+@pytest.mark.parametrize("language", catalogs.LANGUAGES)
+def test_each_output_is_in_one_language(run_cli, name, language):
+    """No text of the other language's catalog appears in an output (the YAML's own texts aside)."""
+    other = "en" if language == "fr" else "fr"
+    result = run_cli(*ONE_LANGUAGE_OUTPUTS[name], "--lang", language)
+    assert result.exit_code in (0, 1), result.stderr
+    output = " ".join((result.stdout + result.stderr).split())
+    strays = sorted(text for text in _catalog_texts(other) if " ".join(text.split()) in output)
+    assert strays == [], f"{name} --lang {language} shows {other} texts: {strays[:8]}"
