@@ -171,7 +171,7 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
     render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
               "csv": render_budget_csv}[output_format]
     text = render(budget)
-    emit(text, output)
+    emit(text, output, for_terminal=output_format != "json")
     return EXIT_OK
 
 

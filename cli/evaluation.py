@@ -9,7 +9,7 @@ from aci_rules.engine.evaluate import assess
 from aci_rules.engine.library import Library, load_profile_document, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, render
 from .output import check_output, emit, terminal_safe
 from .render import render_eval_json, render_eval_text
@@ -63,7 +63,7 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
 
 @click.command("test", epilog=examples(
     "aci-rules test tests/cases/",
-    "aci-rules test tests/cases/ --allow . --coverage --mutate",
+    "aci-rules test tests/cases/ --allow . --coverage --format html --output couverture.html",
 ))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")
@@ -75,11 +75,26 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
 @click.option("--mutate", "mutate", is_flag=False, flag_value="*", default=None, metavar="[RULESET]",
               help="Mutation analysis of RULESET (an id or a path; alone: every ruleset the cases exercise). "
                    "Put it after the paths.")
-@format_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="text for a person, json for a program, html for a page of the coverage "
+                                      "(with --coverage).")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write the html page to this file (all at once) instead of stdout.")
 @guarded
-def test_command(paths, verbose, allow, coverage, mutate, output_format):
+def test_command(paths, verbose, allow, coverage, mutate, output_format, output):
     """Run YAML test cases (a profile, a date, what the engine must find)."""
     from aci_rules.engine.cases import accepted_of, collect_case_files, file_problem, load_case_file
+
+    if output_format == "html":
+        if not coverage:
+            raise click.UsageError(_("--format html shows the coverage: add --coverage"))
+        from .html import require_report_extra
+
+        require_report_extra()
+    if output:
+        if output_format != "html":
+            raise click.UsageError(_("--output writes the html page: add --format html"))
+        check_output(output)  # before the work, not after
 
     library = Library()
     cases, outcomes, accepted = [], [], []
@@ -122,6 +137,13 @@ def test_command(paths, verbose, allow, coverage, mutate, output_format):
         if mutate:
             document["mutation"] = mutation
         click.echo(json_dumps(document))
+    elif output_format == "html":
+        from .html import render_coverage_html
+
+        for outcome in outcomes:  # the failures still go where a person reads them
+            if not outcome.passed:
+                click.echo(terminal_safe(outcome.report(render)), err=True)
+        emit(render_coverage_html(report, accepted, passed, len(outcomes) - passed), output)
     else:
         for outcome in outcomes:
             if not outcome.passed:

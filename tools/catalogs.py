@@ -1,6 +1,6 @@
 """Rebuild the gettext catalogs of cli/locale from the code: ``python tools/catalogs.py``.
 
-1. Extract every message template of engine/ and cli/: the literal first argument of
+1. Extract every message template of engine/, cli/ and cli/templates/ (``_("...")``): the literal first argument of
    ``msg(...)``, ``Message(...)``, ``_(...)`` and ``N_(...)``, and the --help texts (the
    ``help=`` of each option, the docstring of each command, as click shows it); write
    ``cli/locale/aci_rules.pot``.
@@ -27,6 +27,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "cli" / "locale"
 DOMAIN = "aci_rules"
 SOURCES = ("engine", "cli")
+# The HTML templates: their texts are written _("...") (a double-quoted literal, no escape).
+TEMPLATES = "cli/templates"
+TEMPLATE_CALL = re.compile(r'\b_\("([^"\\]*)"\)')
 MARKERS = {"msg", "Message", "_", "N_"}
 # A --help text: the help of an option or a command, the docstring of a click command.
 HELP_KEYWORDS = {"help", "short_help"}
@@ -69,6 +72,10 @@ def extract(root: pathlib.Path = ROOT) -> tuple[dict, list]:
                     found.setdefault(first.value, []).append(where)
                 elif where[0] not in MACHINERY:
                     problems.append(where)
+    for path in sorted((root / TEMPLATES).glob("*.j2")):
+        text = path.read_text(encoding="utf-8")
+        for match in TEMPLATE_CALL.finditer(text):
+            found.setdefault(match[1], []).append((str(path.relative_to(root)), text.count("\n", 0, match.start()) + 1))
     return found, problems
 
 
