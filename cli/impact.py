@@ -183,11 +183,11 @@ def _header(missions) -> str:
 def _say_assumptions(timeline, ended: int):
     """The assumptions, and how many CPTS are out of contract, on stderr (stdout carries the rows)."""
     for assumption in timeline.assumptions():
-        click.echo(f"aci-rules: hypothèse : {render(assumption)}", err=True)
+        click.echo(_("aci-rules: assumption: {text}").format(text=render(assumption)), err=True)
     if ended:
-        hint = "" if timeline.renewal else " ; --assume-renewal suppose un renouvellement"
-        click.echo(f"aci-rules: {ended} CPTS hors contrat à la date (contrat de 5 ans échu, aucun contrat "
-                   f"suivant dans le profil) : montant 0{hint}", err=True)
+        hint = "" if timeline.renewal else _("; --assume-renewal assumes a renewal")
+        click.echo(_("aci-rules: {count} CPTS out of contract on the date (5-year contract ended, no later contract "
+                     "in the profile): amount 0{hint}").format(count=ended, hint=hint), err=True)
 
 
 def _format_of(output) -> str:
