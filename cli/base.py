@@ -20,7 +20,8 @@ from aci_rules import __version__
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
-from .i18n import EXAMPLES_HEADING, HelpContext, N_, _, lang_option, language_in_arguments, render, short_help, use_language
+from .i18n import (EXAMPLES_HEADING, HelpContext, N_, _, lang_option, language_in_arguments, render, short_help,
+                   use_language)
 from .render import render_errors_json
 
 __all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "load_rulesets", "time_options",
@@ -50,8 +51,9 @@ class DateType(click.ParamType):
         return day
 
 
-def time_options(*, ruleset_help: str = N_("A ruleset (a shipped id or a YAML file; a proposal, say): the texts it "
-                                            "amends until its own in-force date, then it. Default: the texts in force.")):
+def time_options(*, ruleset_help: str = N_("A ruleset (a shipped id or a YAML file; a proposal, say): the texts "
+                                            "it amends until its own in-force date, then it. Default: the texts in "
+                                            "force.")):
     """The options every command that reads time shares: --ruleset, --as-if-in-force-from, --assume-renewal."""
 
     def decorate(command):

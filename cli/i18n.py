@@ -31,7 +31,7 @@ from aci_rules.engine.diagnostic import Diagnostic, Message
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "DOMAIN", "_", "N_", "language", "use_language",
            "language_from_environment", "render", "lang_option", "language_in_arguments", "HelpContext",
-           "help_text", "EXAMPLES_HEADING"]
+           "help_text", "short_help", "EXAMPLES_HEADING"]
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -171,7 +171,6 @@ for _module in (click.core, click.exceptions, click.formatting, click.parser, cl
 # option is made once per process): kept English there, they are translated where shown.
 if getattr(click.decorators, "_", None) is gettext.gettext:
     click.decorators._ = N_
-
 
 
 def help_text(text: str) -> str:

@@ -630,7 +630,8 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None, summary_
     if diff.provisions:
         out += ["### " + _("Provisions with their own date of effect"), "", _("| Before | After | Provisions |"),
                 "|---|---|---|"]
-        out += [f"| {_md(old)} | {_md(new)} | {_md(_('; ').join(phrases))} |" for old, new, phrases in _provisions(diff)]
+        out += [f"| {_md(old)} | {_md(new)} | {_md(_('; ').join(phrases))} |"
+                for old, new, phrases in _provisions(diff)]
         out.append("")
     if behaviour is not None:
         out += _behaviour_markdown(diff, behaviour)
