@@ -7,11 +7,9 @@ import os
 import click
 
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.diff import compare_profile, diff_rulesets
-from aci_rules.engine.evaluate import assess
-from aci_rules.engine.library import Library, declared_missions, document_kind, looks_like_path
+from aci_rules.engine.diff import compare_profiles, diff_rulesets
+from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.paths import yaml_files_in
-from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
@@ -68,30 +66,13 @@ def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_for
         require_report_extra()
     library = Library()
     before, after = load_rulesets(library, (old, new), day)
-    problems = []
     diff = diff_rulesets(before, after)
     behaviour = None
     if profiles:
         timelines = (library.timeline(old, renewal=assume_renewal),
                      library.timeline(new, as_if_from=as_if_from, renewal=assume_renewal))
-        behaviour = []
-        known = library.mission_ids() | set(before.missions) | set(after.missions)
-        documents = [load_document(path) for path in _profile_files(profiles)]
-        for document in documents:
-            if document_kind(document) == "ruleset":  # a text given beside the profiles
-                known |= declared_missions(document)
-        for document in documents:
-            if document_kind(document) != "profile":
-                continue
-            found = validate_profile(document, known)
-            if found:
-                problems.extend(found)
-                continue
-            profile = compile_profile(document)
-            # Each text from its own date (DESIGN.md § Time): the year's amounts under each timeline.
-            behaviour.append(compare_profile(assess(timelines[0], profile, day), assess(timelines[1], profile, day)))
-        if problems:
-            raise InputError(problems)
+        behaviour = compare_profiles(timelines, [load_document(path) for path in _profile_files(profiles)], day,
+                                     library.mission_ids() | set(before.missions) | set(after.missions))
     names = _side_names((old, new), (before, after))
     if output_format == "html":
         from .html import render_diff_html as render

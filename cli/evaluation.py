@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
+from aci_rules.engine.crosstext import companions
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.evaluate import assess
 from aci_rules.engine.library import Library, load_profile_document, looks_like_path
@@ -11,7 +14,8 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 
 from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
 from .output import check_output, emit, terminal_safe
-from .render import render_eval_json, render_eval_text
+from .i18n import _
+from .render import json_dumps, render_eval_json, render_eval_text
 
 
 @click.command("eval", epilog=examples(
@@ -53,9 +57,21 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
         text = render_eval_html(result)
     elif output_format == "json":
         text = render_eval_json(result, explain) + "\n"
+        if explain and (others := companions(result)):
+            document = json.loads(text)
+            document["explain"]["other_texts"] = [
+                {"name": alias, "ruleset": ruleset_id, "date": day.isoformat(), "evaluation": other.to_dict()}
+                for alias, ruleset_id, day, other in others]
+            text = json_dumps(document) + "\n"
     else:
         shown_file = ruleset_name if ruleset_name and looks_like_path(ruleset_name) else None
         text = render_eval_text(result, explain, shown_file)
+        for alias, ruleset_id, day, other in companions(result) if explain else ():
+            # What the formulas read of another text (text_total...), with its own explanations.
+            text += "\n" + _("What {text} gives the same profile on {day} (read as '{name}' by the formulas of "
+                             "{ruleset}), as if in force that day:").format(
+                text=ruleset_id, day=day, name=alias, ruleset=result.ruleset.id) + "\n\n"
+            text += render_eval_text(other, True)
     emit(text, output, for_terminal=output_format == "text")
     return EXIT_OK
 

@@ -17,7 +17,7 @@ import click
 from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, evaluate_many, read_profiles
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
-from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_rows
+from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, percent
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
@@ -28,6 +28,8 @@ from .render import _plain, euros, json_dumps
 
 # A run of this many profiles or more shows a progress bar on stderr, when stderr is a terminal.
 PROGRESS_FROM = 500
+# The tables `compare --format csv|csv-fr` can write (one a file), by --table; the workbook holds them all.
+TABLES = ("cpts", "summary", "by-size", "by-reform-size", "transitions", "by-mission", "out-of-contract")
 
 
 def _jobs(value: int) -> int:
@@ -247,20 +249,27 @@ def _render_rows(rows, missions: tuple, output_format: str) -> str:
                    "then in force (both sides).")
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
-@click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "xlsx", "html"]),
-              default=None, help="text for a person, markdown for a memo, json for a program, xlsx for a "
-                                 "workbook (with --output; needs the xlsx extra), html for a page with charts. "
-                                 "Default: xlsx for an --output ending in .xlsx, else text.")
+@click.option("--format", "output_format",
+              type=click.Choice(["text", "markdown", "json", "csv", "csv-fr", "xlsx", "html"]),
+              default=None, help="text for a person, markdown for a memo, json for a program, csv (for a program) "
+                                 "or csv-fr (for French Excel) for one table (--table), xlsx for a workbook of "
+                                 "every table (with --output; needs the xlsx extra), html for a page with charts. "
+                                 "Default: from --output's extension (.xlsx, .csv), else text.")
+@click.option("--table", "table", type=click.Choice(TABLES), default="cpts", show_default=True,
+              help="With --format csv or csv-fr, the table written: every CPTS (its taille and contract under "
+                   "each text, both amounts, its status), the summary, by the baseline's or the reform's taille, "
+                   "the transitions between tailles, by mission, or the CPTS out of contract.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Write to this file (all at once) instead of stdout.")
 @click.option("--jobs", "jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Processes to use; 0 for every core.")
 @csv_dialect_option
 @guarded
-def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal, top, output_format, output, jobs,
-                    csv_dialect):
-    """What a reform costs over many CPTS, who gains and who loses, by taille."""
-    output_format = output_format or ("xlsx" if output and output.endswith(".xlsx") else "text")
+def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal, top, output_format, table, output,
+                    jobs, csv_dialect):
+    """What a reform costs over many CPTS, who gains and who loses, by taille under each text and
+    from one taille to another, and which CPTS are out of contract under each text."""
+    output_format = output_format or _compare_format_of(output)
     check_spreadsheet_output(output_format, output)
     if output:
         check_output(output)  # before the work, not after
@@ -275,49 +284,123 @@ def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal,
     sources = _read(library, profiles, csv_dialect, baseline, reform)
     before = _run(timelines[0], sources, day, _jobs(jobs), (baseline, None, assume_renewal), _("Baseline"))
     after = _run(timelines[1], sources, day, _jobs(jobs), (reform, as_if_from, assume_renewal), _("Reform"))
-    report = compare_rows(rulesets, before, after, day, top)
-    report["assumptions"] = list(dict.fromkeys(timelines[0].assumptions() + timelines[1].assumptions()))
-    report["renewal_assumed"] = assume_renewal
-    if output_format == "xlsx":
-        write_tables(_comparison_tables(report, before, after), output_format, output)
+    report = compare_rows(rulesets, before, after, day, top,
+                          assumptions=timelines[0].assumptions() + timelines[1].assumptions(),
+                          renewal_assumed=assume_renewal)
+    if output_format in ("xlsx", "csv-fr"):
+        tables = _comparison_tables(report, compare_cpts(before, after))
+        write_tables(list(tables.values()) if output_format == "xlsx" else [tables[table]], output_format, output)
+        return EXIT_OK
+    if output_format == "csv":
+        emit(_render_csv(_csv_rows(report, compare_cpts(before, after), table)), output)
         return EXIT_OK
     if output_format == "html":
         from .html import render_compare_html
 
         text = render_compare_html(report, before, after, rulesets)
+    elif output_format == "json":
+        text = json_dumps(_jsonable(report))
     else:
-        render = {"text": _compare_text, "markdown": _compare_markdown, "json": lambda r: json_dumps(_jsonable(r))}
-        text = render[output_format](report)
+        text = {"text": _compare_text, "markdown": _compare_markdown}[output_format](report, top)
     emit(text, output, for_terminal=output_format not in ("json", "html"), final_newline=True)
     return EXIT_OK
 
 
-def _fraction(part: Decimal, whole: Decimal) -> Decimal | None:
-    """``part`` as a share of ``whole``, to a ten-thousandth of a per cent (None when ``whole`` is zero)."""
-    return (part / whole).quantize(Decimal("0.000001")) if whole else None
+def _compare_format_of(output) -> str:
+    if output and output.endswith(".xlsx"):
+        return "xlsx"
+    return "csv" if output and output.endswith(".csv") else "text"
 
 
-def _comparison_tables(r, before, after) -> list[Table]:
-    """The comparison as a workbook: the summary, by taille, by mission, and every CPTS."""
+def _size(size) -> str:
+    return "—" if size is None else str(size)
+
+
+def _status_words() -> dict:
+    return {"gain": _("gains"), "lose": _("loses"), "unchanged": _("unchanged"),
+            "out_of_contract_both": _("out of contract under both texts"),
+            "out_of_contract_baseline": _("out of contract under the baseline"),
+            "out_of_contract_reform": _("out of contract under the reform")}
+
+
+def _reason(code) -> str:
+    return {"not_signed": _("not yet signed"), "ended": _("contract ended"), None: _("under contract")}[code]
+
+
+def _rate(value: Decimal | None) -> Decimal | None:
+    """A percentage of the engine (2.3 for 2.3 %) as the fraction a spreadsheet's percent format shows."""
+    return None if value is None else value / 100
+
+
+def _comparison_tables(r, entries) -> dict:
+    """The comparison as tables, by --table name: the summary, by taille under each text, the
+    transitions between them, by mission, the CPTS out of contract, and every CPTS."""
     money = [Column(_("Baseline"), "euros"), Column(_("Reform"), "euros"), Column(_("Difference"), "signed_euros"),
              Column(_("Difference %"), "percent")]
+
+    def costs(e):
+        return [e["baseline"], e["reform"], e["difference"], _rate(e["percent"])]
+
     summary = Table(_("Summary"), [
         Column(_("Baseline text")), Column(_("Reform text")), Column(_("Date"), "date"),
         Column(_("CPTS"), "integer"), *money, Column(_("Gain"), "integer"), Column(_("Lose"), "integer"),
-        Column(_("Unchanged"), "integer")],
+        Column(_("Unchanged"), "integer"), Column(_("Out of contract under both texts"), "integer"),
+        Column(_("Out of contract under the baseline only"), "integer"),
+        Column(_("Out of contract under the reform only"), "integer")],
         [[r["baseline"], r["reform"], datetime.date.fromisoformat(r["date"]), r["profiles"], r["baseline_total"],
-          r["reform_total"], r["difference"], _fraction(r["difference"], r["baseline_total"]),
-          r["gain"], r["lose"], r["unchanged"]]])
+          r["reform_total"], r["difference"], _rate(r["percent"]), r["gain"], r["lose"], r["unchanged"],
+          r["out_of_contract_both"], r["out_of_contract_baseline_only"], r["out_of_contract_reform_only"]]])
     sizes = Table(_("By taille"), [Column(_("Taille"), "integer"), Column(_("CPTS"), "integer"), *money],
-                  [[size, e["count"], e["baseline"], e["reform"], e["difference"],
-                    _fraction(e["difference"], e["baseline"])] for size, e in r["by_size"].items()])
+                  [[size, e["count"], *costs(e)] for size, e in r["by_size"].items()])
+    reform_sizes = Table(_("By reform taille"), [Column(_("Taille"), "integer"), Column(_("CPTS"), "integer"), *money],
+                         [[size, e["count"], *costs(e)] for size, e in r["by_reform_size"].items()])
+    transitions = Table(_("Transitions"), [
+        Column(_("Baseline taille"), "integer"), Column(_("Reform taille"), "integer"), Column(_("CPTS"), "integer"),
+        *money], [[e["baseline_size"], e["reform_size"], e["count"], *costs(e)] for e in r["transitions"]])
     missions = Table(_("By mission"), [Column(_("Mission")), *money],
-                     [[key, e["baseline"], e["reform"], e["difference"], _fraction(e["difference"], e["baseline"])]
-                      for key, e in r["by_mission"].items()])
-    every = Table(_("By CPTS"), [Column(_("Source")), Column(_("Name")), Column(_("Taille"), "integer"), *money],
-                  [[a.source, a.name, a.size, a.total, b.total, b.total - a.total, _fraction(b.total - a.total, a.total)]
-                   for a, b in zip(before, after)])
-    return [summary, sizes, missions, every]
+                     [[key, *costs(e)] for key, e in r["by_mission"].items()])
+    outside = Table(_("Out of contract"), [
+        Column(_("Source")), Column(_("Name")), Column(_("Under the baseline")), Column(_("Under the reform")),
+        Column(_("Baseline"), "euros"), Column(_("Reform"), "euros")],
+        [[e["source"], e["name"], _reason(e["baseline"]), _reason(e["reform"]), e["baseline_amount"],
+          e["reform_amount"]] for e in r["out_of_contract_cpts"]])
+    words = _status_words()
+    every = Table(_("By CPTS"), [
+        Column(_("Source")), Column(_("Name")), Column(_("Baseline taille"), "integer"),
+        Column(_("Reform taille"), "integer"), *money, Column(_("Status"))],
+        [[e["source"], e["name"], e["baseline_size"], e["reform_size"], *costs(e), words[e["status"]]]
+         for e in entries])
+    return {"summary": summary, "by-size": sizes, "by-reform-size": reform_sizes, "transitions": transitions,
+            "by-mission": missions, "out-of-contract": outside, "cpts": every}
+
+
+def _csv_rows(r, entries, table) -> list[dict]:
+    """The rows of a --table for a program: the engine's own keys and figures, one dict a row."""
+    if table == "cpts":
+        return entries
+    if table == "summary":
+        keys = ("baseline", "reform", "date", "profiles", "baseline_total", "reform_total", "difference", "percent",
+                "gain", "lose", "unchanged", "out_of_contract_both", "out_of_contract_baseline_only",
+                "out_of_contract_reform_only")
+        return [{key: r[key] for key in keys}]
+    if table in ("by-size", "by-reform-size"):
+        split = r["by_size" if table == "by-size" else "by_reform_size"]
+        return [{"size": size, **e} for size, e in split.items()]
+    if table == "transitions":
+        return r["transitions"]
+    if table == "by-mission":
+        return [{"mission": key, **e} for key, e in r["by_mission"].items()]
+    return r["out_of_contract_cpts"]
+
+
+def _render_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if rows:
+        writer.writerow(list(rows[0]))
+    for row in rows:
+        writer.writerow(["" if v is None else spreadsheet_safe(v) if isinstance(v, str) else v for v in row.values()])
+    return buffer.getvalue()
 
 
 def _jsonable(node):
@@ -334,79 +417,149 @@ def _signed(value: Decimal) -> str:
     return ("+" if value > 0 else "") + euros(value)
 
 
-def _percent(part: Decimal, whole: Decimal) -> str:
-    if not whole:
+def _shown_percent(value: Decimal | None) -> str:
+    """A percentage the engine computed (2.3 for 2.3 %), signed, the reader's way."""
+    if value is None:
         return ""
-    shown = _plain((part * 100 / whole).quantize(Decimal("0.1")))
-    return f"{'+' if part > 0 else ''}{shown} %" if language() == "en" else \
-        f"{'+' if part > 0 else ''}{shown.replace('.', ',')} %"
+    shown = _plain(value)
+    if language() != "en":
+        shown = shown.replace(".", ",")
+    return f"{'+' if value > 0 else ''}{shown} %"
 
 
-def _out_of_contract_lines(r, indent) -> list[str]:
-    """How many CPTS are out of contract under each text, and why their amount is 0."""
+def _percent(part: Decimal, whole: Decimal) -> str:
+    """``part`` as a signed percentage of ``whole`` (``budget`` shows its own sums with it)."""
+    return _shown_percent(percent(part, whole))
+
+
+def _out_of_contract_lines(r, indent, top) -> list[str]:
+    """How many CPTS are out of contract under each text, and why their amount is 0; the first
+    ``top`` of them by name (every one is in the json, csv and xlsx outputs)."""
     out = []
-    for side, title in (("baseline", "référence"), ("reform", "réforme")):
+    for side, title in (("baseline", _("Out of contract under the baseline")),
+                        ("reform", _("Out of contract under the reform"))):
         counts = r["out_of_contract"][side]
         if any(counts.values()):
-            out.append(f"{indent}Hors contrat sous la {title} : {counts['ended']} au contrat de 5 ans échu "
-                       f"(aucun contrat suivant dans le profil), {counts['not_signed']} pas encore signées "
-                       "— montant 0, comptées à part")
+            out.append(indent + _("{title}: {ended} whose contract ended (no later contract in the "
+                                  "profile), {not_signed} not yet signed — amount 0, counted apart").format(
+                title=title, ended=counts["ended"], not_signed=counts["not_signed"]))
     if r["out_of_contract"]["baseline"]["ended"] and not r["renewal_assumed"]:
-        out.append(f"{indent}(--assume-renewal suppose un nouveau contrat à chaque échéance, sous le texte alors en vigueur)")
-    out.extend(f"{indent}Hypothèse : {a}" for a in r["assumptions"])
+        out.append(indent + _("(--assume-renewal assumes a new contract at each end, under the text then in force)"))
+    out.extend(indent + _("Assumption: {text}").format(text=a) for a in r["assumptions"])
     return out
 
 
-def _compare_text(r) -> str:
+def _outside_listed(r, top) -> list[tuple]:
+    """(name, under the baseline, under the reform) of the first ``top`` CPTS out of contract."""
+    return [(e["name"], _reason(e["baseline"]), _reason(e["reform"])) for e in r["out_of_contract_cpts"][:top]]
+
+
+def _counts_line(r) -> str:
+    line = _("Gain {gain}, lose {lose}, unchanged {unchanged}, out of contract {out}").format(
+        gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"], out=r["out_of_contract_both"])
+    if r["out_of_contract_baseline_only"] or r["out_of_contract_reform_only"]:
+        line += "; " + _("out of contract under the baseline only {baseline}, under the reform only {reform}").format(
+            baseline=r["out_of_contract_baseline_only"], reform=r["out_of_contract_reform_only"])
+    return line
+
+
+def _compare_text(r, top) -> str:
     out = [_("{reform} compared with {baseline}, on {date}, over {count} CPTS").format(
         reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), ""]
     out.append(f"  {_('Baseline cost'):<19} {euros(r['baseline_total']):>20}")
     out.append(f"  {_('Reform cost'):<19} {euros(r['reform_total']):>20}")
-    out.append(f"  {_('Difference'):<19} {_signed(r['difference']):>20}  "
-               f"{_percent(r['difference'], r['baseline_total'])}")
-    out.append("  " + _("Gain {gain}, lose {lose}, unchanged {unchanged}, out of contract {out}").format(
-        gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"], out=r["out_of_contract_both"]))
-    out.extend(_out_of_contract_lines(r, "  "))
-    out.append("")
-    out.append(f"  {_('Taille'):<8} {_('CPTS'):>6} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18}")
-    for size, e in r["by_size"].items():
-        out.append(f"  {size if size is not None else '—'!s:<8} {e['count']:>6} {euros(e['baseline']):>18} "
-                   f"{euros(e['reform']):>18} {_signed(e['difference']):>18}")
-    out.append("")
-    out.append(f"  {_('Mission'):<24} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18}")
+    out.append(f"  {_('Difference'):<19} {_signed(r['difference']):>20}  {_shown_percent(r['percent'])}")
+    out.append("  " + _counts_line(r))
+    out.extend(_out_of_contract_lines(r, "  ", top))
+    header = f"{_('CPTS'):>6} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18} {'%':>8}"
+
+    def costs(e):
+        return (f"{e['count']:>6} {euros(e['baseline']):>18} {euros(e['reform']):>18} {_signed(e['difference']):>18} "
+                f"{_shown_percent(e['percent']):>8}")
+
+    splits = [(_("By the baseline's taille"), r["by_size"])]
+    if r["taille_changed"]:
+        splits.append((_("By the reform's taille"), r["by_reform_size"]))
+    for title, split in splits:
+        out += ["", "  " + title, f"  {_('Taille'):<8} {header}"]
+        out.extend(f"  {_size(size):<8} {costs(e)}" for size, e in split.items())
+    out += ["", "  " + _("Transitions (taille under the baseline → under the reform)")]
+    if r["taille_changed"]:
+        out.append("    " + _("{count} CPTS change taille").format(count=r["taille_changed"]))
+        out.append(f"  {_('Taille'):<8} {header}")
+        out.extend(f"  {_size(e['baseline_size']) + ' → ' + _size(e['reform_size']):<8} {costs(e)}"
+                   for e in r["transitions"])
+    else:
+        out.append("    " + _("every CPTS keeps its taille"))
+    out += ["", f"  {_('Mission'):<24} {_('Baseline'):>18} {_('Reform'):>18} {_('Difference'):>18} {'%':>8}"]
     for key, e in r["by_mission"].items():
-        out.append(f"  {key:<24} {euros(e['baseline']):>18} {euros(e['reform']):>18} {_signed(e['difference']):>18}")
+        out.append(f"  {key:<24} {euros(e['baseline']):>18} {euros(e['reform']):>18} {_signed(e['difference']):>18} "
+                   f"{_shown_percent(e['percent']):>8}")
+    listed = _outside_listed(r, top)
+    if listed:
+        out += ["", "  " + _("CPTS out of contract ({count}): under the baseline / under the reform").format(
+            count=len(r["out_of_contract_cpts"]))]
+        out.extend(f"    {name[:40]:<40} {under_baseline} / {under_reform}" for name, under_baseline, under_reform in listed)
+        if len(r["out_of_contract_cpts"]) > len(listed):
+            out.append("    " + _("… and {count} more (all in --format json, csv or xlsx)").format(
+                count=len(r["out_of_contract_cpts"]) - len(listed)))
     if r["largest"]:
         out.append("")
         out.append("  " + _("Largest changes"))
         for e in r["largest"]:
-            size = _("taille {size}").format(size=e["size"])
-            out.append(f"    {e['name'][:34]:<34} {size:<10} {euros(e['baseline']):>15} → "
+            size = _("taille {size}").format(size=_size(e["size"]) if e["size"] == e["reform_size"]
+                                             else f"{_size(e['size'])} → {_size(e['reform_size'])}")
+            out.append(f"    {e['name'][:34]:<34} {size:<12} {euros(e['baseline']):>15} → "
                        f"{euros(e['reform']):>15}  {_signed(e['difference']):>15}")
     return "\n".join(out) + "\n"
 
 
-def _compare_markdown(r) -> str:
-    columns = f"| {_('Baseline')} | {_('Reform')} | {_('Difference')} |"
+def _md(text) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def _compare_markdown(r, top) -> str:
+    columns = f"| {_('Baseline')} | {_('Reform')} | {_('Difference')} | % |"
+
+    def costs(e):
+        return f"{euros(e['baseline'])} | {euros(e['reform'])} | {_signed(e['difference'])} | {_shown_percent(e['percent'])} |"
+
     out = ["## " + _("{reform} compared with {baseline} ({date}, {count} CPTS)").format(
                reform=r["reform"], baseline=r["baseline"], date=r["date"], count=r["profiles"]), "",
            f"| | {_('Amount')} |", "|---|---:|",
            f"| {_('Baseline cost')} | {euros(r['baseline_total'])} |",
            f"| {_('Reform cost')} | {euros(r['reform_total'])} |",
-           f"| {_('Difference')} | {_signed(r['difference'])} ({_percent(r['difference'], r['baseline_total'])}) |",
-           "", _("Gain **{gain}**, lose **{lose}**, unchanged **{unchanged}**, out of contract **{out}**.").format(
-               gain=r["gain"], lose=r["lose"], unchanged=r["unchanged"], out=r["out_of_contract_both"]),
-           *_out_of_contract_lines(r, "- "), "",
-           f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|"]
-    for size, e in r["by_size"].items():
-        out.append(f"| {size if size is not None else '—'} | {e['count']} | {euros(e['baseline'])} | "
-                   f"{euros(e['reform'])} | {_signed(e['difference'])} |")
-    out += ["", f"| {_('Mission')} {columns}", "|---|---:|---:|---:|"]
-    for key, e in r["by_mission"].items():
-        out.append(f"| {key} | {euros(e['baseline'])} | {euros(e['reform'])} | {_signed(e['difference'])} |")
+           f"| {_('Difference')} | {_signed(r['difference'])} ({_shown_percent(r['percent'])}) |",
+           "", _counts_line(r) + ".", *_out_of_contract_lines(r, "- ", top), ""]
+    splits = [(_("By the baseline's taille"), r["by_size"])]
+    if r["taille_changed"]:
+        splits.append((_("By the reform's taille"), r["by_reform_size"]))
+    for title, split in splits:
+        out += [f"### {title}", "", f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|---:|"]
+        out += [f"| {_size(size)} | {e['count']} | {costs(e)}" for size, e in split.items()]
+        out.append("")
+    out += [f"### {_('Transitions (taille under the baseline → under the reform)')}", ""]
+    if r["taille_changed"]:
+        out += [_("{count} CPTS change taille").format(count=r["taille_changed"]) + ".", ""]
+        out += [f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|---:|"]
+        out += [f"| {_size(e['baseline_size'])} → {_size(e['reform_size'])} | {e['count']} | {costs(e)}"
+                for e in r["transitions"]]
+    else:
+        out.append(_("every CPTS keeps its taille").capitalize() + ".")
+    out += ["", f"| {_('Mission')} {columns}", "|---|---:|---:|---:|---:|"]
+    out += [f"| {key} | {costs(e)}" for key, e in r["by_mission"].items()]
+    listed = _outside_listed(r, top)
+    if listed:
+        out += ["", f"### " + _("CPTS out of contract ({count}): under the baseline / under the reform").format(
+            count=len(r["out_of_contract_cpts"])), "",
+            f"| {_('CPTS')} | {_('Under the baseline')} | {_('Under the reform')} |", "|---|---|---|"]
+        out += [f"| {_md(name)} | {a} | {b} |" for name, a, b in listed]
+        if len(r["out_of_contract_cpts"]) > len(listed):
+            out += ["", _("… and {count} more (all in --format json, csv or xlsx)").format(
+                count=len(r["out_of_contract_cpts"]) - len(listed))]
     if r["largest"]:
-        out += ["", f"| {_('CPTS')} | {_('Taille')} {columns}", "|---|---:|---:|---:|---:|"]
+        out += ["", f"| {_('CPTS')} | {_('Taille')} {columns}", "|---|---:|---:|---:|---:|---:|"]
         for e in r["largest"]:
-            out.append(f"| {e['name']} | {e['size']} | {euros(e['baseline'])} | {euros(e['reform'])} | "
-                       f"{_signed(e['difference'])} |")
+            size = _size(e["size"]) if e["size"] == e["reform_size"] else f"{_size(e['size'])} → {_size(e['reform_size'])}"
+            out.append(f"| {_md(e['name'])} | {size} | {costs(e)}")
     return "\n".join(out) + "\n"

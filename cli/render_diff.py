@@ -9,12 +9,12 @@ figures a line already shows points to that line). JSON keeps the engine's Engli
 
 from __future__ import annotations
 
-import re
 import textwrap
 from decimal import Decimal
 
 from aci_rules.engine.diff import RulesetDiff
 
+from .i18n import _
 from .reading import read_formula
 from .render import _plain, euros, json_dumps
 
@@ -163,18 +163,15 @@ def _merged(items) -> list:
 
 
 def _provisions(diff: RulesetDiff) -> list:
-    """(old date, new date, [French description]) grouped by dates and by what was done."""
-    groups: dict = {}
-    for change in diff.provisions:
-        match = re.fullmatch(r"(?:(add|set|change|remove) )?(payment rule|\w+) '(.+)'", change.field)
-        if match is None:
-            phrase = ("", change.field)
-        else:
-            verb, kind, key = match.groups()
-            phrase = (f"{_VERB.get(verb or 'add')} ({_PROVISION_KIND.get(kind, kind)}) :", key)
-        groups.setdefault((change.old, change.new), {}).setdefault(phrase[0], []).append(phrase[1])
-    return [(old, new, [f"{what} {', '.join(keys)}".strip() for what, keys in by_what.items()])
-            for (old, new), by_what in groups.items()]
+    """(old date, new date, [French description]) of the engine's groups of provisions."""
+    out = []
+    for old, new, entries in diff.provision_groups():
+        phrases = []
+        for verb, kind, keys in entries:
+            what = "" if verb is None else f"{_VERB.get(verb)} ({_PROVISION_KIND.get(kind, kind)}) :"
+            phrases.append(f"{what} {', '.join(keys)}".strip())
+        out.append((old, new, phrases))
+    return out
 
 
 def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> dict:
@@ -196,7 +193,8 @@ def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None, summary_only=Fal
         "taille": [{"field": c.field, "old": c.old, "new": c.new} for c in diff.taille],
         "items": [{"kind": i.kind, "id": i.id, "status": i.status, "mission": i.mission, "label": i.label,
                    "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in i.changes],
-                   "amounts": [amount(a) for a in i.amounts]} for i in diff.items],
+                   "amounts": [amount(a) for a in i.amounts],
+                   "through": [c.to_dict() for c in i.through]} for i in diff.items],
         "provisions": [{"provision": c.field, "old": c.old, "new": c.new} for c in diff.provisions],
     }
     if summary_only:
@@ -232,6 +230,66 @@ def _added_and_removed(summary) -> tuple:
             ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed))
 
 
+def _causes(causes) -> list:
+    """Dependency paths as a reader follows them: each item read, then what happened to the
+    last; the paths of one step that differ only by the item read are told once."""
+    groups: dict = {}
+    for cause in causes:
+        head = tuple((s.kind, s.id, s.via) for s in cause.path[:-1])
+        item = cause.item
+        groups.setdefault((head, item.kind, item.via, cause.status), []).append(item.id)
+    out = []
+    for (head, kind, via, status), ids in groups.items():
+        steps = [_step(*step) for step in head]
+        several = len(ids) > 1
+        steps.append(_step(kind, ", ".join(ids), via, several))
+        word = _STATUS[status] + ("e" if kind in _FEMININE else "") + ("s" if several else "")
+        out.append(" → ".join(steps) + f" — {word}")
+    return out
+
+
+def _step(kind, key, via, several=False) -> str:
+    text = f"{(_KINDS if several else _KIND)[kind]} ({key})"
+    if via == "selection":
+        text += " " + (_("(each selected by an aggregate)") if several else _("(selected by an aggregate)"))
+    return text
+
+
+def _knock_on_place(summary, item) -> str:
+    counted = summary.counts(item)
+    if counted is None:
+        return ""
+    return ", " + (_("counted in the yearly maximum") if counted else _("not counted in the yearly maximum"))
+
+
+def _knock_ons_text(summary) -> list:
+    if not summary.knock_ons:
+        return ["  " + _("Knock-on effects: none")]
+    out = ["  " + _("Knock-on effects ({count}): lines unchanged in themselves that read what changed, "
+                    "and their maximum per taille").format(count=len(summary.knock_ons))]
+    for item in summary.knock_ons:
+        out.extend(_wrap(_named(item.label, item.id) + _knock_on_place(summary, item), "      "))
+        for cause in _causes(item.through):
+            out.extend(_wrap(cause, "        ", _("through: ")))
+        if _unchanged(item):
+            out.extend(_wrap(_unchanged_maxima(item), "        "))
+            continue
+        for a in item.amounts:
+            out.append(f"        taille {a.taille!s:<2} {_money(a.old):>15} → {_money(a.new):>15}   "
+                       f"{_signed(a.difference, a.percent)}".rstrip())
+    return out
+
+
+def _unchanged(item) -> bool:
+    """A knock-on line whose maximum moves at no taille (its amounts hold the tailles where it can pay)."""
+    return bool(item.through) and bool(item.amounts) and all(a.old == a.new for a in item.amounts)
+
+
+def _unchanged_maxima(item) -> str:
+    return _("maximum unchanged: {cells}").format(
+        cells=" ; ".join(f"{a.taille} : {_money(a.new)}" for a in item.amounts if a.taille is not None))
+
+
 def _summary_text(diff: RulesetDiff) -> list:
     summary = diff.summary
     out = ["Résumé"]
@@ -249,6 +307,7 @@ def _summary_text(diff: RulesetDiff) -> list:
         for key, label in pairs:
             out.extend(_wrap(_named(label, key), "      ", ""))
     out.append(f"  Chiffres modifiés : {_figures(summary.changed_figures)}")
+    out.extend(_knock_ons_text(summary))
     return out
 
 
@@ -279,7 +338,8 @@ def _item_title(item, group, named, strong=lambda word: word) -> str:
                 + f" — {_status(item)}s")
     if item.kind == "mission":
         return f"{strong(_KIND[item.kind])} ({item.id}) — {_status(item)}"
-    return f"{strong(_KIND[item.kind])} {named(item.label, item.id)} — {_status(item)}"
+    knock_on = " " + _("(knock-on effect)") if item.knock_on and not item.changes else ""
+    return f"{strong(_KIND[item.kind])} {named(item.label, item.id)} — {_status(item)}{knock_on}"
 
 
 def _whole_fields(item) -> list:
@@ -319,6 +379,10 @@ def _per_taille_line(item) -> str:
 def _item_text(diff, group, instead) -> list:
     item = group[0]
     out = _wrap(_item_title(item, group, _named), "  ", f"{_MARK[item.status]} ")
+    if item.through:
+        out.append("      " + _("through what it reads:"))
+        for cause in _causes(item.through):
+            out.extend(_wrap(cause, "        "))
     if item.status == "changed":
         for change in item.changes:
             out.extend(_change_text(change.field, change.old, change.new, item.status))
@@ -333,6 +397,8 @@ def _item_text(diff, group, instead) -> list:
     elif item.status != "changed":
         if any(a.taille is not None for a in item.amounts):
             out.extend(_wrap(_per_taille_line(item), "      "))
+    elif _unchanged(item):
+        out.extend(_wrap(_unchanged_maxima(item), "      "))
     elif item.amounts:
         for a in item.amounts:
             if a.taille is None:
@@ -393,11 +459,11 @@ def _behaviour_text(old_name, new_name, behaviour) -> list:
     out.append(f"  {'Profil':<36} {'Avant':>15} {'Après':>15} {'Écart':>15}")
     for row in behaviour:
         out.append(f"  {row.name[:36]:<36} {euros(row.old_total):>15} {euros(row.new_total):>15} "
-                   f"{_signed(row.new_total - row.old_total, None):>15}")
-        for mission, (old, new) in row.missions.items():
-            if old != new:
+                   f"{_signed(row.difference, None):>15}")
+        for mission, (old, new, difference) in row.mission_differences().items():
+            if difference:
                 label = mission or "hors mission"
-                out.append(f"    {label[:34]:<34} {euros(old):>15} {euros(new):>15} {_signed(new - old, None):>15}")
+                out.append(f"    {label[:34]:<34} {euros(old):>15} {euros(new):>15} {_signed(difference, None):>15}")
     return out
 
 
@@ -434,6 +500,19 @@ def _summary_markdown(diff: RulesetDiff) -> list:
         out.append(f"- {title} ({len(pairs)}) :")
         out.extend(f"  - {_md(_named(label, key))}" for key, label in pairs)
     out.append(f"- Chiffres modifiés : {_figures(summary.changed_figures)}")
+    if not summary.knock_ons:
+        out.append("- " + _("Knock-on effects: none"))
+    else:
+        out.append("- " + _("Knock-on effects ({count}): lines unchanged in themselves that read what changed, "
+                            "and their maximum per taille").format(count=len(summary.knock_ons)))
+        for item in summary.knock_ons:
+            out.append(f"  - {_md(_named(item.label, item.id) + _knock_on_place(summary, item))}")
+            out.extend(f"    - {_('through: ')}{_md(cause)}" for cause in _causes(item.through))
+            if _unchanged(item):
+                out.append(f"    - {_md(_unchanged_maxima(item))}")
+                continue
+            out.extend(f"    - taille {a.taille} : {_money(a.old)} → {_money(a.new)} "
+                       f"({_signed(a.difference, a.percent)})" for a in item.amounts)
     out.append("")
     return out
 
@@ -441,6 +520,9 @@ def _summary_markdown(diff: RulesetDiff) -> list:
 def _item_markdown(diff, group, instead) -> list:
     item = group[0]
     out = [f"- {_item_title(item, group, lambda label, key: _md(_named(label, key)), lambda word: f'**{word}**')}"]
+    if item.through:
+        out += ["", f"  {_('through what it reads:')}"]
+        out += [f"  - {_md(cause)}" for cause in _causes(item.through)]
     if item.status == "changed" and item.changes:
         out += ["", "  | Champ | Avant | Après |", "  |---|---|---|"]
         out += [f"  | {_FIELD.get(c.field, c.field)} | {_md_cell(c.field, c.old)} | {_md_cell(c.field, c.new)} |"
@@ -455,6 +537,8 @@ def _item_markdown(diff, group, instead) -> list:
     elif item.status != "changed":
         if any(a.taille is not None for a in item.amounts):
             out += ["", f"  {_md(_per_taille_line(item)).capitalize()}"]
+    elif _unchanged(item):
+        out += ["", f"  {_md(_unchanged_maxima(item))}"]
     elif item.amounts:
         out += ["", "  | Taille | Avant | Après | Écart |", "  |---|---:|---:|---:|"]
         for a in item.amounts:
@@ -469,12 +553,12 @@ def _behaviour_markdown(diff, behaviour) -> list:
     out = ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
     for row in behaviour:
         out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
-                   f"{_signed(row.new_total - row.old_total, None)} |")
-        for mission, (old, new) in row.missions.items():
+                   f"{_signed(row.difference, None)} |")
+        for mission, (old, new, difference) in row.mission_differences().items():
             found = diff.new.missions.get(mission) or diff.old.missions.get(mission)
             name = _named(found.label, mission) if found else (mission or "hors mission")
             out.append(f"| &nbsp;&nbsp;{_md(name)} | {euros(old)} | {euros(new)} | "
-                       f"{_signed(new - old, None)} |")
+                       f"{_signed(difference, None)} |")
     out.append("")
     return out
 

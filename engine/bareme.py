@@ -16,10 +16,11 @@ import itertools
 from decimal import Decimal
 
 from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .helpers import non_negative
 from .ruleset import FundingLine, Ruleset
 
-__all__ = ["static_maximum", "upper_maximum", "annual_maximum", "annual_maximum_by_mission", "annual_lines",
-           "tailles_of",
+__all__ = ["static_maximum", "upper_maximum", "reachable_maximum", "excluded_at", "annual_maximum",
+           "annual_maximum_by_mission", "annual_lines", "tailles_of",
            "MAX_EXCLUSIVE_GROUP"]
 
 # Lines that exclude one another are counted by trying their compatible subsets;
@@ -45,7 +46,11 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
     functions = {}
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
-            if not (sums and isinstance(child.func, ast.Name) and child.func.id == _SUM_MAXIMA):
+            called = child.func.id if isinstance(child.func, ast.Name) else None
+            if called == _NON_NEGATIVE:  # the compiler's guard around every amount: the amount itself
+                functions[_NON_NEGATIVE] = non_negative
+                continue
+            if not (sums and called == _SUM_MAXIMA):
                 return None
             functions[_SUM_MAXIMA] = lambda field, *values: _sum_maxima(ruleset, taille, field, values)
         if isinstance(child, ast.Name) and child.id not in names and child.id not in functions:
@@ -63,6 +68,7 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
 
 
 _SUM_MAXIMA = "sum_maxima"
+_NON_NEGATIVE = "non_negative"
 
 
 class _Unknown(Exception):
@@ -97,12 +103,59 @@ def upper_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None
     expression = line.maximum or line.amount
 
     def upper(node):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == _NON_NEGATIVE
+                and len(node.args) == 1):  # the compiler's guard around an amount
+            return upper(node.args[0])
         if isinstance(node, ast.IfExp):
             branches = [upper(node.body), upper(node.orelse)]
             return None if None in branches else max(branches)
         return _value_of(ruleset, node, taille, sums=True)
 
     return upper(expression.node)
+
+
+def excluded_at(ruleset: Ruleset, line: FundingLine, taille) -> bool:
+    """Whether a line's condition is false for every CPTS of a taille: one of the parts of its
+    ``when`` joined by ``and`` reads only parameters and the taille, and is false.
+
+    A part that reads anything else (the profile, the date, other lines) is not decided here.
+    """
+    if line.when is None:
+        return False
+    body = line.when.node
+    parts = body.values if isinstance(body, ast.BoolOp) and isinstance(body.op, ast.And) else [body]
+    for part in parts:
+        names = {"taille": taille}
+        decided = True
+        for child in ast.walk(part):
+            if isinstance(child, ast.Call):
+                decided = False
+                break
+            if isinstance(child, ast.Name) and child.id not in names:
+                parameter = ruleset.parameters.get(child.id)
+                if parameter is None:
+                    decided = False
+                    break
+                names[child.id] = parameter.value_for(taille)
+        if not decided:
+            continue
+        try:
+            value = evaluate_expression(make_evaluator(names, {}), _Tree(part))
+        except ExpressionFailure:
+            continue
+        if value is False:
+            return True
+    return False
+
+
+def reachable_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None:
+    """The most a line can pay a CPTS of a taille: 0 where its condition excludes the taille
+    (:func:`excluded_at`), else :func:`upper_maximum` (which reads ``sum_maxima``); None when
+    that depends on more than parameters."""
+    if excluded_at(ruleset, line, taille):
+        return Decimal(0).quantize(ruleset.quantum)
+    value = upper_maximum(ruleset, line, taille)
+    return None if value is None else value.quantize(ruleset.quantum)
 
 
 def _conjuncts(line: FundingLine) -> set:

@@ -13,9 +13,14 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
+from . import aggregates
+from .aggregates import AGGREGATES, CONDITION_NAMES, LINE_AGGREGATES, MISSION_AGGREGATES
+from .crosstext import CROSS_TEXT_FUNCTIONS
 from .diagnostic import Diagnostic, InputError, msg, suggest
 from .expressions import Expression, parse_expression
-from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
+from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PURE_FUNCTIONS
+from .names import BASIS_NAMES, FUNCTION_NAMES, MISSION_NAMES, PROFILE_NAMES  # the one table of readable names
+from .plausible import check_plausible
 from .ruleset import (
     AnnualMaximum,
     Definition,
@@ -43,17 +48,8 @@ __all__ = [
     "compile_ruleset",
 ]
 
-# What every formula may read about the CPTS and the evaluation date.
-BASIS_NAMES = (
-    "date", "population", "members", "contract_signed", "letter_of_intent_validated", "crises",
-)
-PROFILE_NAMES = BASIS_NAMES + (
-    "taille", "contract_year", "contract_year_start", "contract_year_end", "contract_end",
-    "text_in_force",
-)
-# What a formula attached to a mission (``mission: x``) may read about that mission.
-MISSION_NAMES = ("started", "deployed", "achievement", "indicators_earned")
-FUNCTION_NAMES = tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
+# Functions whose arguments are all literal texts, read when the ruleset is compiled.
+_SUMS = LINE_FUNCTIONS + tuple(LINE_AGGREGATES)
 _CONSTANTS = ("True", "False", "None")
 _FUNCTIONS = frozenset(FUNCTION_NAMES)
 # What a name may be given to, as E207 says it.
@@ -126,6 +122,7 @@ class _Compiler:
                             self.error("E303", msg("parameter '{name}' gives a confidence for taille {taille} but no value",
                                                           name=name, taille=taille), path + ("confidence", str(taille)), key=True)
             self.check_cents(name, spec, path)
+            check_plausible(self, name, spec, path)  # the ``plausible`` field (engine/plausible.py)
             result[name] = Parameter(
                 name=name, label=spec.get("label"), unit=spec.get("unit"),
                 value=_value(spec.get("value")), by_taille=by_taille,
@@ -182,7 +179,7 @@ class _Compiler:
         basis = self.expression(spec["basis"], path + ("basis",), set(BASIS_NAMES) | scalars)
         if basis is None:
             return None
-        for function in sorted(basis.functions & set(LINE_FUNCTIONS)):
+        for function in sorted(basis.functions & set(_SUMS)):
             # The taille comes first: every line's amount may depend on it.
             self.error("E103", msg("{function}() reads the lines' amounts, which are computed after the "
                                    "taille: {where} cannot call it", function=function,
@@ -216,6 +213,9 @@ class _Compiler:
             self.problems.append(dataclasses.replace(diagnostic, subject=problem.name))
         if expression is not None:
             self.check_line_calls(expression, path)
+            self.check_literal_calls(expression, path, text)
+        if expression is not None and expression.functions & set(MISSION_AGGREGATES):
+            expression = self.expand_missions(expression, path, known_names, missions, text)
         if expression is not None and missions is not None:
             for function, argument, column in expression.literal_arguments:
                 if function in MISSION_FUNCTIONS and argument not in missions:
@@ -230,7 +230,7 @@ class _Compiler:
 
     def check_line_calls(self, expression, path):
         for function, arguments, _ in expression.calls:
-            if function not in LINE_FUNCTIONS:
+            if function not in _SUMS:
                 continue
             if not arguments or arguments[0] not in LINE_FIELDS or not all(
                     isinstance(a, str) for a in arguments):
@@ -238,19 +238,125 @@ class _Compiler:
                                        "texts, in {where}", function=function,
                                        fields=', '.join(repr(f) for f in LINE_FIELDS), where=self.where(path)), path)
 
-    def check_line_sums(self, definitions, lines):
+    def check_literal_calls(self, expression, path, text):
+        """Arguments an analyst writes as literals, checked before any profile is read."""
+        lead = len(text) - len(text.lstrip())
+        for node in aggregates.ast.walk(expression.node):
+            if not isinstance(node, aggregates.ast.Call):
+                continue
+            function, arguments = node.func.id, node.args
+            index = lead + node.col_offset - (1 if node.lineno == 1 else 0)
+            if (function in ("round_down", "round_half_up") and len(arguments) == 2
+                    and isinstance(arguments[1], aggregates.ast.Constant)):
+                try:
+                    PURE_FUNCTIONS[function](0, arguments[1].value)
+                except (TypeError, ValueError):
+                    self.problems.append(self.doc.diagnostic("E103", msg(
+                        "{function}() rounds to a power of ten such as '0.01', 1 or 100, not {value} in {where}",
+                        function=function, value=repr(arguments[1].value), where=self.where(path)), path,
+                        index=index))
+            if function in ("min", "max") and len(arguments) < 2:
+                self.problems.append(self.doc.diagnostic("E103", msg(
+                    "{function}() compares two values or more in {where}", function=function,
+                    where=self.where(path)), path, index=index))
+            if function in CROSS_TEXT_FUNCTIONS:
+                literal = all(isinstance(a, aggregates.ast.Constant) for a in arguments)
+                self.check_cross_text_call(function, tuple(a.value for a in arguments) if literal else None,
+                                           path, index)
+
+    def check_cross_text_call(self, function, arguments, path, index):
+        declared = self.data.get("other_texts") or {}
+        wanted = 1 if function == "text_total" else 2
+        if arguments is None or len(arguments) != wanted or not all(isinstance(a, str) for a in arguments):
+            self.problems.append(self.doc.diagnostic("E103", msg(
+                "{function}() takes {count} texts: the name of another text under other_texts{rest}, in {where}",
+                function=function, count=wanted, rest="" if wanted == 1 else msg(", then an id"),
+                where=self.where(path)), path, index=index))
+            return
+        if arguments[0] not in declared:
+            guess = suggest(arguments[0], declared)
+            hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else msg(
+                ": declare it under other_texts (a name: a ruleset id or file)")
+            self.problems.append(self.doc.diagnostic("E102", msg(
+                "{function}(): no other text is named '{name}'{hint} in {where}", function=function,
+                name=arguments[0], hint=hint, where=self.where(path)), path, index=index))
+
+    def expand_missions(self, expression, path, known_names, missions, text):
+        """count_missions / any_mission / all_missions, written out over the text's missions."""
+        lead = len(text) - len(text.lstrip())
+        if missions is None:
+            self.error("E103", msg("{where} cannot count over the missions (the taille comes before them)",
+                                   where=self.where(path)), path)
+            return None
+        condition_names = (frozenset(known_names) - {"indicators_earned"}) | frozenset(CONDITION_NAMES)
+        functions = frozenset(FUNCTION_NAMES) - set(AGGREGATES)
+        replaced = {}
+        for call in aggregates.mission_calls(expression):
+            column = lead + call.col_offset - (1 if call.lineno == 1 else 0)
+            arguments = call.args
+            kinds = [a.value for a in arguments[1:] if isinstance(a, aggregates.ast.Constant)]
+            if (not arguments or not all(isinstance(a, aggregates.ast.Constant) and isinstance(a.value, str)
+                                         for a in arguments)):
+                self.problems.append(self.doc.diagnostic("E103", msg(
+                    "{function}() takes a condition written as a text, then the kinds of mission to count "
+                    "(optional), all as texts: {function}('achievement >= 0.9', 'socle'), in {where}",
+                    function=call.func.id, where=self.where(path)), path, index=column))
+                return None
+            unknown = [k for k in kinds if k not in ("socle", "optionnelle")]
+            if unknown:
+                self.problems.append(self.doc.diagnostic("E204", msg(
+                    "{function}(): '{kind}' is not a kind of mission (socle, optionnelle) in {where}",
+                    function=call.func.id, kind=unknown[0], where=self.where(path)), path, index=column))
+                return None
+            condition, problems = parse_expression(arguments[0].value, known_names=condition_names,
+                                                   known_functions=functions)
+            if problems:
+                for problem in problems:
+                    hint = (msg("; a count over the missions reads started, deployed and achievement, not "
+                                "indicators_earned") if problem.name == "indicators_earned" else "")
+                    self.problems.append(self.doc.diagnostic(problem.code, msg(
+                        "{problem} in the condition of {function}() in {where}{hint}", problem=problem.message,
+                        function=call.func.id, where=self.where(path), hint=hint), path,
+                        index=column + len(call.func.id) + 2 + problem.column))
+                return None
+            chosen = [m.id for m in missions.values() if not kinds or m.kind in kinds]
+            if len(chosen) * (len(list(aggregates.ast.walk(condition.node))) + 2) > aggregates.MAX_EXPANDED_PARTS:
+                self.problems.append(self.doc.diagnostic("E104", msg(
+                    "{function}() over {count} missions makes a formula of more than {limit} parts in {where}",
+                    function=call.func.id, count=len(chosen), limit=aggregates.MAX_EXPANDED_PARTS,
+                    where=self.where(path)), path, index=column))
+                return None
+            replaced[id(call)] = aggregates.expand_missions(call, condition.node, chosen)
+
+        class _Swap(aggregates.ast.NodeTransformer):
+            def visit_Call(self, node):
+                if id(node) in replaced:
+                    return replaced[id(node)]
+                self.generic_visit(node)
+                return node
+
+        tree = _Swap().visit(expression.node)
+        rebuilt = aggregates.rebuild(expression, tree)
+        if rebuilt is None:
+            self.error("E104", msg("{where} expands to more than {limit} parts", where=self.where(path),
+                                   limit=aggregates.MAX_EXPANDED_PARTS), path)
+        return rebuilt
+
+    def check_line_sums(self, definitions, lines, missions):
         """sum_lines('volet', 'fixee') would silently sum nothing: each value must select a line."""
         fields: dict = {}
+        kinds = {mission.id: mission.kind for mission in missions.values()}
         formulas = [(d.path, d.expression) for d in definitions.values()]
         formulas += [(line.path + (field,), getattr(line, field)) for line in lines
                      for field in ("when", "amount", "maximum", "runs_from")]
         for path, expression in formulas:
             for function, arguments, _ in (expression.calls if expression is not None else ()):
-                if function not in LINE_FUNCTIONS or not arguments or arguments[0] not in LINE_FIELDS:
+                if function not in _SUMS or not arguments or arguments[0] not in LINE_FIELDS:
                     continue
                 field, values = arguments[0], arguments[1:]
                 if field not in fields:
-                    fields[field] = {getattr(line, field) for line in lines}
+                    fields[field] = {kinds.get(line.mission) if field == "kind" else getattr(line, field)
+                                     for line in lines}
                 present = fields[field]
                 for value in values:
                     if value not in present:
@@ -259,6 +365,60 @@ class _Compiler:
                         self.error("E102", msg("{function}(): no line has {field} '{value}'{hint} in {where}",
                                                function=function, field=field, value=value, hint=hint,
                                                where=self.where(path)), path)
+
+    def expand_lines(self, definitions, lines, obligations, payments, missions):
+        """sum_lines('kind', ...) and sum_lines_except(...) as sums over the ids they select;
+        then each line's amount guarded against a negative value unless it is a clawback."""
+        kinds = {mission.id: mission.kind for mission in missions.values()}
+
+        def expanded(expression, path, itself=None):
+            if expression is None or not aggregates.needs_line_expansion(expression):
+                return expression
+            rebuilt = aggregates.rebuild(expression, aggregates.expand_lines(expression.node, lines, kinds, itself))
+            if rebuilt is None:
+                self.error("E104", msg("{where} expands to more than {limit} parts", where=self.where(path),
+                                       limit=aggregates.MAX_EXPANDED_PARTS), path)
+                return expression
+            return rebuilt
+
+        definitions = {name: dataclasses.replace(d, expression=expanded(d.expression, d.path))
+                       for name, d in definitions.items()}
+        clawbacks = {spec["id"] for spec in self.data.get("lines") or [] if spec.get("clawback")}
+        new_lines = []
+        for line in lines:
+            fields = {field: expanded(getattr(line, field), line.path + (field,), line.id)
+                      for field in ("when", "amount", "maximum", "runs_from")}
+            if line.id not in clawbacks:
+                fields["amount"] = aggregates.guard_negative(fields["amount"])
+            new_lines.append(dataclasses.replace(line, **fields))
+        obligations = [dataclasses.replace(o, **{field: expanded(getattr(o, field), o.path + (field,))
+                                                 for field in ("when", "deadline", "done")})
+                       for o in obligations]
+        payments = [dataclasses.replace(
+            rule, when=expanded(rule.when, rule.path + ("when",)),
+            installments=tuple(dataclasses.replace(
+                item, share=expanded(item.share, rule.path + ("installments", i, "share")),
+                due=expanded(item.due, rule.path + ("installments", i, "due")))
+                for i, item in enumerate(rule.installments))) for rule in payments]
+        return definitions, new_lines, obligations, payments
+
+    def check_shares(self, payments, parameters):
+        """The installments of a payment rule pay the whole year: shares that read only numbers and
+        parameters that do not depend on the taille must add up to 1 (else it is checked when paid)."""
+        scalars = {name: p.value for name, p in parameters.items() if p.by_taille is None}
+        for rule in payments:
+            shares = [item.share for item in rule.installments]
+            if any(share is None or not share.names <= set(scalars) or share.functions for share in shares):
+                continue
+            values = [aggregates.constant_value(share, scalars) for share in shares]
+            if any(value is None for value in values):
+                continue
+            total = sum(values, Decimal(0))
+            if total != 1:
+                self.error("E322", msg("the installments of payment rule '{rule}' add up to {total}, not 1 (100 %): "
+                                       "{shares}", rule=rule.id, total=total,
+                                       shares=" + ".join(str(v) for v in values)),
+                           rule.path + ("installments",))
 
     def check_mission(self, mission, missions, path):
         if mission is not None and mission not in missions:
@@ -405,7 +565,11 @@ class _Compiler:
                                            "of a rule under payments", volet=line.volet, line=line.id),
                                line.path + ("volet",))
 
-        self.check_line_sums(definitions, lines)
+        self.check_line_sums(definitions, lines, missions)
+        if not self.problems:
+            definitions, lines, obligations, payments = self.expand_lines(
+                definitions, lines, obligations, payments, missions)
+        self.check_shares(payments, parameters)
 
         dates = data["dates"]
         signed, published = _date(dates.get("signed")), _date(dates.get("published"))

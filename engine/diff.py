@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from decimal import Decimal
 
-from .bareme import annual_maximum, static_maximum, tailles_of
-from .ruleset import Ruleset
+from .bareme import annual_maximum, reachable_maximum, static_maximum, tailles_of
+from .ruleset import Definition, Ruleset
 
 __all__ = [
-    "Change", "AmountChange", "ItemDiff", "DiffSummary", "RulesetDiff", "ProfileComparison",
-    "diff_rulesets", "summarize", "compare_profile", "static_maximum", "tailles_of",
+    "Change", "AmountChange", "Step", "Cause", "ItemDiff", "DiffSummary", "RulesetDiff", "ProfileComparison",
+    "diff_rulesets", "knock_on_causes", "summarize", "compare_profile", "compare_profiles", "static_maximum",
+    "tailles_of",
 ]
 
 
@@ -53,10 +55,43 @@ class AmountChange:
 
 
 @dataclasses.dataclass(frozen=True)
+class Step:
+    """One step of a dependency path: an item read, and how (``name``: the formula names it;
+    ``selection``: an aggregate over lines, such as ``sum_lines('volet', 'fixe')``, selects it)."""
+
+    kind: str  # line | definition | parameter
+    id: str
+    via: str  # name | selection
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "id": self.id, "via": self.via}
+
+
+@dataclasses.dataclass(frozen=True)
+class Cause:
+    """Why a line whose own formulas did not change may pay something else: a changed item it
+    reads, directly or through other lines and definitions. ``path`` runs from what the line
+    reads first to that item (the last step); ``status`` is the item's (added, removed, changed)."""
+
+    path: tuple  # Step
+    status: str
+
+    @property
+    def item(self) -> Step:
+        return self.path[-1]
+
+    def to_dict(self) -> dict:
+        return {"path": [step.to_dict() for step in self.path], "status": self.status}
+
+
+@dataclasses.dataclass(frozen=True)
 class ItemDiff:
     """An item (line, parameter, mission …) added, removed or changed.
 
-    For an added or removed item, ``changes`` holds its fields (old or new None).
+    For an added or removed item, ``changes`` holds its fields (old or new None). A line whose
+    own formulas are unchanged but which reads something that changed (a knock-on effect) is
+    ``changed`` with ``through`` naming what it reads that changed (Cause) and ``amounts``
+    its maximum per taille where that is computable and differs.
     """
 
     kind: str  # line | parameter | mission | definition | obligation | payment | indicator
@@ -66,6 +101,13 @@ class ItemDiff:
     label: str | None
     changes: tuple = ()  # Change, for a changed item
     amounts: tuple = ()  # AmountChange: per taille, for lines and parameters
+    through: tuple = ()  # Cause: for a knock-on effect
+    volet: str | None = None  # a line's volet (the new text's)
+
+    @property
+    def knock_on(self) -> bool:
+        """A knock-on effect through another line or definition, not only a parameter it names."""
+        return any(len(c.path) > 1 or c.item.kind != "parameter" for c in self.through)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +128,8 @@ class DiffSummary:
     lines_added: tuple
     lines_removed: tuple
     changed_figures: int
+    knock_ons: tuple = ()  # ItemDiff: lines changed through another line or definition they read
+    counted_volets: tuple = ()  # the volets the yearly maximum adds up (the new text's, else the old's)
 
     def to_dict(self) -> dict:
         def pairs(items):
@@ -93,18 +137,34 @@ class DiffSummary:
         return {
             "annual_maximum": {
                 "label": self.maximum_label,
-                "tailles": [{"taille": a.taille, "old": _str(a.old), "new": _str(a.new),
-                             "difference": _str(a.difference), "percent": _str(a.percent)}
-                            for a in self.maxima]},
+                "tailles": [_amount_dict(a) for a in self.maxima]},
             "missions_added": pairs(self.missions_added), "missions_removed": pairs(self.missions_removed),
             "lines_added": pairs(self.lines_added), "lines_removed": pairs(self.lines_removed),
             "changed_figures": self.changed_figures,
+            "knock_on_lines": [
+                {"id": i.id, "label": i.label, "in_annual_maximum": self.counts(i),
+                 "tailles": [_amount_dict(a) for a in i.amounts],
+                 "through": [c.to_dict() for c in i.through]} for i in self.knock_ons],
         }
+
+    def counts(self, item) -> bool | None:
+        """Whether a knock-on line is counted in the yearly maximum (None: no yearly maximum)."""
+        if not self.counted_volets:
+            return None
+        return item.volet in self.counted_volets
 
 
 def _str(value):
     return None if value is None else str(value)
 
+
+def _amount_dict(a: AmountChange) -> dict:
+    return {"taille": a.taille, "old": _str(a.old), "new": _str(a.new), "difference": _str(a.difference),
+            "percent": _str(a.percent)}
+
+
+# How engine/amend.py describes a provision with its own date: "[verb ]kind 'key'".
+_PROVISION = re.compile(r"(?:(add|set|change|remove) )?(payment rule|\w+) '(.+)'")
 
 _KIND_ORDER = ("mission", "line", "parameter", "definition", "obligation", "payment", "indicator")
 
@@ -122,6 +182,19 @@ class RulesetDiff:
     @property
     def identical(self) -> bool:
         return not (self.metadata or self.taille or self.items or self.provisions)
+
+    def provision_groups(self) -> list:
+        """The provisions whose own date changed, grouped by (old date, new date), then by what
+        was done: [(old, new, [(verb, kind, [keys])])]; verb is add, set, change or remove,
+        kind line, mission, parameter … (None, None and the description for one not so written)."""
+        groups: dict = {}
+        for change in self.provisions:
+            match = _PROVISION.fullmatch(change.field)
+            what = (None, None) if match is None else (match.group(1) or "add", match.group(2))
+            key = change.field if match is None else match.group(3)
+            groups.setdefault((change.old, change.new), {}).setdefault(what, []).append(key)
+        return [(old, new, [(verb, kind, keys) for (verb, kind), keys in by_what.items()])
+                for (old, new), by_what in groups.items()]
 
     def by_mission(self) -> dict:
         """Item diffs grouped by mission (None, last, for what belongs to no single mission),
@@ -242,6 +315,7 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
         "line", {line.id: line for line in old.lines}, {line.id: line for line in new.lines},
         ("label", "mission", "volet", "when", "amount", "maximum", "reference", "confidence"),
         lambda line: line.mission, lambda line: line.label, line_amounts)
+    items = _with_knock_ons(old, new, items, tailles)
     items += _compare(
         "obligation", {o.id: o for o in old.obligations}, {o.id: o for o in new.obligations},
         ("label", "mission", "when", "deadline", "done", "reference", "confidence"),
@@ -284,8 +358,141 @@ def summarize(old: Ruleset, new: Ruleset, items) -> DiffSummary:
             continue
         figures += sum(1 for a in entry.amounts if a.old != a.new)
         figures += sum(1 for c in entry.changes if c.field == "value")
+    rank = {line.id: n for n, line in enumerate(new.lines)}
+    knock_ons = tuple(sorted((i for i in items if i.kind == "line" and i.knock_on), key=lambda i: rank[i.id]))
+    declared = new.annual_maximum or old.annual_maximum
     return DiffSummary(maxima, label, listed("mission", "added"), listed("mission", "removed"),
-                       listed("line", "added"), listed("line", "removed"), figures)
+                       listed("line", "added"), listed("line", "removed"), figures, knock_ons,
+                       declared.volets if declared else ())
+
+
+# What a line's value rests on besides what it reads: a change of these is a change of the line.
+_LINE_FORMULAS = ("when", "amount", "maximum", "runs_from")
+
+
+def _formula(expression) -> str | None:
+    return None if expression is None else " ".join(expression.text.split())
+
+
+def _changed_items(old: Ruleset, new: Ruleset) -> dict:
+    """Name -> (kind, status) of each parameter, definition and line whose value may differ:
+    added, removed, or changed in value or formula (a line also in volet or mission, which
+    aggregates select it by)."""
+    found = {}
+
+    def parameter_value(p):
+        return p.value if p.by_taille is None else tuple(sorted(p.by_taille.items()))
+
+    def line_key(line):
+        return tuple(_formula(getattr(line, f)) for f in _LINE_FORMULAS) + (line.volet, line.mission)
+
+    sides = (
+        ("parameter", old.parameters, new.parameters, parameter_value),
+        ("definition", old.definitions, new.definitions, lambda d: _formula(d.expression)),
+        ("line", {line.id: line for line in old.lines}, {line.id: line for line in new.lines}, line_key),
+    )
+    for kind, before, after, key in sides:
+        for name in set(before) | set(after):
+            if name not in before:
+                found[name] = (kind, "added")
+            elif name not in after:
+                found[name] = (kind, "removed")
+            elif key(before[name]) != key(after[name]):
+                found[name] = (kind, "changed")
+    return found
+
+
+def _direct_names(item) -> set:
+    """The names an item's formulas name themselves (not those an aggregate selects)."""
+    if isinstance(item, Definition):
+        return set(item.expression.names)
+    names = set()
+    for field in _LINE_FORMULAS:
+        expression = getattr(item, field, None)
+        if expression is not None:
+            names |= expression.names
+    return names
+
+
+def _paths(ruleset: Ruleset, start: str, changed: dict) -> dict:
+    """Changed name -> the shortest path (Step tuple) from ``start`` to it in the ruleset's
+    ``reads`` map, going through lines and definitions that did not change themselves."""
+    items = {**ruleset.definitions, **{line.id: line for line in ruleset.lines}}
+
+    def kind_of(name):
+        if name in ruleset.parameters:
+            return "parameter"
+        return "definition" if name in ruleset.definitions else "line"
+
+    found: dict = {}
+    seen = {start}
+    frontier = [(start, ())]
+    while frontier:
+        following = []
+        for name, path in frontier:
+            direct = _direct_names(items[name])
+            for read in sorted(ruleset.reads.get(name, ())):
+                if read in seen or not (read in items or read in ruleset.parameters):
+                    continue
+                seen.add(read)
+                step = path + (Step(kind_of(read), read, "name" if read in direct else "selection"),)
+                if read in changed:
+                    found[read] = step
+                elif read in items:
+                    following.append((read, step))
+        frontier = following
+    return found
+
+
+def knock_on_causes(old: Ruleset, new: Ruleset, line_id: str, changed: dict | None = None) -> tuple:
+    """What a line present in both rulesets reads (directly, or through lines and definitions
+    that did not change) that changed: a Cause per changed item, by the compiled ``reads`` maps
+    (an added item is found in the new ruleset, a removed one in the old).
+
+    Takes both rulesets, the line's id and optionally :func:`_changed_items`'s result.
+    Returns a tuple of Cause, nearest first, then by id.
+    """
+    changed = _changed_items(old, new) if changed is None else changed
+    paths = _paths(old, line_id, changed)
+    for name, path in _paths(new, line_id, changed).items():
+        if name not in paths or len(path) < len(paths[name]):
+            paths[name] = path
+    return tuple(Cause(path, changed[name][1])
+                 for name, path in sorted(paths.items(), key=lambda kv: (len(kv[1]), kv[0])))
+
+
+def _with_knock_ons(old: Ruleset, new: Ruleset, items: list, tailles) -> list:
+    """The item diffs with each knock-on effect: a line whose own formulas are unchanged but
+    which reads something changed gets its causes and its maximum per taille (0 where its
+    condition excludes the taille), before and after, where computable and different."""
+    changed = _changed_items(old, new)
+    before = {line.id: line for line in old.lines}
+    result = list(items)
+    index = {(i.kind, i.id): n for n, i in enumerate(result)}
+    for line in new.lines:
+        previous = before.get(line.id)
+        if previous is None or any(_formula(getattr(previous, f)) != _formula(getattr(line, f))
+                                   for f in _LINE_FORMULAS):
+            continue
+        causes = knock_on_causes(old, new, line.id, changed)
+        if not causes:
+            continue
+        at = index.get(("line", line.id))
+        amounts = result[at].amounts if at is not None else ()
+        if not amounts:
+            known = [AmountChange(t, reachable_maximum(old, previous, t), reachable_maximum(new, line, t))
+                     for t in tailles]
+            known = [a for a in known if a.old is not None and a.new is not None]
+            # The tailles where the maximum moves; when it moves nowhere, those where the line can
+            # pay, so that a reader sees it unchanged rather than not computed.
+            amounts = tuple(a for a in known if a.old != a.new) or tuple(a for a in known if a.old)
+        if at is None:
+            index[("line", line.id)] = len(result)
+            result.append(ItemDiff("line", line.id, "changed", line.mission, line.label, (), amounts, causes,
+                                   line.volet))
+        else:
+            result[at] = dataclasses.replace(result[at], amounts=amounts, through=causes, volet=line.volet)
+    return result
 
 
 def _number(value):
@@ -355,6 +562,14 @@ class ProfileComparison:
     new_total: Decimal
     missions: dict  # mission id (None for lines of no mission) -> (old amount, new amount)
 
+    @property
+    def difference(self) -> Decimal:
+        return self.new_total - self.old_total
+
+    def mission_differences(self) -> dict:
+        """Mission -> (old amount, new amount, difference), in the order of ``missions``."""
+        return {m: (a, b, b - a) for m, (a, b) in self.missions.items()}
+
     def to_dict(self) -> dict:
         return {
             "name": self.name, "file": self.file, "date": self.date.isoformat(),
@@ -375,3 +590,36 @@ def compare_profile(old_result, new_result) -> ProfileComparison:
     profile = new_result.profile
     return ProfileComparison(profile.name, profile.file, new_result.date, old_result.total, new_result.total,
                              {m: (a, b) for m, (a, b) in missions.items()})
+
+
+def compare_profiles(timelines, documents, day: datetime.date, known_missions) -> list[ProfileComparison]:
+    """What each profile among ``documents`` receives under each of two timelines on ``day``.
+
+    Takes the (old, new) timelines, loaded YAML documents (a ruleset among them adds the missions
+    it declares to ``known_missions``, other kinds are skipped), the date and the mission ids
+    known. Returns one ProfileComparison a profile, in order. Raises InputError with every
+    problem of every profile.
+    """
+    from .diagnostic import InputError
+    from .evaluate import assess
+    from .library import declared_missions, document_kind
+    from .profile import compile_profile, validate_profile
+
+    known = set(known_missions)
+    for document in documents:
+        if document_kind(document) == "ruleset":  # a text given beside the profiles
+            known |= declared_missions(document)
+    problems, result = [], []
+    for document in documents:
+        if document_kind(document) != "profile":
+            continue
+        found = validate_profile(document, known)
+        if found:
+            problems.extend(found)
+            continue
+        profile = compile_profile(document)
+        # Each text from its own date (DESIGN.md § Time): the year's amounts under each timeline.
+        result.append(compare_profile(assess(timelines[0], profile, day), assess(timelines[1], profile, day)))
+    if problems:
+        raise InputError(problems)
+    return result

@@ -28,7 +28,7 @@ from .diagnostic import InputError
 from .evaluate import mission_names
 from .expressions import DECIMAL_CONTEXT
 from .fastpath import _HELPERS, FastRuleset, _copy, _Names, _Rewrite
-from .helpers import PURE_FUNCTIONS
+from .helpers import PURE_FUNCTIONS, check_shares
 from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
 from .timeline import combine, contract_years_of, time_names
@@ -256,6 +256,7 @@ class FastCalendar:
                 if chosen is None:
                     raise LookupError(f"no payment rule pays line '{line_id}'")
                 computed = [(share[0](names), due[0](names)) for _, share, due in chosen[1]]
+            check_shares([share for share, _ in computed])  # else the reference path says why (E410)
             paid = _ZERO
             for index, (share, due) in enumerate(computed):
                 if not isinstance(due, datetime.date):

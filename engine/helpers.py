@@ -11,6 +11,9 @@ import calendar
 import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from .diagnostic import msg
+from .expressions import ExpressionFailure
+
 __all__ = [
     "add_months",
     "add_years",
@@ -23,6 +26,9 @@ __all__ = [
     "smallest",
     "largest",
     "variable_part",
+    "count_true",
+    "non_negative",
+    "check_shares",
     "PURE_FUNCTIONS",
     "MISSION_FUNCTIONS",
     "PROFILE_FUNCTIONS",
@@ -70,9 +76,9 @@ def _quantum(function: str, text) -> Decimal:
     try:
         value = _amount(function, Decimal(text) if isinstance(text, str) and len(text) <= 20 else text)
     except (TypeError, ValueError, ArithmeticError):
-        raise ValueError(f"{function} rounds to a quantum such as '0.01' or 1, not {text!r}") from None
+        raise ValueError(f"{function} rounds to a power of ten such as '0.01', 1 or 100, not {text!r}") from None
     if value <= 0 or value.normalize().as_tuple().digits != (1,) or abs(value.adjusted()) > 18:
-        raise ValueError(f"{function} rounds to a quantum such as '0.01' or 1, not {text!r}")
+        raise ValueError(f"{function} rounds to a power of ten such as '0.01', 1 or 100, not {text!r}")
     return value
 
 
@@ -158,22 +164,42 @@ def as_date(text: str) -> datetime.date:
     return datetime.date.fromisoformat(text)
 
 
+def _round(function: str, amount, quantum, rounding) -> Decimal:
+    value = _amount(function, amount)
+    step = _quantum(function, quantum)
+    if step >= 1:  # to the ten, the hundred euros: quantize() alone would keep the euro
+        return (value / step).quantize(Decimal(1), rounding=rounding) * step
+    return value.quantize(step, rounding=rounding)
+
+
 def round_half_up(amount, quantum="0.01") -> Decimal:
-    """``amount`` rounded half up to ``quantum`` (the cent by default).
+    """``amount`` rounded half up to ``quantum``: the cent by default, 1 for the euro,
+    100 for the hundred euros (a power of ten, as a number or a text).
 
     >>> round_half_up(Decimal("2.345"))
     Decimal('2.35')
+    >>> round_half_up(Decimal("1250"), 100)
+    Decimal('1300')
+    >>> round_half_up(Decimal("1250"), 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: round_half_up rounds to a power of ten such as '0.01', 1 or 100, not 3
     """
-    return _amount("round_half_up", amount).quantize(_quantum("round_half_up", quantum), rounding=ROUND_HALF_UP)
+    return _round("round_half_up", amount, quantum, ROUND_HALF_UP)
 
 
 def round_down(amount, quantum="1") -> Decimal:
-    """``amount`` rounded towards zero to ``quantum`` (the euro by default).
+    """``amount`` rounded towards zero to ``quantum``: the euro by default, '0.01' for the
+    cent, 100 for the hundred euros (a power of ten, as a number or a text).
 
     >>> round_down(Decimal("7.9"))
     Decimal('7')
+    >>> round_down(Decimal("12345.67"), 100)
+    Decimal('12300')
+    >>> round_down(Decimal("7.999"), "0.01")
+    Decimal('7.99')
     """
-    return _amount("round_down", amount).quantize(_quantum("round_down", quantum), rounding=ROUND_DOWN)
+    return _round("round_down", amount, quantum, ROUND_DOWN)
 
 
 def variable_part(maximum, rate, earned):
@@ -191,22 +217,97 @@ def variable_part(maximum, rate, earned):
     return min(maximum, earned) if earned is not None else maximum * rate
 
 
+def _comparable(function: str, values) -> tuple:
+    """Two or more numbers, or two or more dates: what min and max compare."""
+    if len(values) < 2:
+        raise ExpressionFailure("E402", msg("{function}() compares two values or more, not {count}",
+                                            function=function, count=len(values)))
+    numbers = all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in values)
+    dates = all(isinstance(v, datetime.date) for v in values)
+    if not (numbers or dates):
+        raise ExpressionFailure("E402", msg("{function}() compares numbers with numbers or dates with dates, "
+                                            "not {kinds}", function=function,
+                                            kinds=", ".join(_kind(v) for v in values)))
+    return values
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, datetime.date):
+        return "date"
+    if isinstance(value, (int, Decimal)):
+        return "number"
+    return type(value).__name__
+
+
 def smallest(*values):
-    """The smallest of the values.
+    """The smallest of two or more numbers (or dates): ``min(plafond, population * 0.80)``.
 
     >>> smallest(3, Decimal("2.5"))
     Decimal('2.5')
     """
-    return min(values)
+    return min(_comparable("min", values))
 
 
 def largest(*values):
-    """The largest of the values.
+    """The largest of two or more numbers (or dates): ``max(plancher, ...)``.
 
     >>> largest(3, Decimal("2.5"))
     3
     """
-    return max(values)
+    return max(_comparable("max", values))
+
+
+def count_true(*conditions) -> int:
+    """How many of the conditions hold; each must be true or false (what count_missions expands to).
+
+    >>> count_true(True, False, True)
+    2
+    """
+    for value in conditions:
+        if value is not True and value is not False:
+            raise ExpressionFailure("E402", msg("a condition counted over the missions gives {value}, not "
+                                                "true or false", value=_kind(value)))
+    return sum(1 for value in conditions if value)
+
+
+def non_negative(amount):
+    """``amount``, refused (E411) when below zero. Every line's amount passes through it,
+    unless the line says ``clawback: true`` (an amount the CPTS pays back).
+
+    >>> non_negative(Decimal("12.5"))
+    Decimal('12.5')
+    """
+    if isinstance(amount, (int, Decimal)) and not isinstance(amount, bool) and amount < 0:
+        raise ExpressionFailure("E411", msg("the amount is negative ({value}): a line may pay a negative "
+                                            "amount (money paid back) only when it says clawback: true",
+                                            value=amount))
+    return amount
+
+
+def check_shares(shares) -> None:
+    """The shares of a payment rule's installments: numbers from 0 to 1 adding up to 1.
+
+    Raises ExpressionFailure (E410) otherwise: the last installment pays what the
+    others leave (to absorb the cents of rounding), so shares of 0.5 + 0.3 would
+    silently pay 0.5 + 0.5.
+
+    >>> check_shares([Decimal("0.75"), Decimal("0.25")])
+    >>> check_shares([Decimal("0.5"), Decimal("0.3")])
+    Traceback (most recent call last):
+    ...
+    aci_rules.engine.expressions.ExpressionFailure: the installments add up to 0.8, not 1 (100 %)
+    """
+    for share in shares:
+        if isinstance(share, bool) or not isinstance(share, (int, Decimal)) or not 0 <= share <= 1:
+            raise ExpressionFailure("E410", msg("an installment's share gives {value}, not a number from 0 to 1",
+                                                value=share if isinstance(share, (int, Decimal)) else _kind(share)))
+    total = sum(shares, Decimal(0))
+    if total != 1:
+        raise ExpressionFailure("E410", msg("the installments add up to {total}, not 1 (100 %)", total=total))
 
 
 # What a formula can call, by the name it uses. The mission functions are bound
@@ -223,6 +324,8 @@ PURE_FUNCTIONS = {
     "min": smallest,
     "max": largest,
     "variable_part": variable_part,
+    "count_true": count_true,
+    "non_negative": non_negative,
 }
 
 # Functions whose first argument is a mission id, checked against the ruleset's
@@ -237,4 +340,6 @@ PROFILE_FUNCTIONS = ("population_on",)
 # Their arguments are literal, so the lines they read are known when the ruleset
 # is compiled and ordered before the line that sums them.
 LINE_FUNCTIONS = ("sum_lines", "sum_maxima")
-LINE_FIELDS = ("volet", "mission", "id")
+# 'kind' selects the lines of the missions of a kind (socle, optionnelle); the compiler
+# turns it into the ids of those lines.
+LINE_FIELDS = ("volet", "mission", "id", "kind")

@@ -9,11 +9,11 @@ Every sum is exact (Decimal). The comparison's dictionary is the ``compare
 from __future__ import annotations
 
 import dataclasses
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from .ruleset import CONFIDENCE_ORDER, Ruleset
 
-__all__ = ["NO_MISSION", "OUT_OF_CONTRACT", "compare_rows", "HistogramBin", "change_histogram", "nice_step",
+__all__ = ["NO_MISSION", "OUT_OF_CONTRACT", "STATUSES", "compare_rows", "compare_cpts", "percent", "HistogramBin", "change_histogram", "nice_step",
            "cost_by_confidence", "cost_of_lines", "amounts_by_mission"]
 
 # The key of the amounts of lines that belong to no mission.
@@ -23,51 +23,127 @@ OUT_OF_CONTRACT = {"not_signed": "pas encore signé", "ended": "contrat échu"}
 _ZERO = Decimal("0.00")
 
 
-def compare_rows(rulesets, before, after, day, top) -> dict:
-    """Cost, gainers / losers / unchanged, CPTS out of contract (apart, under each text, with the
-    reason), splits by taille and by mission, the largest changes.
+# What becomes of a CPTS under the reform, next to the baseline (the ``status`` of a row of
+# :func:`compare_cpts`). A CPTS out of contract under a text is never gaining, losing or unchanged:
+# its amount there is 0 for want of a contract, not by the texts' rules (DESIGN.md § Time).
+STATUSES = ("gain", "lose", "unchanged", "out_of_contract_both", "out_of_contract_baseline",
+            "out_of_contract_reform")
+_PERCENT = Decimal("0.1")
 
-    Takes the (baseline, reform) rulesets, their rows in the same order, the date and
-    how many of the largest changes to keep. Returns a dict of Decimals and counts.
+
+def percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    """``part`` as a percentage of ``whole``, to a tenth, half up (None when ``whole`` is zero).
+
+    >>> percent(Decimal(-5000), Decimal(287500)), percent(Decimal(1), Decimal(0))
+    (Decimal('-1.7'), None)
     """
-    pairs = list(zip(before, after))
-    # A CPTS out of contract under both texts is neither a gainer, a loser nor unchanged: it is
-    # counted apart, with the reason its amount is 0 (DESIGN.md § Time).
-    outside = [(a, b) for a, b in pairs if a.out_of_contract and b.out_of_contract]
-    differences = [(b.total - a.total, a, b) for a, b in pairs if not (a.out_of_contract and b.out_of_contract)]
-    by_size: dict = {}
-    for a, b in pairs:
-        entry = by_size.setdefault(a.size, {"count": 0, "baseline": Decimal(0), "reform": Decimal(0)})
-        entry["count"] += 1
-        entry["baseline"] += a.total
-        entry["reform"] += b.total
+    if not whole:
+        return None
+    return (part * 100 / whole).quantize(_PERCENT, rounding=ROUND_HALF_UP)
+
+
+def _status(a, b) -> str:
+    if a.out_of_contract and b.out_of_contract:
+        return "out_of_contract_both"
+    if a.out_of_contract:
+        return "out_of_contract_baseline"
+    if b.out_of_contract:
+        return "out_of_contract_reform"
+    difference = b.total - a.total
+    return "gain" if difference > 0 else "lose" if difference < 0 else "unchanged"
+
+
+def compare_cpts(before, after) -> list[dict]:
+    """One entry per CPTS, in input order: its taille and contract under each text (the reason it
+    has none: ``not_signed`` or ``ended``), both totals, the difference, its percentage and its
+    status (one of STATUSES). Takes the rows of both texts, same profiles, same order."""
+    out = []
+    for a, b in zip(before, after):
+        difference = b.total - a.total
+        out.append({"source": a.source, "name": a.name, "baseline_size": a.size, "reform_size": b.size,
+                    "baseline_out_of_contract": a.out_of_contract, "reform_out_of_contract": b.out_of_contract,
+                    "baseline": a.total, "reform": b.total, "difference": difference,
+                    "percent": percent(difference, a.total), "status": _status(a, b)})
+    return out
+
+
+def _size_key(size):
+    return (size is None, size or 0)
+
+
+def _cost(entries) -> dict:
+    """Count, both totals, the difference and its percentage of a group of :func:`compare_cpts` entries."""
+    baseline = sum((e["baseline"] for e in entries), _ZERO)
+    reform = sum((e["reform"] for e in entries), _ZERO)
+    return {"count": len(entries), "baseline": baseline, "reform": reform, "difference": reform - baseline,
+            "percent": percent(reform - baseline, baseline)}
+
+
+def _grouped(entries, key) -> dict:
+    groups: dict = {}
+    for entry in entries:
+        groups.setdefault(key(entry), []).append(entry)
+    return groups
+
+
+def compare_rows(rulesets, before, after, day, top, *, assumptions=(), renewal_assumed=False) -> dict:
+    """Cost, gainers / losers / unchanged, CPTS out of contract (apart, under each text, with the
+    reason, and listed), splits by the baseline's taille, by the reform's taille, by the move from
+    one to the other (transitions) and by mission, the largest changes.
+
+    Takes the (baseline, reform) rulesets, their rows in the same order, the date, how many of
+    the largest changes to keep, the timelines' assumptions (said once each) and whether renewal
+    was assumed. Returns a dict of Decimals and counts (the ``compare --format
+    json`` document once its Decimals are strings); every figure of it is a sum of the rows'.
+    """
+    entries = compare_cpts(before, after)
+    by_size = {size: _cost(group) for size, group in sorted(
+        _grouped(entries, lambda e: e["baseline_size"]).items(), key=lambda kv: _size_key(kv[0]))}
+    by_reform_size = {size: _cost(group) for size, group in sorted(
+        _grouped(entries, lambda e: e["reform_size"]).items(), key=lambda kv: _size_key(kv[0]))}
+    transitions = [
+        {"baseline_size": old, "reform_size": new, **_cost(group)}
+        for (old, new), group in sorted(_grouped(entries, lambda e: (e["baseline_size"], e["reform_size"])).items(),
+                                        key=lambda kv: (_size_key(kv[0][0]), _size_key(kv[0][1])))]
     # Missions in the order of the baseline, then the reform's own, then what has no mission.
     order = list(rulesets[0].missions) + [m for m in rulesets[1].missions if m not in rulesets[0].missions] + [""]
     missions: dict = {}
     for key in order:
-        old = sum((a.missions.get(key, Decimal(0)) for a, _ in pairs), _ZERO)
-        new = sum((b.missions.get(key, Decimal(0)) for _, b in pairs), _ZERO)
+        old = sum((a.missions.get(key, _ZERO) for a in before), _ZERO)
+        new = sum((b.missions.get(key, _ZERO) for b in after), _ZERO)
         if old or new:
-            missions[key or NO_MISSION] = [old, new]
-    largest = sorted(differences, key=lambda item: (-abs(item[0]), item[1].source))[:top]
-    baseline_total = sum((a.total for a in before), Decimal(0))
-    reform_total = sum((b.total for b in after), Decimal(0))
+            missions[key or NO_MISSION] = {"baseline": old, "reform": new, "difference": new - old,
+                                           "percent": percent(new - old, old)}
+    changed = [e for e in entries if e["status"] in ("gain", "lose")]
+    largest = sorted(changed, key=lambda e: (-abs(e["difference"]), e["source"]))[:top]
+    counts = {status: sum(1 for e in entries if e["status"] == status) for status in STATUSES}
+    total = _cost(entries)
     return {
         "baseline": rulesets[0].id, "reform": rulesets[1].id, "date": day.isoformat(),
-        "profiles": len(pairs), "baseline_total": baseline_total, "reform_total": reform_total,
-        "difference": reform_total - baseline_total,
+        "profiles": len(entries), "baseline_total": total["baseline"], "reform_total": total["reform"],
+        "difference": total["difference"], "percent": total["percent"],
         "out_of_contract": {side: {reason: sum(1 for row in rows if row.out_of_contract == reason)
                                    for reason in OUT_OF_CONTRACT}
                             for side, rows in (("baseline", before), ("reform", after))},
-        "out_of_contract_both": len(outside),
-        "gain": sum(1 for d, _, _ in differences if d > 0),
-        "lose": sum(1 for d, _, _ in differences if d < 0),
-        "unchanged": sum(1 for d, _, _ in differences if d == 0),
-        "by_size": {size: {**entry, "difference": entry["reform"] - entry["baseline"]}
-                    for size, entry in sorted(by_size.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))},
-        "by_mission": {key: {"baseline": a, "reform": b, "difference": b - a} for key, (a, b) in missions.items()},
-        "largest": [{"source": a.source, "name": a.name, "size": a.size, "baseline": a.total,
-                     "reform": b.total, "difference": d} for d, a, b in largest],
+        "out_of_contract_both": counts["out_of_contract_both"],
+        "out_of_contract_baseline_only": counts["out_of_contract_baseline"],
+        "out_of_contract_reform_only": counts["out_of_contract_reform"],
+        "gain": counts["gain"], "lose": counts["lose"], "unchanged": counts["unchanged"],
+        "taille_changed": sum(1 for e in entries if e["baseline_size"] != e["reform_size"]),
+        "by_size": by_size,
+        "by_reform_size": by_reform_size,
+        "transitions": transitions,
+        "by_mission": missions,
+        "out_of_contract_cpts": [
+            {"source": e["source"], "name": e["name"], "baseline": e["baseline_out_of_contract"],
+             "reform": e["reform_out_of_contract"], "baseline_amount": e["baseline"],
+             "reform_amount": e["reform"]}
+            for e in entries if e["status"].startswith("out_of_contract")],
+        "largest": [{"source": e["source"], "name": e["name"], "size": e["baseline_size"],
+                     "reform_size": e["reform_size"], "baseline": e["baseline"], "reform": e["reform"],
+                     "difference": e["difference"], "percent": e["percent"]} for e in largest],
+        "assumptions": list(dict.fromkeys(assumptions)),
+        "renewal_assumed": renewal_assumed,
     }
 
 

@@ -17,6 +17,7 @@ from importlib import resources
 
 from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
 from .compiler import compile_ruleset, validate_ruleset
+from .crosstext import attach as attach_other_texts
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
 from .ruleset import Ruleset
@@ -333,14 +334,17 @@ class Library:
                 full, found, removed = consolidate(full, link, day)
                 problems += found
                 removals.update({name: (link, path) for name, path in removed.items()})
+            notes = tuple(p for p in problems if not p.is_error)  # warnings about the text (W020)
+            problems = [p for p in problems if p.is_error]
             if problems:
                 raise InputError(problems)
             # Each link was checked against the schema (an addition as a whole item, a
             # change field by field), so the consolidated text needs no second check.
             history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
             try:
-                self._compiled[key] = compile_ruleset(
-                    in_force_view(full, day), history=history, provisions=tuple(provisions))
+                self._compiled[key] = dataclasses.replace(attach_other_texts(self, compile_ruleset(
+                    in_force_view(full, day), history=history, provisions=tuple(provisions)), document),
+                    notes=notes)
             except InputError as error:
                 raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
         return self._compiled[key]

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg
 from .evaluate import describe_segments, evaluate, mission_names
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
-from .helpers import PURE_FUNCTIONS
+from .helpers import PURE_FUNCTIONS, check_shares
 from .profile import Profile
 from .timeline import Timeline, combine, contract_years_of, part_weights, year_segments
 
@@ -226,8 +226,11 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
                             "contract year {number}", ruleset=ruleset.id, line=line_id, volet=line.volet,
                             number=number), ("payments",))])
         paid = _ZERO
+        shares = [_compute(ruleset, rule, f"installments[{index}].share", installment.share, evaluator)
+                  for index, installment in enumerate(rule.installments)]
+        _check_shares(ruleset, rule, line_id, shares)
         for index, installment in enumerate(rule.installments):
-            share = _compute(ruleset, rule, f"installments[{index}].share", installment.share, evaluator)
+            share = shares[index]
             due = _compute(ruleset, rule, f"installments[{index}].due", installment.due, evaluator)
             if not isinstance(due, datetime.date):
                 raise EvaluationError([ruleset.document.diagnostic(
@@ -244,6 +247,16 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
                 payments.append(Payment(due, number, line_id, line.label, line.mission, line.volet,
                                         installment.label, part, rule.id, rule.reference))
     return payments
+
+
+def _check_shares(ruleset, rule, line_id, shares):
+    """Shares that do not pay the whole year are an error, not a silent top-up of the last one."""
+    try:
+        check_shares(shares)
+    except ExpressionFailure as failure:
+        raise EvaluationError([ruleset.document.diagnostic(
+            failure.code, msg("{problem} in payment rule '{rule}', paying line '{line}'", problem=failure.message,
+                              rule=rule.id, line=line_id), rule.path + ("installments",))]) from None
 
 
 def _names(result, profile: Profile, line) -> dict:

@@ -414,7 +414,8 @@ def test_conditions_deadlines_payment_rules_and_confidence_side_by_side(run_cli,
     line = item(document, "line", "snp_specifique")
     assert change(line, "when")["old"] == flat(old_when)
     assert change(line, "when")["new"].endswith("started < contract_year_end")
-    assert change(line, "confidence") == {"field": "confidence", "old": "unverified", "new": "confirmed"}
+    # A proposal's own formula is its own figure: 'proposed', whatever tag it writes (issue 13).
+    assert change(line, "confidence") == {"field": "confidence", "old": "unverified", "new": "proposed"}
     # Nothing else moved: no amount, no other item.
     assert {(i["kind"], i["id"]) for i in document["items"]} == {
         ("obligation", "acces_soins_demarrage"), ("payment", "volet_variable"), ("line", "snp_specifique")}
@@ -547,7 +548,13 @@ def test_plan_100_cpts_against_avenant_2_lists_its_three_measures(run_cli):
     assert item(document, "line", "initiative_locale_variable")["status"] == "added"
 
     changed = {i["id"]: i for i in document["items"] if i["kind"] == "line" and i["status"] == "changed"}
-    assert set(changed) == set(VARIABLE_A2)
+    # The five variable lines it rewrites, and the majoration that reads them (a knock-on: its own
+    # formulas unchanged, its maximum too, since the local-initiative line takes up the 10 %).
+    assert set(changed) == set(VARIABLE_A2) | {"majoration_missions"}
+    knock_on = changed.pop("majoration_missions")
+    assert knock_on["changes"] == [] and {c["path"][0]["id"] for c in knock_on["through"]} == {
+        *VARIABLE_A2, "initiative_locale_variable"}
+    assert all(a["old"] == a["new"] for a in knock_on["amounts"])
     spec = {c["id"]: c for c in plan["lines"]["change"]}
     for line_id, maxima in VARIABLE_A2.items():
         line = changed[line_id]

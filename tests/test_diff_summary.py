@@ -97,7 +97,7 @@ def test_markdown_opens_with_the_summary_table(run_cli):
 def test_each_per_taille_table_is_shown_once(run_cli):
     """The parameter behind a line points to the line's table instead of repeating it."""
     text = run_ok(run_cli, "diff", "aci-2019", "avenant-2")
-    block = text[text.index("(montant_acces_soins_fixe) — modifié"):]
+    block = text[text.index("» (montant_acces_soins_fixe) — modifié"):]
     block = block[:block.index("\n  ~ ")]
     assert "voir la ligne (acces_soins_fixe)" in block
     assert "taille 1" not in block

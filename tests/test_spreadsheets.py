@@ -244,7 +244,8 @@ def test_compare_xlsx_has_the_summary_the_splits_and_every_cpts(run_cli, tmp_pat
     assert run_cli(*args, "--output", target).exit_code == 0
     report = json.loads(run_cli(*args, "--format", "json").stdout)
     book = workbook(target)
-    assert book.sheetnames == ["Synthèse", "Par taille", "Par mission", "Par CPTS"]
+    assert book.sheetnames == ["Synthèse", "Par taille", "Par taille (réforme)", "Changements de taille",
+                               "Par mission", "Hors contrat", "Par CPTS"]
     header, values = sheet_rows(book["Synthèse"])
     summary = dict(zip(header, values))
     assert summary["CPTS"] == report["profiles"] == 700
@@ -255,7 +256,7 @@ def test_compare_xlsx_has_the_summary_the_splits_and_every_cpts(run_cli, tmp_pat
     assert book["Synthèse"]["H2"].number_format == "0.0 %"
     every = sheet_rows(book["Par CPTS"])[1:]
     assert len(every) == 700
-    assert sum(Decimal(str(row[5])) for row in every).quantize(Decimal("0.01")) == Decimal(report["difference"])
+    assert sum(Decimal(str(row[6])) for row in every).quantize(Decimal("0.01")) == Decimal(report["difference"])
 
 
 def test_text_that_would_be_a_formula_stays_text(run_cli, write, tmp_path):

@@ -1,0 +1,221 @@
+"""`aci-rules compare` for structural reforms (issue 13, « What the proposal does, shown »), and its
+figures computed by the engine, the CLI only rendering them (issue 14, « the CLI renders and
+aggregates nothing itself »).
+
+The test reform (tests/compare/reforme-structurelle.yaml, a hypothesis, not a text) moves the
+threshold of taille 4 from 175 001 to 150 001 inhabitants and makes contracts 6 years long; the
+amounts per taille stay avenant 2's. Figures the tests reach, from the texts:
+- fonctionnement per contract year: 75 000 € in taille 3, 90 000 € in taille 4 (ACI CPTS 2019,
+  art. 8 of the annex, unchanged by avenant 2; `confirmed`), the only line a CPTS whose missions
+  have not started receives (no majoration below 100 members, avenant 2);
+- tailles: 3 from 80 001 to 175 000 inhabitants, 4 above (ACI CPTS 2019, art. 8; avenant 2);
+- a contract lasts 5 years (tripartite contract « pour 5 ans », Assurance Maladie / ARS ARA
+  leaflet, 2022, §03): a contract signed on 2019-06-01 has ended on 2024-06-01.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+import pytest
+
+from conftest import EXAMPLES, no_traceback, one_json_document
+
+from aci_rules.engine.batch import read_profiles
+from aci_rules.engine.evaluate import assess
+from aci_rules.engine.impact import NO_MISSION
+from aci_rules.engine.library import Library
+from aci_rules.engine.profile import compile_profile
+
+HERE = __import__("pathlib").Path(__file__).resolve().parent
+REFORM = HERE / "compare" / "reforme-structurelle.yaml"
+PROFILES = HERE / "compare" / "profils"
+DAY = "2024-06-01"
+FONCTIONNEMENT = {3: Decimal(75000), 4: Decimal(90000)}  # ACI 2019, art. 8 of the annex
+ZERO = Decimal("0.00")
+
+
+def compare(run_cli, *extra, profiles=PROFILES, baseline="avenant-2", reform=REFORM):
+    result = run_cli("compare", profiles, "--baseline", baseline, "--reform", reform, "--date", DAY, *extra)
+    no_traceback(result)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def decimals(node):
+    """A compare JSON document with its amounts as Decimals (percentages too)."""
+    if isinstance(node, dict):
+        return {k: decimals(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [decimals(v) for v in node]
+    if isinstance(node, str):
+        try:
+            return Decimal(node)
+        except ArithmeticError:
+            return node
+    return node
+
+
+def test_a_structural_reform_by_each_texts_taille_with_its_transitions(run_cli):
+    r = decimals(one_json_document(compare(run_cli, "--format", "json")))
+    moved, kept = FONCTIONNEMENT[4] - FONCTIONNEMENT[3], ZERO  # 160 000 inhabitants: taille 3 -> 4; 100 000: 3
+    # The CPTS whose contract of 2019 ended: out of contract under the baseline, in its 6th year
+    # under the reform (taille 4): counted in the 3 -> 4 cell, which sums every CPTS in it.
+    assert r["transitions"] == [
+        {"baseline_size": 2, "reform_size": 2, "count": 1, "baseline": ZERO, "reform": ZERO, "difference": ZERO,
+         "percent": None},
+        {"baseline_size": 3, "reform_size": 3, "count": 1, "baseline": FONCTIONNEMENT[3],
+         "reform": FONCTIONNEMENT[3], "difference": kept, "percent": Decimal("0.0")},
+        {"baseline_size": 3, "reform_size": 4, "count": 2, "baseline": FONCTIONNEMENT[3],
+         "reform": 2 * FONCTIONNEMENT[4], "difference": 2 * FONCTIONNEMENT[4] - FONCTIONNEMENT[3],
+         "percent": Decimal("140.0")}]
+    assert {size: e["count"] for size, e in r["by_size"].items()} == {"2": 1, "3": 3}
+    assert r["taille_changed"] == 2
+    assert {size: (e["count"], e["reform"]) for size, e in r["by_reform_size"].items()} == {
+        "2": (1, ZERO), "3": (1, FONCTIONNEMENT[3]), "4": (2, 2 * FONCTIONNEMENT[4])}
+    assert r["difference"] == moved + FONCTIONNEMENT[4]
+    # Gainers, losers and unchanged are CPTS under contract under both texts; the others apart.
+    assert (r["gain"], r["lose"], r["unchanged"]) == (1, 0, 1)
+    assert (r["out_of_contract_both"], r["out_of_contract_baseline_only"], r["out_of_contract_reform_only"]) == (1, 1, 0)
+    assert r["gain"] + r["lose"] + r["unchanged"] + r["out_of_contract_both"] \
+        + r["out_of_contract_baseline_only"] + r["out_of_contract_reform_only"] == r["profiles"] == 4
+    assert [(e["name"], e["baseline"], e["reform"]) for e in r["out_of_contract_cpts"]] == [
+        ("CPTS au contrat de 2019", "ended", None), ("CPTS sans contrat", "not_signed", "not_signed")]
+    assert [(e["name"], e["size"], e["reform_size"], e["difference"]) for e in r["largest"]] == [
+        ("CPTS qui passe en taille 4", 3, 4, moved)]
+
+
+def test_the_text_shows_both_tailles_the_transitions_and_who_is_out_of_contract(run_cli):
+    text = compare(run_cli)
+    assert "Par taille de la référence" in text and "Par taille de la réforme" in text
+    assert "2 CPTS changent de taille" in text
+    transitions = text.split("Changements de taille")[1].split("\n\n")[0]
+    assert "  3 → 4         2        75 000,00 €       180 000,00 €      +105 000,00 €   +140 %" in transitions
+    assert "Gagnent 1, perdent 0, inchangées 1, hors contrat 1; hors contrat sous la référence seulement 1" in text
+    outside = text.split("CPTS hors contrat (2) : sous la référence / sous la réforme")[1]
+    assert "CPTS au contrat de 2019" in outside and "contrat échu / sous contrat" in outside
+    assert "CPTS sans contrat" in outside and "pas encore signé / pas encore signé" in outside
+    assert "taille 3 → 4" in text  # the largest change says the CPTS changed taille
+    markdown = compare(run_cli, "--format", "markdown")
+    assert "| 3 → 4 | 2 | 75 000,00 € | 180 000,00 € | +105 000,00 € | +140 % |" in markdown
+    assert "| CPTS au contrat de 2019 | contrat échu | sous contrat |" in markdown
+
+
+def test_a_reform_that_moves_no_one_says_so(run_cli):
+    text = compare(run_cli, reform=EXAMPLES / "plan-100-cpts.yaml")
+    assert "chaque CPTS garde sa taille" in text and "Par taille de la réforme" not in text
+
+
+@pytest.mark.parametrize("table, header", [
+    ("transitions", ["baseline_size", "reform_size", "count", "baseline", "reform", "difference", "percent"]),
+    ("cpts", ["source", "name", "baseline_size", "reform_size", "baseline_out_of_contract", "reform_out_of_contract",
+              "baseline", "reform", "difference", "percent", "status"]),
+    ("out-of-contract", ["source", "name", "baseline", "reform", "baseline_amount", "reform_amount"]),
+])
+def test_csv_writes_one_table_with_the_engines_keys(run_cli, table, header):
+    rows = list(csv.reader(io.StringIO(compare(run_cli, "--format", "csv", "--table", table))))
+    assert rows[0] == header
+    document = json.loads(compare(run_cli, "--format", "json"))
+    if table == "transitions":
+        assert rows[1:] == [[str(e["baseline_size"]), str(e["reform_size"]), str(e["count"]), e["baseline"],
+                             e["reform"], e["difference"], e["percent"] or ""] for e in document["transitions"]]
+    if table == "cpts":
+        statuses = {row[1]: row[-1] for row in rows[1:]}
+        assert statuses == {"CPTS qui passe en taille 4": "gain", "CPTS qui garde la taille 3": "unchanged",
+                            "CPTS au contrat de 2019": "out_of_contract_baseline",
+                            "CPTS sans contrat": "out_of_contract_both"}
+
+
+def test_csv_fr_and_the_workbook_hold_the_transitions(run_cli, tmp_path):
+    french = compare(run_cli, "--format", "csv-fr", "--table", "transitions")
+    rows = list(csv.reader(io.StringIO(french.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][:3] == ["Taille (référence)", "Taille (réforme)", "CPTS"]
+    assert rows[-1][:6] == ["3", "4", "2", "75000,00", "180000,00", "105000,00"]
+    openpyxl = pytest.importorskip("openpyxl")
+    target = tmp_path / "comparaison.xlsx"
+    compare(run_cli, "--output", target)
+    book = openpyxl.load_workbook(target)
+    cells = [[c.value for c in row] for row in book["Changements de taille"].iter_rows(min_row=2)]
+    assert [row[:3] for row in cells] == [[2, 2, 1], [3, 3, 1], [3, 4, 2]]
+    assert [row[1] for row in book["Hors contrat"].iter_rows(min_row=2, values_only=True)] == [
+        "CPTS au contrat de 2019", "CPTS sans contrat"]
+
+
+def _by_hand(timelines, sources, day):
+    """Each profile evaluated alone by the reference evaluator (engine.evaluate.assess), then summed
+    here: the totals, by taille under each text, by transition and by mission, and the counts."""
+    sums = {"baseline_total": ZERO, "reform_total": ZERO, "by_size": {}, "by_reform_size": {}, "transitions": {},
+            "by_mission": {}, "statuses": {}}
+    for source in sources:
+        profile = compile_profile(source.document)
+        results = [assess(timeline, profile, day) for timeline in timelines]
+        outside = [r.contract_year is None for r in results]
+        sums["baseline_total"] += results[0].total
+        sums["reform_total"] += results[1].total
+        for key, where in ((results[0].size, "by_size"), (results[1].size, "by_reform_size"),
+                           ((results[0].size, results[1].size), "transitions")):
+            entry = sums[where].setdefault(key, [0, ZERO, ZERO])
+            entry[0] += 1
+            entry[1] += results[0].total
+            entry[2] += results[1].total
+        for side, result in enumerate(results):
+            for line in result.lines:
+                entry = sums["by_mission"].setdefault(line.mission or NO_MISSION, [ZERO, ZERO])
+                entry[side] += line.amount
+        if all(outside):
+            status = "out_of_contract_both"
+        elif any(outside):
+            status = "out_of_contract_baseline_only" if outside[0] else "out_of_contract_reform_only"
+        else:
+            difference = results[1].total - results[0].total
+            status = "gain" if difference > 0 else "lose" if difference < 0 else "unchanged"
+        sums["statuses"][status] = sums["statuses"].get(status, 0) + 1
+    return sums
+
+
+def test_the_engines_aggregate_is_the_sum_of_its_per_profile_results(run_cli):
+    """compare's figures (batch rows by the fast path, aggregated in engine/impact.py) against each
+    profile of the national sample evaluated alone by the reference evaluator and summed."""
+    import datetime
+
+    reform = REFORM
+
+    day = datetime.date.fromisoformat(DAY)
+    library = Library()
+    timelines = (library.timeline("avenant-2"), library.timeline(str(reform)))
+    sample = EXAMPLES / "national-sample.csv"
+    sources = read_profiles(str(sample), library.mission_ids() | set(library.get(str(reform)).missions))
+    expected = _by_hand(timelines, sources, day)
+    r = decimals(one_json_document(compare(run_cli, "--format", "json", profiles=sample, reform=reform)))
+    assert (r["baseline_total"], r["reform_total"]) == (expected["baseline_total"], expected["reform_total"])
+    for where in ("by_size", "by_reform_size"):
+        assert {int(k): [e["count"], e["baseline"], e["reform"]] for k, e in r[where].items()} == expected[where]
+    assert {(e["baseline_size"], e["reform_size"]): [e["count"], e["baseline"], e["reform"]]
+            for e in r["transitions"]} == expected["transitions"]
+    assert {k: [e["baseline"], e["reform"]] for k, e in r["by_mission"].items()} == {
+        k: v for k, v in expected["by_mission"].items() if any(v)}
+    counts = {"gain": r["gain"], "lose": r["lose"], "unchanged": r["unchanged"],
+              "out_of_contract_both": r["out_of_contract_both"],
+              "out_of_contract_baseline_only": r["out_of_contract_baseline_only"],
+              "out_of_contract_reform_only": r["out_of_contract_reform_only"]}
+    assert {k: v for k, v in counts.items() if v} == expected["statuses"]
+    # The sample has CPTS between 150 001 and 175 000 inhabitants: they move.
+    assert expected["transitions"][(3, 4)][0] > 0
+
+
+def _readme_block(command_start: str) -> list[str]:
+    """The output lines the README shows after ``$ <command_start>…`` (its « … » lines left out)."""
+    readme = (HERE.parent / "README.md").read_text("utf-8")
+    block = readme.split("$ " + command_start, 1)[1].split("```", 1)[0]
+    lines = block.splitlines()[1:]
+    while lines and lines[0].startswith("    --"):  # the command's own continuation lines
+        lines.pop(0)
+    return [line.rstrip() for line in lines if line.strip() and line.strip() != "…"]
+
+
+def test_the_readmes_example_is_what_compare_prints(run_cli):
+    printed = [line.rstrip() for line in compare(run_cli).splitlines()]
+    assert all(line in printed for line in _readme_block("aci-rules compare tests/compare/profils"))
