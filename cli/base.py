@@ -157,6 +157,7 @@ COMMANDS = {
     "compare": "impact:compare_command",
     "report": "report:report_command",
     "budget": "budget:budget_command",
+    "sweep": "sweep:sweep_command",
 }
 
 
