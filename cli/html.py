@@ -33,7 +33,7 @@ __all__ = ["require_report_extra", "render_page", "eval_view", "diff_view", "sch
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
            "novembre", "décembre")
 _CHANGE = {"added": "ajout", "removed": "suppression", "changed": "modification"}
-_CONFIDENCE = {"confirmed": "confirmée", "derived": "dérivée", "unverified": "non vérifiée"}
+_CONFIDENCE = {"confirmed": "confirmée", "derived": "dérivée", "unverified": "non vérifiée", "proposed": "proposée"}
 _TEXT_KIND = {"accord": "accord", "avenant": "avenant", "proposal": "proposition"}
 EXTRA_HINT = "pip install 'aci-rules[report]'"
 

@@ -198,6 +198,9 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
             by_tag.setdefault(line.confidence, []).append(line.id)
         parts = [f"{len(ids)} {tag} ({', '.join(ids)})" for tag, ids in by_tag.items()]
         out.append(_("Provenance: {parts} — see each line's reference;").format(parts="; ".join(parts)))
+        if "proposed" in by_tag:  # a proposal's own figures: say whose, and that they are not law
+            out.extend(_wrap(_("proposed: figures put forward by {id} ({reference}), no text in force;").format(
+                id=result.ruleset.id, reference=" ".join(result.ruleset.reference.split())), 96, "  "))
         out.append("  " + _("the sources and what rests on each: aci-rules show --sources"))
         out.append("")
 

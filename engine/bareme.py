@@ -16,6 +16,7 @@ import itertools
 from decimal import Decimal
 
 from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
+from .helpers import non_negative
 from .ruleset import FundingLine, Ruleset
 
 __all__ = ["static_maximum", "upper_maximum", "reachable_maximum", "excluded_at", "annual_maximum",
@@ -45,7 +46,11 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
     functions = {}
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
-            if not (sums and isinstance(child.func, ast.Name) and child.func.id == _SUM_MAXIMA):
+            called = child.func.id if isinstance(child.func, ast.Name) else None
+            if called == _NON_NEGATIVE:  # the compiler's guard around every amount: the amount itself
+                functions[_NON_NEGATIVE] = non_negative
+                continue
+            if not (sums and called == _SUM_MAXIMA):
                 return None
             functions[_SUM_MAXIMA] = lambda field, *values: _sum_maxima(ruleset, taille, field, values)
         if isinstance(child, ast.Name) and child.id not in names and child.id not in functions:
@@ -63,6 +68,7 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
 
 
 _SUM_MAXIMA = "sum_maxima"
+_NON_NEGATIVE = "non_negative"
 
 
 class _Unknown(Exception):
@@ -97,6 +103,9 @@ def upper_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None
     expression = line.maximum or line.amount
 
     def upper(node):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == _NON_NEGATIVE
+                and len(node.args) == 1):  # the compiler's guard around an amount
+            return upper(node.args[0])
         if isinstance(node, ast.IfExp):
             branches = [upper(node.body), upper(node.orelse)]
             return None if None in branches else max(branches)

@@ -18,7 +18,8 @@ from .aggregates import AGGREGATES, CONDITION_NAMES, LINE_AGGREGATES, MISSION_AG
 from .crosstext import CROSS_TEXT_FUNCTIONS
 from .diagnostic import Diagnostic, InputError, msg, suggest
 from .expressions import Expression, parse_expression
-from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PROFILE_FUNCTIONS, PURE_FUNCTIONS
+from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PURE_FUNCTIONS
+from .names import BASIS_NAMES, FUNCTION_NAMES, MISSION_NAMES, PROFILE_NAMES  # the one table of readable names
 from .plausible import check_plausible
 from .ruleset import (
     AnnualMaximum,
@@ -47,18 +48,6 @@ __all__ = [
     "compile_ruleset",
 ]
 
-# What every formula may read about the CPTS and the evaluation date.
-BASIS_NAMES = (
-    "date", "population", "members", "contract_signed", "letter_of_intent_validated", "crises",
-)
-PROFILE_NAMES = BASIS_NAMES + (
-    "taille", "contract_year", "contract_year_start", "contract_year_end", "contract_end",
-    "text_in_force",
-)
-# What a formula attached to a mission (``mission: x``) may read about that mission.
-MISSION_NAMES = ("started", "deployed", "achievement", "indicators_earned")
-FUNCTION_NAMES = (tuple(PURE_FUNCTIONS) + MISSION_FUNCTIONS + PROFILE_FUNCTIONS + LINE_FUNCTIONS
-                  + AGGREGATES + CROSS_TEXT_FUNCTIONS)
 # Functions whose arguments are all literal texts, read when the ruleset is compiled.
 _SUMS = LINE_FUNCTIONS + tuple(LINE_AGGREGATES)
 _CONSTANTS = ("True", "False", "None")

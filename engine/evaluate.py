@@ -12,14 +12,15 @@ import datetime
 import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
-from . import crosstext
-from .diagnostic import Diagnostic, EvaluationError, format_path, msg
-from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, evaluate_expression, make_evaluator
+from .bind import binder_of, mission_values
+from .diagnostic import Diagnostic, msg
+from .expressions import DECIMAL_CONTEXT, ExpressionFailure, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
-from .profile import Profile, profile_functions, profile_names
+from .plan import SUM, check_condition, check_date, check_day, plan_of, to_money
+from .profile import Profile
 from .recording import notify
-from .ruleset import Definition, FundingLine, Ruleset, weakest
-from .timeline import RENEWAL_ASSUMPTION, ContractYear, Timeline, combine, contract_year_on, time_names
+from .ruleset import Ruleset, weakest
+from .timeline import RENEWAL_ASSUMPTION, ContractYear, Timeline, combine, contract_year_on
 
 __all__ = [
     "ContractYear",
@@ -68,16 +69,8 @@ def contract_end_of(signed: datetime.date | None, years: int | None) -> datetime
 
 
 def mission_names(profile: Profile, mission: str, year: ContractYear | None) -> dict:
-    """What a formula attached to ``mission`` reads of it, for a contract year."""
-    state = profile.missions.get(mission)
-    number = year.number if year else None
-    rate = state.achievement.get(number) if state is not None and number is not None else None
-    return {
-        "started": state.started if state else None,
-        "deployed": state.deployed if state else None,
-        "achievement": rate if rate is not None else _ZERO,
-        "indicators_earned": state.indicators_earned(number) if state else None,
-    }
+    """What a formula attached to ``mission`` reads of it, for a contract year (see :mod:`.bind`)."""
+    return mission_values(profile, mission, year.number if year else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,20 +178,27 @@ class SegmentShare:
                 "days": self.days}
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+_CONSTANT_NAMES = ("True", "False", "None")
+
+
+def _sum(values):
+    # Line amounts, already rounded to the quantum: the decimal context bounds the sum.
+    return sum(values, _ZERO)
 
 
 class _Evaluation:
+    """The reference backend: the plan's steps walked by simpleeval, with warnings and traces."""
+
     def __init__(self, ruleset: Ruleset, profile: Profile, day: datetime.date, explain: bool,
                  arrivals: dict | None = None, renewal: bool = False):
         self.arrivals = arrivals or {}
         self.renewal = renewal
         self.ruleset = ruleset
+        self.plan = plan_of(ruleset)
         self.profile = profile
         self.day = day
         self.explain = explain
-        self.warnings: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = list(ruleset.notes)  # what the text itself warns of (W020)
         self.quantum = ruleset.quantum
 
     def warn(self, code, message, path=()):
@@ -208,61 +208,42 @@ class _Evaluation:
         else:
             self.warnings.append(Diagnostic(code, message, self.profile.file, severity="warning"))
 
-    def fail(self, item, field, failure: ExpressionFailure, expression):
-        path = item.path + (field,) if not isinstance(item, Definition) else item.path
-        document = self.ruleset.document
-        hint = msg("; {hint}", hint=failure.hint) if failure.hint else ""
-        where = {"problem": failure.message, "name": getattr(item, "name", None) or item.id,
-                 "path": document.describe(path) if document is not None else format_path(path),
-                 "formula": expression.text, "profile": self.profile.name, "hint": hint}
-        message = (msg("{problem} in line '{name}' ({path}: {formula}) for profile '{profile}'{hint}", **where)
-                   if isinstance(item, FundingLine) else
-                   msg("{problem} in item '{name}' ({path}: {formula}) for profile '{profile}'{hint}", **where))
-        if document is None:
-            raise EvaluationError([Diagnostic(failure.code, message, self.ruleset.source, path=path)])
-        # At the node as written: a line inherited through an amendment is in its base's file.
-        raise EvaluationError([document.diagnostic(failure.code, message, path)])
-
-    def compute(self, item, field, expression, evaluator):
+    def compute(self, formula, evaluator):
+        """The value of one formula of the plan; its diagnostic when it cannot be computed."""
         try:
-            return evaluate_expression(evaluator, expression)
+            with decimal.localcontext(DECIMAL_CONTEXT):
+                return evaluator.eval(formula.text, previously_parsed=formula.tree)
+        except Exception as exc:  # noqa: BLE001 — the plan's one translation of a failure
+            raise formula.raised(exc, self.profile.name) from None
+
+    def checked(self, formula, check, value):
+        try:
+            return check(value)
         except ExpressionFailure as failure:
-            self.fail(item, field, failure, expression)
+            raise formula.failure(failure, self.profile.name) from None
+
+    def _evaluator(self, values, functions):
+        names = {slot.key: value for slot, value in zip(self.plan.slots, values)}
+        table = {f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}
+        table.update(functions)
+        table[SUM] = _sum
+        return names, make_evaluator(names, table)
 
     def run(self) -> Result:
-        ruleset, profile, day = self.ruleset, self.profile, self.day
-        names = profile_names(profile, day)
-        year, time = time_names(profile, day, ruleset.contract_years, self.renewal, ruleset.in_force)
-        functions = dict(PURE_FUNCTIONS)
-        functions.update(profile_functions(profile, year.number if year else None))
-        functions.update(crosstext.functions(ruleset, profile, day, self.renewal))  # other texts (13b)
-        maxima: dict = {}
+        ruleset, profile, day, plan = self.ruleset, self.profile, self.day, self.plan
 
-        def sum_of(table, field, *values):
-            return sum((table.get(line.id, _ZERO) for line in ruleset.lines
-                        if getattr(line, field) in values), _ZERO)
+        def basis(formula, values, functions):
+            with decimal.localcontext(DECIMAL_CONTEXT):
+                return self._evaluator(values, functions)[1].eval(formula.text, previously_parsed=formula.tree)
 
-        functions["sum_lines"] = lambda field, *values: sum_of(names, field, *values)
-        functions["sum_maxima"] = lambda field, *values: sum_of(maxima, field, *values)
-        evaluator = make_evaluator(names, functions)
-        for name, parameter in ruleset.parameters.items():
-            if parameter.by_taille is None:  # the taille's basis may read these
-                names[name] = parameter.value
-
-        size, size_confidence = None, None
-        if ruleset.taille is not None:
-            basis = self.compute_basis(evaluator)
-            size_class = ruleset.taille.classify(basis)
-            if size_class is None:
-                raise EvaluationError([ruleset.document.diagnostic(
-                    "E403", msg("{value} is in no taille class of ruleset '{ruleset}'",
-                                value=describe_value(basis), ruleset=ruleset.id),
-                    ("taille", "classes"))])
-            size, size_confidence = size_class.taille, size_class.confidence
-            if size_confidence != "confirmed":
-                note = f" ({size_class.note})" if size_class.note else ""
-                self.warn("W005", msg("taille {size} rests on a class boundary that is {confidence}{note}",
-                                      size=size, confidence=size_confidence, note=note))
+        env = binder_of(plan).bind(profile, day, self.renewal, basis)
+        year, size_class = env.year, env.size_class
+        size = size_class.taille if size_class is not None else None
+        size_confidence = size_class.confidence if size_class is not None else None
+        if size_class is not None and size_confidence not in ("confirmed", "proposed"):  # a proposal's own boundary is no doubt
+            note = f" ({size_class.note})" if size_class.note else ""
+            self.warn("W005", msg("taille {size} rests on a class boundary that is {confidence}{note}",
+                                  size=size, confidence=size_confidence, note=note))
 
         if profile.contract_signed is None:
             self.warn("W003", msg("no contract_signed: no ACI contract yet, so no contract year"))
@@ -280,59 +261,48 @@ class _Evaluation:
             self.warn("W010", msg("contract {number} (from {signed} to {end}) is assumed, not stated in the "
                                   "profile: {assumption}", number=year.contract.number, signed=year.contract.signed,
                                   end=year.contract.end, assumption=RENEWAL_ASSUMPTION))
-        names.update(time)
-        names["taille"] = size
-        for name, parameter in ruleset.parameters.items():
-            if parameter.by_taille is not None:
-                names[name] = parameter.value_for(size)
-
         self.check_missions(year)
 
+        names, evaluator = self._evaluator(env.values, env.functions)
         applied, skipped, definitions = [], [], {}
-        for item in ruleset.order:
-            self.bind_mission(names, item, year)
-            if isinstance(item, Definition):
-                value = self.compute(item, "expression", item.expression, evaluator)
-                names[item.name] = value
-                definitions[item.name] = value
+        for step in plan.steps:
+            if step.kind == "definition":
+                value = self.compute(step.expression, evaluator)
+                names[step.target.key] = value
+                definitions[step.name] = value
                 continue
-            result = self.line(item, names, evaluator, size, size_confidence)
-            names[item.id] = result.amount if result.applies else _ZERO
-            maxima[item.id] = result.maximum if result.applies else _ZERO
+            result = self.line(step, names, evaluator, env, size_confidence)
+            names[step.target.key] = result.amount if result.applies else _ZERO
+            names[step.maximum.key] = result.maximum if result.applies else _ZERO
             (applied if result.applies else skipped).append(result)
 
         position = {line.id: index for index, line in enumerate(ruleset.lines)}
         applied.sort(key=lambda r: position[r.id])
         skipped.sort(key=lambda r: position[r.id])
-        obligations = tuple(self.obligations(names, evaluator, year))
+        obligations = tuple(self.obligations(evaluator, env))
         total = sum((r.amount for r in applied), _ZERO)
         return Result(
             ruleset=ruleset, profile=profile, date=day, size=size, size_confidence=size_confidence,
             contract_year=year, lines=tuple(applied), skipped=tuple(skipped), obligations=obligations,
             total=total.quantize(self.quantum, rounding=ROUND_HALF_UP), warnings=tuple(self.warnings),
-            definitions=definitions, environment=names,
+            definitions=definitions, environment=self.environment(env, names),
         )
 
-    def compute_basis(self, evaluator):
-        taille = self.ruleset.taille
-        document = self.ruleset.document
-        try:
-            value = evaluate_expression(evaluator, taille.basis)
-        except ExpressionFailure as failure:
-            raise EvaluationError([document.diagnostic(
-                failure.code, msg("{problem} in taille.basis ({formula}) for profile '{profile}'{hint}",
-                                  problem=failure.message, formula=taille.basis.text, profile=self.profile.name,
-                                  hint=msg("; {hint}", hint=failure.hint) if failure.hint else ""),
-                ("taille", "basis"))]) from None
-        if not _is_number(value):
-            raise EvaluationError([document.diagnostic(
-                "E402", msg("taille.basis gives {value}, not a number", value=describe_value(value)),
-                ("taille", "basis"))])
-        return value
-
-    def bind_mission(self, names, item, year):
-        if item.mission is not None:
-            names.update(mission_names(self.profile, item.mission, year))
+    def environment(self, env, names) -> dict:
+        """Every name a formula of the ruleset may read, as this evaluation left them (payment rules
+        and the coverage of test cases read them): the names of the last mission an item is bound to."""
+        plan, ruleset = self.plan, self.ruleset
+        named = binder_of(plan).names(env)
+        named.update({name: parameter.value_for(env.size) for name, parameter in ruleset.parameters.items()})
+        last = None
+        for item in list(ruleset.order) + list(ruleset.obligations):
+            if item.mission is not None:
+                last = item.mission
+        if last is not None:
+            named.update(mission_values(self.profile, last, env.number))
+        for step in plan.steps:
+            named[step.name] = names[step.target.key]
+        return named
 
     def check_missions(self, year):
         known = self.ruleset.missions
@@ -355,21 +325,19 @@ class _Evaluation:
                                       mission=mission_id, started=state.started, signed=signed),
                           path + ("started",))
 
-    def line(self, line: FundingLine, names, evaluator, size, size_confidence) -> LineResult:
+    def line(self, step, names, evaluator, env, size_confidence) -> LineResult:
+        line, size = step.item, env.size
         applies = True
-        if line.when is not None:
-            applies = self.compute(line, "when", line.when, evaluator)
-            if not isinstance(applies, bool):
-                self.fail(line, "when", ExpressionFailure(
-                    "E402", msg("the condition gives {value}, not true or false", value=describe_value(applies))), line.when)
+        if step.when is not None:
+            applies = self.checked(step.when, check_condition, self.compute(step.when, evaluator))
         amount = maximum = _ZERO
         if applies:
-            amount = self.money(line, "amount", line.amount, evaluator)
-            maximum = (self.money(line, "maximum", line.maximum, evaluator)
-                       if line.maximum is not None else amount)
+            amount = self.checked(step.amount, self.money, self.compute(step.amount, evaluator))
+            maximum = (self.checked(step.maximum_formula, self.money, self.compute(step.maximum_formula, evaluator))
+                       if step.maximum_formula is not None else amount)
             if "achievement" in line.amount.names and line.mission is not None:
                 state = self.profile.missions.get(line.mission)
-                number = names.get("contract_year")
+                number = env.number
                 measured = state is not None and state.indicators_earned(number) is not None
                 if number is not None and not measured and (state is None or number not in state.achievement):
                     self.warn("W002", msg("no achievement given for contract year {number} of mission "
@@ -379,53 +347,38 @@ class _Evaluation:
             if amount > maximum:
                 self.warn("W006", msg("line '{line}' pays {amount}, above its maximum {maximum}",
                                       line=line.id, amount=amount, maximum=maximum))
-        elif line.maximum is not None:
-            maximum = _ZERO
         runs_from = None
         if applies:
-            if line.runs_from is not None:
-                runs_from = self.compute(line, "runs_from", line.runs_from, evaluator)
-                if runs_from is not None and not isinstance(runs_from, datetime.date):
-                    self.fail(line, "runs_from", ExpressionFailure(
-                        "E402", msg("gives {value}, not a date", value=describe_value(runs_from))), line.runs_from)
-            elif line.mission is not None:
-                runs_from = names.get("started")
+            if step.runs_from is not None:
+                runs_from = self.checked(step.runs_from, check_day, self.compute(step.runs_from, evaluator))
+            elif step.started is not None:
+                runs_from = names[step.started.key]
         confidence = self.ruleset.confidence[line.id].get(size, "confirmed")
         if line.id in self.ruleset.reads_taille and size_confidence is not None:
             confidence = weakest(confidence, size_confidence)
-        trace = self.trace(line, names, applies, evaluator) if self.explain else None
+        trace = self.trace(step, names, applies, evaluator) if self.explain else None
         return LineResult(line.id, line.label, line.mission, line.volet, amount, maximum,
                           line.reference, confidence, applies, trace, runs_from)
 
-    def money(self, line, field, expression, evaluator) -> Decimal:
-        value = self.compute(line, field, expression, evaluator)
-        if not _is_number(value) or isinstance(value, Decimal) and not value.is_finite():
-            self.fail(line, field, ExpressionFailure(
-                "E402", msg("gives {value}, not an amount", value=describe_value(value))), expression)
-        try:
-            return Decimal(value).quantize(self.quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
-        except decimal.InvalidOperation:
-            self.fail(line, field, ExpressionFailure(
-                "E402", msg("gives {value}, too large for an amount", value=describe_value(value))), expression)
+    def money(self, value) -> Decimal:
+        return to_money(value, self.quantum)
 
-    def trace(self, line, names, applied, evaluator) -> Trace:
-        formulas = {field: getattr(line, field).text for field in ("when", "amount", "maximum")
-                    if getattr(line, field) is not None}
-        read = set()
-        for field in ("when", "amount", "maximum"):
-            expression = getattr(line, field)
-            if expression is not None:
-                read |= expression.names
-        values = {name: names.get(name) for name in sorted(read) if name not in ("True", "False", "None")}
+    def trace(self, step, names, applied, evaluator) -> Trace:
+        formulas = {f.field: f.text for f in (step.when, step.amount, step.maximum_formula) if f is not None}
+        read = {}
+        for formula in (step.when, step.amount, step.maximum_formula):
+            if formula is not None:
+                read.update(formula.reads)
+        values = {name: names.get(read[name].key) for name in sorted(read) if name not in _CONSTANT_NAMES}
         reason = None
-        if not applied and line.when is not None:
-            reason = self.false_part(line.when, evaluator)
+        if not applied and step.when is not None:
+            reason = self.false_part(step.when, evaluator)
         return Trace(formulas, values, applied, reason)
 
     @staticmethod
     def false_part(condition, evaluator) -> str:
         """The first false part of an ``a and b and c`` condition, as written."""
-        node, source = condition.node, condition.source
+        node, source = condition.tree, condition.source
         while isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
             for part in node.values:
                 try:
@@ -439,30 +392,25 @@ class _Evaluation:
                 break
         return ast.get_source_segment(source, node) or source
 
-    def obligations(self, names, evaluator, year):
-        for obligation in self.ruleset.obligations:
-            self.bind_mission(names, obligation, year)
-            if obligation.when is not None:
-                applies = self.compute(obligation, "when", obligation.when, evaluator)
-                if not isinstance(applies, bool):
-                    self.fail(obligation, "when", ExpressionFailure(
-                        "E402", msg("the condition gives {value}, not true or false", value=describe_value(applies))), obligation.when)
+    def obligations(self, evaluator, env):
+        for step in self.plan.obligations:
+            obligation = step.item
+            if step.when is not None:
+                applies = self.checked(step.when, check_condition, self.compute(step.when, evaluator))
                 if not applies:
                     continue
-            deadline = self.compute(obligation, "deadline", obligation.deadline, evaluator)
-            done = self.compute(obligation, "done", obligation.done, evaluator)
-            for field, value, may_be_none in (("deadline", deadline, False), ("done", done, True)):
-                if not (isinstance(value, datetime.date) or (may_be_none and value is None)):
-                    self.fail(obligation, field, ExpressionFailure(
-                        "E402", msg("gives {value}, not a date", value=describe_value(value))),
-                        getattr(obligation, field))
+            deadline = self.compute(step.deadline, evaluator)
+            done = self.compute(step.done, evaluator)
+            deadline = self.checked(step.deadline, check_date, deadline)
+            if done is not None:
+                done = self.checked(step.done, check_date, done)
             if done is not None and done <= self.day:
                 status = "met" if done <= deadline else "late"
             else:
                 done = None
                 status = "missing" if self.day > deadline else "pending"
             confidence = weakest(obligation.confidence, *(
-                self.ruleset.parameters[n].confidence_for(names.get("taille"))
+                self.ruleset.parameters[n].confidence_for(env.size)
                 for n in (obligation.deadline.names | obligation.done.names) if n in self.ruleset.parameters))
             yield ObligationResult(obligation.id, obligation.label, obligation.mission, deadline, done,
                                    status, obligation.reference, confidence)

@@ -32,6 +32,7 @@ __all__ = [
     "make_evaluator",
     "evaluate_expression",
     "ExpressionFailure",
+    "failure_of",
     "MAX_EXPRESSION_CHARS",
     "MAX_EXPRESSION_DEPTH",
     "MAX_EXPRESSION_NODES",
@@ -455,15 +456,23 @@ def bounded(value):
     return value
 
 
+# Decimals first in each operator: DECIMAL_CONTEXT bounds them (its Emax traps an overflow);
+# only whole numbers and texts need the engine's own bound and simpleeval's length guard.
 def _add(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left + right
     return bounded(simpleeval.safe_add(left, right))
 
 
 def _subtract(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left - right
     return bounded(left - right)
 
 
 def _multiply(left, right):
+    if type(left) is Decimal or type(right) is Decimal:
+        return left * right
     return bounded(simpleeval.safe_mult(left, right))
 
 
@@ -531,19 +540,32 @@ def evaluate_expression(evaluator: simpleeval.SimpleEval, expression: Expression
     try:
         with decimal.localcontext(DECIMAL_CONTEXT):
             return evaluator.eval(expression.text, previously_parsed=expression.node)
-    except ZeroDivisionError:  # decimal.DivisionByZero included
-        raise ExpressionFailure("E401", msg("division by zero")) from None
-    except decimal.Overflow:
-        raise ExpressionFailure("E402", msg("a number beyond the engine's bound of 10**{digits}",
-                                            digits=MAX_MAGNITUDE_DIGITS)) from None
-    except decimal.InvalidOperation:
-        raise ExpressionFailure("E402", msg("the arithmetic has no exact result (0/0, or a number too large)")) from None
-    except (TypeError, AttributeError) as exc:
+    except Exception as exc:  # noqa: BLE001 — failure_of says what each kind of failure means
+        raise failure_of(exc) from None
+
+
+def failure_of(exc: BaseException) -> ExpressionFailure:
+    """What an exception raised while computing a formula means, on every backend (the reference
+    evaluator and the generated code raise the same exceptions for the same operations).
+
+    >>> failure_of(ZeroDivisionError()).code
+    'E401'
+    """
+    if isinstance(exc, ExpressionFailure):
+        return exc
+    if isinstance(exc, ZeroDivisionError):  # decimal.DivisionByZero included
+        return ExpressionFailure("E401", msg("division by zero"))
+    if isinstance(exc, decimal.Overflow):
+        return ExpressionFailure("E402", msg("a number beyond the engine's bound of 10**{digits}",
+                                             digits=MAX_MAGNITUDE_DIGITS))
+    if isinstance(exc, decimal.InvalidOperation):
+        return ExpressionFailure("E402", msg("the arithmetic has no exact result (0/0, or a number too large)"))
+    if isinstance(exc, (TypeError, AttributeError)):
         # AttributeError: a helper given a number where it takes a date (add_months(population, 1)).
-        raise ExpressionFailure("E402", *explain_type_error(exc)) from None
-    except (ValueError, ArithmeticError) as exc:
-        raise ExpressionFailure("E402", msg("cannot compute: {reason}", reason=_reason(exc))) from None
-    except simpleeval.InvalidExpression as exc:
-        raise ExpressionFailure("E402", msg("cannot compute: {reason}", reason=_reason(exc))) from None
-    except RecursionError:
-        raise ExpressionFailure("E104", msg("expression too deeply nested")) from None
+        return ExpressionFailure("E402", *explain_type_error(exc))
+    if isinstance(exc, (ValueError, ArithmeticError, simpleeval.InvalidExpression, NameError)):
+        # NameError: a function the engine does not provide, in a tree altered after the checks.
+        return ExpressionFailure("E402", msg("cannot compute: {reason}", reason=_reason(exc)))
+    if isinstance(exc, RecursionError):
+        return ExpressionFailure("E104", msg("expression too deeply nested"))
+    raise exc

@@ -9,23 +9,29 @@ table with a generated basis, parameters of each kind, definitions, and lines (w
 without a mission, a condition, a maximum) whose formulas use every operator and every
 function of the grammar (README "The ruleset language"), mostly well typed, sometimes not.
 
-The fast path is run without its hand-over to the reference (``_compute``), so that a
-formula it cannot compute is seen as a disagreement, never hidden. Warnings are left
-aside: only the reference path has them.
+The fast backend never runs the reference (a test double makes it fail if it does): when
+a formula cannot be computed, both must raise the same diagnostic, each built from the
+plan's step (division by zero, values of the wrong kind, a condition that is not true or
+false, an amount that is no number, runs_from that is no date). The maxima (asked of the
+fast backend) and the day each line accrues from are compared too. Warnings are left
+aside: only the reference backend has them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import functools
 import json
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from aci_rules.engine import evaluate as evaluate_module
 from aci_rules.engine.compiler import FUNCTION_NAMES
 from aci_rules.engine.diagnostic import EvaluationError, InputError
 from aci_rules.engine.evaluate import evaluate
@@ -269,6 +275,9 @@ def rulesets(draw):
         text += f"    amount: {json.dumps(draw(formula('number', scope)))}\n"
         if draw(st.booleans()):
             text += f"    maximum: {json.dumps(draw(formula('number', scope)))}\n"
+        if draw(st.integers(0, 3)) == 0:
+            runs_from = draw(st.one_of(formula("date", scope, 1), st.just("None")))
+            text += f"    runs_from: {json.dumps(runs_from)}\n"
         if draw(st.integers(0, 5)) == 0:
             text += "    clawback: true\n"
     if any(f"{function}(" in text for function in ("text_total", "text_line", "text_mission", "text_volet")):
@@ -339,24 +348,41 @@ def assert_both_paths_agree(text: str, profile, day, record=lambda outcome: None
     try:
         reference = evaluate(ruleset, profile, day)
     except EvaluationError as error:
-        try:
-            computed = fast._compute(profile, day)
-        except Exception:  # noqa: BLE001 — any refusal: run() then gives the reference's diagnostic
-            with pytest.raises(EvaluationError) as raised:
-                fast.run(profile, day)
-            assert raised.value.diagnostics == error.diagnostics
-            record(f"both refuse: {error.diagnostics[0].code}")
-            return
-        pytest.fail(f"the reference refuses ({error}) but the fast path computes {computed}\n{text}")
+        # The fast backend reports the same diagnostic by itself (never by running the reference).
+        with no_reference_run(), pytest.raises(EvaluationError) as raised:
+            computed = fast.run(profile, day, maxima=True)
+            pytest.fail(f"the reference refuses ({error}) but the fast path computes {computed}\n{text}")
+        assert [str(d) for d in raised.value.diagnostics] == [str(d) for d in error.diagnostics], text
+        assert raised.value.diagnostics == error.diagnostics, text
+        record(f"both refuse: {error.diagnostics[0].code}")
+        return
     try:
-        computed = fast._compute(profile, day)
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"the reference computes {reference.total} but the fast path fails: {exc!r}\n{text}")
+        with no_reference_run():
+            computed = fast.run(profile, day, maxima=True)
+            amounts_only = fast.run(profile, day)
+    except EvaluationError as exc:
+        pytest.fail(f"the reference computes {reference.total} but the fast path fails: {exc}\n{text}")
     assert computed.size == reference.size, text
     assert computed.contract_year == (reference.contract_year.number if reference.contract_year else None), text
     assert {k: str(v) for k, v in computed.amounts.items()} == {l.id: str(l.amount) for l in reference.lines}, text
+    assert {k: str(v) for k, v in computed.maxima.items()} == {l.id: str(l.maximum) for l in reference.lines}, text
+    assert computed.runs_from == {l.id: l.runs_from for l in reference.lines if l.id in computed.runs_from}, text
     assert str(computed.total) == str(reference.total), text
+    assert amounts_only.amounts == computed.amounts and amounts_only.total == computed.total, text
     record(f"both compute {len(reference.lines)} line(s)")
+
+
+@contextlib.contextmanager
+def no_reference_run():
+    """Fails when the reference evaluator runs inside: the fast backend stands on its own."""
+    real = evaluate_module._Evaluation.run
+
+    def refuse(self):
+        raise AssertionError("the fast backend ran the reference evaluator")
+
+    with mock.patch.object(evaluate_module._Evaluation, "run", refuse):
+        yield
+    assert evaluate_module._Evaluation.run is real
 
 
 IN_TUPLE = HEADER % json.dumps("population") + """\
@@ -400,6 +426,125 @@ def test_taille_in_a_tuple_evaluates_on_both_paths():
     # taille 3: montant 75 000 on l0; l1 is 75 000 x 0.75.
     assert {line.id: line.amount for line in result.lines} == {"l0": Decimal("75000.00"), "l1": Decimal("56250.00")}
     assert_both_paths_agree(IN_TUPLE, profile, day)
+
+
+# -- failing formulas: the same diagnostic from both backends ----------------------------------
+
+FAILING = HEADER % "%s" + """\
+definitions:
+  un: %s
+lines:
+  - id: l0
+    label: Ligne 0
+    volet: fixe
+    mission: alpha
+    reference: essai
+    when: %s
+    amount: %s
+    maximum: %s
+    runs_from: %s
+  - id: l1
+    label: Ligne 1
+    volet: supplement
+    reference: essai
+    amount: sum_maxima('volet', 'fixe') + sum_lines('mission', 'alpha') + un * 0
+"""
+# Where a failing formula goes, and what stands there otherwise.
+PLACES = {"basis": "population", "definition": "montant", "when": "contract_year is not None",
+          "amount": "montant * achievement", "maximum": "montant", "runs_from": "started"}
+# Operands that make an operator or a function fail: a zero, a date, a text, None, true/false, a tuple.
+BAD = ["(members - members)", "0", "date", "'texte'", "None", "True", "crises", "contract_signed"]
+GOOD = ["montant", "population", "taux", "achievement", "started", "date", "1"]
+# Formulas that fail whatever the profile: every operator and every function of the grammar,
+# given a value of the wrong kind or a zero, and every check a backend makes of a result.
+FAILURES = [
+    "montant / (members - members)", "population / 0", "0 / 0", "taux / 0.0", "date + 1", "1 - date",
+    "date * 2", "'texte' - 1", "None + 1", "-date", "+'texte'", "date ** 2", "population ** 10 * montant ** 10",
+    "date < 3", "montant >= date", "3 in population", "(3 > 'a')", "(date == 1) + date", "not date + 1",
+    "(1 if date else 2) + date", "(date and 1) * date", "(None or date) / 2",
+    "add_months(population, 1)", "add_years(date, 'x')", "add_months(date, 1.5)", "days_between(1, date)",
+    "prorata_temporis(1, date, date)", "count_between(population, date, date)", "as_date('2024-13-01')",
+    "round_half_up(date)", "round_half_up(1, 'x')", "round_down('x')", "min(date, 1)", "max(1, 'a')",
+    "variable_part(date, 1, None)", "mission_started('alpha') + 1", "mission_deployed('beta') * 2",
+    "mission_achievement('alpha') + date", "population_on(date) + date", "sum_lines('volet', 'fixe') + date",
+    "sum_maxima('volet', 'fixe') / 0",
+]
+# Values of the wrong kind for a place: what the place checks (a condition, an amount, a day, a number).
+WRONG_KIND = {"basis": ["date", "'40000'", "None", "population > 40000"],
+              "when": ["montant", "date", "None", "'oui'", "population + 1"],
+              "amount": ["date", "None", "'texte'", "True", "contract_signed", "montant * 10 ** 9 * 10 ** 9"],
+              "maximum": ["date", "'texte'", "False"],
+              "runs_from": ["population", "'2024-01-01'", "True", "montant * 1.5"],
+              "definition": []}
+FAILING_PROFILE = (compile_profile(Document("<generated>", {
+    "name": "CPTS générée", "population": 92_000, "members": 0, "contract_signed": "2021-10-15",
+    "missions": {"alpha": {"started": "2022-01-10", "achievement": {"2": Decimal("0.5")}}},
+    "crises": [{"declared": "2023-01-05"}]})), datetime.date(2023, 6, 1))
+
+
+def failing_text(place: str, formula_text: str) -> str:
+    values = dict(PLACES)
+    values[place] = formula_text
+    if place == "basis":  # the basis reads no contract year, taille, line, mission field or parameter by taille
+        values[place] = formula_text.replace("achievement", "taux").replace("started", "date").replace(
+            "montant", "taux").replace("contract_signed", "date")
+    return FAILING % tuple(json.dumps(values[key]) for key in
+                           ("basis", "definition", "when", "amount", "maximum", "runs_from"))
+
+
+def _both_refuse(text: str):
+    ruleset = compile_text(text)
+    assert ruleset is not None, text
+    profile, day = FAILING_PROFILE
+    with pytest.raises(EvaluationError) as reference:
+        evaluate(ruleset, profile, day)
+    with no_reference_run(), pytest.raises(EvaluationError) as fast:
+        FastRuleset(ruleset).run(profile, day)
+    assert [str(d) for d in fast.value.diagnostics] == [str(d) for d in reference.value.diagnostics], text
+    assert fast.value.diagnostics == reference.value.diagnostics
+    return reference.value.diagnostics
+
+
+@pytest.mark.parametrize("place", sorted(PLACES))
+@pytest.mark.parametrize("formula_text", FAILURES)
+def test_a_failing_formula_gets_the_same_diagnostic_from_both_backends(place, formula_text):
+    """Each failure of every operator and function, at every place a formula stands."""
+    text = failing_text(place, formula_text)
+    if compile_text(text) is None:  # a place may not read some names (the basis, a definition)
+        pytest.skip("refused by the loader at this place")
+    (diagnostic,) = _both_refuse(text)
+    assert diagnostic.code in ("E401", "E402"), diagnostic
+    assert diagnostic.line is not None
+
+
+@pytest.mark.parametrize("place, formula_text", [(p, f) for p, fs in WRONG_KIND.items() for f in fs])
+def test_a_value_of_the_wrong_kind_gets_the_same_diagnostic_from_both_backends(place, formula_text):
+    """A condition that is not true or false, an amount that is no number (or too large), a day
+    that is no date, a basis that is no number."""
+    (diagnostic,) = _both_refuse(failing_text(place, formula_text))
+    assert diagnostic.code == "E402", diagnostic
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(place=st.sampled_from(sorted(PLACES)),
+       parts=st.tuples(st.sampled_from(GOOD + BAD), st.sampled_from(BINARY + COMPARE + ("and", "or", "in")),
+                       st.sampled_from(GOOD + BAD)),
+       members=st.sampled_from([0, 3]))
+def test_generated_operations_agree_or_fail_alike(place, parts, members):
+    """An operator between values of every kind (zeros, dates, texts, None, tuples): both backends
+    compute the same amounts, or both refuse with the same diagnostic."""
+    left, operator_, right = parts
+    if operator_ == "in":
+        right = f"({right},)"
+    text = failing_text(place, f"({left} {operator_} {right})")
+    ruleset = compile_text(text)
+    if ruleset is None:
+        event("refused by the loader")
+        return
+    profile, day = FAILING_PROFILE
+    if members:
+        profile = dataclasses.replace(profile, members=members)
+    assert_both_paths_agree(text, profile, day, event)
 
 
 # Issue 13: every aggregate and every reading of another text in one ruleset, so that each

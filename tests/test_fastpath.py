@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from aci_rules.engine import evaluate as evaluate_module
 from aci_rules.engine import fastpath as fastpath_module
 from aci_rules.engine.batch import read_profiles
 from aci_rules.engine.compiler import FUNCTION_NAMES
@@ -62,15 +63,16 @@ def fast_of(ruleset):
 
 @contextlib.contextmanager
 def counting_fallbacks():
-    """Count the runs where the fast path handed over to the reference evaluator."""
+    """Count the reference evaluations run while the fast backend runs (there must be none:
+    it computes, or reports the plan's diagnostic itself)."""
     calls = []
-    real = fastpath_module.evaluate
+    real = evaluate_module._Evaluation.run
 
-    def spy(*args, **kwargs):
-        calls.append(args)
-        return real(*args, **kwargs)
+    def spy(self):
+        calls.append(self)
+        return real(self)
 
-    with mock.patch.object(fastpath_module, "evaluate", spy):
+    with mock.patch.object(evaluate_module._Evaluation, "run", spy):
         yield calls
 
 
@@ -87,9 +89,10 @@ def assert_same(ruleset, profile, day):
     try:
         reference = evaluate(ruleset, profile, day)
     except EvaluationError as error:
-        with pytest.raises(EvaluationError) as raised:
+        with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError) as raised:
             fast.run(profile, day)
         assert raised.value.diagnostics == error.diagnostics
+        assert not fallbacks, "the fast backend ran the reference to report a failure"
         return
     with counting_fallbacks() as fallbacks:
         result = fast.run(profile, day)
@@ -251,8 +254,9 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
     profile = profile_of(NO_MEMBERS)
     with pytest.raises(EvaluationError) as reference:
         evaluate(ruleset, profile, DAY)
-    with pytest.raises(EvaluationError) as fast:
+    with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError) as fast:
         FastRuleset(ruleset).run(profile, DAY)
+    assert not fallbacks
     assert [d.code for d in reference.value.diagnostics] == ["E401"]
     assert fast.value.diagnostics == reference.value.diagnostics
     assert [str(d) for d in fast.value.diagnostics] == [str(d) for d in reference.value.diagnostics]
@@ -263,7 +267,8 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = {"_run", "_names", "_parameters", "_quantum", "_out", "_rf", "_t", "_c"} | set(fastpath_module._HELPERS)
+_PLUMBING = ({"_run", "_in", "_fn", "_mx", "_rf", "_r", "_out", "_t", "_c", "_pick", "_quantum", "_money", "get"}
+             | set(fastpath_module._HELPERS))
 
 
 def _rulesets_for_source(tmp_path):
@@ -279,26 +284,28 @@ def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_p
         tree = ast.parse(source)
         for node in ast.walk(tree):
             if isinstance(node, ast.Subscript):
-                # Only the prologue reads its inputs (v1 = _names[_k0] / _parameters[_k0]) and
-                # the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the day
-                # each accrues from (_rf[_k3] = ..., for a year cut by a text).
-                assert isinstance(node.value, ast.Name) and node.value.id in ("_names", "_parameters", "_out",
-                                                                              "_rf"), \
+                # Only the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the
+                # day each accrues from (_rf[_k3] = ..., for a year cut by a text) and, when asked,
+                # its maximum (_mx[_k3] = v4).
+                assert isinstance(node.value, ast.Name) and node.value.id in ("_out", "_rf", "_mx", "_r"), \
                     ast.unparse(node)
-                assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
+                if node.value.id == "_r":  # a parameter rounded once per taille, by its position
+                    assert isinstance(node.slice, ast.Constant) and type(node.slice.value) is int
+                else:
+                    assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
             elif isinstance(node, ast.Attribute):
-                # Only the engine's own rounding and bookkeeping.
+                # Only the engine's own rounding, and the functions bound to the profile (_fn.get(_k1)).
                 assert (isinstance(node.value, ast.Name) and (node.value.id, node.attr)
-                        in {("_t", "quantize")}), ast.unparse(node)
+                        in {("_t", "quantize"), ("_fn", "get")}), ast.unparse(node)
             elif isinstance(node, ast.Name):
                 name = node.id
-                assert (re.fullmatch(r"[vxm][0-9]+|_k[0-9]+", name) or name in _PLUMBING
+                assert (re.fullmatch(r"v[0-9]+|_k[0-9]+", name) or name in _PLUMBING
                         or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
             elif isinstance(node, ast.Constant):
                 # No text of the user's: every text and exact decimal is a named constant.
                 assert not isinstance(node.value, str), ast.unparse(node)
             elif isinstance(node, ast.Call):
-                assert isinstance(node.func, ast.Name) or ast.unparse(node.func) == "_t.quantize"
+                assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in ("_t.quantize", "_fn.get")
             assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
                                          ast.NamedExpr, ast.Starred)), ast.unparse(node)
         # No id, parameter or mission of the ruleset is spelt in the generated source.
@@ -351,8 +358,8 @@ def _write(tmp_path, text, name="nom.yaml"):
 
 
 def test_a_builtin_smuggled_past_the_compiler_is_still_out_of_reach(tmp_path):
-    """Even a formula rewritten after the checks to call len() gets no len: the compiled
-    function fails (and the run is refused as the reference refuses it)."""
+    """Even a formula rewritten after the checks to call len() gets no len: the plan gives it no
+    function, the compiled function fails, and the run is refused with the formula's E402."""
     ruleset = copy.deepcopy(mini(tmp_path, "amount: par_membre * 2", "amount: par_membre + members"))
     line = next(line for line in ruleset.lines if line.id == "fonctionnement")
     smuggled = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[ast.Constant(value="abc")], keywords=[])
@@ -361,9 +368,10 @@ def test_a_builtin_smuggled_past_the_compiler_is_still_out_of_reach(tmp_path):
     assert "f_unknown(_k" in fast.source and "len" not in fast.source
     assert "f_unknown" not in fast._run.__globals__
     profile = profile_of({**NO_MEMBERS, "members": 3})
-    with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError):
+    with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError) as refused:
         fast.run(profile, DAY)
-    assert fallbacks, "the compiled function computed a formula that calls len()"
+    assert not fallbacks
+    assert [d.code for d in refused.value.diagnostics] == ["E402"]
 
 
 def test_a_definition_named_like_a_mission_variable_does_not_shadow_it(tmp_path):

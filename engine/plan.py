@@ -1,0 +1,355 @@
+"""build -> plan: a compiled ruleset as the steps of its evaluation, every name resolved.
+
+The plan is the one intermediate form every evaluation backend is generated from: the
+reference evaluator (:mod:`evaluate`: traces, warnings, obligations), the fast scalar
+function (:mod:`fastpath`) and, next, the vectorised one. It is built once per compiled
+ruleset (:func:`plan_of`) and holds:
+
+* the **slots**: every value a formula reads or an evaluation produces, each of a declared
+  kind (``profile``, ``time``, ``taille``, ``parameter``, ``mission`` (a field of one
+  mission), ``definition``, ``line`` (an amount), ``maximum`` (a line's maximum)); the
+  names the engine provides come from one table (:mod:`names`), filled by :mod:`bind`;
+* the **steps** in evaluation order (definitions and lines), each formula a checked tree
+  whose names are slot keys (``s<n>``, made by the engine, never a user's text), whose
+  functions are ``f_<function>``, and whose ``sum_lines`` / ``sum_maxima`` are expanded to
+  a sum over the slots of the lines they select; a line's condition is a value like any
+  other (a backend decides how to skip what it guards);
+* the **rounding points** (a line's amount and maximum, to the ruleset's quantum:
+  :func:`to_money`), and the **result checks** of each formula's kind (a condition gives
+  true or false, an amount a number, runs_from a date or None);
+* for each formula, what a diagnostic needs: its path, its text and where it stands in its
+  file, so that every backend reports a failing formula the same way
+  (:meth:`Formula.failure`), without the document.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import datetime
+import decimal
+import weakref
+from decimal import ROUND_HALF_UP, Decimal
+
+from .diagnostic import Diagnostic, EvaluationError, format_path, msg
+from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, failure_of
+from .helpers import LINE_FUNCTIONS
+from .names import BASIS_NAMES, FUNCTION_KINDS, READABLE
+from .ruleset import Definition, FundingLine, Ruleset
+
+__all__ = [
+    "Slot",
+    "Formula",
+    "Step",
+    "ObligationStep",
+    "Plan",
+    "plan_of",
+    "to_money",
+    "check_condition",
+    "check_day",
+    "check_date",
+    "check_number",
+    "SUM",
+]
+
+SUM = "_sum"  # the function every expanded line sum calls (a sum of rounded amounts)
+_ZERO = Decimal(0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Slot:
+    """A value of an evaluation: ``kind`` as in :mod:`names`, or parameter, definition, line, maximum."""
+
+    index: int
+    kind: str
+    name: str
+    mission: str | None = None  # for a mission field: the mission
+
+    @property
+    def key(self) -> str:
+        return f"s{self.index}"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Formula:
+    """One checked formula of a step, its names resolved to slots."""
+
+    field: str  # expression | when | amount | maximum | runs_from | basis | deadline | done
+    text: str
+    source: str  # the text the tree's positions refer to
+    tree: ast.AST  # names are slot keys, functions f_<name>, line sums SUM(tuple of slot keys)
+    reads: dict  # name as written -> Slot (a trace shows them by name)
+    slots: tuple  # the slots it reads, in order, those of expanded sums included
+    functions: frozenset  # the functions it calls (profile-bound ones among them)
+    gives: str  # value | condition | money | day | date | date_or_none | number
+    subject: str  # "line", "item" or "basis": how a failure names it
+    name: str  # the line or item id
+    path: tuple
+    where: str  # the path as a message names it
+    place: tuple  # (file, line, column, source path) of a diagnostic
+
+    def diagnostic(self, code: str, message) -> Diagnostic:
+        file, line, column, path = self.place
+        return Diagnostic(code, message, file, line, column, path)
+
+    def failure(self, failure: ExpressionFailure, profile_name: str) -> EvaluationError:
+        """The error every backend raises when this formula cannot be computed for a profile."""
+        hint = msg("; {hint}", hint=failure.hint) if failure.hint else ""
+        if self.subject == "basis":
+            message = msg("{problem} in taille.basis ({formula}) for profile '{profile}'{hint}",
+                          problem=failure.message, formula=self.text, profile=profile_name, hint=hint)
+        else:
+            where = {"problem": failure.message, "name": self.name, "path": self.where, "formula": self.text,
+                     "profile": profile_name, "hint": hint}
+            message = (msg("{problem} in line '{name}' ({path}: {formula}) for profile '{profile}'{hint}", **where)
+                       if self.subject == "line" else
+                       msg("{problem} in item '{name}' ({path}: {formula}) for profile '{profile}'{hint}", **where))
+        return EvaluationError([self.diagnostic(failure.code, message)])
+
+    def raised(self, exc: BaseException, profile_name: str) -> EvaluationError:
+        """:meth:`failure` for an exception raised while computing this formula."""
+        failure = exc if isinstance(exc, ExpressionFailure) else failure_of(exc)
+        return self.failure(failure, profile_name)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Step:
+    """A definition or a line, in evaluation order."""
+
+    kind: str  # definition | line
+    name: str
+    mission: str | None
+    item: object  # the compiled Definition or FundingLine (labels, references, confidence)
+    target: Slot  # the definition's value, or the line's amount
+    maximum: Slot | None  # a line's maximum
+    expression: Formula | None  # a definition's
+    when: Formula | None
+    amount: Formula | None
+    maximum_formula: Formula | None
+    runs_from: Formula | None
+    started: Slot | None  # for a mission line without runs_from: the day it accrues from
+
+    @property
+    def formulas(self) -> tuple:
+        return tuple(f for f in (self.expression, self.when, self.amount, self.maximum_formula, self.runs_from)
+                     if f is not None)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ObligationStep:
+    item: object  # the compiled Obligation
+    when: Formula | None
+    deadline: Formula
+    done: Formula
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Plan:
+    """The steps of a ruleset's evaluation and the slots they read and write (see the module)."""
+
+    ruleset: Ruleset
+    slots: tuple  # Slot, by index
+    inputs: tuple  # the slots the binder fills: profile, time, taille, parameter, mission
+    basis: Formula | None
+    steps: tuple  # Step, in evaluation order
+    obligations: tuple  # ObligationStep
+    lines: tuple  # the line steps, in the ruleset's order
+    maxima_read: frozenset  # line ids whose maximum a sum_maxima reads
+    missions_read: tuple  # missions some formula reads a field of
+    profile_functions: frozenset  # functions bound to the profile (or to what other texts give it) some formula calls
+    quantum: Decimal
+
+    def slot(self, kind: str, name: str, mission: str | None = None) -> Slot | None:
+        return self._by_key.get((kind, name, mission))
+
+
+def to_money(value, quantum: Decimal):
+    """An amount rounded half up to the quantum: the one rounding point of every line (amount and
+    maximum), on every backend. Raises :class:`ExpressionFailure` for what is no amount."""
+    if type(value) is Decimal and value.is_finite() or type(value) is int:
+        try:
+            return Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT)
+        except decimal.InvalidOperation:
+            raise ExpressionFailure("E402", msg("gives {value}, too large for an amount",
+                                                value=describe_value(value))) from None
+    raise ExpressionFailure("E402", msg("gives {value}, not an amount", value=describe_value(value)))
+
+
+def check_condition(value):
+    """A condition's value, which must be true or false."""
+    if value is True or value is False:
+        return value
+    raise ExpressionFailure("E402", msg("the condition gives {value}, not true or false", value=describe_value(value)))
+
+
+def check_day(value):
+    """A day a line accrues from: a date, or None."""
+    if value is None or isinstance(value, datetime.date):
+        return value
+    raise ExpressionFailure("E402", msg("gives {value}, not a date", value=describe_value(value)))
+
+
+def check_date(value):
+    if isinstance(value, datetime.date):
+        return value
+    raise ExpressionFailure("E402", msg("gives {value}, not a date", value=describe_value(value)))
+
+
+def check_number(value):
+    """What the taille's basis gives: a number (true/false is none)."""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return value
+    raise ExpressionFailure("E402", msg("taille.basis gives {value}, not a number", value=describe_value(value)))
+
+
+class _Builder:
+    def __init__(self, ruleset: Ruleset):
+        self.ruleset = ruleset
+        self.slots: list = []
+        self.by_key: dict = {}
+        self.maxima_read: set = set()
+        self.missions_read: dict = {}
+        self.functions: set = set()
+        document = ruleset.document
+        self.document = document
+
+    def slot(self, kind, name, mission=None) -> Slot:
+        key = (kind, name, mission)
+        found = self.by_key.get(key)
+        if found is None:
+            found = self.by_key[key] = Slot(len(self.slots), kind, name, mission)
+            self.slots.append(found)
+        return found
+
+    def resolve(self, name: str, mission: str | None, basis: bool) -> Slot:
+        ruleset = self.ruleset
+        if basis and name in BASIS_NAMES:
+            return self.slot("profile", name)
+        kind = READABLE.get(name)
+        if kind == "mission" and mission is not None:
+            self.missions_read[mission] = True
+            return self.slot("mission", name, mission)
+        if name in ruleset.parameters:
+            return self.slot("parameter", name)
+        if name in ruleset.definitions:
+            return self.slot("definition", name)
+        if any(line.id == name for line in ruleset.lines):
+            return self.slot("line", name)
+        if kind is not None and kind != "mission":
+            return self.slot(kind, name)
+        # The compiler checked every name: one unknown here comes from a tree altered since.
+        return self.slot("unknown", name)
+
+    def place(self, path) -> tuple:
+        document = self.document
+        if document is None:
+            return (self.ruleset.source, None, None, tuple(path))
+        line, column = document.position(path)
+        return (document.file_of(path), line, column, document.source_path(path))
+
+    def formula(self, expression, field, gives, subject, name, mission, path, basis=False) -> Formula:
+        reads: dict = {}
+        order: list = []
+        functions: set = set()
+        builder = self
+
+        class Resolve(ast.NodeTransformer):
+            def visit_Name(self, node):
+                slot = builder.resolve(node.id, mission, basis)
+                reads.setdefault(node.id, slot)
+                order.append(slot)
+                return ast.copy_location(ast.Name(id=slot.key, ctx=ast.Load()), node)
+
+            def visit_Call(self, node):
+                function = node.func.id if isinstance(node.func, ast.Name) else None
+                if function in LINE_FUNCTIONS:
+                    field_, values = node.args[0].value, {a.value for a in node.args[1:]}
+                    kind = "line" if function == "sum_lines" else "maximum"
+                    terms = []
+                    for line in builder.ruleset.lines:
+                        if getattr(line, field_) in values:
+                            slot = builder.slot(kind, line.id)
+                            if kind == "maximum":
+                                builder.maxima_read.add(line.id)
+                            order.append(slot)
+                            terms.append(ast.Name(id=slot.key, ctx=ast.Load()))
+                    return ast.copy_location(ast.Call(
+                        func=ast.Name(id=SUM, ctx=ast.Load()), args=[ast.Tuple(elts=terms, ctx=ast.Load())],
+                        keywords=[]), node)
+                node.args = [self.visit(arg) for arg in node.args]
+                if FUNCTION_KINDS.get(function) not in ("pure", "profile", "texts"):
+                    function = "unknown"  # a tree altered after the checks gets no function
+                functions.add(function)
+                node.func = ast.copy_location(ast.Name(id=f"f_{function}", ctx=ast.Load()), node.func)
+                return node
+
+        tree = Resolve().visit(copy.deepcopy(expression.node))
+        ast.fix_missing_locations(tree)
+        self.functions |= {f for f in functions if FUNCTION_KINDS.get(f) in ("profile", "texts")}
+        where = self.document.describe(path) if self.document is not None else format_path(path)
+        return Formula(field, expression.text, expression.source, tree, reads, tuple(dict.fromkeys(order)),
+                       frozenset(functions), gives, subject, name, tuple(path), where, self.place(path))
+
+    def build(self) -> Plan:
+        ruleset = self.ruleset
+        basis = None
+        if ruleset.taille is not None:
+            basis = self.formula(ruleset.taille.basis, "basis", "number", "basis", "taille", None,
+                                 ("taille", "basis"), basis=True)
+        steps = []
+        for item in ruleset.order:
+            mission = item.mission
+            if isinstance(item, Definition):
+                expression = self.formula(item.expression, "expression", "value", "item", item.name, mission,
+                                          item.path)
+                steps.append(Step("definition", item.name, mission, item, self.slot("definition", item.name),
+                                  None, expression, None, None, None, None, None))
+                continue
+            line: FundingLine = item
+
+            def formula(field, gives, line=line):
+                expression = getattr(line, field)
+                if expression is None:
+                    return None
+                return self.formula(expression, field, gives, "line", line.id, line.mission, line.path + (field,))
+
+            when = formula("when", "condition")
+            amount = formula("amount", "money")
+            maximum = formula("maximum", "money")
+            runs_from = formula("runs_from", "day")
+            started = None
+            if runs_from is None and mission is not None:
+                started = self.slot("mission", "started", mission)
+                self.missions_read[mission] = True
+            steps.append(Step("line", line.id, mission, line, self.slot("line", line.id),
+                              self.slot("maximum", line.id), None, when, amount, maximum, runs_from, started))
+        obligations = []
+        for obligation in ruleset.obligations:
+            def formula(field, gives, item=obligation):
+                expression = getattr(item, field)
+                if expression is None:
+                    return None
+                return self.formula(expression, field, gives, "item", item.id, item.mission, item.path + (field,))
+
+            obligations.append(ObligationStep(obligation, formula("when", "condition"), formula("deadline", "date"),
+                                              formula("done", "date_or_none")))
+        order = {line.id: index for index, line in enumerate(ruleset.lines)}
+        lines = tuple(sorted((s for s in steps if s.kind == "line"), key=lambda s: order[s.name]))
+        inputs = tuple(s for s in self.slots if s.kind in ("profile", "time", "taille", "parameter", "mission"))
+        plan = Plan(ruleset, tuple(self.slots), inputs, basis, tuple(steps), tuple(obligations), lines,
+                    frozenset(self.maxima_read), tuple(self.missions_read), frozenset(self.functions),
+                    ruleset.quantum)
+        object.__setattr__(plan, "_by_key", dict(self.by_key))
+        return plan
+
+
+_PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def plan_of(ruleset: Ruleset) -> Plan:
+    """The plan of a compiled ruleset, built once (kept as long as the ruleset lives)."""
+    plan = _PLANS.get(ruleset)
+    if plan is None:
+        plan = _PLANS[ruleset] = _Builder(ruleset).build()
+    return plan
