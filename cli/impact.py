@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import json
 import os
 import sys
+import tempfile
 from decimal import Decimal
 
 import click
 
-from aci_rules.engine.batch import CSV_DIALECTS, check_profiles, evaluate_many, read_profiles
+from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, evaluate_many, read_profiles
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
 from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, percent
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
-from .i18n import _, language
+from .i18n import _, language, render
 from .output import atomic_output, check_output, emit, spreadsheet_safe
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
@@ -67,17 +69,6 @@ def _run(timeline, sources, day, jobs, spec, label):
     return evaluate_many(fast, sources, day, jobs=jobs, timeline_spec=spec)
 
 
-def _say_assumptions(timeline, rows):
-    """The assumptions, and how many CPTS are out of contract, on stderr (stdout carries the rows)."""
-    for assumption in timeline.assumptions():
-        click.echo(f"aci-rules: hypothèse : {assumption}", err=True)
-    ended = sum(1 for row in rows if row.out_of_contract == "ended")
-    if ended:
-        hint = "" if timeline.renewal else " ; --assume-renewal suppose un renouvellement"
-        click.echo(f"aci-rules: {ended} CPTS hors contrat à la date (contrat de 5 ans échu, aucun contrat "
-                   f"suivant dans le profil) : montant 0{hint}", err=True)
-
-
 @click.command("batch", epilog=examples(
     "aci-rules batch examples/national-sample.csv --date 2024-06-01 --output rows.csv",
 ))
@@ -105,22 +96,98 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
         check_output(output)  # before the work, not after
     library = Library()
     timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
-    ruleset = timeline.resolve(day)
-    sources = _read(library, profiles, csv_dialect, ruleset_name)
-    rows = _run(timeline, sources, day, _jobs(jobs), (ruleset_name, as_if_from, assume_renewal), _("Evaluation"))
-    missions = list(ruleset.missions) + sorted({m for row in rows for m in row.missions
-                                                if m and m not in ruleset.missions})
-    if output_format in ("xlsx", "csv-fr"):
-        write_tables(_rows_table(rows, missions), output_format, output)
-    elif output:
-        with atomic_output(output) as stream:
-            _write_rows(stream, rows, missions, output_format)
+    missions = batch_missions(timeline, day)
+    spec = (ruleset_name, as_if_from, assume_renewal)
+    if os.path.isdir(profiles):
+        rows = _run(timeline, _read(library, profiles, csv_dialect, ruleset_name), day, _jobs(jobs), spec,
+                    _("Evaluation"))
+        missions += sorted({m for row in rows for m in row.missions if m and m not in missions})
+        pieces, ended = [rows], sum(1 for row in rows if row.out_of_contract == "ended")
     else:
-        buffer = io.StringIO()
-        _write_rows(buffer, rows, missions, output_format)
-        click.echo(buffer.getvalue(), nl=False)
-    _say_assumptions(timeline, rows)
+        if not profiles.endswith((".csv", ".jsonl", ".ndjson")):
+            read_profiles(profiles, set(), csv_dialect)  # the refusal of a file of another kind
+        known = library.mission_ids() | _named_missions(library, ruleset_name)
+        render = None if output_format in ("xlsx", "csv-fr") else functools.partial(
+            _render_rows, missions=tuple(missions), output_format=output_format)
+        pieces = BatchRun(FastTimeline(timeline), profiles, known, day, render=render, jobs=_jobs(jobs),
+                          csv_dialect=csv_dialect, timeline_spec=spec, progress=_progress_bar())
+    if output_format in ("xlsx", "csv-fr"):
+        rows = [row for piece in pieces for row in piece]
+        write_tables(_rows_table(rows, missions), output_format, output)
+    else:
+        if isinstance(pieces, list):  # rows already evaluated (a folder)
+            pieces = [_render_rows(pieces[0], tuple(missions), output_format)]
+        _write_pieces(pieces, missions, output_format, output)
+    if not isinstance(pieces, list):
+        ended = pieces.ended
+    _say_assumptions(timeline, ended)
     return EXIT_OK
+
+
+def _progress_bar():
+    """A progress bar on stderr from PROGRESS_FROM rows, when stderr is a terminal; else None.
+
+    Not in a log or a pipe: click would write its label there as a bare line, among diagnostics.
+    """
+    if not sys.stderr.isatty():
+        return None
+
+    def start(count):
+        if count < PROGRESS_FROM:
+            return None
+        bar = click.progressbar(length=count, label=_("Evaluation"), file=sys.stderr)
+        bar.render_progress()
+        _BARS.append(bar)
+        return bar.update
+    return start
+
+
+_BARS: list = []
+
+
+def _write_pieces(pieces, missions, output_format, output) -> None:
+    """The header, then each chunk's rows as they come: into a temporary file renamed onto
+    ``output`` at the end, or, for stdout, into an unnamed temporary file shown at the end (a
+    problem found at the last row leaves nothing written either way)."""
+    header = _header(missions) if output_format == "csv" else ""
+    try:
+        if output:
+            with atomic_output(output) as stream:
+                stream.write(header)
+                for piece in pieces:
+                    stream.write(piece)
+            return
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as stream:
+            stream.write(header)
+            for piece in pieces:
+                stream.write(piece)
+            stream.seek(0)
+            while True:
+                block = stream.read(1 << 20)
+                if not block:
+                    break
+                click.echo(block, nl=False)
+    finally:
+        while _BARS:
+            _BARS.pop().render_finish()
+
+
+def _header(missions) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(
+        ["source", "name", "ruleset", "size", "contract_year", "total"]
+        + [f"mission_{m}" for m in missions] + [NO_MISSION, "hors_contrat"])
+    return buffer.getvalue()
+
+
+def _say_assumptions(timeline, ended: int):
+    """The assumptions, and how many CPTS are out of contract, on stderr (stdout carries the rows)."""
+    for assumption in timeline.assumptions():
+        click.echo(_("aci-rules: assumption: {text}").format(text=render(assumption)), err=True)
+    if ended:
+        hint = "" if timeline.renewal else _("; --assume-renewal assumes a renewal")
+        click.echo(_("aci-rules: {count} CPTS out of contract on the date (5-year contract ended, no later contract "
+                     "in the profile): amount 0{hint}").format(count=ended, hint=hint), err=True)
 
 
 def _format_of(output) -> str:
@@ -144,19 +211,23 @@ def _rows_table(rows, missions) -> list[Table]:
         for row in rows])]
 
 
-def _write_rows(stream, rows, missions, output_format):
+def _render_rows(rows, missions: tuple, output_format: str) -> str:
+    """The text of ``rows`` in the csv or jsonl output (the csv header apart); run by the
+    workers of --jobs too, so that only text comes back to the parent."""
+    zero = Decimal("0.00")
     if output_format == "jsonl":
-        for row in rows:
-            stream.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
-        return
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["source", "name", "ruleset", "size", "contract_year", "total"]
-                    + [f"mission_{m}" for m in missions] + [NO_MISSION, "hors_contrat"])
+        return "".join(json.dumps(row.to_dict(), ensure_ascii=False) + "\n" for row in rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     for row in rows:
+        unknown = set(row.missions) - set(missions) - {""}
+        if unknown:  # the columns are the texts' missions: a row naming another is a bug of ours
+            raise RuntimeError(f"mission {sorted(unknown)} has no column")
         writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
                          row.contract_year, row.total]
-                        + [row.missions.get(m, Decimal("0.00")) for m in missions]
-                        + [row.missions.get("", Decimal("0.00")), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
+                        + [row.missions.get(m, zero) for m in missions]
+                        + [row.missions.get("", zero), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
+    return buffer.getvalue()
 
 
 @click.command("compare", epilog=examples(
@@ -374,7 +445,7 @@ def _out_of_contract_lines(r, indent, top) -> list[str]:
                 title=title, ended=counts["ended"], not_signed=counts["not_signed"]))
     if r["out_of_contract"]["baseline"]["ended"] and not r["renewal_assumed"]:
         out.append(indent + _("(--assume-renewal assumes a new contract at each end, under the text then in force)"))
-    out.extend(indent + _("Assumption: {text}").format(text=a) for a in r["assumptions"])
+    out.extend(indent + _("Assumption: {text}").format(text=render(a)) for a in r["assumptions"])
     return out
 
 

@@ -83,7 +83,9 @@ def validate_command(files, output_format):
             diagnostics = validate_ruleset(document)
             if not diagnostics:
                 try:
-                    known_missions |= set(library.compile(document).missions)
+                    compiled = library.compile(document)
+                    known_missions |= set(compiled.missions)
+                    diagnostics = list(compiled.notes)  # warnings: the file stays valid
                 except InputError as error:
                     diagnostics = error.diagnostics
             reports.append((name, kind, diagnostics))

@@ -4,7 +4,7 @@ An amending ruleset names its base (``amends``) and states only its changes,
 like a consolidated legal text::
 
     changes:
-      parameters: {set: {name: parameter}, remove: [name]}
+      parameters: {set: {name: parameter}, edit: {name: edit}, remove: [name]}
       definitions: {set: {name: definition}, remove: [name]}
       missions | lines | obligations | indicators | payments:
         add: [item]                      # a new item, complete
@@ -12,8 +12,11 @@ like a consolidated legal text::
         remove: [id, or {id: x, in_force: date}]
       taille | contract | rounding | annual_maximum: {...}  # replaced whole
 
-Any item, change or removal may carry ``in_force``: it applies from that date
-only. :func:`consolidate` builds the full document of the amended text at a
+An ``edit`` scales, shifts or completes a parameter without restating it
+(:func:`.edits.edit_parameter`). Removing a mission removes what goes with it
+(:func:`.edits.mission_dependents`). In a proposal, the figures the text writes are
+tagged ``proposed``. Any item, change or removal may carry ``in_force``: it applies
+from that date only. :func:`consolidate` builds the full document of the amended text at a
 date, every node keeping the file, line and column it was written at, so the
 compiler's diagnostics point into the right file.
 """
@@ -23,8 +26,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime
+from decimal import Decimal
 
 from .diagnostic import Diagnostic, msg, suggest
+from .edits import (
+    PROPOSED,
+    edit_parameter,
+    mission_dependents,
+    proposed_parameter,
+    proposed_taille,
+    size_classes,
+    size_table_problems,
+    taille_literal_warnings,
+)
 from .yaml_loader import Document
 
 __all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions", "LIST_SECTIONS",
@@ -64,6 +78,7 @@ class _Entry:
     source: Document
     path: tuple
     overrides: list = dataclasses.field(default_factory=list)  # (field, value, source, path)
+    grafts: list = dataclasses.field(default_factory=list)  # (field, source, path): where an edited field was written
 
 
 class _Grafter:
@@ -106,13 +121,18 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
 
     ``day`` None applies every change; otherwise a change or removal with an
     ``in_force`` after ``day`` is left out. Returns ``(document, problems,
-    removed)``: ``removed`` maps each name the amendment removes to the path of
-    its removal, so that what still reads it can be reported there.
+    removed)``: ``problems`` holds errors and warnings (``severity``);
+    ``removed`` maps each name the amendment removes (itself or with a mission)
+    to the path of its removal, so that what still reads it can be reported there.
     """
     problems: list[Diagnostic] = []
     removed: dict[str, tuple] = {}
+    removed_missions: dict[str, tuple] = {}
+    failed_edits: set[str] = set()
     changes = amendment.data.get("changes") or {}
     base_id = base.data.get("id")
+    proposal = amendment.data.get("kind") == "proposal"
+    quantum = Decimal(str((changes.get("rounding") or base.data.get("rounding") or {}).get("quantum", "0.01")))
 
     def problem(code, message, path, key=False):
         problems.append(amendment.diagnostic(code, message, path, key=key))
@@ -133,6 +153,8 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             elif active(item):
                 del entries[key]
                 removed[key] = path
+                if name == "missions":
+                    removed_missions[key] = path
 
     sections: dict[str, dict] = {}
     for name in LIST_SECTIONS:
@@ -147,7 +169,31 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         entries = sections[name]
         for key, value in (spec.get("set") or {}).items():
             if active(value):
+                if proposal and name == "parameters":
+                    value = proposed_parameter(value)
                 entries[key] = _Entry(value, amendment, ("changes", name, "set", key))
+        for key, edit in (spec.get("edit") or {}).items():
+            path = ("changes", name, "edit", key)
+            entry = entries.get(key)
+            if key in (spec.get("set") or {}):
+                problem("E323", msg("parameter '{name}' is both set and edited: set it whole, or edit it",
+                                    name=key), path, key=True)
+            elif entry is None:
+                guess = suggest(key, entries)
+                hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
+                problem("E307", msg("edits parameter '{name}', which {base} does not have{hint}", name=key,
+                                    base=base_id, hint=hint), path, key=True)
+            elif active(edit):
+                edited = edit_parameter(key, entry.data, edit, quantum=quantum, proposal=proposal,
+                                        problem=problem, path=path)
+                if edited is None:
+                    failed_edits.add(key)  # reported at the edit: not again as a table that misses a taille
+                else:
+                    # The base's plausible range is about the figure it states, not the edited one.
+                    entry.data = {field: value for field, value in edited.items() if field != "plausible"}
+                    entry.grafts += [(field, amendment, path + (source,)) for field, source in (
+                        ("by_taille", "by_taille"), ("value", "scale" if "scale" in edit else "shift"),
+                        ("reference", "reference"), ("confidence", "confidence")) if source in edit]
         remove(name, spec, entries)
 
     for name in LIST_SECTIONS:
@@ -160,6 +206,8 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 problem("E308", msg("adds {what} '{id}', which {base} already has: use 'change' to modify it",
                                     what=what, id=item['id'], base=base_id), path + ("id",))
                 continue
+            if proposal and name != "missions" and name != "indicators":
+                item = {**item, "confidence": PROPOSED}
             entries[item["id"]] = _Entry(item, amendment, path)
         for index, item in enumerate(spec.get("change") or []):
             path = ("changes", name, "change", index)
@@ -175,7 +223,12 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             for field, value in item.items():
                 if field not in ("id", "in_force"):
                     entry.overrides.append((field, value, amendment, path + (field,)))
+            if proposal and set(item) & _FIGURES:
+                entry.overrides.append(("confidence", PROPOSED, amendment, path))
         remove(name, spec, entries)
+
+    if removed_missions:
+        _remove_with_missions(sections, removed_missions, removed, changes, base, problem)
 
     grafter = _Grafter()
     result = Document(amendment.file, {})
@@ -187,6 +240,8 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
     for key in REPLACED_SECTIONS:
         if key in changes:
             data[key] = copy.deepcopy(changes[key])
+            if key == "taille" and proposal:
+                data[key] = proposed_taille(base.data.get("taille"), data[key])
             grafter.graft(result, (key,), amendment, ("changes", key))
         elif key in base.data:
             data[key] = copy.deepcopy(base.data[key])
@@ -204,6 +259,8 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
             for key, entry in sections[name].items():
                 data[name][key] = copy.deepcopy(entry.data)
                 grafter.graft(result, (name, key), entry.source, entry.path)
+                for field, source, path in entry.grafts:
+                    grafter.graft(result, (name, key, field), source, path)
     for name in LIST_SECTIONS:
         if not sections[name]:
             continue
@@ -219,7 +276,76 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 item[field] = copy.deepcopy(value)
                 grafter.graft(result, (name, index, field), source, path)
     result.origins[()] = amendment.file
+    if "taille" in changes and size_classes(base.data.get("taille")) != size_classes(changes["taille"]):
+        _check_new_size_table(changes, sections["parameters"], failed_edits, amendment, problem)
+        taille_literal_warnings(result, amendment.file, base.data.get("taille"), changes["taille"],
+                                lambda path, index, message: problems.append(result.diagnostic(
+                                    "W020", message, path, severity="warning", index=index)))
     return result, problems, removed
+
+
+# The fields of a change that hold figures: a proposal that writes one makes the item its own.
+_FIGURES = frozenset({"when", "amount", "maximum", "runs_from", "deadline", "done", "installments"})
+
+
+def _check_new_size_table(changes, parameters: dict, failed: set, amendment: Document, problem):
+    """One diagnostic per by_taille parameter that the amendment's new size table does not fit
+    (``failed``: the edits already reported)."""
+    classes = changes["taille"]["classes"]
+    tailles = {str(c["taille"]) for c in classes}
+    edit = (changes.get("parameters") or {}).get("edit") or {}
+    added = {key for key, entry in parameters.items() if entry.source is amendment and key not in edit} | failed
+
+    def class_path(taille):
+        index = next((i for i, c in enumerate(classes) if str(c["taille"]) == taille), None)
+        return ("changes", "taille") if index is None else ("changes", "taille", "classes", index)
+
+    size_table_problems({key: entry.data for key, entry in parameters.items()}, tailles, set(edit), added,
+                        problem, class_path)
+
+
+def _effective(entry: _Entry):
+    """An item of a list section with the changes made to it."""
+    item = dict(entry.data)
+    for field, value, _, _ in entry.overrides:
+        if value is None:
+            item.pop(field, None)
+        else:
+            item[field] = value
+    return item
+
+
+def _written_at(entry: _Entry, field: tuple) -> str:
+    """``file:line:col`` of a formula of an entry, where it was last written."""
+    source, path = entry.source, entry.path + field
+    for name, _, override_source, override_path in entry.overrides:
+        if field and name == field[0]:
+            source, path = override_source, override_path + field[1:]
+    diagnostic = source.diagnostic("", "", path)
+    return f"{diagnostic.file}:{diagnostic.line}:{diagnostic.column}" if diagnostic.line else diagnostic.file
+
+
+def _remove_with_missions(sections, missions: dict, removed: dict, changes, base: Document, problem):
+    """Removes what goes with the removed ``missions`` (see :func:`.edits.mission_dependents`);
+    one diagnostic names every formula outside them that still reads one of them."""
+    items = {name: {key: (_effective(entry) if name in LIST_SECTIONS else entry.data)
+                    for key, entry in sections[name].items()} for name in sections}
+    basis = (changes.get("taille") or base.data.get("taille") or {}).get("basis")
+    dropped, readers = mission_dependents(items, set(missions), basis if isinstance(basis, str) else None)
+    first = next(iter(missions.values()))
+    for name, keys in dropped.items():
+        for key in keys:
+            del sections[name][key]
+            removed.setdefault(key, first)
+    if readers:
+        names = ", ".join(f"'{m}'" for m in missions)
+        parts = [msg("{section}.{id}.{field} at {where} reads {names}", section=section, id=key,
+                     field=".".join(str(p) for p in field) or "expression",
+                     where=_written_at(sections[section][key], field), names=", ".join(what))
+                 for section, key, field, what in readers]
+        problem("E325", msg("removes mission {missions}, but formulas outside it still read the mission or "
+                            "what goes with it ({count}): {readers}; change or remove them in this text too",
+                            missions=names, count=len(parts), readers=parts), first)
 
 
 def in_force_view(document: Document, day: datetime.date | None) -> Document:
@@ -276,8 +402,9 @@ def dated_provisions(document: Document, ruleset_id: str) -> list[DatedProvision
                 if when:
                     found.append(DatedProvision(
                         when, f"{verb} {_SINGULAR[name]} '{_removal_id(item)}'", ruleset_id))
-        for key, value in (spec.get("set") or {}).items():
-            when = _in_force_of(value)
-            if when:
-                found.append(DatedProvision(when, f"set {_SINGULAR[name]} '{key}'", ruleset_id))
+        for verb in ("set", "edit"):  # an edit sets a value too (diff reads the verbs add, set, change, remove)
+            for key, value in (spec.get(verb) or {}).items():
+                when = _in_force_of(value)
+                if when:
+                    found.append(DatedProvision(when, f"set {_SINGULAR[name]} '{key}'", ruleset_id))
     return sorted(found, key=lambda p: p.day)

@@ -8,6 +8,7 @@ processes.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import datetime
@@ -16,18 +17,21 @@ import json
 import os
 import re
 import signal
+import stat
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastTimeline
-from .profile import compile_profile, validate_profile
+from .profile import Crisis, MissionState, Profile, compile_profile, validate_profile
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import declared_missions, document_kind
 from .paths import yaml_files_in
+from .typedcheck import is_date_in_range
 from .yaml_loader import MAX_NUMBER_DIGITS, Document, _line_col, decode_text, load_document, read_bytes, resolve_plain
 
 __all__ = [
-    "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "stream_csv", "MAX_BATCH_BYTES",
+    "ProfileSource", "read_profiles", "csv_columns", "BatchRow", "evaluate_many", "BatchRun", "batch_missions",
+    "MAX_BATCH_BYTES",
     "CSV_DIALECTS", "french_cell",
 ]
 
@@ -126,26 +130,33 @@ def _read_jsonl(path: str) -> list[ProfileSource]:
         text = text.rstrip("\r")
         if not text.strip() or text.lstrip().startswith("#"):
             continue
-        try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
-                              object_pairs_hook=_no_duplicates)
-        except _DuplicateKey as error:
-            problems.append(Diagnostic("E008", msg("duplicate key '{key}'", key=error.key), path, number, 1))
-            continue
-        except RecursionError:
-            problems.append(Diagnostic("E009", msg("JSON nested too deeply to be a profile"), path, number, 1))
-            continue
-        except (json.JSONDecodeError, ValueError) as error:
-            column = getattr(error, "colno", 1)
-            problems.append(Diagnostic("E003", msg("not a JSON object: {problem}",
-                                                   problem=getattr(error, "msg", str(error))),
-                                       path, number, column))
-            continue
-        document = Document(path, data, marks={(): (number, 1)})
-        sources.append(ProfileSource(f"{path}:{number}", document))
+        document = _jsonl_document(text, path, number, problems)
+        if document is not None:
+            sources.append(ProfileSource(f"{path}:{number}", document))
     if problems:
         raise InputError(problems)
     return sources
+
+
+def _jsonl_document(text: str, path: str, number: int, problems: list) -> Document | None:
+    """The document of one line of JSON Lines, located at the line; None (and the problem in
+    ``problems``) when the line is not a JSON value."""
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant,
+                          object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as error:
+        problems.append(Diagnostic("E008", msg("duplicate key '{key}'", key=error.key), path, number, 1))
+        return None
+    except RecursionError:
+        problems.append(Diagnostic("E009", msg("JSON nested too deeply to be a profile"), path, number, 1))
+        return None
+    except (json.JSONDecodeError, ValueError) as error:
+        column = getattr(error, "colno", 1)
+        problems.append(Diagnostic("E003", msg("not a JSON object: {problem}",
+                                               problem=getattr(error, "msg", str(error))),
+                                   path, number, column))
+        return None
+    return Document(path, data, marks={(): (number, 1)})
 
 
 class _DuplicateKey(ValueError):
@@ -230,13 +241,12 @@ def _read_csv(path: str, missions, wanted: str = "auto") -> list[ProfileSource]:
     return sources
 
 
-def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None):
+def _csv_sources(path: str, missions, wanted: str, problems: list):
     """The rows of a CSV file as profiles, one at a time; the problems of a row go to ``problems``.
 
     A row with a problem of reading (E003, E010) is still yielded, after its problems are
     added: the caller decides what it is worth. Raises InputError at once for a problem of
-    the header or of the CSV syntax itself, as reading the whole file would. ``on_text``,
-    if given, is called with the decoded text and its delimiter before the first row.
+    the header or of the CSV syntax itself, as reading the whole file would.
     """
     raw = read_bytes(path, path, MAX_BATCH_BYTES)
     known = csv_columns(sorted(missions))
@@ -244,19 +254,8 @@ def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None)
     # newline="": rows end at '\n' or '\r\n' only, and a quoted cell may hold a line break.
     text = _decode_csv(raw, path, windows=dialect == "excel-fr")
     del raw  # the text alone is held while the rows are read
-    if on_text:
-        on_text(text, _DELIMITER[dialect])
     stream = io.StringIO(text, newline="")
-    skipped = 0
-    while True:  # comment lines (a note that the data are synthetic, say) start with '#'
-        position = stream.tell()
-        line = stream.readline()
-        if not line:
-            raise InputError([Diagnostic("E004", msg("no header row"), path)])
-        if line.strip() and not line.startswith("#"):
-            stream.seek(position)
-            break
-        skipped += 1
+    skipped = _skip_comments(stream, path)
     reader = csv.reader(stream, delimiter=_DELIMITER[dialect])
     try:
         yield from _read_csv_rows(reader, path, known, skipped, dialect == "excel-fr", problems)
@@ -266,21 +265,24 @@ def _csv_sources(path: str, missions, wanted: str, problems: list, on_text=None)
                                      skipped + reader.line_num, 1)]) from None
 
 
+def _skip_comments(stream, path: str) -> int:
+    """Move ``stream`` past the blank and comment lines before the header (a note that the data
+    are synthetic, say, starts with '#'); their count. InputError (E004) when nothing follows."""
+    skipped = 0
+    while True:
+        position = stream.tell()
+        line = stream.readline()
+        if not line:
+            raise InputError([Diagnostic("E004", msg("no header row"), path)])
+        if line.strip() and not line.startswith("#"):
+            stream.seek(position)
+            return skipped
+        skipped += 1
+
+
 def _read_csv_rows(reader, path, known, skipped, french: bool, problems: list):
     header = next(reader)
-    header_line = skipped + reader.line_num
-    wrong = []
-    for column, name in enumerate(header, 1):
-        if name in header[:column - 1]:
-            wrong.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
-                                                   first=header.index(name) + 1), path, header_line, column))
-        elif name not in known:
-            guess = suggest(name, known)
-            hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
-            wrong.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
-                                       path, header_line, column))
-    if wrong:
-        raise InputError(wrong)
+    _check_header(header, known, path, skipped + reader.line_num)
     wheres = [_csv_path(name) for name in header]  # once per column, not per cell
     checks = [_cell_check(where) for where in wheres]
     required = set(load_schema("profile").get("required", ()))
@@ -295,26 +297,61 @@ def _read_csv_rows(reader, path, known, skipped, french: bool, problems: list):
                                                    count=len(row), expected=len(header)),
                                        path, number, 1))
             continue
-        data, marks, styles = {}, {(): (number, 1)}, {}
-        valid = True
-        for column, (name, cell) in enumerate(zip(header, row), 1):
-            cell = cell.strip()
-            if cell == "":
-                continue
-            where = wheres[column - 1]
-            if name == "name":
-                value = cell
-            else:
-                value = _csv_value(french_cell(cell) if french else cell, name, path, number, column, problems)
-            check = checks[column - 1]
-            if valid and (check is None or not check(value)):
-                valid = False
-            _put(data, where, value)
-            marks[where] = (number, column)
-            styles[where] = "'" if name == "name" else ""
-        if not required.issubset(data):
-            valid = False
-        yield ProfileSource(f"{path}:{number}", Document(path, data, marks=marks, styles=styles), checked=valid)
+        document = _row_document(header, wheres, row, path, number, french, problems)
+        valid = required.issubset(document.data)
+        for where, check in zip(wheres, checks):
+            if not valid:
+                break
+            value = _get(document.data, where)
+            valid = value is _ABSENT or (check is not None and check(value))
+        yield ProfileSource(f"{path}:{number}", document, checked=valid)
+
+
+def _check_header(header, known, path: str, line: int) -> None:
+    """InputError with every duplicate or unknown column of a CSV header row."""
+    wrong = []
+    for column, name in enumerate(header, 1):
+        if name in header[:column - 1]:
+            wrong.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
+                                                first=header.index(name) + 1), path, line, column))
+        elif name not in known:
+            guess = suggest(name, known)
+            hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
+            wrong.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
+                                    path, line, column))
+    if wrong:
+        raise InputError(wrong)
+
+
+def _row_document(header, wheres, row, path: str, number: int, french: bool, problems: list) -> Document:
+    """A CSV row as a profile document, each value located at its line and column; the cells
+    YAML readers would type differently (E010) go to ``problems``."""
+    data, marks, styles = {}, {(): (number, 1)}, {}
+    for column, (name, cell) in enumerate(zip(header, row), 1):
+        cell = cell.strip()
+        if cell == "":
+            continue
+        where = wheres[column - 1]
+        if name == "name":
+            value = cell
+        else:
+            value = _csv_value(french_cell(cell) if french else cell, name, path, number, column, problems)
+        _put(data, where, value)
+        marks[where] = (number, column)
+        styles[where] = "'" if name == "name" else ""
+    return Document(path, data, marks=marks, styles=styles)
+
+
+_ABSENT = object()
+
+
+def _get(data: dict, where: tuple):
+    node = data
+    for key in where:
+        if type(node) is not dict or key not in node:
+            return _ABSENT
+        node = node[key]
+    return node
 
 
 _FRENCH_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
@@ -461,13 +498,7 @@ def _leaf_check(node: dict):
 
 
 def _is_date(value) -> bool:
-    if type(value) is not str or not _DATE.fullmatch(value):
-        return False
-    try:
-        year = datetime.date.fromisoformat(value).year
-    except ValueError:
-        return False
-    return MIN_YEAR <= year <= MAX_YEAR
+    return is_date_in_range(value, MIN_YEAR, MAX_YEAR)
 
 
 def _put(data: dict, where: tuple, value):
@@ -506,8 +537,7 @@ def check_profiles(sources, known_missions) -> list:
     return problems
 
 
-def _row(fast: FastTimeline, source: ProfileSource, day: datetime.date) -> BatchRow:
-    profile = compile_profile(source.document)
+def _row(fast: FastTimeline, profile: Profile, label: str, day: datetime.date) -> BatchRow:
     ruleset, result = fast.run(profile, day)
     missions: dict = {}
     mission_of = fast.mission_of
@@ -517,7 +547,7 @@ def _row(fast: FastTimeline, source: ProfileSource, day: datetime.date) -> Batch
     out = None
     if result.contract_year is None:
         out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"
-    return BatchRow(source.label, profile.name, ruleset.id, result.size, result.contract_year,
+    return BatchRow(label, profile.name, ruleset.id, result.size, result.contract_year,
                     result.total, missions, result.amounts, out)
 
 
@@ -567,53 +597,733 @@ def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int 
     return rows
 
 
-def stream_csv(fast: FastTimeline, path: str, known_missions, day: datetime.date, emit, *, progress=None,
-               csv_dialect: str = "auto") -> None:
-    """Read, check and evaluate a CSV file's profiles row by row; ``emit`` each row as it comes.
+# -- Streaming: read, check and evaluate a file of rows in chunks -----------------------------
+#
+# A CSV or JSON Lines file is read in chunks of whole rows; each chunk is decoded, parsed,
+# checked and evaluated on its own (in this process, or by a worker with --jobs), and its
+# rows rendered. Only a few chunks are in memory at once, whatever the size of the file.
+# The problems are those of reading the whole file first, then checking every profile,
+# then evaluating them: a problem of an earlier kind anywhere hides those of later kinds,
+# and the caller writes nothing (see :class:`BatchRun`).
 
-    Only the current row is held, not the file's profiles. The problems are those of
-    :func:`read_profiles`, :func:`check_profiles` and :func:`evaluate_many` in turn, and
-    the first kind found is raised (InputError), as when the stages run one after the
-    other: after a problem no row is emitted, but reading goes on to report them all.
-    ``progress(count)``, called once with the number of rows, may return a callable
-    called once per row.
+# About five thousand rows of the national sample's shape.
+CHUNK_BYTES = 1 << 20
+# Below this size a batch stays in one process whatever --jobs says: starting a worker
+# (a Python that imports the engine and builds the timeline) costs more than the work.
+PARALLEL_FROM_BYTES = 2 * CHUNK_BYTES
+# Chunks handed to the workers and not yet collected, per worker: enough to keep them busy.
+_IN_FLIGHT = 3
+
+_BOM = b"\xef\xbb\xbf"
+_BAD = object()  # a cell the typed parse does not take: the row goes through the full check
+
+
+def batch_missions(timeline, day: datetime.date) -> list[str]:
+    """The mission columns of a batch on ``day``, known before any row is read.
+
+    The missions of the text in force on ``day``, then, sorted, the other missions that the
+    lines of a text applying to part of a contract year holding ``day`` name (a contract year
+    is at most a year long, so only the texts in force within a year of ``day`` count).
     """
-    read, checked, failed = [], [], []
-    bar = []
-
-    def counted(text, delimiter):
-        if progress:
-            bar.append(progress(_count_rows(text, delimiter)))
-
-    for source in _csv_sources(path, known_missions, csv_dialect, read, counted):
-        if bar and bar[0]:
-            bar[0](1)
-        if read:
+    ruleset = timeline.resolve(day)
+    year = datetime.timedelta(days=366)
+    days = {day - year, day} | {d for d in timeline.change_days if day - year <= d <= day + year}
+    others = set()
+    for moment in days:
+        try:
+            text = timeline.resolve(moment)
+        except InputError:  # no text at all then: no part of a year runs under it
             continue
-        if not source.checked:
-            found = validate_profile(source.document, known_missions)
-            if found:
-                checked += found
+        others |= {line.mission for line in text.lines if line.mission and line.mission not in ruleset.missions}
+    return list(ruleset.missions) + sorted(others)
+
+
+@dataclasses.dataclass
+class ChunkOutcome:
+    """What one chunk of rows gave: its rendered rows, or its problems by kind."""
+
+    output: object = None  # the renderer's text of the rows, or the list of BatchRow
+    rows: int = 0  # rows read, for a progress bar
+    ended: int = 0  # CPTS whose last contract ended before the day
+    read: list = dataclasses.field(default_factory=list)
+    checked: list = dataclasses.field(default_factory=list)
+    failed: list = dataclasses.field(default_factory=list)
+    fatal: Diagnostic | None = None  # a row the CSV reader cannot read: the file is refused there
+    clean: bool = True  # False: the chunk did not end at the end of a row (see BatchRun)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """Everything a process needs to read, check and evaluate chunks of one file (picklable)."""
+
+    path: str
+    kind: str  # "csv" or "jsonl"
+    header: tuple  # CSV column names
+    delimiter: str
+    french: bool  # cells written the French Excel way
+    encoding: str
+    known: frozenset  # mission ids a profile may name
+    day: datetime.date
+    render: object  # rows -> text, or None to keep the BatchRow objects
+
+
+class _ChunkReader:
+    """Reads, checks and evaluates chunks of a file's rows (one per process)."""
+
+    def __init__(self, spec: _Spec, fast: FastTimeline):
+        self.spec, self.fast = spec, fast
+        if spec.kind == "csv":
+            self.row_type = _CsvRowType(spec.header, spec.french)
+            self.wheres = [_csv_path(name) for name in spec.header]
+
+    def process(self, data: bytes, first_line: int, level: int, last: bool) -> ChunkOutcome:
+        """The outcome of the rows in ``data``, whose first line is line ``first_line`` of the file.
+
+        ``level`` says what earlier chunks found: 0 nothing (evaluate), 1 a problem of a
+        profile (check, evaluate nothing), 2 a problem of reading (read only).
+        """
+        out = ChunkOutcome()
+        text = data.decode(self.spec.encoding)
+        if self.spec.kind == "jsonl":
+            self._jsonl(text, first_line, level, out)
+        else:
+            self._csv(text, first_line, level, last, out)
+        return out
+
+    def _evaluate(self, profile, label: str, out: ChunkOutcome, rows: list) -> None:
+        outcome = _evaluate_profile(self.fast, profile, label, self.spec.day)
+        if isinstance(outcome, BatchRow):
+            if outcome.out_of_contract == "ended":
+                out.ended += 1
+            rows.append(outcome)
+        else:
+            out.failed += outcome
+
+    def _finish(self, out: ChunkOutcome, rows: list) -> None:
+        if out.read or out.checked or out.failed:
+            return
+        render = self.spec.render
+        out.output = render(rows) if render is not None else rows
+
+    def _csv(self, text: str, first_line: int, level: int, last: bool, out: ChunkOutcome) -> None:
+        spec, path = self.spec, self.spec.path
+        if not last:
+            # A chunk was cut at a line break outside quotes as far as counting quotes tells;
+            # a row starting with an opening quote after it must then come out as one cell
+            # holding a line break, else the cut fell inside a quoted cell.
+            text += '"\n'
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter)
+        records, previous = [], 0
+        try:
+            for row in reader:
+                records.append((first_line + previous, row))
+                previous = reader.line_num
+        except csv.Error as error:
+            # A cell over csv.field_size_limit() (128 KiB): located at the row reached.
+            out.fatal = Diagnostic("E003", msg("not a CSV row: {problem}", problem=str(error)), path,
+                                   first_line - 1 + reader.line_num, 1)
+            return
+        if not last:
+            if not records or records[-1][1] != ["\n"]:
+                out.clean = False
+                return
+            records.pop()
+        width, row_type, rows = len(spec.header), self.row_type, []
+        for number, row in records:
+            if not any(cell.strip() for cell in row):
                 continue
-        if checked:
-            continue
-        outcome = _evaluate_one(fast, source, day)
-        if not isinstance(outcome, BatchRow):
-            failed += outcome
-        elif not failed:
-            emit(outcome)
-    for problems in (read, checked, failed):
-        if problems:
-            raise InputError(problems)
+            out.rows += 1
+            if len(row) != width:
+                out.read.append(Diagnostic("E003", msg("{count} cells where the header has {expected}",
+                                                       count=len(row), expected=width), path, number, 1))
+                continue
+            profile = row_type.profile(row) if level == 0 and not out.read else None
+            if profile is None:
+                # The typed parse did not take the row: read it as a document, cell by cell with
+                # its position, and check it in full (the diagnostics of a profile file).
+                document = _row_document(spec.header, self.wheres, row, path, number, spec.french, out.read)
+                if level >= 2 or out.read:
+                    continue
+                found = validate_profile(document, spec.known)
+                if found:
+                    out.checked += found
+                    continue
+                if level >= 1 or out.checked:
+                    continue
+                profile = compile_profile(document)
+            elif out.checked:
+                continue
+            self._evaluate(profile, f"{path}:{number}", out, rows)
+        self._finish(out, rows)
+
+    def _jsonl(self, text: str, first_line: int, level: int, out: ChunkOutcome) -> None:
+        path, rows = self.spec.path, []
+        # Lines end at '\n' only: a U+2028 inside a JSON string is part of the string.
+        for index, line in enumerate(text.split("\n")):
+            number = first_line + index
+            line = line.rstrip("\r")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            out.rows += 1
+            document = _jsonl_document(line, path, number, out.read)
+            if document is None or level >= 2 or out.read:
+                continue
+            found = validate_profile(document, self.spec.known)
+            if found:
+                out.checked += found
+                continue
+            if level >= 1 or out.checked:
+                continue
+            self._evaluate(compile_profile(document), f"{path}:{number}", out, rows)
+        self._finish(out, rows)
 
 
-def _count_rows(text: str, delimiter: str) -> int:
-    """The rows a CSV text holds past its header (a cheap pass, for a progress bar)."""
-    lines = (line for line in io.StringIO(text, newline="") if line.strip() and not line.startswith("#"))
+def _evaluate_profile(fast, profile, label, day):
     try:
-        return max(0, sum(1 for row in csv.reader(lines, delimiter=delimiter) if any(cell.strip() for cell in row)) - 1)
-    except csv.Error:
-        return 0  # the reading pass reports it, at its row
+        return _row(fast, profile, label, day)
+    except EvaluationError as error:
+        return error.diagnostics
+
+
+class BatchRun:
+    """Read, check and evaluate a CSV or JSON Lines file of profiles in chunks; iterate over the
+    chunks' outputs in input order.
+
+    Each output is ``render(rows)`` of a chunk's rows (or the list of :class:`BatchRow` when
+    ``render`` is None); only a few chunks are held at once. Problems are those of
+    :func:`read_profiles`, :func:`check_profiles` and :func:`evaluate_many` run in turn on
+    the whole file: the iteration raises InputError at its end with every problem of the
+    first kind found (a file that cannot be decoded, then a row the CSV reader cannot read,
+    then problems of reading, of checking, of evaluating), and yields nothing after a
+    problem, so that the caller, writing as it goes, drops what it wrote. ``jobs`` > 1
+    spreads the chunks over that many processes, each building its own timeline from
+    ``timeline_spec``; the outputs and problems are those of one process.
+    ``progress(count)``, called once with an estimate of the rows, may return a callable
+    called with each chunk's count of rows. After the iteration, ``ended`` counts the CPTS
+    whose last contract ended before the day.
+    """
+
+    def __init__(self, fast: FastTimeline, path: str, known_missions, day: datetime.date, *, render=None,
+                 jobs: int = 1, csv_dialect: str = "auto", timeline_spec: tuple = (None, None, False),
+                 progress=None):
+        self.fast, self.path, self.known, self.day = fast, path, frozenset(known_missions), day
+        self.render, self.jobs, self.wanted, self.timeline_spec = render, jobs, csv_dialect, timeline_spec
+        self.progress = progress
+        self.ended = 0
+        self.kind = "jsonl" if path.endswith((".jsonl", ".ndjson")) else "csv"
+        # Problems by rank: 0 a NUL byte, 1 an undecodable byte, 2 the header or a CSV row the
+        # reader cannot read; then the rows' problems of reading, checking, evaluating.
+        self._fatal: dict = {}
+        self._read, self._checked, self._failed = [], [], []
+        self._lines = 0  # '\n' bytes before the block being scanned (positions of bad bytes)
+        self._csv_lines = 0  # lines as the CSV reader counts them ('\n', '\r\n', '\r')
+        self._size = 0
+
+    # -- bytes -----------------------------------------------------------------------------
+
+    def _open(self):
+        # The checks of read_bytes (a regular file, its size) before the first byte is read.
+        path = self.path
+
+        def fail(message):
+            raise InputError([Diagnostic("E001", message, path)])
+
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                fail(msg("is not a regular file (a FIFO, a device or a socket)"))
+            if info.st_size > MAX_BATCH_BYTES:
+                fail(msg("is {size} bytes; the limit is {limit} bytes", size=info.st_size, limit=MAX_BATCH_BYTES))
+            return open(path, "rb"), info.st_size
+        except OSError as exc:
+            fail(msg("cannot read: {reason}", reason=exc.strerror or str(exc)))
+
+    def _block(self, stream) -> bytes:
+        block = stream.read(CHUNK_BYTES)
+        self._size += len(block)
+        if self._size > MAX_BATCH_BYTES:
+            raise InputError([Diagnostic("E001", msg("is over the limit of {limit} bytes", limit=MAX_BATCH_BYTES),
+                                         self.path)])
+        return block
+
+    def _scan(self, data: bytes, encoding: str) -> None:
+        """Note the first NUL and the first undecodable byte of ``data`` (the next bytes of the file)."""
+        if 0 not in self._fatal:
+            nul = data.find(b"\x00")
+            if nul >= 0:
+                self._fatal[0] = [Diagnostic("E002", msg("NUL byte: this is not a text file"), self.path,
+                                             *self._position(data, nul))]
+        if 1 not in self._fatal and not data.isascii():
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                byte = data[exc.start]
+                if encoding == "utf-8":
+                    message = msg("not UTF-8: byte 0x{byte:02x} (save the file as UTF-8; Latin-1 'é' is one such "
+                                  "byte)", byte=byte)
+                else:
+                    message = msg("byte 0x{byte:02x} is neither UTF-8 nor Windows-1252: save the file as UTF-8",
+                                  byte=byte)
+                self._fatal[1] = [Diagnostic("E002", message, self.path, *self._position(data, exc.start))]
+        self._lines += data.count(b"\n")
+
+    def _position(self, data: bytes, offset: int) -> tuple[int, int]:
+        line, column = _line_col(data, offset)
+        return self._lines + line, column
+
+    def _utf8(self, stream, first: bytes) -> bool:
+        """True when the whole file is UTF-8 (French Excel's files may be Windows-1252)."""
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            decoder.decode(first)
+            while True:
+                block = stream.read(CHUNK_BYTES)
+                if not block:
+                    decoder.decode(b"", final=True)
+                    return True
+                decoder.decode(block)
+        except UnicodeDecodeError:
+            return False
+        finally:
+            stream.seek(len(first))
+
+    # -- the header ------------------------------------------------------------------------
+
+    def _head(self, stream) -> tuple[bytes, int]:
+        """The first bytes of the file, and where its header line ends (after its line break; the
+        length of the file when it has no other line)."""
+        head = b""
+        while True:
+            block = self._block(stream)
+            head += block
+            if not block:
+                return head, len(head)
+            start = 0
+            while True:
+                end = head.find(b"\n", start)
+                if end < 0:
+                    break
+                line = head[start:end]
+                if (line.removeprefix(_BOM) if start == 0 else line).strip() and not line.startswith(b"#"):
+                    return head, end + 1
+                start = end + 1
+
+    def _header(self, head: bytes, encoding: str, columns) -> tuple[tuple, int]:
+        """``(names, lines)``: the header row of ``head`` (the bytes up to its end) and the lines up
+        to it; InputError with the header's problems."""
+        text = head.decode(encoding)
+        if encoding == "utf-8" and text.startswith("\ufeff"):
+            text = text[1:]
+        stream = io.StringIO(text, newline="")
+        skipped = _skip_comments(stream, self.path)
+        reader = csv.reader(stream, delimiter=self.delimiter)
+        try:
+            header = next(reader)
+        except csv.Error as error:
+            raise InputError([Diagnostic("E003", msg("not a CSV row: {problem}", problem=str(error)), self.path,
+                                         skipped + reader.line_num, 1)]) from None
+        _check_header(header, columns, self.path, skipped + reader.line_num)
+        return tuple(header), skipped + reader.line_num
+
+    # -- chunks ----------------------------------------------------------------------------
+
+    def _cut(self, data: bytes, quotes: bool) -> int:
+        """Where to end a chunk of ``data`` (which starts a row): after its last line break outside
+        quotes as counting them tells (checked by the reader), or 0 to read more first."""
+        end = data.rfind(b"\n")
+        if not quotes or b'"' not in data:
+            return end + 1
+        for _ in range(8):
+            if end < 0:
+                break
+            if data.count(b'"', 0, end) % 2 == 0:
+                return end + 1
+            end = data.rfind(b"\n", 0, end)
+        return 0
+
+    def _chunks(self, stream, carry: bytes, encoding: str, first_line: int):
+        """``(offset, data, first_line, last)`` for each chunk of whole rows; the bytes are scanned
+        for NUL and undecodable bytes as they are read."""
+        quotes, offset = self.kind == "csv", stream.tell() - len(carry)
+        while True:
+            block = self._block(stream)
+            if not block:
+                self._carry = b""
+                if carry:
+                    self._scan(carry, encoding)
+                    if not self._fatal:
+                        yield offset, carry, first_line, True
+                return
+            carry += block
+            if len(carry) < CHUNK_BYTES:
+                continue
+            cut = self._cut(carry, quotes)
+            if cut:
+                data, carry = carry[:cut], carry[cut:]
+                self._carry = carry  # not scanned yet
+                self._scan(data, encoding)
+                if self._fatal:  # a bad byte: not decoded, and no row after it is read
+                    return
+                yield offset, data, first_line, False
+                offset += len(data)
+                first_line += _count_lines(data) if quotes else data.count(b"\n")
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def __iter__(self):
+        stream, size = self._open()
+        with stream:
+            yield from self._run(stream, size)
+        for rank in (0, 1, 2):
+            if rank in self._fatal:
+                raise InputError(self._fatal[rank])
+        for problems in (self._read, self._checked, self._failed):
+            if problems:
+                raise InputError(problems)
+
+    def _run(self, stream, size):
+        encoding, header, delimiter, first_line, self._carry = "utf-8", (), ",", 1, b""
+        if self.kind == "csv":
+            head, end = self._head(stream)
+            columns = csv_columns(sorted(self.known))
+            delimiter = self.delimiter = _DELIMITER[_csv_dialect(head, self.path, columns, self.wanted)]
+            if delimiter == ";" and not self._utf8(stream, head):
+                encoding = "cp1252"
+            self._carry = head[end:]
+            self._scan(head[:end], encoding)
+            if not self._fatal:
+                try:
+                    header, lines = self._header(head[:end], encoding, columns)
+                    first_line = lines + 1
+                except InputError as error:
+                    self._fatal[2] = error.diagnostics  # said once the bytes are all scanned
+            if self._fatal:
+                self._finish_scan(stream, encoding)
+                return
+        spec = _Spec(self.path, self.kind, header, delimiter, delimiter == ";", encoding, self.known, self.day,
+                     self.render)
+        bar = self.progress(_estimate_rows(stream, self._carry)) if self.progress else None
+        chunks = self._chunks(stream, self._carry, encoding, first_line)
+        if self.kind == "jsonl":
+            chunks = _strip_bom(chunks)
+        if self.jobs > 1 and size >= PARALLEL_FROM_BYTES:
+            outcomes = self._parallel(spec, chunks)
+        else:
+            reader = _ChunkReader(spec, self.fast)
+            outcomes = ((offset, first, last, reader.process(data, first, self._level(), last))
+                        for offset, data, first, last in chunks)
+        yield from self._collect(outcomes, spec, stream, encoding, bar)
+        if self._fatal:
+            self._finish_scan(stream, encoding)
+
+    def _finish_scan(self, stream, encoding: str) -> None:
+        """Scan the rest of the file for NUL and undecodable bytes (they hide every other problem)."""
+        self._scan(self._carry, encoding)
+        while True:
+            block = self._block(stream)
+            if not block:
+                return
+            self._scan(block, encoding)
+
+    def _level(self) -> int:
+        return 2 if self._read else 1 if self._checked else 0
+
+    def _collect(self, outcomes, spec, stream, encoding, bar):
+        for offset, first_line, last, outcome in outcomes:
+            if not outcome.clean:
+                # The cut fell inside a quoted cell after all (a stray quote in a cell fooled
+                # the count): the rest of the file is read as one chunk, in this process.
+                outcomes.close()
+                self._finish_scan(stream, encoding)
+                if self._fatal:
+                    return
+                stream.seek(offset)
+                outcome = _ChunkReader(spec, self.fast).process(stream.read(), first_line, self._level(), True)
+                last = True
+            self._take(outcome, bar)
+            if self._fatal:
+                outcomes.close()
+                return
+            if self._fine():
+                yield outcome.output
+            if last:
+                return
+
+    def _take(self, outcome: ChunkOutcome, bar) -> None:
+        if bar:
+            bar(outcome.rows)
+        if outcome.fatal is not None:
+            self._fatal.setdefault(2, [outcome.fatal])
+        self._read += outcome.read
+        self._checked += outcome.checked
+        self._failed += outcome.failed
+        self.ended += outcome.ended
+
+    def _fine(self) -> bool:
+        return not (self._fatal or self._read or self._checked or self._failed)
+
+    def _parallel(self, spec, chunks):
+        import collections
+        import multiprocessing
+
+        # Ctrl-C reaches every process of the terminal's group: the workers start with SIGINT
+        # ignored (a spawned Python then installs no KeyboardInterrupt of its own), so only this
+        # process is interrupted, and leaving the pool terminates them.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            pool = multiprocessing.get_context("spawn").Pool(
+                self.jobs, initializer=_init_chunk_worker, initargs=(self.timeline_spec, spec))
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        pending = collections.deque()
+        try:
+            for offset, data, first, last in chunks:
+                pending.append((offset, first, last,
+                                pool.apply_async(_work_chunk, (data, first, self._level(), last))))
+                while len(pending) >= self.jobs * _IN_FLIGHT:
+                    offset_, first_, last_, result = pending.popleft()
+                    yield offset_, first_, last_, result.get()
+            while pending:
+                offset_, first_, last_, result = pending.popleft()
+                yield offset_, first_, last_, result.get()
+        except (KeyboardInterrupt, GeneratorExit):
+            _abandon(pool)
+            raise
+        pool.close()
+        pool.join()
+
+
+def _strip_bom(chunks):
+    for index, (offset, data, first, last) in enumerate(chunks):
+        yield offset, (data.removeprefix(_BOM) if index == 0 else data), first, last
+
+
+def _count_lines(data: bytes) -> int:
+    """The lines of ``data`` as the CSV reader counts them (a line ends at '\\n', '\\r\\n' or '\\r')."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _estimate_rows(stream, carry: bytes) -> int:
+    """About the rows left in the file (its lines), for a progress bar; the stream is left where it was."""
+    here, count = stream.tell(), carry.count(b"\n")
+    while True:
+        block = stream.read(CHUNK_BYTES)
+        if not block:
+            break
+        count += block.count(b"\n")
+    stream.seek(here)
+    return count + (1 if carry and not carry.endswith(b"\n") else 0)
+
+
+_CHUNK_WORKER: dict = {}
+
+
+def _init_chunk_worker(timeline_spec, spec):
+    from .library import Library
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is the one interrupted
+    ruleset_name, as_if_from, renewal = timeline_spec
+    timeline = Library().timeline(ruleset_name, as_if_from=as_if_from, renewal=renewal)
+    _CHUNK_WORKER["reader"] = _ChunkReader(spec, FastTimeline(timeline))
+
+
+def _work_chunk(data, first_line, level, last):
+    return _CHUNK_WORKER["reader"].process(data, first_line, level, last)
+
+
+class _CsvRowType:
+    """The typed parse of a CSV row straight into a :class:`Profile`, derived from the profile schema.
+
+    Each column gets a parser from the schema's node for the field it fills: it returns the
+    value a valid cell stands for (an int, a Decimal, a date, the crises or contract dates),
+    or ``_BAD`` for anything else. A row with a ``_BAD`` cell, or a missing required field,
+    or later contracts out of order, gives None: it is read again as a document and checked
+    in full, so its diagnostics are those of a profile file. The parsers are stricter than
+    the schema, never looser; the profile is the one :func:`compile_profile` builds from the
+    document of the same row (a test compares them).
+    """
+
+    def __init__(self, header, french: bool):
+        schema = load_schema("profile")
+        required = schema.get("required", ())
+        self.columns = []  # (parse, field or None, mission or None, key)
+        for name in header:
+            where = _csv_path(name)
+            parse = _cell_parser(where)
+            if parse is None:
+                self.columns = None  # a column beyond the typed parse: every row is checked in full
+                break
+            if len(where) == 4:  # a rate of achievement: a Decimal, as compile_profile makes it
+                parse = _as_decimal(parse)
+            memo: dict = {}
+            parse = _memoised(parse, french and where != ("name",), memo)
+            if where[0] == "missions":
+                # a contract year (1..5) for a rate, -1 for the start, -2 for the deployment
+                key = int(where[3]) if len(where) == 4 else -1 if where[2] == "started" else -2
+                self.columns.append((memo, parse, None, where[1], key))
+            else:
+                self.columns.append((memo, parse, where[0], None, None))
+        self.required = tuple(required)
+        if self.columns is not None and not set(required) <= {c[2] for c in self.columns}:
+            self.columns = None
+
+    def profile(self, row):
+        """The profile of a row of as many cells as the header, or None when it must be checked in full."""
+        columns = self.columns
+        if columns is None:
+            return None
+        fields: dict = {}
+        missions: dict = {}
+        for (memo, parse, field, mission, key), cell in zip(columns, row):
+            if not cell:
+                continue
+            value = memo.get(cell)
+            if value is None:
+                value = parse(cell)
+            if value is _EMPTY:
+                continue
+            if value is _BAD:
+                return None
+            if field is not None:
+                fields[field] = value
+                continue
+            state = missions.get(mission)
+            if state is None:
+                state = missions[mission] = [None, None, {}]
+            if key > 0:
+                state[2][key] = value
+            else:
+                state[-key - 1] = value
+        for field in self.required:
+            if field not in fields:
+                return None
+        signed = fields.get("contract_signed")
+        later = fields.get("contracts")
+        if later:
+            if (signed is not None and min(later) < signed) or len(set(later)) != len(later):
+                return None  # E204, said by the full check
+            signatures = sorted(set(later) | ({signed} if signed is not None else set()))
+        else:
+            signatures = [signed] if signed is not None else []
+        return Profile(
+            name=fields["name"], population=fields["population"], members=fields.get("members"),
+            letter_of_intent_validated=fields.get("letter_of_intent_validated"),
+            contract_signed=signatures[0] if signatures else None,
+            missions={mission: MissionState(started, deployed, achievement)
+                      for mission, (started, deployed, achievement) in missions.items()},
+            crises=fields.get("crises", ()),
+            later_contracts=tuple(signatures[1:]),
+        )
+
+
+def _as_decimal(parse):
+    def decimal(cell):
+        value = parse(cell)
+        return value if value is _BAD or type(value) is Decimal else Decimal(value)
+    return decimal
+
+
+_EMPTY = object()  # a cell of blanks only: as if empty
+# The values of the cells of a column read so far, per column: a batch repeats its dates and
+# rates many times. Bounded, as the input is.
+_MEMO_SIZE = 4096
+
+
+def _memoised(parse, french: bool, memo: dict):
+    """``parse`` of a raw cell (blanks around it, the French way of writing if ``french``),
+    remembered in ``memo`` (the caller looks there first)."""
+
+    def cell_value(cell):
+        text = cell.strip()
+        found = _EMPTY if not text else parse(french_cell(text) if french else text)
+        if len(memo) < _MEMO_SIZE:
+            memo[cell] = found
+        return found
+    return cell_value
+
+
+_DATES: dict = {}  # the dates of the calendar read so far (a batch repeats a few hundred)
+
+
+def _date_cell(cell: str):
+    found = _DATES.get(cell)
+    if found is not None:
+        return found
+    if not _DATE.fullmatch(cell):
+        return _BAD
+    try:
+        day = datetime.date.fromisoformat(cell)
+    except ValueError:
+        return _BAD
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        return _BAD
+    if len(_DATES) > _MEMO_SIZE:
+        _DATES.clear()
+    _DATES[cell] = day
+    return day
+
+
+def _cell_parser(where: tuple):
+    """The typed parse of a cell of the column filling ``where``, from the profile schema; None if
+    the schema's node is beyond it (the rows then all go through the full check)."""
+    if where in (("crises",), ("contracts",)):
+        node = _schema_at(where) or {}
+        item = node.get("items", {})
+        field = "declared" if where == ("crises",) else "signed"
+        if node.get("type") != "array" or set(item.get("required", ())) != {field} \
+                or set(node) - {"type", "items", "maxItems", "description"}:
+            return None
+        if _leaf_check(_resolve_ref(load_schema("profile"), item["properties"][field])) is not _is_date:
+            return None
+        most = node.get("maxItems")
+        if where == ("crises",):
+            def crises(cell):
+                found = []
+                for part in re.split(r"[;,]", cell):
+                    part = part.strip()
+                    if part:
+                        day = _date_cell(_FRENCH_DATE.sub(r"\3-\2-\1", part))
+                        if day is _BAD:
+                            return _BAD
+                        found.append(Crisis(day, None))
+                return _BAD if most is not None and len(found) > most else tuple(found)
+            return crises
+
+        def contracts(cell):
+            found = []
+            for part in cell.split(";"):
+                part = part.strip()
+                if part:
+                    day = _date_cell(part)
+                    if day is _BAD:
+                        return _BAD
+                    found.append(day)
+            return _BAD if most is not None and len(found) > most else found
+        return contracts
+    node = _schema_at(where)
+    check = None if node is None else _leaf_check(node)
+    if check is None:
+        return None
+    if check is _is_date:
+        return _date_cell
+    kind = node.get("type")
+    if kind == "string":
+        if where != ("name",):
+            return None  # a text typed by YAML's rules (a number, a date): left to the full check
+        return lambda cell: cell if check(cell) else _BAD
+    # A plain integer or decimal of at most MAX_NUMBER_DIGITS digits, typed exactly as
+    # resolve_plain types it; any other shape (a sign, an exponent, a word) goes the long way.
+    decimals = kind == "number"
+
+    def number(cell):
+        if _PLAIN_INT.fullmatch(cell):
+            value = int(cell)
+        elif decimals and len(cell) <= MAX_NUMBER_DIGITS + 1 and _PLAIN_DECIMAL.fullmatch(cell):
+            value = Decimal(cell)
+        else:
+            return _BAD
+        return value if check(value) else _BAD
+    return number
 
 
 def _abandon(pool) -> None:
@@ -637,10 +1347,7 @@ def _abandon(pool) -> None:
 
 
 def _evaluate_one(fast, source, day):
-    try:
-        return _row(fast, source, day)
-    except EvaluationError as error:
-        return error.diagnostics
+    return _evaluate_profile(fast, compile_profile(source.document), source.label, day)
 
 
 _WORKER: dict = {}

@@ -20,6 +20,7 @@ from .diagnostic import Diagnostic, InputError, msg, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PURE_FUNCTIONS
 from .names import BASIS_NAMES, FUNCTION_NAMES, MISSION_NAMES, PROFILE_NAMES  # the one table of readable names
+from .plausible import check_plausible
 from .ruleset import (
     AnnualMaximum,
     Definition,
@@ -121,6 +122,7 @@ class _Compiler:
                             self.error("E303", msg("parameter '{name}' gives a confidence for taille {taille} but no value",
                                                           name=name, taille=taille), path + ("confidence", str(taille)), key=True)
             self.check_cents(name, spec, path)
+            check_plausible(self, name, spec, path)  # the ``plausible`` field (engine/plausible.py)
             result[name] = Parameter(
                 name=name, label=spec.get("label"), unit=spec.get("unit"),
                 value=_value(spec.get("value")), by_taille=by_taille,

@@ -198,7 +198,7 @@ class _Evaluation:
         self.profile = profile
         self.day = day
         self.explain = explain
-        self.warnings: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = list(ruleset.notes)  # what the text itself warns of (W020)
         self.quantum = ruleset.quantum
 
     def warn(self, code, message, path=()):
@@ -240,7 +240,7 @@ class _Evaluation:
         year, size_class = env.year, env.size_class
         size = size_class.taille if size_class is not None else None
         size_confidence = size_class.confidence if size_class is not None else None
-        if size_class is not None and size_confidence != "confirmed":
+        if size_class is not None and size_confidence not in ("confirmed", "proposed"):  # a proposal's own boundary is no doubt
             note = f" ({size_class.note})" if size_class.note else ""
             self.warn("W005", msg("taille {size} rests on a class boundary that is {confidence}{note}",
                                   size=size, confidence=size_confidence, note=note))

@@ -350,14 +350,17 @@ class Library:
                 full, found, removed = consolidate(full, link, day)
                 problems += found
                 removals.update({name: (link, path) for name, path in removed.items()})
+            notes = tuple(p for p in problems if not p.is_error)  # warnings about the text (W020)
+            problems = [p for p in problems if p.is_error]
             if problems:
                 raise InputError(problems)
             # Each link was checked against the schema (an addition as a whole item, a
             # change field by field), so the consolidated text needs no second check.
             history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
             try:
-                self._compiled[key] = attach_other_texts(self, compile_ruleset(
-                    in_force_view(full, day), history=history, provisions=tuple(provisions)), document)
+                self._compiled[key] = dataclasses.replace(attach_other_texts(self, compile_ruleset(
+                    in_force_view(full, day), history=history, provisions=tuple(provisions)), document),
+                    notes=notes)
             except InputError as error:
                 raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
         return self._compiled[key]

@@ -28,8 +28,10 @@ __all__ = [
     "Ruleset",
 ]
 
-# From the strongest to the weakest; a result is as strong as its weakest input.
-CONFIDENCE_ORDER = ("confirmed", "derived", "unverified")
+# From the strongest to the weakest; a result is as strong as its weakest input. A figure a
+# proposal puts forward ("proposed") is weaker than any figure of an enacted text: a result
+# that rests on one is not the law, whatever else it reads.
+CONFIDENCE_ORDER = ("confirmed", "derived", "unverified", "proposed")
 
 
 def weakest(*tags: str | None) -> str:
@@ -37,6 +39,8 @@ def weakest(*tags: str | None) -> str:
 
     >>> weakest("confirmed", "unverified", None)
     'unverified'
+    >>> weakest("unverified", "proposed")
+    'proposed'
     """
     present = [t for t in tags if t is not None]
     return max(present, key=CONFIDENCE_ORDER.index) if present else "confirmed"
@@ -219,6 +223,7 @@ class Ruleset:
     payments: tuple = ()  # PaymentRule, in order: the first that matches a line pays it
     annual_maximum: AnnualMaximum | None = None  # what the barème's yearly total adds up
     other_texts: tuple = ()  # crosstext.OtherText: the texts its formulas read what they give
+    notes: tuple = ()  # Diagnostic warnings about the text itself, found when its chain was consolidated
 
     def in_force_on(self, day: datetime.date) -> bool:
         return self.in_force <= day and (self.until is None or day <= self.until)

@@ -639,3 +639,385 @@ def test_a_mission_no_text_defines_is_e208(run_cli, write, mission, hint, comman
     line = text.splitlines().index(f"  {mission}: {{started: 2022-01-10}}") + 1
     assert f"{path}:{line}:3: E208 unknown mission '{mission}'" in run.stderr
     assert hint in run.stderr
+
+
+# -- 7. Table edits, a new size table, a removed mission, a proposal's own figures (issue 13) -------
+
+PROPOSALS = RULES.parent / "tests" / "proposals"
+
+
+def size_table(*classes: str) -> str:
+    """``changes:`` with a size table of these classes (YAML flow mappings)."""
+    return ("changes:\n  taille:\n    basis: population\n    reference: Hypothèse de test\n"
+            "    confidence: proposed\n    classes:\n" + "".join(f"      - {c}\n" for c in classes))
+
+
+# Avenant 2's table, its taille 4 cut at 300 000 and a fifth taille above (issue 13's analyst).
+FIFTH_TAILLE = size_table(
+    "{taille: 1, max: 39999}", "{taille: 2, min: 40000, max: 79999}",
+    "{taille: 2, min: 80000, max: 80000, confidence: unverified}", "{taille: 3, min: 80001, max: 175000}",
+    "{taille: 4, min: 175001, max: 300000}", "{taille: 5, min: 300001}")
+
+
+def compiled(path):
+    library = Library()
+    return library.compile(library.document(str(path)))
+
+
+def errors_of(path) -> list:
+    library = Library()
+    with pytest.raises(InputError) as caught:
+        library.compile(library.document(str(path)))
+    return caught.value.diagnostics
+
+
+def by_taille_parameters(ruleset_id="avenant-2") -> list:
+    ruleset = Library().get(ruleset_id)
+    return sorted(name for name, p in ruleset.parameters.items() if p.by_taille is not None)
+
+
+def test_a_fifth_taille_without_its_cells_is_one_e321_per_parameter_at_the_new_class(write):
+    """Issue 13: 16 errors at lines of rules/avenant-2.yaml became one per parameter, in the proposal."""
+    text = amendment(FIFTH_TAILLE)
+    path = write("taille-5.yaml", text)
+    found = errors_of(path)
+    expected = by_taille_parameters()
+    assert len(expected) == 16  # avenant 2's tables per taille (FACTS.md §4.1)
+    assert [d.code for d in found] == ["E324"] * len(expected)
+    line, column = position(text, "{taille: 5, min: 300001}")
+    assert {(d.line, d.column) for d in found} == {(line, column)}
+    assert all(same_file(d.file, path) for d in found)
+    named = sorted(re.search(r"parameter '(\w+)'", d.message).group(1) for d in found)
+    assert named == expected
+    assert all("changes.parameters.edit." in d.message for d in found)
+
+
+def test_an_edit_that_forgets_the_new_taille_is_reported_at_the_edit(write):
+    edit = "\n".join(f"      {name}: {{by_taille: {{5: 1000}}, reference: essai, confidence: proposed}}"
+                     for name in by_taille_parameters() if name != "montant_qualite_fixe")
+    text = amendment(FIFTH_TAILLE + f"""\
+  parameters:
+    edit:
+{edit}
+      montant_qualite_fixe: {{scale: 2, reference: essai, confidence: proposed}}
+""")
+    path = write("taille-5.yaml", text)
+    [found] = errors_of(path)
+    assert found.code == "E324" and "montant_qualite_fixe" in found.message
+    assert (found.line, found.column) == position(text, "{scale: 2,")
+
+
+def test_a_dropped_taille_is_one_e321_per_parameter_and_null_removes_the_cell(write):
+    """Tailles 1 and 2 merged: the inherited cells of taille 1 must be removed, by name."""
+    classes = size_table("{taille: 2, max: 80000}", "{taille: 3, min: 80001, max: 175000}",
+                         "{taille: 4, min: 175001}")
+    found = errors_of(write("fusion.yaml", amendment(classes)))
+    assert [d.code for d in found] == ["E324"] * 16
+    assert all("gives taille 1," in d.message for d in found)
+    edit = "\n".join(f"      {name}: {{by_taille: {{1: null}}, reference: essai, confidence: proposed}}"
+                     for name in by_taille_parameters())
+    ruleset = compiled(write("fusion-2.yaml", amendment(classes + f"  parameters:\n    edit:\n{edit}\n")))
+    assert set(ruleset.parameters["montant_fonctionnement"].by_taille) == {2, 3, 4}
+
+
+def test_scale_and_shift_are_exact_and_rounded_half_up_to_the_quantum(write):
+    """avenant 2's tables (FACTS.md §4.1) edited: 17 500 x 1.00007 = 17 501.225 -> 17 501.23."""
+    ruleset = compiled(PROPOSALS / "tableaux-modifies.yaml")
+    parameters = ruleset.parameters
+    assert parameters["montant_fonctionnement"].by_taille == {1: 52500, 2: 63000, 3: 78750, 4: 94500}
+    assert parameters["montant_acces_soins_fixe"].by_taille == {1: 57000, 2: 70000, 3: 90000, 4: 110000}
+    assert parameters["montant_prevention_fixe"].by_taille == {
+        1: Decimal("10000.70"), 2: Decimal("15001.05"), 3: Decimal("17501.23"), 4: Decimal("20001.40")}
+    assert parameters["taux_majoration"].value == Decimal("0.15")
+    # The cells not edited keep avenant 2's tags; those edited are the proposal's.
+    assert parameters["montant_acces_soins_fixe"].confidence == {
+        1: "proposed", 2: "derived", 3: "confirmed", 4: "derived"}
+    assert parameters["montant_fonctionnement"].confidence == "proposed"
+    # The edit's reference follows the old one.
+    assert parameters["montant_fonctionnement"].reference.endswith("; Hypothèse de test, + 5 % pour chaque taille")
+
+
+def test_an_edit_drops_the_plausible_range_of_the_cells_it_writes_only():
+    """avenant 2's ranges (majoration rate; contrat d'accompagnement, tailles 2 and 3) described
+    where its own figures plausibly lie, not a proposal's: 0.15 is outside 0..0.10 and loads."""
+    edited = compiled(PROPOSALS / "tableaux-modifies.yaml").document.data["parameters"]
+    assert edited["taux_majoration"]["value"] == Decimal("0.15") and "plausible" not in edited["taux_majoration"]
+    completed = compiled(PROPOSALS / "taille-5-sans-crises.yaml").document.data["parameters"]
+    base = Library().get("avenant-2").document.data["parameters"]["montant_contrat_accompagnement"]
+    assert completed["montant_contrat_accompagnement"]["plausible"] == base["plausible"]  # cell 5 only written
+
+
+def test_an_edit_in_an_avenant_keeps_the_tags_it_gives(write):
+    text = amendment("""\
+changes:
+  parameters:
+    edit:
+      montant_fonctionnement:
+        shift: {2: 1000.005}
+        reference: avenant inventé
+        confidence: derived
+""").replace("kind: proposal", "kind: avenant").replace("status: proposal", "status: draft")
+    ruleset = compiled(write("avenant.yaml", text))
+    parameter = ruleset.parameters["montant_fonctionnement"]
+    assert parameter.by_taille[2] == Decimal("61000.01")  # 60 000 + 1 000.005, half up
+    assert parameter.confidence == {1: "confirmed", 2: "derived", 3: "confirmed", 4: "confirmed"}
+
+
+@pytest.mark.parametrize("edit, needle, words", [
+    ("montant_fonctionnement: {scale: {5: 2}, reference: x, confidence: proposed}", "5: 2",
+     "names taille 5"),
+    ("montant_fonctionnement: {shift: -60000, reference: x, confidence: proposed}", "-60000",
+     "outside 0"),
+    ("montant_fonctionnement: {shift: {1: 5}, by_taille: {1: 7}, reference: x, confidence: proposed}", "1: 5}",
+     "both given under by_taille and computed"),
+    ("debut_mission_crises: {scale: 2, reference: x, confidence: proposed}", "{scale: 2",
+     "not a number"),
+    ("part_avance: {by_taille: {1: 1}, reference: x, confidence: proposed}", "{1: 1}",
+     "one value, not a value per taille"),
+])
+def test_a_table_edit_that_cannot_apply_is_e320_at_the_edit(write, edit, needle, words):
+    text = amendment(f"changes:\n  parameters:\n    edit:\n      {edit}\n")
+    path = write("edit.yaml", text)
+    [found] = errors_of(path)
+    assert found.code == "E323" and words in found.message, found
+    assert same_file(found.file, path)
+    assert (found.line, found.column) == position(text, needle)
+
+
+def test_an_edit_of_an_unknown_parameter_is_e307_with_a_suggestion(write):
+    text = amendment("changes:\n  parameters:\n    edit:\n      montant_fonctionement: {scale: 2, reference: x, "
+                     "confidence: proposed}\n")
+    [found] = errors_of(write("edit.yaml", text))
+    assert found.code == "E307" and "did you mean 'montant_fonctionnement'" in found.message
+    assert (found.line, found.column) == position(text, "montant_fonctionement")
+
+
+def test_the_hand_computed_cases_of_the_table_edit_proposals_pass(run_cli):
+    """tests/proposals/cas-tableaux.yaml: figures computed by hand in its comments."""
+    run = run_cli("test", PROPOSALS / "cas-tableaux.yaml", "--format", "json")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    document = json.loads(run.stdout)
+    assert (document["passed"], document["failed"]) == (6, 0)
+
+
+def test_removing_a_mission_removes_what_goes_with_it():
+    """Avenant 2's crisis mission: 3 lines, 2 obligations, 2 definitions, 8 parameters go with it."""
+    before, after = Library().get("avenant-2"), compiled(PROPOSALS / "taille-5-sans-crises.yaml")
+    assert "crises_sanitaires" not in after.missions
+    gone = lambda old, new: sorted(set(old) - set(new))  # noqa: E731
+    assert gone([l.id for l in before.lines], [l.id for l in after.lines]) == [
+        "crises_fixe", "crises_variable", "crises_variable_covid"]
+    assert gone([o.id for o in before.obligations], [o.id for o in after.obligations]) == [
+        "crises_sanitaires_demarrage", "crises_sanitaires_deploiement"]
+    assert gone(before.definitions, after.definitions) == ["crise_reconnue_dans_l_annee", "crises_debut"]
+    assert gone(before.parameters, after.parameters) == [
+        "date_limite_covid", "debut_mission_crises", "delai_demarrage_crises", "delai_deploiement_crises",
+        "montant_crises_mise_a_jour_plan", "montant_crises_redaction_plan", "montant_crises_survenue"]
+    assert [p.id for p in after.payments] == [p.id for p in before.payments]  # other lines are fixe/variable too
+
+
+def test_a_removed_mission_still_read_elsewhere_is_one_e322_naming_every_reader(write):
+    text = amendment("""\
+changes:
+  missions:
+    remove: [crises_sanitaires]
+  lines:
+    add:
+      - id: bonus
+        label: Bonus
+        volet: fixe
+        amount: crises_fixe * 0.1
+        reference: essai
+  obligations:
+    add:
+      - id: suivi
+        label: Suivi
+        deadline: contract_year_end
+        done: None if mission_started('crises_sanitaires') is None else contract_year_end
+        reference: essai
+""")
+    path = write("sans-crises.yaml", text)
+    [found] = errors_of(path)
+    assert found.code == "E325"
+    assert (found.line, found.column) == position(text, "crises_sanitaires]")
+    line, column = position(text, "crises_fixe * 0.1")
+    assert f"lines.bonus.amount at {path}:{line}:{column} reads crises_fixe" in found.message
+    line, column = position(text, "None if mission_started")
+    assert f"obligations.suivi.done at {path}:{line}:{column} reads 'crises_sanitaires'" in found.message
+
+
+def test_w020_warns_at_a_formula_comparing_the_taille_with_a_number_when_the_table_changes(run_cli):
+    run = run_cli("validate", PROPOSALS / "taille-5-sans-crises.yaml", "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    [report] = json.loads(run.stdout)["files"]
+    [warning] = report["diagnostics"]
+    assert warning["code"] == "W020" and warning["severity"] == "warning"
+    # avenant 2's majoration: `when: contrat_en_cours and taille == taille_majoration ...`
+    line, column = position(AVENANT_2, "taille == taille_majoration")
+    assert (warning["file"], warning["line"], warning["column"]) == ("rules/avenant-2.yaml", line, column)
+    assert "4: 175001..∞ -> 175001..300000; 5: ∅ -> 300001..∞" in warning["message"]
+
+
+@pytest.mark.parametrize("formula, warned", [
+    ("10 if taille == 4 else 0", True),
+    ("10 if taille in (3, 4) else 0", True),
+    ("10 if 2 < taille else 0", True),
+    ("10 if taille is None else 0", False),
+    ("montant_fonctionnement * 2", False),
+])
+def test_w020_reads_literals_in_the_text_amended_not_in_the_amending_text(write, formula, warned):
+    base = write("base.yaml", amendment(f"""\
+changes:
+  lines:
+    add:
+      - id: essai_taille
+        label: Essai
+        volet: fixe
+        amount: {formula}
+        reference: essai
+""", id="base"))
+    # Taille 3 now runs to 300 000: the same tailles, other boundaries.
+    on_top = write("dessus.yaml", amendment(size_table(
+        "{taille: 1, max: 39999}", "{taille: 2, min: 40000, max: 80000}", "{taille: 3, min: 80001, max: 300000}",
+        "{taille: 4, min: 300001}"), id="dessus", amends="base.yaml"))
+    notes = compiled(on_top).notes
+    codes = [(n.code, n.line) for n in notes if same_file(n.file, base)]
+    assert bool(codes) == warned, notes
+    if warned:
+        assert codes == [("W020", position(base.read_text(encoding="utf-8"), formula)[0])]
+    # The proposal's own formulas were written for its own table: no warning there.
+    assert not [n for n in notes if same_file(n.file, on_top)]
+
+
+def test_a_proposal_figures_are_proposed_and_its_boundaries_do_not_fire_w005(run_cli, write):
+    """A proposal's own set is 'proposed' whatever tag it wrote; its own class gives no W005."""
+    text = amendment(FIFTH_TAILLE.replace("{taille: 5, min: 300001}", "{taille: 5, min: 300001, confidence: unverified}")
+                     .replace("{taille: 2, min: 80000, max: 80000, confidence: unverified}",
+                              "{taille: 2, min: 80000, max: 80000}"))
+    edit = "\n".join(f"      {name}: {{by_taille: {{5: 1000}}, reference: essai, confidence: confirmed}}"
+                     for name in by_taille_parameters())
+    path = write("p.yaml", text + "  parameters:\n    edit:\n" + edit + "\n    set:\n"
+                 "      part_avance: {value: 1, unit: taux, reference: essai, confidence: confirmed}\n")
+    ruleset = compiled(path)
+    assert ruleset.parameters["part_avance"].confidence == "proposed"
+    assert ruleset.parameters["montant_fonctionnement"].confidence_for(5) == "proposed"
+    classes = {(c.taille, c.low): c.confidence for c in ruleset.taille.classes}
+    # Changed classes are the proposal's; restated ones keep the base's tag, whatever is written.
+    assert classes[(5, 300001)] == "proposed" and classes[(4, 175001)] == "proposed"
+    assert classes[(3, 80001)] == "confirmed" and classes[(2, 80000)] == "unverified"
+    big = write("grande.yaml", "name: Grande\npopulation: 320000\ncontract_signed: 2022-01-01\n")
+    result = eval_json(run_cli, big, day="2023-06-01", ruleset=path)
+    assert result["size"] == 5 and "W005" not in {w["code"] for w in result["warnings"]}
+    assert {line["id"]: line["confidence"] for line in result["lines"]}["fonctionnement"] == "proposed"
+
+
+def test_the_provenance_of_a_line_names_the_proposal_and_its_reference(run_cli, write):
+    from aci_rules.engine.diff import diff_rulesets
+    from aci_rules.engine.provenance import line_provenance
+
+    library = Library()
+    proposal = compiled(PROPOSALS / "tableaux-modifies.yaml")
+    found = {p.id: p for p in line_provenance(diff_rulesets(library.get("avenant-2"), proposal))}
+    assert "montant_fonctionnement" in found["fonctionnement"].proposed
+    assert found["fonctionnement"].to_dict()["proposal"] == {
+        "id": "tableaux-modifies", "reference": "Hypothèse de test (tests/proposals/tableaux-modifies.yaml)"}
+    assert found["fonctionnement"].weakest == "proposed"
+    assert found["parcours_fixe"].proposed == () and found["parcours_fixe"].proposal is None
+    profile = write("t1.yaml", "name: T1\npopulation: 30000\ncontract_signed: 2027-01-01\n")
+    run = run_cli("eval", profile, "--date", "2027-06-01", "--ruleset", PROPOSALS / "tableaux-modifies.yaml",
+                  "--lang", "en")
+    assert run.exit_code == 0, run.stderr
+    assert "proposed: figures put forward by tableaux-modifies (Hypothèse de test" in run.stdout
+
+
+# -- 8. Both evaluation paths agree on generated table edits ---------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from aci_rules.engine.yaml_loader import parse_document  # noqa: E402
+from test_differential import assert_both_paths_agree  # noqa: E402
+
+_SHARED = Library()
+_MISSIONS = ("acces_soins", "parcours", "prevention", "qualite", "accompagnement", "crises_sanitaires")
+_FACTORS = st.decimals(min_value=0, max_value=3, places=5, allow_nan=False, allow_infinity=False)
+_SHIFTS = st.integers(-20000, 20000)
+
+
+def flow(value) -> str:
+    """A number, or a map of tailles to numbers, as YAML flow."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in sorted(value.items())) + "}"
+    return str(value)
+
+
+@st.composite
+def table_edits(draw):
+    """A proposal on avenant 2 that scales, shifts or completes its tables, maybe with a fifth
+    taille from a generated boundary, maybe without the crisis mission."""
+    text = amendment("changes:\n", id="generee")
+    fifth = draw(st.booleans())
+    if fifth:
+        boundary = draw(st.integers(175_002, 400_000))
+        text += FIFTH_TAILLE.replace("changes:\n", "").replace("max: 300000", f"max: {boundary - 1}").replace(
+            "min: 300001", f"min: {boundary}")
+    edits = []
+    for name in by_taille_parameters():
+        fields = {}
+        how = draw(st.sampled_from(["none", "scale", "shift", "both"]))
+        if how in ("scale", "both"):
+            fields["scale"] = draw(_FACTORS | st.dictionaries(st.sampled_from("1234"), _FACTORS, min_size=1))
+        if how in ("shift", "both"):
+            fields["shift"] = draw(st.dictionaries(st.sampled_from("1234"), _SHIFTS, min_size=1))
+        if fifth:
+            fields["by_taille"] = {"5": draw(st.integers(0, 200_000))}
+        if fields:
+            body = ", ".join(f"{k}: {flow(v)}" for k, v in fields.items())
+            edits.append(f"      {name}: {{{body}, reference: essai, confidence: proposed}}\n")
+    if edits:
+        text += "  parameters:\n    edit:\n" + "".join(edits)
+    if draw(st.booleans()):
+        text += "  missions:\n    remove: [crises_sanitaires]\n"
+    return text
+
+
+@st.composite
+def avenant_2_profiles(draw):
+    signed = draw(st.dates(datetime.date(2025, 1, 1), datetime.date(2027, 12, 31)))
+    data = {"name": "CPTS générée", "population": draw(st.sampled_from([39_999, 80_000, 175_001, 300_000])
+                                                       | st.integers(0, 500_000)),
+            "members": draw(st.integers(0, 200)), "contract_signed": signed.isoformat()}
+    missions = {}
+    for mission in draw(st.lists(st.sampled_from(_MISSIONS), unique=True)):
+        started = signed + datetime.timedelta(days=draw(st.integers(0, 700)))
+        missions[mission] = {"started": started.isoformat(), "achievement": draw(st.dictionaries(
+            st.sampled_from(["1", "2", "3"]), st.integers(0, 100).map(lambda n: Decimal(n).scaleb(-2))))}
+    if missions:
+        data["missions"] = missions
+    crises = draw(st.lists(st.dates(datetime.date(2025, 1, 1), datetime.date(2029, 12, 31)), max_size=2))
+    if crises:
+        data["crises"] = [{"declared": day.isoformat()} for day in crises]
+    day = signed + datetime.timedelta(days=draw(st.integers(0, 3 * 365)))
+    return compile_profile(load_document_from(data)), day
+
+
+def load_document_from(data):
+    from aci_rules.engine.yaml_loader import Document
+
+    return Document("<generated>", data)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(text=table_edits(), case=avenant_2_profiles())
+def test_both_paths_agree_on_generated_table_edits(text, case):
+    """The reference evaluator and the fast path give the same amounts, to the cent, on avenant 2
+    edited by generated scales, shifts, fifth tailles and a removed mission."""
+    profile, day = case
+    try:
+        _SHARED.compile(parse_document(text.encode(), "generee.yaml"))
+    except InputError as error:  # a shift below 0: refused at the edit, nothing to compare
+        assert {d.code for d in error.diagnostics} == {"E323"}, [str(d) for d in error.diagnostics]
+        assert all("outside 0" in d.message for d in error.diagnostics)
+        return
+    assert_both_paths_agree(text, profile, day)

@@ -129,3 +129,113 @@ def test_a_streamed_batch_reports_reading_problems_before_the_check_and_writes_n
     assert result.exit_code == 1
     assert "E010" in result.stderr and "E2" not in result.stderr.replace("E010", "")
     assert not target.exists() and list(tmp_path.iterdir()) == [tmp_path / "rows.csv"]
+
+
+# -- the typed parse of a CSV row straight into a profile (the streamed batch) ----------------
+
+
+def _full_profile(header, row, known):
+    """The profile of a row the long way: a document cell by cell, checked in full, compiled."""
+    import dataclasses
+
+    from aci_rules.engine.batch import _csv_path, _row_document
+    from aci_rules.engine.profile import compile_profile
+
+    problems = []
+    document = _row_document(header, [_csv_path(n) for n in header], row, "f.csv", 2, False, problems)
+    if problems or validate_profile(document, known):
+        return None
+    return dataclasses.replace(compile_profile(document), document=None)
+
+
+def test_the_typed_parse_gives_the_profile_of_the_full_check_or_none():
+    """For the sample's rows and every edge cell in every column: where the typed parse gives a
+    profile, it is the one the document of the row compiles to (same values, same types, same
+    order of missions); where the full check refuses the row, the typed parse gives None."""
+    from aci_rules.engine.batch import _CsvRowType
+
+    header, rows = sample_rows()
+    known = known_missions()
+    row_type = _CsvRowType(header, False)
+    corpus = [list(row) for row in rows]
+    for column in range(len(header)):
+        for index, cell in enumerate(CELLS + [" 0.5 ", "2024-06-01;2023-01-01", "2019-01-01", "  "]):
+            row = list(rows[index % len(rows)])
+            row[column] = cell
+            corpus.append(row)
+    typed = 0
+    for row in corpus:
+        fast = row_type.profile(row)
+        full = _full_profile(header, row, known)
+        if fast is not None:
+            typed += 1
+            assert full is not None, row
+            assert fast == full, row
+            assert [type(v) for m in fast.missions.values() for v in m.achievement.values()] == \
+                   [type(v) for m in full.missions.values() for v in m.achievement.values()]
+    assert typed > len(rows)
+    assert all(row_type.profile(row) is not None for row in rows)
+
+
+# -- the typed check of documents (JSON Lines rows, profile files) -----------------------------
+
+
+def _documents():
+    """Profile documents: the sample's rows as JSON, each field given edge values of every type;
+    and the profiles of the invalid corpus."""
+    import glob
+    import json
+    from decimal import Decimal
+
+    from aci_rules.engine.diagnostic import InputError
+    from aci_rules.engine.yaml_loader import Document, load_document
+
+    from conftest import ROOT
+    from test_batch import SAMPLE_INPUT, json_profile, profile_data
+
+    values = [None, True, 0, -1, 1, 2, 5, 100000001, Decimal("0.5"), Decimal("1.01"), Decimal("-0.0"),
+              "", "x", "2024-02-29", "2023-02-29", "1899-12-31", "2101-01-01", "2024-1-1",
+              "2024-06-01\n", [], [{}], [{"declared": "2024-01-01"}], [{"signed": "2018-01-01"}], {}, {"1": 0.5},
+              {"a": {}}, {"6": Decimal("0.5")}]
+    docs = []
+    for _, row in SAMPLE_INPUT[:4]:
+        base = json.loads(json_profile(profile_data(row)), parse_float=Decimal)
+        docs.append(base)
+        for field in ("name", "population", "members", "letter_of_intent_validated", "contract_signed", "crises",
+                      "contracts", "missions", "extra"):
+            for value in values:
+                docs.append({**base, field: value})
+        mission = next(iter(base.get("missions") or {"acces_soins": {}}))
+        for field in ("started", "deployed", "achievement", "indicators", "other"):
+            for value in values:
+                docs.append({**base, "missions": {**(base.get("missions") or {}), mission: {field: value}}})
+        docs.append({k: v for k, v in base.items() if k != "population"})
+    found = [Document("row.jsonl", data, marks={(): (1, 1)}) for data in docs]
+    for path in sorted(glob.glob(str(ROOT / "tests" / "invalid" / "profile-*.yaml"))) + \
+            sorted(glob.glob(str(ROOT / "examples" / "cpts-*.yaml"))):
+        try:
+            found.append(load_document(path))
+        except InputError:
+            pass
+    return found
+
+
+def test_the_typed_check_of_documents_changes_no_diagnostic(monkeypatch):
+    """Every document gives the same diagnostics with the typed check as with jsonschema alone,
+    and a document the typed check passes is one jsonschema finds nothing in."""
+    from aci_rules.engine import schema
+
+    documents = _documents()
+    known = known_missions()
+    check = schema.typed_check("profile")
+    assert check is not None
+    passed = 0
+    with_typed = [validate_profile(d, known) for d in documents]
+    for document in documents:
+        if check(document.data):
+            passed += 1
+            assert not list(schema._validator("profile").iter_errors(document.data)), document.data
+    monkeypatch.setattr(schema, "typed_check", lambda name: None)
+    without = [validate_profile(d, known) for d in documents]
+    assert with_typed == without
+    assert 4 <= passed < len(documents) and sum(1 for found in without if found) > 100

@@ -414,7 +414,8 @@ def test_conditions_deadlines_payment_rules_and_confidence_side_by_side(run_cli,
     line = item(document, "line", "snp_specifique")
     assert change(line, "when")["old"] == flat(old_when)
     assert change(line, "when")["new"].endswith("started < contract_year_end")
-    assert change(line, "confidence") == {"field": "confidence", "old": "unverified", "new": "confirmed"}
+    # A proposal's own formula is its own figure: 'proposed', whatever tag it writes (issue 13).
+    assert change(line, "confidence") == {"field": "confidence", "old": "unverified", "new": "proposed"}
     # Nothing else moved: no amount, no other item.
     assert {(i["kind"], i["id"]) for i in document["items"]} == {
         ("obligation", "acces_soins_demarrage"), ("payment", "volet_variable"), ("line", "snp_specifique")}

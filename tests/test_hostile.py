@@ -742,7 +742,8 @@ class TestAProposalFromAnotherParty:
         write("p.yaml", PROFILE)
         target = tmp_path / "p.yaml" if command == "eval" else tmp_path
         result = run_cli(command, target, "--date", "2021-01-01", "--ruleset", ruleset)
-        assert_refused(result, ruleset, "E402", line=AMOUNT_LINE)
+        # A step written as a literal is refused when the ruleset is read (E103, issue 13).
+        assert_refused(result, ruleset, "E103" if ", 'nan'" in formula else "E402", line=AMOUNT_LINE)
         assert "NaN" not in result.stdout and "Infinity" not in result.stdout
 
     @pytest.mark.parametrize("formula", ["add_years(contract_signed, 1.5)", "add_months(contract_signed, 0.5)",
@@ -897,7 +898,15 @@ class TestOutputFiles:
         assert codes(result) == {"E011"}, result.stderr  # the bad profile was never read
 
     def test_ctrl_c_during_batch_with_two_jobs_ends_every_process(self, tmp_path):
-        sample = (pathlib.Path(__file__).resolve().parent.parent / "examples" / "national-sample.csv")
+        from aci_rules.engine.batch import PARALLEL_FROM_BYTES
+
+        lines = (pathlib.Path(__file__).resolve().parent.parent / "examples" / "national-sample.csv").read_text(
+            "utf-8").splitlines()
+        lines = [line for line in lines if not line.startswith("#")]
+        # A small input stays in one process whatever --jobs says: the sample, repeated past that size.
+        copies = PARALLEL_FROM_BYTES // len("\n".join(lines)) + 2
+        sample = tmp_path / "many.csv"
+        sample.write_text("\n".join(lines[:1] + lines[1:] * copies) + "\n", "utf-8")
         output = tmp_path / "out.csv"
         output.write_text("untouched\n")
         process = subprocess.Popen(

@@ -31,7 +31,8 @@ def test_the_shipped_texts_and_example_proposals_have_no_survivor_and_full_cover
     assert document["failed"] == 0
     assert document["coverage"]["complete"] is True
     mutated = {report["ruleset"]: report for report in document["mutation"]}
-    assert set(mutated) == {"aci-2019", "avenant-2", "plan-100-cpts", "negociation-2020-seance-2"}
+    assert set(mutated) == {"aci-2019", "avenant-2", "plan-100-cpts", "negociation-2020-seance-2",
+                            "hypothese-avenant-france-sante"}
     for report in mutated.values():
         assert report["survived"] == 0, report["survivors"]
         assert report["killed"] + report["equivalent"] + report["accepted"] == report["mutants"]

@@ -1,0 +1,64 @@
+"""Benchmark: `aci-rules eval` of one profile against the bare import of its dependencies.
+
+    python bench/bench_startup.py            # 21 runs of each, interleaved
+    python bench/bench_startup.py --runs 41
+
+Each run is a fresh process: `python -m aci_rules eval examples/cpts-2019-taille-3.yaml
+--date 2024-06-01` (the whole command: imports, the shipped texts through the validation
+cache, the profile's check, the evaluation, the output) and `python -c 'import yaml,
+click, simpleeval, jsonschema'`. The two are interleaved so that a change of the machine's
+load hits both; the medians and their ratio are printed (the target is at most 1.2x). The
+first eval run fills the validation cache and is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+EVAL = [sys.executable, "-m", "aci_rules", "eval", str(ROOT / "examples" / "cpts-2019-taille-3.yaml"),
+        "--date", "2024-06-01"]
+IMPORTS = [sys.executable, "-c", "import yaml, click, simpleeval, jsonschema"]
+
+
+# As on a user's machine, modules are read from their compiled bytecode (an environment with
+# PYTHONDONTWRITEBYTECODE, as some sandboxes set, recompiles every module of the package at
+# each run); the bytecode goes to a folder of its own, not into the repository.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPYCACHEPREFIX"] = os.path.join(tempfile.gettempdir(), "aci-rules-bench-pycache")
+
+
+def seconds(command) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT, env=ENV)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    seconds(EVAL)  # fills the validation cache of the shipped texts, and the bytecode
+    seconds(IMPORTS)
+    evals, imports = [], []
+    for _ in range(args.runs):
+        evals.append(seconds(EVAL))
+        imports.append(seconds(IMPORTS))
+    first, second = statistics.median(evals), statistics.median(imports)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, "
+          f"{args.runs} runs each")
+    print(f"  aci-rules eval (one profile)         median {first * 1000:6.0f} ms  (min {min(evals) * 1000:.0f})")
+    print(f"  import yaml, click, simpleeval, jsonschema  median {second * 1000:6.0f} ms  "
+          f"(min {min(imports) * 1000:.0f})")
+    print(f"  ratio {first / second:.2f}x (min/min {min(evals) / min(imports):.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

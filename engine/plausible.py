@@ -1,0 +1,127 @@
+"""Plausible ranges of the figures not confirmed: the ``plausible`` field next to ``confidence``.
+
+A parameter whose value is not ``confirmed`` may say within which range the true figure
+plausibly lies, and why (``reason``: a public source, or the text's own structure)::
+
+    a_rate:
+      value: ...
+      confidence: unverified
+      plausible: {min: ..., max: ..., reason: "..."}
+    an_amount:
+      by_taille: {1: ..., 2: ...}
+      confidence: {1: confirmed, 2: unverified}
+      plausible:
+        by_taille: {2: {min: ..., max: ...}}
+        reason: "..."
+
+The loader checks each range (:func:`check_plausible`): a number parameter, the range in
+its unit, ``min <= value <= max`` for each cell, a cell the table has. ``sweep
+--uncertainty`` draws within them (:func:`uncertain_cells`). A range never changes a
+confidence tag: it only says how far the figure may be off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from decimal import Decimal
+
+from .diagnostic import msg
+
+__all__ = ["Cell", "check_plausible", "uncertain_cells"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One figure that is not confirmed and has a plausible range: a parameter, or one of its tailles."""
+
+    parameter: str
+    taille: int | None  # None for a parameter with one value
+    value: Decimal | int
+    low: Decimal | int
+    high: Decimal | int
+    unit: str | None
+    confidence: str
+    reason: str
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
+def check_plausible(compiler, name: str, spec: dict, path: tuple) -> None:
+    """Report (through ``compiler.error``) what is wrong with the ``plausible`` field of one parameter."""
+    plausible = spec.get("plausible")
+    if plausible is None:
+        return
+    where = path + ("plausible",)
+    unit = plausible.get("unit")
+    if unit is not None and unit != spec.get("unit"):
+        compiler.error("E204", msg("parameter '{name}': its plausible range is in {unit}, its value in {own}",
+                                   name=name, unit=unit, own=spec.get("unit") or "—"), where + ("unit",))
+    if "value" in spec:
+        if not _number(spec["value"]) or isinstance(spec["value"], (datetime.date, str)):
+            compiler.error("E204", msg("parameter '{name}': only a number has a plausible range", name=name), where)
+            return
+        if "min" not in plausible or "max" not in plausible:
+            compiler.error("E204", msg("parameter '{name}': a plausible range of one value gives min and max",
+                                       name=name), where)
+            return
+        _check_cell(compiler, name, spec["value"], plausible["min"], plausible["max"], where, None)
+        return
+    cells = plausible.get("by_taille")
+    if cells is None:
+        compiler.error("E303", msg("parameter '{name}' has a value per taille: its plausible range gives "
+                                   "by_taille too", name=name), where)
+        return
+    table = {str(k): v for k, v in (spec.get("by_taille") or {}).items()}
+    for key, cell in cells.items():
+        if str(key) not in table:
+            compiler.error("E303", msg("parameter '{name}' gives a plausible range for taille {taille} but no value",
+                                       name=name, taille=key), where + ("by_taille", str(key)), key=True)
+            continue
+        _check_cell(compiler, name, table[str(key)], cell["min"], cell["max"], where + ("by_taille", str(key)), key)
+
+
+def _check_cell(compiler, name, value, low, high, where, taille):
+    if low <= value <= high:
+        return
+    if taille is None:
+        message = msg("parameter '{name}': its value {value} is outside its plausible range {low} to {high}",
+                      name=name, value=value, low=low, high=high)
+    else:
+        message = msg("parameter '{name}', taille {taille}: its value {value} is outside its plausible range "
+                      "{low} to {high}", name=name, taille=taille, value=value, low=low, high=high)
+    compiler.error("E204", message, where)
+
+
+def uncertain_cells(ruleset) -> tuple[list, list]:
+    """``(cells, unranged)``: the figures of ``ruleset`` not confirmed that have a plausible
+    range (:class:`Cell`), and the ``(parameter, taille)`` of those that have none."""
+    document = ruleset.document
+    specs = (document.data.get("parameters") or {}) if document is not None else {}
+    cells, unranged = [], []
+    for name, parameter in ruleset.parameters.items():
+        plausible = (specs.get(name) or {}).get("plausible") or {}
+        reason = plausible.get("reason", "")
+        if parameter.by_taille is None:
+            confidence = parameter.confidence if isinstance(parameter.confidence, str) else "unverified"
+            if confidence == "confirmed" or not _number(parameter.value):
+                continue
+            if "min" in plausible:
+                cells.append(Cell(name, None, parameter.value, plausible["min"], plausible["max"], parameter.unit,
+                                  confidence, reason))
+            else:
+                unranged.append((name, None))
+            continue
+        ranges = {int(k): v for k, v in (plausible.get("by_taille") or {}).items()}
+        for taille, value in sorted(parameter.by_taille.items()):
+            confidence = parameter.confidence_for(taille)
+            if confidence == "confirmed" or not _number(value):
+                continue
+            if taille in ranges:
+                cells.append(Cell(name, taille, value, ranges[taille]["min"], ranges[taille]["max"], parameter.unit,
+                                  confidence, reason))
+            else:
+                unranged.append((name, taille))
+    return cells, unranged

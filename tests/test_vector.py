@@ -1,0 +1,115 @@
+"""The vectorised backend gives the reference path's amounts to the cent, or hands the row over.
+
+engine/vector.py computes with columns of floats carrying error bounds, and marks every row
+whose cent, comparison or taille the bounds cannot vouch for, and every row where a formula
+fails; those rows go to the scalar path. The property checked here, on the rulesets,
+formulas and profiles tests/test_differential.py generates: for each row, either the
+columns mark it, or they give exactly the reference's amounts, lines, taille and total; a
+row the reference refuses is always marked (never computed silently). A ruleset the
+backend cannot vectorise is refused when it is built, with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, event, example, given, settings
+
+np = pytest.importorskip("numpy")
+
+from aci_rules.engine.batch import read_profiles  # noqa: E402
+from aci_rules.engine.diagnostic import EvaluationError  # noqa: E402
+from aci_rules.engine.evaluate import evaluate  # noqa: E402
+from aci_rules.engine.fastpath import FastTimeline  # noqa: E402
+from aci_rules.engine.library import Library  # noqa: E402
+from aci_rules.engine.profile import compile_profile  # noqa: E402
+from aci_rules.engine.vector import VectorRefused, VectorRuleset, VectorTimeline, build_columns  # noqa: E402
+from aci_rules.engine.yaml_loader import Document  # noqa: E402
+from test_differential import IN_TUPLE, TAILLE_3, compile_text, profiles, rulesets  # noqa: E402
+
+OTHERS = [
+    compile_profile(Document("<a>", {"name": "A", "population": 45_000, "contract_signed": "2020-02-29",
+                                     "missions": {"alpha": {"started": "2020-05-01", "achievement": {"1": 0.5}}}})),
+    compile_profile(Document("<b>", {"name": "B", "population": 0})),
+]
+
+
+def assert_vector_agrees(text: str, profile, day, record=lambda outcome: None) -> None:
+    ruleset = compile_text(text)
+    if ruleset is None:
+        record("refused by the loader")
+        return
+    try:
+        vector = VectorRuleset(ruleset)
+    except VectorRefused as refusal:
+        assert str(refusal.reason).strip()
+        record("not vectorised (scalar backend)")
+        return
+    # The generated row among others: a failure in one row never spoils another.
+    rows = [(OTHERS[0], day, 0), (profile, day, 0), (OTHERS[1], day, 0)]
+    outcome = vector.run(build_columns(ruleset, rows, False))
+    for index, (each, each_day, _) in enumerate(rows):
+        try:
+            reference = evaluate(ruleset, each, each_day)
+        except EvaluationError:
+            assert outcome.uncertain[index], f"the reference refuses row {index}, the columns compute it\n{text}"
+            if index == 1:
+                record("refused by the reference, handed over")
+            continue
+        if outcome.uncertain[index]:
+            if index == 1:
+                record("handed to the scalar path")
+            continue
+        exponent = ruleset.quantum.as_tuple().exponent
+        # Compared as numbers: a whole number of quanta has no sign of zero, where the reference
+        # may write -0.00 (round_down(-0.5)); the amount is the same cent.
+        amounts = {line_id: Decimal(int(column[index])).scaleb(exponent)
+                   for line_id, column in outcome.amounts.items() if outcome.applies[line_id][index]}
+        assert amounts == {line.id: line.amount for line in reference.lines}, text
+        assert (int(outcome.size[index]) if outcome.size[index] >= 0 else None) == reference.size, text
+        assert Decimal(int(outcome.total()[index])).scaleb(exponent) == reference.total, text
+        if index == 1:
+            record("identical amounts")
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.filter_too_much])
+@given(text=rulesets(), case=profiles())
+@example(text=IN_TUPLE, case=TAILLE_3)
+def test_the_columns_agree_with_the_reference_on_generated_rulesets(text, case):
+    profile, day = case
+    assert_vector_agrees(text, profile, day, event)
+
+
+def _sample():
+    library = Library()
+    missions = set(library.get("avenant-2").missions)
+    return [compile_profile(s.document) for s in read_profiles("examples/national-sample.csv", missions)]
+
+
+@pytest.mark.parametrize("text", [None, "examples/plan-100-cpts.yaml", "examples/negociation-2020-seance-2.yaml"])
+def test_the_national_sample_gives_the_fast_paths_totals_on_every_date(text):
+    """The shipped texts and the example proposals, 700 CPTS, dates across cut years."""
+    library = Library()
+    timeline = library.timeline(text)
+    profiles_ = _sample()
+    for day in ("2020-06-01", "2022-06-01", "2023-06-01", "2024-06-01", "2027-06-01"):
+        day = datetime.date.fromisoformat(day)
+        fast = FastTimeline(timeline)
+        expected = [fast.run(p, day)[1] for p in profiles_]
+        outcome = VectorTimeline(timeline).run(profiles_, day)
+        assert not outcome.errors and not outcome.refused
+        assert [str(Decimal(int(t)).scaleb(-2)) for t in outcome.totals[0]] == [str(r.total) for r in expected]
+        assert list(outcome.sizes[0]) == [r.size if r.size is not None else -1 for r in expected]
+        # The columns vouch for nearly every row; the few others were computed by the scalar path.
+        assert outcome.scalar_rows <= 0.01 * len(profiles_) + 2, outcome.scalar_rows
+
+
+def test_a_construct_it_cannot_vectorise_is_refused_when_built_with_a_reason():
+    text = IN_TUPLE.replace("amount: montant * taux", "amount: montant if contract_signed == 3 else 0")
+    ruleset = compile_text(text)
+    with pytest.raises(VectorRefused) as refused:
+        VectorRuleset(ruleset)
+    assert "date" in str(refused.value) and "number" in str(refused.value)
