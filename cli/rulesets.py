@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from importlib import resources
 
@@ -28,16 +27,9 @@ from .render import json_dumps, render_ruleset_text, render_ruleset_yaml
 @guarded
 def list_command(output_format):
     """The shipped rulesets, with kind, status and in-force dates."""
-    library = Library()
-    rulesets = sorted((library.get(name) for name in library.known_ids()), key=lambda r: r.in_force)
-    # An enacted text applies until the next enacted text that amends it (or its own `until`).
-    applies_until = {}
-    for ruleset in rulesets:
-        later = [r for r in rulesets if r.status == "enacted" and r.id != ruleset.id
-                 and ruleset.id in r.chain and r.in_force > ruleset.in_force]
-        if later:
-            successor = min(later, key=lambda r: r.in_force)
-            applies_until[ruleset.id] = (successor.in_force - datetime.timedelta(days=1), successor.id)
+    listing = Library().listing()
+    rulesets = [ruleset for ruleset, _, _ in listing]
+    applies_until = {ruleset.id: (day, successor) for ruleset, day, successor in listing if successor is not None}
     if output_format == "json":
         click.echo(json_dumps([{
             "id": r.id, "title": " ".join(r.title.split()), "kind": r.kind, "status": r.status,

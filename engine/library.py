@@ -236,6 +236,22 @@ class Library:
     def known_ids(self) -> list[str]:
         return sorted(self.shipped_documents())
 
+    def listing(self) -> list:
+        """The shipped texts for ``aci-rules list``, in order of entry into force: for each,
+        ``(ruleset, applies_until, successor)``, where an enacted text applies until the day
+        before the next enacted text that amends it enters into force (else both are None)."""
+        rulesets = sorted((self.get(name) for name in self.known_ids()), key=lambda r: r.in_force)
+        found = []
+        for ruleset in rulesets:
+            later = [r for r in rulesets if r.status == "enacted" and r.id != ruleset.id
+                     and ruleset.id in r.chain and r.in_force > ruleset.in_force]
+            if later:
+                successor = min(later, key=lambda r: r.in_force)
+                found.append((ruleset, successor.in_force - datetime.timedelta(days=1), successor.id))
+            else:
+                found.append((ruleset, None, None))
+        return found
+
     def mission_ids(self) -> set[str]:
         """Every mission id that a shipped ruleset defines or adds."""
         found = set()
