@@ -49,11 +49,23 @@ def _number(value) -> bool:
     return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
 
 
+def _same_text(document, path, cell) -> bool:
+    """True when the figure at ``path + cell`` was written in the file that wrote its range.
+
+    A range brackets the figure its author wrote: when a later text changes the figure (an
+    amendment's ``change`` or ``edit``), the range no longer speaks of it and is left aside.
+    """
+    if document is None or not hasattr(document, "file_of"):
+        return True
+    return document.file_of(path + cell) == document.file_of(path + ("plausible",))
+
+
 def check_plausible(compiler, name: str, spec: dict, path: tuple) -> None:
     """Report (through ``compiler.error``) what is wrong with the ``plausible`` field of one parameter."""
     plausible = spec.get("plausible")
     if plausible is None:
         return
+    document = getattr(compiler, "doc", None)
     where = path + ("plausible",)
     unit = plausible.get("unit")
     if unit is not None and unit != spec.get("unit"):
@@ -67,20 +79,23 @@ def check_plausible(compiler, name: str, spec: dict, path: tuple) -> None:
             compiler.error("E204", msg("parameter '{name}': a plausible range of one value gives min and max",
                                        name=name), where)
             return
-        _check_cell(compiler, name, spec["value"], plausible["min"], plausible["max"], where, None)
+        if _same_text(document, path, ("value",)):
+            _check_cell(compiler, name, spec["value"], plausible["min"], plausible["max"], where, None)
         return
     cells = plausible.get("by_taille")
     if cells is None:
         compiler.error("E303", msg("parameter '{name}' has a value per taille: its plausible range gives "
                                    "by_taille too", name=name), where)
         return
-    table = {str(k): v for k, v in (spec.get("by_taille") or {}).items()}
+    table = {str(k): (k, v) for k, v in (spec.get("by_taille") or {}).items()}
     for key, cell in cells.items():
         if str(key) not in table:
             compiler.error("E303", msg("parameter '{name}' gives a plausible range for taille {taille} but no value",
-                                       name=name, taille=key), where + ("by_taille", str(key)), key=True)
+                                       name=name, taille=key), where + ("by_taille", key), key=True)
             continue
-        _check_cell(compiler, name, table[str(key)], cell["min"], cell["max"], where + ("by_taille", str(key)), key)
+        written, value = table[str(key)]
+        if _same_text(document, path, ("by_taille", written)):
+            _check_cell(compiler, name, value, cell["min"], cell["max"], where + ("by_taille", key), key)
 
 
 def _check_cell(compiler, name, value, low, high, where, taille):
@@ -108,18 +123,19 @@ def uncertain_cells(ruleset) -> tuple[list, list]:
             confidence = parameter.confidence if isinstance(parameter.confidence, str) else "unverified"
             if confidence == "confirmed" or not _number(parameter.value):
                 continue
-            if "min" in plausible:
+            if "min" in plausible and _same_text(document, parameter.path, ("value",)):
                 cells.append(Cell(name, None, parameter.value, plausible["min"], plausible["max"], parameter.unit,
                                   confidence, reason))
             else:
                 unranged.append((name, None))
             continue
         ranges = {int(k): v for k, v in (plausible.get("by_taille") or {}).items()}
+        written = {int(k): k for k in (specs.get(name) or {}).get("by_taille") or {}}
         for taille, value in sorted(parameter.by_taille.items()):
             confidence = parameter.confidence_for(taille)
             if confidence == "confirmed" or not _number(value):
                 continue
-            if taille in ranges:
+            if taille in ranges and _same_text(document, parameter.path, ("by_taille", written.get(taille, taille))):
                 cells.append(Cell(name, taille, value, ranges[taille]["min"], ranges[taille]["max"], parameter.unit,
                                   confidence, reason))
             else:

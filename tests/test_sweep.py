@@ -213,3 +213,16 @@ def test_the_shipped_ranges_hold_their_values_and_give_reasons():
     cells, _ = uncertain_cells(Library().get("avenant-2"))
     assert cells and all(c.low <= c.value <= c.high and c.reason.strip() and c.confidence != "confirmed"
                          for c in cells)
+
+
+def test_a_range_is_left_aside_when_a_later_text_changes_its_figure():
+    """tests/proposals/tableaux-modifies.yaml raises avenant 2's majoration rate to 15 %: the range
+    avenant 2 gives for its own 10 % no longer speaks of that figure (neither checked nor drawn);
+    the ranges of figures it leaves alone still apply."""
+    from aci_rules.engine.plausible import uncertain_cells
+
+    ruleset = Library().get("tests/proposals/tableaux-modifies.yaml")
+    assert ruleset.parameters[RATE].value == Decimal("0.15")
+    drawn = {(c.parameter, c.taille) for c in uncertain_cells(ruleset)[0]}
+    assert (RATE, None) not in drawn
+    assert drawn == {("montant_contrat_accompagnement", 2), ("montant_contrat_accompagnement", 3)}
