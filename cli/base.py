@@ -20,7 +20,8 @@ from aci_rules import __version__
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 
-from .i18n import _, lang_option, render, use_language
+from .i18n import (EXAMPLES_HEADING, HelpContext, N_, _, lang_option, language_in_arguments, render, short_help,
+                   use_language)
 from .render import render_errors_json
 
 __all__ = ["cli", "COMMANDS", "DateType", "guarded", "format_option", "load_rulesets", "time_options",
@@ -50,8 +51,9 @@ class DateType(click.ParamType):
         return day
 
 
-def time_options(*, ruleset_help: str = "A ruleset (a shipped id or a YAML file; a proposal, say): the texts it "
-                 "amends until its own in-force date, then it. Default: the texts in force."):
+def time_options(*, ruleset_help: str = N_("A ruleset (a shipped id or a YAML file; a proposal, say): the texts "
+                                            "it amends until its own in-force date, then it. Default: the texts in "
+                                            "force.")):
     """The options every command that reads time shares: --ruleset, --as-if-in-force-from, --assume-renewal."""
 
     def decorate(command):
@@ -164,9 +166,20 @@ COMMANDS = {
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use, each with --lang."""
 
+    context_class = HelpContext
+
     def make_context(self, info_name, args, parent=None, **extra):
-        use_language()  # the locale's, until a --lang says otherwise
+        # The locale's language, or the one --lang names wherever it stands: a --help read before
+        # it is answered at once, in that language.
+        use_language(language_in_arguments(args))
         return super().make_context(info_name, args, parent=parent, **extra)
+
+    def format_commands(self, ctx, formatter):
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _command in commands)
+            with formatter.section(_("Commands")):
+                formatter.write_dl([(name, short_help(command, limit)) for name, command in commands])
 
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -179,19 +192,20 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(f"aci_rules.cli.{module}"), attribute)
         if not any(param.name == "lang" for param in command.params):
             lang_option(command)
+        command.context_class = HelpContext
         return command
 
 
 def examples(*commands: str) -> str:
     """The epilog of a command's --help: one or two examples, kept as written."""
-    return "\b\nExamples:\n" + "\n".join(f"  {command}" for command in commands)
+    return "\b\n" + EXAMPLES_HEADING + "\n" + "\n".join(f"  {command}" for command in commands)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=examples(
     "aci-rules eval examples/cpts-2019-taille-3.yaml --date 2021-03-01",
     "aci-rules diff aci-2019 avenant-2",
 ))
-@click.version_option(__version__, prog_name="aci-rules")
+@click.version_option(__version__, prog_name="aci-rules", help=N_("Show the version and exit."))
 @lang_option
 def cli():
     """Evaluate, check and compare the funding rules of the ACI CPTS."""

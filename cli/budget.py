@@ -20,6 +20,7 @@ from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 from aci_rules.engine.timeline import RENEWAL_ASSUMPTION
 
 from .base import EXIT_OK, examples, guarded, load_rulesets
+from .i18n import _, language, render
 from .impact import _percent, _signed  # the same signs and percentages as compare
 from .output import emit
 from .render import _plain, euros, json_dumps
@@ -170,7 +171,7 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
     render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
               "csv": render_budget_csv}[output_format]
     text = render(budget)
-    emit(text, output)
+    emit(text, output, for_terminal=output_format != "json")
     return EXIT_OK
 
 
@@ -178,9 +179,9 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
 
 
 def _thousands(amount: Decimal) -> str:
-    """An amount in thousands of euros, to the unit, the French way: '105 800'."""
+    """An amount in thousands of euros, to the unit, as the reader's language writes it: '105 800'."""
     value = int((amount / 1000).to_integral_value(rounding="ROUND_HALF_UP"))
-    return f"{value:,}".replace(",", " ")
+    return f"{value:,}" if language() == "en" else f"{value:,}".replace(",", " ")
 
 
 def _clean(text: str) -> str:
@@ -189,36 +190,44 @@ def _clean(text: str) -> str:
 
 
 def _assumption_lines(budget) -> list[str]:
-    """The assumptions behind the figures, in French, one sentence each."""
+    """The assumptions behind the figures, in the reader's language, one sentence each."""
     a = budget.assumptions
-    out = [f"Échantillon : {_clean(budget.sample)} ({budget.profiles} CPTS)"]
-    texts = " ; ".join(f"{_clean(t.name)} ({' → '.join(t.chain)})" for t in budget.texts)
-    out.append(f"Textes : {texts}.")
+    semicolon = _("; ")
+    out = [_("Sample: {sample} ({count} CPTS)").format(sample=_clean(budget.sample), count=budget.profiles)]
+    texts = semicolon.join(f"{_clean(t.name)} ({' → '.join(t.chain)})" for t in budget.texts)
+    out.append(_("Texts: {texts}.").format(texts=texts))
     notes = [note for t in budget.texts for note in t.notes if note != RENEWAL_ASSUMPTION]
-    out.extend(f"Application : {_clean(note)}." for note in dict.fromkeys(notes))
+    out.extend(_("Application: {note}.").format(note=_clean(render(note))) for note in dict.fromkeys(notes))
     if a.renewal:
-        out.append(f"{RENEWAL_ASSUMPTION[:1].upper()}{RENEWAL_ASSUMPTION[1:]}.")
+        renewal = render(RENEWAL_ASSUMPTION)
+        out.append(f"{renewal[:1].upper()}{renewal[1:]}.")
     else:
-        out.append("Renouvellement : aucun — une CPTS dont le contrat est fini ne reçoit plus rien "
-                   "(voir « CPTS sous contrat »).")
-    starts = "dates de démarrage des profils"
+        out.append(_("Renewal: none — a CPTS whose contract has ended receives nothing more (see “CPTS under "
+                     "contract”)."))
+    starts = _("the profiles' start dates")
     if a.start_delay:
-        stated = ", ".join(f"{m or 'chaque mission socle'} : "
-                           f"{'jamais' if d is None else f'{d} mois après la signature'}" for m, d in a.start_delay)
-        starts = ("remplacées par " if a.start_replaces else "des profils ; à défaut, ") + stated
-    out.append(f"Démarrage des missions : {starts}.")
-    rates = "ceux des profils ; une année qu'ils ne mesurent pas compte pour 0"
+        stated = ", ".join(_("{mission}: {delay}").format(
+            mission=m or _("every socle mission"),
+            delay=_("never") if d is None else _("{months} months after the signature").format(months=d))
+            for m, d in a.start_delay)
+        starts = (_("replaced by {stated}") if a.start_replaces
+                  else _("the profiles'; failing that, {stated}")).format(stated=stated)
+    out.append(_("Start of the missions: {starts}.").format(starts=starts))
+    rates = _("the profiles'; a year they do not measure counts for 0")
     if a.achievement:
-        stated = ", ".join(f"{m or 'toute mission'} : {_plain(r * 100)} %" for m, r in a.achievement)
-        rates = (f"remplacés par {stated}" if a.achievement_replaces
-                 else f"ceux des profils ; pour les années qu'ils ne mesurent pas, {stated}")
-    out.append(f"Taux d'atteinte : {rates}.")
+        stated = ", ".join(_("{mission}: {rate}").format(mission=m or _("every mission"),
+                                                        rate=_("{percent}%").format(percent=_plain(r * 100)))
+                           for m, r in a.achievement)
+        rates = (_("replaced by {stated}") if a.achievement_replaces
+                 else _("the profiles'; for the years they do not measure, {stated}")).format(stated=stated)
+    out.append(_("Rates of achievement: {rates}.").format(rates=rates))
     if a.payment_lag:
-        stated = ", ".join(f"{v or 'tout volet'} : {m} mois" for v, m in a.payment_lag)
-        out.append(f"Retard de paiement supposé (après l'échéance des règles de paiement) : {stated}.")
-    out.append("Versements : les règles de paiement de chaque texte (avance, solde, part variable à "
-               "l'anniversaire), comptés à leur date d'échéance ; chemin "
-               f"{'rapide' if budget.path == 'fast' else 'de référence'}.")
+        stated = ", ".join(_("{volet}: {months} months").format(volet=v or _("every volet"), months=m)
+                           for v, m in a.payment_lag)
+        out.append(_("Payment lag assumed (after the due dates of the payment rules): {stated}.").format(stated=stated))
+    out.append(_("Payments: each text's payment rules (advance, balance, variable part on the anniversary), "
+                 "counted on their due date; {path}.").format(
+        path=_("fast path") if budget.path == "fast" else _("reference path")))
     return out
 
 
@@ -244,7 +253,7 @@ def _pivot(budget, field):
     if len(tables) == 2:
         difference = {k: {y: tables[1].get(k, {}).get(y, Decimal(0)) - tables[0].get(k, {}).get(y, Decimal(0))
                           for y in years} for k in keys}
-        named.append(("écart", difference))
+        named.append((_("difference"), difference))
     return keys, named
 
 
@@ -253,14 +262,15 @@ def _pivot(budget, field):
 
 def render_budget_text(budget) -> str:
     names = " / ".join(t.ruleset for t in budget.texts)
-    out = [f"Budget par année civile — {names} — {budget.first} à {budget.last}", ""]
+    out = [_("Budget per calendar year — {names} — {first} to {last}").format(names=names, first=budget.first,
+                                                                              last=budget.last), ""]
     for line in _assumption_lines(budget):
         out += textwrap.wrap(line, 100, initial_indent="  ", subsequent_indent="    ")
     out.append("")
     two = len(budget.texts) == 2
-    header = f"  {'Année':<6} {'Sous contrat':>12} {budget.texts[0].ruleset[:20]:>20}"
+    header = f"  {_('Year'):<6} {_('Under contract'):>12} {budget.texts[0].ruleset[:20]:>20}"
     if two:
-        header += f" {budget.texts[1].ruleset[:20]:>20} {'Écart':>20} {'%':>8}"
+        header += f" {budget.texts[1].ruleset[:20]:>20} {_('Difference'):>20} {'%':>8}"
     out.append(header)
     out.append("  " + "-" * (len(header) - 2))
     sums = [Decimal(0)] * len(budget.texts)
@@ -276,10 +286,10 @@ def render_budget_text(budget) -> str:
         row += f" {euros(sums[1]):>20} {_signed(sums[1] - sums[0]):>20} {_percent(sums[1] - sums[0], sums[0]):>8}"
     out.append(row)
     years = list(budget.years)
-    for field, title in (("volet", "Par volet"), ("mission", "Par mission")):
+    for field, title in (("volet", _("By volet")), ("mission", _("By mission"))):
         keys, named = _pivot(budget, field)
         out.append("")
-        out.append(f"{title} (milliers d'euros)")
+        out.append(_("{title} (thousands of euros)").format(title=title))
         for name, table in named:
             out.append(f"  {name}")
             out.append(f"    {'':<22}" + "".join(f" {y:>9}" for y in years))
@@ -296,11 +306,13 @@ def render_budget_text(budget) -> str:
 
 def render_budget_markdown(budget) -> str:
     names = " / ".join(t.ruleset for t in budget.texts)
-    out = [f"## Budget par année civile : {names}, {budget.first} à {budget.last}", "", "**Hypothèses**", ""]
+    out = ["## " + _("Budget per calendar year: {names}, {first} to {last}").format(
+        names=names, first=budget.first, last=budget.last), "", "**" + _("Assumptions") + "**", ""]
     out += [f"- {line}" for line in _assumption_lines(budget)]
     out.append("")
     two = len(budget.texts) == 2
-    head = ["Année", "Sous contrat", budget.texts[0].ruleset] + ([budget.texts[1].ruleset, "Écart", "%"] if two else [])
+    head = [_("Year"), _("Under contract"), budget.texts[0].ruleset] + (
+        [budget.texts[1].ruleset, _("Difference"), "%"] if two else [])
     out += ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for year, counts, amounts, difference in _table_rows(budget):
         cells = [str(year), " / ".join(str(c) for c in counts), euros(amounts[0])]
@@ -308,10 +320,10 @@ def render_budget_markdown(budget) -> str:
             cells += [euros(amounts[1]), _signed(difference), _percent(difference, amounts[0])]
         out.append("| " + " | ".join(cells) + " |")
     years = list(budget.years)
-    for field, title in (("volet", "Par volet"), ("mission", "Par mission")):
+    for field, title, column in (("volet", _("By volet"), _("Volet")), ("mission", _("By mission"), _("Mission"))):
         keys, named = _pivot(budget, field)
-        out += ["", f"**{title}** (milliers d'euros)", ""]
-        out += ["| Texte | " + title.split()[-1] + " | " + " | ".join(str(y) for y in years) + " |",
+        out += ["", _("**{title}** (thousands of euros)").format(title=title), ""]
+        out += ["| " + _("Text") + " | " + column + " | " + " | ".join(str(y) for y in years) + " |",
                 "|---|---" + "|---:" * len(years) + "|"]
         for name, table in named:
             for key in keys:

@@ -40,7 +40,7 @@ def _fit(text: str, width: int) -> str:
 def render_schedule_text(schedule) -> str:
     profile = schedule.profile
     out = [_("{name} — payment calendar").format(name=profile.name)]
-    out.extend("  " + _("Assumption: {text}").format(text=assumption) for assumption in schedule.assumptions)
+    out.extend("  " + _("Assumption: {text}").format(text=render(assumption)) for assumption in schedule.assumptions)
     out.append("")
     for year in schedule.years:
         title = (_("Contract year {number}").format(number=year.number) if year.number else

@@ -200,3 +200,20 @@ def count_bars(values, *, category, count, category_title, count_title):
     labels = base.mark_text(align="left", dx=3, fontSize=11).encode(
         y=alt.Y(f"{category}:N", sort=categories), x=f"{count}:Q", text=alt.Text(f"{count}:Q", format=",d"))
     return _draw((bars + labels).properties(width=_WIDTH - 180, height=alt.Step(22)))
+
+
+def share_bars(values, *, category, done, total, category_title, share_title, colour=None):
+    """One horizontal bar per category: the share ``done`` / ``total`` (0 to 100 %), each bar
+    labelled with its two counts (``values`` are dicts with those keys). Returns the SVG text."""
+    alt = _alt()
+    rows = [{**v, "part": (v[done] / v[total]) if v[total] else 1.0, "label": f"{v[done]}/{v[total]}"}
+            for v in values]
+    categories = [v[category] for v in rows]
+    base = alt.Chart(alt.Data(values=rows))
+    scale = alt.Scale(domain=[0, 1])
+    bars = base.mark_bar(color=colour or PALETTE[0]).encode(
+        y=alt.Y(f"{category}:N", title=category_title, sort=categories, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("part:Q", scale=scale, axis=alt.Axis(format="%", title=share_title, tickCount=5)))
+    labels = base.mark_text(align="left", dx=3, fontSize=10).encode(
+        y=alt.Y(f"{category}:N", sort=categories), x=alt.X("part:Q", scale=scale), text="label:N")
+    return _draw((bars + labels).properties(width=_WIDTH - 260, height=alt.Step(18)))

@@ -12,7 +12,8 @@ from aci_rules.engine.evaluate import assess
 from aci_rules.engine.library import Library, load_profile_document, looks_like_path
 from aci_rules.engine.profile import compile_profile, validate_profile
 
-from .base import EXIT_INPUT, EXIT_OK, DateType, examples, format_option, guarded, make_timeline, time_options
+from .base import EXIT_INPUT, EXIT_OK, DateType, examples, guarded, make_timeline, time_options
+from .i18n import _, render
 from .output import check_output, emit, terminal_safe
 from .i18n import _
 from .render import json_dumps, render_eval_json, render_eval_text
@@ -78,7 +79,7 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
 
 @click.command("test", epilog=examples(
     "aci-rules test tests/cases/",
-    "aci-rules test tests/cases/ --allow . --coverage --mutate",
+    "aci-rules test tests/cases/ --allow . --coverage --format html --output couverture.html",
 ))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("-v", "--verbose", is_flag=True, help="List every case, not only the failures.")
@@ -90,11 +91,26 @@ def eval_command(profile, day, ruleset_name, as_if_from, assume_renewal, output_
 @click.option("--mutate", "mutate", is_flag=False, flag_value="*", default=None, metavar="[RULESET]",
               help="Mutation analysis of RULESET (an id or a path; alone: every ruleset the cases exercise). "
                    "Put it after the paths.")
-@format_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "html"]), default="text",
+              show_default=True, help="text for a person, json for a program, html for a page of the coverage "
+                                      "(with --coverage).")
+@click.option("--output", "output", type=click.Path(dir_okay=False),
+              help="Write the html page to this file (all at once) instead of stdout.")
 @guarded
-def test_command(paths, verbose, allow, coverage, mutate, output_format):
+def test_command(paths, verbose, allow, coverage, mutate, output_format, output):
     """Run YAML test cases (a profile, a date, what the engine must find)."""
     from aci_rules.engine.cases import accepted_of, collect_case_files, file_problem, load_case_file
+
+    if output_format == "html":
+        if not coverage:
+            raise click.UsageError(_("--format html shows the coverage: add --coverage"))
+        from .html import require_report_extra
+
+        require_report_extra()
+    if output:
+        if output_format != "html":
+            raise click.UsageError(_("--output writes the html page: add --format html"))
+        check_output(output)  # before the work, not after
 
     library = Library()
     cases, outcomes, accepted = [], [], []
@@ -123,7 +139,7 @@ def test_command(paths, verbose, allow, coverage, mutate, output_format):
         from aci_rules.engine.mutate import mutation_analysis
 
         targets = [mutate] if mutate != "*" else _exercised(library, report)
-        _, reports = mutation_analysis(cases, library, targets, accepted=accepted, baseline=(ran, recorder))
+        reports = mutation_analysis(cases, library, targets, accepted=accepted, baseline=(ran, recorder))[1]
         mutation = [r.to_dict() for r in reports]
     if output_format == "json":
         from .render import json_dumps
@@ -137,19 +153,27 @@ def test_command(paths, verbose, allow, coverage, mutate, output_format):
         if mutate:
             document["mutation"] = mutation
         click.echo(json_dumps(document))
+    elif output_format == "html":
+        from .html import render_coverage_html
+
+        for outcome in outcomes:  # the failures still go where a person reads them
+            if not outcome.passed:
+                click.echo(terminal_safe(outcome.report(render)), err=True)
+        emit(render_coverage_html(report, accepted, passed, len(outcomes) - passed), output)
     else:
         for outcome in outcomes:
             if not outcome.passed:
-                click.echo(terminal_safe(outcome.report()))
+                click.echo(terminal_safe(outcome.report(render)))
             elif verbose:
-                click.echo(terminal_safe(f"ok   {outcome.file}:{outcome.line}: {outcome.name}"))
-        click.echo(f"{passed} passed, {len(outcomes) - passed} failed")
+                click.echo(terminal_safe(_("ok   {where}: {name}").format(where=f"{outcome.file}:{outcome.line}",
+                                                                          name=outcome.name)))
+        click.echo(_("{passed} passed, {failed} failed").format(passed=passed, failed=len(outcomes) - passed))
         if coverage:
             from .render_quality import render_coverage_text
 
             click.echo(terminal_safe(render_coverage_text(report, accepted)), nl=False)
         if mutate and passed != len(outcomes):
-            click.echo("Mutations : non lancées, des cas échouent sans mutation (corrigez-les d'abord).")
+            click.echo(_("Mutations: not run, cases fail without any mutation (fix them first)."))
         for item in mutation:
             from .render_quality import render_mutation_text
 

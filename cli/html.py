@@ -122,7 +122,9 @@ def _environment():
     environment.filters.update(euros=_money, signed=signed, date=french_date, count=count)
     environment.filters.update(field=lambda name: _FIELD.get(name, name), kind=lambda name: _KIND.get(name, name),
                                text_kind=lambda name: _TEXT_KIND.get(name, name))
-    environment.globals.update(version=__version__, percent=percent, confidence_fr=_CONFIDENCE)
+    from .i18n import _, language
+
+    environment.globals.update(version=__version__, percent=percent, confidence_fr=_CONFIDENCE, _=_, lang=language())
     return environment
 
 
@@ -440,3 +442,70 @@ def render_report_html(report) -> str:
     }
     return render_page("report.html.j2", page_title=f"Dossier : {after_ruleset.id} comparé à {before_ruleset.id}",
                        v=view)
+
+
+# -- test --coverage -------------------------------------------------------------------
+
+
+def coverage_view(report: dict, accepted=(), passed: int = 0, failed: int = 0) -> dict:
+    """What the coverage page shows: the share of each kind of rule the cases exercised, per
+    ruleset file (a chart with its table), then every gap with its place and what would close it."""
+    from aci_rules.engine.coverage import complete, coverage_gaps
+
+    from .charts import Cell, Chart, share_bars
+    from .i18n import _, render
+    from .render_quality import _MISSING, _shown, _where
+
+    kinds = (("lines", _("lines applied and not applied"), _("lines")),
+             ("conditions", _("parts of conditions true and false"), _("condition parts")),
+             ("parameters", _("parameter cells read"), _("parameter cells")),
+             ("payments", _("payment rules used"), _("payment rules")))
+    values, rows, files = [], [], []
+    for index, entry in enumerate(report["files"]):
+        name = _shown(entry["file"])
+        short = name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        for key, words, brief in kinds:
+            done, total = entry["summary"][key]
+            if not total:
+                continue
+            values.append({"quoi": f"{short} · {brief}", "done": min(done, total), "total": total})
+            rows.append((Cell(name), Cell(words),
+                         Cell(f"{done}/{total}", mark=True, numeric=True)))
+        files.append(name)
+    provisions = report["provisions"]
+    if provisions:
+        seen = sum(1 for p in provisions if p["before"] and p["in_force"])
+        words = _("dated provisions seen before and in force")
+        values.append({"quoi": _("dated provisions"), "done": seen, "total": len(provisions)})
+        rows.append((Cell(_("every text")), Cell(words), Cell(f"{seen}/{len(provisions)}", mark=True, numeric=True)))
+    chart = None
+    if values:
+        svg = share_bars(values, category="quoi", done="done", total="total", category_title=None,
+                         share_title=_("share exercised by the cases"))
+        chart = Chart(_("What the cases exercise, per ruleset"), svg, (_("File"), _("Rules"), _("Exercised")),
+                      tuple(rows), len(values))
+    gaps = coverage_gaps(report, accepted)
+    shown = []
+    for gap in gaps:
+        missing = ", ".join(render(_MISSING[m]) for m in gap["missing"])
+        place = _where(gap) if gap["file"] else gap["ruleset"]
+        what = {"line": _("line"), "condition": _("part of a condition"), "parameter": _("parameter cell"),
+                "provision": _("dated provision")}[gap["kind"]]
+        subject = gap["subject"]
+        if gap["kind"] == "parameter" and gap.get("taille") is not None:
+            subject = f"{subject} (taille {gap['taille']})"
+        if gap["kind"] == "provision":
+            subject = f"{subject} ({gap['day']})"
+        shown.append({"place": place, "what": what, "subject": subject, "owner": gap.get("owner"),
+                      "missing": missing, "accepted": gap.get("accepted")})
+    return {"evaluations": report["evaluations"], "files": files, "chart": chart, "passed": passed,
+            "failed": failed, "open": [g for g in shown if not g["accepted"]],
+            "accepted": [g for g in shown if g["accepted"]], "complete": complete(report, accepted)}
+
+
+def render_coverage_html(report: dict, accepted=(), passed: int = 0, failed: int = 0) -> str:
+    """The page of ``aci-rules test CASES --coverage --format html``."""
+    from .i18n import _
+
+    view = coverage_view(report, accepted, passed, failed)
+    return render_page("coverage.html.j2", page_title=_("Coverage of the test cases"), v=view)

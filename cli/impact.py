@@ -21,7 +21,7 @@ from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, c
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
-from .i18n import _, language
+from .i18n import _, language, render
 from .output import atomic_output, check_output, emit, spreadsheet_safe
 from .spreadsheet import Column, Table, check_spreadsheet_output, write_tables
 from .render import _plain, euros, json_dumps
@@ -183,11 +183,11 @@ def _header(missions) -> str:
 def _say_assumptions(timeline, ended: int):
     """The assumptions, and how many CPTS are out of contract, on stderr (stdout carries the rows)."""
     for assumption in timeline.assumptions():
-        click.echo(f"aci-rules: hypothèse : {assumption}", err=True)
+        click.echo(_("aci-rules: assumption: {text}").format(text=render(assumption)), err=True)
     if ended:
-        hint = "" if timeline.renewal else " ; --assume-renewal suppose un renouvellement"
-        click.echo(f"aci-rules: {ended} CPTS hors contrat à la date (contrat de 5 ans échu, aucun contrat "
-                   f"suivant dans le profil) : montant 0{hint}", err=True)
+        hint = "" if timeline.renewal else _("; --assume-renewal assumes a renewal")
+        click.echo(_("aci-rules: {count} CPTS out of contract on the date (5-year contract ended, no later contract "
+                     "in the profile): amount 0{hint}").format(count=ended, hint=hint), err=True)
 
 
 def _format_of(output) -> str:
@@ -445,7 +445,7 @@ def _out_of_contract_lines(r, indent, top) -> list[str]:
                 title=title, ended=counts["ended"], not_signed=counts["not_signed"]))
     if r["out_of_contract"]["baseline"]["ended"] and not r["renewal_assumed"]:
         out.append(indent + _("(--assume-renewal assumes a new contract at each end, under the text then in force)"))
-    out.extend(indent + _("Assumption: {text}").format(text=a) for a in r["assumptions"])
+    out.extend(indent + _("Assumption: {text}").format(text=render(a)) for a in r["assumptions"])
     return out
 
 

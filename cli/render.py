@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import yaml
 
-from aci_rules.engine.diagnostic import Diagnostic
+from aci_rules.engine.diagnostic import Diagnostic, Message
 from aci_rules.engine.evaluate import Result
 
 from .i18n import _, language, render
@@ -82,7 +82,14 @@ def _plain(value: Decimal) -> str:
 
 
 def json_dumps(document) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    """JSON for a program: a message (an assumption, say) in English, as every JSON message."""
+    return json.dumps(document, ensure_ascii=False, indent=2, default=_english)
+
+
+def _english(value):
+    if isinstance(value, Message):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def render_eval_json(result: Result, explain: bool = False) -> str:
@@ -148,7 +155,7 @@ def render_eval_text(result: Result, explain: bool = False, ruleset_file: str | 
     out.append(f"  {_('Contract year'):<17} {shown}")
     out.extend(details)
     for assumption in result.assumptions:
-        out.extend(_wrap(_("Assumption: {text}").format(text=assumption), 96, "  "))
+        out.extend(_wrap(_("Assumption: {text}").format(text=render(assumption)), 96, "  "))
     out.append("")
 
     missions = ruleset.missions

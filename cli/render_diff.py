@@ -14,38 +14,51 @@ from decimal import Decimal
 
 from aci_rules.engine.diff import RulesetDiff
 
-from .i18n import _
+from .i18n import N_, _, language, render
 from .reading import read_formula
 from .render import _plain, euros, json_dumps
 
 __all__ = ["diff_to_dict", "render_diff_text", "render_diff_markdown", "render_diff_json"]
 
-# Every word a reader sees, in one place (French).
-_KIND = {"line": "ligne", "parameter": "paramètre", "mission": "mission", "definition": "définition",
-         "obligation": "obligation", "payment": "règle de paiement", "indicator": "indicateur"}
-_KINDS = {"line": "lignes", "parameter": "paramètres", "mission": "missions", "definition": "définitions",
-          "obligation": "obligations", "payment": "règles de paiement", "indicator": "indicateurs"}
-_STATUS = {"added": "ajouté", "removed": "supprimé", "changed": "modifié"}
+class _Words(dict):
+    """English words (catalog templates) that read in the current language."""
+
+    def __getitem__(self, key):
+        return render(super().__getitem__(key))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
+# Every word a reader sees, in one place (the catalogs give the French).
+_KIND = _Words({"line": N_("line"), "parameter": N_("parameter"), "mission": N_("mission"),
+                "definition": N_("definition"), "obligation": N_("obligation"), "payment": N_("payment rule"),
+                "indicator": N_("indicator")})
+_KINDS = _Words({"line": N_("lines"), "parameter": N_("parameters"), "mission": N_("missions"),
+                 "definition": N_("definitions"), "obligation": N_("obligations"), "payment": N_("payment rules"),
+                 "indicator": N_("indicators")})
+_STATUS = _Words({"added": N_("added"), "removed": N_("removed"), "changed": N_("changed")})
 _FEMININE = {"line", "mission", "definition", "obligation", "payment"}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
-_FIELD = {
-    "id": "identifiant", "title": "intitulé", "label": "intitulé", "kind": "nature", "status": "statut",
-    "reference": "référence", "signed": "signé le", "published": "publié le", "in_force": "en vigueur le",
-    "until": "jusqu'au", "contract_years": "durée du contrat (ans)", "quantum": "arrondi",
-    "chain": "textes consolidés", "annual_maximum": "montant annuel maximal (volets)",
-    "annual_maximum_reference": "référence du montant annuel maximal", "classes": "classes",
-    "basis": "base", "mission": "mission", "volet": "volet", "when": "condition", "amount": "montant",
-    "maximum": "maximum", "confidence": "confiance", "unit": "unité", "value": "valeur",
-    "expression": "formule", "deadline": "échéance", "done": "réalisée quand", "volets": "volets",
-    "installments": "échéancier", "amount_maximum": "montant et maximum",
-}
+_FIELD = _Words({
+    "id": N_("identifier"), "title": N_("label"), "label": N_("label"), "kind": N_("kind"), "status": N_("status"),
+    "reference": N_("reference"), "signed": N_("signed on"), "published": N_("published on"),
+    "in_force": N_("in force on"), "until": N_("until"), "contract_years": N_("contract length (years)"),
+    "quantum": N_("rounding"), "chain": N_("consolidated texts"), "annual_maximum": N_("yearly maximum (volets)"),
+    "annual_maximum_reference": N_("reference of the yearly maximum"), "classes": N_("classes"),
+    "basis": N_("basis"), "mission": N_("mission"), "volet": N_("volet"), "when": N_("condition"),
+    "amount": N_("amount"), "maximum": N_("maximum"), "confidence": N_("confidence"), "unit": N_("unit"),
+    "value": N_("value"), "expression": N_("formula"), "deadline": N_("deadline"), "done": N_("done when"),
+    "volets": N_("volets"), "installments": N_("installments"), "amount_maximum": N_("amount and maximum"),
+})
 _FORMULAS = {"when", "amount", "maximum", "expression", "deadline", "done", "basis"}
 # Conditions and dates are read aloud; an amount only when it has a condition or a function in it.
 _ALWAYS_READ = {"when", "expression", "deadline", "done"}
-_VERB = {"add": "ajout", "set": "valeur", "change": "modification", "remove": "suppression"}
-_PROVISION_KIND = {"line": "ligne", "mission": "mission", "parameter": "paramètre", "definition": "définition",
-                   "obligation": "obligation", "indicator": "indicateur", "payment rule": "règle de paiement"}
-_GENERAL = "Hors missions (dispositions générales)"
+_VERB = _Words({"add": N_("addition"), "set": N_("value"), "change": N_("change"), "remove": N_("removal")})
+_PROVISION_KIND = _Words({"line": N_("line"), "mission": N_("mission"), "parameter": N_("parameter"),
+                          "definition": N_("definition"), "obligation": N_("obligation"),
+                          "indicator": N_("indicator"), "payment rule": N_("payment rule")})
+_GENERAL = N_("Outside missions (general provisions)")
 _WIDTH = 110
 
 
@@ -59,24 +72,36 @@ def _signed(value: Decimal | None, percent: Decimal | None) -> str:
     sign = "+" if value > 0 else ""
     text = f"{sign}{euros(value)}"
     if percent is not None:
-        text += f" ({'+' if percent > 0 else ''}{_plain(percent).replace('.', ',')} %)"
+        text += " (" + _("{percent}%").format(percent=f"{'+' if percent > 0 else ''}{_decimal(percent)}") + ")"
     return text
+
+
+def _decimal(value) -> str:
+    """A number with the decimal mark of the reader's language."""
+    return _plain(value).replace(".", ",") if language() == "fr" else _plain(value)
 
 
 def _amount_value(amount, value):
     # Counts and rates (no taille) are shown as numbers, amounts per taille as euros.
     if value is None:
         return "—"
-    return euros(value) if amount.taille is not None else _plain(value).replace(".", ",")
+    return euros(value) if amount.taille is not None else _decimal(value)
 
 
-def _status(item) -> str:
-    word = _STATUS[item.status]
-    return word + "e" if item.kind in _FEMININE else word
+def _status(item, several=False) -> str:
+    return _agreed(item.status, item.kind, several)
+
+
+def _agreed(status, kind, several=False) -> str:
+    """added / removed / changed, agreeing in French with the kind's gender and number."""
+    word = _STATUS[status]
+    if language() != "fr":
+        return word
+    return word + ("e" if kind in _FEMININE else "") + ("s" if several else "")
 
 
 def _named(label, key) -> str:
-    return f"« {label} » ({key})" if label else f"({key})"
+    return _("“{label}” ({key})").format(label=label, key=key) if label else f"({key})"
 
 
 def _value(field, value) -> str:
@@ -86,16 +111,16 @@ def _value(field, value) -> str:
     if field == "confidence" and ":" in value:
         tags = dict(part.split(": ", 1) for part in value.split(", ") if ": " in part)
         if len(set(tags.values())) == 1:
-            return f"{next(iter(tags.values()))} (toutes tailles)"
+            return _("{tag} (every taille)").format(tag=next(iter(tags.values())))
         groups: dict = {}
         for taille, tag in tags.items():
             groups.setdefault(tag, []).append(taille)
-        return "; ".join(f"{tag} (taille{'s' if len(t) > 1 else ''} {', '.join(t)})" for tag, t in groups.items())
+        return _("; ").join(f"{tag} (taille{'s' if len(t) > 1 else ''} {', '.join(t)})" for tag, t in groups.items())
     return value
 
 
 def _reading(field, value) -> str | None:
-    if field not in _FORMULAS or not value:
+    if field not in _FORMULAS or not value or language() != "fr":  # the reading is French (cli/reading.py)
         return None
     if field not in _ALWAYS_READ and " if " not in value and "(" not in value:
         return None
@@ -108,14 +133,14 @@ def _side_names(diff: RulesetDiff, names) -> tuple:
 
 def _mission_title(diff: RulesetDiff, mission_id) -> str:
     if mission_id is None:
-        return _GENERAL
+        return render(_GENERAL)
     mission = diff.new.missions.get(mission_id) or diff.old.missions.get(mission_id)
-    status = ""
+    name = _named(mission.label if mission else None, mission_id)
     if mission_id not in diff.old.missions:
-        status = " — ajoutée"
-    elif mission_id not in diff.new.missions:
-        status = " — supprimée"
-    return f"Mission {_named(mission.label if mission else None, mission_id)}{status}"
+        return _("Mission {name} — added").format(name=name)
+    if mission_id not in diff.new.missions:
+        return _("Mission {name} — removed").format(name=name)
+    return _("Mission {name}").format(name=name)
 
 
 def _reads(diff: RulesetDiff, item) -> set:
@@ -168,7 +193,8 @@ def _provisions(diff: RulesetDiff) -> list:
     for old, new, entries in diff.provision_groups():
         phrases = []
         for verb, kind, keys in entries:
-            what = "" if verb is None else f"{_VERB.get(verb)} ({_PROVISION_KIND.get(kind, kind)}) :"
+            what = "" if verb is None else _("{verb} ({kind}):").format(verb=_VERB.get(verb),
+                                                                       kind=_PROVISION_KIND.get(kind, kind))
             phrases.append(f"{what} {', '.join(keys)}".strip())
         out.append((old, new, phrases))
     return out
@@ -218,16 +244,21 @@ def _wrap(text: str, indent: str, first: str = "") -> list:
 
 def _figures(count: int) -> str:
     if count == 0:
-        return "aucun"
+        return _("Changed figures: none")
     if count == 1:
-        return "1 valeur de paramètre (par taille), ajoutée, supprimée ou changée"
-    return f"{count} valeurs de paramètres (par taille), ajoutées, supprimées ou changées"
+        return _("Changed figures: 1 parameter value (per taille), added, removed or changed")
+    return _("Changed figures: {count} parameter values (per taille), added, removed or changed").format(count=count)
 
 
 def _added_and_removed(summary) -> tuple:
-    """The summary's added and removed missions and lines, each group with its French title."""
-    return (("Missions ajoutées", summary.missions_added), ("Missions supprimées", summary.missions_removed),
-            ("Lignes ajoutées", summary.lines_added), ("Lignes supprimées", summary.lines_removed))
+    """The summary's added and removed missions and lines, each group with its title."""
+    return ((_("Missions added"), summary.missions_added), (_("Missions removed"), summary.missions_removed),
+            (_("Lines added"), summary.lines_added), (_("Lines removed"), summary.lines_removed))
+
+
+def _sides(width: int) -> str:
+    """The before / after / difference heads of a table of figures, right-aligned."""
+    return f"{_('before'):>{width}} {_('after'):>15}   {_('difference')}"
 
 
 def _causes(causes) -> list:
@@ -243,7 +274,7 @@ def _causes(causes) -> list:
         steps = [_step(*step) for step in head]
         several = len(ids) > 1
         steps.append(_step(kind, ", ".join(ids), via, several))
-        word = _STATUS[status] + ("e" if kind in _FEMININE else "") + ("s" if several else "")
+        word = _agreed(status, kind, several)
         out.append(" → ".join(steps) + f" — {word}")
     return out
 
@@ -287,26 +318,27 @@ def _unchanged(item) -> bool:
 
 def _unchanged_maxima(item) -> str:
     return _("maximum unchanged: {cells}").format(
-        cells=" ; ".join(f"{a.taille} : {_money(a.new)}" for a in item.amounts if a.taille is not None))
+        cells=_("; ").join(_("{taille}: {amount}").format(taille=a.taille, amount=_money(a.new))
+                           for a in item.amounts if a.taille is not None))
 
 
 def _summary_text(diff: RulesetDiff) -> list:
     summary = diff.summary
-    out = ["Résumé"]
+    out = [_("Overview")]
     if summary.maxima:
-        out.append(f"  {summary.maximum_label}, par taille")
-        out.append(f"    {'':<9} {'avant':>15} {'après':>15}   écart")
+        out.append("  " + _("{label}, per taille").format(label=summary.maximum_label))
+        out.append(f"    {'':<9} {_sides(15)}")
         for a in summary.maxima:
             out.append(f"    taille {a.taille!s:<2} {_money(a.old):>15} {_money(a.new):>15}   "
                        f"{_signed(a.difference, a.percent)}".rstrip())
     for title, pairs in _added_and_removed(summary):
         if not pairs:
-            out.append(f"  {title} : aucune")
+            out.append("  " + _("{title}: none").format(title=title))
             continue
-        out.append(f"  {title} ({len(pairs)}) :")
+        out.append("  " + _("{title} ({count}):").format(title=title, count=len(pairs)))
         for key, label in pairs:
             out.extend(_wrap(_named(label, key), "      ", ""))
-    out.append(f"  Chiffres modifiés : {_figures(summary.changed_figures)}")
+    out.append(f"  {_figures(summary.changed_figures)}")
     out.extend(_knock_ons_text(summary))
     return out
 
@@ -315,27 +347,28 @@ def _change_text(field, old, new, status) -> list:
     name = _FIELD.get(field, field)
     if status != "changed":
         value = new if status == "added" else old
-        out = _wrap(_value(field, value), "      ", f"{name} : ")
+        out = _wrap(_value(field, value), "      ", _("{name}: ").format(name=name))
         reading = _reading(field, value)
         if reading:
-            out.extend(_wrap(reading, "        ", "lecture : "))
+            out.extend(_wrap(reading, "        ", _("reading: ")))
         return out
     old_text, new_text = _value(field, old), _value(field, new)
     if field not in _FORMULAS and len(old_text) + len(new_text) + len(name) < 80:
-        return [f"      {name} : {old_text} → {new_text}"]
-    out = [f"      {name} :"]
-    out.extend(_wrap(old_text, "        ", "avant  "))
-    out.extend(_wrap(new_text, "        ", "après  "))
+        return ["      " + _("{name}: {old} → {new}").format(name=name, old=old_text, new=new_text)]
+    out = ["      " + _("{name}:").format(name=name)]
+    width = max(len(_("before")), len(_("after"))) + 2
+    out.extend(_wrap(old_text, "        ", _("before").ljust(width)))
+    out.extend(_wrap(new_text, "        ", _("after").ljust(width)))
     reading = _reading(field, new)
     if reading:
-        out.extend(_wrap(reading, "        ", "lecture (après) : "))
+        out.extend(_wrap(reading, "        ", _("reading (after): ")))
     return out
 
 
 def _item_title(item, group, named, strong=lambda word: word) -> str:
     if len(group) > 1:
         return (f"{strong(_KINDS[item.kind])} " + ", ".join(named(i.label, i.id) for i in group)
-                + f" — {_status(item)}s")
+                + f" — {_status(item, several=True)}")
     if item.kind == "mission":
         return f"{strong(_KIND[item.kind])} ({item.id}) — {_status(item)}"
     knock_on = " " + _("(knock-on effect)") if item.knock_on and not item.changes else ""
@@ -371,9 +404,9 @@ def _whole_fields(item) -> list:
 
 
 def _per_taille_line(item) -> str:
-    cells = [f"{a.taille} : {_money(a.new if item.status == 'added' else a.old)}"
+    cells = [_("{taille}: {amount}").format(taille=a.taille, amount=_money(a.new if item.status == 'added' else a.old))
              for a in item.amounts if a.taille is not None]
-    return ("maximum par taille" if item.kind == "line" else "par taille") + " — " + " ; ".join(cells)
+    return (_("maximum per taille") if item.kind == "line" else _("per taille")) + " — " + _("; ").join(cells)
 
 
 def _item_text(diff, group, instead) -> list:
@@ -389,11 +422,11 @@ def _item_text(diff, group, instead) -> list:
     else:
         for field, value in _whole_fields(item):
             if field == "confidence":
-                out.append(f"      confiance : {value}")
+                out.append("      " + _("{name}: {value}").format(name=_FIELD["confidence"], value=value))
             else:
                 out.extend(_change_text(field, None, value, "added"))
     if (item.kind, item.id) in instead:
-        out.append(f"      montants par taille : voir la ligne ({instead[(item.kind, item.id)][1]})")
+        out.append("      " + _("amounts per taille: see the line ({id})").format(id=instead[(item.kind, item.id)][1]))
     elif item.status != "changed":
         if any(a.taille is not None for a in item.amounts):
             out.extend(_wrap(_per_taille_line(item), "      "))
@@ -402,11 +435,12 @@ def _item_text(diff, group, instead) -> list:
     elif item.amounts:
         for a in item.amounts:
             if a.taille is None:
-                out.append(f"      valeur : {_amount_value(a, a.old)} → {_amount_value(a, a.new)}")
+                out.append("      " + _("{name}: {old} → {new}").format(
+                    name=_FIELD["value"], old=_amount_value(a, a.old), new=_amount_value(a, a.new)))
         per_taille = [a for a in item.amounts if a.taille is not None]
         if per_taille:
-            out.append(f"      {'maximum par taille' if item.kind == 'line' else 'par taille':<18}"
-                       f"{'avant':>13} {'après':>15}   écart")
+            out.append(f"      {_('maximum per taille') if item.kind == 'line' else _('per taille'):<18}"
+                       f"{_sides(13)}")
             for a in per_taille:
                 out.append(f"        taille {a.taille:<3}{_money(a.old):>15} {_money(a.new):>15}   "
                            f"{_signed(a.difference, a.percent)}".rstrip())
@@ -416,12 +450,12 @@ def _item_text(diff, group, instead) -> list:
 def render_diff_text(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
     """The diff for a person: the summary, then (unless ``summary_only``) the detail by mission."""
     old_name, new_name = _side_names(diff, names)
-    out = [f"Comparaison : {old_name} → {new_name}"]
-    out.extend(_wrap(" ".join(diff.old.title.split()), "  ", "avant : "))
-    out.extend(_wrap(" ".join(diff.new.title.split()), "  ", "après : "))
+    out = [_("Comparison: {old} → {new}").format(old=old_name, new=new_name)]
+    out.extend(_wrap(" ".join(diff.old.title.split()), "  ", _("before: ")))
+    out.extend(_wrap(" ".join(diff.new.title.split()), "  ", _("after: ")))
     out.append("")
     if diff.identical:
-        out.append("Aucune différence.")
+        out.append(_("No difference."))
     else:
         out.extend(_summary_text(diff))
     if summary_only:
@@ -430,11 +464,11 @@ def render_diff_text(diff: RulesetDiff, behaviour=None, names=None, summary_only
         return "\n".join(out).rstrip() + "\n"
     metadata = [c for c in diff.metadata if c.field not in ("id", "title")]
     if metadata:
-        out += ["", "Le texte"]
+        out += ["", _("The text")]
         for change in metadata:
             out.extend(_change_text(change.field, change.old, change.new, "changed"))
     if diff.taille:
-        out += ["", "Tailles"]
+        out += ["", _("Tailles")]
         for change in diff.taille:
             out.extend(_change_text(change.field, change.old, change.new, "changed"))
     instead = _tables(diff)
@@ -443,11 +477,11 @@ def render_diff_text(diff: RulesetDiff, behaviour=None, names=None, summary_only
         for group in _merged(items):
             out.extend(_item_text(diff, group, instead))
     if diff.provisions:
-        out += ["", "Dispositions à date d'effet propre"]
+        out += ["", _("Provisions with their own date of effect")]
         for old, new, phrases in _provisions(diff):
-            when = f"à partir du {new}" if new else "plus de date propre"
-            before = f" (avant : {old})" if old else ""
-            out.extend(_wrap(" ; ".join(phrases), "  ", f"{when}{before} : "))
+            when = _("from {day}").format(day=new) if new else _("no own date any more")
+            before = _(" (before: {day})").format(day=old) if old else ""
+            out.extend(_wrap(_("; ").join(phrases), "  ", _("{when}: ").format(when=when + before)))
     if behaviour is not None:
         out.append("")
         out.extend(_behaviour_text(old_name, new_name, behaviour))
@@ -455,14 +489,14 @@ def render_diff_text(diff: RulesetDiff, behaviour=None, names=None, summary_only
 
 
 def _behaviour_text(old_name, new_name, behaviour) -> list:
-    out = [f"Effet sur les profils ({old_name} → {new_name})"]
-    out.append(f"  {'Profil':<36} {'Avant':>15} {'Après':>15} {'Écart':>15}")
+    out = [_("Effect on the profiles ({old} → {new})").format(old=old_name, new=new_name)]
+    out.append(f"  {_('Profile'):<36} {_('Before'):>15} {_('After'):>15} {_('Difference'):>15}")
     for row in behaviour:
         out.append(f"  {row.name[:36]:<36} {euros(row.old_total):>15} {euros(row.new_total):>15} "
                    f"{_signed(row.difference, None):>15}")
         for mission, (old, new, difference) in row.mission_differences().items():
             if difference:
-                label = mission or "hors mission"
+                label = mission or _("outside missions")
                 out.append(f"    {label[:34]:<34} {euros(old):>15} {euros(new):>15} {_signed(difference, None):>15}")
     return out
 
@@ -486,20 +520,20 @@ def _md_cell(field, value) -> str:
 
 def _summary_markdown(diff: RulesetDiff) -> list:
     summary = diff.summary
-    out = ["### Résumé", ""]
+    out = ["### " + _("Overview"), ""]
     if summary.maxima:
-        out += [f"**{_md(summary.maximum_label)}**, par taille :", "",
-                "| Taille | Avant | Après | Écart |", "|---|---:|---:|---:|"]
+        out += [_("**{label}**, per taille:").format(label=_md(summary.maximum_label)), "",
+                _("| Taille | Before | After | Difference |"), "|---|---:|---:|---:|"]
         out += [f"| {a.taille} | {_money(a.old)} | {_money(a.new)} | {_signed(a.difference, a.percent)} |"
                 for a in summary.maxima]
         out.append("")
     for title, pairs in _added_and_removed(summary):
         if not pairs:
-            out.append(f"- {title} : aucune")
+            out.append("- " + _("{title}: none").format(title=title))
             continue
-        out.append(f"- {title} ({len(pairs)}) :")
+        out.append("- " + _("{title} ({count}):").format(title=title, count=len(pairs)))
         out.extend(f"  - {_md(_named(label, key))}" for key, label in pairs)
-    out.append(f"- Chiffres modifiés : {_figures(summary.changed_figures)}")
+    out.append(f"- {_figures(summary.changed_figures)}")
     if not summary.knock_ons:
         out.append("- " + _("Knock-on effects: none"))
     else:
@@ -524,23 +558,23 @@ def _item_markdown(diff, group, instead) -> list:
         out += ["", f"  {_('through what it reads:')}"]
         out += [f"  - {_md(cause)}" for cause in _causes(item.through)]
     if item.status == "changed" and item.changes:
-        out += ["", "  | Champ | Avant | Après |", "  |---|---|---|"]
+        out += ["", "  " + _("| Field | Before | After |"), "  |---|---|---|"]
         out += [f"  | {_FIELD.get(c.field, c.field)} | {_md_cell(c.field, c.old)} | {_md_cell(c.field, c.new)} |"
                 for c in item.changes]
     elif item.status != "changed":
         rows = _whole_fields(item)
         if rows:
-            out += ["", "  | Champ | Valeur |", "  |---|---|"]
+            out += ["", "  " + _("| Field | Value |"), "  |---|---|"]
             out += [f"  | {_FIELD.get(field, field)} | {_md_cell(field, value)} |" for field, value in rows]
     if (item.kind, item.id) in instead:
-        out += ["", f"  Montants par taille : voir la ligne ({instead[(item.kind, item.id)][1]})."]
+        out += ["", "  " + _("Amounts per taille: see the line ({id}).").format(id=instead[(item.kind, item.id)][1])]
     elif item.status != "changed":
         if any(a.taille is not None for a in item.amounts):
             out += ["", f"  {_md(_per_taille_line(item)).capitalize()}"]
     elif _unchanged(item):
         out += ["", f"  {_md(_unchanged_maxima(item))}"]
     elif item.amounts:
-        out += ["", "  | Taille | Avant | Après | Écart |", "  |---|---:|---:|---:|"]
+        out += ["", "  " + _("| Taille | Before | After | Difference |"), "  |---|---:|---:|---:|"]
         for a in item.amounts:
             which = a.taille if a.taille is not None else "—"
             out.append(f"  | {which} | {_amount_value(a, a.old)} | {_amount_value(a, a.new)} | "
@@ -550,13 +584,14 @@ def _item_markdown(diff, group, instead) -> list:
 
 
 def _behaviour_markdown(diff, behaviour) -> list:
-    out = ["### Effet sur les profils", "", "| Profil | Avant | Après | Écart |", "|---|---:|---:|---:|"]
+    out = ["### " + _("Effect on the profiles"), "", _("| Profile | Before | After | Difference |"),
+           "|---|---:|---:|---:|"]
     for row in behaviour:
         out.append(f"| {_md(row.name)} | {euros(row.old_total)} | {euros(row.new_total)} | "
                    f"{_signed(row.difference, None)} |")
         for mission, (old, new, difference) in row.mission_differences().items():
             found = diff.new.missions.get(mission) or diff.old.missions.get(mission)
-            name = _named(found.label, mission) if found else (mission or "hors mission")
+            name = _named(found.label, mission) if found else (mission or _("outside missions"))
             out.append(f"| &nbsp;&nbsp;{_md(name)} | {euros(old)} | {euros(new)} | "
                        f"{_signed(difference, None)} |")
     out.append("")
@@ -566,11 +601,11 @@ def _behaviour_markdown(diff, behaviour) -> list:
 def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None, summary_only=False) -> str:
     """The diff for a memo: the summary, then (unless ``summary_only``) a table per item."""
     old_name, new_name = _side_names(diff, names)
-    out = [f"## Comparaison : {_md(old_name)} → {_md(new_name)}", "",
-           f"- **Avant** : {_md(' '.join(diff.old.title.split()))}",
-           f"- **Après** : {_md(' '.join(diff.new.title.split()))}", ""]
+    out = ["## " + _("Comparison: {old} → {new}").format(old=_md(old_name), new=_md(new_name)), "",
+           _("- **Before**: {title}").format(title=_md(' '.join(diff.old.title.split()))),
+           _("- **After**: {title}").format(title=_md(' '.join(diff.new.title.split()))), ""]
     if diff.identical:
-        out += ["Aucune différence.", ""]
+        out += [_("No difference."), ""]
     else:
         out += _summary_markdown(diff)
     if summary_only:
@@ -579,11 +614,11 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None, summary_
         return "\n".join(out).rstrip() + "\n"
     metadata = [c for c in diff.metadata if c.field not in ("id", "title")]
     if metadata:
-        out += ["### Le texte", "", "| Champ | Avant | Après |", "|---|---|---|"]
+        out += ["### " + _("The text"), "", _("| Field | Before | After |"), "|---|---|---|"]
         out += [f"| {_FIELD.get(c.field, c.field)} | {_md(c.old)} | {_md(c.new)} |" for c in metadata]
         out.append("")
     if diff.taille:
-        out += ["### Tailles", "", "| | Avant | Après |", "|---|---|---|"]
+        out += ["### " + _("Tailles"), "", _("| | Before | After |"), "|---|---|---|"]
         out += [f"| {_FIELD.get(c.field, c.field)} | {_md_cell(c.field, c.old)} | {_md_cell(c.field, c.new)} |"
                 for c in diff.taille]
         out.append("")
@@ -593,8 +628,10 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None, summary_
         for group in _merged(items):
             out.extend(_item_markdown(diff, group, instead))
     if diff.provisions:
-        out += ["### Dispositions à date d'effet propre", "", "| Avant | Après | Dispositions |", "|---|---|---|"]
-        out += [f"| {_md(old)} | {_md(new)} | {_md(' ; '.join(phrases))} |" for old, new, phrases in _provisions(diff)]
+        out += ["### " + _("Provisions with their own date of effect"), "", _("| Before | After | Provisions |"),
+                "|---|---|---|"]
+        out += [f"| {_md(old)} | {_md(new)} | {_md(_('; ').join(phrases))} |"
+                for old, new, phrases in _provisions(diff)]
         out.append("")
     if behaviour is not None:
         out += _behaviour_markdown(diff, behaviour)

@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import click
 
-from aci_rules.engine.diagnostic import InputError, suggest
+from aci_rules.engine.diagnostic import InputError, Message, suggest
 from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile
 
@@ -448,7 +448,7 @@ def _jsonable(node):
         return {("" if k is None else str(k)): _jsonable(v) for k, v in node.items()}
     if isinstance(node, (list, tuple)):
         return [_jsonable(v) for v in node]
-    if isinstance(node, Decimal):
+    if isinstance(node, (Decimal, Message)):  # a message (an assumption) in English, as every JSON message
         return str(node)
     return node
 
@@ -518,7 +518,7 @@ def _text(r) -> str:
             for c in widest:
                 out.append(f"    {c['name'][:34]:<34} {_taille(c['taille']):>3} {euros(c['point']):>15} "
                            f"[{euros(c['low'])} ; {euros(c['high'])}]")
-    out.extend("  " + _("Assumption: {text}").format(text=a) for a in r["assumptions"])
+    out.extend("  " + _("Assumption: {text}").format(text=render(a)) for a in r["assumptions"])
     return "\n".join(out) + "\n"
 
 

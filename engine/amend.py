@@ -189,7 +189,8 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
                 if edited is None:
                     failed_edits.add(key)  # reported at the edit: not again as a table that misses a taille
                 else:
-                    entry.data = edited
+                    # The base's plausible range is about the figure it states, not the edited one.
+                    entry.data = {field: value for field, value in edited.items() if field != "plausible"}
                     entry.grafts += [(field, amendment, path + (source,)) for field, source in (
                         ("by_taille", "by_taille"), ("value", "scale" if "scale" in edit else "shift"),
                         ("reference", "reference"), ("confidence", "confidence")) if source in edit]

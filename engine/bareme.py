@@ -16,7 +16,7 @@ import itertools
 from decimal import Decimal
 
 from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
-from .helpers import non_negative
+from .helpers import non_negative, round_down
 from .ruleset import FundingLine, Ruleset
 
 __all__ = ["static_maximum", "upper_maximum", "reachable_maximum", "excluded_at", "annual_maximum",
@@ -99,9 +99,20 @@ def static_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | Non
 
 def upper_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None:
     """The most a line can reach for a taille: its static maximum, or the larger branch of a
-    conditional one (``a if c else b``) whose branches read only parameters; else None."""
+    conditional one (``a if c else b``) whose branches read only parameters, or the highest
+    value its formula can take over the taille's population (an amount per inhabitant with a
+    ceiling, see :func:`_interval_of`); else None."""
     expression = line.maximum or line.amount
+    value = _upper(ruleset, expression, taille)
+    if value is None:
+        bounds = _interval_of(ruleset, expression.node, taille)
+        if bounds is not None and bounds[1] is not None:
+            value = bounds[1].quantize(ruleset.quantum)
+    return value
 
+
+def _upper(ruleset: Ruleset, expression, taille) -> Decimal | None:
+    """A static maximum, or the larger branch of a conditional one, else None."""
     def upper(node):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == _NON_NEGATIVE
                 and len(node.args) == 1):  # the compiler's guard around an amount
@@ -112,6 +123,97 @@ def upper_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None
         return _value_of(ruleset, node, taille, sums=True)
 
     return upper(expression.node)
+
+
+def _interval_of(ruleset: Ruleset, node: ast.AST, taille):
+    """(lowest, highest) a formula tree can give a CPTS of a taille (None for a side without
+    bound), or None when it reads what has no known range.
+
+    Reads numbers, parameters, the taille, ``population`` when the taille is read on it alone
+    (its class's bounds), + - * /, ``min``, ``max``, ``round_down`` (monotonic), ``a if c
+    else b`` (either branch) and the compiler's ``non_negative`` guard: enough for an amount
+    per inhabitant with a floor and a ceiling.
+    """
+    value = _value_of(ruleset, node, taille, sums=True)
+    if value is not None:
+        return value, value
+    if isinstance(node, ast.Name):
+        return _population_range(ruleset, taille) if node.id == "population" else None
+    if isinstance(node, ast.IfExp):
+        branches = [_interval_of(ruleset, node.body, taille), _interval_of(ruleset, node.orelse, taille)]
+        if None in branches:
+            return None
+        return _lowest(*(b[0] for b in branches)), _highest(*(b[1] for b in branches))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _interval_of(ruleset, node.operand, taille)
+        return None if inner is None else (_negate(inner[1]), _negate(inner[0]))
+    if isinstance(node, ast.BinOp):
+        return _arithmetic(node.op, _interval_of(ruleset, node.left, taille),
+                           _interval_of(ruleset, node.right, taille))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+        name, arguments = node.func.id, [_interval_of(ruleset, arg, taille) for arg in node.args]
+        if name == _NON_NEGATIVE and len(arguments) == 1:
+            return arguments[0]
+        if name == "round_down" and arguments[0] is not None:
+            step = arguments[1] if len(arguments) > 1 else (Decimal(1), Decimal(1))
+            if step is None or step[0] != step[1]:
+                return None
+            low, high = arguments[0]
+            return tuple(None if b is None else round_down(b, step[0]) for b in (low, high))
+        if name in ("min", "max"):
+            # min: below every argument's highest; max: above every argument's lowest. An
+            # argument without a known range leaves that side open.
+            lows = [None if a is None else a[0] for a in arguments]
+            highs = [None if a is None else a[1] for a in arguments]
+            if name == "min":
+                known = [h for h in highs if h is not None]
+                return (None if None in lows else min(lows)), (min(known) if known else None)
+            known = [low for low in lows if low is not None]
+            return (max(known) if known else None), (None if None in highs else max(highs))
+    return None
+
+
+def _population_range(ruleset: Ruleset, taille):
+    if ruleset.taille is None or " ".join(ruleset.taille.basis.text.split()) != "population":
+        return None
+    classes = [c for c in ruleset.taille.classes if c.taille == taille]
+    if not classes:
+        return None
+    highs = [c.high for c in classes]
+    return Decimal(min(c.low for c in classes)), (None if None in highs else Decimal(max(highs)))
+
+
+def _negate(value):
+    return None if value is None else -value
+
+
+def _lowest(*values):
+    return None if None in values else min(values)
+
+
+def _highest(*values):
+    return None if None in values else max(values)
+
+
+def _arithmetic(op, left, right):
+    """The range of ``left op right`` from the ranges of both sides (None when unknown)."""
+    if left is None or right is None:
+        return None
+    (a, b), (c, d) = left, right
+    if isinstance(op, ast.Add):
+        return (None if None in (a, c) else a + c), (None if None in (b, d) else b + d)
+    if isinstance(op, ast.Sub):
+        return (None if None in (a, d) else a - d), (None if None in (b, c) else b - c)
+    if isinstance(op, ast.Mult):
+        if None not in (a, b, c, d):
+            corners = [a * c, a * d, b * c, b * d]
+            return min(corners), max(corners)
+        if a is not None and c is not None and a >= 0 and c >= 0:  # both sides non-negative
+            return a * c, (None if None in (b, d) else b * d)
+        return None
+    if isinstance(op, ast.Div) and c == d and c is not None and c > 0:
+        return (None if a is None else a / c), (None if b is None else b / c)
+    return None
 
 
 def excluded_at(ruleset: Ruleset, line: FundingLine, taille) -> bool:

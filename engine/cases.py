@@ -36,19 +36,20 @@ class CaseOutcome:
     name: str
     file: str
     line: int | None
-    failures: tuple = ()  # texts: "expected ..., got ..."
+    failures: tuple = ()  # messages: "expected ..., got ..."
     diagnostics: tuple = ()  # input problems that kept the case from running
 
     @property
     def passed(self) -> bool:
         return not self.failures and not self.diagnostics
 
-    def report(self) -> str:
-        """A readable account of a failed case."""
+    def report(self, translate=str) -> str:
+        """A readable account of a failed case; ``translate`` renders a message or a diagnostic in
+        the reader's language (English by default)."""
         where = f"{self.file}:{self.line}" if self.line else self.file
-        lines = [f"FAIL {where}: {self.name}"]
-        lines += [f"  {failure}" for failure in self.failures]
-        lines += [f"  {diagnostic}" for diagnostic in self.diagnostics]
+        lines = [translate(msg("FAIL {where}: {name}", where=where, name=self.name))]
+        lines += [f"  {translate(failure)}" for failure in self.failures]
+        lines += [f"  {translate(diagnostic)}" for diagnostic in self.diagnostics]
         return "\n".join(lines)
 
 
@@ -155,7 +156,7 @@ def _check(found: _Found, expect: dict) -> list[str]:
 
     def compare(what, expected, got):
         if expected != got:
-            failures.append(f"{what}: expected {expected}, got {got}")
+            failures.append(msg("{what}: expected {expected}, got {got}", what=what, expected=expected, got=got))
 
     if "ruleset" in expect:
         compare("ruleset", expect["ruleset"], found.ruleset)
@@ -167,31 +168,34 @@ def _check(found: _Found, expect: dict) -> list[str]:
         compare("total", _amount(expect["total"]), found.total)
     for line_id, amount in (expect.get("lines") or {}).items():
         if line_id not in amounts:
-            failures.append(f"line {line_id}: expected {_amount(amount)}, but the line does not apply")
+            failures.append(msg("line {id}: expected {amount}, but the line does not apply", id=line_id,
+                                amount=_amount(amount)))
         else:
-            compare(f"line {line_id}", _amount(amount), amounts[line_id])
+            compare(msg("line {id}", id=line_id), _amount(amount), amounts[line_id])
     for line_id, amount in (expect.get("maxima") or {}).items():
         if line_id not in amounts:
-            failures.append(f"maximum of {line_id}: expected {_amount(amount)}, but the line does not apply")
+            failures.append(msg("maximum of {id}: expected {amount}, but the line does not apply", id=line_id,
+                                amount=_amount(amount)))
         else:
-            compare(f"maximum of {line_id}", _amount(amount), found.maxima[line_id])
+            compare(msg("maximum of {id}", id=line_id), _amount(amount), found.maxima[line_id])
     for line_id in expect.get("absent") or []:
         if line_id in amounts:
-            failures.append(f"line {line_id}: expected not to apply, got {amounts[line_id]}")
+            failures.append(msg("line {id}: expected not to apply, got {amount}", id=line_id, amount=amounts[line_id]))
     for field, table in (("volet", found.volets), ("mission", found.missions)):
         for value, amount in (expect.get(field + "s") or {}).items():
             got = sum((a for k, a in amounts.items() if table.get(k) == value), Decimal(0))
             compare(f"{field} {value}", _amount(amount), got)
     for line_id, tag in (expect.get("confidence") or {}).items():
-        compare(f"confidence of {line_id}", tag, found.confidence.get(line_id))
+        compare(msg("confidence of {id}", id=line_id), tag, found.confidence.get(line_id))
     for obligation_id, status in (expect.get("obligations") or {}).items():
-        compare(f"obligation {obligation_id}", status, found.obligations.get(obligation_id))
+        compare(msg("obligation {id}", id=obligation_id), status, found.obligations.get(obligation_id))
     for code in expect.get("warnings") or []:
         if code not in found.warnings:
-            failures.append(f"warning {code}: expected, got {', '.join(found.warnings) or 'no warning'}")
+            failures.append(msg("warning {code}: expected, got {got}", code=code,
+                                got=', '.join(found.warnings) or msg("no warning")))
     for code in expect.get("no_warnings") or []:
         if code in found.warnings:
-            failures.append(f"warning {code}: not expected, got it")
+            failures.append(msg("warning {code}: not expected, got it", code=code))
     if "segments" in expect:
         compare("segments", expect["segments"], found.segments)
     if "contract" in expect:
@@ -297,7 +301,8 @@ def _expected(case: Case, library: Library, transform, fast) -> list[str]:
             return []
         raise
     if "error" in expect:
-        return [f"error {expect['error']}: expected, got an evaluation under {result.ruleset.id}"]
+        return [msg("error {code}: expected, got an evaluation under {ruleset}", code=expect['error'],
+                    ruleset=result.ruleset.id)]
     return check_result(result, expect)
 
 
@@ -312,7 +317,10 @@ def run_case_file(path: str, library: Library | None = None, allow=()) -> list[C
     return sorted(outcomes, key=lambda o: o.line or 0)
 
 
-def check_schedule(schedule: Schedule, expect: dict) -> list[str]:
+_YEAR_KINDS = {"contract_years": msg("contract year"), "calendar_years": msg("calendar year")}
+
+
+def check_schedule(schedule: Schedule, expect: dict) -> list:
     """What differs between a payment calendar and the expectations of a case."""
     failures = []
     due: dict = {}
@@ -324,29 +332,34 @@ def check_schedule(schedule: Schedule, expect: dict) -> list[str]:
         matches = {k: v for k, v in due.items() if k[0] == day and k[1] == item["line"]
                    and ("contract_year" not in item or k[2] == item["contract_year"])}
         got = sum(matches.values(), Decimal(0)) if matches else None
-        year = f" (contract year {item['contract_year']})" if "contract_year" in item else ""
+        year = msg(" (contract year {number})", number=item['contract_year']) if "contract_year" in item else ""
         if got is None:
-            failures.append(f"payment {item['line']}{year} on {day}: expected {_amount(item['amount'])}, "
-                            "got no payment")
+            failures.append(msg("payment {line}{year} on {day}: expected {amount}, got no payment", line=item['line'],
+                                year=year, day=day, amount=_amount(item['amount'])))
         elif got != _amount(item["amount"]):
-            failures.append(f"payment {item['line']}{year} on {day}: expected {_amount(item['amount'])}, got {got}")
+            failures.append(msg("payment {line}{year} on {day}: expected {amount}, got {got}", line=item['line'],
+                                year=year, day=day, amount=_amount(item['amount']), got=got))
     for field, totals in (("contract_years", schedule.by_contract_year()),
                           ("calendar_years", schedule.by_calendar_year())):
         for key, amount in (expect.get(field) or {}).items():
             got = totals.get(int(key))
             if got != _amount(amount):
-                failures.append(f"{field[:-1].replace('_', ' ')} {key}: expected {_amount(amount)}, got {got}")
+                failures.append(msg("{what} {key}: expected {amount}, got {got}", what=_YEAR_KINDS[field], key=key,
+                                    amount=_amount(amount), got=got))
     entitlements = {year.number: year.total for year in schedule.years}
     for key, amount in (expect.get("entitlements") or {}).items():
         got = entitlements.get(int(key))
         if got != _amount(amount):
-            failures.append(f"entitlement of contract year {key}: expected {_amount(amount)}, got {got}")
+            failures.append(msg("entitlement of contract year {key}: expected {amount}, got {got}", key=key,
+                                amount=_amount(amount), got=got))
     if "total" in expect and schedule.total != _amount(expect["total"]):
-        failures.append(f"schedule total: expected {_amount(expect['total'])}, got {schedule.total}")
+        failures.append(msg("schedule total: expected {amount}, got {got}", amount=_amount(expect['total']),
+                            got=schedule.total))
     codes = [note.code for note in schedule.notes]
     for code in expect.get("warnings") or []:
         if code not in codes:
-            failures.append(f"schedule warning {code}: expected, got {', '.join(codes) or 'no warning'}")
+            failures.append(msg("schedule warning {code}: expected, got {got}", code=code,
+                                got=', '.join(codes) or msg("no warning")))
     return failures
 
 

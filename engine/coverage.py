@@ -313,7 +313,8 @@ class CoverageRecorder:
                 "summary": {
                     "lines": [sum(1 for v in lines if v["applied"] and v["not_applied"]), len(lines)],
                     "conditions": [sum(1 for v in conditions if v["true"] and v["false"]), len(conditions)],
-                    "parameters": [sum(1 for v in cells if v["reads"]), sum(1 for v in cells if not v["informative"])],
+                    "parameters": [sum(1 for v in cells if v["reads"] and not v["informative"]),
+                                   sum(1 for v in cells if not v["informative"])],
                     "payments": [sum(1 for v in payments if v["installments"]), len(payments)],
                 },
             })

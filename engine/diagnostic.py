@@ -130,6 +130,9 @@ class Message:
     def __str__(self) -> str:
         return self.render()
 
+    def __hash__(self) -> int:  # a message is a value: the same template and parameters, the same message
+        return hash((self.template, repr(sorted(self.params.items()))))
+
     def __add__(self, other):  # "message" + " more": one message of two parts
         return msg("{first}{second}", first=self, second=other)
 

@@ -81,7 +81,8 @@ def edit_parameter(name: str, base: dict, edit: dict, *, quantum: Decimal, propo
     then rounded half up to ``quantum``. ``by_taille`` cells are set outright (None removes
     one). Cells not named keep their value and confidence; the cells written take the
     edit's confidence (``proposed`` in a proposal), the weaker of it and the old cell's
-    when computed from it. The reference becomes the old one followed by the edit's.
+    when computed from it, and lose the old cell's ``plausible`` range. The reference
+    becomes the old one followed by the edit's.
 
     ``problem(code, message, path, key=False)`` reports each problem at the edit's node; the result
     is None when there was any.
@@ -127,6 +128,7 @@ def edit_parameter(name: str, base: dict, edit: dict, *, quantum: Decimal, propo
         if value is None:
             return None
         result["value"] = value
+        result.pop("plausible", None)  # the range was where the old figure plausibly lay
         old_tag = base["confidence"] if isinstance(base["confidence"], str) else weakest(*base["confidence"].values())
         result["confidence"] = weakest(old_tag, tag if isinstance(tag, str) else weakest(*tag.values()))
         return result
@@ -183,7 +185,24 @@ def edit_parameter(name: str, base: dict, edit: dict, *, quantum: Decimal, propo
         return None
     result["by_taille"] = dict(sorted(new.items()))
     result["confidence"] = _folded({key: tags[key] for key in result["by_taille"]})
+    written = {key for key in new if new[key] != old.get(key) or key in (cells or {})
+               or touches(scale, key) or touches(shift, key)}
+    _drop_ranges(result, written)
     return result
+
+
+def _drop_ranges(parameter: dict, written: set) -> None:
+    """Drop the ``plausible`` range of the cells an edit writes: it said where the old figure
+    plausibly lay (engine/plausible.py), not the proposal's; the cells not written keep theirs."""
+    plausible = parameter.get("plausible")
+    if not isinstance(plausible, dict) or not written:
+        return
+    ranges = plausible.get("by_taille")
+    kept = {key: value for key, value in ranges.items() if key not in written} if isinstance(ranges, dict) else {}
+    if kept and set(plausible) <= {"by_taille", "reason", "unit"}:
+        parameter["plausible"] = {**plausible, "by_taille": kept}
+    else:
+        parameter.pop("plausible")
 
 
 def size_classes(taille) -> list:

@@ -269,7 +269,7 @@ def _oneof_words(schema) -> Message:
         elif option.get("type") == "object":
             words.append(msg("a mapping"))
         elif ref.endswith("/confidence"):
-            words.append(msg("confirmed, derived or unverified"))
+            words.append(msg("confirmed, derived, unverified or proposed"))
     return _either(words) if words else msg("another form")
 
 

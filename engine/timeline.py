@@ -38,8 +38,8 @@ __all__ = ["Contract", "ContractYear", "Segment", "Timeline", "contract_on", "co
 _ZERO = Decimal(0)
 _ONE_DAY = datetime.timedelta(days=1)
 
-RENEWAL_ASSUMPTION = ("renouvellement supposé (--assume-renewal) : un nouveau contrat de même durée à chaque "
-                      "échéance du dernier contrat connu, sous le texte alors en vigueur")
+RENEWAL_ASSUMPTION = msg("renewal assumed (--assume-renewal): a new contract of the same length at each end "
+                         "of the last contract known, under the text then in force")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,15 +221,15 @@ class Timeline:
             found = self._by_stretch[stretch] = self._resolve(day)
         return found
 
-    def assumptions(self) -> list[str]:
-        """What the results rest on beyond the texts and the profile, for a person to read."""
+    def assumptions(self) -> list:
+        """What the results rest on beyond the texts and the profile, for a person to read (messages)."""
         found = []
         if self.as_if_from is not None:
-            found.append(f"{self.requested} appliqué comme s'il était en vigueur depuis le {self.as_if_from} "
-                         f"(sa date propre : {self.own_date})")
+            found.append(msg("{text} applied as if in force from {day} (its own date: {own})", text=self.requested,
+                             day=self.as_if_from, own=self.own_date))
         elif self.requested is not None and not self.enacted:
-            found.append(f"{self.requested} à partir de sa date d'entrée en vigueur ({self.own_date}), "
-                         "les textes qu'il modifie avant")
+            found.append(msg("{text} from its own date of entry into force ({own}), the texts it amends before",
+                             text=self.requested, own=self.own_date))
         if self.renewal:
             found.append(RENEWAL_ASSUMPTION)
         return found

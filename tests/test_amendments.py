@@ -737,6 +737,16 @@ def test_scale_and_shift_are_exact_and_rounded_half_up_to_the_quantum(write):
     assert parameters["montant_fonctionnement"].reference.endswith("; Hypothèse de test, + 5 % pour chaque taille")
 
 
+def test_an_edit_drops_the_plausible_range_of_the_cells_it_writes_only():
+    """avenant 2's ranges (majoration rate; contrat d'accompagnement, tailles 2 and 3) described
+    where its own figures plausibly lie, not a proposal's: 0.15 is outside 0..0.10 and loads."""
+    edited = compiled(PROPOSALS / "tableaux-modifies.yaml").document.data["parameters"]
+    assert edited["taux_majoration"]["value"] == Decimal("0.15") and "plausible" not in edited["taux_majoration"]
+    completed = compiled(PROPOSALS / "taille-5-sans-crises.yaml").document.data["parameters"]
+    base = Library().get("avenant-2").document.data["parameters"]["montant_contrat_accompagnement"]
+    assert completed["montant_contrat_accompagnement"]["plausible"] == base["plausible"]  # cell 5 only written
+
+
 def test_an_edit_in_an_avenant_keeps_the_tags_it_gives(write):
     text = amendment("""\
 changes:

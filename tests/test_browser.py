@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from aci_rules.cli.main import cli
 from chromium import HOW_TO_RUN, Chromium, find_chromium, png_ink
-from conftest import EXAMPLES, one_json_document
+from conftest import EXAMPLES, ROOT, one_json_document
 
 EXECUTABLE = find_chromium()
 pytestmark = pytest.mark.skipif(EXECUTABLE is None, reason=HOW_TO_RUN)
@@ -35,6 +35,7 @@ PAGES = {
     "compare": ["compare", EXAMPLES, "--baseline", "avenant-2", "--reform", PLAN, "--date", "2024-06-01"],
     "report": ["report", PLAN, "--baseline", "avenant-2", "--sample", EXAMPLES / "national-sample.csv",
                "--date", "2024-06-01"],
+    "coverage": ["test", ROOT / "tests" / "cases", "--allow", ROOT, "--coverage"],
 }
 WIDTHS = {"laptop": 1366, "a4": 794}  # an A4 sheet is 210 mm: 794 CSS pixels
 
@@ -116,7 +117,7 @@ def test_page_in_chromium(browser, pages, name, width):
     assert layout["page"] <= layout["window"], "the page is wider than the window"
 
     figures = report.values["figures"]
-    assert len(figures) >= 5
+    assert len(figures) >= (3 if name == "coverage" else 5)  # coverage: evaluations, cases passed and failed
     for key, text in figures:
         expected = _lookup(document, key)
         shown = _figure(text)

@@ -197,3 +197,22 @@ def test_the_readmes_example_is_what_diff_prints(run_cli):
     shown = [line.rstrip() for line in block.split("```", 1)[0].splitlines() if line.strip() not in ("", "…")]
     printed = [line.rstrip() for line in run_cli("diff", "avenant-2", NEW_MISSION, "--summary").stdout.splitlines()]
     assert shown and all(line in printed for line in shown)
+
+
+def test_an_amount_per_inhabitant_with_a_floor_and_a_ceiling_has_a_maximum_per_taille():
+    """The summary's yearly maximum stays known when fonctionnement is 0.80 € per inhabitant
+    between 50 000 and 90 000 € (tests/diff/fonctionnement-par-habitant.yaml): each taille bounds
+    the population (ACI CPTS 2019, art. 8, and avenant 2: taille 1 up to 39 999 inhabitants,
+    taille 2 up to 80 000, taille 3 up to 175 000, taille 4 beyond)."""
+    old, new = rulesets("avenant-2", HERE / "diff" / "fonctionnement-par-habitant.yaml")
+    diff = diff_rulesets(old, new)
+    rate, floor, ceiling = Decimal("0.80"), Decimal(50000), Decimal(90000)
+    most_inhabitants = {1: 39999, 2: 80000, 3: 175000, 4: None}
+    fonctionnement_2019 = {1: 50000, 2: 60000, 3: 75000, 4: 90000}  # ACI CPTS 2019, art. 8 of the annex
+    official = {1: 287500, 2: 382500, 3: 487500, 4: 580000}  # avenant 2's yearly maximum (FACTS.md §4.1)
+    for row in diff.summary.maxima:
+        top = most_inhabitants[row.taille]
+        per_inhabitant = ceiling if top is None else min(ceiling, (top * rate).to_integral_value("ROUND_DOWN"))
+        expected = official[row.taille] - fonctionnement_2019[row.taille] + max(floor, per_inhabitant)
+        assert (row.old, row.new) == (official[row.taille], expected)
+    assert [row.new for row in diff.summary.maxima] == [287500, 386500, 502500, 580000]

@@ -17,7 +17,7 @@ COMMANDS = sorted(cli.list_commands(click.Context(cli)))
 
 def examples_of(text: str) -> list[str]:
     lines = text.rstrip().splitlines()
-    start = max(i for i, line in enumerate(lines) if line.strip() == "Examples:")
+    start = max(i for i, line in enumerate(lines) if line.strip() in ("Examples:", "Exemples :"))
     return [line.strip() for line in lines[start + 1:]]
 
 

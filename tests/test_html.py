@@ -233,3 +233,62 @@ def test_the_yearly_maximum_by_mission_adds_up_to_the_yearly_maximum(ruleset):
         assert sum(part[taille] for part in parts.values()) == amount
     if ruleset == "avenant-2":
         assert total == {1: Decimal(287500), 2: Decimal(382500), 3: Decimal(487500), 4: Decimal(580000)}
+
+
+# -- the coverage of the test cases (issue 19) --------------------------------------------
+
+WEAK_CASES = """\
+cases:
+  - name: aci 2019, taille 1, one date only
+    source: a deliberately weak case file
+    date: 2021-06-01
+    profile:
+      name: CPTS de taille 1
+      population: 30000
+      contract_signed: 2020-01-15
+      missions:
+        acces_soins: {started: 2020-01-15, achievement: {2: 1}}
+    expect:
+      ruleset: aci-2019
+      size: 1
+"""
+
+
+def _coverage_page(run_cli, tmp_path, cases, *extra):
+    path = tmp_path / "coverage.html"
+    result = run_cli("test", cases, "--coverage", "--format", "html", "--output", path, *extra)
+    no_traceback(result)
+    return result, path.read_text(encoding="utf-8")
+
+
+def test_the_coverage_page_shows_what_a_weak_case_file_leaves_untested(run_cli, write, tmp_path):
+    cases = write("weak.yaml", WEAK_CASES)
+    result, page = _coverage_page(run_cli, tmp_path, cases)
+    assert result.exit_code == 0 and result.stdout == ""
+    document = one_json_document(run_cli("test", cases, "--coverage", "--format", "json").stdout)
+    files = document["coverage"]["files"]
+    assert '<html lang="fr">' in page and "Couverture des cas de test" in page
+    assert "Ce qu&#39;aucun cas n&#39;exerce" in page and "Couverture complète" not in page
+    # Each ruleset file's counts, as the JSON gives them, in the chart's table.
+    for entry in files:
+        done, total = entry["summary"]["lines"]
+        assert f">{done}/{total}<" in page, entry["file"]
+    # Every gap is listed with its place: the weak file never sees a line not apply.
+    gaps = [line for entry in files for line in entry["lines"] if not (line["applied"] and line["not_applied"])]
+    assert gaps and all(f"rules/aci-2019.yaml:{line['line']}" in page for line in gaps if line["line"])
+    assert "s&#39;applique toujours" in page or "ne s&#39;applique jamais" in page
+
+
+def test_the_shipped_cases_reach_full_coverage_on_the_page_in_english(run_cli, tmp_path):
+    from conftest import ROOT
+
+    result, page = _coverage_page(run_cli, tmp_path, ROOT / "tests" / "cases", "--allow", ROOT, "--lang", "en")
+    assert result.exit_code == 0
+    assert '<html lang="en">' in page and "Coverage of the test cases" in page and "Full coverage." in page
+    assert "Accepted gaps" in page and "Couverture" not in page and "Produit par" not in page
+
+
+def test_the_coverage_page_needs_coverage_and_output_needs_the_page(run_cli, write, tmp_path):
+    cases = write("weak.yaml", WEAK_CASES)
+    assert run_cli("test", cases, "--format", "html").exit_code == 2
+    assert run_cli("test", cases, "--coverage", "--output", tmp_path / "x.html").exit_code == 2

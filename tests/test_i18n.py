@@ -239,3 +239,95 @@ def test_an_evaluation_error_is_said_in_the_language(run_cli, write):
     french = " ".join(run_cli("eval", PROFILE, "--date", "2024-06-01", "--ruleset", path).stderr.split())
     english = " ".join(run_cli("eval", PROFILE, "--date", "2024-06-01", "--ruleset", path, "--lang", "en").stderr.split())
     assert "E401 division par zéro" in french and "E401 division by zero" in english, (french, english)
+
+
+# -- --help ------------------------------------------------------------------------------
+
+def _help_commands():
+    import click
+
+    from aci_rules.cli.base import cli
+
+    return [None] + sorted(cli.list_commands(click.Context(cli)))
+
+
+@pytest.mark.parametrize("name", _help_commands())
+def test_help_speaks_the_language_wherever_lang_stands(run_cli, name):
+    """Every --help text (the command's, each option's, click's own words) is in the catalogs:
+    French by default, English with --lang en, before or after --help."""
+    import click
+
+    from aci_rules.cli.base import cli
+    from aci_rules.cli.i18n import _, use_language
+
+    command = cli.get_command(click.Context(cli), name) if name else cli
+    words = [name] if name else []
+    french = run_cli(*words, "--help").stdout
+    english = [run_cli(*words, "--help", "--lang", "en").stdout, run_cli(*words, "--lang", "en", "--help").stdout]
+    assert french.startswith("Usage :") and "Exemples :" in french and "Afficher cette aide et quitter." in french
+    for text in english:
+        assert text.startswith("Usage:") and "Examples:" in text and "Show this message and exit." in text
+    flat = {language: " ".join(text.split()) for language, text in (("fr", french), ("en", english[0]))}
+    for param in command.params:
+        if getattr(param, "help", None):
+            use_language("fr")
+            assert " ".join(_(param.help).split()) in flat["fr"], param.help
+            assert param.help != _(param.help) or param.help in CLICK_SAME, param.help  # translated
+            use_language("en")
+            assert " ".join(param.help.split()) in flat["en"], param.help
+    use_language(None)
+
+
+CLICK_SAME = set()  # help texts written alike in both languages (none today)
+
+
+def test_click_s_own_errors_follow_the_language(run_cli):
+    french = run_cli("eval", "--format", "foo", "x")
+    assert french.exit_code == 2 and "Erreur : Valeur invalide pour '--format'" in french.stderr
+    english = run_cli("eval", "--format", "foo", "x", "--lang", "en")
+    assert "Error: Invalid value for '--format'" in english.stderr
+    assert "Argument manquant 'PROFILE'" in run_cli("eval").stderr
+
+
+# -- one language per output --------------------------------------------------------------
+
+def _catalog_texts(language: str) -> set:
+    """Whole texts of a language that the other does not share: long enough and without fields
+    to be recognised inside an output, and written differently in the other language."""
+    texts = set()
+    for template, entry in po_entries("fr").items():
+        text = entry.string if language == "fr" else template
+        other = template if language == "fr" else entry.string
+        if len(text) >= 20 and not catalogs.placeholders(text) and text != other and "\n" not in text:
+            texts.add(text.strip())
+    return texts
+
+
+ONE_LANGUAGE_OUTPUTS = {
+    "eval": ["eval", EXAMPLES / "cpts-avenant-2-taille-4.yaml", "--date", "2023-06-01", "--explain"],
+    "schedule": ["schedule", EXAMPLES / "cpts-avenant-2-taille-4.yaml"],
+    "diff": ["diff", "aci-2019", "avenant-2"],
+    "diff markdown": ["diff", "aci-2019", "avenant-2", "--format", "markdown"],
+    "diff proposal": ["diff", "avenant-2", EXAMPLES / "plan-100-cpts.yaml", "--profiles", EXAMPLES,
+                      "--date", "2024-06-01"],
+    "budget": ["budget", ROOT / "tests" / "budget" / "deux-cpts.csv", "--baseline", "avenant-2", "--reform",
+               ROOT / "tests" / "budget" / "avance-100.yaml", "--from", "2022", "--to", "2024"],
+    "budget markdown": ["budget", ROOT / "tests" / "budget" / "deux-cpts.csv", "--baseline", "avenant-2",
+                        "--from", "2022", "--to", "2023", "--format", "markdown"],
+    "test": ["test", ROOT / "tests" / "cases", "--allow", ROOT / "tests", "--verbose"],
+    "test coverage": ["test", ROOT / "tests" / "cases", "--allow", ROOT / "tests", "--coverage"],
+    "show": ["show", "avenant-2"],
+    "list": ["list"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ONE_LANGUAGE_OUTPUTS))
+@pytest.mark.parametrize("language", catalogs.LANGUAGES)
+def test_each_output_is_in_one_language(run_cli, name, language):
+    """No text of the other language's catalog appears in an output (the YAML's own texts aside)."""
+    other = "en" if language == "fr" else "fr"
+    result = run_cli(*ONE_LANGUAGE_OUTPUTS[name], "--lang", language)
+    assert result.exit_code in (0, 1), result.stderr
+    output = " ".join((result.stdout + result.stderr).split())
+    strays = sorted(text for text in _catalog_texts(other) if " ".join(text.split()) in output)
+    assert strays == [], f"{name} --lang {language} shows {other} texts: {strays[:8]}"

@@ -265,7 +265,7 @@ def test_schedule_follows_the_later_contract_and_the_assumption(run_cli, write):
     assert usage.exit_code == 2 and "--until" in usage.stderr
     renewed = _json(run_cli, "schedule", alone, "--assume-renewal", "--until", "2027-12-31", "--format", "json")
     assert [y["assumed"] for y in renewed["years"]] == [False] * 5 + [True] * 4  # to 2028-09-30
-    assert any("renouvellement" in a for a in renewed["assumptions"])
+    assert any("renewal" in a for a in renewed["assumptions"])  # JSON messages are English
 
 
 def test_compare_of_a_2027_proposal_counts_the_early_signatories_only_with_the_assumption(run_cli):
@@ -279,7 +279,7 @@ def test_compare_of_a_2027_proposal_counts_the_early_signatories_only_with_the_a
                     "--date", "2027-06-01", "--format", "json", "--assume-renewal")
     assert renewed["out_of_contract_both"] == 0
     assert renewed["gain"] == renewed["profiles"]  # fonctionnement + 10 % for every CPTS under contract
-    assert any("renouvellement" in a for a in renewed["assumptions"])
+    assert any("renewal" in a for a in renewed["assumptions"])  # JSON messages are English
     text = run_cli("compare", sample, "--baseline", "avenant-2", "--reform", AVENANT_2027, "--date", "2027-06-01")
     assert f"hors contrat {ended}" in text.stdout and "--assume-renewal" in text.stdout
 

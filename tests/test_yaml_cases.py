@@ -30,7 +30,7 @@ def test_the_case_files_cover_both_texts():
 
 
 def test_command_passes_on_the_shipped_cases(run_cli):
-    run = run_cli("test", CASES_DIR, "--allow", ROOT)
+    run = run_cli("test", CASES_DIR, "--allow", ROOT, "--lang", "en")
     assert run.exit_code == 0, run.stdout + run.stderr
     assert run.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
 
@@ -52,7 +52,7 @@ cases:
 
 def test_a_failing_case_names_its_file_and_line_and_shows_expected_and_got(run_cli, write):
     path = write("cases/wrong.yaml", "# a comment line\n" + FAILING_CASE)
-    run = run_cli("test", path.parent)
+    run = run_cli("test", path.parent, "--lang", "en")
     assert run.exit_code == 1
     assert f"FAIL {path}:3: a wrong expectation" in run.stdout
     assert "total: expected 12345, got 50000.00" in run.stdout
@@ -63,7 +63,7 @@ def test_a_failing_case_names_its_file_and_line_and_shows_expected_and_got(run_c
 
 def test_an_invalid_inline_profile_is_reported_at_its_line_in_the_case_file(run_cli, write):
     path = write("bad.yaml", FAILING_CASE.replace("population: 30000", "populaton: 30000"))
-    run = run_cli("test", path)
+    run = run_cli("test", path, "--lang", "en")
     assert run.exit_code == 1
     assert f"{path}:7:7: E201 unknown field 'populaton': did you mean 'population'?" in run.stdout
 
@@ -73,3 +73,12 @@ def test_a_case_file_that_is_not_valid_is_reported(run_cli, write):
     run = run_cli("test", path)
     assert run.exit_code == 1
     assert "E202" in run.stdout
+
+
+def test_the_report_of_a_failing_case_is_in_french_by_default(run_cli, write):
+    path = write("cases/wrong.yaml", "# a comment line\n" + FAILING_CASE)
+    run = run_cli("test", path.parent)
+    assert f"ÉCHEC {path}:3: a wrong expectation" in run.stdout  # the case's name is the author's text
+    assert "total : attendu 12345, obtenu 50000.00" in run.stdout
+    assert "ligne fonctionnement : attendu 50001, obtenu 50000.00" in run.stdout
+    assert run.stdout.strip().splitlines()[-1] == "0 réussis, 1 en échec"

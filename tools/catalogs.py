@@ -1,7 +1,9 @@
 """Rebuild the gettext catalogs of cli/locale from the code: ``python tools/catalogs.py``.
 
-1. Extract every message template of engine/ and cli/: the literal first argument of
-   ``msg(...)``, ``Message(...)`` and ``_(...)``; write ``cli/locale/aci_rules.pot``.
+1. Extract every message template of engine/, cli/ and cli/templates/ (``_("...")``): the literal first argument of
+   ``msg(...)``, ``Message(...)``, ``_(...)`` and ``N_(...)``, and the --help texts (the
+   ``help=`` of each option, the docstring of each command, as click shows it); write
+   ``cli/locale/aci_rules.pot``.
 2. Update each language's ``.po``: new templates are added (English: the template itself,
    the code's language; French: empty, for a translator), templates no longer in the code
    are dropped, translations kept.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import inspect
 import io
 import pathlib
 import re
@@ -24,7 +27,13 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "cli" / "locale"
 DOMAIN = "aci_rules"
 SOURCES = ("engine", "cli")
-MARKERS = {"msg", "Message", "_"}
+# The HTML templates: their texts are written _("...") (a double-quoted literal, no escape).
+TEMPLATES = "cli/templates"
+TEMPLATE_CALL = re.compile(r'\b_\("([^"\\]*)"\)')
+MARKERS = {"msg", "Message", "_", "N_"}
+# A --help text: the help of an option or a command, the docstring of a click command.
+HELP_KEYWORDS = {"help", "short_help"}
+COMMAND_DECORATORS = {"command", "group"}
 # The machinery itself passes templates along: the one place a template may be a variable.
 MACHINERY = {"engine/diagnostic.py", "cli/i18n.py"}
 # A fixed header date: the catalogs change when the messages do, not when the tool runs.
@@ -52,6 +61,8 @@ def extract(root: pathlib.Path = ROOT) -> tuple[dict, list]:
         for path in sorted((root / folder).glob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
             for node in ast.walk(tree):
+                for text, line in _help_texts(node):
+                    found.setdefault(text, []).append((str(path.relative_to(root)), line))
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                         and node.func.id in MARKERS and node.args):
                     continue
@@ -61,7 +72,27 @@ def extract(root: pathlib.Path = ROOT) -> tuple[dict, list]:
                     found.setdefault(first.value, []).append(where)
                 elif where[0] not in MACHINERY:
                     problems.append(where)
+    for path in sorted((root / TEMPLATES).glob("*.j2")):
+        text = path.read_text(encoding="utf-8")
+        for match in TEMPLATE_CALL.finditer(text):
+            found.setdefault(match[1], []).append((str(path.relative_to(root)), text.count("\n", 0, match.start()) + 1))
     return found, problems
+
+
+def _help_texts(node):
+    """The --help texts a node gives: (text, line)."""
+    if isinstance(node, ast.Call):
+        for keyword in node.keywords:
+            if (keyword.arg in HELP_KEYWORDS and isinstance(keyword.value, ast.Constant)
+                    and isinstance(keyword.value.value, str)):
+                yield keyword.value.value, keyword.value.lineno
+    if isinstance(node, ast.FunctionDef) and any(
+            isinstance(d, ast.Call) and (getattr(d.func, "attr", None) or getattr(d.func, "id", None))
+            in COMMAND_DECORATORS for d in node.decorator_list):
+        docstring = ast.get_docstring(node, clean=False)
+        if docstring:
+            # As click shows it: cleaned, up to a form feed.
+            yield inspect.cleandoc(docstring).partition("\f")[0], node.lineno
 
 
 def _catalog_module():
