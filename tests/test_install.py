@@ -151,7 +151,7 @@ def test_python_m_from_the_repository_root_runs_the_installed_package(wheel_site
 
     helped = run(python + ["-m", "aci_rules", "--help"], cwd=ROOT, env=env)
     assert helped.returncode == 0, helped.stderr
-    assert "Traceback" not in helped.stderr and "Usage:" in helped.stdout
+    assert "Traceback" not in helped.stderr and "Usage :" in helped.stdout  # French by default
 
     result = run(python + ["-m", "aci_rules", "eval", "examples/cpts-2019-taille-3.yaml", "--date", "2021-03-01",
                            "--format", "json"], cwd=ROOT, env=env)
