@@ -1,7 +1,7 @@
 """Charts of the HTML reports: Vega-Lite specifications built with Altair, drawn to SVG offline.
 
 vl-convert runs Vega in process (no browser, no network: ``allowed_base_urls=[]``),
-with the French number locale, so an axis reads ``1 234 567 €``. The SVG it returns
+with the reader's number locale, so an axis reads ``1 234 567 €`` (``€1,234,567`` in English). The SVG it returns
 is then re-written keeping only drawing elements and attributes (no script, no
 link, no event handler, no external reference): a chart is a picture, whatever
 text its data holds. Every bar carries ``aria-roledescription="bar"``; the browser
@@ -25,6 +25,8 @@ PALETTE = ("#163156", "#73411d", "#1e774a", "#b162d8", "#c79532", "#72c1dc", "#f
 # Two series compared (baseline, proposal): light then dark.
 PAIR = ("#a3c4dc", "#17355e")
 _FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+# English numbers with the euro sign before them (en-US would write dollars).
+_ENGLISH_EUROS = {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["€", ""]}
 _WIDTH = 560
 _SVG = "http://www.w3.org/2000/svg"
 
@@ -101,7 +103,10 @@ def _draw(chart) -> str:
     spec = chart.configure(font=_FONT).configure_view(stroke=None).to_dict()
     import markupsafe
 
-    svg = vl_convert.vegalite_to_svg(spec, format_locale="fr-FR", allowed_base_urls=[])
+    from .i18n import language
+
+    svg = vl_convert.vegalite_to_svg(spec, format_locale=_ENGLISH_EUROS if language() == "en" else "fr-FR",
+                                     allowed_base_urls=[])
     # Markup: the templates insert it as is; it holds only what sanitise_svg kept.
     return markupsafe.Markup(sanitise_svg(svg))
 

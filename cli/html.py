@@ -1,4 +1,4 @@
-"""HTML outputs: one self-contained, offline, printable page per command, in French.
+"""HTML outputs: one self-contained, offline, printable page per command, in the reader's language.
 
 The engine computes; this module arranges its results into the values a template
 shows (texts already written the French way, each figure tagged with the path of
@@ -22,6 +22,7 @@ import click
 from aci_rules import __version__
 from aci_rules.engine.impact import NO_MISSION, amounts_by_mission, change_histogram
 
+from .i18n import N_, _, language, render
 from .render import euros, status
 # The French names of a diff's fields and kinds, as the text and markdown diffs write them.
 from .render_diff import _FIELD, _KIND
@@ -32,9 +33,18 @@ __all__ = ["require_report_extra", "render_page", "eval_view", "diff_view", "sch
 
 _MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
            "novembre", "décembre")
-_CHANGE = {"added": "ajout", "removed": "suppression", "changed": "modification"}
-_CONFIDENCE = {"confirmed": "confirmée", "derived": "dérivée", "unverified": "non vérifiée", "proposed": "proposée"}
-_TEXT_KIND = {"accord": "accord", "avenant": "avenant", "proposal": "proposition"}
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December")
+# English msgids, shown through _ where the page is rendered (the language is read then).
+_CHANGE = {"added": N_("addition"), "removed": N_("removal"), "changed": N_("modification")}
+_CONFIDENCE = {"confirmed": N_("confirmed"), "derived": N_("derived"), "unverified": N_("unverified"),
+               "proposed": N_("proposed")}
+_TEXT_KIND = {"accord": N_("accord"), "avenant": N_("avenant"), "proposal": N_("proposal")}
+# "n lines <confidence>", one and several: French agrees the adjective with the noun.
+_LINES_OF = {"confirmed": (N_("{count} confirmed line"), N_("{count} confirmed lines")),
+             "derived": (N_("{count} derived line"), N_("{count} derived lines")),
+             "unverified": (N_("{count} unverified line"), N_("{count} unverified lines")),
+             "proposed": (N_("{count} proposed line"), N_("{count} proposed lines"))}
 EXTRA_HINT = "pip install 'aci-rules[report]'"
 
 
@@ -61,6 +71,8 @@ def french_date(day: datetime.date | None, short: bool = False) -> str:
     """
     if day is None:
         return "—"
+    if language() == "en":
+        return day.isoformat() if short else f"{day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
     if short:
         return day.strftime("%d/%m/%Y")
     return f"{'1er' if day.day == 1 else day.day} {_MONTHS[day.month - 1]} {day.year}"
@@ -84,6 +96,8 @@ def percent(part: Decimal, whole: Decimal) -> str:
     if not whole:
         return ""
     value = (part * 100 / whole).quantize(Decimal("0.1"))
+    if language() == "en":
+        return f"{'+' if value > 0 else ''}{value:f}%"
     return f"{'+' if value > 0 else ''}{value:f} %".replace(".", ",")
 
 
@@ -93,7 +107,13 @@ def count(value: int) -> str:
     >>> count(1234567)
     '1 234 567'
     """
-    return f"{value:,}".replace(",", " ")
+    return f"{value:,}" if language() == "en" else f"{value:,}".replace(",", " ")
+
+
+def lines_of(confidence: str, number: int) -> str:
+    """``number`` lines of a confidence, in the reader's language (``2 lignes non vérifiées``)."""
+    one, several = _LINES_OF.get(confidence, (N_("{count} line {confidence}"), N_("{count} lines {confidence}")))
+    return render(several if number > 1 else one).format(count=number, confidence=confidence)
 
 
 def _money(value) -> str:
@@ -121,10 +141,15 @@ def _environment():
         trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(euros=_money, signed=signed, date=french_date, count=count)
     environment.filters.update(field=lambda name: _FIELD.get(name, name), kind=lambda name: _KIND.get(name, name),
-                               text_kind=lambda name: _TEXT_KIND.get(name, name))
-    from .i18n import _, language
+                               text_kind=lambda name: render(_TEXT_KIND[name]) if name in _TEXT_KIND else name,
+                               confidence=lambda name: render(_CONFIDENCE[name]) if name in _CONFIDENCE else name,
+                               change=lambda name: render(_CHANGE[name]) if name in _CHANGE else name)
+    import markupsafe
 
-    environment.globals.update(version=__version__, percent=percent, confidence_fr=_CONFIDENCE, _=_, lang=language())
+    # A catalog text is ours, written as template text would be: Markup, so that an apostrophe is
+    # not escaped and .format escapes the values it receives (a name, an id) as autoescape would.
+    environment.globals.update(version=__version__, percent=percent, lines_of=lines_of,
+                               _=lambda text: markupsafe.Markup(render(text)), lang=language())
     return environment
 
 
@@ -138,7 +163,7 @@ def render_page(template: str, **context) -> str:
 
 def _mission_label(rulesets, key) -> str:
     if key == NO_MISSION:
-        return "Hors mission"
+        return _("Outside missions")
     for ruleset in rulesets:
         mission = ruleset.missions.get(key)
         if mission is not None:
@@ -154,17 +179,17 @@ def eval_view(result, prefix: str = "") -> dict:
     by_mission = amounts_by_mission(result.lines)
     values, rows = [], []
     for key, (amount, maximum) in by_mission.items():
-        values += [{"mission": key, "série": "Montant", "euros": _float(amount)},
-                   {"mission": key, "série": "Maximum", "euros": _float(maximum)}]
+        values += [{"mission": key, "série": _("Amount"), "euros": _float(amount)},
+                   {"mission": key, "série": _("Maximum"), "euros": _float(maximum)}]
         rows.append((Cell(_mission_label([ruleset], key)), Cell(key),
                      Cell(euros(amount), mark=True, numeric=True), Cell(euros(maximum), mark=True, numeric=True)))
     chart = None
     if values:
-        svg = grouped_bars(values, category="mission", series="série", amount="euros", category_title="Mission",
-                           amount_title="Montant de l'année", series_order=("Montant", "Maximum"),
+        svg = grouped_bars(values, category="mission", series="série", amount="euros", category_title=_("Mission"),
+                           amount_title=_("Amount of the year"), series_order=(_("Amount"), _("Maximum")),
                            colours=("#17355e", "#a3c4dc"), horizontal=True)
-        chart = Chart("Montant de l'année par mission, face à son maximum", svg,
-                      ("Mission", "Identifiant", "Montant", "Maximum"), tuple(rows), len(values))
+        chart = Chart(_("Amount of the year by mission, against its maximum"), svg,
+                      (_("Mission"), _("Identifier"), _("Amount"), _("Maximum")), tuple(rows), len(values))
     not_confirmed: dict = {}
     for line in result.lines:
         if line.confidence != "confirmed":
@@ -183,8 +208,8 @@ def eval_view(result, prefix: str = "") -> dict:
 def render_eval_html(result) -> str:
     """The page of ``aci-rules eval --format html``."""
     view = eval_view(result)
-    return render_page("eval.html.j2", page_title=f"{result.profile.name} — évaluation au "
-                       f"{french_date(result.date)}", v=view)
+    return render_page("eval.html.j2", page_title=_("{name} — evaluation on {date}").format(
+        name=result.profile.name, date=french_date(result.date)), v=view)
 
 
 # -- diff ------------------------------------------------------------------------------
@@ -216,7 +241,7 @@ def diff_view(diff, prefix: str = "", names=None) -> dict:
                 for label, side in zip(names, (old_by, new_by)):
                     value = side.get(key, {}).get(t)
                     if value is not None:
-                        values.append({"taille": f"taille {t}", "texte": label, "mission": key or NO_MISSION,
+                        values.append({"taille": _("taille {taille}").format(taille=t), "texte": label, "mission": key or NO_MISSION,
                                        "euros": _float(value)})
         for key in order:
             cells = [Cell(_mission_label([new, old], key or NO_MISSION))]
@@ -226,19 +251,20 @@ def diff_view(diff, prefix: str = "", names=None) -> dict:
                                                        ("→ ", _money(b), b is not None))))
             rows.append(tuple(cells))
         svg = stacked_bars(values, category="taille", stack="mission", amount="euros", category_title=None,
-                           amount_title="Maximum par année", stack_order=[k or NO_MISSION for k in order],
+                           amount_title=_("Maximum per year"), stack_order=[k or NO_MISSION for k in order],
                            offset="texte", offset_order=names)
-        chart = Chart(f"Montant annuel maximal par taille et par mission : {names[0]} (gauche) et {names[1]} "
-                      "(droite)", svg, ("Mission",) + tuple(f"Taille {t}" for t in tailles), tuple(rows),
-                      len(values), f"Dans chaque case : {names[0]}, puis → {names[1]}. Les volets que chaque "
-                      "texte compte dans son montant annuel maximal.")
+        chart = Chart(_("Yearly maximum by taille and by mission: {old} (left) and {new} (right)").format(
+                          old=names[0], new=names[1]), svg,
+                      (_("Mission"),) + tuple(_("Taille {taille}").format(taille=t) for t in tailles), tuple(rows),
+                      len(values), _("In each cell: {old}, then → {new}. The volets each text counts in its yearly "
+                                     "maximum.").format(old=names[0], new=names[1]))
     items = list(enumerate(diff.items))
     lines = [(i, item) for i, item in items if item.kind == "line"]
     others = [(i, item) for i, item in items if item.kind != "line"]
     return {
         "prefix": prefix, "diff": diff, "old": old, "new": new, "names": names, "tailles": tailles,
         "totals": totals, "maximum_label": summary.maximum_label if summary is not None else None,
-        "lines": lines, "others": others, "change_fr": _CHANGE,
+        "lines": lines, "others": others,
         "added": sum(1 for _, i in lines if i.status == "added"),
         "removed": sum(1 for _, i in lines if i.status == "removed"),
         "changed": sum(1 for _, i in lines if i.status == "changed"),
@@ -266,13 +292,14 @@ def render_diff_html(diff, behaviour=None, names=None, summary_only=False) -> st
 # -- schedule --------------------------------------------------------------------------
 
 
-def schedule_view(schedule, prefix: str = "", volets=None, title="Versements par échéance, par volet") -> dict:
+def schedule_view(schedule, prefix: str = "", volets=None, title=None) -> dict:
     """Payments by due date stacked by volet, entitlements per contract year, the tables.
 
     ``volets`` fixes the order (and so the colours) of the volets, to compare two calendars.
     """
     from .charts import Cell, Chart, stacked_bars
 
+    title = title or _("Payments by due date, by volet")
     by_due = schedule.by_due_date()
     volets = list(volets or dict.fromkeys(v for cell in by_due.values() for v in cell))
     values, rows = [], []
@@ -283,25 +310,26 @@ def schedule_view(schedule, prefix: str = "", volets=None, title="Versements par
             Cell(euros(cell[v]), mark=True, numeric=True) if v in cell else Cell("", numeric=True) for v in volets))
     charts = {"payments": None, "years": None}
     if values:
-        svg = stacked_bars(values, category="due", stack="volet", amount="euros", category_title="Échéance",
-                           amount_title="Versé", stack_order=volets, label_angle=-45)
+        svg = stacked_bars(values, category="due", stack="volet", amount="euros", category_title=_("Due date"),
+                           amount_title=_("Paid"), stack_order=volets, label_angle=-45)
         # A volet's id may be long: let its column header wrap after each underscore.
         headers = tuple(volet.replace("_", "_\u200b") for volet in volets)
-        charts["payments"] = Chart(title, svg, ("Échéance",) + headers, tuple(rows), len(values))
+        charts["payments"] = Chart(title, svg, (_("Due date"),) + headers, tuple(rows), len(values))
     years = [y for y in schedule.years]
     if years:
-        values = [{"année": _year_name(y.number), "texte": "droits", "euros": _float(y.total)} for y in years]
+        values = [{"année": _year_name(y.number), "texte": _("entitlements"), "euros": _float(y.total)} for y in years]
         rows = tuple((Cell(_year_name(y.number)), Cell(f"{french_date(y.start, True)} – {french_date(y.end, True)}"),
-                      Cell(" ; ".join(f"{rid} du {french_date(a, True)} au {french_date(b, True)}"
-                                      for a, b, rid in y.segments)),
+                      Cell(_("; ").join(_("{ruleset} from {start} to {end}").format(
+                          ruleset=rid, start=french_date(a, True), end=french_date(b, True)) for a, b, rid in y.segments)),
                       Cell(euros(y.total), mark=True, numeric=True, json=f"{prefix}years.{i}.total"))
                      for i, y in enumerate(years))
         from .charts import grouped_bars
 
         svg = grouped_bars(values, category="année", series="texte", amount="euros", category_title=None,
-                           amount_title="Droits", series_order=("droits",), colours=("#17355e",), height=180)
-        charts["years"] = Chart("Droits par année de contrat", svg,
-                                ("Année", "Période", "Textes appliqués", "Droits"), rows, len(values))
+                           amount_title=_("Entitlements"), series_order=(_("entitlements"),), colours=("#17355e",),
+                           height=180)
+        charts["years"] = Chart(_("Entitlements by contract year"), svg,
+                                (_("Year"), _("Period"), _("Texts applied"), _("Entitlements")), rows, len(values))
     return {
         "prefix": prefix, "schedule": schedule, "profile": schedule.profile,
         "payments": list(enumerate(schedule.payments)),
@@ -313,14 +341,14 @@ def schedule_view(schedule, prefix: str = "", volets=None, title="Versements par
 
 
 def _year_name(number) -> str:
-    return f"année {number}" if number is not None else "avant le contrat"
+    return _("year {number}").format(number=number) if number is not None else _("before the contract")
 
 
 def render_schedule_html(schedule) -> str:
     """The page of ``aci-rules schedule --format html``."""
     view = schedule_view(schedule)
-    return render_page("schedule.html.j2", page_title=f"{schedule.profile.name} — calendrier des versements",
-                       v=view)
+    return render_page("schedule.html.j2", page_title=_("{name} — payment calendar").format(
+        name=schedule.profile.name), v=view)
 
 
 # -- compare ---------------------------------------------------------------------------
@@ -333,33 +361,34 @@ def compare_view(comparison, before, after, rulesets, day, prefix: str = "") -> 
     r = comparison
     baseline, reform = r["baseline"], r["reform"]
     charts = {}
-    counts = [("Gagnent", r["gain"]), ("Perdent", r["lose"]), ("Inchangées", r["unchanged"])]
+    counts = [(_("Gain"), r["gain"]), (_("Lose"), r["lose"]), (_("Unchanged"), r["unchanged"])]
     if "out_of_contract_both" in r:  # CPTS out of contract under both texts, counted apart
-        counts.append(("Hors contrat", r["out_of_contract_both"]))
+        counts.append((_("Out of contract"), r["out_of_contract_both"]))
     charts["counts"] = Chart(
-        "CPTS qui gagnent, perdent, ou restent inchangées",
+        _("CPTS that gain, lose, or stay unchanged"),
         count_bars([{"groupe": k, "cpts": v} for k, v in counts], category="groupe", count="cpts",
-                   category_title=None, count_title="Nombre de CPTS"),
-        ("Groupe", "CPTS"), tuple((Cell(k), Cell(count(v), mark=True, numeric=True)) for k, v in counts),
+                   category_title=None, count_title=_("Number of CPTS")),
+        (_("Group"), "CPTS"), tuple((Cell(k), Cell(count(v), mark=True, numeric=True)) for k, v in counts),
         len(counts))
     bins = change_histogram(before, after)
     if bins:
         values = [{"low": _float(b.low), "high": _float(b.high), "count": b.count,
-                   "sign": "baisse" if b.high <= 0 else "hausse"} for b in bins]
+                   "sign": _("decrease") if b.high <= 0 else _("increase")} for b in bins]
         charts["histogram"] = Chart(
-            "Distribution de l'écart par CPTS (celles dont le montant change)",
-            histogram(values, amount_title="Écart par CPTS", count_title="CPTS"),
-            ("De", "À", "CPTS"), tuple((Cell(signed(b.low)), Cell(signed(b.high)),
+            _("Distribution of the difference per CPTS (those whose amount changes)"),
+            histogram(values, amount_title=_("Difference per CPTS"), count_title="CPTS"),
+            (_("Lower bound"), _("Upper bound"), "CPTS"), tuple((Cell(signed(b.low)), Cell(signed(b.high)),
                                         Cell(count(b.count), mark=True, numeric=True)) for b in bins),
-            len(bins), "Chaque classe va de sa borne basse (incluse) à sa borne haute (exclue).")
+            len(bins), _("Each class goes from its lower bound (included) to its upper bound (excluded)."))
     else:
         charts["histogram"] = None
     order = (baseline, reform)
     charts["by_size"] = _cost_chart(
-        "Coût par taille", r["by_size"], f"{prefix}by_size.", order, "Taille",
-        lambda size: f"taille {size}" if size is not None else "sans taille", None, counts=True)
+        _("Cost by taille"), r["by_size"], f"{prefix}by_size.", order, _("Taille"),
+        lambda size: _("taille {taille}").format(taille=size) if size is not None else _("no taille"), None,
+        counts=True)
     charts["by_mission"] = _cost_chart(
-        "Coût par mission", r["by_mission"], f"{prefix}by_mission.", order, "Mission", str,
+        _("Cost by mission"), r["by_mission"], f"{prefix}by_mission.", order, _("Mission"), str,
         lambda key: f"{_mission_label(rulesets, key)} ({key})", horizontal=True)
     return {"prefix": prefix, "r": r, "charts": charts, "day": day,
             "missions": {key: _mission_label(rulesets, key) for key in r["by_mission"]}}
@@ -384,16 +413,16 @@ def _cost_chart(title, split, where, order, heading, axis_name, table_name, coun
     if not values:
         return None
     svg = grouped_bars(values, category="groupe", series="texte", amount="euros", category_title=None,
-                       amount_title="Coût", series_order=order, horizontal=horizontal)
-    columns = (heading,) + (("CPTS",) if counts else ()) + order + ("Écart", "%")
+                       amount_title=_("Cost"), series_order=order, horizontal=horizontal)
+    columns = (heading,) + (("CPTS",) if counts else ()) + order + (_("Difference"), "%")
     return Chart(title, svg, columns, tuple(rows), len(values))
 
 
 def render_compare_html(comparison, before, after, rulesets) -> str:
     """The page of ``aci-rules compare --format html``."""
     view = compare_view(comparison, before, after, rulesets, datetime.date.fromisoformat(comparison["date"]))
-    return render_page("compare.html.j2", page_title=f"{comparison['reform']} comparé à "
-                       f"{comparison['baseline']}", v=view)
+    return render_page("compare.html.j2", page_title=_("{reform} compared with {baseline}").format(
+        reform=comparison["reform"], baseline=comparison["baseline"]), v=view)
 
 
 # -- report ----------------------------------------------------------------------------
@@ -409,7 +438,8 @@ def render_report_html(report) -> str:
                               report["day"], prefix="compare.")
     volets = list(dict.fromkeys(p.volet for s in report["schedules"].values() for p in s.payments))
     schedules = {key: schedule_view(schedule, prefix=f"example.{key}.", volets=volets,
-                                    title=f"Versements par échéance et par volet sous {ruleset.id}")
+                                    title=_("Payments by due date and by volet under {ruleset}").format(
+                                        ruleset=ruleset.id))
                  for (key, schedule), ruleset in zip(report["schedules"].items(), report["rulesets"])}
     order = (before_ruleset.id, after_ruleset.id)
     values, rows = [], []
@@ -423,9 +453,10 @@ def render_report_html(report) -> str:
                      Cell(signed(entry["difference"]), numeric=True, json=where + "difference")))
     calendar = None
     if values:
-        calendar = Chart(f"Versements par année civile : {order[0]} et {order[1]}", grouped_bars(
-            values, category="année", series="texte", amount="euros", category_title=None, amount_title="Versé",
-            series_order=order, height=200), ("Année civile",) + order + ("Écart",), tuple(rows), len(values))
+        calendar = Chart(_("Payments by calendar year: {old} and {new}").format(old=order[0], new=order[1]),
+                         grouped_bars(values, category="année", series="texte", amount="euros", category_title=None,
+                                      amount_title=_("Paid"), series_order=order, height=200),
+                         (_("Calendar year"),) + order + (_("Difference"),), tuple(rows), len(values))
     provenance = report["provenance"]
     cost = report["cost"]
     by_id = {item.id: item for item in report["diff"].items if item.kind == "line"}
@@ -440,8 +471,8 @@ def render_report_html(report) -> str:
                      for key in {p.mission or NO_MISSION for p in provenance}},
         "tailles": diff["tailles"],
     }
-    return render_page("report.html.j2", page_title=f"Dossier : {after_ruleset.id} comparé à {before_ruleset.id}",
-                       v=view)
+    return render_page("report.html.j2", page_title=_("Dossier: {proposal} compared with {baseline}").format(
+        proposal=after_ruleset.id, baseline=before_ruleset.id), v=view)
 
 
 # -- test --coverage -------------------------------------------------------------------
@@ -453,7 +484,6 @@ def coverage_view(report: dict, accepted=(), passed: int = 0, failed: int = 0) -
     from aci_rules.engine.coverage import complete, coverage_gaps
 
     from .charts import Cell, Chart, share_bars
-    from .i18n import _, render
     from .render_quality import _MISSING, _shown, _where
 
     kinds = (("lines", _("lines applied and not applied"), _("lines")),
@@ -505,7 +535,5 @@ def coverage_view(report: dict, accepted=(), passed: int = 0, failed: int = 0) -
 
 def render_coverage_html(report: dict, accepted=(), passed: int = 0, failed: int = 0) -> str:
     """The page of ``aci-rules test CASES --coverage --format html``."""
-    from .i18n import _
-
     view = coverage_view(report, accepted, passed, failed)
     return render_page("coverage.html.j2", page_title=_("Coverage of the test cases"), v=view)

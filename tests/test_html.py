@@ -268,7 +268,7 @@ def test_the_coverage_page_shows_what_a_weak_case_file_leaves_untested(run_cli, 
     document = one_json_document(run_cli("test", cases, "--coverage", "--format", "json").stdout)
     files = document["coverage"]["files"]
     assert '<html lang="fr">' in page and "Couverture des cas de test" in page
-    assert "Ce qu&#39;aucun cas n&#39;exerce" in page and "Couverture complète" not in page
+    assert "Ce qu'aucun cas n'exerce" in page and "Couverture complète" not in page
     # Each ruleset file's counts, as the JSON gives them, in the chart's table.
     for entry in files:
         done, total = entry["summary"]["lines"]
