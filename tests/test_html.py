@@ -292,3 +292,67 @@ def test_the_coverage_page_needs_coverage_and_output_needs_the_page(run_cli, wri
     cases = write("weak.yaml", WEAK_CASES)
     assert run_cli("test", cases, "--format", "html").exit_code == 2
     assert run_cli("test", cases, "--coverage", "--output", tmp_path / "x.html").exit_code == 2
+
+
+# Each page's own labels, French (the default) and English (--lang en): the texts of the templates
+# and of the charts, never the rulesets' data (labels, references), which stay as written.
+PAGE_WORDS = {
+    "eval": (["Total de l'année", "Lignes de financement", "Texte appliqué", "Confiance", "Évaluation au 1er mars 2021",
+              "Montant de l'année par mission"],
+             ["Total of the year", "Funding lines", "Text applied", "Confidence", "Evaluation on 1 March 2021",
+              "Amount of the year by mission"]),
+    "diff": (["Ce qui change de", "Synthèse", "Lignes ajoutées", "Autres changements", "Montant annuel maximal par taille",
+              "Avant", "Après"],
+             ["What changes from", "Summary", "Lines added", "Other changes", "Yearly maximum by taille", "Before", "After"]),
+    "schedule": (["Calendrier des versements", "Total versé", "Premier versement", "Année civile", "Échéance",
+                  "Droits par année de contrat"],
+                 ["Payment calendar", "Total paid", "First payment", "Calendar year", "Due date",
+                  "Entitlements by contract year"]),
+    "compare": (["comparé à", "Coût de référence", "Coût de la réforme", "Écart", "gagnent", "Plus grands écarts",
+                 "Coût par taille"],
+                ["compared with", "Baseline cost", "Cost of the reform", "Difference", "gain", "Largest differences",
+                 "Cost by taille"]),
+    "report": (["Dossier de la proposition", "En bref", "1. Ce qui change", "2. Ce que cela coûte",
+                "3. Calendrier d'une CPTS exemple", "Coût national", "Lignes qui reposent"],
+               ["Dossier of the proposal", "In brief", "1. What changes", "2. What it costs",
+                "3. Calendar of an example CPTS", "National cost", "Lines that rest"]),
+}
+PAGE_COMMANDS = dict(COMMANDS, report=["report", EXAMPLES / "negociation-2020-seance-2.yaml", "--baseline", "aci-2019",
+                                       "--sample", EXAMPLES, "--date", "2021-06-01", "--profile",
+                                       EXAMPLES / "cpts-2019-taille-3.yaml"])
+
+
+def _visible_text(page: str) -> str:
+    """What a reader sees of a page: its text without tags, entities read, spaces collapsed."""
+    import html
+    import re
+
+    body = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("name", sorted(PAGE_WORDS))
+def test_each_page_speaks_one_language(run_cli, tmp_path, name, language):
+    """Every text of a page in one language, French by default, English with --lang en."""
+    import re
+
+    target = tmp_path / f"{name}.html"
+    extra = ["--lang", "en"] if language == "en" else []
+    if name != "report":
+        extra += ["--format", "html"]
+    result = run_cli(*PAGE_COMMANDS[name], *extra, "--output", target)
+    assert result.exit_code == 0, result.stderr
+    page = target.read_text("utf-8")
+    text = _visible_text(page)
+    french, english = PAGE_WORDS[name]
+    shown, other = (french, english) if language == "fr" else (english, french)
+    assert f'<html lang="{language}">' in page
+    assert [w for w in shown if w not in text] == []
+    # A word of the other language would be a text the catalogs missed (a ruleset's own wording aside).
+    assert [w for w in other if w in text] == []
+    if language == "en":
+        assert "Made by aci-rules" in text and "Produit par" not in text
+        assert not re.search(r"\d,\d\d €", text) and re.search(r"€\d", text)  # €1,234.50, not 1 234,50 €
+    else:
+        assert "Produit par" in text and re.search(r"\d,\d\d €", text)
