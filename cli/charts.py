@@ -184,7 +184,10 @@ def stacked_bars(values, *, category, stack, amount, category_title, amount_titl
 def histogram(values, *, amount_title, count_title):
     """Bars of counts over bins ``{"low", "high", "count", "sign"}`` (amounts as floats)."""
     alt = _alt()
-    scale = alt.Scale(domain=["baisse", "hausse"], range=[PALETTE[1], PAIR[0]])  # dark and light
+    from .i18n import _
+
+    # The same words as the bins' "sign" (cli/html.py), in the reader's language.
+    scale = alt.Scale(domain=[_("decrease"), _("increase")], range=[PALETTE[1], PAIR[0]])  # dark and light
     chart = alt.Chart(alt.Data(values=list(values))).mark_bar(stroke="#333", strokeWidth=0.4).encode(
         x=alt.X("low:Q", bin="binned", axis=_euro_axis(amount_title)),
         x2="high:Q",
