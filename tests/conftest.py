@@ -32,6 +32,17 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 DIAGNOSTIC = re.compile(r"^(?P<file>.+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<code>[EW][0-9]{3}) (?P<message>.+)$")
 
 
+def case_params(folder: pathlib.Path) -> list:
+    """One pytest param per case of the YAML case files under ``folder``, named by file:line."""
+    from aci_rules.engine.cases import collect_case_files, run_case_file
+    from aci_rules.engine.library import Library
+
+    library = Library()
+    return [pytest.param(outcome, id=f"{outcome.file.rsplit('/', 1)[-1]}:{outcome.line}")
+            for path in collect_case_files([str(folder)])
+            for outcome in run_case_file(path, library, allow=[str(ROOT)])]
+
+
 def no_traceback(result):
     """The command neither raised nor printed a traceback."""
     assert result.exception is None, repr(result.exception)

@@ -9,26 +9,16 @@ from decimal import Decimal
 
 import pytest
 
-from aci_rules.engine.cases import collect_case_files, run_case_file
 from aci_rules.engine.diagnostic import EvaluationError
 from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile
 from aci_rules.engine.schedule import build_schedule
 from aci_rules.engine.yaml_loader import Document, parse_document
 
-from conftest import ROOT
+from conftest import ROOT, case_params
 
 CASES_DIR = ROOT / "tests" / "constructs" / "cases"
-_LIBRARY = Library()
-
-
-def _all_cases():
-    for path in collect_case_files([str(CASES_DIR)]):
-        for outcome in run_case_file(path, _LIBRARY, allow=[str(ROOT)]):
-            yield pytest.param(outcome, id=f"{outcome.file.rsplit('/', 1)[-1]}:{outcome.line}")
-
-
-@pytest.mark.parametrize("outcome", list(_all_cases()))
+@pytest.mark.parametrize("outcome", case_params(CASES_DIR))
 def test_case(outcome):
     assert outcome.passed, outcome.report()
 
