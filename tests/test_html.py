@@ -40,10 +40,10 @@ class _Elements(HTMLParser):
         self.attributes += [(tag, name, value or "") for name, value in attrs]
 
 
-def assert_self_contained(page: str):
-    """One HTML document in French that fetches nothing and runs nothing."""
+def assert_self_contained(page: str, language: str = "fr"):
+    """One HTML document in ``language`` (French by default) that fetches nothing and runs nothing."""
     assert page.startswith("<!DOCTYPE html>")
-    assert '<html lang="fr">' in page
+    assert f'<html lang="{language}">' in page
     assert page.rstrip().endswith("</html>")
     parser = _Elements()
     parser.feed(page)
@@ -117,7 +117,8 @@ changes:
 """)
 
 
-def test_user_text_is_escaped_everywhere(run_cli, write, tmp_path):
+@pytest.mark.parametrize("language", ["fr", "en"])  # a catalog text is markup: .format must escape
+def test_user_text_is_escaped_everywhere(run_cli, write, tmp_path, language):
     proposal = _hostile_proposal(write)
     profile = write("p.yaml", PROFILE.read_text("utf-8").replace("name: ", f"name: '{HOSTILE.replace(chr(39), chr(39) * 2)}' #", 1))
     outputs = {
@@ -129,11 +130,11 @@ def test_user_text_is_escaped_everywhere(run_cli, write, tmp_path):
     }
     for name, args in outputs.items():
         target = tmp_path / f"{name}.html"
-        result = run_cli(*args, "--format", "html", "--output", target)
+        result = run_cli(*args, "--format", "html", "--output", target, "--lang", language)
         no_traceback(result)
         assert result.exit_code == 0, (name, result.stderr)
         page = target.read_text("utf-8")
-        assert_self_contained(page)
+        assert_self_contained(page, language)
         assert "<img" not in page.lower(), name
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
 
