@@ -1,8 +1,8 @@
 """Charts of the HTML reports: Vega-Lite specifications built with Altair, drawn to SVG offline.
 
 vl-convert runs Vega in process (no browser, no network: ``allowed_base_urls=[]``),
-with the reader's number locale, so an axis reads ``1 234 567 €`` (``€1,234,567`` in English). The SVG it returns
-is then re-written keeping only drawing elements and attributes (no script, no
+with the reader's number locale, so an axis reads ``1 234 567 €`` (``€1,234,567`` in
+English). The SVG it returns is then re-written keeping only drawing elements and attributes (no script, no
 link, no event handler, no external reference): a chart is a picture, whatever
 text its data holds. Every bar carries ``aria-roledescription="bar"``; the browser
 tests count them against the data.

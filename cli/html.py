@@ -1,8 +1,9 @@
 """HTML outputs: one self-contained, offline, printable page per command, in the reader's language.
 
 The engine computes; this module arranges its results into the values a template
-shows (texts already written the French way, each figure tagged with the path of
-the same figure in the command's JSON document, ``data-json``), draws the charts
+shows (texts already written in the reader's language, French by default, each figure
+tagged with the path of the same figure in the command's JSON document, ``data-json``),
+draws the charts
 (:mod:`.charts`) and renders the Jinja2 templates of ``cli/templates/``, read as
 package data. Autoescape is on: every text from a ruleset, a profile or a file
 name is escaped; the only markup inserted as is is a chart's SVG, which
