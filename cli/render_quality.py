@@ -94,11 +94,11 @@ def render_mutation_text(report: dict) -> str:
     for mutant in report["survivors"]:
         out.append("  " + _("SURVIVES {where}: {owner}: {mutant}").format(
             where=_where(mutant), owner=mutant['owner'], mutant=mutant['mutant']))
-        out.append(f"    → {mutant['hint']}")
+        out.append(f"    → {render(mutant['hint'])}")
     for mutant in report["equivalents"]:
         out.append("  " + _("equivalent {where}: {owner}: {mutant}").format(
             where=_where(mutant), owner=mutant['owner'], mutant=mutant['mutant']))
-        out.append(f"    ({mutant['reason']})")
+        out.append(f"    ({render(mutant['reason'])})")
     for mutant in report["accepted_mutants"]:
         out.append("  " + _("accepted {where}: {owner}: {mutant}").format(
             where=_where(mutant), owner=mutant['owner'], mutant=mutant['mutant']))

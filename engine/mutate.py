@@ -30,7 +30,7 @@ from decimal import Decimal
 from .cases import run_case
 from .compiler import FUNCTION_NAMES
 from .coverage import run_with_coverage
-from .diagnostic import AciError
+from .diagnostic import AciError, Message, msg
 from .expressions import parse_expression
 from .fastpath import FastRuleset
 from .library import Library
@@ -50,26 +50,26 @@ _BOUNDARY = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 # What the names the engine provides mean, for the hints (the ruleset's own names are
 # described by their labels and values).
 NAME_MEANINGS = {
-    "started": "le démarrage de la mission",
-    "deployed": "le déploiement de la mission",
-    "contract_year_start": "le premier jour d'une année de contrat",
-    "contract_year_end": "le dernier jour d'une année de contrat",
-    "contract_signed": "la signature du contrat",
-    "contract_end": "le dernier jour du contrat",
-    "letter_of_intent_validated": "la validation de la lettre d'intention",
-    "date": "la date d'évaluation",
-    "population": "la population",
-    "members": "le nombre de membres",
-    "taille": "la taille",
-    "contract_year": "le numéro de l'année de contrat",
-    "text_in_force": "l'entrée en vigueur du texte",
+    "started": msg("the start of the mission"),
+    "deployed": msg("the deployment of the mission"),
+    "contract_year_start": msg("the first day of a contract year"),
+    "contract_year_end": msg("the last day of a contract year"),
+    "contract_signed": msg("the signature of the contract"),
+    "contract_end": msg("the last day of the contract"),
+    "letter_of_intent_validated": msg("the validation of the letter of intent"),
+    "date": msg("the evaluation date"),
+    "population": msg("the population"),
+    "members": msg("the number of members"),
+    "taille": msg("the taille"),
+    "contract_year": msg("the number of the contract year"),
+    "text_in_force": msg("the entry into force of the text"),
 }
 
 
 # Equivalent by construction: no evaluation reads what these mutants change.
-_LAST_SHARE = ("le dernier versement d'une règle est ce qui reste du montant de l'année (engine/schedule.py) : "
-               "sa part n'est jamais lue")
-_UNREAD = "aucune formule ne lit ce paramètre (une valeur informative) : le changer ne change aucun résultat"
+_LAST_SHARE = msg("the last installment of a rule is what remains of the year's amount (engine/schedule.py): "
+                  "its share is never read")
+_UNREAD = msg("no formula reads this parameter (an informative value): changing it changes no result")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +92,8 @@ class Mutant:
     change: tuple
     touch: tuple | None
     in_payments: bool = False
-    hint: str = ""
-    equivalent: str | None = None
+    hint: Message | str = ""  # a Message: rendered in the reader's language where it is shown
+    equivalent: Message | None = None
     everywhere: bool = False  # may change any case, even one that reads nothing of the file
 
     @property
@@ -161,13 +161,13 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
 
 
-def _describe(ruleset: Ruleset, name: str) -> str:
+def _describe(ruleset: Ruleset, name: str) -> Message | str:
     if name in NAME_MEANINGS:
         return NAME_MEANINGS[name]
     parameter = ruleset.parameters.get(name)
     if parameter is not None:
-        shown = parameter.value if parameter.by_taille is None else "selon la taille"
-        return f"{parameter.label or name} ({shown})"
+        shown = parameter.value if parameter.by_taille is None else msg("by taille")
+        return msg("{label} ({shown})", label=parameter.label or name, shown=shown)
     return name
 
 
@@ -205,8 +205,8 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
             path = parameter.path + (("by_taille", str(taille)) if taille is not None else ("value",))
             line, column = document.position(path)
             owner = f"parameters.{name}" + (f"[taille {taille}]" if taille is not None else "")
-            readers = ", ".join(_readers(ruleset, name)) or "une règle de versement, une obligation ou la taille"
-            where_taille = f" de taille {taille}" if taille is not None else ""
+            readers = ", ".join(_readers(ruleset, name)) or msg("a payment rule, an obligation or the taille")
+            where_taille = msg(" of taille {taille}", taille=taille) if taille is not None else ""
             touch = (site, taille)
             if isinstance(value, datetime.date):
                 for delta, word in ((_ONE_DAY, "le lendemain"), (-_ONE_DAY, "la veille")):
@@ -214,8 +214,9 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
                     found.append(Mutant(
                         "date", site.file, line, column, owner, f"{value} → {new} ({word})",
                         ("parameter", site, taille, new), touch, name in payment_names,
-                        hint=f"aucun cas ne distingue {name} = {value} de {new} : ajoutez un cas où la date "
-                             f"comparée à {name} tombe le {min(value, new)} ou le {max(value, new)}",
+                        hint=msg("no case tells {name} = {value} from {new}: add a case where the date "
+                                 "compared with {name} falls on {first} or on {last}", name=name, value=value,
+                                 new=new, first=min(value, new), last=max(value, new)),
                         equivalent=unread))
             elif _is_number(value):
                 deltas = [_step(value)] if parameter.unit == "EUR" else [_step(value), -_step(value)]
@@ -225,12 +226,14 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
                         continue
                     kind = "figure" if parameter.unit != "mois" else "deadline"
                     if parameter.unit == "EUR":
-                        hint = (f"aucun cas{where_taille} ne vérifie un montant qui dépend de {name} : "
-                                f"attendez le montant de {readers} dans un cas{where_taille}")
+                        hint = msg("no case{where_taille} checks an amount that depends on {name}: "
+                                   "expect the amount of {readers} in a case{where_taille}",
+                                   where_taille=where_taille, name=name, readers=readers)
                     else:
                         low, high = sorted((value, new))
-                        hint = (f"aucun cas à la limite de {name} ({value}) : il en faut un où ce qui lui est "
-                                f"comparé vaut {low}, et un où il vaut {high} (lu par : {readers})")
+                        hint = msg("no case at the limit of {name} ({value}): one is needed where what it is "
+                                   "compared with is {low}, and one where it is {high} (read by: {readers})",
+                                   name=name, value=value, low=low, high=high, readers=readers)
                     found.append(Mutant(kind, site.file, line, column, owner, f"{value} → {new}",
                                         ("parameter", site, taille, new), touch, name in payment_names, hint=hint,
                                         equivalent=unread))
@@ -254,9 +257,10 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
                     "taille", site.file, position[0], position[1], "taille.classes",
                     f"taille {upper.taille} à partir de {new} au lieu de {boundary}",
                     ("taille", site, index, new), None,
-                    hint=f"aucun cas d'une population de {boundary if delta > 0 else boundary - 1} "
-                         f"(la taille change à {boundary} : un cas de chaque côté, {boundary - 1} et {boundary}, "
-                         f"qui en vérifie la taille)"))
+                    hint=msg("no case with a population of {population} (the taille changes at {boundary}: "
+                             "one case on each side, {below} and {boundary}, that checks its taille)",
+                             population=boundary if delta > 0 else boundary - 1, boundary=boundary,
+                             below=boundary - 1)))
 
     if document.get(("rounding",)) is not None and site_of(ruleset, ("rounding",)).file == file:
         site = site_of(ruleset, ("rounding",))
@@ -269,7 +273,7 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
             found.append(Mutant(
                 "rounding", site.file, line, column, "rounding.quantum", f"{ruleset.quantum} → {new}",
                 ("quantum", site, new), None,
-                hint="aucun cas n'attend un montant qui tombe entre deux arrondis (un prorata au centime)"))
+                hint=msg("no case expects an amount that falls between two roundings (a prorata to the cent)")))
     return found
 
 
@@ -297,20 +301,21 @@ def document_mutants(document) -> list[Mutant]:
             found.append(Mutant(
                 "date", document.file_of(path), line, column, owner, f"{value} → {new} ({word})",
                 ("document", path, new), None, False,
-                hint=(f"aucun cas n'est évalué le {min(value, new)} ou le {max(value, new)} avec une attente que "
-                      f"{what} change ce jour-là" + (
-                          f" (le texte appliqué ce jour-là et la veille ; ou W007 pour une année de contrat qui "
-                          f"finit le {value} et une qui commence la veille)" if everywhere else "")),
+                hint=msg("no case is evaluated on {first} or on {last} with an expectation that {what} "
+                         "changes that day{more}", first=min(value, new), last=max(value, new), what=what,
+                         more=msg(" (the text applied that day and the day before; or W007 for a contract year "
+                                  "that ends on {value} and one that begins the day before)", value=value)
+                         if everywhere else ""),
                 everywhere=everywhere))
 
-    add(("dates", "in_force"), "dates.in_force", "l'entrée en vigueur du texte", True)
+    add(("dates", "in_force"), "dates.in_force", msg("the entry into force of the text"), True)
     for section in ("missions", "indicators", "lines", "obligations", "payments"):
         for index, item in enumerate(data.get(section) or []):
-            add((section, index, "in_force"), f"{section}[{item.get('id')}].in_force", "cette disposition", False)
+            add((section, index, "in_force"), f"{section}[{item.get('id')}].in_force", msg("this provision"), False)
     for section in ("parameters", "definitions"):
         for key, item in (data.get(section) or {}).items():
             if isinstance(item, dict):
-                add((section, key, "in_force"), f"{section}.{key}.in_force", "cette disposition", False)
+                add((section, key, "in_force"), f"{section}.{key}.in_force", msg("this provision"), False)
     for section, spec in (data.get("changes") or {}).items():
         if not isinstance(spec, dict):
             continue
@@ -318,11 +323,11 @@ def document_mutants(document) -> list[Mutant]:
             for index, item in enumerate(spec.get(verb) or []):
                 if isinstance(item, dict):
                     add(("changes", section, verb, index, "in_force"),
-                        f"changes.{section}.{verb}[{item.get('id')}].in_force", "cette disposition", False)
+                        f"changes.{section}.{verb}[{item.get('id')}].in_force", msg("this provision"), False)
         for key, item in (spec.get("set") or {}).items():
             if isinstance(item, dict):
                 add(("changes", section, "set", key, "in_force"), f"changes.{section}.set.{key}.in_force",
-                    "cette disposition", False)
+                    msg("this provision"), False)
     return found
 
 
@@ -401,11 +406,12 @@ def _expression_mutants(ruleset: Ruleset, entry) -> list[Mutant]:
                 left = node.left if link == 0 else node.comparators[link - 1]
                 right = node.comparators[link]
                 if type(operator) in _BOUNDARY:
-                    hint = (f"aucun cas où {_side(ruleset, expression, left)} tombe le jour de (ou égale) "
-                            f"{_side(ruleset, expression, right)}, ce qui distingue « {text} » de « {new_text} »")
+                    hint = msg("no case where {left} falls on the day of (or equals) {right}, which tells "
+                               "“{text}” from “{new_text}”", left=_side(ruleset, expression, left),
+                               right=_side(ruleset, expression, right), text=text, new_text=new_text)
                 else:
-                    hint = (f"aucun cas ne voit « {text} » vrai et faux avec une attente sur ce qui en dépend "
-                            f"({entry.owner})")
+                    hint = msg("no case sees “{text}” true and false with an expectation on what depends on it "
+                               "({owner})", text=text, owner=entry.owner)
                 mutant("operator", node, f"{text} → {new_text}", ("op", link, swapped.__name__), hint)
         elif isinstance(node, ast.Constant):
             parent = parents.get(id(node))
@@ -416,7 +422,8 @@ def _expression_mutants(ruleset: Ruleset, entry) -> list[Mutant]:
                 for delta in (_step(node.value), -_step(node.value)):
                     new = node.value + delta
                     mutant("literal", node, f"{_segment(expression, node)} → {new} dans « {around} »",
-                           ("const", new), f"aucun cas ne dépend du nombre {node.value} de « {around} »")
+                           ("const", new), msg("no case depends on the number {number} in “{around}”",
+                                              number=node.value, around=around))
             elif (isinstance(node.value, str) and isinstance(parent, ast.Call)
                   and getattr(parent.func, "id", None) == "as_date"):
                 try:
@@ -426,18 +433,20 @@ def _expression_mutants(ruleset: Ruleset, entry) -> list[Mutant]:
                 for delta in (_ONE_DAY, -_ONE_DAY):
                     new = (day + delta).isoformat()
                     mutant("date", node, f"{node.value} → {new}", ("const", new),
-                           f"aucun cas ne distingue le {node.value} du {new}")
+                           msg("no case tells {day} from {new}", day=node.value, new=new))
     if entry.kind == "payment" and entry.field.endswith(".share"):
         index = int(entry.field.split("[")[1].split("]")[0])
         rule = next(r for r in ruleset.payments if r.id == entry.item)
         last = index == len(rule.installments) - 1
         mutant("share", expression.node, f"part « {expression.text} » + 0.01", ("add", Decimal("0.01")),
-               f"aucun calendrier (schedule:) n'attend le versement {index + 1} de la règle {rule.id}",
+               msg("no calendar (schedule:) expects installment {number} of rule {rule}", number=index + 1,
+                   rule=rule.id),
                equivalent=_LAST_SHARE if last else None)
     if entry.kind == "payment" and entry.field.endswith(".due"):
         rule = next(r for r in ruleset.payments if r.id == entry.item)
         mutant("due", expression.node, f"échéance « {expression.text} » un mois plus tard",
-               ("later", 1), f"aucun calendrier (schedule:) n'attend la date d'un versement de la règle {rule.id}")
+               ("later", 1), msg("no calendar (schedule:) expects the date of an installment of rule {rule}",
+                                   rule=rule.id))
     return found
 
 
@@ -445,10 +454,10 @@ def _segment(expression, node) -> str:
     return node_text(expression, node)
 
 
-def _side(ruleset, expression, node) -> str:
+def _side(ruleset, expression, node) -> Message | str:
     text = _segment(expression, node)
     if isinstance(node, ast.Name):
-        return f"{text} ({_describe(ruleset, node.id)})"
+        return msg("{label} ({shown})", label=text, shown=_describe(ruleset, node.id))
     return text
 
 
@@ -619,12 +628,12 @@ def mutation_analysis(cases, library, targets, *, accepted=(), prune=True, basel
     return outcomes, reports
 
 
-def _unseen_hint(mutant: Mutant) -> str:
+def _unseen_hint(mutant: Mutant) -> Message:
     if mutant.change[0] == "parameter":
         taille = mutant.change[2]
-        where = f" de taille {taille}" if taille is not None else ""
-        return f"aucun cas{where} ne lit cette valeur : {mutant.hint}"
-    return f"aucun cas n'évalue « {mutant.owner} » à cet endroit : {mutant.hint}"
+        where = msg(" of taille {taille}", taille=taille) if taille is not None else ""
+        return msg("no case{where} reads this value: {hint}", where=where, hint=mutant.hint)
+    return msg("no case evaluates “{owner}” at this place: {hint}", owner=mutant.owner, hint=mutant.hint)
 
 
 def _sees(mutant: Mutant, key, case, touched, files) -> bool:

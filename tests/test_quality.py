@@ -138,6 +138,29 @@ def test_a_weak_case_file_shows_its_survivors_with_where_and_what_would_pin_them
             "(le dernier jour d'une année de contrat)") in run.stdout
 
 
+def test_the_hints_of_a_weak_case_file_are_in_the_readers_language(run_cli, write):
+    path = write("weak/cases.yaml", WEAK_CASES)
+    english = run_cli("test", path, "--mutate", "avenant-2", "--lang", "en")
+    no_traceback(english)
+    assert english.exit_code == 1
+    assert "SURVIVES rules/avenant-2.yaml:" in english.stdout
+    assert "no case of taille 2 reads this value: " in english.stdout
+    assert ("no case where crises_debut (crises_debut) falls on the day of (or equals) contract_year_end "
+            "(the last day of a contract year)") in english.stdout
+    # The reason a mutant is equivalent too; and not one French hint left.
+    assert "its share is never read" in english.stdout
+    assert not any(word in english.stdout for word in ("aucun cas", "aucun calendrier", "aucune formule"))
+    french = run_cli("test", path, "--mutate", "avenant-2")
+    assert "aucun cas de taille 2 ne lit cette valeur : " in french.stdout
+    assert "sa part n'est jamais lue" in french.stdout
+    assert not any(word in french.stdout for word in ("no case", "no calendar", "no formula"))
+    # JSON is for programs: its hints are English, as every JSON message.
+    hints = [m["hint"] for r in one_json_document(run_cli("test", path, "--mutate", "avenant-2",
+                                                              "--format", "json").stdout)["mutation"]
+             for m in r["survivors"]]
+    assert hints and all(hint.startswith("no ") for hint in hints)
+
+
 def test_a_weak_case_file_shows_its_coverage_gaps(run_cli, write):
     path = write("weak/cases.yaml", WEAK_CASES)
     run = run_cli("test", path, "--coverage")
