@@ -42,6 +42,15 @@ __all__ = [
 MAX_YEARS_MOVED = 1000
 
 
+# The units a date moves by, in the reader's language.
+_UNITS = {"months": msg("months"), "years": msg("years")}
+
+
+def _not_a_power_of_ten(function: str, text):
+    return msg("{function} rounds to a power of ten such as '0.01', 1 or 100, not {value}", function=function,
+               value=repr(text))
+
+
 def _whole(function: str, value, unit: str, limit: int) -> int:
     """``value`` as a whole number of ``unit`` within ±``limit``; ValueError otherwise.
 
@@ -55,9 +64,11 @@ def _whole(function: str, value, unit: str, limit: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
         raise TypeError(f"{function} takes a number of {unit}, not {type(value).__name__}")
     if isinstance(value, Decimal) and not value.is_finite() or not -limit <= value <= limit:
-        raise ValueError(f"{function} moves a date by at most {limit} {unit}")
+        raise ValueError(msg("{function} moves a date by at most {limit} {unit}", function=function, limit=limit,
+                             unit=_UNITS[unit]))
     if int(value) != value:
-        raise ValueError(f"{function} takes a whole number of {unit}, not {value}")
+        raise ValueError(msg("{function} takes a whole number of {unit}, not {value}", function=function,
+                             unit=_UNITS[unit], value=value))
     return int(value)
 
 
@@ -67,7 +78,7 @@ def _amount(function: str, value) -> Decimal:
         raise TypeError(f"{function} takes a number, not {type(value).__name__}")
     value = Decimal(value)
     if not value.is_finite():
-        raise ValueError(f"{function} takes a number, not {value}")
+        raise ValueError(msg("{function} takes a number, not {value}", function=function, value=value))
     return value
 
 
@@ -76,9 +87,9 @@ def _quantum(function: str, text) -> Decimal:
     try:
         value = _amount(function, Decimal(text) if isinstance(text, str) and len(text) <= 20 else text)
     except (TypeError, ValueError, ArithmeticError):
-        raise ValueError(f"{function} rounds to a power of ten such as '0.01', 1 or 100, not {text!r}") from None
+        raise ValueError(_not_a_power_of_ten(function, text)) from None
     if value <= 0 or value.normalize().as_tuple().digits != (1,) or abs(value.adjusted()) > 18:
-        raise ValueError(f"{function} rounds to a power of ten such as '0.01', 1 or 100, not {text!r}")
+        raise ValueError(_not_a_power_of_ten(function, text))
     return value
 
 
@@ -111,7 +122,7 @@ def add_years(day: datetime.date, years) -> datetime.date:
     """
     year = day.year + _whole("add_years", years, "years", MAX_YEARS_MOVED)
     if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
-        raise ValueError(f"add_years gives the year {year}, outside the calendar")
+        raise ValueError(msg("add_years gives the year {year}, outside the calendar", year=year))
     try:
         return day.replace(year=year)
     except ValueError:  # 29 February in a common year

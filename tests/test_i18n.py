@@ -241,6 +241,16 @@ def test_an_evaluation_error_is_said_in_the_language(run_cli, write):
     assert "E401 division par zéro" in french and "E401 division by zero" in english, (french, english)
 
 
+def test_a_helper_s_reason_is_said_in_the_language(run_cli, write):
+    """The reason a helper gives inside an E402 follows the language too (not English inside French)."""
+    path = write("essai.yaml", PROPOSAL + "  definitions:\n    set:\n      essai: add_months(date, members / 3)\n"
+                 "  lines:\n    change:\n      - id: fonctionnement\n        runs_from: essai\n")
+    french = " ".join(run_cli("eval", PROFILE, "--date", "2024-06-01", "--ruleset", path).stderr.split())
+    english = " ".join(run_cli("eval", PROFILE, "--date", "2024-06-01", "--ruleset", path, "--lang", "en").stderr.split())
+    assert "E402" in french and "prend un nombre entier de mois" in french and "takes" not in french, french
+    assert "takes a whole number of months" in english, english
+
+
 # -- --help ------------------------------------------------------------------------------
 
 def _help_commands():
