@@ -260,6 +260,22 @@ def test_no_progress_is_written_to_a_stderr_that_is_not_a_terminal(tmp_path, cou
     assert result.stderr == ""
 
 
+def test_the_notes_of_batch_on_stderr_are_in_the_readers_language(tmp_path):
+    """Five years after the last signature of the sample every contract has ended: a note says so,
+    and the assumption a renewal rests on, in French by default and in English with --lang en."""
+    rows = _first_rows(tmp_path, 20)
+    french = ok(invoke("batch", rows, "--date", "2031-06-01"))
+    assert french.stderr == ("aci-rules: 20 CPTS hors contrat à la date (contrat de 5 ans échu, aucun contrat "
+                             "suivant dans le profil) : montant 0 ; --assume-renewal suppose un renouvellement\n")
+    english = ok(invoke("batch", rows, "--date", "2031-06-01", "--lang", "en"))
+    assert english.stderr == ("aci-rules: 20 CPTS out of contract on the date (5-year contract ended, no later "
+                              "contract in the profile): amount 0; --assume-renewal assumes a renewal\n")
+    renewed = ok(invoke("batch", rows, "--date", "2031-06-01", "--assume-renewal", "--lang", "en"))
+    assert renewed.stderr.startswith("aci-rules: assumption: renewal assumed (--assume-renewal): ")
+    assert ok(invoke("batch", rows, "--date", "2031-06-01", "--assume-renewal")).stderr.startswith(
+        "aci-rules: hypothèse : renouvellement supposé (--assume-renewal) : ")
+
+
 def _handful():
     """A few varied rows: the first of each taille, with crises, taille 4 with 100+ members,
     signed after DAY, signed before 2022-09-30 (FACTS.md §3 supplement)."""
