@@ -32,6 +32,12 @@ PROGRESS_FROM = 500
 TABLES = ("cpts", "summary", "by-size", "by-reform-size", "transitions", "by-mission", "out-of-contract")
 
 
+def _changed_taille(count: int) -> str:
+    """'1 CPTS changes taille' / '2 CPTS change taille', in the reader's language (French: 0 and 1 singular)."""
+    template = _("{count} CPTS changes taille") if count <= 1 else _("{count} CPTS change taille")
+    return template.format(count=count)
+
+
 def _jobs(value: int) -> int:
     return (os.cpu_count() or 1) if value == 0 else value
 
@@ -485,7 +491,7 @@ def _compare_text(r, top) -> str:
         out.extend(f"  {_size(size):<8} {costs(e)}" for size, e in split.items())
     out += ["", "  " + _("Transitions (taille under the baseline → under the reform)")]
     if r["taille_changed"]:
-        out.append("    " + _("{count} CPTS change taille").format(count=r["taille_changed"]))
+        out.append("    " + _changed_taille(r["taille_changed"]))
         out.append(f"  {_('Taille'):<8} {header}")
         out.extend(f"  {_size(e['baseline_size']) + ' → ' + _size(e['reform_size']):<8} {costs(e)}"
                    for e in r["transitions"])
@@ -540,7 +546,7 @@ def _compare_markdown(r, top) -> str:
         out.append("")
     out += [f"### {_('Transitions (taille under the baseline → under the reform)')}", ""]
     if r["taille_changed"]:
-        out += [_("{count} CPTS change taille").format(count=r["taille_changed"]) + ".", ""]
+        out += [_changed_taille(r["taille_changed"]) + ".", ""]
         out += [f"| {_('Taille')} | {_('CPTS')} {columns}", "|---|---:|---:|---:|---:|---:|"]
         out += [f"| {_size(e['baseline_size'])} → {_size(e['reform_size'])} | {e['count']} | {costs(e)}"
                 for e in r["transitions"]]

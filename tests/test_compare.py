@@ -219,3 +219,12 @@ def _readme_block(command_start: str) -> list[str]:
 def test_the_readmes_example_is_what_compare_prints(run_cli):
     printed = [line.rstrip() for line in compare(run_cli).splitlines()]
     assert all(line in printed for line in _readme_block("aci-rules compare tests/compare/profils"))
+
+
+def test_one_cpts_that_changes_taille_is_said_in_the_singular():
+    from aci_rules.cli.i18n import use_language
+    from aci_rules.cli.impact import _changed_taille
+
+    assert (_changed_taille(1), _changed_taille(2)) == ("1 CPTS change de taille", "2 CPTS changent de taille")
+    use_language("en")  # the autouse fixture of conftest restores the default language
+    assert (_changed_taille(1), _changed_taille(2)) == ("1 CPTS changes taille", "2 CPTS change taille")
