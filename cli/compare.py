@@ -88,5 +88,5 @@ def _side_names(arguments, rulesets) -> tuple:
     shipped text), the file each was read from."""
     if rulesets[0].id != rulesets[1].id:
         return tuple(r.id for r in rulesets)
-    return tuple(f"{r.id} ({argument if looks_like_path(argument) else 'texte livré'})"
+    return tuple(f"{r.id} ({argument if looks_like_path(argument) else _('shipped text')})"
                  for argument, r in zip(arguments, rulesets))

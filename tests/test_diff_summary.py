@@ -121,6 +121,8 @@ def test_a_copy_is_named_by_its_file(run_cli, tmp_path):
     shutil.copyfile(RULES / "aci-2019.yaml", copy)
     text = run_ok(run_cli, "diff", "aci-2019", str(copy))
     assert text.splitlines()[0] == f"Comparaison : aci-2019 (texte livré) → aci-2019 ({copy})"
+    english = run_ok(run_cli, "diff", "aci-2019", str(copy), "--lang", "en")
+    assert english.splitlines()[0] == f"Comparison: aci-2019 (shipped text) → aci-2019 ({copy})"
     document = one_json_document(run_ok(run_cli, "diff", "aci-2019", str(copy), "--format", "json"))
     assert document["new"]["name"] == f"aci-2019 ({copy})" and document["new"]["id"] == "aci-2019"
     evaluation = run_ok(run_cli, "eval", str(EXAMPLES / "cpts-2019-taille-3.yaml"), "--date", "2021-03-01",
