@@ -112,11 +112,21 @@ def load_profile_document(path: str) -> Document:
     Raises InputError: with one diagnostic when the file is a table of profiles, a ruleset or
     a file of test cases, else whatever reading it finds.
     """
-    problem = table_file_problem(path)
+    return load_document_of_kind(path, "profile")
+
+
+def load_document_of_kind(path: str, expected: str) -> Document:
+    """A file read as a document of the ``expected`` kind ("profile" or "ruleset"), not yet checked
+    against its schema.
+
+    Raises InputError: with one diagnostic when the file is a table of profiles or a document of
+    another kind, else whatever reading it finds.
+    """
+    problem = table_file_problem(path, expected)
     if problem:
         raise InputError([problem])
     document = load_document(path)
-    problem = wrong_kind(document, "profile")
+    problem = wrong_kind(document, expected)
     if problem:
         raise InputError([problem])
     return document
@@ -202,13 +212,7 @@ class Library:
         """A ruleset document read from a file, schema-checked."""
         key = os.path.abspath(path)
         if key not in self._files:
-            problem = table_file_problem(path, "ruleset")
-            if problem:
-                raise InputError([problem])
-            document = load_document(path)
-            problem = wrong_kind(document, "ruleset")
-            if problem:
-                raise InputError([problem])
+            document = load_document_of_kind(path, "ruleset")
             problems = validate_ruleset(document)
             if problems:
                 raise InputError(problems)
