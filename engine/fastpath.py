@@ -106,7 +106,19 @@ class _Names:
         return name
 
 
-class _Rewrite(ast.NodeTransformer):
+class _Constants(ast.NodeTransformer):
+    """Exact decimals and texts become named constants (``self.names``): the generated text never
+    spells them."""
+
+    names: _Names
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, (Decimal, str)):
+            return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
+        return node
+
+
+class _Rewrite(_Constants):
     """Names to local variables; guarded operators to calls; line sums to one flat sum."""
 
     def __init__(self, mission: str | None, ruleset: Ruleset, names: _Names, used: set):
@@ -114,12 +126,6 @@ class _Rewrite(ast.NodeTransformer):
         self.ruleset = ruleset
         self.names = names
         self.used = used
-
-    def visit_Constant(self, node):
-        # Exact decimals and texts become named constants: the generated text never spells them.
-        if isinstance(node.value, (Decimal, str)):
-            return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
-        return node
 
     def variable(self, name: str) -> str:
         if name in MISSION_FIELDS and self.mission is not None:
@@ -159,7 +165,7 @@ class _Rewrite(ast.NodeTransformer):
         return node
 
 
-class _Generate(ast.NodeTransformer):
+class _Generate(_Constants):
     """A plan's tree as Python source: slot keys become locals (``v<n>``), exact decimals and texts
     named constants (``_k<n>``), and ``+ - * / **`` the operator table's functions (Python's own
     operator where one operand is known to be a Decimal: the table's function does just that then)."""
@@ -168,11 +174,6 @@ class _Generate(ast.NodeTransformer):
         self.names = names
         self.decimal_slots = decimal_slots
         self.used = used
-
-    def visit_Constant(self, node):
-        if isinstance(node.value, (Decimal, str)):
-            return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
-        return node
 
     def visit_Name(self, node):
         if node.id.startswith("s") and node.id[1:].isdigit():  # a slot of the plan
