@@ -34,7 +34,7 @@ from .diagnostic import msg
 from .expressions import DECIMAL_CONTEXT
 from .helpers import add_years
 
-__all__ = ["Contract", "ContractYear", "Segment", "Timeline", "contract_on", "contract_year_on",
+__all__ = ["Contract", "ContractYear", "year_key", "Segment", "Timeline", "contract_on", "contract_year_on",
            "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "RENEWAL_ASSUMPTION"]
 
 _ONE_DAY = datetime.timedelta(days=1)
@@ -53,12 +53,30 @@ class Contract:
     assumed: bool = False  # True when it comes from the renewal assumption, not the profile
 
 
+def year_key(contract: int | None, number: int):
+    """The key of year ``number`` of contract ``contract`` in a profile's rates and measures.
+
+    A profile writes year k of its first contract ``k`` (as it always has) and year k of
+    contract n ``n.k`` (``2.1``: the first year of the second contract); the keys are
+    ``k`` and ``(n, k)``, so that a later contract never reads the first one's figures.
+
+    >>> year_key(1, 3), year_key(None, 3), year_key(2, 1)
+    (3, 3, (2, 1))
+    """
+    return number if contract is None or contract <= 1 else (contract, number)
+
+
 @dataclasses.dataclass(frozen=True)
 class ContractYear:
     number: int  # within its contract, from 1
     start: datetime.date
     end: datetime.date  # last day, included
     contract: Contract | None = None
+
+    @property
+    def key(self):
+        """This year's key in a profile's achievement rates and indicator measures (:func:`year_key`)."""
+        return year_key(self.contract.number if self.contract is not None else None, self.number)
 
 
 def contract_on(signatures, day: datetime.date, years: int | None, renewal: bool = False) -> Contract | None:

@@ -1002,11 +1002,11 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
     missions = {}
     for mission in ruleset.missions:
         states = [p.missions.get(mission) for p, _, _ in rows]
-        numbers = [y.number if y else None for y in years]
+        numbers = [y.key if y else None for y in years]  # the rates' keys: contract and year
         missions[mission] = {
             "started": _nullable_days([s.started if s else None for s in states], size),
             "deployed": _nullable_days([s.deployed if s else None for s in states], size),
-            "achievement": _numbers([(s.achievement.get(k) if s is not None and k is not None else None) or Decimal(0)
+            "achievement": _numbers([(s.rate(k) if s is not None else None) or Decimal(0)
                                      for s, k in zip(states, numbers)], size),
             "indicators_earned": _numbers([s.indicators_earned(k) if s is not None else None
                                            for s, k in zip(states, numbers)], size, nullable=True),
