@@ -34,7 +34,7 @@ from .bind import binder_of
 from .expressions import DECIMAL_CONTEXT, OPERATORS, ExpressionFailure
 from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
 from .names import FUNCTION_NAMES, MISSION_NAMES as MISSION_FIELDS
-from .plan import SUM, check_condition, check_day, plan_of, to_money
+from .plan import SUM, check_amount, check_condition, check_day, plan_of, to_money
 from .profile import Profile
 from .ruleset import Ruleset
 from .timeline import Timeline, combine, contract_year_on
@@ -72,9 +72,11 @@ _HELPERS = {
     "_sub": OPERATORS[ast.Sub],
     SUM: _sum,
     "_cond": check_condition,
+    "_amount": check_amount,
     "_day": check_day,
     "_ZERO": _ZERO,
     "_Decimal": Decimal,
+    "_int": int,
     "_type": type,
     "_HALF_UP": ROUND_HALF_UP,
 }
@@ -274,16 +276,21 @@ class FastRuleset:
 
         def rounded(formula, target):
             tree = formula.tree
+            signed = formula.gives != "amount"  # else below zero is E411 (plan.check_amount), before rounding
             if isinstance(tree, ast.Name) and tree.id[1:].isdigit():
                 slot = plan.slots[int(tree.id[1:])]
-                if slot.kind == "parameter" and self._roundable(slot.name):
+                if slot.kind == "parameter" and self._roundable(slot.name) and (
+                        signed or self._never_negative(slot.name)):
                     if slot.name not in self._rounded_names:
                         self._rounded_names.append(slot.name)
                     return [(f"{target} = _r[{self._rounded_names.index(slot.name)}]", formula, None)]
             if _Generate(names, decimal_slots, set()).is_decimal(tree):
-                return [(f"_t = {code(formula)}", formula, None),
+                return [(f"_t = {code(formula)}", formula, None)] + (
+                    [] if signed else [("if _t < _ZERO: _amount(_t)", formula, None)]) + [
                         (f"{target} = _t.quantize(_quantum, _HALF_UP)", formula, _MONEY)]
-            return [(f"_t = {code(formula)}", formula, None),
+            return [(f"_t = {code(formula)}", formula, None)] + (
+                [] if signed else [("if (_type(_t) is _Decimal or _type(_t) is _int) and _t < 0: _amount(_t)",
+                                    formula, None)]) + [
                     (f"{target} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t)",
                      formula, _MONEY)]
 
@@ -379,6 +386,12 @@ class FastRuleset:
         except ExpressionFailure:
             return False
         return True
+
+    def _never_negative(self, name) -> bool:
+        """Whether a parameter is not below zero for any taille (then, as an amount, it needs no check)."""
+        parameter = self.ruleset.parameters[name]
+        return not any(type(value) in (int, Decimal) and value < 0
+                       for value in (parameter.value_for(size) for size in self._tailles()))
 
     def _rounded_for(self, size):
         quantum = self.plan.quantum
