@@ -46,6 +46,7 @@ __all__ = [
     "ObligationStep",
     "Plan",
     "plan_of",
+    "formula_of",
     "to_money",
     "check_condition",
     "check_day",
@@ -375,3 +376,10 @@ def plan_of(ruleset: Ruleset) -> Plan:
     if plan is None:
         plan = _PLANS[ruleset] = _Builder(ruleset).build()
     return plan
+
+
+def formula_of(ruleset: Ruleset, expression, field: str, gives: str, name: str, path) -> Formula:
+    """One checked formula of ``ruleset`` outside its steps (a payment rule's), resolved as the
+    steps' are, to slots of its own: a mission field reads the mission the caller binds
+    (a slot of kind "unknown" named by the field), a line the line's amount."""
+    return _Builder(ruleset).formula(expression, field, gives, "item", name, None, path)
