@@ -16,7 +16,7 @@ from .bind import binder_of, mission_values
 from .diagnostic import Diagnostic, msg
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
-from .plan import SUM, check_condition, check_date, check_day, plan_of, to_money
+from .plan import SUM, check_amount, check_condition, check_date, check_day, plan_of, to_money
 from .profile import Profile
 from .recording import notify
 from .ruleset import Ruleset, weakest
@@ -332,7 +332,8 @@ class _Evaluation:
             applies = self.checked(step.when, check_condition, self.compute(step.when, evaluator))
         amount = maximum = _ZERO
         if applies:
-            amount = self.checked(step.amount, self.money, self.compute(step.amount, evaluator))
+            amount = self.checked(step.amount, self.amount if step.amount.gives == "amount" else self.money,
+                                  self.compute(step.amount, evaluator))
             maximum = (self.checked(step.maximum_formula, self.money, self.compute(step.maximum_formula, evaluator))
                        if step.maximum_formula is not None else amount)
             if "achievement" in line.amount.names and line.mission is not None:
@@ -369,6 +370,10 @@ class _Evaluation:
 
     def money(self, value) -> Decimal:
         return to_money(value, self.quantum)
+
+    def amount(self, value) -> Decimal:
+        """A line's amount that may not be negative, checked, then rounded."""
+        return to_money(check_amount(value), self.quantum)
 
     def trace(self, step, names, applied, evaluator) -> Trace:
         formulas = {f.field: f.text for f in (step.when, step.amount, step.maximum_formula) if f is not None}

@@ -758,7 +758,8 @@ class _Columns:
         return self.to_quantum(value, quantum, active, down)[1]
 
     def call_non_negative(self, args, active):
-        """Every line's amount passes through it (unless a clawback): below zero is E411."""
+        """Below zero is E411: the rows are handed to the scalar path, whose plan.check_amount says it
+        (a line's amount, unless a clawback, and the language's non_negative(x))."""
         (value,) = [self.expr(a, active) for a in args] if len(args) == 1 else (None,)
         if value is None:
             raise VectorRefused(msg("a call with {count} arguments is not vectorised", count=len(args)))
@@ -915,7 +916,8 @@ class _Columns:
                 on = condition.b
             else:
                 on = everyone
-            amount = self.money(self.expr(line.amount.node, on), on, "amount")
+            amount = self.money(self.expr(line.amount.node, on) if line.clawback else  # plan.check_amount's rows:
+                                self.call_non_negative([line.amount.node], on), on, "amount")
             if line.maximum is None:
                 maximum = amount
             elif line.id in self.maxima_read:
