@@ -349,25 +349,38 @@ class Library:
         signature = tuple(p.day <= day for p in provisions) if day is not None else None
         key = (tuple(_content_key(link) for link in chain), signature)
         if key not in self._compiled:
-            full, problems, removals = chain[0], [], {}
-            for link in chain[1:]:
-                full, found, removed = consolidate(full, link, day)
-                problems += found
-                removals.update({name: (link, path) for name, path in removed.items()})
-            notes = tuple(p for p in problems if not p.is_error)  # warnings about the text (W020)
-            problems = [p for p in problems if p.is_error]
-            if problems:
-                raise InputError(problems)
+            text, notes, removals = self._consolidated(chain, day)
             # Each link was checked against the schema (an addition as a whole item, a
             # change field by field), so the consolidated text needs no second check.
             history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
             try:
                 self._compiled[key] = dataclasses.replace(attach_other_texts(self, compile_ruleset(
-                    in_force_view(full, day), history=history, provisions=tuple(provisions)), document),
-                    notes=notes)
+                    text, history=history, provisions=tuple(provisions)), document, text), notes=notes)
             except InputError as error:
                 raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
         return self._compiled[key]
+
+    @staticmethod
+    def _consolidated(chain: list, day: datetime.date | None) -> tuple:
+        """``(document, notes, removals)``: the chain's texts applied in turn, as in force on ``day``;
+        InputError with the errors found."""
+        full, problems, removals = chain[0], [], {}
+        for link in chain[1:]:
+            full, found, removed = consolidate(full, link, day)
+            problems += found
+            removals.update({name: (link, path) for name, path in removed.items()})
+        notes = tuple(p for p in problems if not p.is_error)  # warnings about the text (W020)
+        problems = [p for p in problems if p.is_error]
+        if problems:
+            raise InputError(problems)
+        return in_force_view(full, day), notes, removals
+
+    def consolidated_document(self, id_or_path: str, day: datetime.date | None = None) -> Document:
+        """The consolidated text of a ruleset as a document (what ``show --format yaml`` prints);
+        the compiled ruleset keeps no document."""
+        document = self.document(id_or_path)
+        self.compile(document, day)  # every diagnostic of the text, as for any other use
+        return self._consolidated(self.chain_of(document), day)[0]
 
     # -- what the commands ask ---------------------------------------------------------
 

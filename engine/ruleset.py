@@ -59,6 +59,8 @@ class Parameter:
     confidence: str | dict  # a tag, or taille -> tag
     note: str | None
     path: tuple
+    ranges: dict = dataclasses.field(default_factory=dict)  # taille (None: one value) -> plausible (min, max)
+    range_reason: str = ""  # why the plausible ranges are what they are
 
     def value_for(self, taille: int | None):
         if self.by_taille is None:
@@ -216,7 +218,7 @@ class Ruleset:
     reads_taille: frozenset
     source: str
     chain: tuple  # ruleset ids from the first accord to this text
-    document: object = None  # the Document it was compiled from, for positions
+    positions: object = None  # yaml_loader.Positions: where each node was written (never the data)
     history: tuple = ()  # (id, in-force date) for each text of the chain
     provisions: tuple = ()  # DatedProvision: provisions of the chain with their own in-force date
     indicators: tuple = ()  # indicator definitions (informational)
