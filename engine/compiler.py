@@ -196,7 +196,8 @@ class _Compiler:
             if spec["id"] in result:
                 self.error("E206", msg("mission '{id}' is defined twice", id=spec['id']), path + ("id",))
                 continue
-            result[spec["id"]] = Mission(spec["id"], spec["label"], spec["kind"], spec.get("reference"))
+            result[spec["id"]] = Mission(spec["id"], spec["label"], spec["kind"], spec.get("reference"),
+                                         _date(spec.get("in_force")))
         return result
 
     def expression(self, value, path, known_names, missions=None) -> Expression | None:

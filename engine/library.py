@@ -238,7 +238,12 @@ class Library:
         return msg("known rulesets: {known}", known=known)
 
     def known_ids(self) -> list[str]:
-        return sorted(self.shipped_documents())
+        """The ids of the shipped texts: their file names (E304 holds the two equal)."""
+        return [name[: -len(".yaml")] for name in shipped_ruleset_names()]
+
+    def _enacted(self) -> list[Ruleset]:
+        """The shipped enacted texts, compiled with every provision, in the order of their ids."""
+        return [ruleset for ruleset in (self.get(name) for name in self.known_ids()) if ruleset.status == "enacted"]
 
     def listing(self) -> list:
         """The shipped texts for ``aci-rules list``, in order of entry into force: for each,
@@ -257,30 +262,27 @@ class Library:
         return found
 
     def mission_ids(self) -> set[str]:
-        """Every mission id that a shipped ruleset defines or adds."""
+        """Every mission id that a shipped ruleset defines or adds (from the compiled texts)."""
         found = set()
-        for document in self.shipped_documents().values():
-            found |= declared_missions(document)
+        for name in self.known_ids():
+            found |= set(self.get(name).missions)
         return found
 
     def mission_arrivals(self) -> dict[str, tuple[datetime.date, str]]:
         """When each mission of the shipped enacted texts first applies, and with which text.
 
         A mission applies from its text's entry into force, or from its own ``in_force``
-        when it has a later one (avenant 2's crisis mission, from 2022-09-03).
+        when it has a later one (avenant 2's crisis mission, from 2022-09-03). Read from the
+        compiled texts: a consolidated text holds the missions of the texts it amends too, and
+        the earliest day wins (the first text on a tie).
         """
         arrivals: dict = {}
-        for ruleset_id, document in self.shipped_documents().items():
-            data = document.data
-            if data.get("status") != "enacted":
-                continue
-            text_day = _date(data["dates"]["in_force"])
-            changes = (data.get("changes") or {}).get("missions") or {}
-            for mission in (data.get("missions") or []) + (changes.get("add") or []):
-                own = _date(mission.get("in_force"))
-                day = max(text_day, own) if own else text_day
-                if mission["id"] not in arrivals or day < arrivals[mission["id"]][0]:
-                    arrivals[mission["id"]] = (day, ruleset_id)
+        for ruleset in self._enacted():
+            for mission in ruleset.missions.values():
+                own = mission.in_force
+                day = max(ruleset.in_force, own) if own else ruleset.in_force
+                if mission.id not in arrivals or day < arrivals[mission.id][0]:
+                    arrivals[mission.id] = (day, ruleset.id)
         return arrivals
 
     # -- chains ------------------------------------------------------------------
@@ -415,11 +417,11 @@ class Library:
             return Timeline(self.in_force, enacted_days, renewal=renewal)
         document = self.document(ruleset_name)
         chain = self.chain_of(document)
-        starts = [_date(link.data["dates"]["in_force"]) for link in chain]
+        full = self.compile(document)
+        starts = [start for _, start in full.history]  # the in-force date of each text of the chain
         own = starts[-1]
         if as_if_from is not None:
             starts[-1] = as_if_from
-        full = self.compile(document)
         requested = full.id
 
         def resolve(day: datetime.date) -> Ruleset:
@@ -448,16 +450,11 @@ class Library:
         return self._compiled[key]
 
     def in_force(self, day: datetime.date) -> Ruleset:
-        """The enacted ruleset in force on ``day``, consolidated."""
-        candidates = []
-        for document in self.shipped_documents().values():
-            dates = document.data["dates"]
-            start, until = _date(dates["in_force"]), _date(dates.get("until"))
-            if document.data["status"] == "enacted" and start <= day and (until is None or day <= until):
-                candidates.append((start, document))
+        """The enacted ruleset in force on ``day``, consolidated (chosen from the compiled texts)."""
+        candidates = [ruleset for ruleset in self._enacted() if ruleset.in_force_on(day)]
         if not candidates:
-            known = [msg("{id} (from {day})", id=d.data["id"], day=d.data["dates"]["in_force"]) for d in
-                     sorted(self.shipped_documents().values(), key=lambda d: d.data["dates"]["in_force"])]
+            known = [msg("{id} (from {day})", id=r.id, day=r.in_force.isoformat()) for r in
+                     sorted((self.get(name) for name in self.known_ids()), key=lambda r: r.in_force)]
             raise InputError([Diagnostic("E403", msg("no ruleset is in force on {day}; known rulesets: {known}",
                                                      day=day, known=known))])
-        return self.compile(max(candidates, key=lambda pair: pair[0])[1], day)
+        return self.get(max(candidates, key=lambda ruleset: ruleset.in_force).id, day)

@@ -107,6 +107,7 @@ class Mission:
     label: str
     kind: str  # socle | optionnelle
     reference: str | None
+    in_force: datetime.date | None = None  # its own entry into force, when later than its text's
 
 
 @dataclasses.dataclass(frozen=True)
