@@ -40,6 +40,7 @@ __all__ = ["FastCalendar", "FastPathUnsupported", "fast_calendar"]
 _ZERO = Decimal(0)
 _MISSION_FIELDS = MISSION_NAMES
 _BOUND = "\0mission"  # the mission whose names an environment holds (no formula can spell it)
+_YEAR = "\0year"  # the contract year it was evaluated in (its rates are read by contract and year)
 
 
 class FastPathUnsupported(Exception):
@@ -136,8 +137,8 @@ class _FastText:
         names["taille"] = size
         names.update({line_id: amounts.get(line_id, _ZERO) for line_id in self.lines})
         if self.definitions:
-            number = year.number if year else None
-            names.update({f"f_{name}": function for name, function in profile_functions(profile, number).items()})
+            key = year.key if year else None
+            names.update({f"f_{name}": function for name, function in profile_functions(profile, key).items()})
             with decimal.localcontext(DECIMAL_CONTEXT):
                 for name, mission, function in self.definitions:
                     # As the reference: an item binds its mission's names, and they stay bound.
@@ -148,6 +149,7 @@ class _FastText:
         if self.last_mission is not None:
             names.update(mission_names(profile, self.last_mission, year))
         names[_BOUND] = self.last_mission
+        names[_YEAR] = year
         return names
 
     def bind(self, names: dict, profile: Profile, line) -> None:
@@ -282,15 +284,7 @@ class FastCalendar:
 
 def _year_of(names: dict):
     """The contract year an environment was evaluated in, as :func:`mission_names` takes it."""
-    number = names.get("contract_year")
-    if number is None:
-        return None
-    return _Year(number)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Year:
-    number: int
+    return names.get(_YEAR)
 
 
 def fast_calendar() -> FastCalendar:
