@@ -21,7 +21,7 @@ from .crosstext import attach as attach_other_texts
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
 from .ruleset import Ruleset
-from .cache import ValidationCache
+from .cache import CompiledCache, ValidationCache
 from .schema import load_schema
 from .timeline import Timeline
 from .yaml_loader import MAX_FILE_BYTES, Document, load_document, parse_document
@@ -162,12 +162,53 @@ def _content_key(document: Document) -> tuple:
 
 
 class Library:
-    """The shipped rulesets and the files loaded through it, read and compiled on first use."""
+    """The shipped rulesets and the files loaded through it, read and compiled on first use.
+
+    The shipped texts, once compiled, are kept on disk (:class:`~.cache.CompiledCache`):
+    a later command gets them without reading their YAML (``persistent``; off for a library
+    whose texts are not the package's own, as mutation's).
+    """
+
+    persistent = True
 
     def __init__(self):
         self._shipped: dict[str, Document] | None = None
         self._files: dict[str, Document] = {}
         self._compiled: dict[tuple, Ruleset] = {}
+        self._raw: dict[str, bytes] = {}  # shipped file name -> its bytes, read once
+        self._store: CompiledCache | None = None
+
+    def _shipped_bytes(self, name: str) -> bytes:
+        raw = self._raw.get(name)
+        if raw is None:
+            raw = self._raw[name] = resources.files("aci_rules.rules").joinpath(name).read_bytes()
+        return raw
+
+    def _compiled_store(self) -> CompiledCache | None:
+        """The on-disk memory of the compiled shipped texts, keyed by their bytes and the engine."""
+        if not self.persistent:
+            return None
+        if self._store is None:
+            try:
+                digests = {name: hashlib.sha256(self._shipped_bytes(name)).hexdigest()
+                           for name in shipped_ruleset_names()}
+            except OSError:
+                return None
+            self._store = CompiledCache(digests)
+        return self._store
+
+    def _stored(self, ruleset_id: str, day: datetime.date | None) -> Ruleset | None:
+        """A shipped text as compiled by an earlier command, when the store holds it."""
+        store = self._compiled_store()
+        entry = store.chain(ruleset_id) if store is not None else None
+        if entry is None:
+            return None
+        chain, days = entry
+        key = (chain, tuple(d <= day for d in days) if day is not None else None)
+        found = self._compiled.get(key) or store.rulesets.get(key)
+        if found is not None:
+            self._compiled[key] = found
+        return found
 
     # -- documents ---------------------------------------------------------------
 
@@ -175,12 +216,11 @@ class Library:
         """Shipped ruleset documents by id, schema-checked. Raises InputError if one is invalid."""
         if self._shipped is None:
             documents, problems = {}, []
-            folder = resources.files("aci_rules.rules")
             cache = ValidationCache(json.dumps(load_schema("ruleset"), sort_keys=True, default=str))
             for name in shipped_ruleset_names():
                 display = f"rules/{name}"
                 try:
-                    raw = folder.joinpath(name).read_bytes()
+                    raw = self._shipped_bytes(name)
                     if len(raw) > MAX_FILE_BYTES:
                         raise InputError([Diagnostic("E001", msg("is over the limit of {limit} bytes",
                                                                  limit=MAX_FILE_BYTES), display)])
@@ -360,6 +400,11 @@ class Library:
                     text, history=history, provisions=tuple(provisions)), document, text), notes=notes)
             except InputError as error:
                 raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
+            store = self._compiled_store()
+            compiled = self._compiled[key]
+            if (store is not None and not compiled.other_texts and not compiled.notes
+                    and all(self._identity(link).startswith("shipped:") for link in chain)):
+                store.put(document.data["id"], key[0], tuple(p.day for p in provisions), key, compiled)
         return self._compiled[key]
 
     @staticmethod
@@ -388,6 +433,10 @@ class Library:
 
     def get(self, id_or_path: str, day: datetime.date | None = None) -> Ruleset:
         """A ruleset by shipped id or path, consolidated, as in force on ``day``."""
+        if not (looks_like_path(id_or_path) or os.path.exists(id_or_path)):
+            found = self._stored(id_or_path, day)
+            if found is not None:
+                return found
         return self.compile(self.document(id_or_path), day)
 
     def resolver(self, ruleset_name: str | None = None):

@@ -334,6 +334,8 @@ def document_mutants(document) -> list[Mutant]:
 class _Substituted(Library):
     """A library where one ruleset document is replaced by its mutant (compiled afresh)."""
 
+    persistent = False  # its texts are not the package's: nothing to read from, or keep in, the store
+
     def __init__(self, base: Library, original, replacement):
         super().__init__()
         self._base, self._original, self._replacement = base, original, replacement
