@@ -30,6 +30,7 @@ import pickle
 import stat
 import sys
 import tempfile
+from decimal import Decimal
 
 from aci_rules import __version__
 
@@ -130,9 +131,37 @@ _COMPILED_CLASSES = {
     "aci_rules.engine.expressions": {"Expression"},
     "aci_rules.engine.yaml_loader": {"Positions"},
     "aci_rules.engine.amend": {"DatedProvision"},
+    "aci_rules.engine.plan": {"Plan", "Step", "ObligationStep", "Formula", "Slot"},
     "decimal": {"Decimal"},
     "datetime": {"date"},
 }
+
+
+def _safe_plan(plan, ruleset) -> bool:
+    """Whether a plan read from the cache is one the plan builder could have made for ``ruleset``:
+    its trees name only slots (``s<n>``), the engine's functions (``f_<name>``) and the line sum.
+    (The fast path writes a plan's trees as Python: a name is never a user's, nor a forger's, text.)"""
+    from .names import FUNCTION_KINDS
+    from .plan import SUM, Plan
+
+    if not isinstance(plan, Plan) or plan.ruleset is not ruleset:
+        return False
+    formulas = [plan.basis] + [f for step in plan.steps for f in step.formulas] + [
+        f for step in plan.obligations for f in (step.when, step.deadline, step.done)]
+    for formula in formulas:
+        if formula is None:
+            continue
+        for node in ast.walk(formula.tree):
+            if isinstance(node, ast.Name) and not (
+                    node.id == SUM or node.id[:1] == "s" and node.id[1:].isdigit()
+                    or node.id[:2] == "f_" and (node.id[2:] in FUNCTION_KINDS or node.id == "f_unknown")):
+                return False
+            if isinstance(node, ast.Constant) and type(node.value) not in _CONSTANT_TYPES:
+                return False
+    return True
+
+
+_CONSTANT_TYPES = (int, str, bool, type(None), Decimal)
 
 
 class CompiledCache:
@@ -150,6 +179,7 @@ class CompiledCache:
         self.path = self.folder / f"compiled-{key.hexdigest()[:40]}.pickle" if self.folder is not None else None
         self.chains: dict = {}  # ruleset id -> (the content keys of its chain, the days of its provisions)
         self.rulesets: dict = {}  # Library.compile's key -> Ruleset
+        self.plans: dict = {}  # the same key -> the ruleset's plan (plan.plan_of)
         if self.path is not None and self._trusted(self.path):
             self._read()
 
@@ -175,10 +205,11 @@ class CompiledCache:
         from .ruleset import Ruleset
 
         if not (isinstance(content, dict) and isinstance(content.get("chains"), dict)
-                and isinstance(content.get("rulesets"), dict)
-                and all(isinstance(r, Ruleset) for r in content["rulesets"].values())):
+                and isinstance(content.get("rulesets"), dict) and isinstance(content.get("plans"), dict)
+                and all(isinstance(r, Ruleset) for r in content["rulesets"].values())
+                and all(_safe_plan(plan, content["rulesets"].get(key)) for key, plan in content["plans"].items())):
             return
-        self.chains, self.rulesets = content["chains"], content["rulesets"]
+        self.chains, self.rulesets, self.plans = content["chains"], content["rulesets"], content["plans"]
 
     def chain(self, ruleset_id: str):
         """``(chain keys, provision days)`` of a shipped text, or None when not known yet."""
@@ -188,10 +219,14 @@ class CompiledCache:
         """Keep a compiled shipped text, and write the cache (a new file replaces the old at once)."""
         if self.path is None:
             return
+        from .plan import plan_of
+
         self.chains[ruleset_id] = (chain, days)
         self.rulesets[key] = ruleset
+        self.plans[key] = plan_of(ruleset)
         try:
-            data = pickle.dumps({"chains": self.chains, "rulesets": self.rulesets}, protocol=pickle.HIGHEST_PROTOCOL)
+            data = pickle.dumps({"chains": self.chains, "rulesets": self.rulesets, "plans": self.plans},
+                                protocol=pickle.HIGHEST_PROTOCOL)
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".compiled-", suffix=".tmp")
             with os.fdopen(handle, "wb") as stream:  # mkstemp: readable and writable by the user only

@@ -20,6 +20,7 @@ from .compiler import compile_ruleset, validate_ruleset
 from .crosstext import attach as attach_other_texts
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
+from .plan import keep_plan
 from .ruleset import Ruleset
 from .cache import CompiledCache, ValidationCache
 from .schema import load_schema
@@ -205,9 +206,13 @@ class Library:
             return None
         chain, days = entry
         key = (chain, tuple(d <= day for d in days) if day is not None else None)
-        found = self._compiled.get(key) or store.rulesets.get(key)
-        if found is not None:
-            self._compiled[key] = found
+        found = self._compiled.get(key)
+        if found is None:
+            found = store.rulesets.get(key)
+            if found is not None:
+                self._compiled[key] = found
+                if key in store.plans:
+                    keep_plan(store.plans[key])
         return found
 
     # -- documents ---------------------------------------------------------------

@@ -377,6 +377,11 @@ def plan_of(ruleset: Ruleset) -> Plan:
     return plan
 
 
+def keep_plan(plan: Plan) -> None:
+    """Take a plan built by an earlier command as its ruleset's (the compiled texts' cache)."""
+    _PLANS[plan.ruleset] = plan
+
+
 def formula_of(ruleset: Ruleset, expression, field: str, gives: str, name: str, path) -> Formula:
     """One checked formula of ``ruleset`` outside its steps (a payment rule's), resolved as the
     steps' are, to slots of its own: a mission field reads the mission the caller binds

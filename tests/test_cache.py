@@ -6,6 +6,7 @@ cent; a cache file that is forged, not the user's own, or writable by others is 
 
 from __future__ import annotations
 
+import ast
 import datetime
 import os
 import pickle
@@ -15,6 +16,7 @@ import pytest
 
 from aci_rules.engine import cache as cache_module
 from aci_rules.engine import library as library_module
+from aci_rules.engine import plan as plan_module
 from aci_rules.engine.evaluate import evaluate
 from aci_rules.engine.library import Library, load_profile_document
 from aci_rules.engine.profile import compile_profile
@@ -57,6 +59,10 @@ def test_a_second_library_reads_no_yaml_and_gives_the_same_rulesets(folder):
         assert second.in_force(DAY).id == in_force.id
         assert amounts(second.in_force(DAY)) == amounts(in_force)
         assert second.mission_arrivals() == first.mission_arrivals()
+    # Their plans too: the steps are not built again.
+    with no_yaml(), mock.patch.object(plan_module._Builder, "build", side_effect=AssertionError("plan built")):
+        third = Library()
+        assert amounts(third.in_force(DAY)) == amounts(in_force)
     # What compile gives after reading the YAML is the very object the cache gave.
     assert second.compile(second.document("avenant-2"), DAY) is second.get("avenant-2", DAY)
 
@@ -88,6 +94,19 @@ def test_a_cache_file_others_may_write_is_not_read(folder):
             Library().get("avenant-2", DAY)
     finally:
         folder.chmod(0o700)
+
+
+def test_a_forged_plan_is_not_taken(folder):
+    """A plan's trees are written as Python by the fast path: a name that is no slot refuses the file."""
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    content = pickle.loads(path.read_bytes())
+    plan = next(iter(content["plans"].values()))
+    step = next(s for s in plan.steps if s.amount is not None)
+    object.__setattr__(step.amount, "tree", ast.Name(id="().__class__", ctx=ast.Load()))
+    path.write_bytes(pickle.dumps(content))
+    with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
+        Library().get("avenant-2", DAY)
 
 
 def test_another_engine_or_text_is_another_file(folder, monkeypatch):
