@@ -127,10 +127,10 @@ class _Unpickler(pickle.Unpickler):
 
 _COMPILED_CLASSES = {
     "aci_rules.engine.ruleset": {"Ruleset", "Parameter", "SizeClass", "Taille", "Mission", "Definition",
-                                 "FundingLine", "Obligation", "Installment", "PaymentRule", "AnnualMaximum"},
+                                 "FundingLine", "Obligation", "Installment", "PaymentRule", "AnnualMaximum",
+                                 "DatedProvision"},
     "aci_rules.engine.expressions": {"Expression"},
     "aci_rules.engine.yaml_loader": {"Positions"},
-    "aci_rules.engine.amend": {"DatedProvision"},
     "aci_rules.engine.plan": {"Plan", "Step", "ObligationStep", "Formula", "Slot"},
     "decimal": {"Decimal"},
     "datetime": {"date"},

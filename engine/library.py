@@ -15,9 +15,6 @@ import json
 import os
 from importlib import resources
 
-from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
-from .compiler import compile_ruleset, validate_ruleset
-from .crosstext import attach as attach_other_texts
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
 from .plan import keep_plan
@@ -131,6 +128,15 @@ def load_document_of_kind(path: str, expected: str) -> Document:
     if problem:
         raise InputError([problem])
     return document
+
+
+# Reading, consolidating and compiling a text are imported when a text is compiled, not when
+# every text comes from the compiled cache (aci-rules eval: see engine/cache.py).
+def validate_ruleset(document: Document) -> list[Diagnostic]:
+    """:func:`.compiler.validate_ruleset`."""
+    from .compiler import validate_ruleset as validate
+
+    return validate(document)
 
 
 def _date(value) -> datetime.date | None:
@@ -390,7 +396,11 @@ class Library:
         ``day`` None applies every provision, whatever its own in-force date.
         """
         chain = self.chain_of(document)
-        provisions: list[DatedProvision] = []
+        from .amend import dated_provisions
+        from .compiler import compile_ruleset
+        from .crosstext import attach as attach_other_texts
+
+        provisions: list = []
         for link in chain:
             provisions += dated_provisions(link, link.data["id"])
         signature = tuple(p.day <= day for p in provisions) if day is not None else None
@@ -416,6 +426,8 @@ class Library:
     def _consolidated(chain: list, day: datetime.date | None) -> tuple:
         """``(document, notes, removals)``: the chain's texts applied in turn, as in force on ``day``;
         InputError with the errors found."""
+        from .amend import consolidate, in_force_view
+
         full, problems, removals = chain[0], [], {}
         for link in chain[1:]:
             full, found, removed = consolidate(full, link, day)

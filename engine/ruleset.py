@@ -25,6 +25,7 @@ __all__ = [
     "Installment",
     "PaymentRule",
     "AnnualMaximum",
+    "DatedProvision",
     "Ruleset",
 ]
 
@@ -174,6 +175,17 @@ class PaymentRule:
     reference: str
     confidence: str | None
     path: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class DatedProvision:
+    """A provision with its own entry into force: what it is, and from when (made by
+    :func:`.amend.dated_provisions`; here, so that a compiled ruleset read from the cache
+    needs no module of consolidation)."""
+
+    day: datetime.date
+    description: str
+    ruleset: str
 
 
 @dataclasses.dataclass(frozen=True)
