@@ -298,12 +298,13 @@ _RulesetDumper.add_representer(
     Decimal, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:float", str(value)))
 
 
-def render_ruleset_yaml(ruleset, day) -> str:
-    """The consolidated ruleset as YAML that ``aci-rules validate`` accepts."""
+def render_ruleset_yaml(ruleset, data, day) -> str:
+    """The consolidated ruleset (``data``: its text, from ``Library.consolidated_document``) as YAML
+    that ``aci-rules validate`` accepts."""
     when = f"as in force on {day}" if day else "every provision applied"
     header = (f"# Consolidated text of {ruleset.id}: {' + '.join(ruleset.chain)}, {when}.\n"
               "# yaml-language-server: $schema=../schemas/ruleset.schema.json\n")
-    body = yaml.dump(ruleset.document.data, Dumper=_RulesetDumper, sort_keys=False,
+    body = yaml.dump(data, Dumper=_RulesetDumper, sort_keys=False,
                      allow_unicode=True, width=100)
     return header + body
 
