@@ -385,7 +385,8 @@ def _size_table_lines(summary, behaviour=None) -> list:
     else:
         moves = size_moves(behaviour)
         moving = sum(moves.values())
-        out.append((_("Of the {total} profiles, {count} change taille: {moves}") if moving else
+        out.append((_("Of the {total} profiles, {count} change taille: {moves}") if moving > 1 else
+                    _("Of the {total} profiles, one changes taille: {moves}") if moving else
                     _("Of the {total} profiles, none changes taille.")).format(
             total=len(behaviour), count=moving,
             moves=_("; ").join(_("{old} → {new}: {count}").format(old=_size_name(a), new=_size_name(b), count=n)
