@@ -384,7 +384,7 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
         "definition", old.definitions, new.definitions, ("expression", "mission"),
         lambda d: d.mission, lambda d: d.label)
 
-    only_new, only_old = set(tailles_of(new)) - set(tailles_of(old)), set(tailles_of(old)) - set(tailles_of(new))
+    only_new, only_old = _tailles_of_one_side(old, new)
 
     def line_amounts(a, b):
         # Only where every side that has the line (and the taille) gives its maximum from
@@ -626,7 +626,7 @@ def _with_knock_ons(old: Ruleset, new: Ruleset, items: list, tailles) -> list:
         amounts = result[at].amounts if at is not None else ()
         if not amounts:
             # A taille only one text's size table has: "—" on the other side, not "not computable".
-            only_new, only_old = set(tailles_of(new)) - set(tailles_of(old)), set(tailles_of(old)) - set(tailles_of(new))
+            only_new, only_old = _tailles_of_one_side(old, new)
             known = [AmountChange(t, None if t in only_new else reachable_maximum(old, previous, t),
                                   None if t in only_old else reachable_maximum(new, line, t)) for t in tailles]
             known = [a for a in known if (a.old is not None or a.taille in only_new)
@@ -692,8 +692,8 @@ def _with_other_knock_ons(old: Ruleset, new: Ruleset, items: list) -> list:
         if previous is None or any(_formula(getattr(previous, f)) != _formula(getattr(obligation, f))
                                    for f in _OBLIGATION_FORMULAS):
             continue
-        causes = _causes_on_both_sides(changed, (old, new), paths_for((previous, obligation),
-                                                                      lambda o: [getattr(o, f) for f in _OBLIGATION_FORMULAS]))
+        formulas = paths_for((previous, obligation), lambda o: [getattr(o, f) for f in _OBLIGATION_FORMULAS])
+        causes = _causes_on_both_sides(changed, (old, new), formulas)
         if causes:
             record("obligation", obligation, causes, obligation.mission)
 
@@ -711,6 +711,12 @@ def _with_other_knock_ons(old: Ruleset, new: Ruleset, items: list) -> list:
         if causes:
             record("payment", rule, causes, None)
     return result
+
+
+def _tailles_of_one_side(old: Ruleset, new: Ruleset) -> tuple:
+    """(the tailles only the new size table has, those only the old one has)."""
+    before, after = set(tailles_of(old)), set(tailles_of(new))
+    return after - before, before - after
 
 
 def _number(value):
