@@ -120,14 +120,16 @@ def test_a_prime_when_three_missions_reach_90_percent_and_a_minimum_total(write)
         + Decimal(10000)
 
 
-def test_no_cpts_loses_under_the_guarantee_in_a_year_wholly_under_the_proposal(run_cli):
-    """The national sample at 2028-06-01, contracts renewed: every contract year is wholly under
-    the proposal; the fixed parts × 0.90 are made good by the guarantee, to the cent."""
+@pytest.mark.parametrize("day, renewal, in_contract", [("2027-06-01", (), 420), ("2028-06-01", ("--assume-renewal",), 700)])
+def test_no_cpts_loses_or_gains_a_cent_under_the_guarantee(run_cli, day, renewal, in_contract):
+    """The national sample: at 2027-06-01 most contract years are cut where the proposal enters
+    into force (2027-01-01); at 2028-06-01, contracts renewed, every year is wholly under it. The
+    fixed parts × 0.90 are made good by the guarantee, to the cent, either way."""
     result = run_cli("compare", str(EXAMPLES / "national-sample.csv"), "--baseline", "avenant-2", "--reform",
-                     str(GUARANTEE), "--date", "2028-06-01", "--assume-renewal", "--format", "json")
+                     str(GUARANTEE), "--date", day, *renewal, "--format", "json")
     assert result.exit_code == 0, result.stderr
     document = one_json_document(result.stdout)
-    assert document["lose"] == 0 and document["gain"] == 0
+    assert document["lose"] == 0 and document["gain"] == 0 and document["unchanged"] == in_contract
     assert document["difference"] == "0.00" and document["profiles"] == 700
 
 
