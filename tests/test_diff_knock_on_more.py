@@ -193,6 +193,13 @@ def test_with_profiles_the_diff_counts_the_cpts_that_change_taille(run_cli, tmp_
     assert table["tailles_added"] == [5] and table["profiles_changing_taille"] == [{"old": 4, "new": 5, "count": 1}]
     assert {(p["name"], p["old_size"], p["new_size"]) for p in document["profiles"]} == {
         ("CPTS grande", 4, 5), ("CPTS moyenne", 4, 4)}
+    page = tmp_path / "page.html"
+    run_cli("diff", "avenant-2", TAILLE_5, "--profiles", str(tmp_path), "--date", "2027-06-01", "--format", "html",
+            "--output", str(page), "--lang", "en")
+    html = page.read_text("utf-8")
+    assert "<h3>Knock-on effects</h3>" in html and "<h3>Size table</h3>" in html
+    assert "The size table changes: taille 5 added; taille 4: 175001.. → 175001..300000" in html
+    assert "Of the 2 profiles, one changes taille: 4 → 5: 1" in html
     without = " ".join(run_cli("diff", "avenant-2", TAILLE_5, "--summary").stdout.split())
     assert "Avec --profiles et --date, le diff compte les CPTS qui changent de taille." in without
 
