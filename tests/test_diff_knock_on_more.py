@@ -20,6 +20,7 @@ import datetime
 from decimal import Decimal
 
 from conftest import no_traceback, one_json_document
+from test_diff_knock_on import item, rulesets
 
 from aci_rules.engine.diff import diff_rulesets, group_causes
 from aci_rules.engine.evaluate import assess
@@ -31,17 +32,6 @@ HERE = __import__("pathlib").Path(__file__).resolve().parent
 DELAYS = HERE / "diff" / "delais-et-avance.yaml"
 TAILLE_5 = HERE / "proposals" / "taille-5-sans-crises.yaml"
 NEW_MISSION = HERE / "diff" / "nouvelle-mission-optionnelle.yaml"
-
-
-def rulesets(old, new):
-    library = Library()
-    return library.get(str(old)), library.get(str(new))
-
-
-def item(diff, kind, key):
-    found = [i for i in diff.items if i.kind == kind and i.id == key]
-    assert len(found) == 1, f"{kind} {key}: {found}"
-    return found[0]
 
 
 def causes(entry) -> list:
