@@ -161,9 +161,15 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         entries = sections[name]
         for key, value in (spec.get("set") or {}).items():
             if active(value):
+                path = ("changes", name, "set", key)
+                grafts = []
                 if proposal and name == "parameters":
                     value = proposed_parameter(value)
-                entries[key] = _Entry(value, amendment, ("changes", name, "set", key))
+                elif proposal:  # a definition: what reads it rests on the proposal's formula
+                    if not isinstance(value, dict):  # the short form: its text is the expression's
+                        value, grafts = {"expression": value}, [("expression", amendment, path)]
+                    value = {**value, "confidence": PROPOSED}
+                entries[key] = _Entry(value, amendment, path, grafts=grafts)
         for key, edit in (spec.get("edit") or {}).items():
             path = ("changes", name, "edit", key)
             entry = entries.get(key)

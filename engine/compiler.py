@@ -481,16 +481,17 @@ class _Compiler:
         definitions = {}
         for name, spec in definition_specs.items():
             path = ("definitions", name)
+            confidence = None
             if isinstance(spec, dict):
                 mission, label, expr_path = spec.get("mission"), spec.get("label"), path + ("expression",)
-                value = spec["expression"]
+                value, confidence = spec["expression"], spec.get("confidence")
             else:
                 mission, label, expr_path, value = None, None, path, spec
             self.check_mission(mission, missions, path + ("mission",))
             names = with_mission if mission else common
             expression = self.expression(value, expr_path, names, missions)
             if expression is not None:
-                definitions[name] = Definition(name, expression, mission, label, path)
+                definitions[name] = Definition(name, expression, mission, label, path, confidence)
 
         lines = []
         seen = set()

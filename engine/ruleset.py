@@ -120,6 +120,7 @@ class Definition:
     mission: str | None
     label: str | None
     path: tuple
+    confidence: str | None = None  # caps what reads it: 'proposed' when a proposal sets it (engine/amend.py)
 
 
 @dataclasses.dataclass(frozen=True)
