@@ -44,10 +44,11 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .compiler import MISSION_NAMES
+from .bind import mission_values
 from .diagnostic import msg
 from .helpers import MAX_YEARS_MOVED
-from .ruleset import Definition, Ruleset
+from .plan import SUM, plan_of
+from .ruleset import Ruleset
 from .timeline import combine, time_names
 
 try:  # numpy is an optional extra (pip install 'aci-rules[vector]'): the core never needs it
@@ -70,6 +71,9 @@ LIMIT = 0.999 * 1e18
 # the processor's cache (measured: 20 % faster per row than 100 000 rows at once) and the
 # memory of a sweep of thousands of variants stays small.
 CHUNK_ROWS = 2 ** 15
+# The key of the profile's first signature among a batch's columns (the basis reads it as
+# contract_signed; every other formula reads the contract running on the day).
+_FIRST_SIGNED = " first contract_signed"
 # Day numbers are date.toordinal(); numpy's calendar counts from 1970-01-01.
 _EPOCH = datetime.date(1970, 1, 1).toordinal()
 
@@ -227,25 +231,33 @@ _COMPARE_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.G
 
 
 class _Columns:
-    """Evaluates checked formula trees over columns, marking the rows it cannot vouch for.
+    """Evaluates the plan's checked trees (:mod:`plan`) over columns, marking the rows it cannot vouch for.
 
-    One instance serves one batch of one ruleset: ``env`` maps the names formulas read
-    to columns, ``mission_env`` each mission id to its four names, ``lines`` the
-    amounts (in quanta) of the lines computed so far. ``uncertain`` collects the rows to
-    hand to the scalar path. Every construct it meets and cannot translate raises
-    :class:`VectorRefused`.
+    One instance serves one batch of one plan: ``values`` holds a column per slot of the
+    plan (the inputs filled by the caller, definitions as they are computed), ``names``
+    the profile's columns by name (what profile-bound functions read), ``missions`` each
+    mission id's four fields, ``texts`` gives what another text gives each row (see
+    :class:`_Given`). Line amounts are kept in whole quanta (``amounts``, ``maxima``).
+    ``uncertain`` collects the rows to hand to the scalar path. Every construct it meets
+    and cannot translate raises :class:`VectorRefused`.
     """
 
-    def __init__(self, size: int, env: dict, mission_env: dict, ruleset: Ruleset):
+    def __init__(self, size: int, plan, values: list, names: dict, missions: dict, texts=None):
         self.n = size
-        self.env = env
-        self.mission_env = mission_env
-        self.ruleset = ruleset
-        self.mission = None
+        self.plan = plan
+        self.values = values
+        self.names = names
+        self.missions = missions
+        self.texts = texts
         self.uncertain = np.zeros(size, dtype=bool)
-        self.amounts: dict = {}  # line id -> int64 column of quanta
+        self.amounts: dict = {}  # line id -> float column of whole quanta
         self.maxima: dict = {}
-        self.scale = 1.0
+        exponent = plan.quantum.as_tuple().exponent
+        self.scale = 10.0 ** -exponent if exponent <= 0 else 1.0
+        # One column of zeros shared by every value that needs one (bounds of exact values, most):
+        # read-only, so that no operation can change it in place.
+        self.zeros = np.zeros(size)
+        self.zeros.flags.writeable = False
 
     # marking
     def mark(self, rows, active):
@@ -284,24 +296,26 @@ class _Columns:
         f, e = _exact_float(value)
         whole = e == 0 and f == int(f) and abs(f) < EXACT
         exact = _exact_from([value])
-        return Num(np.full(self.n, f), np.zeros(self.n) if whole else np.full(self.n, e), whole=whole,
+        return Num(np.full(self.n, f), self.zeros if whole else np.full(self.n, e), whole=whole,
                    exact=None if exact is None else (np.full(self.n, exact[0][0]), exact[1]))
 
+    def slot(self, key: str):
+        """The plan's slot a tree's name stands for (``s<n>``: made by the plan, never a user's text)."""
+        if key[:1] != "s" or not key[1:].isdigit() or int(key[1:]) >= len(self.plan.slots):
+            raise VectorRefused(msg("the name '{name}' is not vectorised", name=key))
+        return self.plan.slots[int(key[1:])]
+
     def node_Name(self, node, active):
-        name = node.id
-        if name in MISSION_NAMES:
-            if self.mission is None:
-                raise VectorRefused(msg("'{name}' read outside a mission", name=name))
-            return self.mission_env[self.mission][name]
-        if name == "True" or name == "False":
-            return Flag(np.full(self.n, name == "True"))
-        if name == "None":
-            return Nothing()
-        value = self.env.get(name)
-        if type(value) is np.ndarray:  # a line's amount, in quanta
-            return self.from_quanta(value)
+        slot = self.slot(node.id)
+        kind = slot.kind
+        if kind == "line" or kind == "maximum":
+            column = (self.amounts if kind == "line" else self.maxima).get(slot.name)
+            if column is None:  # never: the plan orders the steps before what reads them
+                raise VectorRefused(msg("the name '{name}' is not vectorised", name=slot.name))
+            return self.from_quanta(column)
+        value = self.values[slot.index]
         if value is None or isinstance(value, tuple):
-            raise VectorRefused(msg("the name '{name}' is not vectorised", name=name))
+            raise VectorRefused(msg("the name '{name}' is not vectorised", name=slot.name))
         return value
 
     def numbers(self, node, active, *operands):
@@ -346,14 +360,14 @@ class _Columns:
     def whole_result(self, v, active):
         """A whole column from whole operands: exact while below 2**53, else None (bounded as any)."""
         if not v.size or np.abs(v).max() < EXACT:
-            return Num(v, np.zeros(self.n), whole=True)
+            return Num(v, self.zeros, whole=True)
         return None
 
     def power(self, base: Num, exponent: int, active) -> Num:
         if exponent == 0:
             # Decimal 0 ** 0 has no exact result on the reference path (E402).
             self.mark(np.abs(base.v) <= base.e, active)
-            return Num(np.ones(self.n), np.zeros(self.n))
+            return Num(np.ones(self.n), self.zeros)
         result = base
         for _ in range(exponent - 1):
             v = result.v * base.v
@@ -554,10 +568,12 @@ class _Columns:
 
     # calls
     def node_Call(self, node, active):
-        name = node.func.id
-        method = getattr(self, "call_" + name, None)
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if name == SUM:
+            return self.line_sum(node.args, active)
+        method = getattr(self, "call_" + name[2:], None) if name.startswith("f_") else None
         if method is None:
-            raise VectorRefused(msg("the function {function}() is not vectorised", function=name))
+            raise VectorRefused(msg("the function {function}() is not vectorised", function=name[2:] or name))
         return method(node.args, active)
 
     def literal(self, node, what):
@@ -565,26 +581,28 @@ class _Columns:
             raise VectorRefused(msg("{function}() with a computed argument is not vectorised", function=what))
         return node.value
 
-    def call_sum_lines(self, args, active, table=None):
-        field = self.literal(args[0], "sum_lines")
-        values = {self.literal(a, "sum_lines") for a in args[1:]}
-        table = self.amounts if table is None else table
-        total = np.zeros(self.n)
-        for line in self.ruleset.lines:
-            if getattr(line, field) in values:
-                column = table.get(line.id)
-                if column is None:
-                    raise VectorRefused(msg("sum_lines() before the lines it sums"))  # never: compiled in order
-                total = total + column
+    def line_sum(self, args, active):
+        """The plan's expanded sum_lines / sum_maxima: a sum of rounded amounts, in whole quanta."""
+        if len(args) != 1 or not isinstance(args[0], ast.Tuple):
+            raise VectorRefused(msg("{function}() with a computed argument is not vectorised", function="sum_lines"))
+        total = None
+        for term in args[0].elts:
+            slot = self.slot(term.id) if isinstance(term, ast.Name) else None
+            column = None
+            if slot is not None:
+                column = (self.amounts if slot.kind == "line" else self.maxima if slot.kind == "maximum"
+                          else {}).get(slot.name)
+            if column is None:  # never: the plan orders the steps before what reads them
+                raise VectorRefused(msg("sum_lines() before the lines it sums"))
+            total = column if total is None else total + column
+        if total is None:
+            return Num(self.zeros, self.zeros, whole=True)
         self.mark(np.abs(total) >= EXACT, active)  # whole floats stay exact below 2**53
         return self.from_quanta(total)
 
-    def call_sum_maxima(self, args, active):
-        return self.call_sum_lines(args, active, self.maxima)
-
     def from_quanta(self, units) -> Num:
         if self.scale == 1.0:
-            return Num(units, np.zeros(self.n), whole=bool(not units.size or np.abs(units).max() < EXACT))
+            return Num(units, self.zeros, whole=bool(not units.size or np.abs(units).max() < EXACT))
         v = units / self.scale
         return Num(v, np.abs(v) * EPS, exact=(units, round(np.log10(self.scale))))
 
@@ -599,7 +617,7 @@ class _Columns:
             if not isinstance(value, Day):
                 raise VectorRefused(msg("days_between() of {kind} is not vectorised", kind=_kind(value)))
             self.no_null(value, active)
-        return Num((end.d - start.d).astype(np.float64), np.zeros(self.n), whole=True)
+        return Num((end.d - start.d).astype(np.float64), self.zeros, whole=True)
 
     def call_prorata_temporis(self, args, active):
         since, start, end = self.dates(args, active, 3)
@@ -607,7 +625,7 @@ class _Columns:
             if not isinstance(value, Day):
                 raise VectorRefused(msg("prorata_temporis() of {kind} is not vectorised", kind=_kind(value)))
         if isinstance(since, Nothing):
-            return Num(np.zeros(self.n), np.zeros(self.n), whole=True)
+            return Num(self.zeros, self.zeros, whole=True)
         # As the helper: None or after the period -> 0; on or before its start -> 1 (compared
         # before the period's bounds are read, so a None bound fails only past that).
         given = ~since.null if since.null is not None else np.ones(self.n, dtype=bool)
@@ -633,14 +651,14 @@ class _Columns:
         listed = days.present.any(axis=1)
         self.mark(listed & _or(_or(start.null, end.null), np.zeros(self.n, dtype=bool)), active)
         inside = days.present & (days.d >= start.d[:, None]) & (days.d <= end.d[:, None])
-        return Num(inside.sum(axis=1).astype(np.float64), np.zeros(self.n), whole=True)
+        return Num(inside.sum(axis=1).astype(np.float64), self.zeros, whole=True)
 
     def call_population_on(self, args, active):
         (day,) = self.dates(args, active, 1)
         if not isinstance(day, Day):
             raise VectorRefused(msg("population_on() of {kind} is not vectorised", kind=_kind(day)))
-        since, counts = self.env["population_history"]
-        population = self.env["population"]
+        since, counts = self.names["population_history"]
+        population = self.names["population"]
         if since.d.shape[1] == 0:
             return population
         # As Profile.population_on: the latest entry from on or before the day, else the population.
@@ -649,7 +667,7 @@ class _Columns:
         width = reached.shape[1]
         last = width - 1 - np.argmax(reached[:, ::-1], axis=1)
         found = counts.v[np.arange(self.n), last]
-        return Num(np.where(reached.any(axis=1), found, population.v), np.zeros(self.n), whole=population.whole)
+        return Num(np.where(reached.any(axis=1), found, population.v), self.zeros, whole=population.whole)
 
     def call_as_date(self, args, active):
         text = self.literal(args[0], "as_date") if len(args) == 1 else None
@@ -779,10 +797,10 @@ class _Columns:
         values = [self.expr(a, active) for a in args]
         if not all(isinstance(v, Flag) for v in values):
             raise VectorRefused(msg("count_true() of values that are not conditions is not vectorised"))
-        count = np.zeros(self.n)
+        count = self.zeros
         for value in values:
             count = count + value.b
-        return Num(count, np.zeros(self.n), whole=True)
+        return Num(count, self.zeros, whole=True)
 
     def call_round_half_up(self, args, active):
         return self.rounding(args, active, "0.01", down=False)
@@ -830,7 +848,7 @@ class _Columns:
             return quanta, Num(v, np.abs(v) * EPS)
         v = signed * (10.0 ** exponent)
         whole = bool(not v.size or np.abs(v).max() < EXACT)
-        return quanta, Num(v, np.zeros(self.n) if whole else np.abs(v) * EPS, whole=whole)
+        return quanta, Num(v, self.zeros if whole else np.abs(v) * EPS, whole=whole)
 
     def exact_quanta(self, value, exact, exponent, active, down):
         """:meth:`to_quantum` of an exact decimal column: integer arithmetic, nothing to doubt."""
@@ -852,14 +870,14 @@ class _Columns:
         v = quanta * 10.0 ** exponent  # whole hundreds, thousands...
         whole = _fits(v)
         self.mark(~(np.abs(v) < EXACT), active)
-        return quanta, Num(v, np.zeros(self.n), value.null, whole=whole, exact=(v, 0) if whole else None)
+        return quanta, Num(v, self.zeros, value.null, whole=whole, exact=(v, 0) if whole else None)
 
     def mission_of(self, args, what):
         if len(args) != 1:
             raise VectorRefused(msg("{function}() with {count} arguments is not vectorised", function=what,
                                     count=len(args)))
         mission = self.literal(args[0], what)
-        fields = self.mission_env.get(mission)
+        fields = self.missions.get(mission)
         if fields is None:
             raise VectorRefused(msg("{function}() of a mission the ruleset does not define", function=what))
         return fields
@@ -878,71 +896,78 @@ class _Columns:
         if not isinstance(value, Num):
             raise VectorRefused(msg("{field} giving {kind} is not vectorised", field=what, kind=_kind(value)))
         self.no_null(value, active)
-        quanta, _ = self.to_quantum(value, self.ruleset.quantum, active)
+        quanta, _ = self.to_quantum(value, self.plan.quantum, active)
         return np.where(active, quanta, 0.0)
 
+    # what other texts give (engine/crosstext.py), read from columns the caller computed
+    def given(self, args, active, what, count):
+        if self.texts is None or len(args) != count:
+            raise VectorRefused(msg("the function {function}() is not vectorised", function=what))
+        given = self.texts(self.literal(args[0], what))
+        self.mark(given.uncertain, active)  # the other text's row is computed by the scalar path
+        return given
+
+    def call_text_total(self, args, active):
+        return self.from_quanta(self.given(args, active, "text_total", 1).total)
+
+    def call_text_line(self, args, active):
+        given = self.given(args, active, "text_line", 2)
+        return self.from_quanta(given.line(self.literal(args[1], "text_line")))
+
+    def call_text_mission(self, args, active):
+        given = self.given(args, active, "text_mission", 2)
+        return self.from_quanta(given.of("mission", self.literal(args[1], "text_mission")))
+
+    def call_text_volet(self, args, active):
+        given = self.given(args, active, "text_volet", 2)
+        return self.from_quanta(given.of("volet", self.literal(args[1], "text_volet")))
+
     def run(self):
-        """Evaluate every definition and line in order; returns (amounts, applies, runs_from)."""
-        ruleset = self.ruleset
+        """Evaluate the plan's steps in order; returns (amounts, applies, runs_from), line by line."""
+        plan = self.plan
         everyone = np.ones(self.n, dtype=bool)
-        exponent = ruleset.quantum.as_tuple().exponent
-        if exponent > 0:
-            raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=ruleset.quantum))
-        self.scale = 10.0 ** -exponent
-        self.maxima_read = set()
-        for item in ruleset.order:
-            for field in ("expression", "when", "amount", "maximum", "runs_from"):
-                expression = getattr(item, field, None)
-                for name, arguments, _ in getattr(expression, "calls", ()) if expression is not None else ():
-                    if name != "sum_maxima":
-                        continue
-                    if arguments is None or not arguments:
-                        self.maxima_read |= {line.id for line in ruleset.lines}
-                    else:
-                        self.maxima_read |= {line.id for line in ruleset.lines
-                                             if getattr(line, arguments[0], None) in arguments[1:]}
+        if plan.quantum.as_tuple().exponent > 0:
+            raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=plan.quantum))
         applies, runs_from = {}, {}
-        for item in ruleset.order:
-            self.mission = item.mission
-            if isinstance(item, Definition):
-                self.env[item.name] = self.expr(item.expression.node, everyone)
+        for step in plan.steps:
+            if step.kind == "definition":
+                self.values[step.target.index] = self.expr(step.expression.tree, everyone)
                 continue
-            line = item
-            if line.when is not None:
-                condition = self.expr(line.when.node, everyone)
-                if not isinstance(condition, Flag):
+            name = step.name
+            if step.when is not None:
+                condition = self.expr(step.when.tree, everyone)
+                if not isinstance(condition, Flag):  # the result check of a condition: true or false
                     raise VectorRefused(msg("a condition giving {kind} is not vectorised", kind=_kind(condition)))
                 on = condition.b
             else:
                 on = everyone
-            amount = self.money(self.expr(line.amount.node, on), on, "amount")
-            if line.maximum is None:
+            # The rounding point of every line: its amount (and a maximum a sum reads) to the quantum.
+            amount = self.money(self.expr(step.amount.tree, on), on, "amount")
+            if step.maximum_formula is None:
                 maximum = amount
-            elif line.id in self.maxima_read:
-                maximum = self.money(self.expr(line.maximum.node, on), on, "maximum")
+            elif name in plan.maxima_read:
+                maximum = self.money(self.expr(step.maximum_formula.tree, on), on, "maximum")
             else:
-                # Only sum_maxima() reads a maximum: one nobody sums is checked, not rounded.
-                value = self.expr(line.maximum.node, on)
+                # A maximum no sum reads is checked, not rounded.
+                value = self.expr(step.maximum_formula.tree, on)
                 if not isinstance(value, Num):
                     raise VectorRefused(msg("{field} giving {kind} is not vectorised", field="maximum",
                                             kind=_kind(value)))
                 self.no_null(value, on)
                 self.bound(value, on)
                 maximum = None
-            self.amounts[line.id] = amount
-            self.maxima[line.id] = maximum
-            self.env[line.id] = amount  # whole quanta: a Num only if a formula reads the line by name
-            applies[line.id] = on
-            if line.runs_from is not None:
-                day = self.expr(line.runs_from.node, on)
+            self.amounts[name] = amount
+            self.maxima[name] = maximum
+            applies[name] = on
+            if step.runs_from is not None:
+                day = self.expr(step.runs_from.tree, on)
                 if isinstance(day, Nothing):
                     day = Day(np.zeros(self.n, dtype=np.int64), everyone)
                 if not isinstance(day, Day):
                     raise VectorRefused(msg("runs_from giving {kind} is not vectorised", kind=_kind(day)))
-                runs_from[line.id] = day
-            elif line.mission is not None:
-                runs_from[line.id] = self.mission_env[line.mission]["started"]
-        self.mission = None
+                runs_from[name] = day
+            elif step.started is not None:
+                runs_from[name] = self.values[step.started.index]
         return self.amounts, applies, runs_from
 
 
@@ -960,9 +985,15 @@ class Columns:
     """The inputs of a batch of rows for one ruleset: what formulas read, as columns."""
 
     size: int
-    names: dict  # name -> Num/Day/Flag
+    names: dict  # name -> Num/Day/Flag: what the profile says and the contract-year names
     missions: dict  # mission id -> {started, deployed, achievement, indicators_earned}
     variant: object  # int64 column: the row's variant (index into the parameter tables)
+    # The rows of the batch before :func:`tile` repeated them ``repeat`` times: (profile, day),
+    # for what another text gives them (engine/crosstext.py), computed once in ``given``.
+    rows: list = dataclasses.field(default_factory=list)
+    repeat: int = 1
+    renewal: bool = False
+    given: dict = dataclasses.field(default_factory=dict)
 
 
 def _nullable_days(days, size):
@@ -982,7 +1013,8 @@ def _numbers(values, size, nullable=False):
 
 
 def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
-    """Columns for ``rows`` = [(profile, day, variant)] evaluated under ``ruleset`` on ``day``."""
+    """Columns for ``rows`` = [(profile, day, variant)] evaluated under ``ruleset`` on ``day``:
+    the values :mod:`bind` gives one evaluation, for every row at once."""
     size = len(rows)
     years, times = [], []
     for profile, day, _ in rows:
@@ -994,22 +1026,24 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
         "population": _numbers([p.population for p, _, _ in rows], size),
         "members": _numbers([p.members if p.members is not None else 0 for p, _, _ in rows], size),
         "letter_of_intent_validated": _nullable_days([p.letter_of_intent_validated for p, _, _ in rows], size),
+        # What the taille's basis reads as contract_signed: the first contract's signature (names.py).
+        _FIRST_SIGNED: _nullable_days([p.contract_signed for p, _, _ in rows], size),
         "contract_year": _numbers([t["contract_year"] for t in times], size, nullable=True),
         "text_in_force": Day(np.full(size, ruleset.in_force.toordinal(), dtype=np.int64)),
     }
     for field in ("contract_signed", "contract_year_start", "contract_year_end", "contract_end"):
         names[field] = _nullable_days([t[field] for t in times], size)
     missions = {}
-    for mission in ruleset.missions:
-        states = [p.missions.get(mission) for p, _, _ in rows]
-        numbers = [y.number if y else None for y in years]
+    numbers = [y.number if y else None for y in years]
+    wanted = dict.fromkeys(ruleset.missions)
+    wanted.update(dict.fromkeys(s.mission for s in plan_of(ruleset).inputs if s.kind == "mission"))
+    for mission in wanted:
+        fields = [mission_values(p, mission, k) for (p, _, _), k in zip(rows, numbers)]
         missions[mission] = {
-            "started": _nullable_days([s.started if s else None for s in states], size),
-            "deployed": _nullable_days([s.deployed if s else None for s in states], size),
-            "achievement": _numbers([(s.achievement.get(k) if s is not None and k is not None else None) or Decimal(0)
-                                     for s, k in zip(states, numbers)], size),
-            "indicators_earned": _numbers([s.indicators_earned(k) if s is not None else None
-                                           for s, k in zip(states, numbers)], size, nullable=True),
+            "started": _nullable_days([f["started"] for f in fields], size),
+            "deployed": _nullable_days([f["deployed"] for f in fields], size),
+            "achievement": _numbers([f["achievement"] for f in fields], size),
+            "indicators_earned": _numbers([f["indicators_earned"] for f in fields], size, nullable=True),
         }
     longest = max((len(p.crises) for p, _, _ in rows), default=0)
     matrix = np.zeros((size, longest), dtype=np.int64)
@@ -1029,7 +1063,7 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
             present[index, position] = True
     names["population_history"] = (Days(since, present), Num(counts, np.zeros_like(counts), whole=True))
     variant = np.fromiter((v for _, _, v in rows), dtype=np.int64, count=size)
-    return Columns(size, names, missions, variant)
+    return Columns(size, names, missions, variant, [(p, d) for p, d, _ in rows], 1, renewal)
 
 
 def tile(columns: Columns, variants: int) -> Columns:
@@ -1049,7 +1083,8 @@ def tile(columns: Columns, variants: int) -> Columns:
         return Flag(np.tile(value.b, variants))
     return Columns(columns.size * variants, {k: rep(v) for k, v in columns.names.items()},
                    {m: {k: rep(v) for k, v in f.items()} for m, f in columns.missions.items()},
-                   np.repeat(np.arange(variants, dtype=np.int64), columns.size))
+                   np.repeat(np.arange(variants, dtype=np.int64), columns.size),
+                   columns.rows, columns.repeat * variants, columns.renewal, columns.given)
 
 
 @dataclasses.dataclass
@@ -1072,7 +1107,8 @@ class Outcome:
 
 
 class VectorRuleset:
-    """One compiled ruleset as column operations. Build once (it may refuse), run many batches.
+    """One compiled ruleset's plan (:mod:`plan`) as column operations. Build once (it may refuse),
+    run many batches.
 
     ``overrides`` (parameter name -> one entry per variant, see :func:`resolve_override`)
     gives the parameters of each variant of a sweep; without it, the ruleset itself.
@@ -1081,10 +1117,16 @@ class VectorRuleset:
     def __init__(self, ruleset: Ruleset, overrides: dict | None = None, variants: int = 1):
         require_numpy()
         self.ruleset = ruleset
+        plan = self.plan = plan_of(ruleset)
         self.variants = variants
         self.tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
+        # Only the parameters some formula reads become columns.
+        read = {s.name for s in plan.inputs if s.kind == "parameter"}
+        if plan.basis is not None:
+            read |= {s.name for s in plan.basis.slots if s.kind == "parameter"}
         self.tables = {}
-        for name, parameter in ruleset.parameters.items():
+        for name in read:
+            parameter = ruleset.parameters[name]
             values = (overrides or {}).get(name)
             # A parameter no variant changes has one row, shared by every variant.
             per_variant = values if values is not None else [None]
@@ -1099,14 +1141,7 @@ class VectorRuleset:
                     table.append([value] * len(self.tailles))
             self.tables[name] = self._columns_of(name, table)
         self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
-        # Only the parameters some formula reads become columns.
-        self.reads = set()
-        for item in ruleset.order:
-            for field in ("expression", "when", "amount", "maximum", "runs_from"):
-                expression = getattr(item, field, None)
-                if expression is not None:
-                    self.reads |= expression.names
-        self.basis_reads = set(ruleset.taille.basis.names) if ruleset.taille is not None else set()
+        self.others = {other.alias: other for other in getattr(ruleset, "other_texts", ())}
         # Refused constructs show at build: a dry run over one blank row.
         with np.errstate(all="ignore"):
             self._dry_run()
@@ -1115,13 +1150,15 @@ class VectorRuleset:
         day = datetime.date(2000, 1, 1)
         from .profile import Profile
         blank = Profile("", 0, None, None, None, {}, ())
-        self.run(build_columns(self.ruleset, [(blank, day, 0)], False))
+        columns = build_columns(self.ruleset, [(blank, day, 0)], False)
+        # What other texts give is computed for real rows only: zeros here (the constructs are the point).
+        columns.given = {alias: _Given.nothing(1) for alias in self.others}
+        self.run(columns)
 
     @staticmethod
     def _columns_of(name, table):
         """A parameter's values per (variant, taille) as arrays, with their kind."""
         flat = [x for row in table for x in row]
-        shape = (len(table), -1)
         kinds = {type(x) for x in flat}
         if kinds <= {int, Decimal, type(None)}:
             pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in flat]
@@ -1158,31 +1195,48 @@ class VectorRuleset:
         with np.errstate(all="ignore"):
             return self._run(columns)
 
+    def texts(self, columns: Columns):
+        """What each other text gives the rows of ``columns``: alias -> :class:`_Given` (a function)."""
+        def given(alias):
+            found = columns.given.get(alias)
+            if found is None:
+                other = self.others.get(alias)
+                if other is None:  # checked at load (E321): a tree altered since
+                    raise VectorRefused(msg("the function {function}() is not vectorised", function="text_total"))
+                found = columns.given[alias] = _Given.compute(other, columns.rows, columns.renewal)
+            return found.tiled(columns.repeat)
+        return given
+
     def _run(self, columns: Columns) -> Outcome:
-        ruleset, n = self.ruleset, columns.size
+        ruleset, plan, n = self.ruleset, self.plan, columns.size
         variant = columns.variant
-        env = dict(columns.names)
+        names = columns.names
         missions = columns.missions
+        texts = self.texts(columns)
         size = np.full(n, -1, dtype=np.int64)
         taille_index = np.zeros(n, dtype=np.int64)
         uncertain = np.zeros(n, dtype=bool)
-        if ruleset.taille is not None:
-            basis_env = dict(env)
-            for name in self.scalars & self.basis_reads:
-                basis_env[name] = self.parameter(name, variant, taille_index)
-            basis = _Columns(n, basis_env, missions, ruleset)
-            everyone = np.ones(n, dtype=bool)
-            value = basis.expr(ruleset.taille.basis.node, everyone)
-            if not isinstance(value, Num):
+        everyone = np.ones(n, dtype=bool)
+        if plan.basis is not None:
+            # As the binder: the basis reads the profile and the parameters without a taille.
+            values = [None] * len(plan.slots)
+            for slot in plan.basis.slots:
+                if slot.kind == "profile":
+                    values[slot.index] = names[_FIRST_SIGNED if slot.name == "contract_signed" else slot.name]
+                elif slot.kind == "parameter" and slot.name in self.scalars:
+                    values[slot.index] = self.parameter(slot.name, variant, taille_index)
+            basis = _Columns(n, plan, values, names, missions, texts)
+            value = basis.expr(plan.basis.tree, everyone)
+            if not isinstance(value, Num):  # the result check of the basis: a number
                 raise VectorRefused(msg("taille.basis giving {kind} is not vectorised", kind=_kind(value)))
             basis.no_null(value, everyone)
             found = np.zeros(n, dtype=bool)
-            for index, size_class in enumerate(ruleset.taille.classes):
-                low = Num(np.full(n, float(size_class.low)), np.zeros(n), whole=type(size_class.low) is int)
+            for size_class in ruleset.taille.classes:
+                low = Num(np.full(n, float(size_class.low)), basis.zeros, whole=type(size_class.low) is int)
                 inside = value.v >= low.v
                 basis.mark(basis.close(value, low), everyone)
                 if size_class.high is not None:
-                    high = Num(np.full(n, float(size_class.high)), np.zeros(n), whole=type(size_class.high) is int)
+                    high = Num(np.full(n, float(size_class.high)), basis.zeros, whole=type(size_class.high) is int)
                     inside &= value.v <= high.v
                     basis.mark(basis.close(value, high), everyone)
                 take = inside & ~found
@@ -1190,20 +1244,174 @@ class VectorRuleset:
                 found |= inside
             basis.mark(~found, everyone)  # in no class: E403 on the reference path
             uncertain |= basis.uncertain
-            positions = {t: i for i, t in enumerate(self.tailles)}
-            for taille, index in positions.items():
+            for index, taille in enumerate(self.tailles):
                 taille_index = np.where(size == taille, index, taille_index)
-        env["taille"] = Num(size.astype(np.float64), np.zeros(n), whole=True) if ruleset.taille is not None else Nothing()
-        for name in ruleset.parameters:
-            if name in self.reads:
-                env[name] = self.parameter(name, variant, taille_index)
-        columns_ = _Columns(n, env, missions, ruleset)
+        values = [None] * len(plan.slots)
+        for slot in plan.inputs:
+            kind = slot.kind
+            if kind == "parameter":
+                values[slot.index] = self.parameter(slot.name, variant, taille_index)
+            elif kind == "mission":
+                values[slot.index] = missions[slot.mission][slot.name]
+            elif kind == "taille":
+                values[slot.index] = (Num(size.astype(np.float64), np.zeros(n), whole=True)
+                                      if ruleset.taille is not None else Nothing())
+            else:  # profile, time
+                values[slot.index] = names[slot.name]
+        columns_ = _Columns(n, plan, values, names, missions, texts)
         amounts, applies, runs_from = columns_.run()
         total = np.zeros(n)
         for column in amounts.values():
             total = total + column
         uncertain |= columns_.uncertain | ~(np.abs(total) < EXACT)
         return Outcome(size, amounts, applies, runs_from, uncertain, ruleset.quantum)
+
+
+@dataclasses.dataclass
+class _Given:
+    """What another text gives each row, as :func:`~.crosstext.functions` reads it: its total and
+    its lines' amounts in whole quanta (0 where a line does not apply), and the rows the columns
+    could not vouch for (a guarantee read there is computed by the scalar path)."""
+
+    total: object
+    lines: dict
+    fields: dict  # "mission" / "volet" -> {line id: its mission / volet}
+    uncertain: object
+
+    @classmethod
+    def nothing(cls, size):
+        return cls(np.zeros(size), {}, {"mission": {}, "volet": {}}, np.zeros(size, dtype=bool))
+
+    @classmethod
+    def compute(cls, other, rows, renewal):
+        """The other text (``other``, an :class:`~.crosstext.OtherText`) over ``rows`` = [(profile,
+        day)]: consolidated as on each row's day, evaluated on it, by the columns. Raises
+        :class:`VectorRefused` when that text cannot be vectorised."""
+        size = len(rows)
+        found = cls.nothing(size)
+        by_text: dict = {}
+        texts: dict = {}
+        for index, (_, day) in enumerate(rows):
+            ruleset = texts.get(day)
+            if ruleset is None:
+                ruleset = texts[day] = other.ruleset_on(day)
+            by_text.setdefault(id(ruleset), (ruleset, []))[1].append(index)
+        for ruleset, indices in by_text.values():
+            vector = _vector_of(ruleset)
+            outcome = vector.run(build_columns(ruleset, [(rows[i][0], rows[i][1], 0) for i in indices], renewal))
+            where = np.array(indices, dtype=np.int64)
+            found.uncertain[where] = outcome.uncertain
+            total = np.zeros(len(indices))
+            for line_id, column in outcome.amounts.items():
+                amount = np.where(outcome.applies[line_id], column, 0.0)
+                found.lines.setdefault(line_id, np.zeros(size))[where] = amount
+                total = total + amount
+            found.total[where] = total
+            for line in ruleset.lines:
+                found.fields["mission"].setdefault(line.id, line.mission)
+                found.fields["volet"].setdefault(line.id, line.volet)
+        return found
+
+    def tiled(self, repeat):
+        if repeat == 1:
+            return self
+        return _Given(np.tile(self.total, repeat), {k: np.tile(v, repeat) for k, v in self.lines.items()},
+                      self.fields, np.tile(self.uncertain, repeat))
+
+    def line(self, line_id):
+        column = self.lines.get(line_id)
+        return column if column is not None else np.zeros(self.total.shape[0])
+
+    def of(self, field, key):
+        """The sum of the lines of one mission or volet (as crosstext's ``_Given.of``)."""
+        table = self.fields[field]
+        total = np.zeros(self.total.shape[0])
+        for line_id, column in self.lines.items():
+            if table.get(line_id) == key:
+                total = total + column
+        return total
+
+
+# The vectorised backend of each other text a guarantee reads, built once (the ruleset is kept, so
+# its id is not reused): (ruleset, VectorRuleset or the refusal).
+_OTHERS: dict = {}
+
+
+def _vector_of(ruleset):
+    entry = _OTHERS.get(id(ruleset))
+    if entry is None or entry[0] is not ruleset:
+        try:
+            built = VectorRuleset(ruleset)
+        except VectorRefused as refusal:
+            built = VectorRefused(msg("the text read ({ruleset}) is not vectorised: {reason}",
+                                      ruleset=ruleset.id, reason=refusal.reason))
+        entry = _OTHERS[id(ruleset)] = (ruleset, built)
+    if isinstance(entry[1], VectorRefused):
+        raise entry[1]
+    return entry[1]
+
+
+class _VariantBinder:
+    """The text's binder (:mod:`bind`), then a variant's parameter values in their slots."""
+
+    def __init__(self, binder, values: dict):
+        self.binder = binder
+        self.values = values  # slot index -> {taille: value}
+
+    def bind(self, profile, day, renewal, compute_basis, *, fast=False):
+        env = self.binder.bind(profile, day, renewal, compute_basis, fast=fast)
+        size = env.size
+        for index, by_size in self.values.items():
+            env.values[index] = by_size[size]
+        return env
+
+    def names(self, env):
+        return self.binder.names(env)
+
+
+def _all_decimal(parameter) -> bool:
+    values = parameter.by_taille.values() if parameter.by_taille is not None else [parameter.value]
+    return bool(values) and all(type(v) is Decimal for v in values)
+
+
+def _variant_fast(base, ruleset, changed):
+    """``base`` (the FastRuleset of ``ruleset``) running ``changed`` (the same text, other parameter
+    values), without compiling its function again; None where that function cannot take the values."""
+    from .plan import to_money
+    from .expressions import DECIMAL_CONTEXT, ExpressionFailure
+    import decimal
+
+    if not all(hasattr(base, name) for name in ("_binder", "_rounded", "_rounded_names", "ruleset", "plan")):
+        return None  # the fast backend changed shape: the caller builds the variant's in full
+    plan = base.plan
+    names = {name for name, parameter in changed.parameters.items() if parameter is not ruleset.parameters.get(name)}
+    if plan.basis is not None and any(s.kind == "parameter" and s.name in names for s in plan.basis.slots):
+        return None  # the taille itself moves with the figure: the binder classifies it
+    tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille is not None else []
+    values = {}
+    try:
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            for slot in plan.inputs:
+                if slot.kind != "parameter" or slot.name not in names:
+                    continue
+                before, after = ruleset.parameters[slot.name], changed.parameters[slot.name]
+                table = {size: after.value_for(size) for size in tailles + [None]}
+                # The compiled code writes Python's own operators for a figure that is a Decimal
+                # for every taille; a variant's whole number there would not be rounded the same way.
+                if _all_decimal(before) and not _all_decimal(after):
+                    return None
+                if slot.name in base._rounded_names:
+                    for value in table.values():
+                        if value is not None:
+                            to_money(value, plan.quantum)
+                values[slot.index] = table
+    except (ExpressionFailure, TypeError):
+        return None
+    fast = copy.copy(base)
+    fast.ruleset = changed
+    fast._rounded = {}
+    fast._binder = _VariantBinder(base._binder, values)
+    return fast
 
 
 # -- many profiles over time: the contract year's entitlement, as FastTimeline computes it ----------
@@ -1240,6 +1448,7 @@ class VectorTimeline:
         self._vector: dict = {}
         self._scalar: dict = {}
         self.refused: dict = {}
+        self.rebuilt = 0  # variants whose scalar backend had to be compiled again (see scalar())
 
     def vector(self, ruleset):
         key = id(ruleset)
@@ -1270,12 +1479,15 @@ class VectorTimeline:
         return dataclasses.replace(ruleset, parameters={**ruleset.parameters, **changed})
 
     def scalar(self, ruleset, variant: int):
-        """The scalar fast path for ``ruleset`` under ``variant``'s parameters.
+        """The scalar fast backend of ``ruleset``'s plan under ``variant``'s parameters.
 
-        A variant differs from the text only by parameter values, which a FastRuleset reads
-        from tables it builds once; compiling its function again for each of thousands of
-        variants would cost more than the rows it computes, so the text's FastRuleset is
-        copied with the variant's tables (checked: the copy must hold exactly those tables).
+        A variant differs from the text only by parameter values, which the fast backend
+        reads from what its binder gives: the text's FastRuleset (its one compiled function)
+        runs every variant, through a binder that sets the variant's values
+        (:class:`_VariantBinder`). It is built again from the variant's ruleset only where
+        that function could not take the values: a figure the taille's basis reads, a
+        parameter the compiled code holds as a Decimal given as a whole number, a value too
+        large to round (:attr:`rebuilt` counts them).
         """
         from .fastpath import FastRuleset
         key = (id(ruleset), variant)
@@ -1286,17 +1498,10 @@ class VectorTimeline:
         if base_key not in self._scalar:
             self._scalar[base_key] = (ruleset, FastRuleset(ruleset))
         base = self._scalar[base_key][1]
-        fast = None
-        if changed is ruleset:
-            fast = base
-        elif all(hasattr(base, name) for name in ("_parameters", "_scalars", "ruleset")):
-            fast = copy.copy(base)
-            fast.ruleset = changed
-            fast._parameters = {size: {name: p.value_for(size) for name, p in changed.parameters.items()}
-                                for size in base._parameters}
-            fast._scalars = {name: p.value for name, p in changed.parameters.items() if p.by_taille is None}
-        if fast is None or set(vars(fast)) != set(vars(base)):
-            fast = FastRuleset(changed)  # the fast path changed shape: build it in full
+        fast = base if changed is ruleset else _variant_fast(base, ruleset, changed)
+        if fast is None:
+            fast = FastRuleset(changed)
+            self.rebuilt += 1
         self._scalar[key] = (ruleset, fast)
         return fast
 
