@@ -13,8 +13,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .ruleset import CONFIDENCE_ORDER, Ruleset
 
-__all__ = ["NO_MISSION", "OUT_OF_CONTRACT", "STATUSES", "compare_rows", "compare_cpts", "percent", "HistogramBin", "change_histogram", "nice_step",
+__all__ = ["COLUMNS_FROM", "evaluate_rows", "NO_MISSION", "OUT_OF_CONTRACT", "STATUSES", "compare_rows", "compare_cpts", "percent", "HistogramBin", "change_histogram", "nice_step",
            "cost_by_confidence", "cost_of_lines", "amounts_by_mission"]
+
+# From this many profiles, the rows of a comparison are computed by the vectorised backend
+# (engine/vector.py) when numpy is installed: importing numpy and building a text's columns
+# cost about 0.15 s of CPU, which the columns win back from about a thousand profiles per text
+# (measured: bench/bench_vector.py, README "Performance"). Below, the scalar fast path.
+COLUMNS_FROM = 1000
 
 # The key of the amounts of lines that belong to no mission.
 NO_MISSION = "hors_mission"
@@ -29,6 +35,37 @@ _ZERO = Decimal("0.00")
 STATUSES = ("gain", "lose", "unchanged", "out_of_contract_both", "out_of_contract_baseline",
             "out_of_contract_reform")
 _PERCENT = Decimal("0.1")
+
+
+def evaluate_rows(timeline, sources, day, *, backend: str = "auto", jobs: int = 1, progress=None,
+                  timeline_spec: tuple = (None, None, False)):
+    """The rows of ``sources`` (checked profile sources) under ``timeline`` on ``day``, as
+    :func:`~.batch.evaluate_many` gives them, and how they were computed: ``(rows, backend)``,
+    ``backend`` None for the scalar fast path, else the vectorised outcome (its counts of rows
+    the scalar path computed and of texts it could not vectorise, which the caller says).
+
+    ``backend``: ``auto`` (the columns from :data:`COLUMNS_FROM` profiles, numpy permitting),
+    ``columns`` or ``scalar``. Both give the same rows to the cent (tests/test_compare.py).
+    Raises InputError with every evaluation failure, in input order.
+    """
+    from .batch import evaluate_many
+    from .fastpath import FastTimeline
+
+    if backend == "auto":
+        from .vector import numpy_available
+
+        backend = "columns" if len(sources) >= COLUMNS_FROM and numpy_available() else "scalar"
+    if backend == "columns":
+        from .profile import compile_profile
+        from .vector import batch_rows
+
+        profiles = [compile_profile(source.document) for source in sources]
+        rows, outcome = batch_rows(timeline, profiles, [source.label for source in sources], day)
+        if progress:
+            progress(len(rows))
+        return rows, outcome
+    return evaluate_many(FastTimeline(timeline), sources, day, jobs=jobs, progress=progress,
+                         timeline_spec=timeline_spec), None
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

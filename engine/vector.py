@@ -44,9 +44,10 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .bind import mission_values
+from .bind import _mission_fields as mission_fields
 from .diagnostic import msg
 from .helpers import MAX_YEARS_MOVED
+from .names import MISSION_NAMES
 from .plan import SUM, plan_of
 from .ruleset import Ruleset
 from .timeline import combine, time_names
@@ -56,7 +57,8 @@ try:  # numpy is an optional extra (pip install 'aci-rules[vector]'): the core n
 except ImportError:  # pragma: no cover - said to the user by require_numpy()
     np = None
 
-__all__ = ["VectorRefused", "VectorRuleset", "VectorTimeline", "BatchOutcome", "require_numpy", "numpy_available"]
+__all__ = ["VectorRefused", "VectorRuleset", "VectorTimeline", "BatchOutcome", "require_numpy", "numpy_available",
+           "batch_rows"]
 
 # Each operation's result may be off by its rounding in binary (2**-53 relative) and the
 # reference's 28-digit Decimal rounding (1e-27 relative); bounds are also computed in
@@ -67,6 +69,9 @@ EXACT = 2.0 ** 53
 # The engine's bound on every number (expressions.MAX_MAGNITUDE), less a margin: a row
 # that comes near it goes to the scalar path, which computes it or refuses it (E402).
 LIMIT = 0.999 * 1e18
+# From this many variants the parts of years cut by a text entering into force are combined as
+# columns (:meth:`VectorTimeline._combine`); below, numpy's cost per call outweighs them.
+_COMBINED_FROM = 16
 # Rows per pass of the columns: a few hundred kilobytes per column, so that a pass works in
 # the processor's cache (measured: 20 % faster per row than 100 000 rows at once) and the
 # memory of a sweep of thousands of variants stays small.
@@ -74,6 +79,7 @@ CHUNK_ROWS = 2 ** 15
 # The key of the profile's first signature among a batch's columns (the basis reads it as
 # contract_signed; every other formula reads the contract running on the day).
 _FIRST_SIGNED = " first contract_signed"
+_ZERO = Decimal(0)
 # Day numbers are date.toordinal(); numpy's calendar counts from 1970-01-01.
 _EPOCH = datetime.date(1970, 1, 1).toordinal()
 
@@ -1003,13 +1009,24 @@ def _nullable_days(days, size):
 
 
 def _numbers(values, size, nullable=False):
-    null = np.fromiter((x is None for x in values), dtype=bool, count=size) if nullable else None
-    pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in values]
-    v = np.fromiter((p[0] for p in pairs), dtype=np.float64, count=size)
-    e = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=size)
+    """A column of numbers (ints, Decimals; None where ``nullable``). Each distinct value is
+    converted once: a batch's figures repeat (rates of achievement, counts)."""
+    distinct: dict = {}
+    codes = np.fromiter((distinct.setdefault(x, len(distinct)) for x in values), dtype=np.int64, count=size)
+    keys = list(distinct)
+    null = None
+    if nullable and None in distinct:
+        null = codes == distinct[None]
+    pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in keys]
+    v = np.array([p[0] for p in pairs], dtype=np.float64)[codes]
+    e = np.array([p[1] for p in pairs], dtype=np.float64)[codes]
     whole = bool(not (e != 0).any() and (v == np.floor(v)).all() and (not size or np.abs(v).max() < EXACT))
-    return Num(v, e, null if null is not None and null.any() else None, whole=whole,
-               exact=None if whole else _exact_from(values))
+    exact = None
+    if not whole:
+        exact = _exact_from(keys)
+        if exact is not None:
+            exact = (exact[0][codes], exact[1])
+    return Num(v, e, null, whole=whole, exact=exact)
 
 
 def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
@@ -1038,12 +1055,17 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
     wanted = dict.fromkeys(ruleset.missions)
     wanted.update(dict.fromkeys(s.mission for s in plan_of(ruleset).inputs if s.kind == "mission"))
     for mission in wanted:
-        fields = [mission_values(p, mission, k) for (p, _, _), k in zip(rows, numbers)]
+        # The binder's own reading of a mission's fields for a contract year (bind.py), row by row.
+        fields = list(zip(*[mission_fields(p.missions.get(mission), k) for (p, _, _), k in zip(rows, numbers)]))
+        if not fields:
+            fields = [()] * len(MISSION_NAMES)
+        started, deployed, achievement, earned = (fields[MISSION_NAMES.index(name)] for name in
+                                                  ("started", "deployed", "achievement", "indicators_earned"))
         missions[mission] = {
-            "started": _nullable_days([f["started"] for f in fields], size),
-            "deployed": _nullable_days([f["deployed"] for f in fields], size),
-            "achievement": _numbers([f["achievement"] for f in fields], size),
-            "indicators_earned": _numbers([f["indicators_earned"] for f in fields], size, nullable=True),
+            "started": _nullable_days(started, size),
+            "deployed": _nullable_days(deployed, size),
+            "achievement": _numbers(achievement, size),
+            "indicators_earned": _numbers(earned, size, nullable=True),
         }
     longest = max((len(p.crises) for p, _, _ in rows), default=0)
     matrix = np.zeros((size, longest), dtype=np.int64)
@@ -1351,6 +1373,23 @@ def _vector_of(ruleset):
     return entry[1]
 
 
+class _Money:
+    """Whole quanta (a float column's cell) as the Decimal amount the scalar path writes, remembered
+    (amounts repeat: most are figures of the texts)."""
+
+    def __init__(self, quantum: Decimal):
+        self.exponent = quantum.as_tuple().exponent
+        self.known: dict = {}
+
+    def __call__(self, quanta) -> Decimal:
+        found = self.known.get(quanta)
+        if found is None:
+            found = Decimal(int(quanta)).scaleb(self.exponent)
+            if len(self.known) < 65536:
+                self.known[quanta] = found
+        return found
+
+
 class _VariantBinder:
     """The text's binder (:mod:`bind`), then a variant's parameter values in their slots."""
 
@@ -1429,6 +1468,10 @@ class BatchOutcome:
     errors: list  # (profile index, variant, EvaluationError)
     done: object = None  # bool array (variants, profiles): False where an error left no total
     rulesets: tuple = ()  # the rulesets evaluated (a cut year evaluates two)
+    # When asked (one variant): per profile, the amounts of the lines that apply (line id -> Decimal,
+    # in the order the fast path gives them), and the contract year (None outside one).
+    lines: list | None = None
+    years: list | None = None
 
 
 class VectorTimeline:
@@ -1505,16 +1548,21 @@ class VectorTimeline:
         self._scalar[key] = (ruleset, fast)
         return fast
 
-    def run(self, profiles, day: datetime.date, chunk_rows: int = CHUNK_ROWS) -> BatchOutcome:
+    def run(self, profiles, day: datetime.date, chunk_rows: int = CHUNK_ROWS, *, lines: bool = False) -> BatchOutcome:
         """Totals of each profile (and each variant) for the contract year holding ``day``.
 
         Rows are evaluated by the columns in chunks of at most ``chunk_rows`` rows (memory);
         the rows they cannot vouch for, the parts of cut years and the rulesets they refuse
-        go through the scalar path, counted in the outcome.
+        go through the scalar path, counted in the outcome. ``lines`` (one variant only)
+        also gives each profile's line amounts, as :class:`~.fastpath.FastTimeline` does.
         """
         from .diagnostic import EvaluationError
         timeline, renewal = self.timeline, self.timeline.renewal
         V, P = self.variants, len(profiles)
+        if lines and V != 1:
+            raise ValueError("line amounts are given for one variant only")
+        line_amounts = [None] * P if lines else None
+        money = _Money(timeline.resolve(day).quantum)
         exponent = timeline.resolve(day).quantum.as_tuple().exponent
         tasks: dict = {}  # id(ruleset) -> (ruleset, [(profile index, part index, first day)])
         plans = []  # per profile: (contract year or None, [(ruleset, first day, segment or None)])
@@ -1562,25 +1610,13 @@ class VectorTimeline:
                 sizes[variant_index + first, profile_index[row]] = size[variant_index, row]
                 done[variant_index + first, profile_index[row]] = True
                 vector_rows += int(sure.sum())
-                for r in np.nonzero(~single)[0]:
-                    # The parts of cut years, kept as columns over the variants for combining.
-                    i, n, _ = rows[r]
-                    part = parts_of.setdefault((i, n), {
-                        "sure": np.zeros(V, dtype=bool), "size": np.full(V, -1, dtype=np.int64),
-                        "amounts": {}, "applies": {}, "runs": {}})
-                    where = slice(first, first + count)
-                    part["sure"][where] = sure[:, r]
-                    part["size"][where] = size[:, r]
-                    for line_id, column in outcome.amounts.items():
-                        part["amounts"].setdefault(line_id, np.zeros(V))[where] = column.reshape(count, R)[:, r]
-                        part["applies"].setdefault(line_id, np.zeros(V, dtype=bool))[where] = \
-                            outcome.applies[line_id].reshape(count, R)[:, r]
-                    for line_id, days in outcome.runs_from.items():
-                        held_days, held_null = part["runs"].setdefault(
-                            line_id, (np.zeros(V, dtype=np.int64), np.zeros(V, dtype=bool)))
-                        held_days[where] = days.d.reshape(count, R)[:, r]
-                        held_null[where] = (days.null.reshape(count, R)[:, r] if days.null is not None
-                                            else False)
+                if lines:
+                    self._lines_of(outcome, row, profile_index, line_amounts, money)
+                cut_rows = np.nonzero(~single)[0]
+                if len(cut_rows) and V >= _COMBINED_FROM:
+                    self._keep_parts(outcome, cut_rows, rows, sure, size, first, count, R, V, parts_of)
+                elif len(cut_rows):
+                    self._cut_parts(outcome, cut_rows, rows, sure, size, first, count, R, cut, money)
                 for k, r in zip(*np.nonzero(~sure)):
                     i, n, start = rows[r]
                     pending.append((ruleset, i, n, start, first + k))
@@ -1596,6 +1632,8 @@ class VectorTimeline:
                 totals[variant, i] = int(result.total.scaleb(-exponent))
                 sizes[variant, i] = size
                 done[variant, i] = True
+                if lines:
+                    line_amounts[i] = dict(result.amounts)
             else:
                 cut[(i, n, variant)] = ([(k, v, result.runs_from.get(k)) for k, v in result.amounts.items()], size)
         for index, (year, parts) in enumerate(plans):
@@ -1605,7 +1643,7 @@ class VectorTimeline:
             columns = [parts_of.get((index, n)) for n in range(len(parts))]
             vouched = np.zeros(V, dtype=bool)
             # Over a few variants, numpy's cost per call outweighs the columns: row by row then.
-            if V >= 16 and all(c is not None for c in columns):
+            if V >= _COMBINED_FROM and all(c is not None for c in columns):
                 vouched = self._combine(year, parts, columns, totals, sizes, index, held)
                 done[:, index] |= vouched
             for variant in np.nonzero(~vouched)[0]:
@@ -1621,8 +1659,82 @@ class VectorTimeline:
                 totals[variant, index] = int(sum(amounts.values(), Decimal(0)).scaleb(-exponent))
                 sizes[variant, index] = found[held][1]
                 done[variant, index] = True
+                if lines:
+                    line_amounts[index] = amounts
         return BatchOutcome(totals, sizes, timeline.resolve(day).quantum, len(pending), vector_rows,
-                            dict(self.refused), errors, done, tuple(ruleset for ruleset, _ in tasks.values()))
+                            dict(self.refused), errors, done, tuple(ruleset for ruleset, _ in tasks.values()),
+                            line_amounts, [year.number if year is not None else None for year, _ in plans]
+                            if lines else None)
+
+    @staticmethod
+    def _lines_of(outcome, rows, profile_index, line_amounts, money):
+        """The amounts of the lines that apply in the rows ``rows`` of ``outcome`` (one variant),
+        in the plan's order of the steps, as Decimals, into ``line_amounts`` by profile."""
+        for r in rows:
+            line_amounts[profile_index[r]] = {}
+        for line_id, column in outcome.amounts.items():
+            applies = outcome.applies[line_id]
+            for r in rows[applies[rows]]:
+                line_amounts[profile_index[r]][line_id] = money(column[r])
+
+    @staticmethod
+    def _keep_parts(outcome, cut_rows, rows, sure, size, first, count, R, V, parts_of):
+        """The parts of cut years in one pass, kept as columns over the variants for combining."""
+        where = slice(first, first + count)
+        amounts = {k: (v.reshape(count, R), outcome.applies[k].reshape(count, R)) for k, v in outcome.amounts.items()}
+        runs = {k: (d.d.reshape(count, R), d.null.reshape(count, R) if d.null is not None else None)
+                for k, d in outcome.runs_from.items()}
+        for r in cut_rows:
+            i, n, _ = rows[r]
+            part = parts_of.get((i, n))
+            if part is None:
+                part = parts_of[(i, n)] = {"sure": np.zeros(V, dtype=bool), "size": np.full(V, -1, dtype=np.int64),
+                                           "amounts": {}, "applies": {}, "runs": {}}
+            part["sure"][where] = sure[:, r]
+            part["size"][where] = size[:, r]
+            for line_id, (column, applies) in amounts.items():
+                if line_id not in part["amounts"]:
+                    part["amounts"][line_id] = np.zeros(V)
+                    part["applies"][line_id] = np.zeros(V, dtype=bool)
+                part["amounts"][line_id][where] = column[:, r]
+                part["applies"][line_id][where] = applies[:, r]
+            for line_id, (days, null) in runs.items():
+                if line_id not in part["runs"]:
+                    part["runs"][line_id] = (np.zeros(V, dtype=np.int64), np.zeros(V, dtype=bool))
+                held_days, held_null = part["runs"][line_id]
+                held_days[where] = days[:, r]
+                held_null[where] = null[:, r] if null is not None else False
+
+    @staticmethod
+    def _cut_parts(outcome, cut_rows, rows, sure, size, first, count, R, cut, money):
+        """The parts of cut years in one pass, as the scalar path gives them to combine(): (line id,
+        amount, runs_from) of the lines that apply, by (profile, part, variant)."""
+        days: dict = {}
+        for k in range(count):
+            vouched = cut_rows[sure[k, cut_rows]]
+            if not len(vouched):
+                continue
+            per_line = []
+            for line_id, column in outcome.amounts.items():
+                held = outcome.runs_from.get(line_id)
+                per_line.append((line_id, column.reshape(count, R)[k].tolist(),
+                                 outcome.applies[line_id].reshape(count, R)[k].tolist(),
+                                 None if held is None else held.d.reshape(count, R)[k].tolist(),
+                                 None if held is None or held.null is None else held.null.reshape(count, R)[k].tolist()))
+            sizes = size[k].tolist()
+            for r in vouched.tolist():
+                lines = []
+                for line_id, amounts, applies, runs, null in per_line:
+                    if not applies[r]:
+                        continue
+                    day = None
+                    if runs is not None and not (null is not None and null[r]):
+                        day = days.get(runs[r])
+                        if day is None:
+                            day = days[runs[r]] = datetime.date.fromordinal(runs[r])
+                    lines.append((line_id, money(amounts[r]), day))
+                i, n, _ = rows[r]
+                cut[(i, n, first + k)] = (lines, sizes[r])
 
     @staticmethod
     def _part_lines(part: dict, variant: int, exponent: int) -> list:
@@ -1695,3 +1807,39 @@ class VectorTimeline:
         totals[sure, index] = total[sure].astype(np.int64)
         sizes[sure, index] = columns[held]["size"][sure]
         return sure
+
+
+def batch_rows(timeline, profiles, labels, day: datetime.date):
+    """The rows :func:`~.batch.evaluate_many` gives (:class:`~.batch.BatchRow`, in input order),
+    computed by the columns: ``(rows, outcome)``, the outcome saying how many evaluations the
+    scalar path made and which texts it could not vectorise. Raises InputError with every
+    evaluation failure, in input order, as evaluate_many does."""
+    from .batch import BatchRow
+    from .diagnostic import InputError
+
+    outcome = VectorTimeline(timeline).run(profiles, day, lines=True)
+    if outcome.errors:
+        problems = []
+        for _, _, error in sorted(outcome.errors, key=lambda entry: entry[0]):
+            problems.extend(error.diagnostics)
+        raise InputError(problems)
+    ruleset = timeline.resolve(day)
+    mission_of: dict = {}
+    for text in outcome.rulesets:
+        mission_of.update({line.id: line.mission for line in text.lines})
+    exponent = outcome.quantum.as_tuple().exponent
+    rows = []
+    for index, (profile, label) in enumerate(zip(profiles, labels)):
+        amounts = outcome.lines[index]
+        missions: dict = {}
+        for line_id, amount in amounts.items():
+            key = mission_of.get(line_id) or ""
+            missions[key] = missions.get(key, _ZERO) + amount
+        size = int(outcome.sizes[0, index])
+        year = outcome.years[index]
+        out = None
+        if year is None:
+            out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"
+        rows.append(BatchRow(label, profile.name, ruleset.id, size if size >= 0 else None, year,
+                             Decimal(int(outcome.totals[0, index])).scaleb(exponent), missions, amounts, out))
+    return rows, outcome
