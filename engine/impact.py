@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .ruleset import CONFIDENCE_ORDER, Ruleset
 
-__all__ = ["COLUMNS_FROM", "evaluate_rows", "NO_MISSION", "OUT_OF_CONTRACT", "STATUSES", "compare_rows", "compare_cpts", "percent", "HistogramBin", "change_histogram", "nice_step",
+__all__ = ["COLUMNS_FROM", "DIFF_COLUMNS_FROM", "evaluate_rows", "profile_comparisons", "NO_MISSION", "OUT_OF_CONTRACT", "STATUSES", "compare_rows", "compare_cpts", "percent", "HistogramBin", "change_histogram", "nice_step",
            "cost_by_confidence", "cost_of_lines", "amounts_by_mission"]
 
 # From this many profiles, the rows of a comparison are computed by the vectorised backend
@@ -21,6 +21,11 @@ __all__ = ["COLUMNS_FROM", "evaluate_rows", "NO_MISSION", "OUT_OF_CONTRACT", "ST
 # cost about 0.15 s of CPU, which the columns win back from about a thousand profiles per text
 # (measured: bench/bench_vector.py, README "Performance"). Below, the scalar fast path.
 COLUMNS_FROM = 1000
+
+# From this many profiles, `diff --profiles` evaluates them on the vectorised backend. Its other
+# backend is the reference evaluator (about 400 µs a profile and text, README "Performance"), so
+# the 0.15 s the columns cost to start are won back from about 200 profiles.
+DIFF_COLUMNS_FROM = 200
 
 # The key of the amounts of lines that belong to no mission.
 NO_MISSION = "hors_mission"
@@ -66,6 +71,43 @@ def evaluate_rows(timeline, sources, day, *, backend: str = "auto", jobs: int = 
         return rows, outcome
     return evaluate_many(FastTimeline(timeline), sources, day, jobs=jobs, progress=progress,
                          timeline_spec=timeline_spec), None
+
+
+def profile_comparisons(timelines, profiles, day, *, backend: str = "auto") -> list:
+    """What each profile receives under each of two timelines on ``day``: one
+    :class:`~.diff.ProfileComparison` a profile, in order, each text from its own date.
+
+    ``backend``: ``auto`` (the columns from :data:`DIFF_COLUMNS_FROM` profiles, numpy
+    permitting), ``columns`` or ``reference`` (:func:`~.evaluate.assess`). Both give the same
+    comparisons to the cent (tests/test_compare.py). Raises the EvaluationError of the first
+    profile that fails (under the old text first).
+    """
+    from .diff import ProfileComparison, compare_profile
+    from .evaluate import assess
+
+    if backend == "auto":
+        from .vector import numpy_available
+
+        backend = "columns" if len(profiles) >= DIFF_COLUMNS_FROM and numpy_available() else "reference"
+    if backend != "columns":
+        return [compare_profile(assess(timelines[0], p, day), assess(timelines[1], p, day)) for p in profiles]
+    from .vector import year_lines
+
+    sides = [year_lines(timeline, profiles, day) for timeline in timelines]
+    failed = [index for side in sides for index in side.errors]
+    if failed:
+        first = min(failed)
+        raise sides[0].errors.get(first) or sides[1].errors[first]
+    out = []
+    for index, profile in enumerate(profiles):
+        missions: dict = {}
+        for number, side in enumerate(sides):
+            for line_id, amount in side.lines[index]:
+                pair = missions.setdefault(side.mission_of[line_id], [Decimal("0.00"), Decimal("0.00")])
+                pair[number] += amount
+        out.append(ProfileComparison(profile.name, profile.file, day, sides[0].totals[index],
+                                     sides[1].totals[index], {m: (a, b) for m, (a, b) in missions.items()}))
+    return out
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

@@ -58,7 +58,7 @@ except ImportError:  # pragma: no cover - said to the user by require_numpy()
     np = None
 
 __all__ = ["VectorRefused", "VectorRuleset", "VectorTimeline", "BatchOutcome", "require_numpy", "numpy_available",
-           "batch_rows"]
+           "batch_rows", "year_lines"]
 
 # Each operation's result may be off by its rounding in binary (2**-53 relative) and the
 # reference's 28-digit Decimal rounding (1e-27 relative); bounds are also computed in
@@ -1843,3 +1843,51 @@ def batch_rows(timeline, profiles, labels, day: datetime.date):
         rows.append(BatchRow(label, profile.name, ruleset.id, size if size >= 0 else None, year,
                              Decimal(int(outcome.totals[0, index])).scaleb(exponent), missions, amounts, out))
     return rows, outcome
+
+
+@dataclasses.dataclass
+class YearLines:
+    """Each profile's contract year as :func:`~.evaluate.assess` gives its lines: ``lines[i]`` the
+    (line id, amount) of the lines that apply, in the reference's order; ``totals[i]``; and
+    ``errors`` (profile index -> EvaluationError) for the profiles that fail."""
+
+    lines: list
+    totals: list
+    mission_of: dict
+    errors: dict
+    outcome: BatchOutcome
+
+
+def year_lines(timeline, profiles, day: datetime.date) -> YearLines:
+    """The lines and totals of ``profiles`` under ``timeline`` on ``day``, computed by the columns,
+    in the order the reference evaluator lists them (the texts' order of lines; across a cut
+    year, the last text's, see :func:`~.evaluate.assess`)."""
+    from .evaluate import _line_order
+
+    outcome = VectorTimeline(timeline).run(profiles, day, lines=True)
+    errors = {}
+    for index, _, error in outcome.errors:
+        errors.setdefault(index, error)
+    renewal = timeline.renewal
+    orders: dict = {}
+    mission_of: dict = {}
+    lines, totals = [], []
+    exponent = outcome.quantum.as_tuple().exponent
+    for index, profile in enumerate(profiles):
+        if index in errors:
+            lines.append(())
+            totals.append(None)
+            continue
+        ruleset = timeline.resolve(day)
+        year, _ = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+        texts = (ruleset,) if year is None else tuple(s.ruleset for s in timeline.segments(year))
+        key = tuple(id(text) for text in texts)
+        order = orders.get(key)
+        if order is None:
+            order = orders[key] = {line_id: n for n, line_id in enumerate(_line_order(list(texts)))}
+            for text in texts:
+                mission_of.update({line.id: line.mission for line in text.lines})
+        amounts = outcome.lines[index]
+        lines.append(sorted(amounts.items(), key=lambda item: order[item[0]]))
+        totals.append(Decimal(int(outcome.totals[0, index])).scaleb(exponent))
+    return YearLines(lines, totals, mission_of, errors, outcome)

@@ -338,3 +338,41 @@ def test_a_failing_profile_gets_the_same_diagnostics_on_both_backends(tmp_path):
     fine = [s for s, p in zip(sources, profiles) if p.members != members]
     assert evaluate_rows(timeline, fine, day, backend="columns")[0] == evaluate_rows(
         timeline, fine, day, backend="scalar")[0]
+
+
+@pytest.mark.parametrize("old, new, day", [
+    ("avenant-2", GUARANTEE, "2027-06-01"),  # the guarantee (text_total) on the day it cuts a year
+    ("aci-2019", "avenant-2", "2022-06-01"),  # years cut by avenant 2
+    ("avenant-2", EXAMPLES / "plan-100-cpts.yaml", "2024-06-01"),
+])
+def test_diff_profiles_on_the_columns_gives_the_reference_evaluators_comparisons(old, new, day):
+    """`diff --profiles`: the reference evaluator (assess) and the columns, on the 700 CPTS."""
+    pytest.importorskip("numpy")
+    import datetime
+
+    from aci_rules.engine.impact import profile_comparisons
+
+    library = Library()
+    timelines = (library.timeline(str(old)), library.timeline(str(new)))
+    profiles = [compile_profile(s.document) for s in read_profiles(str(SAMPLE), library.mission_ids())]
+    day = datetime.date.fromisoformat(day)
+    reference = profile_comparisons(timelines, profiles, day, backend="reference")
+    columns = profile_comparisons(timelines, profiles, day, backend="columns")
+    assert [json.dumps(c.to_dict()) for c in columns] == [json.dumps(c.to_dict()) for c in reference]
+    assert any(c.difference for c in columns)
+
+
+def test_diff_profiles_prints_the_same_on_both_backends(run_cli, monkeypatch):
+    pytest.importorskip("numpy")
+    import aci_rules.engine.impact as impact
+
+    args = ["diff", "aci-2019", "avenant-2", "--profiles", EXAMPLES, "--date", "2022-06-01"]
+    outputs = []
+    for threshold in (10 ** 9, 1):
+        monkeypatch.setattr(impact, "DIFF_COLUMNS_FROM", threshold)
+        for output_format in ("text", "json"):
+            run = run_cli(*args, "--format", output_format)
+            no_traceback(run)
+            assert run.exit_code == 0, run.stderr
+            outputs.append(run.stdout)
+    assert outputs[:2] == outputs[2:]
