@@ -108,7 +108,10 @@ class VectorRefused(Exception):
 @dataclasses.dataclass
 class Num:
     v: object  # float64 column
-    e: object  # float64 column: bound on |v - the reference's Decimal|
+    # float64 column: bound on |v - the reference's Decimal| (read as ``e``). None where the exact
+    # form is known: the bound is then computed from it only if something reads it (most values
+    # never lose their exact form, and their bounds would cost a pass over the rows each).
+    e_: object
     null: object = None  # bool column (None where a row holds None), or None: no row does
     # Known when the column is made: every row is a whole number below 2**53, held exactly
     # (e is 0). Sums, products and comparisons of such columns are exact and need no bound.
@@ -118,6 +121,16 @@ class Num:
     # columns are computed on the whole numbers, exactly: a rate of 0.0311 times 262 550.00 is a
     # half cent that the bounds alone could not settle.
     exact: object = None
+
+    @property
+    def e(self):
+        if self.e_ is None:
+            ints, k = self.exact
+            # x = ints / 10**k is one correctly rounded division (10**k is exact for k <= 22): within
+            # |x| 2**-52 of the exact value, which is the reference's Decimal (see ``exact``).
+            x = ints / 10.0 ** k
+            self.e_ = (np.abs(self.v - x) + np.abs(x) * EPS) * (1 + EPS)
+        return self.e_
 
 
 MAX_DECIMALS = 15
@@ -344,13 +357,13 @@ class _Columns:
                 exact = self.whole_result(v, active)
                 if exact is not None:
                     return exact
+            exact = _exact_op(op, _exact_of(a), _exact_of(b))
+            if exact is not None:  # below 2**53 / 10**k: within the engine's bound, its error bound lazy
+                return Num(v, None, exact=exact)
             if isinstance(node.op, ast.Mult):
                 e = (np.abs(a.v) * b.e + np.abs(b.v) * a.e + a.e * b.e + np.abs(v) * EPS) * (1 + EPS)
             else:
                 e = (a.e + b.e + np.abs(v) * EPS) * (1 + EPS)
-            exact = _exact_op(op, _exact_of(a), _exact_of(b))
-            if exact is not None:
-                return self.bound(Num(v, e, exact=exact), active)
         elif isinstance(node.op, ast.Div):
             # Division by zero (or by a value that may be zero) is the reference's E401.
             zero = np.abs(b.v) <= b.e * (1 + EPS)
@@ -447,8 +460,9 @@ class _Columns:
                 aligned = _align(_exact_of(a), _exact_of(b))
                 if aligned is not None:
                     exact = (np.where(chosen, aligned[0], aligned[1]), aligned[2])
-            return Num(np.where(chosen, a.v, b.v), np.where(chosen, a.e, b.e), null, whole=a.whole and b.whole,
-                       exact=exact)
+            whole = a.whole and b.whole
+            e = self.zeros if whole else None if exact is not None else np.where(chosen, a.e, b.e)
+            return Num(np.where(chosen, a.v, b.v), e, null, whole=whole, exact=exact)
         return Day(np.where(chosen, a.d, b.d), null)
 
     # comparisons
@@ -747,10 +761,12 @@ class _Columns:
             measured = ~earned.null if earned.null is not None else np.ones(self.n, dtype=bool)
         self.no_null(rate, active & ~measured)
         v = maximum.v * rate.v
-        e = (np.abs(maximum.v) * rate.e + np.abs(rate.v) * maximum.e + maximum.e * rate.e + np.abs(v) * EPS) * (1 + EPS)
         product = _exact_op(np.multiply, _exact_of(maximum), _exact_of(rate))
+        if product is None:
+            e = (np.abs(maximum.v) * rate.e + np.abs(rate.v) * maximum.e + maximum.e * rate.e
+                 + np.abs(v) * EPS) * (1 + EPS)
         if isinstance(earned, Nothing):  # no row measures its indicators: the rate applies everywhere
-            return self.bound(Num(v, e, exact=product), active)
+            return Num(v, None, exact=product) if product is not None else self.bound(Num(v, e), active)
         exact = None
         if product is not None and _exact_of(maximum) is not None and _exact_of(earned) is not None:
             capped = _align(_exact_of(maximum), _exact_of(earned))
@@ -759,6 +775,10 @@ class _Columns:
                 both = _align(least, product)
                 if both is not None:
                     exact = (np.where(measured, both[0], both[1]), both[2])
+        if exact is not None:
+            return Num(np.where(measured, np.minimum(maximum.v, earned.v), v), None, exact=exact)
+        if product is not None:
+            e = Num(v, None, exact=product).e
         result = Num(np.where(measured, np.minimum(maximum.v, earned.v), v),
                      np.where(measured, np.maximum(maximum.e, earned.e), e), exact=exact)
         return self.bound(result, active)
@@ -814,10 +834,10 @@ class _Columns:
     def call_round_down(self, args, active):
         return self.rounding(args, active, "1", down=True)
 
-    def to_quantum(self, value: Num, quantum: Decimal, active, down=False):
+    def to_quantum(self, value: Num, quantum: Decimal, active, down=False, rounded=True):
         """``value`` rounded to ``quantum`` (half up away from zero, or towards zero):
-        ``(whole number of quanta, as whole floats, the rounded value as a Num)``; rows whose
-        rounding the bound cannot vouch for are marked."""
+        ``(whole number of quanta, as whole floats, the rounded value as a Num)`` (None for the
+        latter unless ``rounded``); rows whose rounding the bound cannot vouch for are marked."""
         # Decimal.quantize keeps the quantum's exponent as written: '100' rounds to units, like '1'.
         exponent = quantum.as_tuple().exponent
         if quantum <= 0 or quantum.normalize().as_tuple().digits != (1,) or not -15 <= exponent <= 15:
@@ -828,7 +848,7 @@ class _Columns:
             return value.v * multiplier, Num(value.v, value.e, value.null, whole=True)
         exact = _exact_of(value)
         if exact is not None:
-            return self.exact_quanta(value, exact, exponent, active, down)
+            return self.exact_quanta(value, exact, exponent, active, down, rounded)
         w = value.v * multiplier if exponent <= 0 else value.v / (10.0 ** exponent)
         magnitude = np.abs(w)
         ew = value.e * multiplier
@@ -849,6 +869,8 @@ class _Columns:
             doubtful = np.minimum(distance, 1 - distance) <= ew
         self.mark(doubtful | ~(magnitude < EXACT), active)
         quanta = signed = np.copysign(units, w)
+        if not rounded:
+            return quanta, None
         if exponent < 0:
             v = quanta / multiplier
             return quanta, Num(v, np.abs(v) * EPS)
@@ -856,7 +878,7 @@ class _Columns:
         whole = bool(not v.size or np.abs(v).max() < EXACT)
         return quanta, Num(v, self.zeros if whole else np.abs(v) * EPS, whole=whole)
 
-    def exact_quanta(self, value, exact, exponent, active, down):
+    def exact_quanta(self, value, exact, exponent, active, down, rounded=True):
         """:meth:`to_quantum` of an exact decimal column: integer arithmetic, nothing to doubt."""
         ints, k = exact
         shift = k + exponent  # digits to drop
@@ -864,12 +886,15 @@ class _Columns:
             quanta = ints * 10.0 ** -shift
             self.mark(~(np.abs(quanta) < EXACT), active)
         else:
-            magnitude = np.abs(ints).astype(np.int64)
-            step = 10 ** shift
-            units, rest = np.divmod(magnitude, step)
+            # Whole floats below 2**53 divided by a power of ten: numpy's divmod of floats is exact
+            # there (its remainder is fmod's, exact; the quotient, a whole float, then too).
+            step = 10.0 ** shift
+            units, rest = np.divmod(np.abs(ints), step)
             if not down:
-                units = units + (2 * rest >= step)  # half up, away from zero as Decimal
-            quanta = np.copysign(units.astype(np.float64), ints)
+                units += 2 * rest >= step  # half up, away from zero as Decimal
+            quanta = np.copysign(units, ints)
+        if not rounded:
+            return quanta, None
         if exponent <= 0:
             v = quanta / 10.0 ** -exponent
             return quanta, Num(v, np.abs(v) * EPS, value.null, exact=(quanta, -exponent))
@@ -902,7 +927,7 @@ class _Columns:
         if not isinstance(value, Num):
             raise VectorRefused(msg("{field} giving {kind} is not vectorised", field=what, kind=_kind(value)))
         self.no_null(value, active)
-        quanta, _ = self.to_quantum(value, self.plan.quantum, active)
+        quanta, _ = self.to_quantum(value, self.plan.quantum, active, rounded=False)
         return np.where(active, quanta, 0.0)
 
     # what other texts give (engine/crosstext.py), read from columns the caller computed
@@ -1092,7 +1117,7 @@ def tile(columns: Columns, variants: int) -> Columns:
     """The same rows repeated for each of ``variants`` variants (variant-major)."""
     def rep(value):
         if isinstance(value, Num):
-            return Num(np.tile(value.v, variants), np.tile(value.e, variants),
+            return Num(np.tile(value.v, variants), None if value.e_ is None else np.tile(value.e_, variants),
                        None if value.null is None else np.tile(value.null, variants), whole=value.whole,
                        exact=None if value.exact is None else (np.tile(value.exact[0], variants), value.exact[1]))
         if isinstance(value, Day):
@@ -1164,6 +1189,7 @@ class VectorRuleset:
             self.tables[name] = self._columns_of(name, table)
         self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
         self.others = {other.alias: other for other in getattr(ruleset, "other_texts", ())}
+        self._stack()
         # Refused constructs show at build: a dry run over one blank row.
         with np.errstate(all="ignore"):
             self._dry_run()
@@ -1197,9 +1223,42 @@ class VectorRuleset:
             return ("flag", np.array(flat, dtype=bool))
         return ("other", name)
 
-    def parameter(self, name, variant, taille_index):
+    def _stack(self):
+        """The numbers no variant changes, as one table (parameter x taille), so that a batch
+        reads them all for each row's taille in one gather rather than one per parameter."""
+        shared = [name for name, (kind, *arrays) in self.tables.items()
+                  if kind == "number" and arrays[0].shape[0] == len(self.tailles)]
+        self._row = {name: index for index, name in enumerate(shared)}
+        if not shared:
+            return
+        tables = [self.tables[name][1:] for name in shared]
+        self._values = np.array([t[0] for t in tables]).reshape(len(shared), len(self.tailles))
+        errors = [t[1] for t in tables]
+        self._errors = np.array(errors).reshape(len(shared), -1) if any(e.any() for e in errors) else None
+        self._ints = np.array([t[5][0] if t[5] is not None else np.zeros(len(self.tailles)) for t in tables]
+                              ).reshape(len(shared), -1)
+
+    def _gather(self, taille_index) -> dict:
+        """Every shared number's column for the rows' tailles (see :meth:`_stack`)."""
+        if not self._row:
+            return {}
+        gathered = {"values": np.take(self._values, taille_index, axis=1, mode="clip"),
+                    "ints": np.take(self._ints, taille_index, axis=1, mode="clip"),
+                    "zeros": np.zeros(taille_index.shape[0])}
+        gathered["zeros"].flags.writeable = False
+        if self._errors is not None:
+            gathered["errors"] = np.take(self._errors, taille_index, axis=1, mode="clip")
+        return gathered
+
+    def parameter(self, name, variant, taille_index, gathered=None):
         """A parameter's column, from each row's variant and taille (an index in its table)."""
         kind, *arrays = self.tables[name]
+        row = self._row.get(name)
+        if gathered and row is not None:
+            _, errors, null, whole, exact, decimal = arrays
+            return Num(gathered["values"][row], gathered["zeros"] if exact else gathered["errors"][row],
+                       None if null is None else np.take(null, taille_index, mode="clip"), whole=whole,
+                       exact=None if decimal is None else (gathered["ints"][row], decimal[1]))
         cell = taille_index if arrays[0].shape[0] == len(self.tailles) else variant * len(self.tailles) + taille_index
         if kind == "number":
             values, errors, null, whole, exact, decimal = arrays
@@ -1269,10 +1328,11 @@ class VectorRuleset:
             for index, taille in enumerate(self.tailles):
                 taille_index = np.where(size == taille, index, taille_index)
         values = [None] * len(plan.slots)
+        gathered = self._gather(taille_index)
         for slot in plan.inputs:
             kind = slot.kind
             if kind == "parameter":
-                values[slot.index] = self.parameter(slot.name, variant, taille_index)
+                values[slot.index] = self.parameter(slot.name, variant, taille_index, gathered)
             elif kind == "mission":
                 values[slot.index] = missions[slot.mission][slot.name]
             elif kind == "taille":
