@@ -95,6 +95,28 @@ def require_numpy():
         raise VectorRefused(msg("the vectorised backend needs numpy: pip install 'aci-rules[vector]'"))
 
 
+# The calendar's tables for add_months / add_years (built on first use): for each day of the years
+# from 1900 to 2199, its month (counted from January 1900) and its day in the month (from 0);
+# for each month, the day number of its first day and its length.
+_CALENDAR_FROM = datetime.date(1900, 1, 1).toordinal()
+_CALENDAR_YEARS = 300
+_CALENDAR = []
+
+
+def _calendar():
+    if not _CALENDAR:
+        days = np.arange(_CALENDAR_FROM, datetime.date(1900 + _CALENDAR_YEARS, 1, 1).toordinal(), dtype=np.int64)
+        calendar = (days - _EPOCH).astype("datetime64[D]")
+        months = calendar.astype("datetime64[M]")
+        day_of_month = (calendar - months.astype("datetime64[D]")).astype(np.int64)
+        since = (1900 - 1970) * 12
+        month = months.astype(np.int64) - since
+        starts = (np.arange(_CALENDAR_YEARS * 12 + 1, dtype=np.int64) + since).astype("datetime64[M]")
+        first = starts.astype("datetime64[D]").astype(np.int64) + _EPOCH
+        _CALENDAR.extend([month, day_of_month, first[:-1], np.diff(first)])
+    return _CALENDAR
+
+
 class VectorRefused(Exception):
     """The ruleset holds a construct the vectorised backend does not handle; ``reason`` says which."""
 
@@ -704,19 +726,23 @@ class _Columns:
         self.no_null(day, active)
         self.no_null(count, active)
         # A whole number within the helper's bound, known exactly, or the scalar path decides.
-        whole = (count.e == 0) & (count.v == np.round(count.v)) & (np.abs(count.v) <= MAX_YEARS_MOVED * 12 / factor)
-        self.mark(~whole, active)
-        months = np.where(whole, count.v, 0).astype(np.int64) * factor
-        calendar = (day.d - _EPOCH).astype("datetime64[D]")
-        month_start = calendar.astype("datetime64[M]")
-        day_of_month = (calendar - month_start.astype("datetime64[D]")).astype(np.int64)
-        target = month_start + months
-        years = target.astype("datetime64[Y]").astype(np.int64) + 1970
-        self.mark((years < 1) | (years > 9999), active)
-        target = np.where((years < 1) | (years > 9999), month_start, target)
-        length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-        moved = target.astype("datetime64[D]").astype(np.int64) + np.minimum(day_of_month, length - 1)
-        return Day(moved + _EPOCH)
+        bounded = np.abs(count.v) <= MAX_YEARS_MOVED * 12 / factor
+        whole = bounded if count.whole else (count.e == 0) & (count.v == np.round(count.v)) & bounded
+        months = np.where(whole, count.v, 0).astype(np.int64)
+        if factor != 1:
+            months *= factor
+        # As helpers.add_months, through the calendar's tables: the month of the day and its day in
+        # the month, then that day in the month moved to, or the month's last day. A day outside
+        # the tables' years goes to the scalar path (which computes it, or refuses it).
+        month, day_of_month, first, length = _calendar()
+        offset = day.d - _CALENDAR_FROM
+        inside = (offset >= 0) & (offset < month.shape[0])
+        offset = np.clip(offset, 0, month.shape[0] - 1)
+        target = month[offset] + months
+        inside &= (target >= 0) & (target < length.shape[0])
+        self.mark(~(whole & inside), active)
+        target = np.clip(target, 0, length.shape[0] - 1)
+        return Day(first[target] + np.minimum(day_of_month[offset], length[target] - 1))
 
     def call_add_years(self, args, active):
         return self.call_add_months(args, active, 12)
@@ -1233,20 +1259,25 @@ class VectorRuleset:
             return
         tables = [self.tables[name][1:] for name in shared]
         self._values = np.array([t[0] for t in tables]).reshape(len(shared), len(self.tailles))
-        errors = [t[1] for t in tables]
-        self._errors = np.array(errors).reshape(len(shared), -1) if any(e.any() for e in errors) else None
-        self._ints = np.array([t[5][0] if t[5] is not None else np.zeros(len(self.tailles)) for t in tables]
-                              ).reshape(len(shared), -1)
+        # Bounds and exact forms only for the parameters that have them (rates, amounts with cents).
+        inexact = [name for name in shared if not self.tables[name][5]]
+        decimal = [name for name in shared if self.tables[name][6] is not None]
+        self._error_row = {name: index for index, name in enumerate(inexact)}
+        self._int_row = {name: index for index, name in enumerate(decimal)}
+        width = len(self.tailles)
+        self._errors = np.array([self.tables[name][2] for name in inexact]).reshape(len(inexact), width)
+        self._ints = np.array([self.tables[name][6][0] for name in decimal]).reshape(len(decimal), width)
 
     def _gather(self, taille_index) -> dict:
         """Every shared number's column for the rows' tailles (see :meth:`_stack`)."""
         if not self._row:
             return {}
         gathered = {"values": np.take(self._values, taille_index, axis=1, mode="clip"),
-                    "ints": np.take(self._ints, taille_index, axis=1, mode="clip"),
                     "zeros": np.zeros(taille_index.shape[0])}
         gathered["zeros"].flags.writeable = False
-        if self._errors is not None:
+        if self._int_row:
+            gathered["ints"] = np.take(self._ints, taille_index, axis=1, mode="clip")
+        if self._error_row:
             gathered["errors"] = np.take(self._errors, taille_index, axis=1, mode="clip")
         return gathered
 
@@ -1256,9 +1287,9 @@ class VectorRuleset:
         row = self._row.get(name)
         if gathered and row is not None:
             _, errors, null, whole, exact, decimal = arrays
-            return Num(gathered["values"][row], gathered["zeros"] if exact else gathered["errors"][row],
+            return Num(gathered["values"][row], gathered["zeros"] if exact else gathered["errors"][self._error_row[name]],
                        None if null is None else np.take(null, taille_index, mode="clip"), whole=whole,
-                       exact=None if decimal is None else (gathered["ints"][row], decimal[1]))
+                       exact=None if decimal is None else (gathered["ints"][self._int_row[name]], decimal[1]))
         cell = taille_index if arrays[0].shape[0] == len(self.tailles) else variant * len(self.tailles) + taille_index
         if kind == "number":
             values, errors, null, whole, exact, decimal = arrays
