@@ -167,3 +167,23 @@ def test_a_guarantee_reading_another_text_is_evaluated_by_the_columns():
     # The guarantee pays some CPTS something (it is not a line that is always 0).
     rows = VectorTimeline(timeline).run(profiles_, datetime.date(2028, 6, 1), lines=True).lines
     assert any(amount > 0 for row in rows for line, amount in row.items() if line == "garantie_non_perte")
+
+
+@pytest.mark.parametrize("figure, since", [
+    ("0.015", "2023-01-03"),  # 1/3 of 0.015: a tie exactly (0.005), a third that does not end
+    ("0.0075", "2023-01-02"),  # 2/3 of 0.0075: a tie exactly (0.005)
+    ("0.03", "2023-01-02"),  # 2/3 of 0.03 = 0.02: a whole number of cents
+    ("1000.01", "2023-01-02"),
+    ("-0.015", "2023-01-03"),
+])
+@pytest.mark.parametrize("rounding", ["amount: {a}", "amount: round_down({a}, '0.01')", "amount: round_half_up({a})"])
+def test_a_pro_rata_share_is_rounded_exactly_or_handed_over(figure, since, rounding):
+    """A share of a period times a figure is num / den exactly: its cent by integer division. A
+    tie, or a whole number of cents when rounding down, is where the reference's 28-digit Decimal
+    may land on either side: those rows are handed over, never guessed."""
+    share = f"{figure} * prorata_temporis(as_date('{since}'), as_date('2023-01-01'), as_date('2023-01-03'))"
+    text = IN_TUPLE.replace("amount: montant * taux", rounding.format(a=share) + "\n    clawback: true")
+    assert compile_text(text) is not None, text
+    outcomes = []
+    assert_vector_agrees(text, TAILLE_3[0], TAILLE_3[1], outcomes.append)
+    assert outcomes and outcomes[0] in ("identical amounts", "handed to the scalar path"), outcomes
