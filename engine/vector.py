@@ -192,9 +192,15 @@ def _align(a, b):
     """Two exact forms at one k, or None when a whole number would reach 2**53."""
     (ia, ka), (ib, kb) = a, b
     k = max(ka, kb)
-    ia, ib = ia * 10.0 ** (k - ka), ib * 10.0 ** (k - kb)
-    if not (_fits(ia) and _fits(ib)):
-        return None
+    # Only a form scaled up may reach 2**53: the other is already below it.
+    if k != ka:
+        ia = ia * 10.0 ** (k - ka)
+        if not _fits(ia):
+            return None
+    if k != kb:
+        ib = ib * 10.0 ** (k - kb)
+        if not _fits(ib):
+            return None
     return ia, ib, k
 
 
@@ -299,6 +305,7 @@ class _Columns:
         # read-only, so that no operation can change it in place.
         self.zeros = np.zeros(size)
         self.zeros.flags.writeable = False
+        self.constants: dict = {}
 
     # marking
     def mark(self, rows, active):
@@ -337,8 +344,16 @@ class _Columns:
         f, e = _exact_float(value)
         whole = e == 0 and f == int(f) and abs(f) < EXACT
         exact = _exact_from([value])
-        return Num(np.full(self.n, f), self.zeros if whole else np.full(self.n, e), whole=whole,
-                   exact=None if exact is None else (np.full(self.n, exact[0][0]), exact[1]))
+        return Num(self.full(f), self.zeros if whole else self.full(e), whole=whole,
+                   exact=None if exact is None else (self.full(float(exact[0][0])), exact[1]))
+
+    def full(self, number: float):
+        """A column holding ``number`` on every row, made once per batch (read-only: shared)."""
+        column = self.constants.get(number)
+        if column is None:
+            column = self.constants[number] = np.full(self.n, number)
+            column.flags.writeable = False
+        return column
 
     def slot(self, key: str):
         """The plan's slot a tree's name stands for (``s<n>``: made by the plan, never a user's text)."""
@@ -690,10 +705,15 @@ class _Columns:
         if not isinstance(days, Days) or not isinstance(start, Day) or not isinstance(end, Day):
             raise VectorRefused(msg("count_between() takes a list of dates and two dates"))
         # The helper compares only when the list holds a day: a None bound fails only then.
-        listed = days.present.any(axis=1)
-        self.mark(listed & _or(_or(start.null, end.null), np.zeros(self.n, dtype=bool)), active)
-        inside = days.present & (days.d >= start.d[:, None]) & (days.d <= end.d[:, None])
-        return Num(inside.sum(axis=1).astype(np.float64), self.zeros, whole=True)
+        missing = _or(start.null, end.null)
+        if missing is not None:
+            self.mark(days.present.any(axis=1) & missing, active)
+        # Lists are short (a CPTS declares a crisis or two): one pass per position, over the rows.
+        count = self.zeros
+        for position in range(days.d.shape[1]):
+            d = days.d[:, position]
+            count = count + (days.present[:, position] & (d >= start.d) & (d <= end.d))
+        return Num(count, self.zeros, whole=True)
 
     def call_population_on(self, args, active):
         (day,) = self.dates(args, active, 1)
