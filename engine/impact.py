@@ -17,15 +17,18 @@ __all__ = ["COLUMNS_FROM", "DIFF_COLUMNS_FROM", "evaluate_rows", "profile_compar
            "cost_by_confidence", "cost_of_lines", "amounts_by_mission"]
 
 # From this many profiles, the rows of a comparison are computed by the vectorised backend
-# (engine/vector.py) when numpy is installed: importing numpy and building a text's columns
-# cost about 0.15 s of CPU, which the columns win back from about a thousand profiles per text
-# (measured: bench/bench_vector.py, README "Performance"). Below, the scalar fast path.
+# (engine/vector.py) when numpy is installed: importing numpy costs a process about 0.11 s of
+# CPU, which the columns win back, over the two texts of a comparison, from about a thousand
+# profiles (bench/bench_vector.py --thresholds, README "Performance"). Below, the scalar fast
+# path. Most of a row's time on either backend is then reading it and building its profile and
+# line amounts (Decimals), which no backend removes.
 COLUMNS_FROM = 1000
 
 # From this many profiles, `diff --profiles` evaluates them on the vectorised backend. Its other
-# backend is the reference evaluator (about 400 µs a profile and text, README "Performance"), so
-# the 0.15 s the columns cost to start are won back from about 200 profiles.
-DIFF_COLUMNS_FROM = 200
+# backend is the reference evaluator (2.5 - 4 ms a profile under both texts, cut years included,
+# measured by bench/bench_vector.py --thresholds), so the 0.1 - 0.15 s the columns cost to start
+# (importing numpy, building each text's columns) are won back from about 30 profiles.
+DIFF_COLUMNS_FROM = 50
 
 # The key of the amounts of lines that belong to no mission.
 NO_MISSION = "hors_mission"

@@ -1100,13 +1100,20 @@ def _numbers(values, size, nullable=False):
     return Num(v, e, null, whole=whole, exact=exact)
 
 
-def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
+def build_columns(ruleset: Ruleset, rows, renewal: bool, known=None) -> Columns:
     """Columns for ``rows`` = [(profile, day, variant)] evaluated under ``ruleset`` on ``day``:
-    the values :mod:`bind` gives one evaluation, for every row at once."""
+    the values :mod:`bind` gives one evaluation, for every row at once. ``known`` may give, row
+    by row, the contract year and time names :func:`~.timeline.time_names` gave the same profile
+    on another day (with the same contract length and renewal): reused when the day falls in
+    that year (every day of a contract year has the same)."""
     size = len(rows)
     years, times = [], []
-    for profile, day, _ in rows:
-        year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+    for index, (profile, day, _) in enumerate(rows):
+        found = known[index] if known is not None else None
+        if found is not None and found[0] is not None and found[0].start <= day <= found[0].end:
+            year, time = found[0], dict(found[1], text_in_force=ruleset.in_force)
+        else:
+            year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
         years.append(year)
         times.append(time)
     names = {
@@ -1677,9 +1684,11 @@ class VectorTimeline:
         exponent = timeline.resolve(day).quantum.as_tuple().exponent
         tasks: dict = {}  # id(ruleset) -> (ruleset, [(profile index, part index, first day)])
         plans = []  # per profile: (contract year or None, [(ruleset, first day, segment or None)])
+        known = {}  # (profile, contract years) -> (year, names): the same for every day of that year
         for index, profile in enumerate(profiles):
             ruleset = timeline.resolve(day)
-            year, _ = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+            year, names = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+            known[(index, ruleset.contract_years)] = (year, names)
             parts = [(ruleset, day, None)] if year is None else [
                 (s.ruleset, s.start, s) for s in timeline.segments(year)]
             plans.append((year, parts))
@@ -1700,7 +1709,8 @@ class VectorTimeline:
             R = len(rows)
             profile_index = np.array([i for i, _, _ in rows], dtype=np.int64)
             single = np.array([len(plans[i][1]) == 1 for i, _, _ in rows], dtype=bool)
-            base = build_columns(ruleset, [(profiles[i], start, 0) for i, _, start in rows], renewal)
+            base = build_columns(ruleset, [(profiles[i], start, 0) for i, _, start in rows], renewal,
+                                 [known.get((i, ruleset.contract_years)) for i, _, _ in rows])
             step = max(1, chunk_rows // R)
             for first in range(0, V, step):
                 count = min(step, V - first)
