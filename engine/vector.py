@@ -848,10 +848,15 @@ class _Columns:
         return self.to_quantum(value, quantum, active, down)[1]
 
     def call_non_negative(self, args, active):
-        """Every line's amount passes through it (unless a clawback): below zero is E411."""
+        """The language's non_negative(x): below zero is E411 (see :meth:`negative`)."""
         (value,) = [self.expr(a, active) for a in args] if len(args) == 1 else (None,)
         if value is None:
             raise VectorRefused(msg("a call with {count} arguments is not vectorised", count=len(args)))
+        return self.negative(value, active)
+
+    def negative(self, value, active):
+        """Marks the rows where ``value`` is below zero (or may be): E411 on the scalar path, whose
+        plan.check_amount says it (a line's amount, unless a clawback; non_negative(x))."""
         if not isinstance(value, Num):
             return value  # not a number: the amount's own check refuses it
         exact = _exact_of(value)
@@ -1018,8 +1023,13 @@ class _Columns:
                 on = condition.b
             else:
                 on = everyone
-            # The rounding point of every line: its amount (and a maximum a sum reads) to the quantum.
-            amount = self.money(self.expr(step.amount.tree, on), on, "amount")
+            # The rounding point of every line: its amount (and a maximum a sum reads) to the quantum,
+            # after the plan's result check of an amount (plan.check_amount: below zero is E411 unless
+            # the line is a clawback; the rows are handed to the scalar path, which says it).
+            value = self.expr(step.amount.tree, on)
+            if step.amount.gives == "amount":
+                self.negative(value, on)
+            amount = self.money(value, on, "amount")
             if step.maximum_formula is None:
                 maximum = amount
             elif name in plan.maxima_read:
@@ -1129,7 +1139,7 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool, known=None) -> Columns:
     for field in ("contract_signed", "contract_year_start", "contract_year_end", "contract_end"):
         names[field] = _nullable_days([t[field] for t in times], size)
     missions = {}
-    numbers = [y.number if y else None for y in years]
+    numbers = [y.key if y else None for y in years]  # the rates' keys: contract and year
     wanted = dict.fromkeys(ruleset.missions)
     wanted.update(dict.fromkeys(s.mission for s in plan_of(ruleset).inputs if s.kind == "mission"))
     for mission in wanted:
@@ -1875,11 +1885,12 @@ class VectorTimeline:
     def _combine(year, parts, columns, totals, sizes, index, held):
         """:func:`~.timeline.combine` over the variants of one cut year, as columns.
 
-        Each line counts each part for the share of its running days (:func:`~.timeline._weight`);
+        Each line counts each part for the share of its running days (:func:`~.timeline._running`);
         a line computed from other lines, the average of theirs weighted by their amounts there
-        (:func:`~.timeline.part_weights`). Floats with error bounds as in :class:`_Columns`:
-        returns the variants whose every rounding is vouched for (their totals and tailles are
-        written); the others are combined row by row, in Decimal, by the caller.
+        (:func:`~.timeline.part_weights`); the year's total is their sum, rounded once. Floats
+        with error bounds as in :class:`_Columns`: returns the variants whose rounding of the
+        total is vouched for (their totals and tailles are written); the others are combined
+        row by row, exactly, by the caller.
         """
         V = totals.shape[0]
         start, end = year.start.toordinal(), year.end.toordinal()
@@ -1916,15 +1927,22 @@ class VectorTimeline:
                 product = amount * weights[line_id]
                 acc[line_id] = acc.get(line_id, 0.0) + product
                 err[line_id] = err.get(line_id, 0.0) + np.abs(amount) * errors[line_id] + np.abs(product) * (2 * EPS)
-        total = np.zeros(V)
+        # The year's total is the lines' exact amounts added, rounded once (timeline.combine): the
+        # sum's error is the lines' errors plus one rounding per addition, on at most the sum of
+        # the magnitudes.
+        exact = np.zeros(V)
+        bound = np.zeros(V)
+        magnitudes = np.zeros(V)
         for line_id, value in acc.items():
-            bound = (err[line_id] + np.abs(value) * (2 * EPS)) * (1 + EPS)
-            magnitude = np.abs(value)
-            units = np.floor(magnitude + 0.5)
-            distance = magnitude + 0.5 - units
-            sure &= (np.minimum(distance, 1 - distance) > bound) & (magnitude < EXACT)
-            total += np.copysign(units, value)
-        sure &= np.abs(total) < EXACT
+            exact += value
+            bound += err[line_id]
+            magnitudes += np.abs(value)
+        bound = (bound + magnitudes * ((len(acc) + 2) * EPS)) * (1 + EPS)
+        magnitude = np.abs(exact)
+        units = np.floor(magnitude + 0.5)
+        distance = magnitude + 0.5 - units
+        sure &= (np.minimum(distance, 1 - distance) > bound) & (magnitudes < EXACT)
+        total = np.copysign(units, exact)
         totals[sure, index] = total[sure].astype(np.int64)
         sizes[sure, index] = columns[held]["size"][sure]
         return sure
