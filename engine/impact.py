@@ -109,7 +109,8 @@ def profile_comparisons(timelines, profiles, day, *, backend: str = "auto") -> l
                 pair = missions.setdefault(side.mission_of[line_id], [Decimal("0.00"), Decimal("0.00")])
                 pair[number] += amount
         out.append(ProfileComparison(profile.name, profile.file, day, sides[0].totals[index],
-                                     sides[1].totals[index], {m: (a, b) for m, (a, b) in missions.items()}))
+                                     sides[1].totals[index], {m: (a, b) for m, (a, b) in missions.items()},
+                                     sides[0].sizes[index], sides[1].sizes[index]))
     return out
 
 

@@ -1995,6 +1995,7 @@ class YearLines:
     mission_of: dict
     errors: dict
     outcome: BatchOutcome
+    sizes: list = dataclasses.field(default_factory=list)  # the taille (None when none)
 
 
 def year_lines(timeline, profiles, day: datetime.date) -> YearLines:
@@ -2029,4 +2030,5 @@ def year_lines(timeline, profiles, day: datetime.date) -> YearLines:
         amounts = outcome.lines[index]
         lines.append(sorted(amounts.items(), key=lambda item: order[item[0]]))
         totals.append(Decimal(int(outcome.totals[0, index])).scaleb(exponent))
-    return YearLines(lines, totals, mission_of, errors, outcome)
+    sizes = [int(size) if size >= 0 else None for size in outcome.sizes[0]]
+    return YearLines(lines, totals, mission_of, errors, outcome, sizes)
