@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from aci_rules.engine import evaluate as evaluate_module
 from aci_rules.engine import fastpath as fastpath_module
 from aci_rules.engine.batch import read_profiles
+from aci_rules.engine.bind import BINDING_NAMESPACE
 from aci_rules.engine.compiler import FUNCTION_NAMES
 from aci_rules.engine.diagnostic import EvaluationError, InputError
 from aci_rules.engine.evaluate import evaluate
@@ -267,8 +268,16 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = ({"_run", "_in", "_fn", "_mx", "_rf", "_r", "_out", "_t", "_c", "_pick", "_quantum", "_money", "get"}
-             | set(fastpath_module._HELPERS))
+_PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_quantum", "_money", "get",
+              "_p", "_d", "_tn", "_n", "_m", "_s", "_x", "_"}
+             | set(fastpath_module._HELPERS) | set(BINDING_NAMESPACE))
+# What the binding (engine/bind.py) reads of the profile and of a mission's state: attributes named
+# by the engine, never by a formula.
+_BINDING_ATTRIBUTES = ({("_p", name) for name in ("population", "letter_of_intent_validated", "contract_signed",
+                                                  "missions")}
+                       | {("_s", name) for name in ("started", "deployed", "achievement", "indicators",
+                                                    "indicators_earned")}
+                       | {("_m", "get"), ("_s.achievement", "get")})
 
 
 def _rulesets_for_source(tmp_path):
@@ -278,40 +287,49 @@ def _rulesets_for_source(tmp_path):
     return found
 
 
+def _sources(fast):
+    """Every generated function of a fast ruleset: for each taille, with and without maxima and days."""
+    return [fast._variant(maxima, days, size).source for size in fast.tailles
+            for maxima in (False, True) for days in (False, True)]
+
+
 def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_path):
     for ruleset in _rulesets_for_source(tmp_path):
-        source = FastRuleset(ruleset).source
-        tree = ast.parse(source)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Subscript):
-                # Only the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the
-                # day each accrues from (_rf[_k3] = ..., for a year cut by a text) and, when asked,
-                # its maximum (_mx[_k3] = v4).
-                assert isinstance(node.value, ast.Name) and node.value.id in ("_out", "_rf", "_mx", "_r"), \
-                    ast.unparse(node)
-                if node.value.id == "_r":  # a parameter rounded once per taille, by its position
-                    assert isinstance(node.slice, ast.Constant) and type(node.slice.value) is int
-                else:
-                    assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
-            elif isinstance(node, ast.Attribute):
-                # Only the engine's own rounding, and the functions bound to the profile (_fn.get(_k1)).
-                assert (isinstance(node.value, ast.Name) and (node.value.id, node.attr)
-                        in {("_t", "quantize"), ("_fn", "get")}), ast.unparse(node)
-            elif isinstance(node, ast.Name):
-                name = node.id
-                assert (re.fullmatch(r"v[0-9]+|_k[0-9]+", name) or name in _PLUMBING
-                        or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
-            elif isinstance(node, ast.Constant):
-                # No text of the user's: every text and exact decimal is a named constant.
-                assert not isinstance(node.value, str), ast.unparse(node)
-            elif isinstance(node, ast.Call):
-                assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in ("_t.quantize", "_fn.get")
-            assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
-                                         ast.NamedExpr, ast.Starred)), ast.unparse(node)
-        # No id, parameter or mission of the ruleset is spelt in the generated source.
-        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
-        user = set(ruleset.parameters) | set(ruleset.missions) | {item.name for item in ruleset.order}
-        assert not (words & user) - _PLUMBING - {f"f_{n}" for n in FUNCTION_NAMES}, words & user
+        for source in _sources(FastRuleset(ruleset)):
+            _check_source(ruleset, source)
+
+
+def _check_source(ruleset, source):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            # Only the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the
+            # day each accrues from (_rf[_k3] = ..., for a year cut by a text) and, when asked,
+            # its maximum (_mx[_k3] = v4).
+            assert isinstance(node.value, ast.Name) and node.value.id in ("_out", "_rf", "_mx"), ast.unparse(node)
+            assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
+        elif isinstance(node, ast.Attribute):
+            # Only the engine's own rounding, the functions bound to the profile (_fn.get(_k1)), and
+            # the binding's reading of the profile.
+            assert ((ast.unparse(node.value), node.attr)
+                    in {("_t", "quantize"), ("_fn", "get")} | _BINDING_ATTRIBUTES), ast.unparse(node)
+        elif isinstance(node, ast.Name):
+            name = node.id
+            assert (re.fullmatch(r"v[0-9]+|_k[0-9]+", name) or name in _PLUMBING
+                    or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
+        elif isinstance(node, ast.Constant):
+            # No text of the user's: every text and exact decimal is a named constant.
+            assert not isinstance(node.value, str), ast.unparse(node)
+        elif isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in (
+                "_t.quantize", "_fn.get", "_m.get", "_s.achievement.get", "_s.indicators_earned")
+        assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
+                                     ast.NamedExpr, ast.Starred)), ast.unparse(node)
+    # No id, parameter or mission of the ruleset is spelt in the generated source.
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
+    user = set(ruleset.parameters) | set(ruleset.missions) | {item.name for item in ruleset.order}
+    assert not (words & user) - _PLUMBING - {f"f_{n}" for n in FUNCTION_NAMES} - {
+        attribute for _, attribute in _BINDING_ATTRIBUTES}, words & user
 
 
 def test_the_namespace_has_no_builtins_and_its_functions_are_the_engines():
