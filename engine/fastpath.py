@@ -421,8 +421,11 @@ class FastRuleset:
         """The value of a tree of constants, computed by the code a run would execute."""
         names = _Names()
         text = ast.unparse(_Generate(names, set(), set()).visit(copy.deepcopy(node)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)  # 'x is None' (see _generate)
+            code = compile(text, "<fold>", "eval")
         with decimal.localcontext(DECIMAL_CONTEXT):
-            return eval(compile(text, "<fold>", "eval"), self._namespace(names))  # noqa: S307 — engine names only
+            return eval(code, self._namespace(names))  # noqa: S307 — engine names only
 
     def _generate(self, maxima: bool, runs_from: bool, size) -> _Compiled:
         plan, names, decimal_slots = self.plan, self._names, self._decimal_slots

@@ -31,7 +31,7 @@ from aci_rules.engine.bind import BINDING_NAMESPACE
 from aci_rules.engine.compiler import FUNCTION_NAMES
 from aci_rules.engine.diagnostic import EvaluationError, InputError
 from aci_rules.engine.evaluate import evaluate
-from aci_rules.engine.fastpath import FastRuleset
+from aci_rules.engine.fastpath import FastRuleset, FastTimeline
 from aci_rules.engine.helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
 from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile, validate_profile
@@ -263,6 +263,75 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
     assert [str(d) for d in fast.value.diagnostics] == [str(d) for d in reference.value.diagnostics]
     # ... and with members the same ruleset computes, the same way on both paths.
     assert_same(ruleset, profile_of({**NO_MEMBERS, "members": 4}), DAY)
+
+
+# -- what the fast path computes once: parameters folded per taille, non_negative of a Decimal --
+
+# Each formula reads parameters (folded when the function of a taille is made) and the profile
+# (read at run time): the two backends must agree, amounts and diagnostics, for both tailles.
+FOLDED = [
+    ("when: contract_year is not None", "when: montant > 55000 and contract_year is not None"),
+    ("when: contract_year is not None", "when: contract_year is not None and montant"),  # gives 50000: E402
+    ("when: contract_year is not None", "when: montant or members > 1"),  # gives 50000: E402
+    ("when: contract_year is not None", "when: montant < 0 or members > 1"),
+    ("when: contract_year is not None", "when: (montant > 55000) and members"),  # false, or a number
+    ("when: contract_year is not None", "when: not montant"),
+    ("when: contract_year is not None", "when: taille in (1, 3) and contract_year is not None"),
+    ("when: contract_year is not None", "when: (montant if taille == 2 else None) is None"),
+    ("amount: par_membre * 2", "amount: montant / 0"),  # E401 at run time, never when made
+    ("amount: par_membre * 2", "amount: montant - 60000"),  # negative for taille 1: E411
+    ("amount: par_membre * 2", "amount: montant * 100000000000000"),  # beyond the bound: E402
+    ("amount: par_membre * 2", "amount: (montant if taille == 2 else 1) * 1.5"),
+    ("amount: par_membre * 2", "amount: round_half_up(montant / 3) + members"),
+    ("amount: par_membre * 2", "amount: par_membre * 2 - 100000.5"),  # a negative Decimal: E411
+    ("amount: par_membre * 2", "amount: 0 - members * 1.5"),  # negative Decimal with members only
+    ("amount: par_membre * 2", "amount: members * 0.001"),  # rounds to the cent half up
+    ("amount: par_membre * 2", "amount: montant * 0.333"),  # a folded amount, rounded when made
+    ("amount: par_membre * 2", "amount: as_date('2022-01-01')"),  # not an amount: E402
+    ("amount: par_membre * 2", "amount: max(montant, members) - min(montant, 55000)"),
+    ("par_membre: montant / 2", "par_membre: montant / (members - members)"),
+]
+
+
+@pytest.mark.parametrize("old, new", FOLDED, ids=[new for _, new in FOLDED])
+def test_folded_parameters_give_the_reference_amounts_and_diagnostics(tmp_path, old, new):
+    ruleset = mini(tmp_path, old, new)
+    for population in (10_000, 50_000):  # taille 1, taille 2
+        for members in (0, 1, 3):
+            for signed in ("2021-01-15", None):
+                data = {**NO_MEMBERS, "population": population, "members": members}
+                if signed is None:
+                    del data["contract_signed"]
+                assert_same(ruleset, profile_of(data), DAY)
+
+
+def test_the_maxima_asked_are_the_references(tmp_path):
+    ruleset = mini(tmp_path, "amount: par_membre * 2", "amount: members * 1000.5\n    maximum: montant * 1.5")
+    for members in (0, 3, 80):
+        profile = profile_of({**NO_MEMBERS, "members": members})
+        reference = evaluate(ruleset, profile, DAY)
+        result = FastRuleset(ruleset).run(profile, DAY, maxima=True)
+        assert {k: str(v) for k, v in result.maxima.items()} == {l.id: str(l.maximum) for l in reference.lines}
+        assert {k: str(v) for k, v in result.amounts.items()} == {l.id: str(l.amount) for l in reference.lines}
+
+
+def test_a_batch_keeps_contract_years_without_changing_any_amount():
+    """In a batch, the contract years of the days and contracts met are kept: the amounts are those
+    of each profile run alone, and the reference's (profiles sharing signature dates included)."""
+    sources = read_profiles(str(EXAMPLES / "national-sample.csv"), set(MISSIONS))
+    sample = [compile_profile(source.document) for source in sources]
+    timeline = LIBRARY.timeline(None)
+    for day in (datetime.date(2022, 9, 3), datetime.date(2024, 6, 1)):
+        alone = [FastTimeline(timeline).run(profile, day)[1] for profile in sample[:60]]
+        fast = FastTimeline(timeline)
+        with fastpath_module.batch_context():
+            together = [fast.run(profile, day)[1] for profile in sample[:60] * 2]
+        assert [(r.size, r.contract_year, r.amounts, r.total) for r in together] == \
+            [(r.size, r.contract_year, r.amounts, r.total) for r in alone * 2]
+        ruleset = LIBRARY.in_force(day)
+        fast_ruleset = FastRuleset(ruleset)
+        for profile, result in zip(sample, fast_ruleset.run_all(sample, day)):
+            assert result.total == evaluate(ruleset, profile, day).total, profile.name
 
 
 # -- the generated code ----------------------------------------------------------------------
