@@ -332,11 +332,12 @@ _BATCH_MEMO = 1 << 16
 
 
 @contextlib.contextmanager
-def batch_context():
+def batch_context(memo: dict | None = None):
     """One decimal context for many runs (a batch): each run inside it skips entering its own, and
-    the contract years of the days and contracts met are kept for the batch."""
+    the contract years of the days and contracts met are kept for the batch (in ``memo``, which
+    a caller running a batch in parts passes to each part)."""
     with decimal.localcontext(DECIMAL_CONTEXT):
-        token = _BATCH.set({})
+        token = _BATCH.set({} if memo is None else memo)
         try:
             yield
         finally:
