@@ -343,6 +343,7 @@ def _row_document(header, wheres, row, path: str, number: int, french: bool, pro
 
 
 _ABSENT = object()
+_ZERO = Decimal(0)
 
 
 def _get(data: dict, where: tuple):
@@ -540,10 +541,10 @@ def check_profiles(sources, known_missions) -> list:
 def _row(fast: FastTimeline, profile: Profile, label: str, day: datetime.date) -> BatchRow:
     ruleset, result = fast.run(profile, day)
     missions: dict = {}
-    mission_of = fast.mission_of
+    mission_of, get = fast.mission_of, missions.get
     for line_id, amount in result.amounts.items():
         key = mission_of.get(line_id) or ""
-        missions[key] = missions.get(key, Decimal(0)) + amount
+        missions[key] = get(key, _ZERO) + amount
     out = None
     if result.contract_year is None:
         out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"

@@ -392,8 +392,7 @@ class FastRuleset:
         self._variants: dict = {}  # (maxima, runs_from, taille) -> _Compiled
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
-        default = self._variant(False, True, self.tailles[0])  # made at once: a ruleset's code is checked early
-        self.source, self._run = default.source, default.function
+        self._folds: dict = {}  # the code of a tree of constants, by its text (the same for many values)
         self._basis = None
         if plan.basis is not None:
             names, used = _Names(), set()
@@ -409,6 +408,15 @@ class FastRuleset:
             exec(compile("\n".join(lines) + "\n", "<taille.basis>", "exec"), namespace)  # noqa: S102 — engine text only
             self._basis = namespace["_basis"]
 
+    @property
+    def source(self) -> str:
+        """The generated function of the first taille, amounts and days (what a reader looks at)."""
+        return self._variant(False, True, self.tailles[0]).source
+
+    @property
+    def _run(self):
+        return self._variant(False, True, self.tailles[0]).function
+
     def _variant(self, maxima: bool, runs_from: bool, size) -> _Compiled:
         """The function computing the amounts for taille ``size``, the maxima too when ``maxima``, and
         the day each line accrues from when ``runs_from`` (made on first use: at most ten tailles)."""
@@ -421,10 +429,12 @@ class FastRuleset:
     def _constant(self, node):
         """The value of a tree of constants, computed by the code a run would execute."""
         names = _Names()
-        text = ast.unparse(_Generate(names, set(), set()).visit(copy.deepcopy(node)))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SyntaxWarning)  # 'x is None' (see _generate)
-            code = compile(text, "<fold>", "eval")
+        text = ast.unparse(_Generate(names, set(), set()).visit(_clone(node)))
+        code = self._folds.get(text)
+        if code is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)  # 'x is None' (see _generate)
+                code = self._folds[text] = compile(text, "<fold>", "eval")
         with decimal.localcontext(DECIMAL_CONTEXT):
             return eval(code, self._namespace(names))  # noqa: S307 — engine names only
 
@@ -436,7 +446,7 @@ class FastRuleset:
         body: list = []  # (text, formula, check): what a failure on that line of the source means
 
         def tree_of(formula):
-            return fold.visit(copy.deepcopy(formula.tree))
+            return fold.visit(_clone(formula.tree))
 
         def code(tree):
             return ast.unparse(_Generate(names, decimal_slots, used).visit(tree))
@@ -597,6 +607,21 @@ class FastRuleset:
             except ExpressionFailure as failure:
                 exc = failure
         return formula.raised(exc, profile.name)
+
+
+def _clone(node):
+    """A copy of a checked tree (the rewrite never touches the compiled ruleset); the values of its
+    constants are shared, as they are never changed. Faster than copy.deepcopy, made per formula
+    and per taille."""
+    if isinstance(node, ast.AST):
+        copied = type(node)(**{field: _clone(getattr(node, field)) for field in node._fields if hasattr(node, field)})
+        for attribute in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if hasattr(node, attribute):
+                setattr(copied, attribute, getattr(node, attribute))
+        return copied
+    if isinstance(node, list):
+        return [_clone(item) for item in node]
+    return node
 
 
 def _local(index: int) -> str:
