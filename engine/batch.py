@@ -734,7 +734,7 @@ class _ChunkReader:
             records.pop()
         width, row_type, rows = len(spec.header), self.row_type, []
         for number, row in records:
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # blanks only in every cell
                 continue
             out.rows += 1
             if len(row) != width:

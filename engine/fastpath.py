@@ -224,11 +224,11 @@ class _Fold(ast.NodeTransformer):
     ``and`` / ``or`` keep Python's meaning (the value of an operand, not true or false).
     """
 
-    def __init__(self, plan, values: list, size, compute):
+    def __init__(self, plan, values: list | None, size, compute):
         self.plan, self.values, self.size, self.compute = plan, values, size, compute
 
     def visit_Name(self, node):
-        if node.id.startswith("s") and node.id[1:].isdigit():
+        if self.values is not None and node.id.startswith("s") and node.id[1:].isdigit():
             slot = self.plan.slots[int(node.id[1:])]
             if slot.kind == "parameter":
                 return ast.copy_location(ast.Constant(value=self.values[slot.index]), node)
@@ -370,11 +370,24 @@ class _Compiled:
     function: object
     source: str
     where: dict  # line of the source -> (formula, check)
+    parameters: tuple = ()  # for the function of any taille: the parameter slots it reads from _par, in order
+
+
+# The function of any taille: parameters and taille read at run time (see FastRuleset).
+_ANY_TAILLE = object()
 
 
 class FastRuleset:
     """The fast backend of one compiled ruleset: its plan turned into one Python function.
-    Build once, run many times."""
+    Build once, run many times.
+
+    Two tiers: a function for any taille, which reads the parameters of the run's taille from a
+    tuple, runs first; once a taille has been run ``specialise_after`` times, a function of that
+    taille alone, its parameters folded in, is made and runs from then on (making it costs more
+    than a few runs: a mutant of a text runs a handful of cases, a batch thousands of rows).
+    """
+
+    specialise_after = 64
 
     def __init__(self, ruleset: Ruleset):
         self.ruleset = ruleset
@@ -392,7 +405,9 @@ class FastRuleset:
         self._variants: dict = {}  # (maxima, runs_from, taille) -> _Compiled
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
-        self._folds: dict = {}  # the code of a tree of constants, by its text (the same for many values)
+        self._fold_namespace = None  # the names the code of a folded part may read
+        self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille
+        self._by_size: dict = {}  # (maxima, runs_from, taille) -> the parameters' values it reads (_par)
         self._basis = None
         if plan.basis is not None:
             names, used = _Names(), set()
@@ -410,16 +425,32 @@ class FastRuleset:
 
     @property
     def source(self) -> str:
-        """The generated function of the first taille, amounts and days (what a reader looks at)."""
-        return self._variant(False, True, self.tailles[0]).source
+        """The generated function of any taille, amounts and days (what a reader looks at)."""
+        return self._variant(False, True, _ANY_TAILLE).source
 
     @property
     def _run(self):
-        return self._variant(False, True, self.tailles[0]).function
+        return self._variant(False, True, _ANY_TAILLE).function
+
+    def _tiered(self, maxima: bool, runs_from: bool, size) -> tuple:
+        """``(function, parameters)`` for a run of taille ``size`` that has no function of its own yet:
+        the function of any taille and the values it reads, or, past ``specialise_after`` runs, the
+        taille's own function (then used directly) and None."""
+        key = (maxima, runs_from, size)
+        count = self._counts[key] = self._counts.get(key, 0) + 1
+        if count > self.specialise_after:
+            return self._variant(maxima, runs_from, size), None
+        compiled = self._variant(maxima, runs_from, _ANY_TAILLE)
+        values = self._by_size.get(key)
+        if values is None:
+            start = self._binder.start(size)
+            values = self._by_size[key] = tuple(start[index] for index in compiled.parameters)
+        return compiled, values
 
     def _variant(self, maxima: bool, runs_from: bool, size) -> _Compiled:
-        """The function computing the amounts for taille ``size``, the maxima too when ``maxima``, and
-        the day each line accrues from when ``runs_from`` (made on first use: at most ten tailles)."""
+        """The function computing the amounts for taille ``size`` (``_ANY_TAILLE``: any), the maxima
+        too when ``maxima``, and the day each line accrues from when ``runs_from`` (made on first
+        use: at most ten tailles)."""
         key = (maxima, runs_from, size)
         found = self._variants.get(key)
         if found is None:
@@ -430,18 +461,25 @@ class FastRuleset:
         """The value of a tree of constants, computed by the code a run would execute."""
         names = _Names()
         text = ast.unparse(_Generate(names, set(), set()).visit(_clone(node)))
-        code = self._folds.get(text)
+        code = _FOLDS.get(text)
         if code is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SyntaxWarning)  # 'x is None' (see _generate)
-                code = self._folds[text] = compile(text, "<fold>", "eval")
+                code = compile(text, "<fold>", "eval")
+            if len(_FOLDS) >= _FOLDS_KEPT:
+                _FOLDS.clear()
+            _FOLDS[text] = code
+        namespace = self._fold_namespace
+        if namespace is None:
+            namespace = self._fold_namespace = self._namespace(_Names())
         with decimal.localcontext(DECIMAL_CONTEXT):
-            return eval(code, self._namespace(names))  # noqa: S307 — engine names only
+            return eval(code, {**namespace, **names.constants})  # noqa: S307 — engine names only
 
     def _generate(self, maxima: bool, runs_from: bool, size) -> _Compiled:
         plan, names, decimal_slots = self.plan, self._names, self._decimal_slots
         always_maxima, asked_maxima = self._always_maxima, self._asked_maxima
-        fold = _Fold(plan, self._binder.start(size), size, self._constant)
+        specialised = size is not _ANY_TAILLE
+        fold = _Fold(plan, self._binder.start(size) if specialised else None, size, self._constant)
         used: set = set()
         body: list = []  # (text, formula, check): what a failure on that line of the source means
 
@@ -520,9 +558,13 @@ class FastRuleset:
                 body.append(("else:", None, None))
                 body.append(("    _cond(_c)", step.when, None))
         slots = [plan.slots[index] for index in sorted(used)]
-        prologue = binding_code([s for s in slots if s.kind in _BOUND_KINDS], _local, names.constant)
+        bound = _BOUND_KINDS if specialised else _BOUND_KINDS + ("taille",)
+        prologue = binding_code([s for s in slots if s.kind in bound], _local, names.constant)
+        parameters = () if specialised else tuple(s.index for s in slots if s.kind == "parameter")
+        if parameters:  # the values for the run's taille, one tuple
+            prologue.append(", ".join(_local(index) for index in parameters) + ", = _par")
         prologue += self._functions_code(names)
-        lines = ["def _run(_p, _d, _tn, _n, _fn, _mx, _rf):", "    _out = {}"] + [
+        lines = ["def _run(_p, _d, _tn, _n, _fn, _mx, _rf, _size, _par):", "    _out = {}"] + [
             "    " + text for text in prologue]
         where: dict = {}
         for text, formula, check in body:
@@ -537,7 +579,7 @@ class FastRuleset:
             # 'is' would reach the user's terminal from code they never wrote.
             warnings.simplefilter("ignore", SyntaxWarning)
             exec(compile(source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
-        return _Compiled(namespace["_run"], source, where)
+        return _Compiled(namespace["_run"], source, where, parameters)
 
     def _functions_code(self, names) -> list:
         """Reading the functions bound to the profile from ``_fn``."""
@@ -579,11 +621,13 @@ class FastRuleset:
         functions = binder.functions(profile, number, day, renewal, True)
         size_class = None if self._basis is None else binder.size_class(profile, self._basis, profile, day, functions)
         size = size_class.taille if size_class is not None else None
-        compiled = self._variants.get((maxima, runs_from, size)) or self._variant(maxima, runs_from, size)
+        compiled, parameters = self._variants.get((maxima, runs_from, size)), None
+        if compiled is None:
+            compiled, parameters = self._tiered(maxima, runs_from, size)
         found = {} if maxima else None
         days = {} if runs_from else None
         try:
-            amounts = compiled.function(profile, day, names, number, functions, found, days)
+            amounts = compiled.function(profile, day, names, number, functions, found, days, size, parameters)
         except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
             raise self._failure(exc, profile, compiled) from None
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
@@ -609,19 +653,26 @@ class FastRuleset:
         return formula.raised(exc, profile.name)
 
 
+# The code of a part folded when a function is made, by its text: the text names its constants
+# (_k0, _k1...), so one text serves every value, in every ruleset. Bounded.
+_FOLDS: dict = {}
+_FOLDS_KEPT = 4096
+
+
 def _clone(node):
     """A copy of a checked tree (the rewrite never touches the compiled ruleset); the values of its
-    constants are shared, as they are never changed. Faster than copy.deepcopy, made per formula
-    and per taille."""
-    if isinstance(node, ast.AST):
-        copied = type(node)(**{field: _clone(getattr(node, field)) for field in node._fields if hasattr(node, field)})
-        for attribute in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-            if hasattr(node, attribute):
-                setattr(copied, attribute, getattr(node, attribute))
-        return copied
-    if isinstance(node, list):
-        return [_clone(item) for item in node]
-    return node
+    constants and its contexts (Load) are shared, as they are never changed. Faster than
+    copy.deepcopy, made per formula and per taille."""
+    kind = type(node)
+    copied = kind.__new__(kind)
+    fields = dict(node.__dict__)
+    for key, value in fields.items():
+        if isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+            fields[key] = _clone(value)
+        elif type(value) is list:
+            fields[key] = [_clone(item) if isinstance(item, ast.AST) else item for item in value]
+    copied.__dict__.update(fields)
+    return copied
 
 
 def _local(index: int) -> str:
@@ -654,7 +705,9 @@ def _money_of(quantum):
     return money
 
 
-_BOUND_KINDS = ("profile", "time", "mission")  # bound from the profile and the day (the parameters and the taille are folded)
+# Bound from the profile and the day; the parameters and the taille are folded into a taille's
+# function, and read from _par and _size by the function of any taille.
+_BOUND_KINDS = ("profile", "time", "mission")
 _MONEY = to_money  # a failure at a rounding point: what the rounding says of the value
 
 

@@ -45,7 +45,7 @@ class Indicator:
         return Decimal(0)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class MissionState:
     started: datetime.date | None
     deployed: datetime.date | None
@@ -67,7 +67,7 @@ class Crisis:
     label: str | None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Profile:
     name: str
     population: int
@@ -100,21 +100,26 @@ class Profile:
 
 
 def _builder(cls):
-    """A function making a ``cls`` (a frozen dataclass) from its fields in order, those with a default
-    optional: the object ``cls(...)`` makes, without the frozen dataclass's one ``setattr`` per field
-    (a batch makes one profile and a few mission states per row, millions of them)."""
+    """A function making a ``cls`` (a frozen dataclass with slots) from its fields in order, those with
+    a default optional: the object ``cls(...)`` makes, each field set by its slot's own descriptor
+    rather than by the frozen dataclass's ``object.__setattr__`` (a batch makes one profile and a
+    few mission states per row, millions of them)."""
     fields = dataclasses.fields(cls)
-    defaults = {f"_d{index}": field.default for index, field in enumerate(fields)
-                if field.default is not dataclasses.MISSING}
     if any(field.default_factory is not dataclasses.MISSING for field in fields):
         return cls
-    arguments = ", ".join(f"a{index}" + (f"=_d{index}" if f"_d{index}" in defaults else "")
-                          for index in range(len(fields)))
-    values = ", ".join(f"{field.name!r}: a{index}" for index, field in enumerate(fields))
-    source = (f"def make({arguments}):\n    made = _new(_cls)\n    _set(made, '__dict__', {{{values}}})\n"
-              "    return made\n")
-    namespace = {"__builtins__": {}, "_new": object.__new__, "_set": object.__setattr__, "_cls": cls, **defaults}
-    exec(compile(source, f"<{cls.__name__}>", "exec"), namespace)  # noqa: S102 — field names of the engine's own classes
+    namespace = {"__builtins__": {}, "_new": object.__new__, "_cls": cls}
+    arguments = []
+    for index, field in enumerate(fields):
+        namespace[f"_s{index}"] = getattr(cls, field.name).__set__  # the slot's descriptor
+        if field.default is not dataclasses.MISSING:
+            namespace[f"_d{index}"] = field.default
+            arguments.append(f"a{index}=_d{index}")
+        else:
+            arguments.append(f"a{index}")
+    source = "\n".join([f"def make({', '.join(arguments)}):", "    made = _new(_cls)"]
+                       + [f"    _s{index}(made, a{index})" for index in range(len(fields))]
+                       + ["    return made"]) + "\n"
+    exec(compile(source, f"<{cls.__name__}>", "exec"), namespace)  # noqa: S102 — the engine's own classes
     return namespace["make"]
 
 

@@ -293,8 +293,11 @@ FOLDED = [
 ]
 
 
+@pytest.mark.parametrize("specialise_after", [0, 10 ** 9], ids=["taille's own function", "any taille's"])
 @pytest.mark.parametrize("old, new", FOLDED, ids=[new for _, new in FOLDED])
-def test_folded_parameters_give_the_reference_amounts_and_diagnostics(tmp_path, old, new):
+def test_folded_parameters_give_the_reference_amounts_and_diagnostics(tmp_path, monkeypatch, old, new,
+                                                                      specialise_after):
+    monkeypatch.setattr(FastRuleset, "specialise_after", specialise_after)
     ruleset = mini(tmp_path, old, new)
     for population in (10_000, 50_000):  # taille 1, taille 2
         for members in (0, 1, 3):
@@ -305,7 +308,9 @@ def test_folded_parameters_give_the_reference_amounts_and_diagnostics(tmp_path, 
                 assert_same(ruleset, profile_of(data), DAY)
 
 
-def test_the_maxima_asked_are_the_references(tmp_path):
+@pytest.mark.parametrize("specialise_after", [0, 10 ** 9])
+def test_the_maxima_asked_are_the_references(tmp_path, monkeypatch, specialise_after):
+    monkeypatch.setattr(FastRuleset, "specialise_after", specialise_after)
     ruleset = mini(tmp_path, "amount: par_membre * 2", "amount: members * 1000.5\n    maximum: montant * 1.5")
     for members in (0, 3, 80):
         profile = profile_of({**NO_MEMBERS, "members": members})
@@ -338,7 +343,7 @@ def test_a_batch_keeps_contract_years_without_changing_any_amount():
 
 # The names the generated function is made of, apart from the formulas' own names.
 _PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_quantum", "_money", "get",
-              "_p", "_d", "_tn", "_n", "_m", "_s", "_x", "_"}
+              "_p", "_d", "_tn", "_n", "_m", "_s", "_x", "_", "_size", "_par"}
              | set(fastpath_module._HELPERS) | set(BINDING_NAMESPACE))
 # What the binding (engine/bind.py) reads of the profile and of a mission's state: attributes named
 # by the engine, never by a formula.
@@ -357,8 +362,9 @@ def _rulesets_for_source(tmp_path):
 
 
 def _sources(fast):
-    """Every generated function of a fast ruleset: for each taille, with and without maxima and days."""
-    return [fast._variant(maxima, days, size).source for size in fast.tailles
+    """Every generated function of a fast ruleset: for any taille and for each, with and without maxima
+    and days."""
+    return [fast._variant(maxima, days, size).source for size in [fastpath_module._ANY_TAILLE, *fast.tailles]
             for maxima in (False, True) for days in (False, True)]
 
 
