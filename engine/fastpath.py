@@ -329,6 +329,7 @@ def _decimal_slots(plan) -> set:
 _BATCH = contextvars.ContextVar("aci_rules_fast_batch", default=None)
 # What a batch keeps of the days and contracts it met: bounded, as the input is not.
 _BATCH_MEMO = 1 << 16
+_NO_FUNCTIONS: dict = {}  # never written to
 
 
 @contextlib.contextmanager
@@ -406,6 +407,7 @@ class FastRuleset:
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
         self._fold_namespace = None  # the names the code of a folded part may read
+        self._functions = bool(plan.profile_functions)  # functions bound to the profile, some formula calls
         self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille
         self._by_size: dict = {}  # (maxima, runs_from, taille) -> the parameters' values it reads (_par)
         self._basis = None
@@ -615,10 +617,13 @@ class FastRuleset:
                  runs_from: bool = True, memo=None):
         ruleset = self.ruleset
         years, in_force = ruleset.contract_years, ruleset.in_force
-        year, number, names = _remembered(memo, (profile.contract_signed, profile.later_contracts, day, years,
-                                                 renewal, in_force), _time_of, profile, day, years, renewal, in_force)
+        key = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            found = _remembered(memo, key, _time_of, profile, day, years, renewal, in_force)
+        year, number, names = found
         binder = self._binder
-        functions = binder.functions(profile, number, day, renewal, True)
+        functions = binder.functions(profile, number, day, renewal, True) if self._functions else _NO_FUNCTIONS
         size_class = None if self._basis is None else binder.size_class(profile, self._basis, profile, day, functions)
         size = size_class.taille if size_class is not None else None
         compiled, parameters = self._variants.get((maxima, runs_from, size)), None
