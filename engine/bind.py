@@ -50,6 +50,11 @@ class Environment:
     def number(self) -> int | None:
         return self.year.number if self.year is not None else None
 
+    @property
+    def key(self):
+        """The contract year's key in the profile's rates and measures (timeline.year_key), or None."""
+        return self.year.key if self.year is not None else None
+
 
 # What each name the taille's basis reads is, for one profile ``_p`` on one day ``_d``: Python
 # the binder writes into the filling function it makes for each plan (engine text only).
@@ -63,13 +68,13 @@ _PROFILE = {
 }
 
 # What a formula attached to a mission reads of it: ``(absent, present)``, the value when the
-# profile has no state for the mission, and Python reading the state ``_s`` for contract year
-# ``_n`` (None outside a contract): the rate of achievement of the year (0 when none is given),
+# profile has no state for the mission, and Python reading the state ``_s`` for the contract year of
+# key ``_n`` (None outside a contract): the rate of achievement of the year (0 when none is given),
 # the tiers its indicators reached (None when the profile measures none for the year).
 _MISSION = {
     "started": ("None", ["{target} = _s.started"]),
     "deployed": ("None", ["{target} = _s.deployed"]),
-    "achievement": ("_ZERO", ["_x = _s.achievement.get(_n)", "{target} = _ZERO if _x is None else _x"]),
+    "achievement": ("_ZERO", ["_x = _s.rate(_n)", "{target} = _ZERO if _x is None else _x"]),
     "indicators_earned": ("None", ["{target} = _s.indicators_earned(_n) if _s.indicators else None"]),
 }
 assert tuple(_MISSION) == MISSION_NAMES
@@ -94,7 +99,8 @@ def binding_code(inputs, target, constant) -> list[str]:
     what each name an evaluation reads is bound to, used by every backend that generates code.
 
     The lines read ``_p`` (the profile), ``_d`` (the day), ``_tn`` (the contract-year names, in
-    the order of :data:`~.names.TIME_NAMES`), ``_n`` (the contract year's number, or None) and
+    the order of :data:`~.names.TIME_NAMES`), ``_n`` (the contract year's key, timeline.year_key:
+    a later contract never reads the first one's rates; None outside a contract) and
     ``_size`` (the taille), and the names of :data:`BINDING_NAMESPACE`. ``target(index)`` is the
     Python a slot is assigned to (a local, an item of a list); ``constant(value)`` the name of a
     constant holding ``value`` (mission ids travel as data, never as source text).
@@ -119,9 +125,9 @@ def binding_code(inputs, target, constant) -> list[str]:
     return lines
 
 
-def mission_values(profile: Profile, mission: str, number: int | None) -> dict:
-    """What a formula attached to ``mission`` reads of it, for contract year ``number``."""
-    return dict(zip(MISSION_NAMES, _MISSION_READER(profile.missions.get(mission), number)))
+def mission_values(profile: Profile, mission: str, key) -> dict:
+    """What a formula attached to ``mission`` reads of it, for the contract year of ``key``."""
+    return dict(zip(MISSION_NAMES, _MISSION_READER(profile.missions.get(mission), key)))
 
 
 def _mission_reader():
@@ -195,14 +201,13 @@ class Binder:
         """The slots' starting values for the taille's basis: the parameters that take no taille."""
         return self._basis_start
 
-    def functions(self, profile: Profile, number: int | None, day: datetime.date, renewal: bool,
-                  fast: bool) -> dict:
-        """The functions bound to the profile that the plan calls (``f_<name>``), for contract year
-        ``number``: those reading the profile, and what other texts give it on ``day``, evaluated by
-        the asking backend's kind (``fast``)."""
+    def functions(self, profile: Profile, key, day: datetime.date, renewal: bool, fast: bool) -> dict:
+        """The functions bound to the profile that the plan calls (``f_<name>``), for the contract year
+        of ``key`` (timeline.year_key, or None): those reading the profile, and what other texts give
+        it on ``day``, evaluated by the asking backend's kind (``fast``)."""
         if not self._functions:
             return _NO_FUNCTIONS
-        bound = profile_functions(profile, number)
+        bound = profile_functions(profile, key)
         if self._texts:
             bound.update(crosstext.functions(self.plan.ruleset, profile, day, renewal, fast=fast))
         return {f"f_{name}": bound[name] for name in self._functions}
@@ -228,7 +233,7 @@ class Binder:
             raise EvaluationError([plan.basis.diagnostic(failure.code, failure.message)]) from None
         size_class = ruleset.taille.classify(basis)
         if size_class is None:
-            raise EvaluationError([ruleset.document.diagnostic(
+            raise EvaluationError([ruleset.positions.diagnostic(
                 "E403", msg("{value} is in no taille class of ruleset '{ruleset}'",
                             value=describe_value(basis), ruleset=ruleset.id),
                 ("taille", "classes"))])
@@ -247,8 +252,8 @@ class Binder:
         plan = self.plan
         ruleset = plan.ruleset
         year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
-        number = year.number if year is not None else None
-        functions = self.functions(profile, number, day, renewal, fast)
+        key = year.key if year is not None else None  # the rates' key: contract and year
+        functions = self.functions(profile, key, day, renewal, fast)
         size_class = None
         if plan.basis is not None:
             values = list(self._basis_start)
@@ -256,7 +261,7 @@ class Binder:
             size_class = self.size_class(profile, compute_basis, plan.basis, values, functions)
         size = size_class.taille if size_class is not None else None
         values = list(self.start(size))
-        self._fill(values, profile, day, tuple(time[name] for name in TIME_NAMES), number, size)
+        self._fill(values, profile, day, tuple(time[name] for name in TIME_NAMES), key, size)
         return Environment(profile, day, year, size_class, values, functions, time)
 
     def names(self, env: Environment) -> dict:

@@ -31,9 +31,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .bind import BINDING_NAMESPACE, binder_of, binding_code
 from .expressions import DECIMAL_CONTEXT, OPERATORS, ExpressionFailure
-from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
-from .names import FUNCTION_NAMES, MISSION_NAMES as MISSION_FIELDS, TIME_NAMES
-from .plan import SUM, check_condition, check_day, plan_of, to_money
+from .helpers import PURE_FUNCTIONS
+from .names import TIME_NAMES
+from .plan import SUM, check_amount, check_condition, check_day, plan_of, to_money
 from .profile import Profile
 from .ruleset import Ruleset
 from .timeline import Timeline, combine, contract_year_on, time_names
@@ -71,9 +71,11 @@ _HELPERS = {
     "_sub": OPERATORS[ast.Sub],
     SUM: _sum,
     "_cond": check_condition,
+    "_amount": check_amount,
     "_day": check_day,
     "_ZERO": _ZERO,
     "_Decimal": Decimal,
+    "_int": int,
     "_type": type,
     "_HALF_UP": ROUND_HALF_UP,
 }
@@ -117,53 +119,6 @@ class _Constants(ast.NodeTransformer):
         if node.value is None or type(node.value) in (bool, int):
             return node
         return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
-
-
-class _Rewrite(_Constants):
-    """Names to local variables; guarded operators to calls; line sums to one flat sum."""
-
-    def __init__(self, mission: str | None, ruleset: Ruleset, names: _Names, used: set):
-        self.mission = mission
-        self.ruleset = ruleset
-        self.names = names
-        self.used = used
-
-    def variable(self, name: str) -> str:
-        if name in MISSION_FIELDS and self.mission is not None:
-            target = self.names.slot("m", (name, self.mission))
-        else:
-            target = self.names.slot("v", name)
-        self.used.add(target)
-        return target
-
-    def visit_Name(self, node):
-        return ast.copy_location(ast.Name(id=self.variable(node.id), ctx=ast.Load()), node)
-
-    def visit_BinOp(self, node):
-        node = self.generic_visit(node)
-        helper = _CALLS.get(type(node.op))
-        if helper is None:
-            return node
-        return ast.copy_location(
-            ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[node.left, node.right], keywords=[]), node)
-
-    def visit_Call(self, node):
-        name = node.func.id
-        if name in LINE_FUNCTIONS:
-            field, values = node.args[0].value, {a.value for a in node.args[1:]}
-            prefix = "v" if name == "sum_lines" else "x"
-            # One flat call over a tuple: a sum over hundreds of lines nests nothing.
-            terms = [ast.Name(id=self.names.slot(prefix, line.id), ctx=ast.Load())
-                     for line in self.ruleset.lines if getattr(line, field) in values]
-            return ast.copy_location(ast.Call(
-                func=ast.Name(id="_sum", ctx=ast.Load()), args=[ast.Tuple(elts=terms, ctx=ast.Load())],
-                keywords=[]), node)
-        node.args = [self.visit(arg) for arg in node.args]
-        if name not in FUNCTION_NAMES:  # checked by the compiler; a tree altered since gets no function
-            name = "unknown"
-        self.used.add(f"f_{name}")
-        node.func = ast.Name(id=f"f_{name}", ctx=ast.Load())
-        return node
 
 
 class _Generate(_Constants):
@@ -358,10 +313,13 @@ def _remembered(memo, key, compute, *args):
 
 
 def _time_of(profile, day, years, renewal, in_force):
-    """``(year, number, names)``: :func:`~.timeline.time_names` with the names as a tuple in the
-    order of :data:`~.names.TIME_NAMES` and the year's number."""
+    """``(number, key, names)``: of :func:`~.timeline.time_names`, the contract year's number and key
+    (:func:`~.timeline.year_key`; None outside a contract) and the names as a tuple in the order of
+    :data:`~.names.TIME_NAMES`."""
     year, names = time_names(profile, day, years, renewal, in_force)
-    return year, (year.number if year is not None else None), tuple(names[name] for name in TIME_NAMES)
+    if year is None:
+        return None, None, tuple(names[name] for name in TIME_NAMES)
+    return year.number, year.key, tuple(names[name] for name in TIME_NAMES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -496,22 +454,21 @@ class FastRuleset:
 
         def rounded(formula, target):
             tree = tree_of(formula)
-            if isinstance(tree, ast.Constant):  # rounded once, here, when it rounds
+            signed = formula.gives != "amount"  # else below zero is E411 (plan.check_amount), before rounding
+            if isinstance(tree, ast.Constant):  # checked and rounded once, here, when it passes
                 try:
                     with decimal.localcontext(DECIMAL_CONTEXT):
-                        return [(f"{target} = {names.constant(to_money(tree.value, plan.quantum))}", formula, None)]
+                        value = tree.value if signed else check_amount(tree.value)
+                        return [(f"{target} = {names.constant(to_money(value, plan.quantum))}", formula, None)]
                 except ExpressionFailure:
-                    pass  # the run fails at the rounding, with its diagnostic
-            checked = _non_negative_of(tree)
-            if checked is not None and is_decimal(checked):
-                # non_negative(x) of a Decimal x: the comparison it makes, the call only to refuse.
-                return [(f"_t = {code(checked)}", formula, None),
-                        ("if _t < _ZERO: f_non_negative(_t)", formula, None),
-                        (f"{target} = _t.quantize(_quantum, _HALF_UP)", formula, _MONEY)]
+                    pass  # the run fails there, with its diagnostic
             if is_decimal(tree):
-                return [(f"_t = {code(tree)}", formula, None),
+                return [(f"_t = {code(tree)}", formula, None)] + (
+                    [] if signed else [("if _t < _ZERO: _amount(_t)", formula, None)]) + [
                         (f"{target} = _t.quantize(_quantum, _HALF_UP)", formula, _MONEY)]
-            return [(f"_t = {code(tree)}", formula, None),
+            return [(f"_t = {code(tree)}", formula, None)] + (
+                [] if signed else [("if (_type(_t) is _Decimal or _type(_t) is _int) and _t < 0: _amount(_t)",
+                                    formula, None)]) + [
                     (f"{target} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t)",
                      formula, _MONEY)]
 
@@ -617,13 +574,13 @@ class FastRuleset:
                  runs_from: bool = True, memo=None):
         ruleset = self.ruleset
         years, in_force = ruleset.contract_years, ruleset.in_force
-        key = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
-        found = memo.get(key) if memo is not None else None
+        contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
+        found = memo.get(contracts) if memo is not None else None
         if found is None:
-            found = _remembered(memo, key, _time_of, profile, day, years, renewal, in_force)
-        year, number, names = found
+            found = _remembered(memo, contracts, _time_of, profile, day, years, renewal, in_force)
+        number, key, names = found
         binder = self._binder
-        functions = binder.functions(profile, number, day, renewal, True) if self._functions else _NO_FUNCTIONS
+        functions = binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
         size_class = None if self._basis is None else binder.size_class(profile, self._basis, profile, day, functions)
         size = size_class.taille if size_class is not None else None
         compiled, parameters = self._variants.get((maxima, runs_from, size)), None
@@ -632,7 +589,7 @@ class FastRuleset:
         found = {} if maxima else None
         days = {} if runs_from else None
         try:
-            amounts = compiled.function(profile, day, names, number, functions, found, days, size, parameters)
+            amounts = compiled.function(profile, day, names, key, functions, found, days, size, parameters)
         except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
             raise self._failure(exc, profile, compiled) from None
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
@@ -682,14 +639,6 @@ def _clone(node):
 
 def _local(index: int) -> str:
     return f"v{index}"
-
-
-def _non_negative_of(tree):
-    """The argument of ``f_non_negative(x)`` when ``tree`` is that call (every amount's check), else None."""
-    if (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "f_non_negative"
-            and len(tree.args) == 1 and not tree.keywords):
-        return tree.args[0]
-    return None
 
 
 def _money_of(quantum):
@@ -770,8 +719,3 @@ class FastTimeline:
         amounts, _ = combine(year, parts)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return ruleset, FastResult(held.size, year.number, amounts, total)
-
-
-def _copy(node):
-    """A deep copy of a checked tree, so that the rewrite never touches the compiled ruleset."""
-    return copy.deepcopy(node)

@@ -349,9 +349,9 @@ _PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_quantum", "_mon
 # by the engine, never by a formula.
 _BINDING_ATTRIBUTES = ({("_p", name) for name in ("population", "letter_of_intent_validated", "contract_signed",
                                                   "missions")}
-                       | {("_s", name) for name in ("started", "deployed", "achievement", "indicators",
+                       | {("_s", name) for name in ("started", "deployed", "rate", "indicators",
                                                     "indicators_earned")}
-                       | {("_m", "get"), ("_s.achievement", "get")})
+                       | {("_m", "get")})
 
 
 def _rulesets_for_source(tmp_path):
@@ -397,7 +397,7 @@ def _check_source(ruleset, source):
             assert not isinstance(node.value, str), ast.unparse(node)
         elif isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in (
-                "_t.quantize", "_fn.get", "_m.get", "_s.achievement.get", "_s.indicators_earned")
+                "_t.quantize", "_fn.get", "_m.get", "_s.rate", "_s.indicators_earned")
         assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
                                      ast.NamedExpr, ast.Starred)), ast.unparse(node)
     # No id, parameter or mission of the ruleset is spelt in the generated source.
