@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastTimeline, batch_context
-from .profile import (Crisis, MissionState, Profile, compile_profile, new_mission_state, new_profile, parse_year_key,
+from .profile import (Crisis, Profile, compile_profile, new_mission_state, new_profile, parse_year_key,
                       validate_profile)
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import declared_missions, document_kind
