@@ -6,13 +6,15 @@
 For each N, a CSV of N rows is generated (the rows of examples/national-sample.csv,
 repeated, names numbered, populations perturbed) in a temporary folder, never committed.
 Each run measures, pinned to one core when the system allows it:
-  1. `aci-rules batch FILE --date D --output OUT` as a whole process: wall time, profiles/s,
+  1. `aci-rules batch FILE --date D --output OUT` as a whole process, with Python's bytecode
+     cache as a user has it: CPU time of the child (and wall time), profiles per CPU second,
      peak memory of the child (ru_maxrss);
   2. in the same run, reading the same CSV with the `csv` module and summing the population
-     column in plain Python (the floor of a row-by-row design), and the ratio;
-  3. once per N, in process, the time per row of each stage: reading (cells to documents),
-     the profile check, evaluation.
-The machine may be shared: run it several times and quote the range.
+     column in plain Python (the floor of a row-by-row design), its CPU time, and the ratio;
+  3. once per N, in process, the CPU time per row of each stage: the CSV reader, the typed
+     parse into profiles, the evaluation (in one batch, as batch runs it), the output's text.
+The machine may be shared: run it several times and quote the range; on a loaded machine the
+CPU time is the figure to read.
 """
 
 from __future__ import annotations
