@@ -232,14 +232,16 @@ def _render_rows(rows, missions: tuple, output_format: str) -> str:
         return "".join(json.dumps(row.to_dict(), ensure_ascii=False) + "\n" for row in rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    columns = set(missions) | {""}
     for row in rows:
-        unknown = set(row.missions) - set(missions) - {""}
-        if unknown:  # the columns are the texts' missions: a row naming another is a bug of ours
-            raise RuntimeError(f"mission {sorted(unknown)} has no column")
+        amounts = row.missions
+        for mission in amounts:
+            if mission not in columns:  # the columns are the texts' missions: a row naming another is a bug of ours
+                raise RuntimeError(f"mission {sorted(set(amounts) - columns)} has no column")
         writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
                          row.contract_year, row.total]
-                        + [row.missions.get(m, zero) for m in missions]
-                        + [row.missions.get("", zero), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
+                        + [amounts.get(m, zero) for m in missions]
+                        + [amounts.get("", zero), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
     return buffer.getvalue()
 
 
