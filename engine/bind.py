@@ -145,6 +145,11 @@ def _mission_reader():
 _MISSION_READER = _mission_reader()
 
 
+def mission_fields(state, key) -> tuple:
+    """The fields of a mission state for the contract year of ``key``, in the order of MISSION_NAMES."""
+    return _MISSION_READER(state, key)
+
+
 class Binder:
     """The bind stage of one plan: what it reads, laid out once (parameters per taille included)."""
 

@@ -44,7 +44,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .bind import _mission_fields as mission_fields
+from .bind import mission_fields
 from .diagnostic import msg
 from .helpers import MAX_YEARS_MOVED
 from .names import MISSION_NAMES
@@ -1525,15 +1525,35 @@ class _VariantBinder:
         self.binder = binder
         self.values = values  # slot index -> {taille: value}
 
+    def start(self, size) -> list:
+        start = list(self.binder.start(size))
+        for index, by_size in self.values.items():
+            start[index] = by_size[size] if size in by_size else by_size[None]
+        return start
+
     def bind(self, profile, day, renewal, compute_basis, *, fast=False):
         env = self.binder.bind(profile, day, renewal, compute_basis, fast=fast)
         size = env.size
         for index, by_size in self.values.items():
-            env.values[index] = by_size[size]
+            env.values[index] = by_size[size] if size in by_size else by_size[None]
         return env
 
-    def names(self, env):
-        return self.binder.names(env)
+    def __getattr__(self, name):
+        return getattr(self.binder, name)  # what no parameter changes: functions, the taille's basis
+
+
+class _SharedFunctions(dict):
+    """A variant's compiled functions: the text's functions of any taille, which read the
+    parameters' values the binder starts from (so they run every variant); a variant never
+    gets functions of its own taille, whose parameters would be the text's, folded in."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def get(self, key, default=None):
+        from .fastpath import _ANY_TAILLE
+        return self.base._variant(*key) if key[2] is _ANY_TAILLE else default
 
 
 def _all_decimal(parameter) -> bool:
@@ -1544,11 +1564,11 @@ def _all_decimal(parameter) -> bool:
 def _variant_fast(base, ruleset, changed):
     """``base`` (the FastRuleset of ``ruleset``) running ``changed`` (the same text, other parameter
     values), without compiling its function again; None where that function cannot take the values."""
-    from .plan import to_money
     from .expressions import DECIMAL_CONTEXT, ExpressionFailure
     import decimal
 
-    if not all(hasattr(base, name) for name in ("_binder", "_rounded", "_rounded_names", "ruleset", "plan")):
+    if not all(hasattr(base, name) for name in ("_binder", "_variants", "_counts", "_by_size", "specialise_after",
+                                                "ruleset", "plan")):
         return None  # the fast backend changed shape: the caller builds the variant's in full
     plan = base.plan
     names = {name for name, parameter in changed.parameters.items() if parameter is not ruleset.parameters.get(name)}
@@ -1564,20 +1584,20 @@ def _variant_fast(base, ruleset, changed):
                 before, after = ruleset.parameters[slot.name], changed.parameters[slot.name]
                 table = {size: after.value_for(size) for size in tailles + [None]}
                 # The compiled code writes Python's own operators for a figure that is a Decimal
-                # for every taille; a variant's whole number there would not be rounded the same way.
+                # for every taille; a variant's whole number there would not be computed the same way.
                 if _all_decimal(before) and not _all_decimal(after):
                     return None
-                if slot.name in base._rounded_names:
-                    for value in table.values():
-                        if value is not None:
-                            to_money(value, plan.quantum)
                 values[slot.index] = table
     except (ExpressionFailure, TypeError):
         return None
     fast = copy.copy(base)
     fast.ruleset = changed
-    fast._rounded = {}
     fast._binder = _VariantBinder(base._binder, values)
+    # The functions of any taille read the parameters at run time: shared with the text. The
+    # variant never specialises (a taille's own function folds the text's figures in).
+    fast._variants = _SharedFunctions(base)
+    fast._counts, fast._by_size = {}, {}
+    fast.specialise_after = float("inf")
     return fast
 
 
