@@ -55,9 +55,10 @@ import numpy as np  # the optional extra `vector`: engine/columnar.py imports th
 
 __all__ = ["ColumnarRun", "ColumnarReader"]
 
-# A chunk of about forty thousand rows of the national sample's shape: the columns of a pass
-# stay in the processor's cache (vector.CHUNK_ROWS), and numpy's cost per call is spread.
-CHUNK_BYTES = 8 << 20
+# A chunk of about twenty thousand rows of the national sample's shape: numpy's cost per call is
+# spread over many rows, and the temporaries stay small (measured at 100 000 rows: 1, 2, 4 and
+# 8 MB chunks took 1.22, 1.25, 1.04 and 1.52 s of CPU, with a peak of 100, 157, 232, 391 MB).
+CHUNK_BYTES = 4 << 20
 # Whole numbers of at most this many digits (MAX_NUMBER_DIGITS, far below 2**53): exact in an
 # int64 and in a float64.
 _DIGITS = min(MAX_NUMBER_DIGITS, 15)
@@ -178,97 +179,201 @@ def _header_plan(header) -> tuple[list, str | None]:
 # -- cells to values --------------------------------------------------------------------------------
 
 def _window(buffer, starts, width: int):
-    """The ``width`` bytes from each start (past the end: NUL), as an int16 matrix."""
+    """The ``width`` bytes from each start (past the end of the buffer: NUL), a uint8 matrix."""
     index = starts[:, None] + np.arange(width)
-    inside = index < buffer.shape[0]
-    found = buffer[np.where(inside, index, 0)].astype(np.int16)
-    return np.where(inside, found, 0)
+    if index.size and index[:, -1].max() >= buffer.shape[0]:
+        inside = index < buffer.shape[0]
+        return np.where(inside, buffer[np.where(inside, index, 0)], 0).astype(np.uint8)
+    return buffer[index]
 
 
-def _whole(digits, lengths, width):
-    """The whole numbers written by ``digits`` (values 0..9, left-aligned, ``lengths`` of them)."""
-    position = np.arange(width)
-    powers = 10 ** np.clip(lengths[:, None] - 1 - position, 0, 18).astype(np.int64)
-    return np.where(position < lengths[:, None], digits.astype(np.int64) * powers, 0).sum(axis=1)
-
-
-def _parse_number(buffer, starts, lengths, decimals: bool):
+def _parse_long_number(buffer, starts, lengths, decimals: bool):
     """``(ok, mantissa, scale)`` of cells written as a plain whole number (``0|[1-9][0-9]*``) or,
-    with ``decimals``, a plain decimal (``(0|[1-9][0-9]*)\\.[0-9]+``), of at most _DIGITS digits:
-    the value is exactly ``mantissa / 10**scale``. Empty cells are not ok (the caller sees them)."""
-    width = _DIGITS + 1
-    window = _window(buffer, starts, width)
-    position = np.arange(width)
-    inside = position < lengths[:, None]
+    with ``decimals``, a plain decimal (``(0|[1-9][0-9]*)\\.[0-9]+``), of at most _DIGITS digits,
+    as the row path's typed parse takes them: the value is exactly ``mantissa / 10**scale``.
+    Empty cells are not ok (the caller sees them); only the others are looked at."""
+    size = starts.shape[0]
+    ok = np.zeros(size, dtype=bool)
+    mantissa = np.zeros(size, dtype=np.int64)
+    scale = np.zeros(size, dtype=np.int64)
+    at = np.flatnonzero((lengths > 0) & (lengths <= _DIGITS + (1 if decimals else 0)))
+    if not at.size:
+        return ok, mantissa, scale
+    length = lengths[at]
+    width = int(length.max())
+    window = _window(buffer, starts[at], width)
+    position = np.arange(width)[None, :]
+    inside = position < length[:, None]
     digit = (window >= 48) & (window <= 57)
     dot = (window == 46) & inside
     dots = dot.sum(axis=1)
-    where_dot = np.where(dots == 1, dot.argmax(axis=1), lengths)
-    ok = (lengths >= 1) & np.all(digit | ~inside | dot, axis=1)
+    where_dot = np.where(dots == 1, dot.argmax(axis=1), length)
+    good = np.all(digit | ~inside | dot, axis=1)
     if decimals:
-        ok &= (dots == 0) | ((dots == 1) & (where_dot >= 1) & (where_dot < lengths - 1))
-        ok &= lengths <= _DIGITS + (dots == 1)
+        good &= (dots == 0) | ((dots == 1) & (where_dot >= 1) & (where_dot < length - 1))
+        good &= length - (dots == 1) <= _DIGITS
     else:
-        ok &= (dots == 0) & (lengths <= _DIGITS)
+        good &= dots == 0
     # No leading zero before another digit of the whole part (0 alone, or 0.xx).
-    ok &= ~((window[:, 0] == 48) & (where_dot > 1))
-    # The digits, the dot taken out: shift those after it one place left.
-    after = position[None, :] > where_dot[:, None]
-    shifted = np.where(after[:, 1:], window[:, 1:], window[:, :-1])
-    digits = np.where(ok[:, None], np.concatenate([shifted, window[:, -1:]], axis=1) - 48, 0)
-    count = lengths - (dots == 1)
-    mantissa = _whole(np.clip(digits, 0, 9), np.where(ok, count, 0), width)
-    scale = np.where(dots == 1, lengths - where_dot - 1, 0)
-    return ok, mantissa, scale.astype(np.int64)
+    good &= ~((window[:, 0] == 48) & (where_dot > 1))
+    value = np.zeros(at.shape[0], dtype=np.int64)
+    for column in range(width):  # Horner's rule over the digits, the dot skipped
+        take = inside[:, column] & ~dot[:, column]
+        value = np.where(take, value * 10 + (window[:, column].astype(np.int64) - 48), value)
+    ok[at] = good
+    mantissa[at] = np.where(good, value, 0)
+    scale[at] = np.where(good & (dots == 1), length - where_dot - 1, 0)
+    return ok, mantissa, scale
 
 
-def _parse_dates(buffer, starts, lengths):
-    """``(ok, ordinal)`` of cells written YYYY-MM-DD, a day of the calendar in the years allowed."""
-    window = _window(buffer, starts, 10)
-    digit = (window >= 48) & (window <= 57)
-    shape = np.all(digit[:, [0, 1, 2, 3, 5, 6, 8, 9]], axis=1) & (window[:, 4] == 45) & (window[:, 7] == 45)
-    ok = (lengths == 10) & shape
-    value = np.clip(window - 48, 0, 9).astype(np.int64)
-    year = value[:, 0] * 1000 + value[:, 1] * 100 + value[:, 2] * 10 + value[:, 3]
-    month = value[:, 5] * 10 + value[:, 6]
-    day = value[:, 8] * 10 + value[:, 9]
+_U64 = np.uint64
+_NIBBLES = _U64(0x0F0F0F0F0F0F0F0F)
+_HIGH = _U64(0xF0F0F0F0F0F0F0F0)
+_THREES = _U64(0x3030303030303030)
+_SIXES = _U64(0x0606060606060606)
+_DOTS = _U64(0x2E2E2E2E2E2E2E2E)
+_LOW7 = _U64(0x7F7F7F7F7F7F7F7F)
+# (1 << 8 * n) - 1: the first n bytes of a word read little-endian.
+_FIRST = np.array([(1 << 8 * n) - 1 for n in range(9)], dtype=np.uint64)
+
+
+def _words(padded, size: int):
+    """Every 8 bytes from each offset of ``padded`` (the chunk and 16 NUL), read little-endian:
+    one gather gives a cell's first 8 bytes (a view, nothing copied)."""
+    return np.ndarray(shape=(size + 8,), dtype="<u8", buffer=padded, offset=0, strides=(1,))
+
+
+def _swar(digits):
+    """The whole numbers whose decimal digits are the bytes of ``digits`` (values 0..9, the first
+    byte the most significant): three multiplications for eight digits at once."""
+    value = ((digits & _NIBBLES) * _U64(2561)) >> _U64(8)
+    value = ((value & _U64(0x00FF00FF00FF00FF)) * _U64(6553601)) >> _U64(16)
+    return ((value & _U64(0x0000FFFF0000FFFF)) * _U64(42949672960001)) >> _U64(32)
+
+
+def _parse_number(buffer, words, starts, lengths, decimals: bool):
+    """``(ok, mantissa, scale)`` of cells written as a plain whole number (``0|[1-9][0-9]*``) or,
+    with ``decimals``, a plain decimal (``(0|[1-9][0-9]*)\\.[0-9]+``), of at most _DIGITS digits,
+    as the row path's typed parse takes them: the value is exactly ``mantissa / 10**scale``.
+    Empty cells are not ok (the caller sees them). Cells of at most 8 bytes are read as one
+    word each; longer ones digit by digit."""
+    size = starts.shape[0]
+    ok = np.zeros(size, dtype=bool)
+    mantissa = np.zeros(size, dtype=np.int64)
+    scale = np.zeros(size, dtype=np.int64)
+    at = np.flatnonzero((lengths > 0) & (lengths <= 8))
+    if at.size:
+        # Each test on a whole word at once (eight bytes; no numpy reduction over short rows).
+        length = lengths[at]
+        inside = _FIRST[length]
+        word = words[starts[at]] & inside
+        # Bytes that are not digits: a high nibble other than 3, or a low nibble above 9.
+        other = ((word & _HIGH) ^ _THREES) | (((word & _NIBBLES) + _SIXES) & _HIGH)
+        # The byte that is '.', marked 0x80 exactly (no false mark from a borrow).
+        dotted = word ^ _DOTS
+        dot_mark = ~(((dotted & _LOW7) + _LOW7) | dotted | _LOW7) & inside
+        one_dot = (dot_mark != 0) & ((dot_mark & (dot_mark - _U64(1))) == 0)
+        no_dot = dot_mark == 0
+        where_dot = np.where(one_dot, (np.log2(np.where(one_dot, dot_mark, 1).astype(np.float64)).astype(np.int64)
+                                       - 7) // 8, length)
+        dot_byte = np.where(one_dot, _U64(0xFF) << (_U64(8) * where_dot.astype(np.uint64)), _U64(0))
+        good = (other & inside & ~dot_byte) == 0
+        if decimals:
+            good &= no_dot | (one_dot & (where_dot >= 1) & (where_dot < length - 1))
+        else:
+            good &= no_dot
+        good &= ~(((word & _U64(0xFF)) == _U64(48)) & (where_dot > 1))  # no leading zero but in 0, 0.xx
+        # The digits, the dot taken out (the whole part moved one byte up), then the last digit
+        # moved to the eighth byte (the least significant in _swar).
+        nibbles = word & _NIBBLES
+        before = _FIRST[where_dot]
+        nibbles = np.where(one_dot, ((nibbles & before) << _U64(8)) | (nibbles & ~_FIRST[np.minimum(where_dot + 1, 8)]),
+                           nibbles)
+        nibbles = nibbles << (_U64(8) * (8 - length).astype(np.uint64))
+        ok[at] = good
+        mantissa[at] = np.where(good, _swar(nibbles).astype(np.int64), 0)
+        scale[at] = np.where(good & one_dot, length - where_dot - 1, 0)
+    longer = lengths > 8
+    if longer.any():
+        long_ok, long_mantissa, long_scale = _parse_long_number(buffer, starts, np.where(longer, lengths, 0), decimals)
+        ok |= long_ok
+        mantissa = np.where(long_ok, long_mantissa, mantissa)
+        scale = np.where(long_ok, long_scale, scale)
+    return ok, mantissa, scale
+
+
+def _parse_dates(buffer, words, starts, lengths):
+    """``(ok, ordinal)`` of cells written YYYY-MM-DD, a day of the calendar in the years allowed
+    (``batch._is_date``); the ordinal is date.toordinal()'s."""
+    size = starts.shape[0]
+    ok = np.zeros(size, dtype=bool)
+    ordinal = np.zeros(size, dtype=np.int64)
+    at = np.flatnonzero(lengths == 10)
+    if not at.size:
+        return ok, ordinal
+    first = words[starts[at]]
+    view = first.view(np.uint8).reshape(-1, 8)
+    tail = words[starts[at] + 8].view(np.uint8).reshape(-1, 8)
+    good = np.all((view[:, [0, 1, 2, 3, 5, 6]] - 48) < 10, axis=1) & (view[:, 4] == 45) & (view[:, 7] == 45) \
+        & ((tail[:, 0] - 48) < 10) & ((tail[:, 1] - 48) < 10)
+    # YYYY, MM and DD as whole numbers: their bytes moved to the end of a word, read by _swar.
+    nibbles = first & _NIBBLES
+    year = _swar((nibbles & _FIRST[4]) << _U64(32)).astype(np.int64)
+    month = _swar((nibbles >> _U64(40)) << _U64(48) & ~_FIRST[6]).astype(np.int64)
+    day = _swar((words[starts[at] + 8] & _U64(0x0F0F)) << _U64(48)).astype(np.int64)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] \
         + (leap & (month == 2))
-    ok &= (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    good &= (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) \
+        & (day <= month_days)
     # Days from the civil calendar (proleptic Gregorian), as date.toordinal() counts them.
     y = year - (month <= 2)
     era = y // 400
     of_era = y - era * 400
     of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
     of_cycle = of_era * 365 + of_era // 4 - of_era // 100 + of_year
-    ordinal = era * 146097 + of_cycle - 719468 + _EPOCH_ORDINAL
-    return ok, np.where(ok, ordinal, 0)
+    ok[at] = good
+    ordinal[at] = np.where(good, era * 146097 + of_cycle - 719468 + _EPOCH_ORDINAL, 0)
+    return ok, ordinal
 
 
-def _name_ok(buffer, starts, lengths, shortest: int, continuation_before):
+def _name_ok(buffer, starts, lengths, shortest: int):
     """Names the row path takes as they are and that both outputs write as they are.
 
     Not: a first or last character that str.strip() could take off (only ASCII from '!' to '~'
-    and the letters of two-byte UTF-8 from U+00C0 are vouched for), a control character, a
-    backslash (JSON escapes it), a formula start (spreadsheet_safe), a text shaped like a date.
+    and the two-byte UTF-8 letters from U+00C0 are vouched for there), a control character, a
+    backslash (JSON escapes it), a formula start (spreadsheet_safe), a text shaped like a date,
+    fewer characters than the schema's minLength.
     """
+    size = starts.shape[0]
     ends = starts + lengths
-    first = buffer[np.minimum(starts, buffer.shape[0] - 1)]
-    last = buffer[np.maximum(ends - 1, 0)]
-    before_last = buffer[np.maximum(ends - 2, 0)]
-    first_ok = ((first >= 0x21) & (first <= 0x7E)) | ((first >= 0xC3) & (first <= 0xDF))
-    first_ok &= ~np.isin(first, np.frombuffer(_FORMULA_STARTS, dtype=np.uint8))
-    last_ok = ((last >= 0x21) & (last <= 0x7E)) | \
+    last_index = buffer.shape[0] - 1
+    first = buffer[np.clip(starts, 0, last_index)]
+    last = buffer[np.clip(ends - 1, 0, last_index)]
+    before_last = buffer[np.clip(ends - 2, 0, last_index)]
+    ok = (lengths >= 1) & (((first >= 0x21) & (first <= 0x7E)) | ((first >= 0xC3) & (first <= 0xDF)))
+    ok &= ~np.isin(first, np.frombuffer(_FORMULA_STARTS, dtype=np.uint8))
+    ok &= ((last >= 0x21) & (last <= 0x7E)) | \
         ((last >= 0x80) & (last <= 0xBF) & (before_last >= 0xC3) & (before_last <= 0xDF) & (lengths >= 2))
-    # Characters: bytes less the continuation bytes of UTF-8.
-    characters = lengths - (continuation_before[ends] - continuation_before[starts])
-    ok = (lengths >= 1) & first_ok & last_ok & (characters >= shortest)
-    window = _window(buffer, starts, 10)
-    digit = (window >= 48) & (window <= 57)
-    dated = (lengths == 10) & np.all(digit[:, [0, 1, 2, 3, 5, 6, 8, 9]], axis=1) & (window[:, 4] == 45) \
-        & (window[:, 7] == 45)
-    return ok & ~dated
+    at = np.flatnonzero(ok)
+    if at.size:
+        # Every byte of the names: a control character or a backslash, and the characters (bytes
+        # less UTF-8's continuation bytes), counted per name.
+        length = lengths[at]
+        before = np.concatenate([[0], np.cumsum(length)[:-1]])
+        within = np.arange(int(length.sum()), dtype=np.int64) - np.repeat(before, length)
+        data = buffer[np.repeat(starts[at], length) + within]
+        bad = np.add.reduceat(((data < 0x20) | (data == 0x5C)).astype(np.int64), before)
+        characters = length - np.add.reduceat(((data >= 0x80) & (data <= 0xBF)).astype(np.int64), before)
+        ok[at] = (bad == 0) & (characters >= shortest)
+    shaped = np.zeros(size, dtype=bool)
+    tens = np.flatnonzero(lengths == 10)
+    if tens.size:
+        window = _window(buffer, starts[tens], 10)
+        digit = (window >= 48) & (window <= 57)
+        shaped[tens] = np.all(digit[:, [0, 1, 2, 3, 5, 6, 8, 9]], axis=1) & (window[:, 4] == 45) \
+            & (window[:, 7] == 45)
+    return ok & ~shaped
 
 
 # -- the rows of a chunk read in columns --------------------------------------------------------------
@@ -416,38 +521,43 @@ class ColumnarReader:
     def process(self, data: bytes, first_line: int, level: int, last: bool) -> ChunkOutcome:
         if self.reason is not None or level != 0:
             return self._by_rows(data, first_line, level, last)
-        buffer = np.frombuffer(data, dtype=np.uint8)
-        size = buffer.shape[0]
-        breaks = np.flatnonzero(buffer == 10)
+        size = len(data)
+        padded = np.frombuffer(data + bytes(16), dtype=np.uint8)
+        buffer = padded[:size]
+        width = len(self.columns)
+        if b"\r" in data:
+            returns = np.flatnonzero(buffer == 13)
+            if np.any(returns + 1 >= size) or np.any(buffer[np.minimum(returns + 1, size - 1)] != 10):
+                return self._by_rows(data, first_line, level, last)  # a line ending at a lone '\r'
+        # Every comma and line break, in one pass: the cells of the plain lines are between them.
+        separators = np.flatnonzero((buffer == 44) | (buffer == 10))
         if size and buffer[-1] != 10:
-            breaks = np.append(breaks, size)
+            separators = np.append(separators, size)  # the last line, without its line break
+        is_break = np.ones(separators.shape[0], dtype=bool)
+        is_break[separators < size] = buffer[separators[separators < size]] == 10
+        breaks = separators[is_break]
         lines = breaks.shape[0]
-        starts = np.concatenate([[0], breaks[:-1] + 1]).astype(np.int64) if lines else np.zeros(0, dtype=np.int64)
-        ends = breaks.astype(np.int64)
-        returns = np.flatnonzero(buffer == 13)
-        if returns.size and (np.any(returns + 1 >= size) or np.any(buffer[np.minimum(returns + 1, size - 1)] != 10)):
-            return self._by_rows(data, first_line, level, last)  # a line ending at a lone '\r'
-        crlf = np.zeros(lines, dtype=bool)
-        if returns.size:
-            crlf[np.searchsorted(breaks, returns + 1)] = True
-            ends = ends - crlf
-        line_of = np.searchsorted
+        starts = np.concatenate([[0], breaks[:-1] + 1]).astype(np.int64)
         plain = np.ones(lines, dtype=bool)
-        quotes = np.flatnonzero(buffer == 34)
-        if quotes.size:
-            count = np.bincount(line_of(breaks, quotes), minlength=lines)
+        if b'"' in data:
+            count = np.bincount(np.searchsorted(breaks, np.flatnonzero(buffer == 34)), minlength=lines)
             if np.any(count % 2):
                 return self._by_rows(data, first_line, level, last)  # a quoted cell may hold a line break
             plain &= count == 0
-        width = len(self.columns)
-        commas = np.flatnonzero(buffer == 44)
-        comma_line = line_of(breaks, commas)
-        plain &= np.bincount(comma_line, minlength=lines) == width - 1
+        shaped = is_break.reshape(-1, width) if is_break.shape[0] % width == 0 else None
+        if plain.all() and shaped is not None and shaped[:, -1].all() and not shaped[:, :-1].any():
+            cells = separators.reshape(-1, width)  # every line plainly one row (the usual file)
+        else:
+            line_of = np.cumsum(is_break) - is_break  # the line of each separator
+            plain &= np.bincount(line_of[~is_break], minlength=lines) == width - 1
+            cells = separators[plain[line_of]].reshape(-1, width)
         rows_at = np.flatnonzero(plain)
-        cells = commas[plain[comma_line]].reshape(-1, width - 1)
-        cell_starts = np.concatenate([starts[rows_at, None], cells + 1], axis=1)
-        cell_ends = np.concatenate([cells, ends[rows_at, None]], axis=1)
-        ok, rows, name_cells = self._read(buffer, cell_starts, cell_ends - cell_starts)
+        cell_starts = np.concatenate([starts[rows_at, None], cells[:, :-1] + 1], axis=1)
+        cell_ends = cells.copy()
+        if b"\r" in data:  # a line ending with '\r\n': the '\r' is not in its last cell
+            last_end = cell_ends[:, -1]
+            cell_ends[:, -1] -= (last_end > cell_starts[:, -1]) & (buffer[np.maximum(last_end - 1, 0)] == 13)
+        ok, rows, name_cells = self._read(buffer, _words(padded, size), cell_starts, cell_ends - cell_starts)
         vouched = rows_at[ok]
         rows = rows.take(np.flatnonzero(ok))
         name_cells = (name_cells[0][ok], name_cells[1][ok])
@@ -456,12 +566,11 @@ class ColumnarReader:
 
     # -- reading and checking --------------------------------------------------------------------
 
-    def _read(self, buffer, starts, lengths):
+    def _read(self, buffer, words, starts, lengths):
         size = starts.shape[0]
         ok = np.ones(size, dtype=bool)
         rows = _Rows(size)
         names = (starts[:, 0], lengths[:, 0])
-        continuation = None
         for index, column in enumerate(self.columns):
             begin, length = starts[:, index], lengths[:, index]
             empty = length == 0
@@ -470,12 +579,7 @@ class ColumnarReader:
                 ok &= empty  # later contracts: the row path reads them
                 continue
             if kind == "name":
-                if continuation is None:
-                    marks = (buffer >= 0x80) & (buffer <= 0xBF)
-                    continuation = np.concatenate([[0], np.cumsum(marks)])
-                    control = np.concatenate([[0], np.cumsum((buffer < 0x20) | (buffer == 0x5C))])
-                ok &= _name_ok(buffer, begin, length, column.low or 0, continuation)
-                ok &= control[begin + length] == control[begin]
+                ok &= _name_ok(buffer, begin, length, column.low or 0)
                 names = (begin, length)
                 continue
             if kind == "crises":
@@ -489,7 +593,7 @@ class ColumnarReader:
                 for position in range(longest):
                     has = shaped & (parts > position)
                     at = begin + 11 * position
-                    good, ordinal = _parse_dates(buffer, at, np.where(has, 10, 0))
+                    good, ordinal = _parse_dates(buffer, words, at, np.where(has, 10, 0))
                     if position + 1 < longest:
                         following = has & (parts > position + 1)
                         good |= ~has
@@ -503,14 +607,14 @@ class ColumnarReader:
                 rows.crises = (matrix, present)
                 continue
             if kind == "date":
-                good, ordinal = _parse_dates(buffer, begin, length)
+                good, ordinal = _parse_dates(buffer, words, begin, length)
                 ok &= empty | good
                 if where[0] == "missions":
                     rows.mission_days[(where[1], where[2])] = (ordinal, ~good)
                 else:
                     rows.days[where[0]] = (ordinal, ~good)
                 continue
-            good, mantissa, scale = _parse_number(buffer, begin, length, kind == "number")
+            good, mantissa, scale = _parse_number(buffer, words, begin, length, kind == "number")
             if column.low is not None:
                 good &= mantissa >= column.low * 10 ** scale
             if column.high is not None:
@@ -675,7 +779,9 @@ class _Writer:
     def render(self, buffer, vouched, names, order, pieces, first_line):
         """The text of the rows evaluated, in the input's order: (bytes, offsets of each row)."""
         total = sum(int(p[0].size) for p in pieces)
-        rank = np.argsort(np.concatenate([p[0] for p in pieces]), kind="stable")
+        index = np.concatenate([p[0] for p in pieces])
+        in_order = bool(np.all(index[1:] > index[:-1]))  # one text: its passes follow each other
+        rank = None if in_order else np.argsort(index, kind="stable")
         texts = []
         for index, ruleset, outcome, sure, out, years in pieces:
             texts.append(self._rows(buffer, vouched, names, index, ruleset, outcome, sure, out, years, first_line))
@@ -683,7 +789,7 @@ class _Writer:
         lengths = np.concatenate([t[1] for t in texts]) if texts else np.zeros(0, dtype=np.int64)
         blobs = [t[0] for t in texts]
         flat = np.concatenate(blobs) if blobs else np.zeros(0, dtype=np.uint8)
-        if len(pieces) > 1:  # several texts or passes: each row's bytes moved to its place
+        if rank is not None:  # several texts: each row's bytes moved to its place
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
             lengths = lengths[rank]
             sources = starts[rank]
