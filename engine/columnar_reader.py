@@ -402,7 +402,9 @@ class _Rows:
         return rows
 
     def take(self, index):
-        """The rows at ``index``."""
+        """The rows at ``index`` (sorted, no repeats: all of them is these rows)."""
+        if index.shape[0] == self.size:
+            return self
         taken = _Rows(index.shape[0])
         taken.population, taken.members = self.population[index], self.members[index]
         taken.days = {k: (v[index], n[index]) for k, (v, n) in self.days.items()}
