@@ -105,11 +105,22 @@ def readers(path: pathlib.Path) -> dict:
         import numpy as np
 
         def numpy_cells():
-            data = np.fromfile(path, dtype=np.uint8)
-            breaks = np.flatnonzero(data == 10)
-            commas = np.flatnonzero(data == 44)
-            np.searchsorted(breaks, commas)
-        found["numpy: line breaks and commas"] = _cpu(numpy_cells)
+            # The columnar path's first step alone: chunks of 4 MB split into the cells' bounds.
+            with path.open("rb") as stream:
+                carry = b""
+                while True:
+                    block = stream.read(4 << 20)
+                    data = carry + block
+                    cut = data.rfind(b"\n") + 1 if block else len(data)
+                    data, carry = data[:cut], data[cut:]
+                    if data:
+                        buffer = np.frombuffer(data, dtype=np.uint8)
+                        separators = np.flatnonzero((buffer == 44) | (buffer == 10))
+                        breaks = buffer[separators] == 10
+                        np.concatenate([[0], separators[breaks][:-1] + 1])
+                    if not block:
+                        break
+        found["numpy: chunks split into cells"] = _cpu(numpy_cells)
     except ImportError:
         pass
     try:
