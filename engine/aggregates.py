@@ -40,7 +40,6 @@ __all__ = [
     "expand_lines",
     "needs_line_expansion",
     "rebuild",
-    "guard_negative",
     "constant_value",
 ]
 
@@ -185,16 +184,6 @@ def rebuild(expression, node):
         stack.extend(ast.iter_child_nodes(part))
     return type(expression)(expression.text, node, frozenset(names), frozenset(functions),
                             tuple(literal_arguments), tuple(calls), expression.source)
-
-
-def guard_negative(expression):
-    """``expression`` (a line's amount) wrapped in ``non_negative``: refused when below zero."""
-    if expression is None:
-        return None
-    # Only the new call takes the amount's position: its parts keep theirs.
-    function = ast.copy_location(ast.Name(id="non_negative", ctx=ast.Load()), expression.node)
-    tree = ast.copy_location(ast.Call(func=function, args=[expression.node], keywords=[]), expression.node)
-    return rebuild(expression, tree)
 
 
 def constant_value(expression, scalars: dict):

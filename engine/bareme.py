@@ -16,7 +16,7 @@ import itertools
 from decimal import Decimal
 
 from .expressions import ExpressionFailure, evaluate_expression, make_evaluator
-from .helpers import non_negative, round_down
+from .helpers import round_down
 from .ruleset import FundingLine, Ruleset
 
 __all__ = ["static_maximum", "upper_maximum", "reachable_maximum", "excluded_at", "annual_maximum",
@@ -47,9 +47,6 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
     for child in ast.walk(node):
         if isinstance(child, ast.Call):
             called = child.func.id if isinstance(child.func, ast.Name) else None
-            if called == _NON_NEGATIVE:  # the compiler's guard around every amount: the amount itself
-                functions[_NON_NEGATIVE] = non_negative
-                continue
             if not (sums and called == _SUM_MAXIMA):
                 return None
             functions[_SUM_MAXIMA] = lambda field, *values: _sum_maxima(ruleset, taille, field, values)
@@ -68,7 +65,6 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
 
 
 _SUM_MAXIMA = "sum_maxima"
-_NON_NEGATIVE = "non_negative"
 
 
 class _Unknown(Exception):
@@ -114,9 +110,6 @@ def upper_maximum(ruleset: Ruleset, line: FundingLine, taille) -> Decimal | None
 def _upper(ruleset: Ruleset, expression, taille) -> Decimal | None:
     """A static maximum, or the larger branch of a conditional one, else None."""
     def upper(node):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == _NON_NEGATIVE
-                and len(node.args) == 1):  # the compiler's guard around an amount
-            return upper(node.args[0])
         if isinstance(node, ast.IfExp):
             branches = [upper(node.body), upper(node.orelse)]
             return None if None in branches else max(branches)
@@ -131,8 +124,7 @@ def _interval_of(ruleset: Ruleset, node: ast.AST, taille):
 
     Reads numbers, parameters, the taille, ``population`` when the taille is read on it alone
     (its class's bounds), + - * /, ``min``, ``max``, ``round_down`` (monotonic), ``a if c
-    else b`` (either branch) and the compiler's ``non_negative`` guard: enough for an amount
-    per inhabitant with a floor and a ceiling.
+    else b`` (either branch): enough for an amount per inhabitant with a floor and a ceiling.
     """
     value = _value_of(ruleset, node, taille, sums=True)
     if value is not None:
@@ -152,8 +144,6 @@ def _interval_of(ruleset: Ruleset, node: ast.AST, taille):
                            _interval_of(ruleset, node.right, taille))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
         name, arguments = node.func.id, [_interval_of(ruleset, arg, taille) for arg in node.args]
-        if name == _NON_NEGATIVE and len(arguments) == 1:
-            return arguments[0]
         if name == "round_down" and arguments[0] is not None:
             step = arguments[1] if len(arguments) > 1 else (Decimal(1), Decimal(1))
             if step is None or step[0] != step[1]:

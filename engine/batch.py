@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastTimeline
-from .profile import Crisis, MissionState, Profile, compile_profile, validate_profile
+from .profile import Crisis, MissionState, Profile, compile_profile, parse_year_key, validate_profile
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import declared_missions, document_kind
 from .paths import yaml_files_in
@@ -307,14 +307,28 @@ def _read_csv_rows(reader, path, known, skipped, french: bool, problems: list):
         yield ProfileSource(f"{path}:{number}", document, checked=valid)
 
 
+def _later_contract_rate(name: str, known) -> bool:
+    """A rate of a year of a later contract: ``{mission}_achievement_{n}.{k}`` (as a profile writes n.k)."""
+    mission, _, key = name.rpartition("_achievement_")
+    return bool(mission) and f"{mission}_achievement_1" in known and re.fullmatch(r"[1-9][0-9]?\.[1-5]", key) is not None
+
+
 def _check_header(header, known, path: str, line: int) -> None:
     """InputError with every duplicate or unknown column of a CSV header row."""
-    wrong = []
+    wrong, years = [], {}
     for column, name in enumerate(header, 1):
+        mission, _, year = name.rpartition("_achievement_")
+        if mission and (name in known or _later_contract_rate(name, known)):
+            first = years.setdefault((mission, parse_year_key(year)), name)
+            if first != name:
+                wrong.append(Diagnostic("E330", msg(
+                    "columns '{first}' and '{name}' give the same contract year ('k' is a year of the first "
+                    "contract, 'n.k' of contract n)", first=first, name=name), path, line, column))
+                continue
         if name in header[:column - 1]:
             wrong.append(Diagnostic("E008", msg("duplicate column '{name}', first at column {first}", name=name,
                                                 first=header.index(name) + 1), path, line, column))
-        elif name not in known:
+        elif name not in known and not _later_contract_rate(name, known):
             guess = suggest(name, known)
             hint = msg(": did you mean '{guess}'?", guess=guess) if guess else ""
             wrong.append(Diagnostic("E201", msg("unknown column '{name}'{hint}", name=name, hint=hint),
@@ -1164,7 +1178,7 @@ class _CsvRowType:
             parse = _memoised(parse, french and where != ("name",), memo)
             if where[0] == "missions":
                 # a contract year (1..5) for a rate, -1 for the start, -2 for the deployment
-                key = int(where[3]) if len(where) == 4 else -1 if where[2] == "started" else -2
+                key = parse_year_key(where[3]) if len(where) == 4 else -1 if where[2] == "started" else -2
                 self.columns.append((memo, parse, None, where[1], key))
             else:
                 self.columns.append((memo, parse, where[0], None, None))
@@ -1195,7 +1209,7 @@ class _CsvRowType:
             state = missions.get(mission)
             if state is None:
                 state = missions[mission] = [None, None, {}]
-            if key > 0:
+            if isinstance(key, tuple) or key > 0:  # a rate, keyed by contract year (timeline.year_key)
                 state[2][key] = value
             else:
                 state[-key - 1] = value

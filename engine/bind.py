@@ -50,6 +50,11 @@ class Environment:
     def number(self) -> int | None:
         return self.year.number if self.year is not None else None
 
+    @property
+    def key(self):
+        """The contract year's key in the profile's rates and measures (timeline.year_key), or None."""
+        return self.year.key if self.year is not None else None
+
 
 # What each name the taille's basis reads is, for one profile ``_p`` on one day ``_d``: Python
 # the binder writes into the filling function it makes for each plan (engine text only).
@@ -71,18 +76,19 @@ def _crises(profile: Profile) -> tuple:
     return tuple(c.declared for c in profile.crises)
 
 
-def _mission_fields(state, number: int | None) -> tuple:
-    """(started, deployed, achievement, indicators_earned) of a mission, for contract year ``number``."""
+def _mission_fields(state, key) -> tuple:
+    """(started, deployed, achievement, indicators_earned) of a mission, for the contract year of
+    ``key`` (timeline.year_key: a later contract never reads the first one's rates)."""
     if state is None:
         return None, None, _ZERO, None
-    rate = state.achievement.get(number) if number is not None else None
+    rate = state.rate(key)
     return (state.started, state.deployed, rate if rate is not None else _ZERO,
-            state.indicators_earned(number) if state.indicators else None)
+            state.indicators_earned(key) if state.indicators else None)
 
 
-def mission_values(profile: Profile, mission: str, number: int | None) -> dict:
-    """What a formula attached to ``mission`` reads of it, for contract year ``number``."""
-    return dict(zip(MISSION_NAMES, _mission_fields(profile.missions.get(mission), number)))
+def mission_values(profile: Profile, mission: str, key) -> dict:
+    """What a formula attached to ``mission`` reads of it, for the contract year of ``key``."""
+    return dict(zip(MISSION_NAMES, _mission_fields(profile.missions.get(mission), key)))
 
 
 class Binder:
@@ -147,7 +153,7 @@ class Binder:
         plan = self.plan
         ruleset = plan.ruleset
         year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
-        number = year.number if year is not None else None
+        number = year.key if year is not None else None  # the rates' key: contract and year
         functions = _NO_FUNCTIONS
         if self._functions:
             bound = profile_functions(profile, number)

@@ -112,7 +112,9 @@ def apply_assumptions(profile: Profile, assumptions: Assumptions, missions: dict
         rate = assumptions.rate_for(mission)
         achievement = dict(state.achievement) if state else {}
         indicators = state.indicators if state else ()
+        otherwise = state.otherwise if state else None
         if rate is not None:
+            otherwise = rate  # also for the years of later contracts, keyed by contract (timeline.year_key)
             measured = {} if assumptions.achievement_replaces else achievement
             achievement = {year: rate for year in range(1, contract_years + 1)}
             achievement.update(measured)
@@ -120,7 +122,8 @@ def apply_assumptions(profile: Profile, assumptions: Assumptions, missions: dict
                 indicators = ()
         if state is None and started is None and rate is None:
             continue
-        states[mission] = MissionState(started, state.deployed if state else None, achievement, indicators)
+        states[mission] = MissionState(started, state.deployed if state else None, achievement, indicators,
+                                       otherwise)
     return dataclasses.replace(profile, missions=states)
 
 

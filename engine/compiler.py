@@ -367,8 +367,7 @@ class _Compiler:
                                                where=self.where(path)), path)
 
     def expand_lines(self, definitions, lines, obligations, payments, missions):
-        """sum_lines('kind', ...) and sum_lines_except(...) as sums over the ids they select;
-        then each line's amount guarded against a negative value unless it is a clawback."""
+        """sum_lines('kind', ...) and sum_lines_except(...) as sums over the ids they select."""
         kinds = {mission.id: mission.kind for mission in missions.values()}
 
         def expanded(expression, path, itself=None):
@@ -383,14 +382,9 @@ class _Compiler:
 
         definitions = {name: dataclasses.replace(d, expression=expanded(d.expression, d.path))
                        for name, d in definitions.items()}
-        clawbacks = {spec["id"] for spec in self.data.get("lines") or [] if spec.get("clawback")}
-        new_lines = []
-        for line in lines:
-            fields = {field: expanded(getattr(line, field), line.path + (field,), line.id)
-                      for field in ("when", "amount", "maximum", "runs_from")}
-            if line.id not in clawbacks:
-                fields["amount"] = aggregates.guard_negative(fields["amount"])
-            new_lines.append(dataclasses.replace(line, **fields))
+        new_lines = [dataclasses.replace(line, **{field: expanded(getattr(line, field), line.path + (field,), line.id)
+                                                  for field in ("when", "amount", "maximum", "runs_from")})
+                     for line in lines]
         obligations = [dataclasses.replace(o, **{field: expanded(getattr(o, field), o.path + (field,))
                                                  for field in ("when", "deadline", "done")})
                        for o in obligations]
@@ -514,7 +508,8 @@ class _Compiler:
             lines.append(FundingLine(
                 id=spec["id"], label=spec["label"], mission=mission, volet=spec["volet"], when=when,
                 amount=amount, maximum=maximum, reference=spec["reference"],
-                confidence=spec.get("confidence"), note=spec.get("note"), path=path, runs_from=runs_from))
+                confidence=spec.get("confidence"), note=spec.get("note"), path=path, runs_from=runs_from,
+                clawback=bool(spec.get("clawback"))))
 
         obligations = []
         obligation_ids = set()

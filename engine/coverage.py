@@ -188,7 +188,7 @@ class CoverageRecorder:
                        _ZERO)
 
         functions = dict(PURE_FUNCTIONS)
-        functions.update(profile_functions(result.profile, year.number if year else None))
+        functions.update(profile_functions(result.profile, year.key if year else None))
         functions["sum_lines"] = lambda field, *values: sum_of(names, field, *values)
         functions["sum_maxima"] = lambda field, *values: sum_of(maxima, field, *values)
         return _Recorder(names, functions)

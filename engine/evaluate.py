@@ -16,7 +16,7 @@ from .bind import binder_of, mission_values
 from .diagnostic import Diagnostic, msg
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, make_evaluator
 from .helpers import PURE_FUNCTIONS, add_years
-from .plan import SUM, check_condition, check_date, check_day, plan_of, to_money
+from .plan import SUM, check_amount, check_condition, check_date, check_day, plan_of, to_money
 from .profile import Profile
 from .recording import notify
 from .ruleset import Ruleset, weakest
@@ -70,7 +70,7 @@ def contract_end_of(signed: datetime.date | None, years: int | None) -> datetime
 
 def mission_names(profile: Profile, mission: str, year: ContractYear | None) -> dict:
     """What a formula attached to ``mission`` reads of it, for a contract year (see :mod:`.bind`)."""
-    return mission_values(profile, mission, year.number if year else None)
+    return mission_values(profile, mission, year.key if year else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,7 +299,7 @@ class _Evaluation:
             if item.mission is not None:
                 last = item.mission
         if last is not None:
-            named.update(mission_values(self.profile, last, env.number))
+            named.update(mission_values(self.profile, last, env.key))
         for step in plan.steps:
             named[step.name] = names[step.target.key]
         return named
@@ -332,18 +332,26 @@ class _Evaluation:
             applies = self.checked(step.when, check_condition, self.compute(step.when, evaluator))
         amount = maximum = _ZERO
         if applies:
-            amount = self.checked(step.amount, self.money, self.compute(step.amount, evaluator))
+            amount = self.checked(step.amount, self.amount if step.amount.gives == "amount" else self.money,
+                                  self.compute(step.amount, evaluator))
             maximum = (self.checked(step.maximum_formula, self.money, self.compute(step.maximum_formula, evaluator))
                        if step.maximum_formula is not None else amount)
             if "achievement" in line.amount.names and line.mission is not None:
                 state = self.profile.missions.get(line.mission)
-                number = env.number
-                measured = state is not None and state.indicators_earned(number) is not None
-                if number is not None and not measured and (state is None or number not in state.achievement):
-                    self.warn("W002", msg("no achievement given for contract year {number} of mission "
-                                          "'{mission}': its {volet} part counts as 0",
-                                          number=number, mission=line.mission, volet=line.volet),
-                              ("missions", line.mission))
+                key = env.key
+                measured = state is not None and state.indicators_earned(key) is not None
+                if key is not None and not measured and (state is None or state.rate(key) is None):
+                    if isinstance(key, tuple):  # a later contract: its years are keyed n.k in the profile
+                        self.warn("W002", msg("no achievement given for year {number} of contract {contract} of "
+                                              "mission '{mission}' (written '{contract}.{number}' in the profile; "
+                                              "'{number}' is a year of the first contract): its {volet} part "
+                                              "counts as 0", number=key[1], contract=key[0], mission=line.mission,
+                                              volet=line.volet), ("missions", line.mission))
+                    else:
+                        self.warn("W002", msg("no achievement given for contract year {number} of mission "
+                                              "'{mission}': its {volet} part counts as 0",
+                                              number=key, mission=line.mission, volet=line.volet),
+                                  ("missions", line.mission))
             if amount > maximum:
                 self.warn("W006", msg("line '{line}' pays {amount}, above its maximum {maximum}",
                                       line=line.id, amount=amount, maximum=maximum))
@@ -362,6 +370,10 @@ class _Evaluation:
 
     def money(self, value) -> Decimal:
         return to_money(value, self.quantum)
+
+    def amount(self, value) -> Decimal:
+        """A line's amount that may not be negative, checked, then rounded."""
+        return to_money(check_amount(value), self.quantum)
 
     def trace(self, step, names, applied, evaluator) -> Trace:
         formulas = {f.field: f.text for f in (step.when, step.amount, step.maximum_formula) if f is not None}

@@ -32,9 +32,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .bind import binder_of
 from .expressions import DECIMAL_CONTEXT, OPERATORS, ExpressionFailure
-from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
-from .names import FUNCTION_NAMES, MISSION_NAMES as MISSION_FIELDS
-from .plan import SUM, check_condition, check_day, plan_of, to_money
+from .helpers import PURE_FUNCTIONS
+from .plan import SUM, check_amount, check_condition, check_day, plan_of, to_money
 from .profile import Profile
 from .ruleset import Ruleset
 from .timeline import Timeline, combine, contract_year_on
@@ -72,9 +71,11 @@ _HELPERS = {
     "_sub": OPERATORS[ast.Sub],
     SUM: _sum,
     "_cond": check_condition,
+    "_amount": check_amount,
     "_day": check_day,
     "_ZERO": _ZERO,
     "_Decimal": Decimal,
+    "_int": int,
     "_type": type,
     "_HALF_UP": ROUND_HALF_UP,
 }
@@ -115,53 +116,6 @@ class _Constants(ast.NodeTransformer):
     def visit_Constant(self, node):
         if isinstance(node.value, (Decimal, str)):
             return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
-        return node
-
-
-class _Rewrite(_Constants):
-    """Names to local variables; guarded operators to calls; line sums to one flat sum."""
-
-    def __init__(self, mission: str | None, ruleset: Ruleset, names: _Names, used: set):
-        self.mission = mission
-        self.ruleset = ruleset
-        self.names = names
-        self.used = used
-
-    def variable(self, name: str) -> str:
-        if name in MISSION_FIELDS and self.mission is not None:
-            target = self.names.slot("m", (name, self.mission))
-        else:
-            target = self.names.slot("v", name)
-        self.used.add(target)
-        return target
-
-    def visit_Name(self, node):
-        return ast.copy_location(ast.Name(id=self.variable(node.id), ctx=ast.Load()), node)
-
-    def visit_BinOp(self, node):
-        node = self.generic_visit(node)
-        helper = _CALLS.get(type(node.op))
-        if helper is None:
-            return node
-        return ast.copy_location(
-            ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[node.left, node.right], keywords=[]), node)
-
-    def visit_Call(self, node):
-        name = node.func.id
-        if name in LINE_FUNCTIONS:
-            field, values = node.args[0].value, {a.value for a in node.args[1:]}
-            prefix = "v" if name == "sum_lines" else "x"
-            # One flat call over a tuple: a sum over hundreds of lines nests nothing.
-            terms = [ast.Name(id=self.names.slot(prefix, line.id), ctx=ast.Load())
-                     for line in self.ruleset.lines if getattr(line, field) in values]
-            return ast.copy_location(ast.Call(
-                func=ast.Name(id="_sum", ctx=ast.Load()), args=[ast.Tuple(elts=terms, ctx=ast.Load())],
-                keywords=[]), node)
-        node.args = [self.visit(arg) for arg in node.args]
-        if name not in FUNCTION_NAMES:  # checked by the compiler; a tree altered since gets no function
-            name = "unknown"
-        self.used.add(f"f_{name}")
-        node.func = ast.Name(id=f"f_{name}", ctx=ast.Load())
         return node
 
 
@@ -274,16 +228,21 @@ class FastRuleset:
 
         def rounded(formula, target):
             tree = formula.tree
+            signed = formula.gives != "amount"  # else below zero is E411 (plan.check_amount), before rounding
             if isinstance(tree, ast.Name) and tree.id[1:].isdigit():
                 slot = plan.slots[int(tree.id[1:])]
-                if slot.kind == "parameter" and self._roundable(slot.name):
+                if slot.kind == "parameter" and self._roundable(slot.name) and (
+                        signed or self._never_negative(slot.name)):
                     if slot.name not in self._rounded_names:
                         self._rounded_names.append(slot.name)
                     return [(f"{target} = _r[{self._rounded_names.index(slot.name)}]", formula, None)]
             if _Generate(names, decimal_slots, set()).is_decimal(tree):
-                return [(f"_t = {code(formula)}", formula, None),
+                return [(f"_t = {code(formula)}", formula, None)] + (
+                    [] if signed else [("if _t < _ZERO: _amount(_t)", formula, None)]) + [
                         (f"{target} = _t.quantize(_quantum, _HALF_UP)", formula, _MONEY)]
-            return [(f"_t = {code(formula)}", formula, None),
+            return [(f"_t = {code(formula)}", formula, None)] + (
+                [] if signed else [("if (_type(_t) is _Decimal or _type(_t) is _int) and _t < 0: _amount(_t)",
+                                    formula, None)]) + [
                     (f"{target} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t)",
                      formula, _MONEY)]
 
@@ -379,6 +338,12 @@ class FastRuleset:
         except ExpressionFailure:
             return False
         return True
+
+    def _never_negative(self, name) -> bool:
+        """Whether a parameter is not below zero for any taille (then, as an amount, it needs no check)."""
+        parameter = self.ruleset.parameters[name]
+        return not any(type(value) in (int, Decimal) and value < 0
+                       for value in (parameter.value_for(size) for size in self._tailles()))
 
     def _rounded_for(self, size):
         quantum = self.plan.quantum
@@ -526,8 +491,3 @@ class FastTimeline:
         amounts, _ = combine(year, parts)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return ruleset, FastResult(held.size, year.number, amounts, total)
-
-
-def _copy(node):
-    """A deep copy of a checked tree, so that the rewrite never touches the compiled ruleset."""
-    return copy.deepcopy(node)

@@ -5,8 +5,8 @@ contract year and simpleeval for each payment rule of each line: right for one C
 and its explanations, too slow for a national sample over ten years and many
 variants. This module walks the same contract years, parts and payment rules, with
 the amounts of the fast evaluation path (:class:`fastpath.FastRuleset`) and the
-payment rules' checked formulas compiled once into Python functions the way the
-fast path compiles the lines (same rewrite, no builtins).
+payment rules' checked formulas resolved by the plan and written by the fast path's one
+generator, as the lines are (no builtins).
 
 It keeps no explanations, warnings or obligations. Its amounts are those of the
 reference calendar to the cent: a test runs both on the national sample and on
@@ -18,6 +18,7 @@ it; if the reference then succeeds, the disagreement is raised, never hidden.
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import datetime
 import decimal
@@ -27,8 +28,9 @@ from .compiler import MISSION_NAMES
 from .diagnostic import InputError
 from .evaluate import mission_names
 from .expressions import DECIMAL_CONTEXT
-from .fastpath import _HELPERS, FastRuleset, _copy, _Names, _Rewrite
+from .fastpath import _HELPERS, FastRuleset, _Generate, _Names
 from .helpers import PURE_FUNCTIONS, check_shares
+from .plan import formula_of
 from .profile import Profile, profile_functions, profile_names
 from .ruleset import Definition, Ruleset
 from .timeline import combine, contract_years_of, time_names
@@ -38,33 +40,38 @@ __all__ = ["FastCalendar", "FastPathUnsupported", "fast_calendar"]
 _ZERO = Decimal(0)
 _MISSION_FIELDS = MISSION_NAMES
 _BOUND = "\0mission"  # the mission whose names an environment holds (no formula can spell it)
+_YEAR = "\0year"  # the contract year it was evaluated in (its rates are read by contract and year)
 
 
 class FastPathUnsupported(Exception):
     """A ruleset uses something the fast calendar does not compute (say so; use the reference path)."""
 
 
-def _compile(expression, ruleset: Ruleset, label: str):
+def _compile(expression, ruleset: Ruleset, label: str, path):
     """A checked formula as a Python function of the names it reads (a dict).
 
-    Returns the function and the names it reads; a function that reads the profile
-    (``mission_started``...) is read from the dict as ``f_<name>``. As in the fast
-    path, the generated code spells no user text: names and constants travel as data.
+    The formula is resolved by the plan (:func:`plan.formula_of`) and written by the fast
+    path's one generator (:class:`fastpath._Generate`), as the lines are. Returns the function
+    and the names it reads; a function that reads the profile (``mission_started``...) is read
+    from the dict as ``f_<name>``. The generated code spells no user text: names and constants
+    travel as data.
     """
+    formula = formula_of(ruleset, expression, path[-1], "value", label, path)
     names = _Names()
     used: set = set()
-    tree = _Rewrite(None, ruleset, names, used).visit(_copy(expression.node))
+    body = ast.unparse(_Generate(names, set(), used).visit(copy.deepcopy(formula.tree)))
+    slots = {slot.index: slot for slot in formula.slots}
     prologue, read = [], set()
-    for (prefix, key), generated in list(names.slots.items()):
-        if prefix != "v":
+    for index in sorted(used):
+        slot = slots[index]
+        if slot.kind == "maximum":
             raise FastPathUnsupported(f"{label} reads the maxima of lines (sum_maxima)")
-        prologue.append(f"{generated} = _names[{names.constant(key)}]")
-        read.add(key)
-    for target in sorted(t for t in used if t.startswith("f_") and t[2:] not in PURE_FUNCTIONS):
-        prologue.append(f"{target} = _names[{names.constant(target)}]")
-        read.add(target)
-    source = "def _f(_names):\n" + "".join(f"    {line}\n" for line in prologue) + \
-        f"    return {ast.unparse(tree)}\n"
+        prologue.append(f"v{index} = _names[{names.constant(slot.name)}]")
+        read.add(slot.name)
+    for function in sorted(f for f in formula.functions if f not in PURE_FUNCTIONS):
+        prologue.append(f"f_{function} = _names[{names.constant('f_' + function)}]")
+        read.add(f"f_{function}")
+    source = "def _f(_names):\n" + "".join(f"    {line}\n" for line in prologue) + f"    return {body}\n"
     namespace = {"__builtins__": {}, **_HELPERS, **names.constants,
                  **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()}}
     exec(compile(source, "<payment rule>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
@@ -81,11 +88,14 @@ class _FastText:
         definitions = {item.name for item in ruleset.order if isinstance(item, Definition)}
         self.rules = []
         for rule in ruleset.payments:
-            when = _compile(rule.when, ruleset, f"payment rule {rule.id}.when") if rule.when is not None else None
+            when = (_compile(rule.when, ruleset, f"payment rule {rule.id}.when", rule.path + ("when",))
+                    if rule.when is not None else None)
             installments = [(installment.label,
-                             _compile(installment.share, ruleset, f"payment rule {rule.id}.share"),
-                             _compile(installment.due, ruleset, f"payment rule {rule.id}.due"))
-                            for installment in rule.installments]
+                             _compile(installment.share, ruleset, f"payment rule {rule.id}.share",
+                                      rule.path + ("installments", index, "share")),
+                             _compile(installment.due, ruleset, f"payment rule {rule.id}.due",
+                                      rule.path + ("installments", index, "due")))
+                            for index, installment in enumerate(rule.installments)]
             self.rules.append((rule, frozenset(rule.volets), when, installments))
         read = set()
         for _, _, when, installments in self.rules:
@@ -98,7 +108,7 @@ class _FastText:
         if read & definitions:
             for item in ruleset.order:
                 if isinstance(item, Definition):
-                    function = _compile(item.expression, ruleset, f"definition {item.name}")
+                    function = _compile(item.expression, ruleset, f"definition {item.name}", item.path)
                     self.definitions.append((item.name, item.mission, function))
                 else:
                     self.definitions.append((None, item.mission, None))
@@ -127,8 +137,8 @@ class _FastText:
         names["taille"] = size
         names.update({line_id: amounts.get(line_id, _ZERO) for line_id in self.lines})
         if self.definitions:
-            number = year.number if year else None
-            names.update({f"f_{name}": function for name, function in profile_functions(profile, number).items()})
+            key = year.key if year else None
+            names.update({f"f_{name}": function for name, function in profile_functions(profile, key).items()})
             with decimal.localcontext(DECIMAL_CONTEXT):
                 for name, mission, function in self.definitions:
                     # As the reference: an item binds its mission's names, and they stay bound.
@@ -139,6 +149,7 @@ class _FastText:
         if self.last_mission is not None:
             names.update(mission_names(profile, self.last_mission, year))
         names[_BOUND] = self.last_mission
+        names[_YEAR] = year
         return names
 
     def bind(self, names: dict, profile: Profile, line) -> None:
@@ -273,15 +284,7 @@ class FastCalendar:
 
 def _year_of(names: dict):
     """The contract year an environment was evaluated in, as :func:`mission_names` takes it."""
-    number = names.get("contract_year")
-    if number is None:
-        return None
-    return _Year(number)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Year:
-    number: int
+    return names.get(_YEAR)
 
 
 def fast_calendar() -> FastCalendar:

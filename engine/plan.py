@@ -16,7 +16,8 @@ ruleset (:func:`plan_of`) and holds:
   other (a backend decides how to skip what it guards);
 * the **rounding points** (a line's amount and maximum, to the ruleset's quantum:
   :func:`to_money`), and the **result checks** of each formula's kind (a condition gives
-  true or false, an amount a number, runs_from a date or None);
+  true or false, an amount a number, never below zero unless the line is a clawback
+  (:func:`check_amount`), runs_from a date or None);
 * for each formula, what a diagnostic needs: its path, its text and where it stands in its
   file, so that every backend reports a failing formula the same way
   (:meth:`Formula.failure`), without the document.
@@ -34,7 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, format_path, msg
 from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, failure_of
-from .helpers import LINE_FUNCTIONS
+from .helpers import LINE_FUNCTIONS, non_negative
 from .names import BASIS_NAMES, FUNCTION_KINDS, READABLE
 from .ruleset import Definition, FundingLine, Ruleset
 
@@ -45,11 +46,13 @@ __all__ = [
     "ObligationStep",
     "Plan",
     "plan_of",
+    "formula_of",
     "to_money",
     "check_condition",
     "check_day",
     "check_date",
     "check_number",
+    "check_amount",
     "SUM",
 ]
 
@@ -82,7 +85,7 @@ class Formula:
     reads: dict  # name as written -> Slot (a trace shows them by name)
     slots: tuple  # the slots it reads, in order, those of expanded sums included
     functions: frozenset  # the functions it calls (profile-bound ones among them)
-    gives: str  # value | condition | money | day | date | date_or_none | number
+    gives: str  # value | condition | amount (money, not below zero) | money | day | date | date_or_none | number
     subject: str  # "line", "item" or "basis": how a failure names it
     name: str  # the line or item id
     path: tuple
@@ -203,6 +206,26 @@ def check_number(value):
     raise ExpressionFailure("E402", msg("taille.basis gives {value}, not a number", value=describe_value(value)))
 
 
+def check_amount(value):
+    """A line's amount as its formula gives it, before rounding: below zero is refused (E411)
+    unless the line says ``clawback: true``; what is no number is left to :func:`to_money`.
+    The one check of a negative amount, on every backend: the reference and the fast path call
+    it on each amount formula that ``gives`` "amount" (a line that is no clawback; a clawback's
+    gives "money"); the vectorised backend hands the rows it finds below zero to the scalar path,
+    which raises this diagnostic.
+
+    >>> check_amount(Decimal("12.5"))
+    Decimal('12.5')
+    >>> try:
+    ...     check_amount(-1)
+    ... except ExpressionFailure as failure:
+    ...     print(failure.code)
+    E411
+    """
+    # The message is the one of the language's non_negative(x), which an analyst may call too.
+    return non_negative(value)
+
+
 class _Builder:
     def __init__(self, ruleset: Ruleset):
         self.ruleset = ruleset
@@ -315,7 +338,7 @@ class _Builder:
                 return self.formula(expression, field, gives, "line", line.id, line.mission, line.path + (field,))
 
             when = formula("when", "condition")
-            amount = formula("amount", "money")
+            amount = formula("amount", "money" if line.clawback else "amount")
             maximum = formula("maximum", "money")
             runs_from = formula("runs_from", "day")
             started = None
@@ -353,3 +376,10 @@ def plan_of(ruleset: Ruleset) -> Plan:
     if plan is None:
         plan = _PLANS[ruleset] = _Builder(ruleset).build()
     return plan
+
+
+def formula_of(ruleset: Ruleset, expression, field: str, gives: str, name: str, path) -> Formula:
+    """One checked formula of ``ruleset`` outside its steps (a payment rule's), resolved as the
+    steps' are, to slots of its own: a mission field reads the mission the caller binds
+    (a slot of kind "unknown" named by the field), a line the line's amount."""
+    return _Builder(ruleset).formula(expression, field, gives, "item", name, None, path)

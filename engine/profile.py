@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from .diagnostic import Diagnostic, InputError, msg, suggest
 from .schema import schema_diagnostics
+from .timeline import year_key
 from .yaml_loader import Document, load_document
 
 __all__ = [
     "Profile", "MissionState", "Indicator", "Crisis", "load_profile", "validate_profile", "compile_profile",
     "unknown_missions",
+    "parse_year_key",
     "profile_functions",
     "profile_names",
 ]
@@ -25,10 +27,12 @@ class Indicator:
     id: str
     label: str | None
     tiers: tuple  # (min or None, max or None, amount), both bounds included
-    measured: dict  # contract year -> value
+    measured: dict  # contract year's key (timeline.year_key) -> value
 
-    def earned_in(self, year: int):
+    def earned_in(self, year):
         """The euros of the tier the year's value falls in; None when nothing was measured.
+
+        ``year`` is the contract year's key (:func:`~.timeline.year_key`).
 
         >>> ald = Indicator("ald", None, ((None, 50, Decimal(9000)), (51, 100, Decimal(6000))), {1: 45, 2: 120})
         >>> ald.earned_in(1), ald.earned_in(2), ald.earned_in(3)
@@ -47,12 +51,27 @@ class Indicator:
 class MissionState:
     started: datetime.date | None
     deployed: datetime.date | None
-    achievement: dict  # contract year (int) -> Decimal 0..1
+    # The contract year's key (timeline.year_key: k for the first contract, (n, k) for contract n)
+    # -> Decimal 0..1.
+    achievement: dict
     indicators: tuple = ()  # Indicator
+    otherwise: Decimal | None = None  # the rate of a year the map does not give (a budget's assumption)
 
-    def indicators_earned(self, year: int | None):
-        """The sum of the tiers reached in a contract year, or None when the profile measures
-        no indicator of this mission for that year (the rate of achievement then applies)."""
+    def rate(self, year) -> Decimal | None:
+        """The rate of achievement of a contract year (its key), or None when none is given.
+
+        >>> state = MissionState(None, None, {1: Decimal("0.8"), (2, 1): Decimal("0.5")})
+        >>> state.rate(1), state.rate((2, 1)), state.rate((2, 2))
+        (Decimal('0.8'), Decimal('0.5'), None)
+        """
+        if year is None:
+            return None
+        found = self.achievement.get(year)
+        return found if found is not None else self.otherwise
+
+    def indicators_earned(self, year):
+        """The sum of the tiers reached in a contract year (its key), or None when the profile
+        measures no indicator of this mission for that year (the rate of achievement then applies)."""
         if year is None:
             return None
         earned = [e for e in (i.earned_in(year) for i in self.indicators) if e is not None]
@@ -101,6 +120,19 @@ def _date(value):
     return datetime.date.fromisoformat(value) if value is not None else None
 
 
+def parse_year_key(text: str):
+    """The key of a contract year as a profile writes it (the schema checked its shape).
+
+    ``k`` is year k of the first contract, ``n.k`` year k of contract n (see
+    :func:`~.timeline.year_key`).
+
+    >>> parse_year_key("3"), parse_year_key("1.3"), parse_year_key("2.1")
+    (3, 3, (2, 1))
+    """
+    contract, _, number = str(text).rpartition(".")
+    return year_key(int(contract) if contract else None, int(number))
+
+
 def load_profile(filename, display_name: str | None = None, known_missions=None) -> Profile:
     """Read, validate and compile a profile file; raise InputError with every problem."""
     document = load_document(filename, display_name)
@@ -119,6 +151,7 @@ def validate_profile(document: Document, known_missions=None) -> list:
     problems = schema_diagnostics(document, "profile")
     if not problems:
         problems += _contract_order(document)
+        problems += _years_given_twice(document)
     if known_missions is not None:
         problems += unknown_missions(document, known_missions)
     return sorted(problems, key=lambda d: (d.line or 0, d.column or 0))
@@ -133,11 +166,11 @@ def compile_profile(document: Document) -> Profile:
         missions[mission_id] = MissionState(
             started=_date(state.get("started")),
             deployed=_date(state.get("deployed")),
-            achievement={int(k): Decimal(v) for k, v in (state.get("achievement") or {}).items()},
+            achievement={parse_year_key(k): Decimal(v) for k, v in (state.get("achievement") or {}).items()},
             indicators=tuple(
                 Indicator(item["id"], item.get("label"),
                           tuple((t.get("min"), t.get("max"), Decimal(t["amount"])) for t in item["tiers"]),
-                          {int(k): v for k, v in item["measured"].items()})
+                          {parse_year_key(k): v for k, v in item["measured"].items()})
                 for item in state.get("indicators") or []),
         )
     crises = tuple(
@@ -179,6 +212,27 @@ def _contract_order(document: Document) -> list[Diagnostic]:
     return problems
 
 
+def _years_given_twice(document: Document) -> list[Diagnostic]:
+    """E330: one contract year written twice in a map of rates or measures (``3`` and ``1.3``)."""
+    problems = []
+    for mission_id, state in (document.data.get("missions") or {}).items():
+        state = state or {}
+        tables = [(("missions", mission_id, "achievement"), state.get("achievement") or {})]
+        tables += [(("missions", mission_id, "indicators", index, "measured"), item.get("measured") or {})
+                   for index, item in enumerate(state.get("indicators") or [])]
+        for path, table in tables:
+            seen: dict = {}
+            for text in table:
+                key = parse_year_key(text)
+                if key in seen:
+                    problems.append(document.diagnostic("E330", msg(
+                        "contract year {key} is given twice, as '{first}' and as '{second}' ('{number}' is a year of "
+                        "the first contract, 'n.{number}' of contract n)", key=text, first=seen[key], second=text,
+                        number=key if isinstance(key, int) else key[1]), path + (text,), key=True))
+                seen.setdefault(key, text)
+    return problems
+
+
 def unknown_missions(document: Document, known) -> list[Diagnostic]:
     """E208 for each mission id of a profile document that no text in play knows.
 
@@ -203,15 +257,21 @@ def unknown_missions(document: Document, known) -> list[Diagnostic]:
     return problems
 
 
-def profile_functions(profile: Profile, year_number: int | None) -> dict:
-    """The functions a formula may call that read the profile, for one contract year."""
+def profile_functions(profile: Profile, year) -> dict:
+    """The functions a formula may call that read the profile, for one contract year.
+
+    ``year`` is the contract year's key (:func:`~.timeline.year_key`), or None outside a
+    contract: ``mission_achievement(m, k)`` reads year k of the same contract.
+    """
     missions = profile.missions
+    contract = year[0] if isinstance(year, tuple) else None
 
     def achievement_of(mission, number=None):
         state = missions.get(mission)
         if state is None:
             return Decimal(0)
-        return state.achievement.get(number if number is not None else year_number, Decimal(0))
+        found = state.rate(year_key(contract, number) if number is not None else year)
+        return found if found is not None else Decimal(0)
 
     return {
         "mission_started": lambda m: missions[m].started if m in missions else None,

@@ -132,6 +132,7 @@ class FundingLine:
     note: str | None
     path: tuple
     runs_from: Expression | None = None  # the day its amount accrues from, in its contract year
+    clawback: bool = False  # its amount may be negative (money paid back); else below zero is E411
 
     @property
     def name(self) -> str:

@@ -245,8 +245,8 @@ def _plain_pattern(pattern: str) -> str:
 
 def _property_names_hint(schema):
     pattern = _plain_pattern(schema.get("pattern") or "")
-    if pattern == "^[1-5]$":
-        return msg(" (contract years are 1 to 5)")
+    if pattern == "^(?:[1-9][0-9]?\\.)?[1-5]$":
+        return msg(" (contract years are 1 to 5; year k of a later contract n is n.k, e.g. 2.1)")
     if pattern == "^[1-9]$":
         return msg(" (expected a taille: 1, 2, 3 ...)")
     if pattern:

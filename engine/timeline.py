@@ -26,16 +26,17 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+import math
+from decimal import Decimal
+from fractions import Fraction
 
 from .diagnostic import msg
 from .expressions import DECIMAL_CONTEXT
 from .helpers import add_years
 
-__all__ = ["Contract", "ContractYear", "Segment", "Timeline", "contract_on", "contract_year_on",
+__all__ = ["Contract", "ContractYear", "year_key", "Segment", "Timeline", "contract_on", "contract_year_on",
            "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "RENEWAL_ASSUMPTION"]
 
-_ZERO = Decimal(0)
 _ONE_DAY = datetime.timedelta(days=1)
 
 RENEWAL_ASSUMPTION = msg("renewal assumed (--assume-renewal): a new contract of the same length at each end "
@@ -52,12 +53,30 @@ class Contract:
     assumed: bool = False  # True when it comes from the renewal assumption, not the profile
 
 
+def year_key(contract: int | None, number: int):
+    """The key of year ``number`` of contract ``contract`` in a profile's rates and measures.
+
+    A profile writes year k of its first contract ``k`` (as it always has) and year k of
+    contract n ``n.k`` (``2.1``: the first year of the second contract); the keys are
+    ``k`` and ``(n, k)``, so that a later contract never reads the first one's figures.
+
+    >>> year_key(1, 3), year_key(None, 3), year_key(2, 1)
+    (3, 3, (2, 1))
+    """
+    return number if contract is None or contract <= 1 else (contract, number)
+
+
 @dataclasses.dataclass(frozen=True)
 class ContractYear:
     number: int  # within its contract, from 1
     start: datetime.date
     end: datetime.date  # last day, included
     contract: Contract | None = None
+
+    @property
+    def key(self):
+        """This year's key in a profile's achievement rates and indicator measures (:func:`year_key`)."""
+        return year_key(self.contract.number if self.contract is not None else None, self.number)
 
 
 def contract_on(signatures, day: datetime.date, years: int | None, renewal: bool = False) -> Contract | None:
@@ -274,8 +293,9 @@ def _days(a: datetime.date, b: datetime.date) -> int:
     return (b - a).days + 1
 
 
-def _weight(runs_from, start, end, part_start, part_end) -> Decimal:
-    """The share of a line's year amount, as computed under one text, that falls in one part.
+def _running(runs_from, start, end, part_start, part_end) -> tuple[int, int]:
+    """``(running, days)``: the share of a line's year amount, as computed under one text,
+    that falls in one part, as the exact ratio ``running / days``.
 
     A line runs from the year's start, or from the day it accrues from when that is
     later (``runs_from`` in the ruleset, by default its mission's start: its amount is
@@ -285,26 +305,74 @@ def _weight(runs_from, start, end, part_start, part_end) -> Decimal:
     """
     runs_from = max(start, runs_from) if runs_from is not None else start
     if runs_from > end:
-        return Decimal(1)
+        return 1, 1
     first = max(part_start, runs_from)
     running = _days(first, part_end) if first <= part_end else 0
-    return Decimal(running) / Decimal(_days(runs_from, end))
+    return running, _days(runs_from, end)
 
 
 def part_weights(reads, lines, start, end, part_start, part_end) -> dict:
-    """Each line's share of one part (see :func:`_weight`); ``lines`` is (id, amount, runs_from).
+    """Each line's share of one part (see :func:`_running`); ``lines`` is (id, amount, runs_from).
 
     A line computed from other lines (an uplift on the missions, say) accrues as they
     do: its share is the average of theirs, weighted by their amounts in this part.
+    The shares are exact ratios, given as Decimals (28 significant digits).
     """
-    weights = {line_id: _weight(runs_from, start, end, part_start, part_end) for line_id, _, runs_from in lines}
-    amounts = {line_id: amount for line_id, amount, _ in lines}
+    ratios = {line_id: _running(runs_from, start, end, part_start, part_end) for line_id, _, runs_from in lines}
+    common = math.lcm(*(days for _, days in ratios.values()))
+    scale = _scale(amount for _, amount, _ in lines)
+    units = {line_id: _units(amount, scale) for line_id, amount, _ in lines}
+    return {line_id: _decimal(numerator, denominator) for line_id, (numerator, denominator)
+            in _shares(reads, lines, ratios, units, common).items()}
+
+
+def _shares(reads, lines, ratios, units, common) -> dict:
+    """Each line's share of one part as an exact ``(numerator, denominator)``.
+
+    ``ratios`` gives each line's ``(running, days)`` (:func:`_running`), ``common`` a
+    multiple of every ``days``, ``units`` each line's amount in the part as an integer:
+    a plain share is ``(running * common / days, common)``, a line computed from other
+    lines takes the average of their shares weighted by these amounts.
+    """
+    found = {line_id: (running * (common // days), common) for line_id, (running, days) in ratios.items()}
     for line_id, _, _ in lines:
-        sources = [other for other in reads.get(line_id, ()) if other in amounts and other != line_id]
-        total = sum((amounts[other] for other in sources), _ZERO)
+        sources = [other for other in reads.get(line_id, ()) if other in units and other != line_id]
+        if not sources:
+            continue
+        total = sum(units[other] for other in sources)
         if total:
-            weights[line_id] = sum((amounts[other] * weights[other] for other in sources), _ZERO) / total
-    return weights
+            # The sources' shares are plain (over ``common``) unless a source is itself computed
+            # from others: then the exact sum is taken.
+            weighted = sum(Fraction(units[other] * found[other][0], found[other][1]) for other in sources)
+            share = weighted / total
+            found[line_id] = (share.numerator, share.denominator)
+    return found
+
+
+def _scale(amounts, digits: int = 0) -> int:
+    """The number of decimal places that writes every amount as an integer (at least ``digits``)."""
+    for amount in amounts:
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > digits:
+            digits = -exponent
+    return digits
+
+
+def _units(amount: Decimal, scale: int) -> int:
+    """``amount`` as an integer number of 10**-scale (exact: ``scale`` comes from :func:`_scale`)."""
+    numerator, denominator = amount.as_integer_ratio()
+    return numerator * (10 ** scale // denominator)
+
+
+def _decimal(numerator: int, denominator: int) -> Decimal:
+    return DECIMAL_CONTEXT.divide(Decimal(numerator), Decimal(denominator))
+
+
+def _round_half_up(value: Fraction) -> int:
+    """``value`` rounded to an integer, half away from zero (Decimal's ROUND_HALF_UP)."""
+    if value < 0:
+        return -_round_half_up(-value)
+    return math.floor(value + Fraction(1, 2))
 
 
 def combine(year: ContractYear, parts) -> tuple[dict, list]:
@@ -312,16 +380,49 @@ def combine(year: ContractYear, parts) -> tuple[dict, list]:
 
     ``parts`` is ``[(segment, lines)]`` with ``lines`` the ``(id, amount, runs_from)`` of
     the lines that apply when the segment's ruleset is evaluated on its first day.
-    Returns ``(amounts, shares)``: amounts rounded half up to the first ruleset's
-    quantum, and for each part a dict line id -> (its amount there, its share).
+    Returns ``(amounts, shares)``: for each part a dict line id -> (its amount there, its
+    share), and the amounts, which add up exactly to the year's total.
+
+    What is rounded where (DESIGN.md § Time, "the entitlement of contract year k is one
+    figure"): each line's amount in each part is what its text's own formulas and
+    rounding give; each line counts each part for its share (an exact ratio of days),
+    and these products are added exactly, with no rounding, into each line's exact year
+    amount. The year's total is the sum of these exact amounts, rounded **once**, half
+    up, to the first ruleset's quantum. The lines then share that total out: each gets
+    its exact amount rounded down to the quantum, and the quanta left over (never more
+    than the number of lines) go one each to the lines with the largest remainders,
+    the earlier line first on equal remainders (lines in the order met: the first
+    part's, then those a later part adds). So the lines add up to the total to the
+    cent, and a total that is at least another figure on the cent, exactly, stays at
+    least that figure once rounded (a guarantee that no CPTS loses holds to the cent).
     """
-    amounts: dict = {}
-    shares = []
-    for segment, lines in parts:
-        weights = part_weights(segment.ruleset.reads, lines, year.start, year.end, segment.start, segment.end)
-        shares.append({line_id: (amount, weights[line_id]) for line_id, amount, _ in lines})
-        for line_id, amount, _ in lines:
-            amounts[line_id] = amounts.get(line_id, _ZERO) + amount * weights[line_id]
     quantum = parts[0][0].ruleset.quantum
-    rounded = {k: v.quantize(quantum, rounding=ROUND_HALF_UP, context=DECIMAL_CONTEXT) for k, v in amounts.items()}
-    return rounded, shares
+    digits = -quantum.as_tuple().exponent
+    scale = _scale((amount for _, lines in parts for _, amount, _ in lines), digits)
+    ratios = [{line_id: _running(runs_from, year.start, year.end, segment.start, segment.end)
+               for line_id, _, runs_from in lines} for segment, lines in parts]
+    common = math.lcm(*(days for part in ratios for _, days in part.values()))
+    # Each line's exact year amount, over ``denominator`` units of 10**-scale: an integer
+    # numerator for a line counted by days, a Fraction for one averaged over other lines.
+    denominator = common * 10 ** (scale - digits)  # in quanta
+    exact: dict = {}
+    shares = []
+    for (segment, lines), part in zip(parts, ratios):
+        units = {line_id: _units(amount, scale) for line_id, amount, _ in lines}
+        weights = _shares(segment.ruleset.reads, lines, part, units, common)
+        shares.append({line_id: (amount, _decimal(*weights[line_id])) for line_id, amount, _ in lines})
+        for line_id, _, _ in lines:
+            numerator, over = weights[line_id]
+            value = units[line_id] * numerator if over == common else Fraction(units[line_id] * numerator * common,
+                                                                                  over)
+            exact[line_id] = exact.get(line_id, 0) + value
+    total = _round_half_up(Fraction(sum(exact.values()), denominator))
+    floors, remainders = {}, []
+    for position, (line_id, value) in enumerate(exact.items()):
+        floors[line_id], remainder = divmod(value, denominator)  # remainder in [0, denominator)
+        floors[line_id] = int(floors[line_id])
+        remainders.append((-remainder, position, line_id))
+    left = total - sum(floors.values())
+    for _, _, line_id in sorted(remainders)[:left]:
+        floors[line_id] += 1
+    return {line_id: Decimal(units).scaleb(-digits) for line_id, units in floors.items()}, shares

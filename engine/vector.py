@@ -758,7 +758,8 @@ class _Columns:
         return self.to_quantum(value, quantum, active, down)[1]
 
     def call_non_negative(self, args, active):
-        """Every line's amount passes through it (unless a clawback): below zero is E411."""
+        """Below zero is E411: the rows are handed to the scalar path, whose plan.check_amount says it
+        (a line's amount, unless a clawback, and the language's non_negative(x))."""
         (value,) = [self.expr(a, active) for a in args] if len(args) == 1 else (None,)
         if value is None:
             raise VectorRefused(msg("a call with {count} arguments is not vectorised", count=len(args)))
@@ -915,7 +916,8 @@ class _Columns:
                 on = condition.b
             else:
                 on = everyone
-            amount = self.money(self.expr(line.amount.node, on), on, "amount")
+            amount = self.money(self.expr(line.amount.node, on) if line.clawback else  # plan.check_amount's rows:
+                                self.call_non_negative([line.amount.node], on), on, "amount")
             if line.maximum is None:
                 maximum = amount
             elif line.id in self.maxima_read:
@@ -1002,11 +1004,11 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
     missions = {}
     for mission in ruleset.missions:
         states = [p.missions.get(mission) for p, _, _ in rows]
-        numbers = [y.number if y else None for y in years]
+        numbers = [y.key if y else None for y in years]  # the rates' keys: contract and year
         missions[mission] = {
             "started": _nullable_days([s.started if s else None for s in states], size),
             "deployed": _nullable_days([s.deployed if s else None for s in states], size),
-            "achievement": _numbers([(s.achievement.get(k) if s is not None and k is not None else None) or Decimal(0)
+            "achievement": _numbers([(s.rate(k) if s is not None else None) or Decimal(0)
                                      for s, k in zip(states, numbers)], size),
             "indicators_earned": _numbers([s.indicators_earned(k) if s is not None else None
                                            for s, k in zip(states, numbers)], size, nullable=True),
@@ -1437,11 +1439,12 @@ class VectorTimeline:
     def _combine(year, parts, columns, totals, sizes, index, held):
         """:func:`~.timeline.combine` over the variants of one cut year, as columns.
 
-        Each line counts each part for the share of its running days (:func:`~.timeline._weight`);
+        Each line counts each part for the share of its running days (:func:`~.timeline._running`);
         a line computed from other lines, the average of theirs weighted by their amounts there
-        (:func:`~.timeline.part_weights`). Floats with error bounds as in :class:`_Columns`:
-        returns the variants whose every rounding is vouched for (their totals and tailles are
-        written); the others are combined row by row, in Decimal, by the caller.
+        (:func:`~.timeline.part_weights`); the year's total is their sum, rounded once. Floats
+        with error bounds as in :class:`_Columns`: returns the variants whose rounding of the
+        total is vouched for (their totals and tailles are written); the others are combined
+        row by row, exactly, by the caller.
         """
         V = totals.shape[0]
         start, end = year.start.toordinal(), year.end.toordinal()
@@ -1478,15 +1481,22 @@ class VectorTimeline:
                 product = amount * weights[line_id]
                 acc[line_id] = acc.get(line_id, 0.0) + product
                 err[line_id] = err.get(line_id, 0.0) + np.abs(amount) * errors[line_id] + np.abs(product) * (2 * EPS)
-        total = np.zeros(V)
+        # The year's total is the lines' exact amounts added, rounded once (timeline.combine): the
+        # sum's error is the lines' errors plus one rounding per addition, on at most the sum of
+        # the magnitudes.
+        exact = np.zeros(V)
+        bound = np.zeros(V)
+        magnitudes = np.zeros(V)
         for line_id, value in acc.items():
-            bound = (err[line_id] + np.abs(value) * (2 * EPS)) * (1 + EPS)
-            magnitude = np.abs(value)
-            units = np.floor(magnitude + 0.5)
-            distance = magnitude + 0.5 - units
-            sure &= (np.minimum(distance, 1 - distance) > bound) & (magnitude < EXACT)
-            total += np.copysign(units, value)
-        sure &= np.abs(total) < EXACT
+            exact += value
+            bound += err[line_id]
+            magnitudes += np.abs(value)
+        bound = (bound + magnitudes * ((len(acc) + 2) * EPS)) * (1 + EPS)
+        magnitude = np.abs(exact)
+        units = np.floor(magnitude + 0.5)
+        distance = magnitude + 0.5 - units
+        sure &= (np.minimum(distance, 1 - distance) > bound) & (magnitudes < EXACT)
+        total = np.copysign(units, exact)
         totals[sure, index] = total[sure].astype(np.int64)
         sizes[sure, index] = columns[held]["size"][sure]
         return sure

@@ -162,3 +162,142 @@ def test_add_months_refuses_a_fraction_of_a_month():
 ])
 def test_add_years_clamps_29_february(day, years, expected):
     assert add_years(day, years) == expected
+
+
+# -- later contracts read their own achievements -------------------------------------------------
+#
+# A profile writes year k of its first contract ``k`` and year k of contract n ``n.k``: contract
+# 2's year 1 never reads contract 1's year 1 (it did until issue 13: the map was keyed by the
+# year's number alone, which starts again at 1 in each contract).
+#
+# A taille-2 CPTS (60 000 inhabitants) under avenant 2 (FACTS.md §4.1, taille 2): fonctionnement
+# 60 000; accès aux soins 70 000 fixed + 30 000 variable; parcours 35 000 + 35 000. On 2025-06-01
+# it is in year 1 of its second contract (signed 2024-10-01):
+#   accès aux soins variable  30 000 x 0.9 (2.1: contract 2, year 1)  = 27 000
+#   parcours variable         nothing given for contract 2 -> 0, W002 naming the contract
+#                             (it read contract 1's 0.4 -> 14 000 before)
+#   total 60 000 + 70 000 + 27 000 + 35 000 + 0                       = 192 000
+# On 2020-06-01, year 1 of the first contract, aci-2019 (FACTS.md §4.2, taille 2: accès aux soins
+# variable 40 000): 40 000 x 0.5 (key 1)                              = 20 000.
+
+from decimal import Decimal  # noqa: E402
+
+from aci_rules.engine.budget import Assumptions, apply_assumptions  # noqa: E402
+from aci_rules.engine.evaluate import assess  # noqa: E402
+from aci_rules.engine.fastpath import FastTimeline  # noqa: E402
+from aci_rules.engine.library import Library  # noqa: E402
+from aci_rules.engine.profile import compile_profile, profile_functions, validate_profile  # noqa: E402
+from aci_rules.engine.yaml_loader import parse_document  # noqa: E402
+
+TWO_CONTRACTS = """\
+name: CPTS à deux contrats
+population: 60000
+contract_signed: 2019-10-01
+contracts: [{signed: 2024-10-01}]
+missions:
+  acces_soins: {started: 2019-10-01, achievement: {1: 0.5, 2.1: 0.9}}
+  parcours: {started: 2019-10-01, achievement: {1: 0.4}}
+"""
+
+
+def _two_contracts(text=TWO_CONTRACTS):
+    document = parse_document(text.encode("utf-8"), "profil.yaml")
+    assert validate_profile(document) == []
+    return compile_profile(document)
+
+
+def _lines(result):
+    return {line.id: line.amount for line in result.lines}
+
+
+@pytest.mark.parametrize("renewal", [False, True])
+def test_the_second_contract_reads_its_own_rates_on_every_backend(renewal):
+    text = TWO_CONTRACTS if not renewal else TWO_CONTRACTS.replace("contracts: [{signed: 2024-10-01}]\n", "")
+    profile = _two_contracts(text)
+    timeline = Library().timeline(None, renewal=renewal)  # contract 2 stated, or assumed on 2024-10-01
+    day = D(2025, 6, 1)
+    result = assess(timeline, profile, day)
+    assert (result.contract_year.contract.number, result.contract_year.number) == (2, 1)
+    lines = _lines(result)
+    assert lines["acces_soins_variable"] == Decimal("27000.00")
+    assert lines["parcours_variable"] == Decimal("0.00")
+    assert result.total == Decimal("192000.00")
+    warnings = [w for w in result.warnings if w.code == "W002"]
+    assert len(warnings) == 1 and "contract 2" in str(warnings[0].message) and "'2.1'" in str(warnings[0].message)
+    _, fast = FastTimeline(timeline).run(profile, day)
+    assert dict(fast.amounts) == lines and fast.total == result.total
+    first = assess(timeline, profile, D(2020, 6, 1))
+    assert _lines(first)["acces_soins_variable"] == Decimal("20000.00")
+
+
+def test_the_vectorised_backend_reads_the_same_rates():
+    pytest.importorskip("numpy")
+    from aci_rules.engine.vector import VectorTimeline
+
+    profile = _two_contracts()
+    outcome = VectorTimeline(Library().timeline(None)).run([profile], D(2025, 6, 1))
+    assert not outcome.errors and int(outcome.totals[0][0]) == 192000_00
+
+
+def test_a_later_contract_keeps_its_own_indicator_measures():
+    """Indicators (FACTS.md §7) measured in contract 1 year 1 are not contract 2's year 1."""
+    tiers = "[{max: 50, amount: 9000}, {min: 51, amount: 6000}]"
+    text = TWO_CONTRACTS.replace(
+        "  acces_soins: {started: 2019-10-01, achievement: {1: 0.5, 2.1: 0.9}}",
+        f"  acces_soins:\n    started: 2019-10-01\n    indicators:\n"
+        f"      - {{id: delai, tiers: {tiers}, measured: {{1: 40, 2.1: 80}}}}")
+    profile = _two_contracts(text)
+    timeline = Library().timeline(None)
+    # Contract 2, year 1: 80 is in the 6 000 tier (it read 40 -> 9 000 before).
+    result = assess(timeline, profile, D(2025, 6, 1))
+    assert _lines(result)["acces_soins_variable"] == Decimal("6000.00")
+    assert FastTimeline(timeline).run(profile, D(2025, 6, 1))[1].amounts["acces_soins_variable"] == Decimal("6000.00")
+
+
+def test_mission_achievement_of_a_year_reads_the_same_contract():
+    profile = _two_contracts(TWO_CONTRACTS.replace("2.1: 0.9}", "2.1: 0.9, 2.2: 0.7}"))
+    # In contract 2, year 2: year 1 is 2.1, not the first contract's 1.
+    read = profile_functions(profile, (2, 2))["mission_achievement"]
+    assert read("acces_soins", 1) == Decimal("0.9") and read("acces_soins") == Decimal("0.7")
+    assert profile_functions(profile, 3)["mission_achievement"]("acces_soins", 1) == Decimal("0.5")
+
+
+def test_a_budgets_assumed_rate_covers_later_contracts():
+    profile = _two_contracts()
+    kinds = {"acces_soins": "socle", "parcours": "socle"}
+    assumed = apply_assumptions(profile, Assumptions(achievement=((None, Decimal("0.6")),)), kinds, 5)
+    assert assumed.missions["parcours"].rate((2, 1)) == Decimal("0.6")  # nothing measured: the assumption
+    assert assumed.missions["acces_soins"].rate((2, 1)) == Decimal("0.9")  # measured: kept
+
+
+@pytest.mark.parametrize("achievement, where", [("{3: 0.5, 1.3: 0.6}", "1.3"), ("{2.1: 0.5, 2.1: 0.6}", None)])
+def test_a_year_given_twice_is_an_error(run_cli, write, achievement, where):
+    path = write("profil.yaml", TWO_CONTRACTS.replace("{1: 0.5, 2.1: 0.9}", achievement))
+    result = run_cli("eval", path, "--date", "2025-06-01")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    if where is not None:  # '3' and '1.3' are the same year of the first contract
+        assert "E330" in result.stderr and f"'{where}'" in result.stderr
+    else:  # the same key twice: the YAML reader's own error
+        assert "E008" in result.stderr and "E330" not in result.stderr
+
+
+def test_a_key_beyond_the_shapes_says_how_to_write_a_later_contracts_year(run_cli, write):
+    path = write("profil.yaml", TWO_CONTRACTS.replace("2.1: 0.9", "6: 0.9"))
+    result = run_cli("eval", path, "--date", "2025-06-01", "--lang", "en")
+    assert result.exit_code == 1
+    assert "profil.yaml:6:" in result.stderr and "n.k" in result.stderr and "2.1" in result.stderr
+
+
+def test_batch_reads_a_later_contracts_rates_from_its_own_columns(run_cli, write):
+    header = "name,population,contract_signed,contracts,acces_soins_started,acces_soins_achievement_1," \
+             "acces_soins_achievement_2.1"
+    path = write("cpts.csv", f"{header}\nA,60000,2019-10-01,2024-10-01,2019-10-01,0.5,0.9\n")
+    result = run_cli("batch", path, "--date", "2025-06-01", "--format", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    (row,) = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    # fonctionnement 60 000 + accès aux soins 70 000 + 30 000 x 0.9 = 157 000 (no parcours column).
+    assert Decimal(row["total"]) == Decimal("157000.00")
+    twice = write("deux.csv", "name,population,contract_signed,acces_soins_achievement_2,acces_soins_achievement_1.2\n"
+                              "A,60000,2019-10-01,0.5,0.9\n")
+    result = run_cli("batch", twice, "--date", "2025-06-01")
+    assert result.exit_code == 1 and "E330" in result.stderr and "deux.csv:1:5:" in result.stderr

@@ -19,6 +19,7 @@ aside: only the reference backend has them.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import datetime
@@ -525,6 +526,13 @@ def test_a_value_of_the_wrong_kind_gets_the_same_diagnostic_from_both_backends(p
     assert diagnostic.code == "E402", diagnostic
 
 
+@pytest.mark.parametrize("formula_text", ["-montant", "taux - 1", "0 - population", "-0.004", "-(taux)"])
+def test_a_negative_amount_gets_the_same_diagnostic_from_both_backends(formula_text):
+    """Below zero, before rounding (-0.004 rounds to zero but is refused), ints and decimals."""
+    (diagnostic,) = _both_refuse(failing_text("amount", formula_text))
+    assert diagnostic.code == "E411", diagnostic
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(place=st.sampled_from(sorted(PLACES)),
        parts=st.tuples(st.sampled_from(GOOD + BAD), st.sampled_from(BINARY + COMPARE + ("and", "or", "in")),
@@ -603,3 +611,39 @@ def test_both_paths_agree_on_aggregates_and_other_texts(case):
     assert {k: str(v) for k, v in computed.amounts.items()} == {l.id: str(l.amount) for l in reference.lines}
     assert str(computed.total) == str(reference.total)
     event(f"both compute {len(reference.lines)} line(s)")
+
+
+# A line's amount below zero is the plan's result check (plan.check_amount), not a call wrapped
+# around the formula: the compiled tree is the formula as written, and the check is made by both
+# backends, the fast one included where it rounds a parameter once per taille.
+NEGATIVE = HEADER % json.dumps("population") + """\
+  reprise: {unit: EUR, by_taille: {1: 10, 2: -20.01, 3: 0, 4: 5}, reference: essai, confidence: confirmed}
+lines:
+  - {id: l0, label: Ligne 0, volet: fixe, reference: essai, amount: reprise}
+  - {id: l1, label: Ligne 1, volet: fixe, reference: essai, clawback: true, amount: reprise * 2}
+"""
+
+
+@pytest.mark.parametrize("clawback", [False, True])
+def test_a_negative_amount_is_a_result_check_of_the_plan(clawback):
+    text = NEGATIVE if not clawback else NEGATIVE.replace("amount: reprise}", "clawback: true, amount: reprise}")
+    ruleset = compile_text(text)
+    assert [ast.unparse(line.amount.node) for line in ruleset.lines] == ["reprise", "reprise * 2"]
+    assert [line.clawback for line in ruleset.lines] == [clawback, True]
+    profile, day = FAILING_PROFILE
+    fast = FastRuleset(ruleset)
+    for population, expected in ((50_000, ("-20.01", "-40.02")), (10_000, ("10.00", "20.00"))):
+        sized = dataclasses.replace(profile, population=population)
+        if clawback or expected[0][0] != "-":
+            computed = fast.run(sized, day)
+            assert [str(line.amount) for line in evaluate(ruleset, sized, day).lines] == list(expected)
+            assert [str(computed.amounts[key]) for key in ("l0", "l1")] == list(expected)
+            continue
+        with pytest.raises(EvaluationError) as reference:
+            evaluate(ruleset, sized, day)
+        with no_reference_run(), pytest.raises(EvaluationError) as raised:
+            fast.run(sized, day)
+        assert [str(d) for d in raised.value.diagnostics] == [str(d) for d in reference.value.diagnostics] == [
+            "generee.yaml:27:69: E411 the amount is negative (-20.01): a line may pay a negative amount (money "
+            "paid back) only when it says clawback: true in line 'l0' (lines[l0].amount: reprise) for profile "
+            "'CPTS générée'"]
