@@ -43,7 +43,7 @@ from .batch import (
     _SIMPLE_FIELDS,
 )
 from .impact import NO_MISSION, OUT_OF_CONTRACT
-from .profile import Profile
+from .profile import Profile, parse_year_key
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .timeline import contract_year_on, time_names
 from .vector import (
@@ -391,7 +391,7 @@ class _Rows:
         self.crises = (np.zeros((size, 0), dtype=np.int64), np.zeros((size, 0), dtype=bool))
         self.when = np.zeros(size, dtype=np.int64)  # the day the text is evaluated on
         self.time: dict = {}  # time name -> (ordinal or number, null)
-        self.year = np.zeros(size, dtype=np.int64)  # the contract year at `when` (0: none)
+        self.year = np.zeros(size, dtype=np.int64)  # the contract year's key at `when`, by _key_index (0: none)
 
     @classmethod
     def blank(cls, ruleset, day):
@@ -414,6 +414,14 @@ class _Rows:
         taken.when, taken.year = self.when[index], self.year[index]
         taken.time = {k: (v[index], n[index]) for k, (v, n) in self.time.items()}
         return taken
+
+
+_KEYS: dict = {}  # a contract year's key (timeline.year_key: k, or (n, k)) -> a small number, from 1
+
+
+def _key_index(key) -> int:
+    """A number standing for a contract year's key, the same in every chunk and column."""
+    return _KEYS.setdefault(key, len(_KEYS) + 1)
 
 
 def _day_column(values, null):
@@ -471,11 +479,10 @@ def _columns(ruleset, size, rows: _Rows) -> Columns:
     missions = {}
     for mission in ruleset.missions:
         mantissa, scale = zero.copy(), zero.copy()
-        for number in range(1, 6):
-            found = rows.achievement.get((mission, number))
-            if found is None:
+        for (of, key), found in rows.achievement.items():
+            if of != mission:
                 continue
-            take = (rows.year == number) & found[2]
+            take = (rows.year == _key_index(key)) & found[2]
             mantissa = np.where(take, found[0], mantissa)
             scale = np.where(take, found[1], scale)
         missions[mission] = {
@@ -626,7 +633,7 @@ class ColumnarReader:
                 setattr(rows, where[0], np.where(good, mantissa, 0))
             else:  # a rate of achievement of a contract year
                 ok &= empty | good
-                rows.achievement[(where[1], int(where[3]))] = (mantissa, scale, good)
+                rows.achievement[(where[1], parse_year_key(where[3]))] = (mantissa, scale, good)
         return ok, rows, names
 
     # -- evaluating ------------------------------------------------------------------------------
@@ -654,7 +661,7 @@ class ColumnarReader:
                 return None
             ruleset, when = segments[0].ruleset, segments[0].start
         held, names = time_names(profile, when, ruleset.contract_years, timeline.renewal, ruleset.in_force)
-        found = self._times[signed] = (ruleset, when, names, held.number if held else 0, out)
+        found = self._times[signed] = (ruleset, when, names, _key_index(held.key) if held else 0, out)
         return found
 
     def _evaluate(self, buffer, vouched, rows: _Rows, names, first_line):

@@ -297,3 +297,20 @@ def test_numbers_are_read_exactly_as_the_row_paths_typed_parse_reads_them(cells)
                 assert Decimal(int(m)).scaleb(-int(s)) == Decimal(text) and int(s) == max(0, -Decimal(text).as_tuple().exponent)
             elif typed:  # stricter only beyond the digits a float holds exactly
                 assert len(text.replace(".", "")) > 15, text
+
+
+@pytest.mark.parametrize("day", ["2025-06-01", "2026-06-01", "2027-09-30"])
+def test_rates_of_later_contracts_are_read_by_their_contract_and_year(monkeypatch, tmp_path, day):
+    header, rows = sample()
+    rng = random.Random(day)
+    extra = [f"{mission}_achievement_{n}.{k}" for mission in ("acces_soins", "parcours") for n in (1, 2)
+             for k in (1, 2) if f"{mission}_achievement_{n}.{k}" != f"{mission}_achievement_1.{k}"]
+    body = [list(row) + [rng.choice(["", "0.3", "0.75", "1"]) for _ in extra] for row in rows[:300]]
+    path = write(tmp_path, header + extra, body)
+    for output_format in ("csv", "jsonl"):
+        columns, rows_ = both_paths(monkeypatch, "batch", path, "--date", day, "--assume-renewal",
+                                    "--format", output_format)
+        assert columns[0] == rows_[0] == 0, columns[2]
+        assert columns[1] == rows_[1]
+    vector, _, _, _ = counts(path, datetime.date.fromisoformat(day), renewal=True)
+    assert vector > 200
