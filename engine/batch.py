@@ -820,7 +820,7 @@ class BatchRun:
     # What reads, checks and evaluates one chunk, and how many bytes a chunk holds: the hook of
     # the columnar path (engine/columnar.py), which reads bigger chunks in columns.
     chunk_reader = _ChunkReader
-    chunk_bytes = CHUNK_BYTES
+    chunk_bytes = None  # None: CHUNK_BYTES
 
     def __init__(self, fast: FastTimeline, path: str, known_missions, day: datetime.date, *, render=None,
                  jobs: int = 1, csv_dialect: str = "auto", timeline_spec: tuple = (None, None, False),
@@ -858,7 +858,7 @@ class BatchRun:
             fail(msg("cannot read: {reason}", reason=exc.strerror or str(exc)))
 
     def _block(self, stream) -> bytes:
-        block = stream.read(self.chunk_bytes)
+        block = stream.read(self.chunk_bytes or CHUNK_BYTES)
         self._size += len(block)
         if self._size > MAX_BATCH_BYTES:
             raise InputError([Diagnostic("E001", msg("is over the limit of {limit} bytes", limit=MAX_BATCH_BYTES),
@@ -974,7 +974,7 @@ class BatchRun:
                         yield offset, carry, first_line, True
                 return
             carry += block
-            if len(carry) < self.chunk_bytes:
+            if len(carry) < (self.chunk_bytes or CHUNK_BYTES):
                 continue
             cut = self._cut(carry, quotes)
             if cut:
