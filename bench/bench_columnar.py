@@ -24,15 +24,13 @@ import argparse
 import csv
 import os
 import pathlib
-import random
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "examples" / "national-sample.csv"
-DAY = "2024-06-01"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from bench_batch import DAY, make_csv, one_core  # noqa: E402 — the same generated rows as the row path's bench
 # A child that runs the command and prints its return code, wall and CPU seconds, and peak RSS.
 PROBE = ("import resource,subprocess,sys,time;t=time.perf_counter();"
          "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
@@ -42,30 +40,6 @@ PROBE = ("import resource,subprocess,sys,time;t=time.perf_counter();"
 # The row path forced (the same command, the columns' threshold out of reach).
 ROW_PATH = ("import sys;import aci_rules.engine.columnar as c;c.COLUMNAR_FROM_BYTES=1<<60;"
             "from aci_rules.cli.main import main;sys.argv[0]='aci-rules';main()")
-
-
-def make_csv(path: pathlib.Path, count: int) -> None:
-    """N rows from the sample, repeated with numbered names and perturbed populations."""
-    lines = [line for line in SAMPLE.read_text("utf-8").splitlines() if not line.startswith("#")]
-    header, rows = lines[0], list(csv.reader(lines[1:]))
-    rng = random.Random(15)
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream, lineterminator="\n")
-        stream.write(header + "\n")
-        for index in range(count):
-            row = list(rows[index % len(rows)])
-            row[0] = f"CPTS {index + 1:07d}"
-            row[1] = str(max(0, int(row[1]) + rng.randint(-5000, 5000)))
-            writer.writerow(row)
-
-
-def one_core() -> list[str]:
-    """A prefix that pins a child to one core, where taskset exists."""
-    try:
-        subprocess.run(["taskset", "-c", "0", "true"], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    return ["taskset", "-c", "0"]
 
 
 def run_batch(path: pathlib.Path, output: pathlib.Path, rows_path: bool = False) -> tuple:
