@@ -216,11 +216,15 @@ def render_eval_html(result) -> str:
 # -- diff ------------------------------------------------------------------------------
 
 
-def diff_view(diff, prefix: str = "", names=None) -> dict:
-    """The diff's summary (the yearly maximum per taille, the barème by mission), its lines and the rest.
+def diff_view(diff, prefix: str = "", names=None, behaviour=None) -> dict:
+    """The diff's summary (the yearly maximum per taille, the barème by mission, the knock-on
+    effects), its lines and the rest.
 
-    ``names`` are how the two sides are called (their ids unless both have the same).
+    ``names`` are how the two sides are called (their ids unless both have the same);
+    ``behaviour`` the profiles compared, if any (to count the CPTS that change taille).
     """
+    from .render_diff import knock_on_view
+
     from aci_rules.engine.bareme import annual_maximum_by_mission, tailles_of
 
     from .charts import Cell, Chart, stacked_bars
@@ -271,7 +275,7 @@ def diff_view(diff, prefix: str = "", names=None) -> dict:
         "changed": sum(1 for _, i in lines if i.status == "changed"),
         "changed_figures": summary.changed_figures if summary is not None else None,
         "references": {item.id: _reference(old, new, item) for _, item in lines},
-        "charts": {"bareme": chart},
+        "charts": {"bareme": chart}, "knock_on": knock_on_view(diff, behaviour),
     }
 
 
@@ -285,7 +289,7 @@ def _reference(old, new, item) -> str:
 
 def render_diff_html(diff, behaviour=None, names=None, summary_only=False) -> str:
     """The page of ``aci-rules diff --format html`` (``summary_only``: the summary alone)."""
-    view = diff_view(diff, names=names)
+    view = diff_view(diff, names=names, behaviour=behaviour)
     return render_page("diff.html.j2", page_title=f"{view['names'][0]} → {view['names'][1]}",
                        behaviour=behaviour, summary_only=summary_only, v=view)
 

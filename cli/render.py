@@ -14,6 +14,7 @@ import yaml
 
 from aci_rules.engine.diagnostic import Diagnostic, Message
 from aci_rules.engine.evaluate import Result
+from aci_rules.engine.provenance import own_tag
 
 from .i18n import _, language, render
 
@@ -98,7 +99,8 @@ def render_eval_json(result: Result, explain: bool = False) -> str:
         document["explain"] = {
             "size_confidence": result.size_confidence,
             "lines": {line.id: {"applies": line.applies, "formulas": line.trace.formulas,
-                                "values": {k: _value(v) for k, v in line.trace.values.items()}}
+                                "values": {k: _value(v) for k, v in line.trace.values.items()},
+                                "provenance": _provenance(result.ruleset, line.trace.values, result.size)}
                       for line in result.lines + result.skipped if line.trace is not None},
             "segments": {line.id: [{"ruleset": s.ruleset, "from": s.start.isoformat(), "to": s.end.isoformat(),
                                     "amount": str(amount), "share": str(share)}
@@ -106,6 +108,17 @@ def render_eval_json(result: Result, explain: bool = False) -> str:
                          for line in result.lines},
         }
     return json_dumps(document)
+
+
+def _provenance(ruleset, values, size) -> dict:
+    """The tag of each parameter, and of each definition or line with a tag of its own, a line read:
+    name -> {"confidence", "proposal": {"id", "reference"} of a proposal's own figure, else null}."""
+    found = {}
+    for name in values:
+        tag = own_tag(ruleset, name, size)
+        if tag is not None:
+            found[name] = {"confidence": tag[0], "proposal": tag[1]}
+    return found
 
 
 def render_errors_json(diagnostics: list[Diagnostic]) -> str:
@@ -263,6 +276,15 @@ def _explain_line(line, ruleset, size) -> list[str]:
                          f"{parameter.reference}", 90, "          ")
             out.append("        · " + text[0].strip())
             out.extend(text[1:])
+        elif (tag := own_tag(ruleset, name, size)) is not None:
+            # A definition or line with a tag of its own: a proposal's says whose figure it is.
+            confidence, whose = tag
+            said = f"{name} = {_value(value)} [{confidence}]"
+            if whose is not None:
+                said += " — " + _("put forward by {id} ({reference})").format(**whose)
+            text = _wrap(said, 90, "          ")
+            out.append("        · " + text[0].strip())
+            out.extend(text[1:])
         else:
             out.append(f"        · {name} = {_value(value)}")
     return out
@@ -276,12 +298,13 @@ _RulesetDumper.add_representer(
     Decimal, lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:float", str(value)))
 
 
-def render_ruleset_yaml(ruleset, day) -> str:
-    """The consolidated ruleset as YAML that ``aci-rules validate`` accepts."""
+def render_ruleset_yaml(ruleset, data, day) -> str:
+    """The consolidated ruleset (``data``: its text, from ``Library.consolidated_document``) as YAML
+    that ``aci-rules validate`` accepts."""
     when = f"as in force on {day}" if day else "every provision applied"
     header = (f"# Consolidated text of {ruleset.id}: {' + '.join(ruleset.chain)}, {when}.\n"
               "# yaml-language-server: $schema=../schemas/ruleset.schema.json\n")
-    body = yaml.dump(ruleset.document.data, Dumper=_RulesetDumper, sort_keys=False,
+    body = yaml.dump(data, Dumper=_RulesetDumper, sort_keys=False,
                      allow_unicode=True, width=100)
     return header + body
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import textwrap
 from decimal import Decimal
 
-from aci_rules.engine.diff import RulesetDiff
+from aci_rules.engine.diff import RulesetDiff, group_causes, size_moves
 
 from .i18n import N_, _, language, render
 from .reading import read_formula
 from .render import _plain, euros, json_dumps
 
-__all__ = ["diff_to_dict", "render_diff_text", "render_diff_markdown", "render_diff_json"]
+__all__ = ["diff_to_dict", "knock_on_view", "render_diff_text", "render_diff_markdown", "render_diff_json"]
 
 class _Words(dict):
     """English words (catalog templates) that read in the current language."""
@@ -220,13 +220,17 @@ def diff_to_dict(diff: RulesetDiff, behaviour=None, names=None, summary_only=Fal
         "items": [{"kind": i.kind, "id": i.id, "status": i.status, "mission": i.mission, "label": i.label,
                    "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in i.changes],
                    "amounts": [amount(a) for a in i.amounts],
-                   "through": [c.to_dict() for c in i.through]} for i in diff.items],
+                   "through": [c.to_dict() for c in i.through],
+                   "chains": [c.to_dict() for c in i.chains()]} for i in diff.items],
         "provisions": [{"provision": c.field, "old": c.old, "new": c.new} for c in diff.provisions],
     }
     if summary_only:
         document = {key: document[key] for key in ("old", "new", "identical", "summary")}
     if behaviour is not None:
         document["profiles"] = [row.to_dict() for row in behaviour]
+        if document["summary"] is not None and diff.summary.size_table is not None:
+            document["summary"]["size_table"]["profiles_changing_taille"] = [
+                {"old": a, "new": b, "count": n} for (a, b), n in size_moves(behaviour).items()]
     return document
 
 
@@ -262,27 +266,34 @@ def _sides(width: int) -> str:
 
 
 def _causes(causes) -> list:
-    """Dependency paths as a reader follows them: each item read, then what happened to the
-    last; the paths of one step that differ only by the item read are told once."""
-    groups: dict = {}
-    for cause in causes:
-        head = tuple((s.kind, s.id, s.via) for s in cause.path[:-1])
-        item = cause.item
-        groups.setdefault((head, item.kind, item.via, cause.status), []).append(item.id)
-    out = []
-    for (head, kind, via, status), ids in groups.items():
-        steps = [_step(*step) for step in head]
-        several = len(ids) > 1
-        steps.append(_step(kind, ", ".join(ids), via, several))
-        word = _agreed(status, kind, several)
-        out.append(" → ".join(steps) + f" — {word}")
-    return out
+    """Dependency paths as a reader follows them, each shape told once (engine.diff.Chain): one
+    path as its steps then what happened to the last; paths that differ at one step only as
+    that step's ids listed; paths that differ at several steps as their shape, then each path."""
+    return [_chain(chain) for chain in group_causes(causes)]
+
+
+def _chain(chain) -> str:
+    varying = chain.varying()
+    last_several = len(chain.steps) - 1 in varying
+    word = _agreed(chain.status, chain.steps[-1][0], last_several)
+    if len(varying) <= 1:
+        steps = []
+        for n, (kind, via) in enumerate(chain.steps):
+            ids = list(dict.fromkeys(path[n] for path in chain.paths))
+            steps.append(_step(kind, ", ".join(ids), via, len(ids) > 1))
+        return " → ".join(steps) + f" — {word}"
+    shape = " → ".join(_step(kind, None, via) for kind, via in chain.steps)
+    paths = _("; ").join(" → ".join(path) for path in chain.paths)
+    return _("{count} paths {shape} — {status}: {paths}").format(
+        count=len(chain.paths), shape=shape, status=word, paths=paths)
 
 
 def _step(kind, key, via, several=False) -> str:
-    text = f"{(_KINDS if several else _KIND)[kind]} ({key})"
+    text = (_KINDS if several else _KIND)[kind] + ("" if key is None else f" ({key})")
     if via == "selection":
         text += " " + (_("(each selected by an aggregate)") if several else _("(selected by an aggregate)"))
+    elif via == "volet":
+        text += " " + (_("(each paid by this rule)") if several else _("(paid by this rule)"))
     return text
 
 
@@ -293,11 +304,13 @@ def _knock_on_place(summary, item) -> str:
     return ", " + (_("counted in the yearly maximum") if counted else _("not counted in the yearly maximum"))
 
 
-def _knock_ons_text(summary) -> list:
+def _knock_ons_text(summary, behaviour=None) -> list:
+    out = []
     if not summary.knock_ons:
-        return ["  " + _("Knock-on effects: none")]
-    out = ["  " + _("Knock-on effects ({count}): lines unchanged in themselves that read what changed, "
-                    "and their maximum per taille").format(count=len(summary.knock_ons))]
+        out.append("  " + _("Knock-on effects: none"))
+    else:
+        out.append("  " + _("Knock-on effects ({count}): lines unchanged in themselves that read what changed, "
+                            "and their maximum per taille").format(count=len(summary.knock_ons)))
     for item in summary.knock_ons:
         out.extend(_wrap(_named(item.label, item.id) + _knock_on_place(summary, item), "      "))
         for cause in _causes(item.through):
@@ -308,6 +321,117 @@ def _knock_ons_text(summary) -> list:
         for a in item.amounts:
             out.append(f"        taille {a.taille!s:<2} {_money(a.old):>15} → {_money(a.new):>15}   "
                        f"{_signed(a.difference, a.percent)}".rstrip())
+    for title, items in _other_knock_ons(summary):
+        out.extend(_wrap(title, "  "))
+        for item in items:
+            causes = _other_causes(item)
+            paid = causes.pop() if item.paid_lines() else None
+            out.extend(_wrap(_named(item.label, item.id) + (_(": ") + paid if paid else ""), "      "))
+            for cause in causes:
+                out.extend(_wrap(cause, "        ", _("through: ")))
+    out.extend("  " + line if n == 0 else line for n, line in enumerate(_size_table_text(summary, behaviour)))
+    return out
+
+
+def _other_knock_ons(summary) -> list:
+    """(title, items) of the obligations and payment rules changed by what they read or pay."""
+    out = []
+    if summary.knock_on_obligations:
+        out.append((_("Obligations whose condition or deadline reads what changed ({count}):").format(
+            count=len(summary.knock_on_obligations)), summary.knock_on_obligations))
+    if summary.knock_on_payments:
+        out.append((_("Payment rules whose shares or dates read what changed, or that pay lines whose amount "
+                      "changes ({count}):").format(count=len(summary.knock_on_payments)), summary.knock_on_payments))
+    return out
+
+
+def _other_causes(item) -> list:
+    """An obligation's or a payment rule's causes: what its formulas read, then (a payment rule)
+    the lines it pays whose amount changes, by status."""
+    read = [c for c in item.through if c.item.via != "volet"]
+    out = _causes(read)
+    paid = item.paid_lines()
+    if paid:
+        by_status: dict = {}
+        for cause in paid:
+            by_status.setdefault(cause.status, []).append(cause.item.id)
+        out.append(_("pays {count} lines whose amount changes: {lines}").format(
+            count=len(paid), lines=_("; ").join(f"{', '.join(ids)} ({_agreed(status, 'line', len(ids) > 1)})"
+                                                for status, ids in by_status.items()))
+                   if len(paid) > 1 else
+                   _("pays a line whose amount changes: {lines}").format(
+                       lines=f"{paid[0].item.id} ({_agreed(paid[0].status, 'line')})"))
+    return out
+
+
+def _size_table_lines(summary, behaviour=None) -> list:
+    """The size table's change told once (title first): what moved, what reads it, and with
+    profiles how many CPTS change taille."""
+    change = summary.size_table
+    if change is None:
+        return []
+    what = [_("taille {taille} added").format(taille=t) for t in change.added]
+    what += [_("taille {taille} removed").format(taille=t) for t in change.removed]
+    what += [_("taille {taille}: {old} → {new}").format(taille=t, old=a, new=b) for t, a, b in change.moved]
+    out = [_("The size table changes: {what}").format(what=_("; ").join(what))]
+    out.append(_("Every table by taille ({parameters} parameters) and every line whose amount depends on the taille "
+                 "({lines} lines) reads it: they are not listed one by one as knock-on effects.").format(
+        parameters=len(change.parameters), lines=len(change.lines)))
+    if change.literal:
+        out.append(_("Formulas that name the taille itself, whose meaning moves with the boundaries: {names}").format(
+            names=", ".join(change.literal)))
+    if behaviour is None:
+        out.append(_("With --profiles and --date, the diff counts the CPTS that change taille."))
+    else:
+        moves = size_moves(behaviour)
+        moving = sum(moves.values())
+        out.append((_("Of the {total} profiles, {count} change taille: {moves}") if moving > 1 else
+                    _("Of the {total} profiles, one changes taille: {moves}") if moving else
+                    _("Of the {total} profiles, none changes taille.")).format(
+            total=len(behaviour), count=moving,
+            moves=_("; ").join(_("{old} → {new}: {count}").format(old=_size_name(a), new=_size_name(b), count=n)
+                               for (a, b), n in moves.items())))
+    return out
+
+
+def knock_on_view(diff: RulesetDiff, behaviour=None) -> dict:
+    """The summary's knock-on effects and size table change as a page shows them: ``entries`` one
+    entry per affected line, obligation or payment rule (kind, id, label, where it is counted,
+    its chains read aloud, its maximum per taille), ``size_table`` the lines telling the size
+    table's change (empty when it did not change)."""
+    summary = diff.summary
+    if summary is None:
+        return {"entries": [], "size_table": []}
+    entries = []
+    for item in summary.knock_ons + summary.knock_on_obligations + summary.knock_on_payments:
+        entries.append({
+            "kind": _KIND[item.kind], "id": item.id, "label": item.label,
+            "place": _knock_on_place(summary, item).lstrip(", ") if item.kind == "line" else "",
+            "causes": _item_causes(item),
+            "unchanged": _unchanged_maxima(item) if _unchanged(item) else None,
+            "amounts": [] if _unchanged(item) else [a for a in item.amounts if a.taille is not None]})
+    return {"entries": entries, "size_table": _size_table_lines(summary, behaviour)}
+
+
+def _item_causes(item) -> list:
+    return _causes(item.through) if item.kind == "line" else _other_causes(item)
+
+
+def _through_title(item) -> str:
+    return _("through what it reads or pays:") if item.paid_lines() else _("through what it reads:")
+
+
+def _size_name(taille) -> str:
+    return _("no taille") if taille is None else str(taille)
+
+
+def _size_table_text(summary, behaviour=None) -> list:
+    lines = _size_table_lines(summary, behaviour)
+    if not lines:
+        return []
+    out = _wrap(lines[0], "")
+    for line in lines[1:]:
+        out.extend(_wrap(line, "      "))
     return out
 
 
@@ -322,7 +446,7 @@ def _unchanged_maxima(item) -> str:
                            for a in item.amounts if a.taille is not None))
 
 
-def _summary_text(diff: RulesetDiff) -> list:
+def _summary_text(diff: RulesetDiff, behaviour=None) -> list:
     summary = diff.summary
     out = [_("Overview")]
     if summary.maxima:
@@ -339,7 +463,7 @@ def _summary_text(diff: RulesetDiff) -> list:
         for key, label in pairs:
             out.extend(_wrap(_named(label, key), "      ", ""))
     out.append(f"  {_figures(summary.changed_figures)}")
-    out.extend(_knock_ons_text(summary))
+    out.extend(_knock_ons_text(summary, behaviour))
     return out
 
 
@@ -413,8 +537,8 @@ def _item_text(diff, group, instead) -> list:
     item = group[0]
     out = _wrap(_item_title(item, group, _named), "  ", f"{_MARK[item.status]} ")
     if item.through:
-        out.append("      " + _("through what it reads:"))
-        for cause in _causes(item.through):
+        out.append("      " + _through_title(item))
+        for cause in _item_causes(item):
             out.extend(_wrap(cause, "        "))
     if item.status == "changed":
         for change in item.changes:
@@ -457,7 +581,7 @@ def render_diff_text(diff: RulesetDiff, behaviour=None, names=None, summary_only
     if diff.identical:
         out.append(_("No difference."))
     else:
-        out.extend(_summary_text(diff))
+        out.extend(_summary_text(diff, behaviour))
     if summary_only:
         if behaviour is not None:
             out += [""] + _behaviour_text(old_name, new_name, behaviour)
@@ -518,7 +642,7 @@ def _md_cell(field, value) -> str:
     return shown
 
 
-def _summary_markdown(diff: RulesetDiff) -> list:
+def _summary_markdown(diff: RulesetDiff, behaviour=None) -> list:
     summary = diff.summary
     out = ["### " + _("Overview"), ""]
     if summary.maxima:
@@ -547,6 +671,17 @@ def _summary_markdown(diff: RulesetDiff) -> list:
                 continue
             out.extend(f"    - taille {a.taille} : {_money(a.old)} → {_money(a.new)} "
                        f"({_signed(a.difference, a.percent)})" for a in item.amounts)
+    for title, items in _other_knock_ons(summary):
+        out.append(f"- {_md(title)}")
+        for item in items:
+            causes = _other_causes(item)
+            paid = causes.pop() if item.paid_lines() else None
+            out.append(f"  - {_md(_named(item.label, item.id) + (_(': ') + paid if paid else ''))}")
+            out.extend(f"    - {_('through: ')}{_md(cause)}" for cause in causes)
+    lines = _size_table_lines(summary, behaviour)
+    if lines:
+        out.append(f"- {_md(lines[0])}")
+        out.extend(f"  - {_md(line)}" for line in lines[1:])
     out.append("")
     return out
 
@@ -555,8 +690,8 @@ def _item_markdown(diff, group, instead) -> list:
     item = group[0]
     out = [f"- {_item_title(item, group, lambda label, key: _md(_named(label, key)), lambda word: f'**{word}**')}"]
     if item.through:
-        out += ["", f"  {_('through what it reads:')}"]
-        out += [f"  - {_md(cause)}" for cause in _causes(item.through)]
+        out += ["", f"  {_through_title(item)}"]
+        out += [f"  - {_md(cause)}" for cause in _item_causes(item)]
     if item.status == "changed" and item.changes:
         out += ["", "  " + _("| Field | Before | After |"), "  |---|---|---|"]
         out += [f"  | {_FIELD.get(c.field, c.field)} | {_md_cell(c.field, c.old)} | {_md_cell(c.field, c.new)} |"
@@ -607,7 +742,7 @@ def render_diff_markdown(diff: RulesetDiff, behaviour=None, names=None, summary_
     if diff.identical:
         out += [_("No difference."), ""]
     else:
-        out += _summary_markdown(diff)
+        out += _summary_markdown(diff, behaviour)
     if summary_only:
         if behaviour is not None:
             out += _behaviour_markdown(diff, behaviour)

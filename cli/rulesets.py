@@ -141,11 +141,12 @@ def show_command(ruleset_name, day, output_format, page):
         return EXIT_OK
     if ruleset_name is None:
         raise click.UsageError("Missing argument 'ID|PATH' (or give --sources, --readings).")
-    ruleset = Library().get(ruleset_name, day)
+    library = Library()
+    ruleset = library.get(ruleset_name, day)
     if output_format == "yaml":
-        click.echo(render_ruleset_yaml(ruleset, day), nl=False)
+        click.echo(render_ruleset_yaml(ruleset, library.consolidated_document(ruleset_name, day).data, day), nl=False)
     elif output_format == "json":
-        click.echo(json_dumps(_jsonable(ruleset.document.data)))
+        click.echo(json_dumps(_jsonable(library.consolidated_document(ruleset_name, day).data)))
     else:
         click.echo(terminal_safe(render_ruleset_text(ruleset, day)), nl=False)
     return EXIT_OK

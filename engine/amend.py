@@ -39,6 +39,7 @@ from .edits import (
     size_table_problems,
     taille_literal_warnings,
 )
+from .ruleset import DatedProvision  # a compiled ruleset holds them (defined there: see engine/cache.py)
 from .yaml_loader import Document
 
 __all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions", "LIST_SECTIONS",
@@ -55,15 +56,6 @@ _SINGULAR = {"missions": "mission", "indicators": "indicator", "lines": "line",
 _KIND_TEXTS = {"missions": msg("mission"), "indicators": msg("indicator"), "lines": msg("line"),
                "obligations": msg("obligation"), "payments": msg("payment rule"), "parameters": msg("parameter"),
                "definitions": msg("definition")}
-
-
-@dataclasses.dataclass(frozen=True)
-class DatedProvision:
-    """A provision with its own entry into force: what it is, and from when."""
-
-    day: datetime.date
-    description: str
-    ruleset: str
 
 
 def _in_force_of(value) -> datetime.date | None:
@@ -169,9 +161,15 @@ def consolidate(base: Document, amendment: Document, day: datetime.date | None):
         entries = sections[name]
         for key, value in (spec.get("set") or {}).items():
             if active(value):
+                path = ("changes", name, "set", key)
+                grafts = []
                 if proposal and name == "parameters":
                     value = proposed_parameter(value)
-                entries[key] = _Entry(value, amendment, ("changes", name, "set", key))
+                elif proposal:  # a definition: what reads it rests on the proposal's formula
+                    if not isinstance(value, dict):  # the short form: its text is the expression's
+                        value, grafts = {"expression": value}, [("expression", amendment, path)]
+                    value = {**value, "confidence": PROPOSED}
+                entries[key] = _Entry(value, amendment, path, grafts=grafts)
         for key, edit in (spec.get("edit") or {}).items():
             path = ("changes", name, "edit", key)
             entry = entries.get(key)

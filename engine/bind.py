@@ -174,7 +174,7 @@ class Binder:
                 raise EvaluationError([plan.basis.diagnostic(failure.code, failure.message)]) from None
             size_class = ruleset.taille.classify(basis)
             if size_class is None:
-                raise EvaluationError([ruleset.document.diagnostic(
+                raise EvaluationError([ruleset.positions.diagnostic(
                     "E403", msg("{value} is in no taille class of ruleset '{ruleset}'",
                                 value=describe_value(basis), ruleset=ruleset.id),
                     ("taille", "classes"))])

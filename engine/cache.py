@@ -1,24 +1,40 @@
-"""A small on-disk memory of the ruleset files already found valid, to skip re-checking them.
+"""Small on-disk memories of the shipped rulesets, to spare each command their cost.
 
-Checking a ruleset against its JSON Schema is the largest cost of one ``aci-rules eval``.
-The shipped rulesets rarely change, so the digest of each file found valid (its bytes,
-the schema's text and the engine's version) is kept in ``validated.json`` under the cache
-folder: ``$ACI_RULES_CACHE``, else ``$XDG_CACHE_HOME/aci-rules``, else
-``~/.cache/aci-rules``. ``ACI_RULES_CACHE=off`` turns it off. It holds digests only,
-never code or data to load; a cache that cannot be read or written is ignored.
+Both live in the cache folder: ``$ACI_RULES_CACHE``, else ``$XDG_CACHE_HOME/aci-rules``,
+else ``~/.cache/aci-rules``; ``ACI_RULES_CACHE=off`` turns them off. A cache that cannot be
+read, written or trusted is ignored: never a failure, only the cost of doing the work.
+
+* :class:`ValidationCache` (``validated.json``): the digests of ruleset files found valid
+  (their bytes, the schema's text and the engine's version). Digests only.
+* :class:`CompiledCache` (``compiled-<key>.pickle``): the shipped texts compiled, as
+  ``Library.get`` gives them, so that ``aci-rules eval`` neither parses nor compiles them
+  at every run. Its key is the digest of every shipped file's bytes, of the engine's own
+  source files and of the Python version: any change to a text or to the engine is another
+  file. It is a pickle, read under two guards (see :meth:`CompiledCache._trusted` and
+  :class:`_Unpickler`): the file and its folder must belong to the user and be writable
+  by no one else (the user's own trust domain, as Python's own bytecode cache, which the
+  same user's ``python`` executes); and the unpickler builds only the engine's compiled
+  classes, ``Decimal``, ``date`` and the syntax nodes the formula language allows, so that
+  even a forged file can make no object that runs code.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import io
 import json
 import os
 import pathlib
+import pickle
+import stat
+import sys
 import tempfile
+from decimal import Decimal
 
 from aci_rules import __version__
 
-__all__ = ["ValidationCache", "cache_folder"]
+__all__ = ["ValidationCache", "CompiledCache", "cache_folder"]
 
 # The cache keeps at most this many digests (a few per edited version of a ruleset).
 MAX_ENTRIES = 512
@@ -69,3 +85,167 @@ class ValidationCache:
             os.replace(temporary, self.folder / "validated.json")
         except OSError:
             pass  # a cache is a convenience: never fail a command for it
+
+
+# At most this many compiled caches are kept (one per version of the texts and the engine met).
+MAX_COMPILED_FILES = 16
+# A compiled cache larger than this is not read (the shipped texts compile to about 0.3 MB).
+MAX_COMPILED_BYTES = 32 * 1024 * 1024
+
+
+def _engine_digest() -> str:
+    """The digest of the engine's own source files, its version and Python's: what a compiled
+    text depends on besides the texts (an edited engine, even at the same version, is new)."""
+    digest = hashlib.sha256(f"{__version__}\0{sys.version}".encode())
+    folder = pathlib.Path(__file__).resolve().parent
+    # Each file's size and time of change, not its bytes: an edit changes them, and reading
+    # the 40 files at every command would cost more than the rest of the key.
+    for path in sorted(folder.glob("*.py")):
+        try:
+            info = path.stat()
+            digest.update(f"{path.name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+        except OSError:
+            digest.update(f"{path.name}\0unreadable\0".encode())
+    return digest.hexdigest()
+
+
+class _Unpickler(pickle.Unpickler):
+    """Builds only what a compiled ruleset is made of; any other global refuses the file."""
+
+    def find_class(self, module, name):
+        from .expressions import _ALLOWED_NODES
+
+        allowed = _COMPILED_CLASSES.get(module)
+        if allowed is not None and name in allowed:
+            return super().find_class(module, name)
+        if module == "ast":
+            node = getattr(ast, name, None)
+            if isinstance(node, type) and issubclass(node, _ALLOWED_NODES + (ast.Load,)):
+                return node
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a compiled ruleset")
+
+
+_COMPILED_CLASSES = {
+    "aci_rules.engine.ruleset": {"Ruleset", "Parameter", "SizeClass", "Taille", "Mission", "Definition",
+                                 "FundingLine", "Obligation", "Installment", "PaymentRule", "AnnualMaximum",
+                                 "DatedProvision"},
+    "aci_rules.engine.expressions": {"Expression"},
+    "aci_rules.engine.yaml_loader": {"Positions"},
+    "aci_rules.engine.plan": {"Plan", "Step", "ObligationStep", "Formula", "Slot"},
+    "decimal": {"Decimal"},
+    "datetime": {"date"},
+}
+
+
+def _safe_plan(plan, ruleset) -> bool:
+    """Whether a plan read from the cache is one the plan builder could have made for ``ruleset``:
+    its trees name only slots (``s<n>``), the engine's functions (``f_<name>``) and the line sum.
+    (The fast path writes a plan's trees as Python: a name is never a user's, nor a forger's, text.)"""
+    from .names import FUNCTION_KINDS
+    from .plan import SUM, Plan
+
+    if not isinstance(plan, Plan) or plan.ruleset is not ruleset:
+        return False
+    formulas = [plan.basis] + [f for step in plan.steps for f in step.formulas] + [
+        f for step in plan.obligations for f in (step.when, step.deadline, step.done)]
+    for formula in formulas:
+        if formula is None:
+            continue
+        for node in ast.walk(formula.tree):
+            if isinstance(node, ast.Name) and not (
+                    node.id == SUM or node.id[:1] == "s" and node.id[1:].isdigit()
+                    or node.id[:2] == "f_" and (node.id[2:] in FUNCTION_KINDS or node.id == "f_unknown")):
+                return False
+            if isinstance(node, ast.Constant) and type(node.value) not in _CONSTANT_TYPES:
+                return False
+    return True
+
+
+_CONSTANT_TYPES = (int, str, bool, type(None), Decimal)
+
+
+class CompiledCache:
+    """The shipped texts compiled, by the key ``Library.compile`` gives them, and for each text
+    what that key is made of (its chain's files and the days of its dated provisions).
+
+    ``shipped`` maps each shipped file's name to the digest of its bytes.
+    """
+
+    def __init__(self, shipped: dict):
+        self.folder = cache_folder()
+        key = hashlib.sha256(_engine_digest().encode())
+        for name, digest in sorted(shipped.items()):
+            key.update(f"\0{name}\0{digest}".encode())
+        self.path = self.folder / f"compiled-{key.hexdigest()[:40]}.pickle" if self.folder is not None else None
+        self.chains: dict = {}  # ruleset id -> (the content keys of its chain, the days of its provisions)
+        self.rulesets: dict = {}  # Library.compile's key -> Ruleset
+        self.plans: dict = {}  # the same key -> the ruleset's plan (plan.plan_of)
+        if self.path is not None and self._trusted(self.path):
+            self._read()
+
+    @staticmethod
+    def _trusted(path: pathlib.Path) -> bool:
+        """Whether the file and its folder are the user's own and writable by no one else."""
+        try:
+            for info in (os.stat(path.parent), os.lstat(path)):
+                if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                    return False
+            return stat.S_ISREG(os.lstat(path).st_mode)
+        except (OSError, AttributeError):  # absent; or no geteuid (Windows): not read
+            return False
+
+    def _read(self) -> None:
+        try:
+            raw = self.path.read_bytes()
+            if len(raw) > MAX_COMPILED_BYTES:
+                return
+            content = _Unpickler(io.BytesIO(raw)).load()
+        except Exception:  # noqa: BLE001 — a cache that cannot be read is no cache
+            return
+        from .ruleset import Ruleset
+
+        if not (isinstance(content, dict) and isinstance(content.get("chains"), dict)
+                and isinstance(content.get("rulesets"), dict) and isinstance(content.get("plans"), dict)
+                and all(isinstance(r, Ruleset) for r in content["rulesets"].values())
+                and all(_safe_plan(plan, content["rulesets"].get(key)) for key, plan in content["plans"].items())):
+            return
+        self.chains, self.rulesets, self.plans = content["chains"], content["rulesets"], content["plans"]
+
+    def chain(self, ruleset_id: str):
+        """``(chain keys, provision days)`` of a shipped text, or None when not known yet."""
+        return self.chains.get(ruleset_id)
+
+    def put(self, ruleset_id: str, chain: tuple, days: tuple, key, ruleset) -> None:
+        """Keep a compiled shipped text, and write the cache (a new file replaces the old at once)."""
+        if self.path is None:
+            return
+        from .plan import plan_of
+
+        self.chains[ruleset_id] = (chain, days)
+        self.rulesets[key] = ruleset
+        self.plans[key] = plan_of(ruleset)
+        try:
+            data = pickle.dumps({"chains": self.chains, "rulesets": self.rulesets, "plans": self.plans},
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".compiled-", suffix=".tmp")
+            with os.fdopen(handle, "wb") as stream:  # mkstemp: readable and writable by the user only
+                stream.write(data)
+            os.replace(temporary, self.path)
+            self._prune()
+        except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            pass  # a cache is a convenience: never fail a command for it
+
+    def _prune(self) -> None:
+        """Keep the newest :data:`MAX_COMPILED_FILES` compiled caches (old texts or engines)."""
+        found = []
+        for path in self.folder.glob("compiled-*.pickle"):
+            try:
+                found.append((path.stat().st_mtime, path))
+            except OSError:
+                continue
+        for _, path in sorted(found, reverse=True)[MAX_COMPILED_FILES:]:
+            try:
+                path.unlink()
+            except OSError:
+                pass

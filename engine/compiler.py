@@ -20,7 +20,7 @@ from .diagnostic import Diagnostic, InputError, msg, suggest
 from .expressions import Expression, parse_expression
 from .helpers import LINE_FIELDS, LINE_FUNCTIONS, MISSION_FUNCTIONS, PURE_FUNCTIONS
 from .names import BASIS_NAMES, FUNCTION_NAMES, MISSION_NAMES, PROFILE_NAMES  # the one table of readable names
-from .plausible import check_plausible
+from .plausible import check_plausible, plausible_ranges
 from .ruleset import (
     AnnualMaximum,
     Definition,
@@ -36,7 +36,7 @@ from .ruleset import (
     weakest,
 )
 from .schema import schema_diagnostics
-from .yaml_loader import Document
+from .yaml_loader import Document, Positions
 
 __all__ = [
     "PROFILE_NAMES",
@@ -123,10 +123,12 @@ class _Compiler:
                                                           name=name, taille=taille), path + ("confidence", str(taille)), key=True)
             self.check_cents(name, spec, path)
             check_plausible(self, name, spec, path)  # the ``plausible`` field (engine/plausible.py)
+            ranges, reason = plausible_ranges(self.doc, spec, path)
             result[name] = Parameter(
                 name=name, label=spec.get("label"), unit=spec.get("unit"),
                 value=_value(spec.get("value")), by_taille=by_taille,
                 reference=spec["reference"], confidence=confidence, note=spec.get("note"), path=path,
+                ranges=ranges, range_reason=reason,
             )
         return result
 
@@ -194,7 +196,8 @@ class _Compiler:
             if spec["id"] in result:
                 self.error("E206", msg("mission '{id}' is defined twice", id=spec['id']), path + ("id",))
                 continue
-            result[spec["id"]] = Mission(spec["id"], spec["label"], spec["kind"], spec.get("reference"))
+            result[spec["id"]] = Mission(spec["id"], spec["label"], spec["kind"], spec.get("reference"),
+                                         _date(spec.get("in_force")))
         return result
 
     def expression(self, value, path, known_names, missions=None) -> Expression | None:
@@ -478,16 +481,17 @@ class _Compiler:
         definitions = {}
         for name, spec in definition_specs.items():
             path = ("definitions", name)
+            confidence = None
             if isinstance(spec, dict):
                 mission, label, expr_path = spec.get("mission"), spec.get("label"), path + ("expression",)
-                value = spec["expression"]
+                value, confidence = spec["expression"], spec.get("confidence")
             else:
                 mission, label, expr_path, value = None, None, path, spec
             self.check_mission(mission, missions, path + ("mission",))
             names = with_mission if mission else common
             expression = self.expression(value, expr_path, names, missions)
             if expression is not None:
-                definitions[name] = Definition(name, expression, mission, label, path)
+                definitions[name] = Definition(name, expression, mission, label, path, confidence)
 
         lines = []
         seen = set()
@@ -602,7 +606,7 @@ class _Compiler:
             taille=taille, parameters=parameters, missions=missions, definitions=definitions,
             lines=tuple(lines), obligations=tuple(obligations), order=tuple(order),
             confidence=confidence, reads_taille=frozenset(reads_taille), source=self.doc.file,
-            chain=tuple(name for name, _ in self.history), document=self.doc,
+            chain=tuple(name for name, _ in self.history), positions=Positions.of(self.doc),
             history=self.history, provisions=self.provisions, indicators=indicators,
             reads={name: frozenset(names) for name, names in reads.items()},
             payments=tuple(payments), annual_maximum=_annual_maximum(data.get("annual_maximum")),

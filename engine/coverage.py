@@ -136,11 +136,11 @@ class CoverageRecorder:
                                             "text": node_text(entry.expression, node, link), "true": 0,
                                             "false": 0}
                     self._file(file)
-        document = ruleset.document
+        positions = ruleset.positions
         for line in ruleset.lines:
             site = site_of(ruleset, line.path)
             if site not in self.lines:
-                self.lines[site] = {"file": site.file, "line": document.position(line.path)[0], "id": line.id,
+                self.lines[site] = {"file": site.file, "line": positions.position(line.path)[0], "id": line.id,
                                     "applied": 0, "not_applied": 0}
                 self._file(site.file)
         tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
@@ -153,16 +153,16 @@ class CoverageRecorder:
                 key = (site, taille)
                 if key not in self.cells:
                     path = parameter.path + (("by_taille", str(taille)) if taille is not None else ())
-                    self.cells[key] = {"file": site.file, "line": document.position(path)[0], "name": name,
+                    self.cells[key] = {"file": site.file, "line": positions.position(path)[0], "name": name,
                                        "taille": taille, "reads": 0, "informative": name not in read}
                     self._file(site.file)
         for obligation in ruleset.obligations:
             site = site_of(ruleset, obligation.path)
-            self.obligations.setdefault(site, {"file": site.file, "line": document.position(obligation.path)[0],
+            self.obligations.setdefault(site, {"file": site.file, "line": positions.position(obligation.path)[0],
                                                "id": obligation.id, "statuses": {}})
         for rule in ruleset.payments:
             site = site_of(ruleset, rule.path)
-            self.payments.setdefault(site, {"file": site.file, "line": document.position(rule.path)[0],
+            self.payments.setdefault(site, {"file": site.file, "line": positions.position(rule.path)[0],
                                             "id": rule.id, "installments": 0})
         for provision in ruleset.provisions:
             self.provisions.setdefault((provision.ruleset, provision.description, provision.day),

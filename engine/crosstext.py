@@ -84,14 +84,14 @@ def _known(other, target) -> set:
     return {line.volet for line in other.lines}
 
 
-def attach(library, ruleset, document):
+def attach(library, ruleset, document, consolidated):
     """``ruleset`` with the other texts it declares resolved and checked (see the module's doc).
 
     ``document`` is the file the user named (an amendment, not yet consolidated): its
-    identity detects cycles. Raises InputError: an unknown text (E321), a cycle between
-    texts (E320), a line, mission or volet the other text does not have (E102).
+    identity detects cycles; ``consolidated`` the text ``ruleset`` was compiled from. Raises
+    InputError: an unknown text (E321), a cycle between texts (E320), a line, mission or volet
+    the other text does not have (E102).
     """
-    consolidated = ruleset.document
     declared = (consolidated.data.get("other_texts") or {}) if consolidated is not None else {}
     if not declared:
         return ruleset

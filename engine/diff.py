@@ -18,9 +18,9 @@ from .bareme import annual_maximum, reachable_maximum, static_maximum, tailles_o
 from .ruleset import Definition, Ruleset
 
 __all__ = [
-    "Change", "AmountChange", "Step", "Cause", "ItemDiff", "DiffSummary", "RulesetDiff", "ProfileComparison",
-    "diff_rulesets", "knock_on_causes", "summarize", "compare_profile", "compare_profiles", "static_maximum",
-    "tailles_of",
+    "Change", "AmountChange", "Step", "Cause", "Chain", "ItemDiff", "SizeTableChange", "DiffSummary", "RulesetDiff",
+    "ProfileComparison", "diff_rulesets", "knock_on_causes", "group_causes", "size_moves", "summarize",
+    "compare_profile", "compare_profiles", "static_maximum", "tailles_of",
 ]
 
 
@@ -57,11 +57,12 @@ class AmountChange:
 @dataclasses.dataclass(frozen=True)
 class Step:
     """One step of a dependency path: an item read, and how (``name``: the formula names it;
-    ``selection``: an aggregate over lines, such as ``sum_lines('volet', 'fixe')``, selects it)."""
+    ``selection``: an aggregate over lines, such as ``sum_lines('volet', 'fixe')``, selects it;
+    ``volet``: a payment rule pays the line, its volet being among the rule's)."""
 
     kind: str  # line | definition | parameter
     id: str
-    via: str  # name | selection
+    via: str  # name | selection | volet (a payment rule pays the line: its volet is among the rule's)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "id": self.id, "via": self.via}
@@ -85,13 +86,44 @@ class Cause:
 
 
 @dataclasses.dataclass(frozen=True)
+class Chain:
+    """Causes of one shape told once: the same kinds of steps, read the same way, ending on items
+    of the same status (ten lines selected by an aggregate, each reading its own changed parameter).
+
+    ``steps`` holds (kind, via) per step; ``paths`` the ids along each cause's path, in order.
+    """
+
+    steps: tuple
+    status: str
+    paths: tuple
+
+    def varying(self) -> tuple:
+        """The step positions whose id differs from one path to another."""
+        return tuple(n for n in range(len(self.steps)) if len({path[n] for path in self.paths}) > 1)
+
+    def to_dict(self) -> dict:
+        return {"steps": [{"kind": kind, "via": via} for kind, via in self.steps], "status": self.status,
+                "paths": [list(path) for path in self.paths]}
+
+
+def group_causes(causes) -> tuple:
+    """Causes grouped by shape (Chain), in the order their first cause comes."""
+    groups: dict = {}
+    for cause in causes:
+        shape = tuple((step.kind, step.via) for step in cause.path)
+        groups.setdefault((shape, cause.status), []).append(tuple(step.id for step in cause.path))
+    return tuple(Chain(shape, status, tuple(paths)) for (shape, status), paths in groups.items())
+
+
+@dataclasses.dataclass(frozen=True)
 class ItemDiff:
     """An item (line, parameter, mission …) added, removed or changed.
 
-    For an added or removed item, ``changes`` holds its fields (old or new None). A line whose
-    own formulas are unchanged but which reads something that changed (a knock-on effect) is
-    ``changed`` with ``through`` naming what it reads that changed (Cause) and ``amounts``
-    its maximum per taille where that is computable and differs.
+    For an added or removed item, ``changes`` holds its fields (old or new None). A line,
+    obligation or payment rule whose own formulas are unchanged but which reads something that
+    changed (a knock-on effect) is ``changed`` with ``through`` naming what it reads that changed
+    (Cause; for a payment rule, also the lines it pays whose amount changed) and, for a line,
+    ``amounts`` its maximum per taille where that is computable and differs.
     """
 
     kind: str  # line | parameter | mission | definition | obligation | payment | indicator
@@ -106,8 +138,45 @@ class ItemDiff:
 
     @property
     def knock_on(self) -> bool:
-        """A knock-on effect through another line or definition, not only a parameter it names."""
+        """A knock-on effect: for a line, through another line or definition, not only a parameter
+        it names; for an obligation or a payment rule, through anything it reads or pays."""
+        if self.kind != "line":
+            return bool(self.through)
         return any(len(c.path) > 1 or c.item.kind != "parameter" for c in self.through)
+
+    def chains(self) -> tuple:
+        """``through`` grouped by shape (:func:`group_causes`)."""
+        return group_causes(self.through)
+
+    def paid_lines(self) -> tuple:
+        """For a payment rule: the causes that are lines it pays whose amount changed."""
+        return tuple(c for c in self.through if c.item.via == "volet")
+
+
+@dataclasses.dataclass(frozen=True)
+class SizeTableChange:
+    """A change of the size table, told once: every table by taille and every line whose amount
+    depends on the taille read it, so they are counted here, not listed as knock-on effects.
+
+    ``added`` / ``removed``: tailles only one side has; ``moved``: (taille, old bounds, new
+    bounds) of the tailles both have whose bounds differ; ``parameters``: the by_taille
+    parameters (either side); ``lines``: the lines whose amount depends on the taille (either
+    side); ``literal``: the lines, definitions, obligations and payment rules whose own formulas
+    name the taille (``taille == 4``), whose meaning the new boundaries change.
+    """
+
+    added: tuple
+    removed: tuple
+    moved: tuple
+    parameters: tuple
+    lines: tuple
+    literal: tuple
+
+    def to_dict(self) -> dict:
+        return {"tailles_added": list(self.added), "tailles_removed": list(self.removed),
+                "bounds_moved": [{"taille": t, "old": a, "new": b} for t, a, b in self.moved],
+                "by_taille_parameters": list(self.parameters), "lines_reading_taille": list(self.lines),
+                "formulas_naming_taille": list(self.literal)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +199,10 @@ class DiffSummary:
     changed_figures: int
     knock_ons: tuple = ()  # ItemDiff: lines changed through another line or definition they read
     counted_volets: tuple = ()  # the volets the yearly maximum adds up (the new text's, else the old's)
+    knock_on_obligations: tuple = ()  # ItemDiff: obligations whose condition or deadline reads what changed
+    knock_on_payments: tuple = ()  # ItemDiff: payment rules whose shares or dates read what changed,
+    # or that pay lines whose amount changed
+    size_table: SizeTableChange | None = None  # the size table's change, when it changed
 
     def to_dict(self) -> dict:
         def pairs(items):
@@ -144,7 +217,11 @@ class DiffSummary:
             "knock_on_lines": [
                 {"id": i.id, "label": i.label, "in_annual_maximum": self.counts(i),
                  "tailles": [_amount_dict(a) for a in i.amounts],
-                 "through": [c.to_dict() for c in i.through]} for i in self.knock_ons],
+                 "through": [c.to_dict() for c in i.through],
+                 "chains": [c.to_dict() for c in i.chains()]} for i in self.knock_ons],
+            "knock_on_obligations": [_knock_on_dict(i) for i in self.knock_on_obligations],
+            "knock_on_payments": [_knock_on_dict(i) for i in self.knock_on_payments],
+            "size_table": None if self.size_table is None else self.size_table.to_dict(),
         }
 
     def counts(self, item) -> bool | None:
@@ -156,6 +233,11 @@ class DiffSummary:
 
 def _str(value):
     return None if value is None else str(value)
+
+
+def _knock_on_dict(item) -> dict:
+    return {"id": item.id, "label": item.label, "through": [c.to_dict() for c in item.through],
+            "chains": [c.to_dict() for c in item.chains()]}
 
 
 def _amount_dict(a: AmountChange) -> dict:
@@ -302,13 +384,15 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
         "definition", old.definitions, new.definitions, ("expression", "mission"),
         lambda d: d.mission, lambda d: d.label)
 
+    only_new, only_old = _tailles_of_one_side(old, new)
+
     def line_amounts(a, b):
-        # Only where every side that has the line gives its maximum from parameters alone:
-        # a conditional maximum is shown by its formula, not as a missing amount.
+        # Only where every side that has the line (and the taille) gives its maximum from
+        # parameters alone: a conditional maximum is shown by its formula, not as a missing amount.
         for t in tailles:
-            before = static_maximum(old, a, t) if a else None
-            after = static_maximum(new, b, t) if b else None
-            if (a is None or before is not None) and (b is None or after is not None):
+            before = static_maximum(old, a, t) if a and t not in only_new else None
+            after = static_maximum(new, b, t) if b and t not in only_old else None
+            if (a is None or before is not None or t in only_new) and (b is None or after is not None or t in only_old):
                 yield AmountChange(t, before, after)
 
     items += _compare(
@@ -324,6 +408,7 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
         "payment", {p.id: _PaymentView(p) for p in old.payments}, {p.id: _PaymentView(p) for p in new.payments},
         ("label", "volets", "when", "installments", "reference", "confidence"),
         lambda p: None, lambda p: p.label)
+    items = _with_other_knock_ons(old, new, items)
     items += _compare(
         "indicator", {i["id"]: _IndicatorView(i) for i in old.indicators},
         {i["id"]: _IndicatorView(i) for i in new.indicators},
@@ -361,9 +446,52 @@ def summarize(old: Ruleset, new: Ruleset, items) -> DiffSummary:
     rank = {line.id: n for n, line in enumerate(new.lines)}
     knock_ons = tuple(sorted((i for i in items if i.kind == "line" and i.knock_on), key=lambda i: rank[i.id]))
     declared = new.annual_maximum or old.annual_maximum
+    others = {kind: tuple(i for i in items if i.kind == kind and i.knock_on) for kind in ("obligation", "payment")}
     return DiffSummary(maxima, label, listed("mission", "added"), listed("mission", "removed"),
                        listed("line", "added"), listed("line", "removed"), figures, knock_ons,
-                       declared.volets if declared else ())
+                       declared.volets if declared else (), others["obligation"], others["payment"],
+                       _size_table_change(old, new))
+
+
+def _bounds(ruleset: Ruleset) -> dict:
+    """Taille -> its ranges of the basis, as text ("80001..175000"; several for a taille split
+    into ranges)."""
+    found: dict = {}
+    for size_class in (ruleset.taille.classes if ruleset.taille is not None else ()):
+        high = "" if size_class.high is None else size_class.high
+        found.setdefault(size_class.taille, []).append(f"{size_class.low}..{high}")
+    return {taille: ", ".join(ranges) for taille, ranges in found.items()}
+
+
+def _size_table_change(old: Ruleset, new: Ruleset) -> SizeTableChange | None:
+    """What a change of the size table reaches (None when its classes did not change)."""
+    before, after = _bounds(old), _bounds(new)
+    if before == after:
+        return None
+    moved = tuple((t, before[t], after[t]) for t in sorted(set(before) & set(after)) if before[t] != after[t])
+    parameters = sorted({name for ruleset in (old, new) for name, p in ruleset.parameters.items()
+                         if p.by_taille is not None})
+    lines = list(dict.fromkeys(line.id for ruleset in (new, old) for line in ruleset.lines
+                               if line.id in ruleset.reads_taille))
+    literal = []
+    for ruleset in (new, old):
+        named = [(d.name, [d.expression]) for d in ruleset.definitions.values()]
+        named += [(line.id, [getattr(line, f) for f in _LINE_FORMULAS]) for line in ruleset.lines]
+        named += [(o.id, [getattr(o, f) for f in _OBLIGATION_FORMULAS]) for o in ruleset.obligations]
+        named += [(rule.id, _payment_formulas(rule)) for rule in ruleset.payments]
+        literal += [name for name, expressions in named if "taille" in _names_of(expressions)]
+    return SizeTableChange(tuple(sorted(set(after) - set(before))), tuple(sorted(set(before) - set(after))),
+                           moved, tuple(parameters), tuple(lines), tuple(dict.fromkeys(literal)))
+
+
+def size_moves(behaviour) -> dict:
+    """(taille under the old text, taille under the new) -> how many profiles, for the profiles
+    of ``behaviour`` (ProfileComparison) whose taille differs; sorted."""
+    moves: dict = {}
+    for row in behaviour:
+        if row.old_size != row.new_size:
+            moves[(row.old_size, row.new_size)] = moves.get((row.old_size, row.new_size), 0) + 1
+    return dict(sorted(moves.items(), key=lambda kv: tuple(-1 if t is None else t for t in kv[0])))
 
 
 # What a line's value rests on besides what it reads: a change of these is a change of the line.
@@ -414,9 +542,14 @@ def _direct_names(item) -> set:
     return names
 
 
-def _paths(ruleset: Ruleset, start: str, changed: dict) -> dict:
+def _paths(ruleset: Ruleset, start: str | None, changed: dict, reads=None, direct=None) -> dict:
     """Changed name -> the shortest path (Step tuple) from ``start`` to it in the ruleset's
-    ``reads`` map, going through lines and definitions that did not change themselves."""
+    ``reads`` map, going through lines and definitions that did not change themselves.
+
+    ``start`` is a line or definition of the ruleset; for anything else (an obligation, a
+    payment rule), None, with ``reads`` the names its formulas read and ``direct`` those they
+    name themselves.
+    """
     items = {**ruleset.definitions, **{line.id: line for line in ruleset.lines}}
 
     def kind_of(name):
@@ -424,18 +557,23 @@ def _paths(ruleset: Ruleset, start: str, changed: dict) -> dict:
             return "parameter"
         return "definition" if name in ruleset.definitions else "line"
 
+    def reads_of(name):
+        if name is None:
+            return reads, direct
+        return ruleset.reads.get(name, ()), _direct_names(items[name])
+
     found: dict = {}
     seen = {start}
     frontier = [(start, ())]
     while frontier:
         following = []
         for name, path in frontier:
-            direct = _direct_names(items[name])
-            for read in sorted(ruleset.reads.get(name, ())):
+            names, named = reads_of(name)
+            for read in sorted(names):
                 if read in seen or not (read in items or read in ruleset.parameters):
                     continue
                 seen.add(read)
-                step = path + (Step(kind_of(read), read, "name" if read in direct else "selection"),)
+                step = path + (Step(kind_of(read), read, "name" if read in named else "selection"),)
                 if read in changed:
                     found[read] = step
                 elif read in items:
@@ -453,10 +591,17 @@ def knock_on_causes(old: Ruleset, new: Ruleset, line_id: str, changed: dict | No
     Returns a tuple of Cause, nearest first, then by id.
     """
     changed = _changed_items(old, new) if changed is None else changed
-    paths = _paths(old, line_id, changed)
-    for name, path in _paths(new, line_id, changed).items():
-        if name not in paths or len(path) < len(paths[name]):
-            paths[name] = path
+    return _causes_on_both_sides(changed, (old, new), lambda ruleset: _paths(ruleset, line_id, changed))
+
+
+def _causes_on_both_sides(changed: dict, rulesets, paths_in) -> tuple:
+    """Causes from the paths ``paths_in(ruleset)`` finds in each of ``rulesets`` (the shorter
+    where both find one), nearest first, then by id."""
+    paths = {}
+    for ruleset in rulesets:
+        for name, path in paths_in(ruleset).items():
+            if name not in paths or len(path) < len(paths[name]):
+                paths[name] = path
     return tuple(Cause(path, changed[name][1])
                  for name, path in sorted(paths.items(), key=lambda kv: (len(kv[1]), kv[0])))
 
@@ -480,9 +625,12 @@ def _with_knock_ons(old: Ruleset, new: Ruleset, items: list, tailles) -> list:
         at = index.get(("line", line.id))
         amounts = result[at].amounts if at is not None else ()
         if not amounts:
-            known = [AmountChange(t, reachable_maximum(old, previous, t), reachable_maximum(new, line, t))
-                     for t in tailles]
-            known = [a for a in known if a.old is not None and a.new is not None]
+            # A taille only one text's size table has: "—" on the other side, not "not computable".
+            only_new, only_old = _tailles_of_one_side(old, new)
+            known = [AmountChange(t, None if t in only_new else reachable_maximum(old, previous, t),
+                                  None if t in only_old else reachable_maximum(new, line, t)) for t in tailles]
+            known = [a for a in known if (a.old is not None or a.taille in only_new)
+                     and (a.new is not None or a.taille in only_old) and (a.old, a.new) != (None, None)]
             # The tailles where the maximum moves; when it moves nowhere, those where the line can
             # pay, so that a reader sees it unchanged rather than not computed.
             amounts = tuple(a for a in known if a.old != a.new) or tuple(a for a in known if a.old)
@@ -493,6 +641,82 @@ def _with_knock_ons(old: Ruleset, new: Ruleset, items: list, tailles) -> list:
         else:
             result[at] = dataclasses.replace(result[at], amounts=amounts, through=causes, volet=line.volet)
     return result
+
+
+_OBLIGATION_FORMULAS = ("when", "deadline", "done")
+
+
+def _payment_formulas(rule) -> tuple:
+    """A payment rule's formulas: its condition, then each installment's share and due date."""
+    return (rule.when,) + tuple(e for i in rule.installments for e in (i.share, i.due))
+
+
+def _names_of(expressions) -> set:
+    names = set()
+    for expression in expressions:
+        if expression is not None:
+            names |= expression.names
+    return names
+
+
+def _with_other_knock_ons(old: Ruleset, new: Ruleset, items: list) -> list:
+    """The item diffs with the knock-on effects on obligations and payment rules present in both
+    texts with the same formulas: an obligation whose condition, deadline or « done when » reads
+    something changed; a payment rule whose condition, shares or due dates do, or which pays a
+    line (of one of its volets, in either text) whose amount changed: added, removed, changed in
+    its formulas, or itself a knock-on effect."""
+    changed = _changed_items(old, new)
+    moved = {name: status for name, (kind, status) in changed.items() if kind == "line"}
+    moved.update({i.id: "changed" for i in items if i.kind == "line" and i.through and i.id not in moved})
+    rank = {line.id: n for n, line in enumerate(list(new.lines) + list(old.lines))}
+    result = list(items)
+    index = {(i.kind, i.id): n for n, i in enumerate(result)}
+
+    def paths_for(sides, formulas_of):
+        def paths(ruleset):
+            names = _names_of(formulas_of(sides[ruleset is new]))
+            return _paths(ruleset, None, changed, names, names)
+        return paths
+
+    def record(kind, item, causes, mission):
+        at = index.get((kind, item.id))
+        if at is None:
+            index[(kind, item.id)] = len(result)
+            result.append(ItemDiff(kind, item.id, "changed", mission, item.label, (), (), causes))
+        else:
+            result[at] = dataclasses.replace(result[at], through=causes)
+
+    before = {o.id: o for o in old.obligations}
+    for obligation in new.obligations:
+        previous = before.get(obligation.id)
+        if previous is None or any(_formula(getattr(previous, f)) != _formula(getattr(obligation, f))
+                                   for f in _OBLIGATION_FORMULAS):
+            continue
+        formulas = paths_for((previous, obligation), lambda o: [getattr(o, f) for f in _OBLIGATION_FORMULAS])
+        causes = _causes_on_both_sides(changed, (old, new), formulas)
+        if causes:
+            record("obligation", obligation, causes, obligation.mission)
+
+    before = {p.id: p for p in old.payments}
+    for rule in new.payments:
+        previous = before.get(rule.id)
+        if previous is None or previous.volets != rule.volets or [_formula(e) for e in _payment_formulas(previous)] \
+                != [_formula(e) for e in _payment_formulas(rule)]:
+            continue
+        causes = _causes_on_both_sides(changed, (old, new), paths_for((previous, rule), _payment_formulas))
+        paid = {line.id for ruleset in (old, new) for line in ruleset.lines
+                if line.volet in rule.volets and line.id in moved}
+        causes += tuple(Cause((Step("line", line_id, "volet"),), moved[line_id])
+                        for line_id in sorted(paid, key=rank.get))
+        if causes:
+            record("payment", rule, causes, None)
+    return result
+
+
+def _tailles_of_one_side(old: Ruleset, new: Ruleset) -> tuple:
+    """(the tailles only the new size table has, those only the old one has)."""
+    before, after = set(tailles_of(old)), set(tailles_of(new))
+    return after - before, before - after
 
 
 def _number(value):
@@ -561,6 +785,8 @@ class ProfileComparison:
     old_total: Decimal
     new_total: Decimal
     missions: dict  # mission id (None for lines of no mission) -> (old amount, new amount)
+    old_size: int | None = None  # the profile's taille under each text on the date
+    new_size: int | None = None
 
     @property
     def difference(self) -> Decimal:
@@ -575,6 +801,7 @@ class ProfileComparison:
             "name": self.name, "file": self.file, "date": self.date.isoformat(),
             "old_total": str(self.old_total), "new_total": str(self.new_total),
             "difference": str(self.new_total - self.old_total),
+            "old_size": self.old_size, "new_size": self.new_size,
             "missions": {str(m) if m is not None else "_none": {"old": str(a), "new": str(b), "difference": str(b - a)}
                          for m, (a, b) in self.missions.items()},
         }
@@ -589,7 +816,7 @@ def compare_profile(old_result, new_result) -> ProfileComparison:
             pair[side] += line.amount
     profile = new_result.profile
     return ProfileComparison(profile.name, profile.file, new_result.date, old_result.total, new_result.total,
-                             {m: (a, b) for m, (a, b) in missions.items()})
+                             {m: (a, b) for m, (a, b) in missions.items()}, old_result.size, new_result.size)
 
 
 def compare_profiles(timelines, documents, day: datetime.date, known_missions) -> list[ProfileComparison]:

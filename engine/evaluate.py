@@ -480,11 +480,13 @@ def assess(timeline: Timeline, profile: Profile, day: datetime.date, *, explain:
     point = evaluate(ruleset, profile, day, explain=explain, renewal=renewal, arrivals=arrivals)
     notes = [Diagnostic(code, message, profile.file, severity="warning")
              for code, message in timeline.forced_notes(day, ruleset)]
-    assumptions = tuple(timeline.assumptions())
     year = point.contract_year
     if year is None:
-        return dataclasses.replace(point, warnings=point.warnings + tuple(notes), assumptions=assumptions)
+        return dataclasses.replace(point, warnings=point.warnings + tuple(notes),
+                                   assumptions=tuple(timeline.assumptions((ruleset,))))
     segments = timeline.segments(year)
+    # A proposal's own figures, of each text the year's amounts count, are said among the assumptions.
+    assumptions = tuple(timeline.assumptions([segment.ruleset for segment in segments]))
     parts, results = [], []
     for segment in segments:
         result = point if (segment.start == day and segment.ruleset is ruleset) else evaluate(

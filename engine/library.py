@@ -15,13 +15,11 @@ import json
 import os
 from importlib import resources
 
-from .amend import DatedProvision, consolidate, dated_provisions, in_force_view
-from .compiler import compile_ruleset, validate_ruleset
-from .crosstext import attach as attach_other_texts
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
+from .plan import keep_plan
 from .ruleset import Ruleset
-from .cache import ValidationCache
+from .cache import CompiledCache, ValidationCache
 from .schema import load_schema
 from .timeline import Timeline
 from .yaml_loader import MAX_FILE_BYTES, Document, load_document, parse_document
@@ -132,6 +130,15 @@ def load_document_of_kind(path: str, expected: str) -> Document:
     return document
 
 
+# Reading, consolidating and compiling a text are imported when a text is compiled, not when
+# every text comes from the compiled cache (aci-rules eval: see engine/cache.py).
+def validate_ruleset(document: Document) -> list[Diagnostic]:
+    """:func:`.compiler.validate_ruleset`."""
+    from .compiler import validate_ruleset as validate
+
+    return validate(document)
+
+
 def _date(value) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if isinstance(value, str) else None
 
@@ -162,12 +169,57 @@ def _content_key(document: Document) -> tuple:
 
 
 class Library:
-    """The shipped rulesets and the files loaded through it, read and compiled on first use."""
+    """The shipped rulesets and the files loaded through it, read and compiled on first use.
+
+    The shipped texts, once compiled, are kept on disk (:class:`~.cache.CompiledCache`):
+    a later command gets them without reading their YAML (``persistent``; off for a library
+    whose texts are not the package's own, as mutation's).
+    """
+
+    persistent = True
 
     def __init__(self):
         self._shipped: dict[str, Document] | None = None
         self._files: dict[str, Document] = {}
         self._compiled: dict[tuple, Ruleset] = {}
+        self._raw: dict[str, bytes] = {}  # shipped file name -> its bytes, read once
+        self._store: CompiledCache | None = None
+
+    def _shipped_bytes(self, name: str) -> bytes:
+        raw = self._raw.get(name)
+        if raw is None:
+            raw = self._raw[name] = resources.files("aci_rules.rules").joinpath(name).read_bytes()
+        return raw
+
+    def _compiled_store(self) -> CompiledCache | None:
+        """The on-disk memory of the compiled shipped texts, keyed by their bytes and the engine."""
+        if not self.persistent:
+            return None
+        if self._store is None:
+            try:
+                digests = {name: hashlib.sha256(self._shipped_bytes(name)).hexdigest()
+                           for name in shipped_ruleset_names()}
+            except OSError:
+                return None
+            self._store = CompiledCache(digests)
+        return self._store
+
+    def _stored(self, ruleset_id: str, day: datetime.date | None) -> Ruleset | None:
+        """A shipped text as compiled by an earlier command, when the store holds it."""
+        store = self._compiled_store()
+        entry = store.chain(ruleset_id) if store is not None else None
+        if entry is None:
+            return None
+        chain, days = entry
+        key = (chain, tuple(d <= day for d in days) if day is not None else None)
+        found = self._compiled.get(key)
+        if found is None:
+            found = store.rulesets.get(key)
+            if found is not None:
+                self._compiled[key] = found
+                if key in store.plans:
+                    keep_plan(store.plans[key])
+        return found
 
     # -- documents ---------------------------------------------------------------
 
@@ -175,12 +227,11 @@ class Library:
         """Shipped ruleset documents by id, schema-checked. Raises InputError if one is invalid."""
         if self._shipped is None:
             documents, problems = {}, []
-            folder = resources.files("aci_rules.rules")
             cache = ValidationCache(json.dumps(load_schema("ruleset"), sort_keys=True, default=str))
             for name in shipped_ruleset_names():
                 display = f"rules/{name}"
                 try:
-                    raw = folder.joinpath(name).read_bytes()
+                    raw = self._shipped_bytes(name)
                     if len(raw) > MAX_FILE_BYTES:
                         raise InputError([Diagnostic("E001", msg("is over the limit of {limit} bytes",
                                                                  limit=MAX_FILE_BYTES), display)])
@@ -238,7 +289,12 @@ class Library:
         return msg("known rulesets: {known}", known=known)
 
     def known_ids(self) -> list[str]:
-        return sorted(self.shipped_documents())
+        """The ids of the shipped texts: their file names (E304 holds the two equal)."""
+        return [name[: -len(".yaml")] for name in shipped_ruleset_names()]
+
+    def _enacted(self) -> list[Ruleset]:
+        """The shipped enacted texts, compiled with every provision, in the order of their ids."""
+        return [ruleset for ruleset in (self.get(name) for name in self.known_ids()) if ruleset.status == "enacted"]
 
     def listing(self) -> list:
         """The shipped texts for ``aci-rules list``, in order of entry into force: for each,
@@ -257,30 +313,27 @@ class Library:
         return found
 
     def mission_ids(self) -> set[str]:
-        """Every mission id that a shipped ruleset defines or adds."""
+        """Every mission id that a shipped ruleset defines or adds (from the compiled texts)."""
         found = set()
-        for document in self.shipped_documents().values():
-            found |= declared_missions(document)
+        for name in self.known_ids():
+            found |= set(self.get(name).missions)
         return found
 
     def mission_arrivals(self) -> dict[str, tuple[datetime.date, str]]:
         """When each mission of the shipped enacted texts first applies, and with which text.
 
         A mission applies from its text's entry into force, or from its own ``in_force``
-        when it has a later one (avenant 2's crisis mission, from 2022-09-03).
+        when it has a later one (avenant 2's crisis mission, from 2022-09-03). Read from the
+        compiled texts: a consolidated text holds the missions of the texts it amends too, and
+        the earliest day wins (the first text on a tie).
         """
         arrivals: dict = {}
-        for ruleset_id, document in self.shipped_documents().items():
-            data = document.data
-            if data.get("status") != "enacted":
-                continue
-            text_day = _date(data["dates"]["in_force"])
-            changes = (data.get("changes") or {}).get("missions") or {}
-            for mission in (data.get("missions") or []) + (changes.get("add") or []):
-                own = _date(mission.get("in_force"))
-                day = max(text_day, own) if own else text_day
-                if mission["id"] not in arrivals or day < arrivals[mission["id"]][0]:
-                    arrivals[mission["id"]] = (day, ruleset_id)
+        for ruleset in self._enacted():
+            for mission in ruleset.missions.values():
+                own = mission.in_force
+                day = max(ruleset.in_force, own) if own else ruleset.in_force
+                if mission.id not in arrivals or day < arrivals[mission.id][0]:
+                    arrivals[mission.id] = (day, ruleset.id)
         return arrivals
 
     # -- chains ------------------------------------------------------------------
@@ -343,36 +396,64 @@ class Library:
         ``day`` None applies every provision, whatever its own in-force date.
         """
         chain = self.chain_of(document)
-        provisions: list[DatedProvision] = []
+        from .amend import dated_provisions
+        from .compiler import compile_ruleset
+        from .crosstext import attach as attach_other_texts
+
+        provisions: list = []
         for link in chain:
             provisions += dated_provisions(link, link.data["id"])
         signature = tuple(p.day <= day for p in provisions) if day is not None else None
         key = (tuple(_content_key(link) for link in chain), signature)
         if key not in self._compiled:
-            full, problems, removals = chain[0], [], {}
-            for link in chain[1:]:
-                full, found, removed = consolidate(full, link, day)
-                problems += found
-                removals.update({name: (link, path) for name, path in removed.items()})
-            notes = tuple(p for p in problems if not p.is_error)  # warnings about the text (W020)
-            problems = [p for p in problems if p.is_error]
-            if problems:
-                raise InputError(problems)
+            text, notes, removals = self._consolidated(chain, day)
             # Each link was checked against the schema (an addition as a whole item, a
             # change field by field), so the consolidated text needs no second check.
             history = tuple((link.data["id"], _date(link.data["dates"]["in_force"])) for link in chain)
             try:
                 self._compiled[key] = dataclasses.replace(attach_other_texts(self, compile_ruleset(
-                    in_force_view(full, day), history=history, provisions=tuple(provisions)), document),
-                    notes=notes)
+                    text, history=history, provisions=tuple(provisions)), document, text), notes=notes)
             except InputError as error:
                 raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
+            store = self._compiled_store()
+            compiled = self._compiled[key]
+            if (store is not None and not compiled.other_texts and not compiled.notes
+                    and all(self._identity(link).startswith("shipped:") for link in chain)):
+                store.put(document.data["id"], key[0], tuple(p.day for p in provisions), key, compiled)
         return self._compiled[key]
+
+    @staticmethod
+    def _consolidated(chain: list, day: datetime.date | None) -> tuple:
+        """``(document, notes, removals)``: the chain's texts applied in turn, as in force on ``day``;
+        InputError with the errors found."""
+        from .amend import consolidate, in_force_view
+
+        full, problems, removals = chain[0], [], {}
+        for link in chain[1:]:
+            full, found, removed = consolidate(full, link, day)
+            problems += found
+            removals.update({name: (link, path) for name, path in removed.items()})
+        notes = tuple(p for p in problems if not p.is_error)  # warnings about the text (W020)
+        problems = [p for p in problems if p.is_error]
+        if problems:
+            raise InputError(problems)
+        return in_force_view(full, day), notes, removals
+
+    def consolidated_document(self, id_or_path: str, day: datetime.date | None = None) -> Document:
+        """The consolidated text of a ruleset as a document (what ``show --format yaml`` prints);
+        the compiled ruleset keeps no document."""
+        document = self.document(id_or_path)
+        self.compile(document, day)  # every diagnostic of the text, as for any other use
+        return self._consolidated(self.chain_of(document), day)[0]
 
     # -- what the commands ask ---------------------------------------------------------
 
     def get(self, id_or_path: str, day: datetime.date | None = None) -> Ruleset:
         """A ruleset by shipped id or path, consolidated, as in force on ``day``."""
+        if not (looks_like_path(id_or_path) or os.path.exists(id_or_path)):
+            found = self._stored(id_or_path, day)
+            if found is not None:
+                return found
         return self.compile(self.document(id_or_path), day)
 
     def resolver(self, ruleset_name: str | None = None):
@@ -402,11 +483,11 @@ class Library:
             return Timeline(self.in_force, enacted_days, renewal=renewal)
         document = self.document(ruleset_name)
         chain = self.chain_of(document)
-        starts = [_date(link.data["dates"]["in_force"]) for link in chain]
+        full = self.compile(document)
+        starts = [start for _, start in full.history]  # the in-force date of each text of the chain
         own = starts[-1]
         if as_if_from is not None:
             starts[-1] = as_if_from
-        full = self.compile(document)
         requested = full.id
 
         def resolve(day: datetime.date) -> Ruleset:
@@ -435,16 +516,11 @@ class Library:
         return self._compiled[key]
 
     def in_force(self, day: datetime.date) -> Ruleset:
-        """The enacted ruleset in force on ``day``, consolidated."""
-        candidates = []
-        for document in self.shipped_documents().values():
-            dates = document.data["dates"]
-            start, until = _date(dates["in_force"]), _date(dates.get("until"))
-            if document.data["status"] == "enacted" and start <= day and (until is None or day <= until):
-                candidates.append((start, document))
+        """The enacted ruleset in force on ``day``, consolidated (chosen from the compiled texts)."""
+        candidates = [ruleset for ruleset in self._enacted() if ruleset.in_force_on(day)]
         if not candidates:
-            known = [msg("{id} (from {day})", id=d.data["id"], day=d.data["dates"]["in_force"]) for d in
-                     sorted(self.shipped_documents().values(), key=lambda d: d.data["dates"]["in_force"])]
+            known = [msg("{id} (from {day})", id=r.id, day=r.in_force.isoformat()) for r in
+                     sorted((self.get(name) for name in self.known_ids()), key=lambda r: r.in_force)]
             raise InputError([Diagnostic("E403", msg("no ruleset is in force on {day}; known rulesets: {known}",
                                                      day=day, known=known))])
-        return self.compile(max(candidates, key=lambda pair: pair[0])[1], day)
+        return self.get(max(candidates, key=lambda ruleset: ruleset.in_force).id, day)

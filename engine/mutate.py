@@ -182,7 +182,7 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
     """
     file = ruleset.source
     found: list[Mutant] = []
-    document = ruleset.document
+    positions = ruleset.positions
     payment_names = set()
     for rule in ruleset.payments:
         for expression in [rule.when] + [e for i in rule.installments for e in (i.share, i.due)]:
@@ -203,7 +203,7 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
                  if parameter.by_taille is not None else [(None, parameter.value)])
         for taille, value in cells:
             path = parameter.path + (("by_taille", str(taille)) if taille is not None else ("value",))
-            line, column = document.position(path)
+            line, column = positions.position(path)
             owner = f"parameters.{name}" + (f"[taille {taille}]" if taille is not None else "")
             readers = ", ".join(_readers(ruleset, name)) or msg("a payment rule, an obligation or the taille")
             where_taille = msg(" of taille {taille}", taille=taille) if taille is not None else ""
@@ -248,7 +248,7 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
         classes = ruleset.taille.classes
         for index, (lower, upper) in enumerate(zip(classes, classes[1:])):
             boundary = upper.low
-            position = document.position(("taille", "classes"))
+            position = positions.position(("taille", "classes"))
             for delta in (1, -1):
                 new = boundary + delta
                 if new - 1 < lower.low or (upper.high is not None and new > upper.high):
@@ -262,9 +262,9 @@ def mutants_of(ruleset: Ruleset) -> list[Mutant]:
                              population=boundary if delta > 0 else boundary - 1, boundary=boundary,
                              below=boundary - 1)))
 
-    if document.get(("rounding",)) is not None and site_of(ruleset, ("rounding",)).file == file:
+    if positions.has(("rounding",)) and site_of(ruleset, ("rounding",)).file == file:
         site = site_of(ruleset, ("rounding",))
-        line, column = document.position(("rounding", "quantum"))
+        line, column = positions.position(("rounding", "quantum"))
         exponent = ruleset.quantum.as_tuple().exponent
         # quantize() reads the exponent only: 0.10 rounds as 0.01 does, so step the exponent.
         for new in (Decimal(1).scaleb(exponent + 1), Decimal(1).scaleb(exponent - 1)):
@@ -333,6 +333,8 @@ def document_mutants(document) -> list[Mutant]:
 
 class _Substituted(Library):
     """A library where one ruleset document is replaced by its mutant (compiled afresh)."""
+
+    persistent = False  # its texts are not the package's: nothing to read from, or keep in, the store
 
     def __init__(self, base: Library, original, replacement):
         super().__init__()
@@ -493,7 +495,7 @@ def apply_mutant(mutant: Mutant, ruleset: Ruleset) -> Ruleset:
         return dataclasses.replace(ruleset, taille=dataclasses.replace(ruleset.taille, classes=tuple(classes)))
     if action == "quantum":
         _, site, value = mutant.change
-        if ruleset.document.get(("rounding",)) is None or site_of(ruleset, ("rounding",)) != site:
+        if not ruleset.positions.has(("rounding",)) or site_of(ruleset, ("rounding",)) != site:
             return ruleset
         return dataclasses.replace(ruleset, quantum=value)
     _, site, ordinal, operation = mutant.change

@@ -20,7 +20,7 @@ ruleset (:func:`plan_of`) and holds:
   (:func:`check_amount`), runs_from a date or None);
 * for each formula, what a diagnostic needs: its path, its text and where it stands in its
   file, so that every backend reports a failing formula the same way
-  (:meth:`Formula.failure`), without the document.
+  (:meth:`Formula.failure`), from the ruleset's positions table (never its data).
 """
 
 from __future__ import annotations
@@ -234,8 +234,7 @@ class _Builder:
         self.maxima_read: set = set()
         self.missions_read: dict = {}
         self.functions: set = set()
-        document = ruleset.document
-        self.document = document
+        self.positions = ruleset.positions
 
     def slot(self, kind, name, mission=None) -> Slot:
         key = (kind, name, mission)
@@ -265,11 +264,11 @@ class _Builder:
         return self.slot("unknown", name)
 
     def place(self, path) -> tuple:
-        document = self.document
-        if document is None:
+        positions = self.positions
+        if positions is None:
             return (self.ruleset.source, None, None, tuple(path))
-        line, column = document.position(path)
-        return (document.file_of(path), line, column, document.source_path(path))
+        line, column = positions.position(path)
+        return (positions.file_of(path), line, column, positions.source_path(path))
 
     def formula(self, expression, field, gives, subject, name, mission, path, basis=False) -> Formula:
         reads: dict = {}
@@ -310,7 +309,7 @@ class _Builder:
         tree = Resolve().visit(copy.deepcopy(expression.node))
         ast.fix_missing_locations(tree)
         self.functions |= {f for f in functions if FUNCTION_KINDS.get(f) in ("profile", "texts")}
-        where = self.document.describe(path) if self.document is not None else format_path(path)
+        where = self.positions.describe(path) if self.positions is not None else format_path(path)
         return Formula(field, expression.text, expression.source, tree, reads, tuple(dict.fromkeys(order)),
                        frozenset(functions), gives, subject, name, tuple(path), where, self.place(path))
 
@@ -376,6 +375,11 @@ def plan_of(ruleset: Ruleset) -> Plan:
     if plan is None:
         plan = _PLANS[ruleset] = _Builder(ruleset).build()
     return plan
+
+
+def keep_plan(plan: Plan) -> None:
+    """Take a plan built by an earlier command as its ruleset's (the compiled texts' cache)."""
+    _PLANS[plan.ruleset] = plan
 
 
 def formula_of(ruleset: Ruleset, expression, field: str, gives: str, name: str, path) -> Formula:

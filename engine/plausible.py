@@ -110,34 +110,46 @@ def _check_cell(compiler, name, value, low, high, where, taille):
     compiler.error("E204", message, where)
 
 
+def plausible_ranges(document, spec: dict, path: tuple) -> tuple[dict, str]:
+    """``(ranges, reason)`` of one parameter as the compiled ruleset keeps them: taille (None for
+    a single value) -> (min, max), for the figures whose range was written in the same text."""
+    plausible = spec.get("plausible") or {}
+    reason = plausible.get("reason", "")
+    if "by_taille" not in spec:
+        if "min" in plausible and "max" in plausible and _same_text(document, path, ("value",)):
+            return {None: (plausible["min"], plausible["max"])}, reason
+        return {}, reason
+    written = {int(k): k for k in spec.get("by_taille") or {}}
+    ranges = {}
+    for key, cell in (plausible.get("by_taille") or {}).items():
+        taille = int(key) if str(key).isdigit() else None  # anything else is check_plausible's E303
+        if taille in written and isinstance(cell, dict) and "min" in cell and "max" in cell and _same_text(
+                document, path, ("by_taille", written[taille])):
+            ranges[taille] = (cell["min"], cell["max"])
+    return ranges, reason
+
+
 def uncertain_cells(ruleset) -> tuple[list, list]:
     """``(cells, unranged)``: the figures of ``ruleset`` not confirmed that have a plausible
     range (:class:`Cell`), and the ``(parameter, taille)`` of those that have none."""
-    document = ruleset.document
-    specs = (document.data.get("parameters") or {}) if document is not None else {}
     cells, unranged = [], []
     for name, parameter in ruleset.parameters.items():
-        plausible = (specs.get(name) or {}).get("plausible") or {}
-        reason = plausible.get("reason", "")
+        ranges, reason = parameter.ranges, parameter.range_reason
         if parameter.by_taille is None:
             confidence = parameter.confidence if isinstance(parameter.confidence, str) else "unverified"
             if confidence == "confirmed" or not _number(parameter.value):
                 continue
-            if "min" in plausible and _same_text(document, parameter.path, ("value",)):
-                cells.append(Cell(name, None, parameter.value, plausible["min"], plausible["max"], parameter.unit,
-                                  confidence, reason))
+            if None in ranges:
+                cells.append(Cell(name, None, parameter.value, *ranges[None], parameter.unit, confidence, reason))
             else:
                 unranged.append((name, None))
             continue
-        ranges = {int(k): v for k, v in (plausible.get("by_taille") or {}).items()}
-        written = {int(k): k for k in (specs.get(name) or {}).get("by_taille") or {}}
         for taille, value in sorted(parameter.by_taille.items()):
             confidence = parameter.confidence_for(taille)
             if confidence == "confirmed" or not _number(value):
                 continue
-            if taille in ranges and _same_text(document, parameter.path, ("by_taille", written.get(taille, taille))):
-                cells.append(Cell(name, taille, value, ranges[taille]["min"], ranges[taille]["max"], parameter.unit,
-                                  confidence, reason))
+            if taille in ranges:
+                cells.append(Cell(name, taille, value, *ranges[taille], parameter.unit, confidence, reason))
             else:
                 unranged.append((name, taille))
     return cells, unranged

@@ -25,6 +25,7 @@ __all__ = [
     "Installment",
     "PaymentRule",
     "AnnualMaximum",
+    "DatedProvision",
     "Ruleset",
 ]
 
@@ -59,6 +60,8 @@ class Parameter:
     confidence: str | dict  # a tag, or taille -> tag
     note: str | None
     path: tuple
+    ranges: dict = dataclasses.field(default_factory=dict)  # taille (None: one value) -> plausible (min, max)
+    range_reason: str = ""  # why the plausible ranges are what they are
 
     def value_for(self, taille: int | None):
         if self.by_taille is None:
@@ -105,6 +108,7 @@ class Mission:
     label: str
     kind: str  # socle | optionnelle
     reference: str | None
+    in_force: datetime.date | None = None  # its own entry into force, when later than its text's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +120,7 @@ class Definition:
     mission: str | None
     label: str | None
     path: tuple
+    confidence: str | None = None  # caps what reads it: 'proposed' when a proposal sets it (engine/amend.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +179,17 @@ class PaymentRule:
 
 
 @dataclasses.dataclass(frozen=True)
+class DatedProvision:
+    """A provision with its own entry into force: what it is, and from when (made by
+    :func:`.amend.dated_provisions`; here, so that a compiled ruleset read from the cache
+    needs no module of consolidation)."""
+
+    day: datetime.date
+    description: str
+    ruleset: str
+
+
+@dataclasses.dataclass(frozen=True)
 class AnnualMaximum:
     """The yearly maximum of a CPTS as the text states it: the sum of the maxima of some volets."""
 
@@ -216,7 +232,7 @@ class Ruleset:
     reads_taille: frozenset
     source: str
     chain: tuple  # ruleset ids from the first accord to this text
-    document: object = None  # the Document it was compiled from, for positions
+    positions: object = None  # yaml_loader.Positions: where each node was written (never the data)
     history: tuple = ()  # (id, in-force date) for each text of the chain
     provisions: tuple = ()  # DatedProvision: provisions of the chain with their own in-force date
     indicators: tuple = ()  # indicator definitions (informational)

@@ -221,7 +221,7 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
                 rule = candidate
                 break
         if rule is None:
-            raise EvaluationError([ruleset.document.diagnostic(
+            raise EvaluationError([ruleset.positions.diagnostic(
                 "E405", msg("no payment rule of ruleset '{ruleset}' pays line '{line}' (volet {volet}) in "
                             "contract year {number}", ruleset=ruleset.id, line=line_id, volet=line.volet,
                             number=number), ("payments",))])
@@ -233,7 +233,7 @@ def _pay(profile: Profile, number, entitlement: YearEntitlement, details: dict):
             share = shares[index]
             due = _compute(ruleset, rule, f"installments[{index}].due", installment.due, evaluator)
             if not isinstance(due, datetime.date):
-                raise EvaluationError([ruleset.document.diagnostic(
+                raise EvaluationError([ruleset.positions.diagnostic(
                     "E402", msg("payment rule '{rule}': the due date gives {value}, not a date", rule=rule.id,
                                 value=describe_value(due)),
                     rule.path + ("installments", index, "due"))])
@@ -254,7 +254,7 @@ def _check_shares(ruleset, rule, line_id, shares):
     try:
         check_shares(shares)
     except ExpressionFailure as failure:
-        raise EvaluationError([ruleset.document.diagnostic(
+        raise EvaluationError([ruleset.positions.diagnostic(
             failure.code, msg("{problem} in payment rule '{rule}', paying line '{line}'", problem=failure.message,
                               rule=rule.id, line=line_id), rule.path + ("installments",))]) from None
 
@@ -271,7 +271,7 @@ def _compute(ruleset, rule, field, expression, evaluator):
     try:
         return evaluate_expression(evaluator, expression)
     except ExpressionFailure as failure:
-        raise EvaluationError([ruleset.document.diagnostic(
+        raise EvaluationError([ruleset.positions.diagnostic(
             failure.code, msg("{problem} in payment rule '{rule}' ({field}: {formula}){hint}", problem=failure.message,
                               rule=rule.id, field=field, formula=expression.text,
                               hint=msg("; {hint}", hint=failure.hint) if failure.hint else ""),

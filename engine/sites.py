@@ -33,7 +33,7 @@ class Site:
 class ExpressionSite:
     """One formula of a compiled ruleset, with the site it was written at.
 
-    ``where`` is its path in the consolidated document; ``owner`` how an analyst
+    ``where`` is its path in the consolidated text; ``owner`` how an analyst
     names it (``lines[<id>].when``); ``kind`` one of line, definition,
     obligation, payment, taille; ``mission`` the mission whose names it reads.
     """
@@ -49,9 +49,9 @@ class ExpressionSite:
 
 
 def site_of(ruleset: Ruleset, path) -> Site:
-    """The site of the node at ``path`` of a compiled ruleset's document."""
-    document = ruleset.document
-    return Site(document.file_of(path), tuple(document.source_path(path)))
+    """The site of the node at ``path`` of a compiled ruleset (from its positions table)."""
+    positions = ruleset.positions
+    return Site(positions.file_of(path), tuple(positions.source_path(path)))
 
 
 def parameter_site(ruleset: Ruleset, name: str) -> Site:
@@ -60,7 +60,7 @@ def parameter_site(ruleset: Ruleset, name: str) -> Site:
 
 def expression_sites(ruleset: Ruleset):
     """Every formula of a compiled ruleset, as :class:`ExpressionSite`, in a stable order."""
-    document = ruleset.document
+    positions = ruleset.positions
     found = []
 
     def add(path, owner, kind, item, field, expression, mission):
@@ -72,7 +72,7 @@ def expression_sites(ruleset: Ruleset):
         add(("taille", "basis"), "taille.basis", "taille", None, "basis", ruleset.taille.basis, None)
     for item in ruleset.order:
         if isinstance(item, Definition):
-            path = item.path + (("expression",) if isinstance(document.get(item.path), dict) else ())
+            path = item.path + (("expression",) if positions.has(item.path + ("expression",)) else ())
             add(path, f"definitions.{item.name}", "definition", item.name, "expression", item.expression,
                 item.mission)
             continue
@@ -120,9 +120,9 @@ _OPERATOR_TEXT = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq
 
 def node_position(ruleset: Ruleset, where: tuple, expression, node) -> tuple:
     """(file, line, column) of a node of a formula, in the file it was written in."""
-    document = ruleset.document
-    line, column = document.position(where)
-    text = str(document.get(where, expression.text))
+    positions = ruleset.positions
+    line, column = positions.position(where)
+    text = positions.texts.get(tuple(where), expression.text)
     lineno = getattr(node, "lineno", None)
     if lineno is not None:
         offset = lineno - 1
@@ -130,8 +130,8 @@ def node_position(ruleset: Ruleset, where: tuple, expression, node) -> tuple:
         lead = len(text) - len(text.lstrip())
         pieces = text.strip().split("\n")
         index = lead + sum(len(piece) + 1 for piece in pieces[:offset]) + max(col, 0)
-        line, column = document.scalar_position(where, index) or (line, column)
-    return document.file_of(where), line, column
+        line, column = positions.scalar_position(where, index) or (line, column)
+    return positions.file_of(where), line, column
 
 
 def condition_parts(expression) -> list:

@@ -240,8 +240,11 @@ class Timeline:
             found = self._by_stretch[stretch] = self._resolve(day)
         return found
 
-    def assumptions(self) -> list:
-        """What the results rest on beyond the texts and the profile, for a person to read (messages)."""
+    def assumptions(self, applied=()) -> list:
+        """What the results rest on beyond the texts and the profile, for a person to read (messages):
+        the text applied outside its dates, the renewal assumed, and the own figures of each
+        proposal among the rulesets ``applied`` (:func:`~.provenance.proposed_assumptions`: its
+        definitions, lines, parameters... tagged ``proposed``), each once."""
         found = []
         if self.as_if_from is not None:
             found.append(msg("{text} applied as if in force from {day} (its own date: {own})", text=self.requested,
@@ -251,6 +254,11 @@ class Timeline:
                              text=self.requested, own=self.own_date))
         if self.renewal:
             found.append(RENEWAL_ASSUMPTION)
+        if applied:
+            from .provenance import proposed_assumptions
+
+            for ruleset in {id(r): r for r in applied}.values():
+                found += [said for said in proposed_assumptions(ruleset) if said not in found]
         return found
 
     def segments(self, year: ContractYear) -> list[Segment]:

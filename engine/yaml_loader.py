@@ -33,6 +33,7 @@ from .diagnostic import Diagnostic, InputError, msg
 
 __all__ = [
     "Document",
+    "Positions",
     "load_document",
     "parse_document",
     "MAX_FILE_BYTES",
@@ -78,30 +79,34 @@ _EXPONENT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(inf|Inf|INF|nan|NaN|NAN)")
 
 
-@dataclasses.dataclass
-class Document:
-    """The data of one YAML file and where each of its nodes stands.
+class _Located:
+    """Where the nodes of a file stand: what :class:`Document` and :class:`Positions` share.
 
-    ``marks`` maps a path (a tuple of keys and indexes) to the 1-based line and
-    column of the node's value; ``key_marks`` to the position of the key that
-    names it; ``styles`` to the scalar style (``""`` for plain, ``"'"``,
-    ``'"'``, ``"|"``, ``">"``) so that an error inside an expression can point
-    at the right column.
-
-    A consolidated ruleset (an avenant applied to its base) is a document whose
-    subtrees come from several files: ``origins`` maps the path of such a subtree
-    to its file, and a position found under it is a position in that file.
+    ``marks`` maps a path (a tuple of keys and indexes) to the 1-based line and column of
+    the node's value; ``key_marks`` to the position of the key that names it; ``styles``
+    to the scalar style (``""`` for plain, ``"'"``, ``'"'``, ``"|"``, ``">"``) so that an
+    error inside an expression can point at the right column. A consolidated ruleset (an
+    avenant applied to its base) has subtrees from several files: ``origins`` maps the path
+    of such a subtree to its file, ``aliases`` a path to its path in the file it came from.
+    The two values a position needs of the data itself are asked of :meth:`_item_id` and
+    :meth:`_scalar_text`.
     """
 
     file: str
-    data: Any
-    marks: dict = dataclasses.field(default_factory=dict)
-    key_marks: dict = dataclasses.field(default_factory=dict)
-    styles: dict = dataclasses.field(default_factory=dict)
-    origins: dict = dataclasses.field(default_factory=dict)
-    sources: dict = dataclasses.field(default_factory=dict)  # file -> its lines, to point inside scalars
-    aliases: dict = dataclasses.field(default_factory=dict)  # path here -> its path in the file it came from
-    digest: str | None = None  # SHA-256 of the bytes read: what a cache keys on (never id())
+    marks: dict
+    key_marks: dict
+    styles: dict
+    origins: dict
+    sources: dict
+    aliases: dict
+
+    def _item_id(self, path) -> str | None:
+        """The ``id`` of the mapping at ``path``, when it is one and has a text id."""
+        raise NotImplementedError
+
+    def _scalar_text(self, path) -> str | None:
+        """The text of the scalar at ``path``, when it is a text."""
+        raise NotImplementedError
 
     def source_path(self, path) -> tuple:
         """The path of the node at ``path`` in the file it was written in.
@@ -146,9 +151,8 @@ class Document:
         out = ""
         for position, part in enumerate(parts):
             if isinstance(part, int):
-                node = self.get(path[: node_of[position] + 1]) if position in node_of else None
-                label = node["id"] if isinstance(node, dict) and isinstance(node.get("id"), str) else part
-                out += f"[{label}]"
+                label = self._item_id(path[: node_of[position] + 1]) if position in node_of else None
+                out += f"[{label if label is not None else part}]"
             else:
                 out += ("." if out else "") + str(part)
         return out
@@ -162,25 +166,9 @@ class Document:
             path = path[:-1]
         return self.origins.get((), self.file)
 
-    def subtree(self, path) -> "Document":
-        """The node at ``path`` as a document of its own, positions kept.
-
-        >>> doc = parse_document(b"a:\\n  b: 1\\n", "t.yaml")
-        >>> sub = doc.subtree(("a",))
-        >>> sub.data, sub.position(("b",))
-        ({'b': 1}, (2, 6))
-        """
-        path = tuple(path)
-        size = len(path)
-        result = Document(self.file_of(path), self.get(path))
-        for source, target in ((self.marks, result.marks), (self.key_marks, result.key_marks),
-                               (self.styles, result.styles), (self.origins, result.origins),
-                               (self.aliases, result.aliases)):
-            for key, value in source.items():
-                if key[:size] == path:
-                    target[key[size:]] = value
-        result.sources = self.sources
-        return result
+    def has(self, path) -> bool:
+        """Whether a node stands at ``path``."""
+        return tuple(path) in self.marks
 
     def scalar_position(self, path, index: int) -> tuple[int, int] | None:
         """Line and column of the character at ``index`` of the scalar at ``path``.
@@ -196,7 +184,7 @@ class Document:
         path = tuple(path)
         style, mark = self.styles.get(path), self.marks.get(path)
         lines = self.sources.get(self.file_of(path))
-        value = self.get(path)
+        value = self._scalar_text(path)
         if style is None or mark is None or lines is None or not isinstance(value, str):
             return None
         line, column = mark[0] - 1, mark[1] - 1
@@ -246,6 +234,49 @@ class Document:
             line, column = self.scalar_position(path, index) or (line, column)
         return Diagnostic(code, message, self.file_of(path), line, column, self.source_path(path), severity)
 
+
+@dataclasses.dataclass
+class Document(_Located):
+    """The data of one YAML file and where each of its nodes stands (see :class:`_Located`)."""
+
+    file: str
+    data: Any
+    marks: dict = dataclasses.field(default_factory=dict)
+    key_marks: dict = dataclasses.field(default_factory=dict)
+    styles: dict = dataclasses.field(default_factory=dict)
+    origins: dict = dataclasses.field(default_factory=dict)
+    sources: dict = dataclasses.field(default_factory=dict)  # file -> its lines, to point inside scalars
+    aliases: dict = dataclasses.field(default_factory=dict)  # path here -> its path in the file it came from
+    digest: str | None = None  # SHA-256 of the bytes read: what a cache keys on (never id())
+
+    def _item_id(self, path) -> str | None:
+        node = self.get(path)
+        return node["id"] if isinstance(node, dict) and isinstance(node.get("id"), str) else None
+
+    def _scalar_text(self, path) -> str | None:
+        value = self.get(path)
+        return value if isinstance(value, str) else None
+
+    def subtree(self, path) -> "Document":
+        """The node at ``path`` as a document of its own, positions kept.
+
+        >>> doc = parse_document(b"a:\\n  b: 1\\n", "t.yaml")
+        >>> sub = doc.subtree(("a",))
+        >>> sub.data, sub.position(("b",))
+        ({'b': 1}, (2, 6))
+        """
+        path = tuple(path)
+        size = len(path)
+        result = Document(self.file_of(path), self.get(path))
+        for source, target in ((self.marks, result.marks), (self.key_marks, result.key_marks),
+                               (self.styles, result.styles), (self.origins, result.origins),
+                               (self.aliases, result.aliases)):
+            for key, value in source.items():
+                if key[:size] == path:
+                    target[key[size:]] = value
+        result.sources = self.sources
+        return result
+
     def get(self, path, default=None):
         """The value at ``path``, or ``default``."""
         node = self.data
@@ -255,6 +286,50 @@ class Document:
             except (KeyError, IndexError, TypeError):
                 return default
         return node
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Positions(_Located):
+    """Where each node of a (consolidated) document was written, without its data: the table a
+    compiled ruleset keeps for the diagnostics of its evaluation, the sites of coverage and
+    mutation, and nothing else. Besides the positions of :class:`_Located` it holds the two
+    things a position needs of the data: the ``id`` of each list item (``lines[fixe]``) and the
+    text of each scalar (to point inside a formula)."""
+
+    file: str
+    marks: dict
+    key_marks: dict
+    styles: dict
+    origins: dict
+    sources: dict
+    aliases: dict
+    ids: dict  # path of a list item -> its text id
+    texts: dict  # path of a text scalar -> its text
+
+    @classmethod
+    def of(cls, document: Document) -> "Positions":
+        """The positions of ``document``, read once (one walk of its data)."""
+        ids, texts = {}, {}
+        stack = [((), document.data)]
+        while stack:
+            path, node = stack.pop()
+            if isinstance(node, dict):
+                stack.extend((path + (key,), value) for key, value in node.items())
+            elif isinstance(node, list):
+                for index, item in enumerate(node):
+                    if isinstance(item, dict) and isinstance(item.get("id"), str):
+                        ids[path + (index,)] = item["id"]
+                    stack.append((path + (index,), item))
+            elif isinstance(node, str):
+                texts[path] = node
+        return cls(document.file, dict(document.marks), dict(document.key_marks), dict(document.styles),
+                   dict(document.origins), dict(document.sources), dict(document.aliases), ids, texts)
+
+    def _item_id(self, path) -> str | None:
+        return self.ids.get(tuple(path))
+
+    def _scalar_text(self, path) -> str | None:
+        return self.texts.get(tuple(path))
 
 
 def load_document(filename: str | os.PathLike, display_name: str | None = None) -> Document:

@@ -740,11 +740,17 @@ def test_scale_and_shift_are_exact_and_rounded_half_up_to_the_quantum(write):
 def test_an_edit_drops_the_plausible_range_of_the_cells_it_writes_only():
     """avenant 2's ranges (majoration rate; contrat d'accompagnement, tailles 2 and 3) described
     where its own figures plausibly lie, not a proposal's: 0.15 is outside 0..0.10 and loads."""
-    edited = compiled(PROPOSALS / "tableaux-modifies.yaml").document.data["parameters"]
+    def text(path):  # the consolidated text (the compiled ruleset keeps none)
+        return Library().consolidated_document(str(path)).data["parameters"]
+
+    edited = text(PROPOSALS / "tableaux-modifies.yaml")
     assert edited["taux_majoration"]["value"] == Decimal("0.15") and "plausible" not in edited["taux_majoration"]
-    completed = compiled(PROPOSALS / "taille-5-sans-crises.yaml").document.data["parameters"]
-    base = Library().get("avenant-2").document.data["parameters"]["montant_contrat_accompagnement"]
+    completed = text(PROPOSALS / "taille-5-sans-crises.yaml")
+    base = text("avenant-2")["montant_contrat_accompagnement"]
     assert completed["montant_contrat_accompagnement"]["plausible"] == base["plausible"]  # cell 5 only written
+    # What the compiled ruleset keeps of it: the ranges of the figures the same text wrote.
+    assert compiled(PROPOSALS / "tableaux-modifies.yaml").parameters["taux_majoration"].ranges == {}
+    assert Library().get("avenant-2").parameters["taux_majoration"].ranges == {None: (Decimal(0), Decimal("0.10"))}
 
 
 def test_an_edit_in_an_avenant_keeps_the_tags_it_gives(write):

@@ -416,9 +416,13 @@ def test_conditions_deadlines_payment_rules_and_confidence_side_by_side(run_cli,
     assert change(line, "when")["new"].endswith("started < contract_year_end")
     # A proposal's own formula is its own figure: 'proposed', whatever tag it writes (issue 13).
     assert change(line, "confidence") == {"field": "confidence", "old": "unverified", "new": "proposed"}
-    # Nothing else moved: no amount, no other item.
+    # Nothing else moved: no amount, no other item, but the rule that pays the line's volet
+    # (« spécifique », with the fixed parts), which pays what the new condition gives (a knock-on).
     assert {(i["kind"], i["id"]) for i in document["items"]} == {
-        ("obligation", "acces_soins_demarrage"), ("payment", "volet_variable"), ("line", "snp_specifique")}
+        ("obligation", "acces_soins_demarrage"), ("payment", "volet_variable"), ("line", "snp_specifique"),
+        ("payment", "volet_fixe")}
+    assert item(document, "payment", "volet_fixe")["through"] == [
+        {"path": [{"kind": "line", "id": "snp_specifique", "via": "volet"}], "status": "changed"}]
     assert line["amounts"] == []
 
     text = run_cli("diff", "aci-2019", path).stdout

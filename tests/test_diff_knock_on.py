@@ -151,8 +151,12 @@ def test_nothing_is_a_knock_on_when_what_a_line_reads_did_not_change():
     old, new = rulesets("avenant-2", HERE / "proposals" / "avenant-2027.yaml")
     diff = diff_rulesets(old, new)  # fonctionnement + 10 %: no line reads it
     assert diff.summary.knock_ons == ()
-    assert all(not i.through for i in diff.items)
+    assert not any(i.through for i in diff.items if i.kind == "line")  # fonctionnement's own formula changed
     assert knock_on_causes(old, new, "majoration_missions") == ()
+    # The two rules that pay fonctionnement pay more: that is said, and nothing else.
+    assert [(i.kind, i.id) for i in diff.items if i.kind != "line" and i.through] == [
+        ("payment", "fonctionnement_premiere_annee"), ("payment", "fonctionnement")]
+    assert diff.summary.knock_on_obligations == ()
 
 
 def test_text_markdown_and_json_show_the_knock_on(run_cli):
@@ -178,7 +182,7 @@ def test_text_markdown_and_json_show_the_knock_on(run_cli):
                                  "percent": "8.2"}]
     assert entry["through"][0] == {"path": [{"kind": "line", "id": "sante_environnement_fixe",
                                              "via": "selection"}], "status": "added"}
-    [listed] = [i for i in document["items"] if i["id"] == "majoration_missions"]
+    [listed] = [i for i in document["items"] if i["id"] == "majoration_missions" and i["kind"] == "line"]
     assert listed["through"] == entry["through"] and listed["changes"] == []
 
 

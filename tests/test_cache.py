@@ -1,0 +1,122 @@
+"""The on-disk memory of the compiled shipped texts (engine/cache.py's CompiledCache).
+
+A later command gets the shipped texts without reading their YAML, the same rulesets to the
+cent; a cache file that is forged, not the user's own, or writable by others is not read.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import os
+import pickle
+from unittest import mock
+
+import pytest
+
+from aci_rules.engine import cache as cache_module
+from aci_rules.engine import library as library_module
+from aci_rules.engine import plan as plan_module
+from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.library import Library, load_profile_document
+from aci_rules.engine.profile import compile_profile
+
+DAY = datetime.date(2024, 6, 1)
+PROFILE = "examples/cpts-2019-taille-3.yaml"
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """A cache folder of this test's own (mode 0700, as mkdtemp makes it)."""
+    path = tmp_path / "cache"
+    path.mkdir(mode=0o700)
+    monkeypatch.setenv("ACI_RULES_CACHE", str(path))
+    return path
+
+
+def amounts(ruleset) -> dict:
+    profile = compile_profile(load_profile_document(PROFILE))
+    return {line.id: str(line.amount) for line in evaluate(ruleset, profile, DAY).lines}
+
+
+def no_yaml():
+    """Reading any ruleset's YAML fails: what is computed comes from the cache."""
+    return mock.patch.object(library_module, "parse_document", side_effect=AssertionError("YAML read"))
+
+
+def test_a_second_library_reads_no_yaml_and_gives_the_same_rulesets(folder):
+    first = Library()
+    compiled = {(name, day): first.get(name, day) for name in first.known_ids() for day in (None, DAY)}
+    in_force = first.in_force(DAY)
+    assert list(folder.glob("compiled-*.pickle"))
+    with no_yaml():
+        second = Library()
+        for (name, day), ruleset in compiled.items():
+            again = second.get(name, day)
+            assert again is second.get(name, day)  # one object per text and day, as compile gives
+            assert (again.id, again.in_force, again.provisions, again.positions.marks) == (
+                ruleset.id, ruleset.in_force, ruleset.provisions, ruleset.positions.marks)
+        assert second.in_force(DAY).id == in_force.id
+        assert amounts(second.in_force(DAY)) == amounts(in_force)
+        assert second.mission_arrivals() == first.mission_arrivals()
+    # Their plans too: the steps are not built again.
+    with no_yaml(), mock.patch.object(plan_module._Builder, "build", side_effect=AssertionError("plan built")):
+        third = Library()
+        assert amounts(third.in_force(DAY)) == amounts(in_force)
+    # What compile gives after reading the YAML is the very object the cache gave.
+    assert second.compile(second.document("avenant-2"), DAY) is second.get("avenant-2", DAY)
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("echo forged > /dev/null",))
+
+
+def test_a_forged_cache_file_is_not_run_and_the_texts_are_compiled_again(folder):
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    path.write_bytes(pickle.dumps({"chains": {}, "rulesets": {"x": _Boom()}}))
+    with mock.patch("os.system", side_effect=AssertionError("code run from the cache")):
+        ruleset = Library().get("avenant-2", DAY)
+    assert ruleset.id == "avenant-2"
+
+
+def test_a_cache_file_others_may_write_is_not_read(folder):
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    path.chmod(0o666)
+    with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
+        Library().get("avenant-2", DAY)
+    path.chmod(0o600)
+    folder.chmod(0o777)
+    try:
+        with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
+            Library().get("avenant-2", DAY)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_forged_plan_is_not_taken(folder):
+    """A plan's trees are written as Python by the fast path: a name that is no slot refuses the file."""
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    content = pickle.loads(path.read_bytes())
+    plan = next(iter(content["plans"].values()))
+    step = next(s for s in plan.steps if s.amount is not None)
+    object.__setattr__(step.amount, "tree", ast.Name(id="().__class__", ctx=ast.Load()))
+    path.write_bytes(pickle.dumps(content))
+    with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
+        Library().get("avenant-2", DAY)
+
+
+def test_another_engine_or_text_is_another_file(folder, monkeypatch):
+    Library().get("avenant-2")
+    monkeypatch.setattr(cache_module, "_engine_digest", lambda: "another engine")
+    Library().get("avenant-2")
+    assert len(list(folder.glob("compiled-*.pickle"))) == 2
+
+
+def test_off_means_no_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACI_RULES_CACHE", "off")
+    Library().get("avenant-2")
+    assert not list(tmp_path.glob("**/compiled-*.pickle"))
