@@ -33,7 +33,7 @@ import dataclasses
 import datetime
 import json
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -243,7 +243,15 @@ def oracle_lines(profile, start: D, end: D) -> dict:
             if weight:
                 shares[line.id] = sum((part[o] * shares[o] for o in sources), Decimal(0)) / weight
             amounts[line.id] = amounts.get(line.id, Decimal(0)) + line.amount * shares[line.id]
-    return {line: _round(amount) for line, amount in amounts.items()}
+    # The year's total is rounded once; each line gets its amount rounded down to the cent and
+    # the cents left go to the largest remainders, the earlier line first (DESIGN.md § Time,
+    # timeline.combine): so the lines add up to the total, and a guarantee holds to the cent.
+    floors = {line: amount.quantize(CENT, rounding=ROUND_DOWN) for line, amount in amounts.items()}
+    left = int((_round(sum(amounts.values(), Decimal(0))) - sum(floors.values(), Decimal(0))) / CENT)
+    by_remainder = sorted(amounts, key=lambda line: (floors[line] - amounts[line], list(amounts).index(line)))
+    for line in by_remainder[:left]:
+        floors[line] += CENT
+    return floors
 
 
 def check_entitlements_against_eval(profile, schedule):
