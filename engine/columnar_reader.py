@@ -47,7 +47,8 @@ from .profile import Profile, parse_year_key
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .timeline import contract_year_on, time_names
 from .vector import (
-    CHUNK_ROWS, EPS, EXACT, MAX_DECIMALS, Columns, Day, Days, Num, VectorRefused, VectorRuleset, build_columns,
+    _FIRST_SIGNED, CHUNK_ROWS, EPS, EXACT, MAX_DECIMALS, Columns, Day, Days, Num, VectorRefused, VectorRuleset,
+    build_columns,
 )
 from .yaml_loader import MAX_NUMBER_DIGITS
 
@@ -471,6 +472,7 @@ def _columns(ruleset, size, rows: _Rows) -> Columns:
         "population": _number_column(rows.population, zero),
         "members": _number_column(rows.members, zero),
         "letter_of_intent_validated": day("letter_of_intent_validated"),
+        _FIRST_SIGNED: day("contract_signed"),  # the taille's basis reads the first contract's signature
         "contract_year": _number_column(year_values, zero, year_null),
         "text_in_force": Day(np.full(size, ruleset.in_force.toordinal(), dtype=np.int64)),
     }
