@@ -1027,3 +1027,21 @@ def test_both_paths_agree_on_generated_table_edits(text, case):
         assert all("outside 0" in d.message for d in error.diagnostics)
         return
     assert_both_paths_agree(text, profile, day)
+
+
+def test_e325_names_every_formula_reading_the_removed_mission_even_by_a_line_id():
+    # The audit of issue 13: `sum_lines('id', 'crises_fixe')` gave a plain E102, and a line reading
+    # the mission in its `when` and its amount was listed once; one E325 names all four formulas.
+    path = PROPOSALS / "sans-crises-lue-ailleurs.yaml"
+    text = path.read_text(encoding="utf-8")
+    [found] = errors_of(path)
+    assert found.code == "E325"
+    assert (found.line, found.column) == position(text, "crises_sanitaires]")
+    for reader, needle, read in (
+            ("lines.bonus_crises.when", "contrat_en_cours and achievement", "'crises_sanitaires'"),
+            ("lines.bonus_crises.amount", "sum_lines('id', 'crises_fixe') * 0.1", "'crises_fixe'"),
+            ("lines.reprise_crises.amount", "sum_lines('id', 'crises_fixe')\n", "'crises_fixe'"),
+            ("lines.reprise_crises.maximum", "sum_maxima('id', 'crises_fixe')", "'crises_fixe'")):
+        line, column = position(text, needle)
+        assert f"{reader} at {found.file}:{line}:{column} reads {read}" in found.message
+    assert "(4)" in found.message
