@@ -1045,3 +1045,63 @@ def test_e325_names_every_formula_reading_the_removed_mission_even_by_a_line_id(
         line, column = position(text, needle)
         assert f"{reader} at {found.file}:{line}:{column} reads {read}" in found.message
     assert "(4)" in found.message
+
+
+# -- A mission's own in-force date is its items' (issue 13's audit) --------------------------------
+
+MISSION_2028 = PROPOSALS / "mission-datee-items-sans-date.yaml"
+
+
+def test_a_missions_items_without_a_date_of_their_own_follow_the_missions_date(run_cli, write):
+    # The proposal is in force on 2027-01-01, its mission « numérique » on 2028-01-01; the
+    # mission's parameter, line and obligation carry no date. Before the audit, eval on any day of
+    # 2027 failed with E208 (unknown mission) even for a profile that does not name the mission.
+    library = Library()
+    document = library.document(str(MISSION_2028))
+    before, after = (library.compile(document, datetime.date.fromisoformat(d)) for d in ("2027-06-01", "2028-01-01"))
+    assert "numerique" not in before.missions and "numerique" in after.missions
+    assert "numerique_fixe" not in [line.id for line in before.lines]
+    assert "numerique_fixe" in [line.id for line in after.lines]
+    assert "montant_numerique_fixe" not in before.parameters and "montant_numerique_fixe" in after.parameters
+    assert "numerique_plan" not in [o.id for o in before.obligations]
+    assert "numerique_plan" in [o.id for o in after.obligations]
+    # A taille-4 CPTS (181 000 inhabitants, FACTS.md §2) signed on 2027-01-01, the mission started
+    # in 2027: nothing for it in 2027; in contract year 2 (2028), the whole year's 20 000 €
+    # (the proposal's taille-4 figure).
+    profile = write("t4.yaml", "name: T4\npopulation: 181000\ncontract_signed: 2027-01-01\n"
+                               "missions:\n  numerique: {started: 2027-03-01}\n")
+    amounts = {}
+    for day in ("2027-06-01", "2028-06-01"):
+        run = run_cli("eval", profile, "--date", day, "--ruleset", MISSION_2028, "--format", "json")
+        assert run.exit_code == 0, run.stderr
+        amounts[day] = {line["id"]: line["amount"] for line in json.loads(run.stdout)["lines"]}
+    assert "numerique_fixe" not in amounts["2027-06-01"]
+    assert amounts["2028-06-01"]["numerique_fixe"] == "20000.00"
+    run = run_cli("validate", MISSION_2028)
+    assert run.exit_code == 0, run.stderr
+
+
+def test_an_item_dated_before_its_mission_is_e360_naming_both_dates(write):
+    text = MISSION_2028.read_text(encoding="utf-8").replace(
+        "        reference: Hypothèse d'essai\n  obligations:",
+        "        reference: Hypothèse d'essai\n        in_force: 2027-06-01\n  obligations:")
+    path = write("avant-sa-mission.yaml", text)
+    [found] = errors_of(path)
+    assert found.code == "E360"
+    assert (found.line, found.column) == position(text, "2027-06-01\n  obligations")
+    assert "line 'numerique_fixe' is in force from 2027-06-01, before its mission 'numerique' (2028-01-01)" \
+        in found.message
+
+
+def test_validate_finds_what_fails_only_before_a_provision_enters_into_force(run_cli, write):
+    # A line outside the mission, undated, reads the mission's line: on every day of 2027 that
+    # line is not in force yet. Consolidating every provision at once cannot see it.
+    text = MISSION_2028.read_text(encoding="utf-8").replace(
+        "  obligations:", "      - id: bonus_numerique\n        label: Bonus\n        volet: fixe\n"
+                          "        amount: numerique_fixe * 0.1\n        reference: essai\n  obligations:")
+    path = write("lue-trop-tot.yaml", text)
+    run = run_cli("validate", path, "--lang", "en")
+    assert run.exit_code == 1
+    line, column = position(text, "numerique_fixe * 0.1")
+    assert f"{path}:{line}:{column}: E102 unknown name 'numerique_fixe'" in run.stderr
+    assert "(in the text as in force on 2027-01-01)" in run.stderr
