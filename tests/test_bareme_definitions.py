@@ -88,3 +88,7 @@ def test_a_maximum_that_depends_on_the_profile_says_so(run_cli, write):
     [row] = [line for line in run.stdout.splitlines() if line.lstrip().startswith("acces_soins_fixe")]
     [total] = [line for line in run.stdout.splitlines() if line.lstrip().startswith("Total")]
     assert row.count("by profile") == 4 and total.count("by profile") == 4
+    run = run_cli("diff", "avenant-2", write("par-membre.yaml", text), "--lang", "en")
+    assert run.exit_code == 0, run.stderr
+    summary = run.stdout.split("Overview", 1)[1].split("Missions added", 1)[0]
+    assert summary.count("by profile") == 4 and "—" not in summary
