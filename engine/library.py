@@ -415,11 +415,12 @@ class Library:
                     text, history=history, provisions=tuple(provisions)), document, text), notes=notes)
             except InputError as error:
                 raise InputError([_at_removal(d, removals) for d in error.diagnostics]) from None
-            store = self._compiled_store()
             compiled = self._compiled[key]
-            if (store is not None and not compiled.other_texts and not compiled.notes
+            if (self.persistent and not compiled.other_texts and not compiled.notes
                     and all(self._identity(link).startswith("shipped:") for link in chain)):
-                store.put(document.data["id"], key[0], tuple(p.day for p in provisions), key, compiled)
+                store = self._compiled_store()  # read only for the shipped texts: never for a user's file
+                if store is not None:
+                    store.put(document.data["id"], key[0], tuple(p.day for p in provisions), key, compiled)
         return self._compiled[key]
 
     def dated_problems(self, document: Document) -> list[Diagnostic]:

@@ -89,16 +89,9 @@ class _Located:
     avenant applied to its base) has subtrees from several files: ``origins`` maps the path
     of such a subtree to its file, ``aliases`` a path to its path in the file it came from.
     The two values a position needs of the data itself are asked of :meth:`_item_id` and
-    :meth:`_scalar_text`.
+    :meth:`_scalar_text`. (The attributes ``file``, ``marks``, ``key_marks``, ``styles``,
+    ``origins``, ``sources`` and ``aliases`` are the fields of both.)
     """
-
-    file: str
-    marks: dict
-    key_marks: dict
-    styles: dict
-    origins: dict
-    sources: dict
-    aliases: dict
 
     def _item_id(self, path) -> str | None:
         """The ``id`` of the mapping at ``path``, when it is one and has a text id."""
