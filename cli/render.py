@@ -352,8 +352,8 @@ def render_ruleset_text(ruleset, day) -> str:
             # The most it can reach where that is known (a conditional maximum, an amount per
             # inhabitant within the taille's bounds), else it depends on the profile.
             uppers = [v if v is not None else upper_maximum(ruleset, line, t) for v, t in zip(values, tailles)]
-            cells = [_("by profile") if u is None else euros(Decimal(u)) if v is not None else "≤ " + euros(Decimal(u))
-                     for v, u in zip(values, uppers)]
+            cells = [_("by profile") if u is None else euros(Decimal(u)) if v is not None
+                     else "≤ " + euros(Decimal(u)) for v, u in zip(values, uppers)]
             out.append(f"  {label:<28} {line.volet:<22}" + "".join(f"{c:>{width}}" for c in cells))
             out.extend(_wrap(_("formula: {formula}").format(formula=" ".join(expression.text.split())), 100, "    "))
             for name in sorted(expression.names):

@@ -461,7 +461,8 @@ def _summary_text(diff: RulesetDiff, behaviour=None) -> list:
         out.append("  " + _("{label}, per taille").format(label=summary.maximum_label))
         out.append(f"    {'':<9} {_sides(15)}")
         for a in summary.maxima:
-            out.append(f"    taille {a.taille!s:<2} {_maximum(summary, a, 'old'):>15} {_maximum(summary, a, 'new'):>15}   "
+            out.append(f"    taille {a.taille!s:<2} {_maximum(summary, a, 'old'):>15} "
+                       f"{_maximum(summary, a, 'new'):>15}   "
                        f"{_signed(a.difference, a.percent)}".rstrip())
     for title, pairs in _added_and_removed(summary):
         if not pairs:

@@ -429,8 +429,8 @@ class Library:
 
         :meth:`compile` with no day consolidates every provision at once, so it cannot see an
         item that reads, before its date, something that enters into force later; ``eval``
-        at that date would fail. Raises nothing: a text that fails as a whole is reported by
-        :meth:`compile` first.
+        at that date would fail. Takes a document that :meth:`compile` accepts as a whole; returns
+        the diagnostics, raises nothing else.
         """
         own = _date((document.data.get("dates") or {}).get("in_force"))
         if own is None:
@@ -446,7 +446,8 @@ class Library:
                     if diagnostic.is_error and key not in seen:
                         seen.add(key)
                         found.append(dataclasses.replace(diagnostic, text=None, message=msg(
-                            "{problem} (in the text as in force on {day})", problem=diagnostic.text, day=day.isoformat())))
+                            "{problem} (in the text as in force on {day})", problem=diagnostic.text,
+                            day=day.isoformat())))
         return found
 
     @staticmethod
