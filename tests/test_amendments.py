@@ -1105,3 +1105,19 @@ def test_validate_finds_what_fails_only_before_a_provision_enters_into_force(run
     line, column = position(text, "numerique_fixe * 0.1")
     assert f"{path}:{line}:{column}: E102 unknown name 'numerique_fixe'" in run.stderr
     assert "(in the text as in force on 2027-01-01)" in run.stderr
+
+
+def test_a_removed_line_still_selected_by_id_is_reported_at_its_removal(write):
+    # Not the mission this time, one of its lines: sum_lines('id', ...) and sum_maxima('id', ...)
+    # that still select it are an E307 at the removal, as a formula naming it is.
+    text = (PROPOSALS / "sans-crises-lue-ailleurs.yaml").read_text(encoding="utf-8").replace(
+        "  missions:\n    remove: [crises_sanitaires]\n  lines:\n", "  lines:\n    remove: [crises_fixe]\n").replace(
+        "contrat_en_cours and achievement('crises_sanitaires') >= 0.9", "contrat_en_cours")
+    path = write("sans-crises-fixe.yaml", text)
+    found = errors_of(path)
+    assert {d.code for d in found} == {"E307"}
+    assert {(d.line, d.column) for d in found} == {position(text, "crises_fixe]")}
+    for needle in ("sum_lines('id', 'crises_fixe') * 0.1", "sum_lines('id', 'crises_fixe')\n",
+                   "sum_maxima('id', 'crises_fixe')"):
+        line, column = position(text, needle)
+        assert any(f"still read at {path}:{line}:{column}" in d.message for d in found), needle
