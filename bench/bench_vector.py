@@ -12,7 +12,11 @@ Measures, on examples/national-sample.csv (700 CPTS) and avenant 2 at 2024-06-01
      and CPU time of the child, peak memory);
   3. `aci-rules sweep --uncertainty 10000`, whole process;
   4. how far one machine goes: profiles x variants x dates evaluated per minute, from a sweep
-     of 700 CPTS x 1 000 variants x 3 dates (whole process, CPU time).
+     of 700 CPTS x 1 000 variants x 3 dates (whole process, CPU time);
+  5. where the columns pay (`--thresholds`): the rows of `compare` (one text, the scalar fast
+     path against the columns, each building its backend as a command does) and the
+     comparisons of `diff --profiles` (the reference evaluator against the columns), in process,
+     CPU time, at several N, and what importing numpy costs a process.
 Children are pinned to one core when taskset exists. The machine may be shared (load
 average printed): run it several times and quote the range; CPU time is steadier than wall.
 """
@@ -86,10 +90,61 @@ def evaluation_alone(count: int = 100_000) -> dict:
             "handed_to_scalar": int(outcome.uncertain.sum()) * chunks, "fast_path_us_per_profile": scalar * 1e6}
 
 
+def _cpu(function) -> float:
+    start = time.process_time()
+    function()
+    return time.process_time() - start
+
+
+def thresholds() -> None:
+    """Where the columns pay: compare's rows and diff --profiles' comparisons, both backends."""
+    from aci_rules.engine.batch import read_profiles
+    from aci_rules.engine.impact import evaluate_rows, profile_comparisons
+    from aci_rules.engine.library import Library
+    from aci_rules.engine.profile import compile_profile
+
+    bare = min(child_cpu(["-c", "pass"]) for _ in range(5))
+    numpy = min(child_cpu(["-c", "import numpy"]) for _ in range(5))
+    print(f"importing numpy: {(numpy - bare) * 1000:.0f} ms CPU (a bare python: {bare * 1000:.0f} ms)")
+    library = Library()
+    sources = read_profiles(str(SAMPLE), library.mission_ids())
+    for text, day in ((None, DAY), (None, datetime.date(2022, 6, 1))):
+        timeline = library.timeline(text)
+        for count in (200, 700, 2000, 7000):
+            chosen = [sources[i % len(sources)] for i in range(count)]
+            # Each run builds its backend afresh, as one command does.
+            scalar = min(_cpu(lambda: evaluate_rows(library.timeline(text), chosen, day, backend="scalar"))
+                         for _ in range(3))
+            columns = min(_cpu(lambda: evaluate_rows(library.timeline(text), chosen, day, backend="columns"))
+                          for _ in range(3))
+            print(f"compare rows, {day}, N = {count}: scalar {scalar * 1000:.0f} ms, columns "
+                  f"{columns * 1000:.0f} ms CPU")
+    timelines = (library.timeline("aci-2019"), library.timeline("avenant-2"))
+    profiles = [compile_profile(s.document) for s in sources]
+    for count in (50, 200, 700):
+        chosen = [profiles[i % len(profiles)] for i in range(count)]
+        reference = _cpu(lambda: profile_comparisons(timelines, chosen, DAY, backend="reference"))
+        columns = min(_cpu(lambda: profile_comparisons(timelines, chosen, DAY, backend="columns")) for _ in range(3))
+        print(f"diff --profiles, N = {count}: reference {reference * 1000:.0f} ms, columns {columns * 1000:.0f} ms CPU")
+
+
+def child_cpu(arguments: list[str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(one_core() + [sys.executable, *arguments], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--thresholds", action="store_true", help="only where the columns pay (5.)")
     options = parser.parse_args()
+    if options.thresholds:
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        thresholds()
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     try:

@@ -14,10 +14,10 @@ from decimal import Decimal
 
 import click
 
-from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, evaluate_many, read_profiles
+from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, read_profiles
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
-from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, percent
+from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, evaluate_rows, percent
 from aci_rules.engine.library import Library
 
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
@@ -67,12 +67,19 @@ def _read(library, path, csv_dialect, *names):
 
 
 def _run(timeline, sources, day, jobs, spec, label):
-    fast = FastTimeline(timeline)
+    """The rows of a comparison's side, on the backend that pays (engine/impact.evaluate_rows);
+    what the vectorised backend left to the scalar path is said on stderr."""
     # Not in a log or a pipe: click would write its label there as a bare line, among diagnostics.
     if len(sources) >= PROGRESS_FROM and sys.stderr.isatty():
         with click.progressbar(length=len(sources), label=label, file=sys.stderr) as bar:
-            return evaluate_many(fast, sources, day, jobs=jobs, progress=bar.update, timeline_spec=spec)
-    return evaluate_many(fast, sources, day, jobs=jobs, timeline_spec=spec)
+            rows, backend = evaluate_rows(timeline, sources, day, jobs=jobs, progress=bar.update, timeline_spec=spec)
+    else:
+        rows, backend = evaluate_rows(timeline, sources, day, jobs=jobs, timeline_spec=spec)
+    if backend is not None:
+        from .sweep import backend_notes
+
+        backend_notes([backend])
+    return rows
 
 
 @click.command("batch", epilog=examples(
@@ -225,14 +232,16 @@ def _render_rows(rows, missions: tuple, output_format: str) -> str:
         return "".join(json.dumps(row.to_dict(), ensure_ascii=False) + "\n" for row in rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    columns = set(missions) | {""}
     for row in rows:
-        unknown = set(row.missions) - set(missions) - {""}
-        if unknown:  # the columns are the texts' missions: a row naming another is a bug of ours
-            raise RuntimeError(f"mission {sorted(unknown)} has no column")
+        amounts = row.missions
+        for mission in amounts:
+            if mission not in columns:  # the columns are the texts' missions: a row naming another is a bug of ours
+                raise RuntimeError(f"mission {sorted(set(amounts) - columns)} has no column")
         writer.writerow([spreadsheet_safe(row.source), spreadsheet_safe(row.name), row.ruleset, row.size,
                          row.contract_year, row.total]
-                        + [row.missions.get(m, zero) for m in missions]
-                        + [row.missions.get("", zero), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
+                        + [amounts.get(m, zero) for m in missions]
+                        + [amounts.get("", zero), OUT_OF_CONTRACT.get(row.out_of_contract, "")])
     return buffer.getvalue()
 
 

@@ -187,7 +187,7 @@ def _pct(part: Decimal, whole: Decimal):
     return (part * 100 / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if whole else None
 
 
-def _backend_notes(outcomes) -> None:
+def backend_notes(outcomes) -> None:
     """Say on stderr which texts the columns did not vectorise, and how many rows the scalar path computed."""
     refused, scalar, vector = {}, 0, 0
     for outcome in outcomes:
@@ -276,7 +276,7 @@ def sweep_command(profiles, days, ruleset_name, as_if_from, assume_renewal, vari
     report["profiles"] = len(profiles_)
     report["ruleset"] = ruleset_name or _("texts in force")
     report["assumptions"] = list(timeline.assumptions())
-    _backend_notes(report.pop("_outcomes"))
+    backend_notes(report.pop("_outcomes"))
     # JSON for a program: compact, since a sweep holds thousands of variants.
     render = {"text": _text, "csv": _csv,
               "json": lambda r: json.dumps(_jsonable(r), ensure_ascii=False, separators=(",", ":"))}[output_format]

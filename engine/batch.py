@@ -21,8 +21,9 @@ import stat
 from decimal import Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
-from .fastpath import FastTimeline
-from .profile import Crisis, MissionState, Profile, compile_profile, parse_year_key, validate_profile
+from .fastpath import FastTimeline, batch_context
+from .profile import (Crisis, Profile, compile_profile, new_mission_state, new_profile, parse_year_key,
+                      validate_profile)
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
 from .library import declared_missions, document_kind
 from .paths import yaml_files_in
@@ -357,6 +358,7 @@ def _row_document(header, wheres, row, path: str, number: int, french: bool, pro
 
 
 _ABSENT = object()
+_ZERO = Decimal(0)
 
 
 def _get(data: dict, where: tuple):
@@ -554,10 +556,10 @@ def check_profiles(sources, known_missions) -> list:
 def _row(fast: FastTimeline, profile: Profile, label: str, day: datetime.date) -> BatchRow:
     ruleset, result = fast.run(profile, day)
     missions: dict = {}
-    mission_of = fast.mission_of
+    mission_of, get = fast.mission_of, missions.get
     for line_id, amount in result.amounts.items():
         key = mission_of.get(line_id) or ""
-        missions[key] = missions.get(key, Decimal(0)) + amount
+        missions[key] = get(key, _ZERO) + amount
     out = None
     if result.contract_year is None:
         out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"
@@ -605,7 +607,8 @@ def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int 
         pool.close()
         pool.join()
     else:
-        collect(_evaluate_one(fast, source, day) for source in sources)
+        with batch_context():
+            collect(_evaluate_one(fast, source, day) for source in sources)
     if problems:
         raise InputError(problems)
     return rows
@@ -686,6 +689,7 @@ class _ChunkReader:
 
     def __init__(self, spec: _Spec, fast: FastTimeline):
         self.spec, self.fast = spec, fast
+        self._memo: dict = {}  # what the fast path keeps of the days and contracts met, over the chunks
         if spec.kind == "csv":
             self.row_type = _CsvRowType(spec.header, spec.french)
             self.wheres = [_csv_path(name) for name in spec.header]
@@ -698,10 +702,11 @@ class _ChunkReader:
         """
         out = ChunkOutcome()
         text = data.decode(self.spec.encoding)
-        if self.spec.kind == "jsonl":
-            self._jsonl(text, first_line, level, out)
-        else:
-            self._csv(text, first_line, level, last, out)
+        with batch_context(self._memo):
+            if self.spec.kind == "jsonl":
+                self._jsonl(text, first_line, level, out)
+            else:
+                self._csv(text, first_line, level, last, out)
         return out
 
     def _evaluate(self, profile, label: str, out: ChunkOutcome, rows: list) -> None:
@@ -744,7 +749,7 @@ class _ChunkReader:
             records.pop()
         width, row_type, rows = len(spec.header), self.row_type, []
         for number, row in records:
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():  # blanks only in every cell
                 continue
             out.rows += 1
             if len(row) != width:
@@ -1180,54 +1185,82 @@ class _CsvRowType:
         self.required = tuple(required)
         if self.columns is not None and not set(required) <= {c[2] for c in self.columns}:
             self.columns = None
+        self.profile = self._generate() if self.columns is not None else _no_profile
 
-    def profile(self, row):
-        """The profile of a row of as many cells as the header, or None when it must be checked in full."""
-        columns = self.columns
-        if columns is None:
-            return None
-        fields: dict = {}
-        missions: dict = {}
-        for (memo, parse, field, mission, key), cell in zip(columns, row):
-            if not cell:
-                continue
-            value = memo.get(cell)
-            if value is None:
-                value = parse(cell)
-            if value is _EMPTY:
-                continue
-            if value is _BAD:
-                return None
+    def _generate(self):
+        """The typed parse of a row as one function made for this header: the cells unpacked, each
+        looked up in its column's memo (parsed on a miss), straight-line code per column.
+
+        The columns are named by their position and their fields, missions and contract years
+        travel as constants (``_K``): no text of the header is written into the code.
+        """
+        constants: list = []
+
+        def constant(value) -> str:
+            constants.append(value)
+            return f"_K[{len(constants) - 1}]"
+
+        fields = [field for _, _, field, _, _ in self.columns if field is not None]
+        missions = list(dict.fromkeys(mission for _, _, _, mission, _ in self.columns if mission is not None))
+        cells = ", ".join(f"c{index}" for index in range(len(self.columns)))
+        lines = ["def _profile(_row):", f"    {cells}, = _row"]
+        lines += [f"    f{index} = _ABSENT" for index in range(len(fields))]
+        lines += [f"    s{index} = None" for index in range(len(missions))]
+        if missions:
+            lines.append("    _ms = {}")
+        namespace = {"__builtins__": {}, "_ABSENT": _ABSENT, "_BAD": _BAD, "_EMPTY": _EMPTY}
+        for index, (memo, parse, field, mission, key) in enumerate(self.columns):
+            namespace[f"_m{index}"], namespace[f"_p{index}"] = memo, parse
+            lines += [f"    if c{index}:",
+                      f"        _v = _m{index}.get(c{index})",
+                      "        if _v is None:",
+                      f"            _v = _p{index}(c{index})",
+                      "        if _v is _BAD:",
+                      "            return None"]
             if field is not None:
-                fields[field] = value
+                lines.append(f"        if _v is not _EMPTY: f{fields.index(field)} = _v")
                 continue
-            state = missions.get(mission)
-            if state is None:
-                state = missions[mission] = [None, None, {}]
+            state = f"s{missions.index(mission)}"
+            lines += ["        if _v is not _EMPTY:",
+                      f"            if {state} is None: {state} = _ms[{constant(mission)}] = [None, None, {{}}]"]
             if isinstance(key, tuple) or key > 0:  # a rate, keyed by contract year (timeline.year_key)
-                state[2][key] = value
+                lines.append(f"            {state}[2][{constant(key)}] = _v")
             else:
-                state[-key - 1] = value
+                lines.append(f"            {state}[{-key - 1}] = _v")
         for field in self.required:
-            if field not in fields:
-                return None
-        signed = fields.get("contract_signed")
-        later = fields.get("contracts")
-        if later:
-            if (signed is not None and min(later) < signed) or len(set(later)) != len(later):
-                return None  # E204, said by the full check
-            signatures = sorted(set(later) | ({signed} if signed is not None else set()))
-        else:
-            signatures = [signed] if signed is not None else []
-        return Profile(
-            name=fields["name"], population=fields["population"], members=fields.get("members"),
-            letter_of_intent_validated=fields.get("letter_of_intent_validated"),
-            contract_signed=signatures[0] if signatures else None,
-            missions={mission: MissionState(started, deployed, achievement)
-                      for mission, (started, deployed, achievement) in missions.items()},
-            crises=fields.get("crises", ()),
-            later_contracts=tuple(signatures[1:]),
-        )
+            lines += [f"    if f{fields.index(field)} is _ABSENT:", "        return None"]
+        wanted = ", ".join(f"f{fields.index(name)}" if name in fields else "_ABSENT" for name in _ROW_FIELDS)
+        lines.append(f"    return _finish({wanted}, {'_ms' if missions else '_NO_MISSIONS'})")
+        namespace.update({"_K": tuple(constants), "_finish": _finish_profile, "_NO_MISSIONS": {}})
+        exec(compile("\n".join(lines) + "\n", "<csv row>", "exec"), namespace)  # noqa: S102 — engine text only
+        return namespace["_profile"]
+
+
+# The fields a row's typed parse gives :func:`_finish_profile`, in this order.
+_ROW_FIELDS = ("name", "population", "members", "letter_of_intent_validated", "contract_signed", "crises",
+               "contracts")
+
+
+def _no_profile(row):
+    return None  # a header beyond the typed parse: every row is checked in full
+
+
+def _finish_profile(name, population, members, letter, signed, crises, later, missions):
+    """The :class:`Profile` of a row's typed cells (``_ABSENT`` for a cell not given); None when
+    the later contracts are out of order (E204, said by the full check)."""
+    if signed is _ABSENT:
+        signed = None
+    if later is not _ABSENT and later:
+        if (signed is not None and min(later) < signed) or len(set(later)) != len(later):
+            return None
+        signatures = sorted(set(later) | ({signed} if signed is not None else set()))
+        first, rest = signatures[0], tuple(signatures[1:])
+    else:
+        first, rest = signed, ()
+    return new_profile(
+        name, population, None if members is _ABSENT else members, None if letter is _ABSENT else letter, first,
+        {mission: new_mission_state(state[0], state[1], state[2]) for mission, state in missions.items()},
+        () if crises is _ABSENT else crises, None, (), rest)
 
 
 def _as_decimal(parse):

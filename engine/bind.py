@@ -17,7 +17,7 @@ from decimal import Decimal
 from .diagnostic import EvaluationError, msg
 from .expressions import describe_value
 from . import crosstext
-from .names import FUNCTION_KINDS, MISSION_NAMES
+from .names import FUNCTION_KINDS, MISSION_NAMES, TIME_NAMES
 from .plan import Plan, check_number
 from .profile import Profile, profile_functions
 from .timeline import time_names
@@ -67,6 +67,21 @@ _PROFILE = {
     "crises": "_crises(_p)",
 }
 
+# What a formula attached to a mission reads of it: ``(absent, present)``, the value when the
+# profile has no state for the mission, and Python reading the state ``_s`` for the contract year of
+# key ``_n`` (None outside a contract): the rate of achievement of the year (0 when none is given),
+# the tiers its indicators reached (None when the profile measures none for the year).
+_MISSION = {
+    "started": ("None", ["{target} = _s.started"]),
+    "deployed": ("None", ["{target} = _s.deployed"]),
+    "achievement": ("_ZERO", ["_x = _s.rate(_n)", "{target} = _ZERO if _x is None else _x"]),
+    "indicators_earned": ("None", ["{target} = _s.indicators_earned(_n) if _s.indicators else None"]),
+}
+assert tuple(_MISSION) == MISSION_NAMES
+
+# The names every generated binding may use, beside the slots' targets and the constants.
+BINDING_NAMESPACE = {}  # filled below, once the helpers exist
+
 
 def _members(profile: Profile) -> int:
     return profile.members if profile.members is not None else 0
@@ -76,19 +91,63 @@ def _crises(profile: Profile) -> tuple:
     return tuple(c.declared for c in profile.crises)
 
 
-def _mission_fields(state, key) -> tuple:
-    """(started, deployed, achievement, indicators_earned) of a mission, for the contract year of
-    ``key`` (timeline.year_key: a later contract never reads the first one's rates)."""
-    if state is None:
-        return None, None, _ZERO, None
-    rate = state.rate(key)
-    return (state.started, state.deployed, rate if rate is not None else _ZERO,
-            state.indicators_earned(key) if state.indicators else None)
+BINDING_NAMESPACE.update({"_members": _members, "_crises": _crises, "_ZERO": _ZERO})
+
+
+def binding_code(inputs, target, constant) -> list[str]:
+    """The Python lines (unindented) that give each slot of ``inputs`` its value, the one statement of
+    what each name an evaluation reads is bound to, used by every backend that generates code.
+
+    The lines read ``_p`` (the profile), ``_d`` (the day), ``_tn`` (the contract-year names, in
+    the order of :data:`~.names.TIME_NAMES`), ``_n`` (the contract year's key, timeline.year_key:
+    a later contract never reads the first one's rates; None outside a contract) and
+    ``_size`` (the taille), and the names of :data:`BINDING_NAMESPACE`. ``target(index)`` is the
+    Python a slot is assigned to (a local, an item of a list); ``constant(value)`` the name of a
+    constant holding ``value`` (mission ids travel as data, never as source text).
+    """
+    lines = [f"{target(s.index)} = {_PROFILE[s.name]}" for s in inputs if s.kind == "profile"]
+    times = {s.name: s.index for s in inputs if s.kind == "time"}
+    if times:
+        lines.append(", ".join(target(times[name]) if name in times else "_" for name in TIME_NAMES) + ", = _tn")
+    lines += [f"{target(s.index)} = _size" for s in inputs if s.kind == "taille"]
+    missions: dict = {}
+    for s in inputs:
+        if s.kind == "mission":
+            missions.setdefault(s.mission, []).append(s)
+    if missions:
+        lines.append("_m = _p.missions")
+    for mission, slots in missions.items():
+        lines.append(f"_s = _m.get({constant(mission)})")
+        lines.append("if _s is None:")
+        lines += [f"    {target(s.index)} = {_MISSION[s.name][0]}" for s in slots]
+        lines.append("else:")
+        lines += ["    " + text.format(target=target(s.index)) for s in slots for text in _MISSION[s.name][1]]
+    return lines
 
 
 def mission_values(profile: Profile, mission: str, key) -> dict:
     """What a formula attached to ``mission`` reads of it, for the contract year of ``key``."""
-    return dict(zip(MISSION_NAMES, _mission_fields(profile.missions.get(mission), key)))
+    return dict(zip(MISSION_NAMES, _MISSION_READER(profile.missions.get(mission), key)))
+
+
+def _mission_reader():
+    # The fields of a mission state, from the same table as every generated binding.
+    lines = ["def _read(_s, _n):", "    if _s is None:",
+             "        return " + ", ".join(_MISSION[name][0] for name in MISSION_NAMES), "    else:"]
+    lines += ["        " + text.format(target=f"_f{index}") for index, name in enumerate(MISSION_NAMES)
+              for text in _MISSION[name][1]]
+    lines.append("        return " + ", ".join(f"_f{index}" for index in range(len(MISSION_NAMES))))
+    namespace = {"__builtins__": {}, **BINDING_NAMESPACE}
+    exec(compile("\n".join(lines) + "\n", "<bind.mission>", "exec"), namespace)  # noqa: S102 — engine text only
+    return namespace["_read"]
+
+
+_MISSION_READER = _mission_reader()
+
+
+def mission_fields(state, key) -> tuple:
+    """The fields of a mission state for the contract year of ``key``, in the order of MISSION_NAMES."""
+    return _MISSION_READER(state, key)
 
 
 class Binder:
@@ -101,26 +160,24 @@ class Binder:
         self.size = size
         inputs = plan.inputs
         profile_slots = [s for s in inputs if s.kind == "profile"]
-        missions: dict = {}
-        for s in inputs:
-            if s.kind == "mission":
-                missions.setdefault(s.mission, []).append((s.index, MISSION_NAMES.index(s.name)))
         # The filling of the slots, written once per plan as straight-line Python (one function call
         # per evaluation, whatever the number of slots); mission ids travel as data (_K).
-        profile_lines = [f"    _v[{s.index}] = {_PROFILE[s.name]}" for s in profile_slots]
-        fill = ["def _fill(_v, _p, _d, _time, _n, _size):", "    pass"] + profile_lines
-        fill += [f"    _v[{s.index}] = _time[{s.name!r}]" for s in inputs if s.kind == "time"]
-        fill += [f"    _v[{s.index}] = _size" for s in inputs if s.kind == "taille"]
-        if missions:
-            fill.append("    _m = _p.missions")
-        for number, (mission, fields) in enumerate(missions.items()):
-            fill.append(f"    _f = _fields(_m.get(_K[{number}]), _n)")
-            fill += [f"    _v[{index}] = _f[{position}]" for index, position in fields]
-        basis = ["def _fill_basis(_v, _p, _d):"] + profile_lines + ["    pass"]
+        constants: list = []
+
+        def constant(value):
+            constants.append(value)
+            return f"_K[{len(constants) - 1}]"
+
+        def target(index):
+            return f"_v[{index}]"
+
+        fill = ["def _fill(_v, _p, _d, _tn, _n, _size):", "    pass"] + [
+            "    " + text for text in binding_code(inputs, target, constant)]
+        basis = ["def _fill_basis(_v, _p, _d):", "    pass"] + [
+            "    " + text for text in binding_code(profile_slots, target, constant)]
         named = ["def _named(_p, _d):", "    return {" + ", ".join(
             f"{name!r}: {code}" for name, code in _PROFILE.items()) + "}"]
-        namespace = {"__builtins__": {}, "_members": _members, "_crises": _crises, "_fields": _mission_fields,
-                     "_K": tuple(missions)}
+        namespace = {"__builtins__": {}, **BINDING_NAMESPACE, "_K": constants}
         exec(compile("\n".join(fill + basis + named) + "\n", "<bind>", "exec"), namespace)  # noqa: S102 — engine text only
         self._fill, self._fill_basis, self._named = namespace["_fill"], namespace["_fill_basis"], namespace["_named"]
         parameters = [s for s in plan.inputs if s.kind == "parameter"]
@@ -140,6 +197,53 @@ class Binder:
         self._functions = tuple(sorted(plan.profile_functions))
         self._texts = any(FUNCTION_KINDS[name] == "texts" for name in self._functions)
 
+    def start(self, size) -> list:
+        """The slots' starting values for taille ``size``: each parameter's value (the others None)."""
+        return self._start.get(size) or self._start[None]
+
+    @property
+    def basis_start(self) -> list:
+        """The slots' starting values for the taille's basis: the parameters that take no taille."""
+        return self._basis_start
+
+    def functions(self, profile: Profile, key, day: datetime.date, renewal: bool, fast: bool) -> dict:
+        """The functions bound to the profile that the plan calls (``f_<name>``), for the contract year
+        of ``key`` (timeline.year_key, or None): those reading the profile, and what other texts give
+        it on ``day``, evaluated by the asking backend's kind (``fast``)."""
+        if not self._functions:
+            return _NO_FUNCTIONS
+        bound = profile_functions(profile, key)
+        if self._texts:
+            bound.update(crosstext.functions(self.plan.ruleset, profile, day, renewal, fast=fast))
+        return {f"f_{name}": bound[name] for name in self._functions}
+
+    def size_class(self, profile: Profile, compute, *args):
+        """The taille class of ``profile``: ``compute(*args)`` is the backend's value of the basis.
+
+        Raises :class:`EvaluationError` when the basis cannot be computed, gives no number, or
+        falls in no taille class: the same diagnostics whatever the backend. None when the
+        ruleset has no taille.
+        """
+        plan = self.plan
+        if plan.basis is None:
+            return None
+        ruleset = plan.ruleset
+        try:
+            basis = compute(*args)
+        except Exception as exc:  # noqa: BLE001 — the plan's one diagnostic of a failing basis
+            raise plan.basis.raised(exc, profile.name) from None
+        try:
+            check_number(basis)
+        except Exception as failure:  # noqa: BLE001 — the check's own diagnostic, at the basis
+            raise EvaluationError([plan.basis.diagnostic(failure.code, failure.message)]) from None
+        size_class = ruleset.taille.classify(basis)
+        if size_class is None:
+            raise EvaluationError([ruleset.positions.diagnostic(
+                "E403", msg("{value} is in no taille class of ruleset '{ruleset}'",
+                            value=describe_value(basis), ruleset=ruleset.id),
+                ("taille", "classes"))])
+        return size_class
+
     def bind(self, profile: Profile, day: datetime.date, renewal: bool, compute_basis, *,
              fast: bool = False) -> Environment:
         """The environment of ``profile`` on ``day``.
@@ -153,34 +257,16 @@ class Binder:
         plan = self.plan
         ruleset = plan.ruleset
         year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
-        number = year.key if year is not None else None  # the rates' key: contract and year
-        functions = _NO_FUNCTIONS
-        if self._functions:
-            bound = profile_functions(profile, number)
-            if self._texts:  # what other texts give this CPTS on this day, by the asking backend's kind
-                bound.update(crosstext.functions(ruleset, profile, day, renewal, fast=fast))
-            functions = {f"f_{name}": bound[name] for name in self._functions}
+        key = year.key if year is not None else None  # the rates' key: contract and year
+        functions = self.functions(profile, key, day, renewal, fast)
         size_class = None
         if plan.basis is not None:
             values = list(self._basis_start)
             self._fill_basis(values, profile, day)
-            try:
-                basis = compute_basis(plan.basis, values, functions)
-            except Exception as exc:  # noqa: BLE001 — the plan's one diagnostic of a failing basis
-                raise plan.basis.raised(exc, profile.name) from None
-            try:
-                check_number(basis)
-            except Exception as failure:  # noqa: BLE001 — the check's own diagnostic, at the basis
-                raise EvaluationError([plan.basis.diagnostic(failure.code, failure.message)]) from None
-            size_class = ruleset.taille.classify(basis)
-            if size_class is None:
-                raise EvaluationError([ruleset.positions.diagnostic(
-                    "E403", msg("{value} is in no taille class of ruleset '{ruleset}'",
-                                value=describe_value(basis), ruleset=ruleset.id),
-                    ("taille", "classes"))])
+            size_class = self.size_class(profile, compute_basis, plan.basis, values, functions)
         size = size_class.taille if size_class is not None else None
-        values = list(self._start.get(size) or self._start[None])
-        self._fill(values, profile, day, time, number, size)
+        values = list(self.start(size))
+        self._fill(values, profile, day, tuple(time[name] for name in TIME_NAMES), key, size)
         return Environment(profile, day, year, size_class, values, functions, time)
 
     def names(self, env: Environment) -> dict:

@@ -833,7 +833,6 @@ def compare_profiles(timelines, documents, day: datetime.date, known_missions) -
     problem of every profile.
     """
     from .diagnostic import InputError
-    from .evaluate import assess
     from .library import declared_missions, document_kind
     from .profile import compile_profile, validate_profile
 
@@ -841,7 +840,7 @@ def compare_profiles(timelines, documents, day: datetime.date, known_missions) -
     for document in documents:
         if document_kind(document) == "ruleset":  # a text given beside the profiles
             known |= declared_missions(document)
-    problems, result = [], []
+    problems, profiles = [], []
     for document in documents:
         if document_kind(document) != "profile":
             continue
@@ -849,9 +848,11 @@ def compare_profiles(timelines, documents, day: datetime.date, known_missions) -
         if found:
             problems.extend(found)
             continue
-        profile = compile_profile(document)
-        # Each text from its own date (DESIGN.md § Time): the year's amounts under each timeline.
-        result.append(compare_profile(assess(timelines[0], profile, day), assess(timelines[1], profile, day)))
+        profiles.append(compile_profile(document))
     if problems:
         raise InputError(problems)
-    return result
+    # Each text from its own date (DESIGN.md § Time): the year's amounts under each timeline; many
+    # profiles go to the vectorised backend (the one dispatch: engine/impact.py).
+    from .impact import profile_comparisons
+
+    return profile_comparisons(timelines, profiles, day)

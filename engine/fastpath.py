@@ -26,17 +26,17 @@ import copy
 import dataclasses
 import datetime
 import decimal
-import operator
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
 
-from .bind import binder_of
+from .bind import BINDING_NAMESPACE, binder_of, binding_code
 from .expressions import DECIMAL_CONTEXT, OPERATORS, ExpressionFailure
 from .helpers import PURE_FUNCTIONS
+from .names import TIME_NAMES
 from .plan import SUM, check_amount, check_condition, check_day, plan_of, to_money
 from .profile import Profile
 from .ruleset import Ruleset
-from .timeline import Timeline, combine, contract_year_on
+from .timeline import Timeline, combine, contract_year_on, time_names
 
 __all__ = ["FastRuleset", "FastResult", "FastTimeline", "batch_context"]
 
@@ -51,7 +51,7 @@ class FastResult:
     contract_year: int | None
     amounts: dict
     total: Decimal
-    runs_from: dict = dataclasses.field(default_factory=dict)  # line id -> the day it accrues from, or None
+    runs_from: dict | None = dataclasses.field(default_factory=dict)  # line id -> the day it accrues from (None: not asked)
     maxima: dict | None = None  # line id -> maximum, for the lines that apply, when asked
 
 
@@ -114,9 +114,11 @@ class _Constants(ast.NodeTransformer):
     names: _Names
 
     def visit_Constant(self, node):
-        if isinstance(node.value, (Decimal, str)):
-            return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
-        return node
+        # Only true/false, None and whole numbers are written as Python; a value folded from the
+        # parameters (a date, a list of values) is a named constant too.
+        if node.value is None or type(node.value) in (bool, int):
+            return node
+        return ast.copy_location(ast.Name(id=self.names.constant(node.value), ctx=ast.Load()), node)
 
 
 class _Generate(_Constants):
@@ -167,6 +169,95 @@ _DECIMAL_NATIVE = (ast.Add, ast.Sub, ast.Mult)
 _DECIMAL_FUNCTIONS = frozenset({"f_prorata_temporis", "f_round_half_up", "f_round_down", SUM})
 
 
+class _Fold(ast.NodeTransformer):
+    """A plan's tree for one taille: the parameters and the taille are their values, and what
+    depends on nothing else is computed once, when the function is made (constant folding).
+
+    A part is folded only when computing it succeeds, by the very code the run would execute
+    (the operator table, the engine's pure functions, under the decimal context): a part that
+    fails is left in place, so the run fails there with the formula's diagnostic, as before.
+    ``and`` / ``or`` keep Python's meaning (the value of an operand, not true or false).
+    """
+
+    def __init__(self, plan, values: list | None, size, compute):
+        self.plan, self.values, self.size, self.compute = plan, values, size, compute
+
+    def visit_Name(self, node):
+        if self.values is not None and node.id.startswith("s") and node.id[1:].isdigit():
+            slot = self.plan.slots[int(node.id[1:])]
+            if slot.kind == "parameter":
+                return ast.copy_location(ast.Constant(value=self.values[slot.index]), node)
+            if slot.kind == "taille":
+                return ast.copy_location(ast.Constant(value=self.size), node)
+        return node
+
+    def generic_fold(self, node):
+        node = self.generic_visit(node)
+        if all(isinstance(child, ast.Constant) for child in _operands(node)):
+            return self.folded(node)
+        return node
+
+    visit_BinOp = visit_UnaryOp = visit_Compare = visit_Tuple = visit_List = generic_fold
+
+    def visit_Call(self, node):
+        node = self.generic_visit(node)
+        function = node.func.id if isinstance(node.func, ast.Name) else None
+        if (function is not None and function[2:] in PURE_FUNCTIONS and function.startswith("f_")
+                and not node.keywords and all(isinstance(arg, ast.Constant) for arg in node.args)):
+            return self.folded(node)
+        return node
+
+    def visit_IfExp(self, node):
+        node = self.generic_visit(node)
+        if isinstance(node.test, ast.Constant):
+            try:
+                chosen = node.body if node.test.value else node.orelse
+            except Exception:  # noqa: BLE001 — a truth value that cannot be read: the run says why
+                return node
+            return chosen
+        return node
+
+    def visit_BoolOp(self, node):
+        node = self.generic_visit(node)
+        stop = isinstance(node.op, ast.Or)  # the truth value that ends the evaluation
+        kept = []
+        for index, value in enumerate(node.values):
+            if isinstance(value, ast.Constant):
+                try:
+                    truth = bool(value.value)
+                except Exception:  # noqa: BLE001 — as above
+                    kept.append(value)
+                    continue
+                if truth is stop:  # the evaluation ends here, with this value
+                    kept.append(value)
+                    break
+                if index < len(node.values) - 1:  # passed over: its value is never the result
+                    continue
+            kept.append(value)
+        if len(kept) == 1:
+            return kept[0]
+        node.values = kept
+        return node
+
+    def folded(self, node):
+        try:
+            value = self.compute(node)
+        except Exception:  # noqa: BLE001 — left to fail at run time, with the formula's diagnostic
+            return node
+        return ast.copy_location(ast.Constant(value=value), node)
+
+
+def _operands(node) -> list:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, ast.Compare):
+        return [node.left, *node.comparators]
+    return list(node.elts)
+
+
+
 def _decimal_slots(plan) -> set:
     """The slots that hold a Decimal whatever the profile: amounts and maxima (rounded), rates of
     achievement, parameters that are Decimals for every taille, definitions of such values."""
@@ -187,60 +278,195 @@ def _decimal_slots(plan) -> set:
     return found
 
 
-_BATCH = contextvars.ContextVar("aci_rules_fast_batch", default=False)
+# A batch: one decimal context for many runs, and what depends only on the day and the contracts
+# a profile states (the contract year, its names, its parts), kept for the batch (a dict, or
+# None outside a batch).
+_BATCH = contextvars.ContextVar("aci_rules_fast_batch", default=None)
+# What a batch keeps of the days and contracts it met: bounded, as the input is not.
+_BATCH_MEMO = 1 << 16
+_NO_FUNCTIONS: dict = {}  # never written to
 
 
 @contextlib.contextmanager
-def batch_context():
-    """One decimal context for many runs (a batch): each run inside it skips entering its own."""
+def batch_context(memo: dict | None = None):
+    """One decimal context for many runs (a batch): each run inside it skips entering its own, and
+    the contract years of the days and contracts met are kept for the batch (in ``memo``, which
+    a caller running a batch in parts passes to each part)."""
     with decimal.localcontext(DECIMAL_CONTEXT):
-        token = _BATCH.set(True)
+        token = _BATCH.set({} if memo is None else memo)
         try:
             yield
         finally:
             _BATCH.reset(token)
 
 
+def _remembered(memo, key, compute, *args):
+    """``compute(*args)``, kept in ``memo`` (a batch's) under ``key``; ``memo`` None keeps nothing."""
+    if memo is None:
+        return compute(*args)
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= _BATCH_MEMO:
+            memo.clear()
+        found = memo[key] = compute(*args)
+    return found
+
+
+def _time_of(profile, day, years, renewal, in_force):
+    """``(number, key, names)``: of :func:`~.timeline.time_names`, the contract year's number and key
+    (:func:`~.timeline.year_key`; None outside a contract) and the names as a tuple in the order of
+    :data:`~.names.TIME_NAMES`."""
+    year, names = time_names(profile, day, years, renewal, in_force)
+    if year is None:
+        return None, None, tuple(names[name] for name in TIME_NAMES)
+    return year.number, year.key, tuple(names[name] for name in TIME_NAMES)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Compiled:
+    """One generated function of a ruleset: its source, and what a failure on each line of it means."""
+
+    function: object
+    source: str
+    where: dict  # line of the source -> (formula, check)
+    parameters: tuple = ()  # for the function of any taille: the parameter slots it reads from _par, in order
+
+
+# The function of any taille: parameters and taille read at run time (see FastRuleset).
+_ANY_TAILLE = object()
+
+
 class FastRuleset:
     """The fast backend of one compiled ruleset: its plan turned into one Python function.
-    Build once, run many times."""
+    Build once, run many times.
+
+    Two tiers: a function for any taille, which reads the parameters of the run's taille from a
+    tuple, runs first; once a taille has been run ``specialise_after`` times, a function of that
+    taille alone, its parameters folded in, is made and runs from then on (making it costs more
+    than a few runs: a mutant of a text runs a handful of cases, a batch thousands of rows).
+    """
+
+    specialise_after = 64
 
     def __init__(self, ruleset: Ruleset):
         self.ruleset = ruleset
         plan = self.plan = plan_of(ruleset)
         self._binder = binder_of(plan)
         self.mission_of = {line.id: line.mission for line in ruleset.lines}
+        self._names = _Names()
+        self._decimal_slots = _decimal_slots(plan)
+        # The maxima a formula computed on every run reads (sum_maxima in an amount, a condition or a
+        # definition): computed on every run. The others only when the maxima are asked.
+        self._always_maxima = {slot.name for step in plan.steps for formula in step.formulas
+                               if formula is not step.maximum_formula for slot in formula.slots
+                               if slot.kind == "maximum"}
+        self._asked_maxima = set(plan.maxima_read) - self._always_maxima
+        self._variants: dict = {}  # (maxima, runs_from, taille) -> _Compiled
+        taille = ruleset.taille
+        self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
+        self._fold_namespace = None  # the names the code of a folded part may read
+        self._functions = bool(plan.profile_functions)  # functions bound to the profile, some formula calls
+        self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille
+        self._by_size: dict = {}  # (maxima, runs_from, taille) -> the parameters' values it reads (_par)
+        self._basis = None
+        if plan.basis is not None:
+            names, used = _Names(), set()
+            expression = ast.unparse(_Generate(names, self._decimal_slots, used).visit(copy.deepcopy(plan.basis.tree)))
+            start = self._binder.basis_start
+            slots = [plan.slots[index] for index in sorted(used)]
+            lines = ["def _basis(_p, _d, _fn):"] + [
+                "    " + text for text in binding_code([s for s in slots if s.kind == "profile"], _local,
+                                                       names.constant)]
+            lines += [f"    v{s.index} = {names.constant(start[s.index])}" for s in slots if s.kind != "profile"]
+            lines += ["    " + text for text in self._functions_code(names)] + [f"    return {expression}"]
+            namespace = self._namespace(names)
+            exec(compile("\n".join(lines) + "\n", "<taille.basis>", "exec"), namespace)  # noqa: S102 — engine text only
+            self._basis = namespace["_basis"]
+
+    @property
+    def source(self) -> str:
+        """The generated function of any taille, amounts and days (what a reader looks at)."""
+        return self._variant(False, True, _ANY_TAILLE).source
+
+    @property
+    def _run(self):
+        return self._variant(False, True, _ANY_TAILLE).function
+
+    def _tiered(self, maxima: bool, runs_from: bool, size) -> tuple:
+        """``(function, parameters)`` for a run of taille ``size`` that has no function of its own yet:
+        the function of any taille and the values it reads, or, past ``specialise_after`` runs, the
+        taille's own function (then used directly) and None."""
+        key = (maxima, runs_from, size)
+        count = self._counts[key] = self._counts.get(key, 0) + 1
+        if count > self.specialise_after:
+            return self._variant(maxima, runs_from, size), None
+        compiled = self._variant(maxima, runs_from, _ANY_TAILLE)
+        values = self._by_size.get(key)
+        if values is None:
+            start = self._binder.start(size)
+            values = self._by_size[key] = tuple(start[index] for index in compiled.parameters)
+        return compiled, values
+
+    def _variant(self, maxima: bool, runs_from: bool, size) -> _Compiled:
+        """The function computing the amounts for taille ``size`` (``_ANY_TAILLE``: any), the maxima
+        too when ``maxima``, and the day each line accrues from when ``runs_from`` (made on first
+        use: at most ten tailles)."""
+        key = (maxima, runs_from, size)
+        found = self._variants.get(key)
+        if found is None:
+            found = self._variants[key] = self._generate(maxima, runs_from, size)
+        return found
+
+    def _constant(self, node):
+        """The value of a tree of constants, computed by the code a run would execute."""
         names = _Names()
-        decimal_slots = _decimal_slots(plan)
+        text = ast.unparse(_Generate(names, set(), set()).visit(_clone(node)))
+        code = _FOLDS.get(text)
+        if code is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)  # 'x is None' (see _generate)
+                code = compile(text, "<fold>", "eval")
+            if len(_FOLDS) >= _FOLDS_KEPT:
+                _FOLDS.clear()
+            _FOLDS[text] = code
+        namespace = self._fold_namespace
+        if namespace is None:
+            namespace = self._fold_namespace = self._namespace(_Names())
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            return eval(code, {**namespace, **names.constants})  # noqa: S307 — engine names only
+
+    def _generate(self, maxima: bool, runs_from: bool, size) -> _Compiled:
+        plan, names, decimal_slots = self.plan, self._names, self._decimal_slots
+        always_maxima, asked_maxima = self._always_maxima, self._asked_maxima
+        specialised = size is not _ANY_TAILLE
+        fold = _Fold(plan, self._binder.start(size) if specialised else None, size, self._constant)
         used: set = set()
         body: list = []  # (text, formula, check): what a failure on that line of the source means
 
-        def code(formula):
-            return ast.unparse(_Generate(names, decimal_slots, used).visit(copy.deepcopy(formula.tree)))
+        def tree_of(formula):
+            return fold.visit(_clone(formula.tree))
 
-        # The maxima a formula computed on every run reads (sum_maxima in an amount, a condition or a
-        # definition): computed on every run. The others only when the maxima are asked.
-        always_maxima = {slot.name for step in plan.steps for formula in step.formulas
-                         if formula is not step.maximum_formula for slot in formula.slots if slot.kind == "maximum"}
-        asked_maxima = set(plan.maxima_read) - always_maxima
-        # A line whose amount or maximum is a parameter alone: rounded once per taille (_r[n]).
-        self._rounded_names: list = []
+        def code(tree):
+            return ast.unparse(_Generate(names, decimal_slots, used).visit(tree))
+
+        def is_decimal(tree) -> bool:
+            return _Generate(names, decimal_slots, set()).is_decimal(tree)
 
         def rounded(formula, target):
-            tree = formula.tree
+            tree = tree_of(formula)
             signed = formula.gives != "amount"  # else below zero is E411 (plan.check_amount), before rounding
-            if isinstance(tree, ast.Name) and tree.id[1:].isdigit():
-                slot = plan.slots[int(tree.id[1:])]
-                if slot.kind == "parameter" and self._roundable(slot.name) and (
-                        signed or self._never_negative(slot.name)):
-                    if slot.name not in self._rounded_names:
-                        self._rounded_names.append(slot.name)
-                    return [(f"{target} = _r[{self._rounded_names.index(slot.name)}]", formula, None)]
-            if _Generate(names, decimal_slots, set()).is_decimal(tree):
-                return [(f"_t = {code(formula)}", formula, None)] + (
+            if isinstance(tree, ast.Constant):  # checked and rounded once, here, when it passes
+                try:
+                    with decimal.localcontext(DECIMAL_CONTEXT):
+                        value = tree.value if signed else check_amount(tree.value)
+                        return [(f"{target} = {names.constant(to_money(value, plan.quantum))}", formula, None)]
+                except ExpressionFailure:
+                    pass  # the run fails there, with its diagnostic
+            if is_decimal(tree):
+                return [(f"_t = {code(tree)}", formula, None)] + (
                     [] if signed else [("if _t < _ZERO: _amount(_t)", formula, None)]) + [
                         (f"{target} = _t.quantize(_quantum, _HALF_UP)", formula, _MONEY)]
-            return [(f"_t = {code(formula)}", formula, None)] + (
+            return [(f"_t = {code(tree)}", formula, None)] + (
                 [] if signed else [("if (_type(_t) is _Decimal or _type(_t) is _int) and _t < 0: _amount(_t)",
                                     formula, None)]) + [
                     (f"{target} = _t.quantize(_quantum, _HALF_UP) if _type(_t) is _Decimal else _money(_t)",
@@ -249,170 +475,135 @@ class FastRuleset:
         for step in plan.steps:
             target = f"v{step.target.index}"
             if step.kind == "definition":
-                body.append((f"{target} = {code(step.expression)}", step.expression, None))
+                body.append((f"{target} = {code(tree_of(step.expression))}", step.expression, None))
                 continue
             key = names.constant(step.name)
             maximum = f"v{step.maximum.index}"
-            always = step.name in always_maxima
+            # A maximum is computed when asked (eval's table), or when a sum of maxima reads it.
+            computed = step.name in always_maxima or maxima and step.name in asked_maxima
             block = rounded(step.amount, target)
             if step.maximum_formula is not None:
-                # A maximum only when asked (eval's table), or when a sum of maxima reads it.
-                pad = "" if always else "    "
-                if not always:
-                    block.append(("if _mx is not None:", None, None))
-                block += [(pad + text, formula, check) for text, formula, check in
-                          rounded(step.maximum_formula, maximum)]
-                block.append((f"{pad}_mx[{key}] = {maximum}" if not always else
-                              f"if _mx is not None: _mx[{key}] = {maximum}", None, None))
+                if maxima or computed:
+                    block += rounded(step.maximum_formula, maximum)
+                if maxima:
+                    block.append((f"_mx[{key}] = {maximum}", None, None))
             else:
-                if always:
+                if computed:
                     block.append((f"{maximum} = {target}", None, None))
-                elif step.name in asked_maxima:
-                    block.append((f"if _mx is not None: {maximum} = {target}", None, None))
-                block.append((f"if _mx is not None: _mx[{key}] = {target}", None, None))
+                if maxima:
+                    block.append((f"_mx[{key}] = {target}", None, None))
             block.append((f"_out[{key}] = {target}", None, None))
-            # The day its amount accrues from, as the reference computes it (for a cut year).
+            # The day its amount accrues from, as the reference computes it (for a cut year); a
+            # formula of it is computed (and checked) on every run, its failure being the reference's.
             if step.runs_from is not None:
-                block.append((f"_rf[{key}] = _day({code(step.runs_from)})", step.runs_from, None))
-            elif step.started is not None:
+                day = f"_day({code(tree_of(step.runs_from))})"
+                block.append((f"_rf[{key}] = {day}" if runs_from else day, step.runs_from, None))
+            elif step.started is not None and runs_from:
                 used.add(step.started.index)
                 block.append((f"_rf[{key}] = v{step.started.index}", None, None))
-            if step.when is None:
+            zero = [(f"{target} = _ZERO", None, None)] + ([(f"{maximum} = _ZERO", None, None)] if computed else [])
+            when = tree_of(step.when) if step.when is not None else ast.Constant(value=True)
+            if isinstance(when, ast.Constant) and when.value is True:
                 body += block
-                continue
-            # The condition is a value like any other; it must be true or false.
-            body.append((f"_c = {code(step.when)}", step.when, None))
-            body.append(("if _c is True:", None, None))
-            body += [("    " + text, formula, check) for text, formula, check in block]
-            body.append(("elif _c is False:", None, None))
-            body.append((f"    {target} = _ZERO", None, None))
-            if always:
-                body.append((f"    {maximum} = _ZERO", None, None))
-            elif step.name in asked_maxima:
-                body.append((f"    if _mx is not None: {maximum} = _ZERO", None, None))
-            body.append(("else:", None, None))
-            body.append(("    _cond(_c)", step.when, None))
-        inputs = sorted(index for index in used if plan.slots[index].kind in _INPUT_KINDS)
-        prologue = self._prologue(inputs, plan, names)
-        lines = ["def _run(_in, _fn, _mx, _rf, _r):", "    _out = {}"] + ["    " + text for text in prologue]
-        self._where: dict = {}
+            elif isinstance(when, ast.Constant) and when.value is False:
+                body += zero
+            else:
+                # The condition is a value like any other; it must be true or false.
+                body.append((f"_c = {code(when)}", step.when, None))
+                body.append(("if _c is True:", None, None))
+                body += [("    " + text, formula, check) for text, formula, check in block]
+                body.append(("elif _c is False:", None, None))
+                body += [("    " + text, formula, check) for text, formula, check in zero]
+                body.append(("else:", None, None))
+                body.append(("    _cond(_c)", step.when, None))
+        slots = [plan.slots[index] for index in sorted(used)]
+        bound = _BOUND_KINDS if specialised else _BOUND_KINDS + ("taille",)
+        prologue = binding_code([s for s in slots if s.kind in bound], _local, names.constant)
+        parameters = () if specialised else tuple(s.index for s in slots if s.kind == "parameter")
+        if parameters:  # the values for the run's taille, one tuple
+            prologue.append(", ".join(_local(index) for index in parameters) + ", = _par")
+        prologue += self._functions_code(names)
+        lines = ["def _run(_p, _d, _tn, _n, _fn, _mx, _rf, _size, _par):", "    _out = {}"] + [
+            "    " + text for text in prologue]
+        where: dict = {}
         for text, formula, check in body:
             lines.append("    " + text)
             if formula is not None:
-                self._where[len(lines)] = (formula, check)
+                where[len(lines)] = (formula, check)
         lines.append("    return _out")
-        self.source = "\n".join(lines) + "\n"
-        namespace = self._namespace(names, inputs)
+        source = "\n".join(lines) + "\n"
+        namespace = self._namespace(names)
         with warnings.catch_warnings():
             # "'x' is not None" is legal in a rule; Python's SyntaxWarning about a literal with
             # 'is' would reach the user's terminal from code they never wrote.
             warnings.simplefilter("ignore", SyntaxWarning)
-            exec(compile(self.source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
-        self._run = namespace["_run"]
-        self._rounded: dict = {}  # taille -> the rounded parameters (_r)
-        self._basis = None
-        if plan.basis is not None:
-            basis_names, basis_used = _Names(), set()
-            expression = ast.unparse(_Generate(basis_names, decimal_slots, basis_used).visit(
-                copy.deepcopy(plan.basis.tree)))
-            basis_inputs = sorted(basis_used)
-            source = "\n".join(["def _basis(_in, _fn):"] + [
-                "    " + text for text in self._prologue(basis_inputs, plan, basis_names)] + [
-                f"    return {expression}"]) + "\n"
-            basis_namespace = self._namespace(basis_names, basis_inputs)
-            exec(compile(source, "<taille.basis>", "exec"), basis_namespace)  # noqa: S102 — as above
-            self._basis = basis_namespace["_basis"]
+            exec(compile(source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
+        return _Compiled(namespace["_run"], source, where, parameters)
 
-    def _tailles(self) -> list:
-        taille = self.ruleset.taille
-        return sorted({c.taille for c in taille.classes}) if taille is not None else [None]
+    def _functions_code(self, names) -> list:
+        """Reading the functions bound to the profile from ``_fn``."""
+        return [f"f_{function} = _fn.get({names.constant('f_' + function)})"
+                for function in sorted(self.plan.profile_functions)]
 
-    def _roundable(self, name) -> bool:
-        """Whether a parameter rounds to an amount for every taille a run may have: then it is
-        rounded once per taille, not on every run."""
-        parameter = self.ruleset.parameters[name]
-        try:
-            with decimal.localcontext(DECIMAL_CONTEXT):
-                for size in self._tailles():
-                    to_money(parameter.value_for(size), self.plan.quantum)
-        except ExpressionFailure:
-            return False
-        return True
-
-    def _never_negative(self, name) -> bool:
-        """Whether a parameter is not below zero for any taille (then, as an amount, it needs no check)."""
-        parameter = self.ruleset.parameters[name]
-        return not any(type(value) in (int, Decimal) and value < 0
-                       for value in (parameter.value_for(size) for size in self._tailles()))
-
-    def _rounded_for(self, size):
+    def _namespace(self, names) -> dict:
         quantum = self.plan.quantum
-        with decimal.localcontext(DECIMAL_CONTEXT):
-            found = self._rounded[size] = tuple(to_money(self.ruleset.parameters[name].value_for(size), quantum)
-                                                for name in self._rounded_names)
-        return found
-
-    @staticmethod
-    def _prologue(inputs, plan, names) -> list:
-        """Reading the slots the binder filled, and the functions bound to the profile."""
-        texts = []
-        if len(inputs) > 1:
-            texts.append(", ".join(f"v{index}" for index in inputs) + " = _pick(_in)")
-        elif inputs:
-            texts.append(f"v{inputs[0]} = _pick(_in)")
-        for function in sorted(plan.profile_functions):
-            texts.append(f"f_{function} = _fn.get({names.constant('f_' + function)})")
-        return texts
-
-    def _namespace(self, names, inputs) -> dict:
-        quantum = self.plan.quantum
-        return {"__builtins__": {}, **_HELPERS, **names.constants,
+        return {"__builtins__": {}, **_HELPERS, **BINDING_NAMESPACE, **names.constants,
                 **{f"f_{name}": function for name, function in PURE_FUNCTIONS.items()},
-                "_pick": operator.itemgetter(*inputs) if inputs else None, "_quantum": quantum,
-                "_money": _money_of(quantum)}
+                "_quantum": quantum, "_money": _money_of(quantum)}
 
-    def run(self, profile: Profile, day: datetime.date, renewal: bool = False, *, maxima: bool = False) -> FastResult:
+    def run(self, profile: Profile, day: datetime.date, renewal: bool = False, *, maxima: bool = False,
+            runs_from: bool = True) -> FastResult:
         """The amounts of ``profile`` under this one ruleset on ``day`` (see :func:`~.evaluate.evaluate`),
-        the maxima of the lines too when asked. A formula that cannot be computed raises
-        :class:`EvaluationError`, the reference evaluator's diagnostic, built from the plan."""
-        if _BATCH.get():
-            return self._compute(profile, day, renewal, maxima)
+        the maxima of the lines too when asked, and the day each line accrues from unless
+        ``runs_from`` is false. A formula that cannot be computed raises :class:`EvaluationError`,
+        the reference evaluator's diagnostic, built from the plan."""
+        memo = _BATCH.get()
+        if memo is not None:
+            return self._compute(profile, day, renewal, maxima, runs_from, memo)
         with decimal.localcontext(DECIMAL_CONTEXT):
-            return self._compute(profile, day, renewal, maxima)
+            return self._compute(profile, day, renewal, maxima, runs_from, None)
 
     def run_all(self, profiles, day: datetime.date, renewal: bool = False):
         """:meth:`run` for many profiles, in one arithmetic context (a generator)."""
         with batch_context():
+            memo = _BATCH.get()
             for profile in profiles:
-                yield self._compute(profile, day, renewal, False)
+                yield self._compute(profile, day, renewal, False, True, memo)
 
-    def _basis_of(self, formula, values, functions):
-        return self._basis(values, functions)
-
-    def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False, maxima: bool = False):
-        env = self._binder.bind(profile, day, renewal, self._basis_of, fast=True)
-        runs_from: dict = {}
-        found = {} if maxima else None
-        size_class = env.size_class
+    def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False, maxima: bool = False,
+                 runs_from: bool = True, memo=None):
+        ruleset = self.ruleset
+        years, in_force = ruleset.contract_years, ruleset.in_force
+        contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
+        found = memo.get(contracts) if memo is not None else None
+        if found is None:
+            found = _remembered(memo, contracts, _time_of, profile, day, years, renewal, in_force)
+        number, key, names = found
+        binder = self._binder
+        functions = binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
+        size_class = None if self._basis is None else binder.size_class(profile, self._basis, profile, day, functions)
         size = size_class.taille if size_class is not None else None
-        rounded = self._rounded.get(size) or self._rounded_for(size)
+        compiled, parameters = self._variants.get((maxima, runs_from, size)), None
+        if compiled is None:
+            compiled, parameters = self._tiered(maxima, runs_from, size)
+        found = {} if maxima else None
+        days = {} if runs_from else None
         try:
-            amounts = self._run(env.values, env.functions, found, runs_from, rounded)
+            amounts = compiled.function(profile, day, names, key, functions, found, days, size, parameters)
         except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
-            raise self._failure(exc, profile) from None
-        quantum = self.plan.quantum
-        total = sum(amounts.values(), _ZERO).quantize(quantum, rounding=ROUND_HALF_UP)
-        year = env.year
-        return FastResult(size, year.number if year is not None else None, amounts, total, runs_from, found)
+            raise self._failure(exc, profile, compiled) from None
+        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
+        return FastResult(size, number, amounts, total, days, found)
 
-    def _failure(self, exc: Exception, profile: Profile) -> Exception:
+    def _failure(self, exc: Exception, profile: Profile, compiled: _Compiled) -> Exception:
         """The diagnostic of the formula on whose line of the generated source ``exc`` was raised."""
         frame, line, tb = None, None, exc.__traceback__
+        code = compiled.function.__code__
         while tb is not None:
-            if tb.tb_frame.f_code is self._run.__code__:
+            if tb.tb_frame.f_code is code:
                 frame, line = tb.tb_frame, tb.tb_lineno
             tb = tb.tb_next
-        entry = self._where.get(line)
+        entry = compiled.where.get(line)
         if entry is None:  # not a formula's failure: a defect of the engine, never hidden
             return exc
         formula, check = entry
@@ -422,6 +613,32 @@ class FastRuleset:
             except ExpressionFailure as failure:
                 exc = failure
         return formula.raised(exc, profile.name)
+
+
+# The code of a part folded when a function is made, by its text: the text names its constants
+# (_k0, _k1...), so one text serves every value, in every ruleset. Bounded.
+_FOLDS: dict = {}
+_FOLDS_KEPT = 4096
+
+
+def _clone(node):
+    """A copy of a checked tree (the rewrite never touches the compiled ruleset); the values of its
+    constants and its contexts (Load) are shared, as they are never changed. Faster than
+    copy.deepcopy, made per formula and per taille."""
+    kind = type(node)
+    copied = kind.__new__(kind)
+    fields = dict(node.__dict__)
+    for key, value in fields.items():
+        if isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+            fields[key] = _clone(value)
+        elif type(value) is list:
+            fields[key] = [_clone(item) if isinstance(item, ast.AST) else item for item in value]
+    copied.__dict__.update(fields)
+    return copied
+
+
+def _local(index: int) -> str:
+    return f"v{index}"
 
 
 def _money_of(quantum):
@@ -442,7 +659,9 @@ def _money_of(quantum):
     return money
 
 
-_INPUT_KINDS = ("profile", "time", "taille", "parameter", "mission")
+# Bound from the profile and the day; the parameters and the taille are folded into a taille's
+# function, and read from _par and _size by the function of any taille.
+_BOUND_KINDS = ("profile", "time", "mission")
 _MONEY = to_money  # a failure at a rounding point: what the rounding says of the value
 
 
@@ -468,20 +687,29 @@ class FastTimeline:
             self.mission_of.update(entry[1].mission_of)
         return entry[1]
 
+    def _year(self, profile: Profile, day: datetime.date) -> tuple:
+        """``(ruleset, year, segments)``: the text in force on ``day``, the contract year holding it
+        (or None) and the year's parts."""
+        timeline = self.timeline
+        ruleset = timeline.resolve(day)
+        year = contract_year_on(profile.signatures, day, ruleset.contract_years, timeline.renewal)
+        return ruleset, year, (timeline.segments(year) if year is not None else None)
+
     def run(self, profile: Profile, day: datetime.date):
         """``(ruleset, result)``: the text in force on ``day`` and the year's amounts (a :class:`FastResult`)."""
-        if not _BATCH.get():
+        memo = _BATCH.get()
+        if memo is None:
             with batch_context():
                 return self.run(profile, day)
-        timeline, renewal = self.timeline, self.timeline.renewal
-        ruleset = timeline.resolve(day)
-        year = contract_year_on(profile.signatures, day, ruleset.contract_years, renewal)
+        renewal = self.timeline.renewal
+        ruleset, year, segments = _remembered(memo, (self, profile.contract_signed, profile.later_contracts, day),
+                                              self._year, profile, day)
         if year is None:
             return ruleset, self.fast(ruleset).run(profile, day, renewal)
-        segments = timeline.segments(year)
         if len(segments) == 1:
             (segment,) = segments
-            return ruleset, self.fast(segment.ruleset).run(profile, segment.start, renewal)
+            # One text for the whole year: nothing to combine, so no day a line accrues from.
+            return ruleset, self.fast(segment.ruleset).run(profile, segment.start, renewal, runs_from=False)
         parts, held = [], None
         for segment in segments:
             part = self.fast(segment.ruleset).run(profile, segment.start, renewal)

@@ -37,6 +37,11 @@ __all__ = [
 ]
 
 
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_MONTH_DAYS = (None, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_COMPARABLE = (datetime.date, int, Decimal)  # exact types: a bool or a datetime is none of them
+
 # A date moved by more than this many years leaves the calendar the engine knows
 # (schema.MIN_YEAR..MAX_YEAR is far narrower): refused before any arithmetic.
 MAX_YEARS_MOVED = 1000
@@ -61,6 +66,8 @@ def _whole(function: str, value, unit: str, limit: int) -> int:
     ...
     ValueError: add_years takes a whole number of years, not 1.5
     """
+    if type(value) is int and -limit <= value <= limit:  # the common case, checked the same way below
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
         raise TypeError(f"{function} takes a number of {unit}, not {type(value).__name__}")
     if isinstance(value, Decimal) and not value.is_finite() or not -limit <= value <= limit:
@@ -108,7 +115,10 @@ def add_months(day: datetime.date, months) -> datetime.date:
     index = day.year * 12 + (day.month - 1) + _whole("add_months", months, "months", 12 * MAX_YEARS_MOVED)
     year, month = divmod(index, 12)
     month += 1
-    last = calendar.monthrange(year, month)[1]
+    if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
+        last = calendar.monthrange(year, month)[1]  # its own error, as before
+    else:
+        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month]
     return datetime.date(year, month, min(day.day, last))
 
 
@@ -149,12 +159,11 @@ def prorata_temporis(since, period_start: datetime.date, period_end: datetime.da
     Decimal('0')
     """
     if since is None or since > period_end:
-        return Decimal(0)
+        return _ZERO
     if since <= period_start:
-        return Decimal(1)
-    total = (period_end - period_start).days + 1
-    covered = (period_end - since).days + 1
-    return Decimal(covered) / Decimal(total)
+        return _ONE
+    end = period_end.toordinal()
+    return Decimal(end - since.toordinal() + 1) / Decimal(end - period_start.toordinal() + 1)
 
 
 def count_between(days, start: datetime.date, end: datetime.date) -> int:
@@ -230,6 +239,8 @@ def variable_part(maximum, rate, earned):
 
 def _comparable(function: str, values) -> tuple:
     """Two or more numbers, or two or more dates: what min and max compare."""
+    if len(values) == 2 and type(values[0]) is type(values[1]) and type(values[0]) in _COMPARABLE:
+        return values  # two dates, two whole numbers, two decimals: what the checks below accept
     if len(values) < 2:
         raise ExpressionFailure("E402", msg("{function}() compares two values or more, not {count}",
                                             function=function, count=len(values)))

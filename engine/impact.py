@@ -13,8 +13,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .ruleset import CONFIDENCE_ORDER, Ruleset
 
-__all__ = ["NO_MISSION", "OUT_OF_CONTRACT", "STATUSES", "compare_rows", "compare_cpts", "percent", "HistogramBin", "change_histogram", "nice_step",
+__all__ = ["COLUMNS_FROM", "DIFF_COLUMNS_FROM", "evaluate_rows", "profile_comparisons", "NO_MISSION", "OUT_OF_CONTRACT", "STATUSES", "compare_rows", "compare_cpts", "percent", "HistogramBin", "change_histogram", "nice_step",
            "cost_by_confidence", "cost_of_lines", "amounts_by_mission"]
+
+# From this many profiles, the rows of a comparison are computed by the vectorised backend
+# (engine/vector.py) when numpy is installed: importing numpy costs a process about 0.11 s of
+# CPU, which the columns win back, over the two texts of a comparison, from about a thousand
+# profiles (bench/bench_vector.py --thresholds, README "Performance"). Below, the scalar fast
+# path. Most of a row's time on either backend is then reading it and building its profile and
+# line amounts (Decimals), which no backend removes.
+COLUMNS_FROM = 1000
+
+# From this many profiles, `diff --profiles` evaluates them on the vectorised backend. Its other
+# backend is the reference evaluator (2.5 - 4 ms a profile under both texts, cut years included,
+# measured by bench/bench_vector.py --thresholds), so the 0.1 - 0.15 s the columns cost to start
+# (importing numpy, building each text's columns) are won back from about 30 profiles.
+DIFF_COLUMNS_FROM = 50
 
 # The key of the amounts of lines that belong to no mission.
 NO_MISSION = "hors_mission"
@@ -29,6 +43,75 @@ _ZERO = Decimal("0.00")
 STATUSES = ("gain", "lose", "unchanged", "out_of_contract_both", "out_of_contract_baseline",
             "out_of_contract_reform")
 _PERCENT = Decimal("0.1")
+
+
+def evaluate_rows(timeline, sources, day, *, backend: str = "auto", jobs: int = 1, progress=None,
+                  timeline_spec: tuple = (None, None, False)):
+    """The rows of ``sources`` (checked profile sources) under ``timeline`` on ``day``, as
+    :func:`~.batch.evaluate_many` gives them, and how they were computed: ``(rows, backend)``,
+    ``backend`` None for the scalar fast path, else the vectorised outcome (its counts of rows
+    the scalar path computed and of texts it could not vectorise, which the caller says).
+
+    ``backend``: ``auto`` (the columns from :data:`COLUMNS_FROM` profiles, numpy permitting),
+    ``columns`` or ``scalar``. Both give the same rows to the cent (tests/test_compare.py).
+    Raises InputError with every evaluation failure, in input order.
+    """
+    from .batch import evaluate_many
+    from .fastpath import FastTimeline
+
+    if backend == "auto":
+        from .vector import numpy_available
+
+        backend = "columns" if len(sources) >= COLUMNS_FROM and numpy_available() else "scalar"
+    if backend == "columns":
+        from .profile import compile_profile
+        from .vector import batch_rows
+
+        profiles = [compile_profile(source.document) for source in sources]
+        rows, outcome = batch_rows(timeline, profiles, [source.label for source in sources], day)
+        if progress:
+            progress(len(rows))
+        return rows, outcome
+    return evaluate_many(FastTimeline(timeline), sources, day, jobs=jobs, progress=progress,
+                         timeline_spec=timeline_spec), None
+
+
+def profile_comparisons(timelines, profiles, day, *, backend: str = "auto") -> list:
+    """What each profile receives under each of two timelines on ``day``: one
+    :class:`~.diff.ProfileComparison` a profile, in order, each text from its own date.
+
+    ``backend``: ``auto`` (the columns from :data:`DIFF_COLUMNS_FROM` profiles, numpy
+    permitting), ``columns`` or ``reference`` (:func:`~.evaluate.assess`). Both give the same
+    comparisons to the cent (tests/test_compare.py). Raises the EvaluationError of the first
+    profile that fails (under the old text first).
+    """
+    from .diff import ProfileComparison, compare_profile
+    from .evaluate import assess
+
+    if backend == "auto":
+        from .vector import numpy_available
+
+        backend = "columns" if len(profiles) >= DIFF_COLUMNS_FROM and numpy_available() else "reference"
+    if backend != "columns":
+        return [compare_profile(assess(timelines[0], p, day), assess(timelines[1], p, day)) for p in profiles]
+    from .vector import year_lines
+
+    sides = [year_lines(timeline, profiles, day) for timeline in timelines]
+    failed = [index for side in sides for index in side.errors]
+    if failed:
+        first = min(failed)
+        raise sides[0].errors.get(first) or sides[1].errors[first]
+    out = []
+    for index, profile in enumerate(profiles):
+        missions: dict = {}
+        for number, side in enumerate(sides):
+            for line_id, amount in side.lines[index]:
+                pair = missions.setdefault(side.mission_of[line_id], [Decimal("0.00"), Decimal("0.00")])
+                pair[number] += amount
+        out.append(ProfileComparison(profile.name, profile.file, day, sides[0].totals[index],
+                                     sides[1].totals[index], {m: (a, b) for m, (a, b) in missions.items()},
+                                     sides[0].sizes[index], sides[1].sizes[index]))
+    return out
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:

@@ -44,10 +44,12 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .compiler import MISSION_NAMES
+from .bind import mission_fields
 from .diagnostic import msg
 from .helpers import MAX_YEARS_MOVED
-from .ruleset import Definition, Ruleset
+from .names import MISSION_NAMES
+from .plan import SUM, plan_of
+from .ruleset import Ruleset
 from .timeline import combine, time_names
 
 try:  # numpy is an optional extra (pip install 'aci-rules[vector]'): the core never needs it
@@ -55,7 +57,8 @@ try:  # numpy is an optional extra (pip install 'aci-rules[vector]'): the core n
 except ImportError:  # pragma: no cover - said to the user by require_numpy()
     np = None
 
-__all__ = ["VectorRefused", "VectorRuleset", "VectorTimeline", "BatchOutcome", "require_numpy", "numpy_available"]
+__all__ = ["VectorRefused", "VectorRuleset", "VectorTimeline", "BatchOutcome", "require_numpy", "numpy_available",
+           "batch_rows", "year_lines"]
 
 # Each operation's result may be off by its rounding in binary (2**-53 relative) and the
 # reference's 28-digit Decimal rounding (1e-27 relative); bounds are also computed in
@@ -66,10 +69,17 @@ EXACT = 2.0 ** 53
 # The engine's bound on every number (expressions.MAX_MAGNITUDE), less a margin: a row
 # that comes near it goes to the scalar path, which computes it or refuses it (E402).
 LIMIT = 0.999 * 1e18
+# From this many variants the parts of years cut by a text entering into force are combined as
+# columns (:meth:`VectorTimeline._combine`); below, numpy's cost per call outweighs them.
+_COMBINED_FROM = 16
 # Rows per pass of the columns: a few hundred kilobytes per column, so that a pass works in
 # the processor's cache (measured: 20 % faster per row than 100 000 rows at once) and the
 # memory of a sweep of thousands of variants stays small.
 CHUNK_ROWS = 2 ** 15
+# The key of the profile's first signature among a batch's columns (the basis reads it as
+# contract_signed; every other formula reads the contract running on the day).
+_FIRST_SIGNED = " first contract_signed"
+_ZERO = Decimal(0)
 # Day numbers are date.toordinal(); numpy's calendar counts from 1970-01-01.
 _EPOCH = datetime.date(1970, 1, 1).toordinal()
 
@@ -85,6 +95,28 @@ def require_numpy():
         raise VectorRefused(msg("the vectorised backend needs numpy: pip install 'aci-rules[vector]'"))
 
 
+# The calendar's tables for add_months / add_years (built on first use): for each day of the years
+# from 1900 to 2199, its month (counted from January 1900) and its day in the month (from 0);
+# for each month, the day number of its first day and its length.
+_CALENDAR_FROM = datetime.date(1900, 1, 1).toordinal()
+_CALENDAR_YEARS = 300
+_CALENDAR = []
+
+
+def _calendar():
+    if not _CALENDAR:
+        days = np.arange(_CALENDAR_FROM, datetime.date(1900 + _CALENDAR_YEARS, 1, 1).toordinal(), dtype=np.int64)
+        calendar = (days - _EPOCH).astype("datetime64[D]")
+        months = calendar.astype("datetime64[M]")
+        day_of_month = (calendar - months.astype("datetime64[D]")).astype(np.int64)
+        since = (1900 - 1970) * 12
+        month = months.astype(np.int64) - since
+        starts = (np.arange(_CALENDAR_YEARS * 12 + 1, dtype=np.int64) + since).astype("datetime64[M]")
+        first = starts.astype("datetime64[D]").astype(np.int64) + _EPOCH
+        _CALENDAR.extend([month, day_of_month, first[:-1], np.diff(first)])
+    return _CALENDAR
+
+
 class VectorRefused(Exception):
     """The ruleset holds a construct the vectorised backend does not handle; ``reason`` says which."""
 
@@ -98,7 +130,10 @@ class VectorRefused(Exception):
 @dataclasses.dataclass
 class Num:
     v: object  # float64 column
-    e: object  # float64 column: bound on |v - the reference's Decimal|
+    # float64 column: bound on |v - the reference's Decimal| (read as ``e``). None where the exact
+    # form is known: the bound is then computed from it only if something reads it (most values
+    # never lose their exact form, and their bounds would cost a pass over the rows each).
+    e_: object
     null: object = None  # bool column (None where a row holds None), or None: no row does
     # Known when the column is made: every row is a whole number below 2**53, held exactly
     # (e is 0). Sums, products and comparisons of such columns are exact and need no bound.
@@ -108,6 +143,16 @@ class Num:
     # columns are computed on the whole numbers, exactly: a rate of 0.0311 times 262 550.00 is a
     # half cent that the bounds alone could not settle.
     exact: object = None
+
+    @property
+    def e(self):
+        if self.e_ is None:
+            ints, k = self.exact
+            # x = ints / 10**k is one correctly rounded division (10**k is exact for k <= 22): within
+            # |x| 2**-52 of the exact value, which is the reference's Decimal (see ``exact``).
+            x = ints / 10.0 ** k
+            self.e_ = (np.abs(self.v - x) + np.abs(x) * EPS) * (1 + EPS)
+        return self.e_
 
 
 MAX_DECIMALS = 15
@@ -147,9 +192,15 @@ def _align(a, b):
     """Two exact forms at one k, or None when a whole number would reach 2**53."""
     (ia, ka), (ib, kb) = a, b
     k = max(ka, kb)
-    ia, ib = ia * 10.0 ** (k - ka), ib * 10.0 ** (k - kb)
-    if not (_fits(ia) and _fits(ib)):
-        return None
+    # Only a form scaled up may reach 2**53: the other is already below it.
+    if k != ka:
+        ia = ia * 10.0 ** (k - ka)
+        if not _fits(ia):
+            return None
+    if k != kb:
+        ib = ib * 10.0 ** (k - kb)
+        if not _fits(ib):
+            return None
     return ia, ib, k
 
 
@@ -227,25 +278,34 @@ _COMPARE_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.G
 
 
 class _Columns:
-    """Evaluates checked formula trees over columns, marking the rows it cannot vouch for.
+    """Evaluates the plan's checked trees (:mod:`plan`) over columns, marking the rows it cannot vouch for.
 
-    One instance serves one batch of one ruleset: ``env`` maps the names formulas read
-    to columns, ``mission_env`` each mission id to its four names, ``lines`` the
-    amounts (in quanta) of the lines computed so far. ``uncertain`` collects the rows to
-    hand to the scalar path. Every construct it meets and cannot translate raises
-    :class:`VectorRefused`.
+    One instance serves one batch of one plan: ``values`` holds a column per slot of the
+    plan (the inputs filled by the caller, definitions as they are computed), ``names``
+    the profile's columns by name (what profile-bound functions read), ``missions`` each
+    mission id's four fields, ``texts`` gives what another text gives each row (see
+    :class:`_Given`). Line amounts are kept in whole quanta (``amounts``, ``maxima``).
+    ``uncertain`` collects the rows to hand to the scalar path. Every construct it meets
+    and cannot translate raises :class:`VectorRefused`.
     """
 
-    def __init__(self, size: int, env: dict, mission_env: dict, ruleset: Ruleset):
+    def __init__(self, size: int, plan, values: list, names: dict, missions: dict, texts=None):
         self.n = size
-        self.env = env
-        self.mission_env = mission_env
-        self.ruleset = ruleset
-        self.mission = None
+        self.plan = plan
+        self.values = values
+        self.names = names
+        self.missions = missions
+        self.texts = texts
         self.uncertain = np.zeros(size, dtype=bool)
-        self.amounts: dict = {}  # line id -> int64 column of quanta
+        self.amounts: dict = {}  # line id -> float column of whole quanta
         self.maxima: dict = {}
-        self.scale = 1.0
+        exponent = plan.quantum.as_tuple().exponent
+        self.scale = 10.0 ** -exponent if exponent <= 0 else 1.0
+        # One column of zeros shared by every value that needs one (bounds of exact values, most):
+        # read-only, so that no operation can change it in place.
+        self.zeros = np.zeros(size)
+        self.zeros.flags.writeable = False
+        self.constants: dict = {}
 
     # marking
     def mark(self, rows, active):
@@ -284,24 +344,34 @@ class _Columns:
         f, e = _exact_float(value)
         whole = e == 0 and f == int(f) and abs(f) < EXACT
         exact = _exact_from([value])
-        return Num(np.full(self.n, f), np.zeros(self.n) if whole else np.full(self.n, e), whole=whole,
-                   exact=None if exact is None else (np.full(self.n, exact[0][0]), exact[1]))
+        return Num(self.full(f), self.zeros if whole else self.full(e), whole=whole,
+                   exact=None if exact is None else (self.full(float(exact[0][0])), exact[1]))
+
+    def full(self, number: float):
+        """A column holding ``number`` on every row, made once per batch (read-only: shared)."""
+        column = self.constants.get(number)
+        if column is None:
+            column = self.constants[number] = np.full(self.n, number)
+            column.flags.writeable = False
+        return column
+
+    def slot(self, key: str):
+        """The plan's slot a tree's name stands for (``s<n>``: made by the plan, never a user's text)."""
+        if key[:1] != "s" or not key[1:].isdigit() or int(key[1:]) >= len(self.plan.slots):
+            raise VectorRefused(msg("the name '{name}' is not vectorised", name=key))
+        return self.plan.slots[int(key[1:])]
 
     def node_Name(self, node, active):
-        name = node.id
-        if name in MISSION_NAMES:
-            if self.mission is None:
-                raise VectorRefused(msg("'{name}' read outside a mission", name=name))
-            return self.mission_env[self.mission][name]
-        if name == "True" or name == "False":
-            return Flag(np.full(self.n, name == "True"))
-        if name == "None":
-            return Nothing()
-        value = self.env.get(name)
-        if type(value) is np.ndarray:  # a line's amount, in quanta
-            return self.from_quanta(value)
+        slot = self.slot(node.id)
+        kind = slot.kind
+        if kind == "line" or kind == "maximum":
+            column = (self.amounts if kind == "line" else self.maxima).get(slot.name)
+            if column is None:  # never: the plan orders the steps before what reads them
+                raise VectorRefused(msg("the name '{name}' is not vectorised", name=slot.name))
+            return self.from_quanta(column)
+        value = self.values[slot.index]
         if value is None or isinstance(value, tuple):
-            raise VectorRefused(msg("the name '{name}' is not vectorised", name=name))
+            raise VectorRefused(msg("the name '{name}' is not vectorised", name=slot.name))
         return value
 
     def numbers(self, node, active, *operands):
@@ -324,13 +394,13 @@ class _Columns:
                 exact = self.whole_result(v, active)
                 if exact is not None:
                     return exact
+            exact = _exact_op(op, _exact_of(a), _exact_of(b))
+            if exact is not None:  # below 2**53 / 10**k: within the engine's bound, its error bound lazy
+                return Num(v, None, exact=exact)
             if isinstance(node.op, ast.Mult):
                 e = (np.abs(a.v) * b.e + np.abs(b.v) * a.e + a.e * b.e + np.abs(v) * EPS) * (1 + EPS)
             else:
                 e = (a.e + b.e + np.abs(v) * EPS) * (1 + EPS)
-            exact = _exact_op(op, _exact_of(a), _exact_of(b))
-            if exact is not None:
-                return self.bound(Num(v, e, exact=exact), active)
         elif isinstance(node.op, ast.Div):
             # Division by zero (or by a value that may be zero) is the reference's E401.
             zero = np.abs(b.v) <= b.e * (1 + EPS)
@@ -346,14 +416,14 @@ class _Columns:
     def whole_result(self, v, active):
         """A whole column from whole operands: exact while below 2**53, else None (bounded as any)."""
         if not v.size or np.abs(v).max() < EXACT:
-            return Num(v, np.zeros(self.n), whole=True)
+            return Num(v, self.zeros, whole=True)
         return None
 
     def power(self, base: Num, exponent: int, active) -> Num:
         if exponent == 0:
             # Decimal 0 ** 0 has no exact result on the reference path (E402).
             self.mark(np.abs(base.v) <= base.e, active)
-            return Num(np.ones(self.n), np.zeros(self.n))
+            return Num(np.ones(self.n), self.zeros)
         result = base
         for _ in range(exponent - 1):
             v = result.v * base.v
@@ -427,8 +497,9 @@ class _Columns:
                 aligned = _align(_exact_of(a), _exact_of(b))
                 if aligned is not None:
                     exact = (np.where(chosen, aligned[0], aligned[1]), aligned[2])
-            return Num(np.where(chosen, a.v, b.v), np.where(chosen, a.e, b.e), null, whole=a.whole and b.whole,
-                       exact=exact)
+            whole = a.whole and b.whole
+            e = self.zeros if whole else None if exact is not None else np.where(chosen, a.e, b.e)
+            return Num(np.where(chosen, a.v, b.v), e, null, whole=whole, exact=exact)
         return Day(np.where(chosen, a.d, b.d), null)
 
     # comparisons
@@ -554,10 +625,12 @@ class _Columns:
 
     # calls
     def node_Call(self, node, active):
-        name = node.func.id
-        method = getattr(self, "call_" + name, None)
+        name = node.func.id if isinstance(node.func, ast.Name) else ""
+        if name == SUM:
+            return self.line_sum(node.args, active)
+        method = getattr(self, "call_" + name[2:], None) if name.startswith("f_") else None
         if method is None:
-            raise VectorRefused(msg("the function {function}() is not vectorised", function=name))
+            raise VectorRefused(msg("the function {function}() is not vectorised", function=name[2:] or name))
         return method(node.args, active)
 
     def literal(self, node, what):
@@ -565,26 +638,28 @@ class _Columns:
             raise VectorRefused(msg("{function}() with a computed argument is not vectorised", function=what))
         return node.value
 
-    def call_sum_lines(self, args, active, table=None):
-        field = self.literal(args[0], "sum_lines")
-        values = {self.literal(a, "sum_lines") for a in args[1:]}
-        table = self.amounts if table is None else table
-        total = np.zeros(self.n)
-        for line in self.ruleset.lines:
-            if getattr(line, field) in values:
-                column = table.get(line.id)
-                if column is None:
-                    raise VectorRefused(msg("sum_lines() before the lines it sums"))  # never: compiled in order
-                total = total + column
+    def line_sum(self, args, active):
+        """The plan's expanded sum_lines / sum_maxima: a sum of rounded amounts, in whole quanta."""
+        if len(args) != 1 or not isinstance(args[0], ast.Tuple):
+            raise VectorRefused(msg("{function}() with a computed argument is not vectorised", function="sum_lines"))
+        total = None
+        for term in args[0].elts:
+            slot = self.slot(term.id) if isinstance(term, ast.Name) else None
+            column = None
+            if slot is not None:
+                column = (self.amounts if slot.kind == "line" else self.maxima if slot.kind == "maximum"
+                          else {}).get(slot.name)
+            if column is None:  # never: the plan orders the steps before what reads them
+                raise VectorRefused(msg("sum_lines() before the lines it sums"))
+            total = column if total is None else total + column
+        if total is None:
+            return Num(self.zeros, self.zeros, whole=True)
         self.mark(np.abs(total) >= EXACT, active)  # whole floats stay exact below 2**53
         return self.from_quanta(total)
 
-    def call_sum_maxima(self, args, active):
-        return self.call_sum_lines(args, active, self.maxima)
-
     def from_quanta(self, units) -> Num:
         if self.scale == 1.0:
-            return Num(units, np.zeros(self.n), whole=bool(not units.size or np.abs(units).max() < EXACT))
+            return Num(units, self.zeros, whole=bool(not units.size or np.abs(units).max() < EXACT))
         v = units / self.scale
         return Num(v, np.abs(v) * EPS, exact=(units, round(np.log10(self.scale))))
 
@@ -599,7 +674,7 @@ class _Columns:
             if not isinstance(value, Day):
                 raise VectorRefused(msg("days_between() of {kind} is not vectorised", kind=_kind(value)))
             self.no_null(value, active)
-        return Num((end.d - start.d).astype(np.float64), np.zeros(self.n), whole=True)
+        return Num((end.d - start.d).astype(np.float64), self.zeros, whole=True)
 
     def call_prorata_temporis(self, args, active):
         since, start, end = self.dates(args, active, 3)
@@ -607,7 +682,7 @@ class _Columns:
             if not isinstance(value, Day):
                 raise VectorRefused(msg("prorata_temporis() of {kind} is not vectorised", kind=_kind(value)))
         if isinstance(since, Nothing):
-            return Num(np.zeros(self.n), np.zeros(self.n), whole=True)
+            return Num(self.zeros, self.zeros, whole=True)
         # As the helper: None or after the period -> 0; on or before its start -> 1 (compared
         # before the period's bounds are read, so a None bound fails only past that).
         given = ~since.null if since.null is not None else np.ones(self.n, dtype=bool)
@@ -630,17 +705,22 @@ class _Columns:
         if not isinstance(days, Days) or not isinstance(start, Day) or not isinstance(end, Day):
             raise VectorRefused(msg("count_between() takes a list of dates and two dates"))
         # The helper compares only when the list holds a day: a None bound fails only then.
-        listed = days.present.any(axis=1)
-        self.mark(listed & _or(_or(start.null, end.null), np.zeros(self.n, dtype=bool)), active)
-        inside = days.present & (days.d >= start.d[:, None]) & (days.d <= end.d[:, None])
-        return Num(inside.sum(axis=1).astype(np.float64), np.zeros(self.n), whole=True)
+        missing = _or(start.null, end.null)
+        if missing is not None:
+            self.mark(days.present.any(axis=1) & missing, active)
+        # Lists are short (a CPTS declares a crisis or two): one pass per position, over the rows.
+        count = self.zeros
+        for position in range(days.d.shape[1]):
+            d = days.d[:, position]
+            count = count + (days.present[:, position] & (d >= start.d) & (d <= end.d))
+        return Num(count, self.zeros, whole=True)
 
     def call_population_on(self, args, active):
         (day,) = self.dates(args, active, 1)
         if not isinstance(day, Day):
             raise VectorRefused(msg("population_on() of {kind} is not vectorised", kind=_kind(day)))
-        since, counts = self.env["population_history"]
-        population = self.env["population"]
+        since, counts = self.names["population_history"]
+        population = self.names["population"]
         if since.d.shape[1] == 0:
             return population
         # As Profile.population_on: the latest entry from on or before the day, else the population.
@@ -649,7 +729,7 @@ class _Columns:
         width = reached.shape[1]
         last = width - 1 - np.argmax(reached[:, ::-1], axis=1)
         found = counts.v[np.arange(self.n), last]
-        return Num(np.where(reached.any(axis=1), found, population.v), np.zeros(self.n), whole=population.whole)
+        return Num(np.where(reached.any(axis=1), found, population.v), self.zeros, whole=population.whole)
 
     def call_as_date(self, args, active):
         text = self.literal(args[0], "as_date") if len(args) == 1 else None
@@ -666,19 +746,23 @@ class _Columns:
         self.no_null(day, active)
         self.no_null(count, active)
         # A whole number within the helper's bound, known exactly, or the scalar path decides.
-        whole = (count.e == 0) & (count.v == np.round(count.v)) & (np.abs(count.v) <= MAX_YEARS_MOVED * 12 / factor)
-        self.mark(~whole, active)
-        months = np.where(whole, count.v, 0).astype(np.int64) * factor
-        calendar = (day.d - _EPOCH).astype("datetime64[D]")
-        month_start = calendar.astype("datetime64[M]")
-        day_of_month = (calendar - month_start.astype("datetime64[D]")).astype(np.int64)
-        target = month_start + months
-        years = target.astype("datetime64[Y]").astype(np.int64) + 1970
-        self.mark((years < 1) | (years > 9999), active)
-        target = np.where((years < 1) | (years > 9999), month_start, target)
-        length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
-        moved = target.astype("datetime64[D]").astype(np.int64) + np.minimum(day_of_month, length - 1)
-        return Day(moved + _EPOCH)
+        bounded = np.abs(count.v) <= MAX_YEARS_MOVED * 12 / factor
+        whole = bounded if count.whole else (count.e == 0) & (count.v == np.round(count.v)) & bounded
+        months = np.where(whole, count.v, 0).astype(np.int64)
+        if factor != 1:
+            months *= factor
+        # As helpers.add_months, through the calendar's tables: the month of the day and its day in
+        # the month, then that day in the month moved to, or the month's last day. A day outside
+        # the tables' years goes to the scalar path (which computes it, or refuses it).
+        month, day_of_month, first, length = _calendar()
+        offset = day.d - _CALENDAR_FROM
+        inside = (offset >= 0) & (offset < month.shape[0])
+        offset = np.clip(offset, 0, month.shape[0] - 1)
+        target = month[offset] + months
+        inside &= (target >= 0) & (target < length.shape[0])
+        self.mark(~(whole & inside), active)
+        target = np.clip(target, 0, length.shape[0] - 1)
+        return Day(first[target] + np.minimum(day_of_month[offset], length[target] - 1))
 
     def call_add_years(self, args, active):
         return self.call_add_months(args, active, 12)
@@ -723,10 +807,12 @@ class _Columns:
             measured = ~earned.null if earned.null is not None else np.ones(self.n, dtype=bool)
         self.no_null(rate, active & ~measured)
         v = maximum.v * rate.v
-        e = (np.abs(maximum.v) * rate.e + np.abs(rate.v) * maximum.e + maximum.e * rate.e + np.abs(v) * EPS) * (1 + EPS)
         product = _exact_op(np.multiply, _exact_of(maximum), _exact_of(rate))
+        if product is None:
+            e = (np.abs(maximum.v) * rate.e + np.abs(rate.v) * maximum.e + maximum.e * rate.e
+                 + np.abs(v) * EPS) * (1 + EPS)
         if isinstance(earned, Nothing):  # no row measures its indicators: the rate applies everywhere
-            return self.bound(Num(v, e, exact=product), active)
+            return Num(v, None, exact=product) if product is not None else self.bound(Num(v, e), active)
         exact = None
         if product is not None and _exact_of(maximum) is not None and _exact_of(earned) is not None:
             capped = _align(_exact_of(maximum), _exact_of(earned))
@@ -735,6 +821,10 @@ class _Columns:
                 both = _align(least, product)
                 if both is not None:
                     exact = (np.where(measured, both[0], both[1]), both[2])
+        if exact is not None:
+            return Num(np.where(measured, np.minimum(maximum.v, earned.v), v), None, exact=exact)
+        if product is not None:
+            e = Num(v, None, exact=product).e
         result = Num(np.where(measured, np.minimum(maximum.v, earned.v), v),
                      np.where(measured, np.maximum(maximum.e, earned.e), e), exact=exact)
         return self.bound(result, active)
@@ -758,11 +848,15 @@ class _Columns:
         return self.to_quantum(value, quantum, active, down)[1]
 
     def call_non_negative(self, args, active):
-        """Below zero is E411: the rows are handed to the scalar path, whose plan.check_amount says it
-        (a line's amount, unless a clawback, and the language's non_negative(x))."""
+        """The language's non_negative(x): below zero is E411 (see :meth:`negative`)."""
         (value,) = [self.expr(a, active) for a in args] if len(args) == 1 else (None,)
         if value is None:
             raise VectorRefused(msg("a call with {count} arguments is not vectorised", count=len(args)))
+        return self.negative(value, active)
+
+    def negative(self, value, active):
+        """Marks the rows where ``value`` is below zero (or may be): E411 on the scalar path, whose
+        plan.check_amount says it (a line's amount, unless a clawback; non_negative(x))."""
         if not isinstance(value, Num):
             return value  # not a number: the amount's own check refuses it
         exact = _exact_of(value)
@@ -780,10 +874,10 @@ class _Columns:
         values = [self.expr(a, active) for a in args]
         if not all(isinstance(v, Flag) for v in values):
             raise VectorRefused(msg("count_true() of values that are not conditions is not vectorised"))
-        count = np.zeros(self.n)
+        count = self.zeros
         for value in values:
             count = count + value.b
-        return Num(count, np.zeros(self.n), whole=True)
+        return Num(count, self.zeros, whole=True)
 
     def call_round_half_up(self, args, active):
         return self.rounding(args, active, "0.01", down=False)
@@ -791,10 +885,10 @@ class _Columns:
     def call_round_down(self, args, active):
         return self.rounding(args, active, "1", down=True)
 
-    def to_quantum(self, value: Num, quantum: Decimal, active, down=False):
+    def to_quantum(self, value: Num, quantum: Decimal, active, down=False, rounded=True):
         """``value`` rounded to ``quantum`` (half up away from zero, or towards zero):
-        ``(whole number of quanta, as whole floats, the rounded value as a Num)``; rows whose
-        rounding the bound cannot vouch for are marked."""
+        ``(whole number of quanta, as whole floats, the rounded value as a Num)`` (None for the
+        latter unless ``rounded``); rows whose rounding the bound cannot vouch for are marked."""
         # Decimal.quantize keeps the quantum's exponent as written: '100' rounds to units, like '1'.
         exponent = quantum.as_tuple().exponent
         if quantum <= 0 or quantum.normalize().as_tuple().digits != (1,) or not -15 <= exponent <= 15:
@@ -805,7 +899,7 @@ class _Columns:
             return value.v * multiplier, Num(value.v, value.e, value.null, whole=True)
         exact = _exact_of(value)
         if exact is not None:
-            return self.exact_quanta(value, exact, exponent, active, down)
+            return self.exact_quanta(value, exact, exponent, active, down, rounded)
         w = value.v * multiplier if exponent <= 0 else value.v / (10.0 ** exponent)
         magnitude = np.abs(w)
         ew = value.e * multiplier
@@ -826,14 +920,16 @@ class _Columns:
             doubtful = np.minimum(distance, 1 - distance) <= ew
         self.mark(doubtful | ~(magnitude < EXACT), active)
         quanta = signed = np.copysign(units, w)
+        if not rounded:
+            return quanta, None
         if exponent < 0:
             v = quanta / multiplier
             return quanta, Num(v, np.abs(v) * EPS)
         v = signed * (10.0 ** exponent)
         whole = bool(not v.size or np.abs(v).max() < EXACT)
-        return quanta, Num(v, np.zeros(self.n) if whole else np.abs(v) * EPS, whole=whole)
+        return quanta, Num(v, self.zeros if whole else np.abs(v) * EPS, whole=whole)
 
-    def exact_quanta(self, value, exact, exponent, active, down):
+    def exact_quanta(self, value, exact, exponent, active, down, rounded=True):
         """:meth:`to_quantum` of an exact decimal column: integer arithmetic, nothing to doubt."""
         ints, k = exact
         shift = k + exponent  # digits to drop
@@ -841,26 +937,29 @@ class _Columns:
             quanta = ints * 10.0 ** -shift
             self.mark(~(np.abs(quanta) < EXACT), active)
         else:
-            magnitude = np.abs(ints).astype(np.int64)
-            step = 10 ** shift
-            units, rest = np.divmod(magnitude, step)
+            # Whole floats below 2**53 divided by a power of ten: numpy's divmod of floats is exact
+            # there (its remainder is fmod's, exact; the quotient, a whole float, then too).
+            step = 10.0 ** shift
+            units, rest = np.divmod(np.abs(ints), step)
             if not down:
-                units = units + (2 * rest >= step)  # half up, away from zero as Decimal
-            quanta = np.copysign(units.astype(np.float64), ints)
+                units += 2 * rest >= step  # half up, away from zero as Decimal
+            quanta = np.copysign(units, ints)
+        if not rounded:
+            return quanta, None
         if exponent <= 0:
             v = quanta / 10.0 ** -exponent
             return quanta, Num(v, np.abs(v) * EPS, value.null, exact=(quanta, -exponent))
         v = quanta * 10.0 ** exponent  # whole hundreds, thousands...
         whole = _fits(v)
         self.mark(~(np.abs(v) < EXACT), active)
-        return quanta, Num(v, np.zeros(self.n), value.null, whole=whole, exact=(v, 0) if whole else None)
+        return quanta, Num(v, self.zeros, value.null, whole=whole, exact=(v, 0) if whole else None)
 
     def mission_of(self, args, what):
         if len(args) != 1:
             raise VectorRefused(msg("{function}() with {count} arguments is not vectorised", function=what,
                                     count=len(args)))
         mission = self.literal(args[0], what)
-        fields = self.mission_env.get(mission)
+        fields = self.missions.get(mission)
         if fields is None:
             raise VectorRefused(msg("{function}() of a mission the ruleset does not define", function=what))
         return fields
@@ -879,72 +978,83 @@ class _Columns:
         if not isinstance(value, Num):
             raise VectorRefused(msg("{field} giving {kind} is not vectorised", field=what, kind=_kind(value)))
         self.no_null(value, active)
-        quanta, _ = self.to_quantum(value, self.ruleset.quantum, active)
+        quanta, _ = self.to_quantum(value, self.plan.quantum, active, rounded=False)
         return np.where(active, quanta, 0.0)
 
+    # what other texts give (engine/crosstext.py), read from columns the caller computed
+    def given(self, args, active, what, count):
+        if self.texts is None or len(args) != count:
+            raise VectorRefused(msg("the function {function}() is not vectorised", function=what))
+        given = self.texts(self.literal(args[0], what))
+        self.mark(given.uncertain, active)  # the other text's row is computed by the scalar path
+        return given
+
+    def call_text_total(self, args, active):
+        return self.from_quanta(self.given(args, active, "text_total", 1).total)
+
+    def call_text_line(self, args, active):
+        given = self.given(args, active, "text_line", 2)
+        return self.from_quanta(given.line(self.literal(args[1], "text_line")))
+
+    def call_text_mission(self, args, active):
+        given = self.given(args, active, "text_mission", 2)
+        return self.from_quanta(given.of("mission", self.literal(args[1], "text_mission")))
+
+    def call_text_volet(self, args, active):
+        given = self.given(args, active, "text_volet", 2)
+        return self.from_quanta(given.of("volet", self.literal(args[1], "text_volet")))
+
     def run(self):
-        """Evaluate every definition and line in order; returns (amounts, applies, runs_from)."""
-        ruleset = self.ruleset
+        """Evaluate the plan's steps in order; returns (amounts, applies, runs_from), line by line."""
+        plan = self.plan
         everyone = np.ones(self.n, dtype=bool)
-        exponent = ruleset.quantum.as_tuple().exponent
-        if exponent > 0:
-            raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=ruleset.quantum))
-        self.scale = 10.0 ** -exponent
-        self.maxima_read = set()
-        for item in ruleset.order:
-            for field in ("expression", "when", "amount", "maximum", "runs_from"):
-                expression = getattr(item, field, None)
-                for name, arguments, _ in getattr(expression, "calls", ()) if expression is not None else ():
-                    if name != "sum_maxima":
-                        continue
-                    if arguments is None or not arguments:
-                        self.maxima_read |= {line.id for line in ruleset.lines}
-                    else:
-                        self.maxima_read |= {line.id for line in ruleset.lines
-                                             if getattr(line, arguments[0], None) in arguments[1:]}
+        if plan.quantum.as_tuple().exponent > 0:
+            raise VectorRefused(msg("rounding to {quantum} is not vectorised", quantum=plan.quantum))
         applies, runs_from = {}, {}
-        for item in ruleset.order:
-            self.mission = item.mission
-            if isinstance(item, Definition):
-                self.env[item.name] = self.expr(item.expression.node, everyone)
+        for step in plan.steps:
+            if step.kind == "definition":
+                self.values[step.target.index] = self.expr(step.expression.tree, everyone)
                 continue
-            line = item
-            if line.when is not None:
-                condition = self.expr(line.when.node, everyone)
-                if not isinstance(condition, Flag):
+            name = step.name
+            if step.when is not None:
+                condition = self.expr(step.when.tree, everyone)
+                if not isinstance(condition, Flag):  # the result check of a condition: true or false
                     raise VectorRefused(msg("a condition giving {kind} is not vectorised", kind=_kind(condition)))
                 on = condition.b
             else:
                 on = everyone
-            amount = self.money(self.expr(line.amount.node, on) if line.clawback else  # plan.check_amount's rows:
-                                self.call_non_negative([line.amount.node], on), on, "amount")
-            if line.maximum is None:
+            # The rounding point of every line: its amount (and a maximum a sum reads) to the quantum,
+            # after the plan's result check of an amount (plan.check_amount: below zero is E411 unless
+            # the line is a clawback; the rows are handed to the scalar path, which says it).
+            value = self.expr(step.amount.tree, on)
+            if step.amount.gives == "amount":
+                self.negative(value, on)
+            amount = self.money(value, on, "amount")
+            if step.maximum_formula is None:
                 maximum = amount
-            elif line.id in self.maxima_read:
-                maximum = self.money(self.expr(line.maximum.node, on), on, "maximum")
+            elif name in plan.maxima_read:
+                maximum = self.money(self.expr(step.maximum_formula.tree, on), on, "maximum")
             else:
-                # Only sum_maxima() reads a maximum: one nobody sums is checked, not rounded.
-                value = self.expr(line.maximum.node, on)
+                # A maximum no sum reads is checked, not rounded.
+                value = self.expr(step.maximum_formula.tree, on)
                 if not isinstance(value, Num):
                     raise VectorRefused(msg("{field} giving {kind} is not vectorised", field="maximum",
                                             kind=_kind(value)))
                 self.no_null(value, on)
                 self.bound(value, on)
                 maximum = None
-            self.amounts[line.id] = amount
-            self.maxima[line.id] = maximum
-            self.env[line.id] = amount  # whole quanta: a Num only if a formula reads the line by name
-            applies[line.id] = on
-            if line.runs_from is not None:
-                day = self.expr(line.runs_from.node, on)
+            self.amounts[name] = amount
+            self.maxima[name] = maximum
+            applies[name] = on
+            if step.runs_from is not None:
+                day = self.expr(step.runs_from.tree, on)
                 if isinstance(day, Nothing):
                     day = Day(np.zeros(self.n, dtype=np.int64), everyone)
                 if not isinstance(day, Day):
                     raise VectorRefused(msg("runs_from giving {kind} is not vectorised", kind=_kind(day)))
-                runs_from[line.id] = day
-            elif line.mission is not None:
-                runs_from[line.id] = self.mission_env[line.mission]["started"]
-        self.mission = None
+                runs_from[name] = day
+            elif step.started is not None:
+                runs_from[name] = self.values[step.started.index]
         return self.amounts, applies, runs_from
 
 
@@ -962,9 +1072,15 @@ class Columns:
     """The inputs of a batch of rows for one ruleset: what formulas read, as columns."""
 
     size: int
-    names: dict  # name -> Num/Day/Flag
+    names: dict  # name -> Num/Day/Flag: what the profile says and the contract-year names
     missions: dict  # mission id -> {started, deployed, achievement, indicators_earned}
     variant: object  # int64 column: the row's variant (index into the parameter tables)
+    # The rows of the batch before :func:`tile` repeated them ``repeat`` times: (profile, day),
+    # for what another text gives them (engine/crosstext.py), computed once in ``given``.
+    rows: list = dataclasses.field(default_factory=list)
+    repeat: int = 1
+    renewal: bool = False
+    given: dict = dataclasses.field(default_factory=dict)
 
 
 def _nullable_days(days, size):
@@ -974,21 +1090,40 @@ def _nullable_days(days, size):
 
 
 def _numbers(values, size, nullable=False):
-    null = np.fromiter((x is None for x in values), dtype=bool, count=size) if nullable else None
-    pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in values]
-    v = np.fromiter((p[0] for p in pairs), dtype=np.float64, count=size)
-    e = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=size)
+    """A column of numbers (ints, Decimals; None where ``nullable``). Each distinct value is
+    converted once: a batch's figures repeat (rates of achievement, counts)."""
+    distinct: dict = {}
+    codes = np.fromiter((distinct.setdefault(x, len(distinct)) for x in values), dtype=np.int64, count=size)
+    keys = list(distinct)
+    null = None
+    if nullable and None in distinct:
+        null = codes == distinct[None]
+    pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in keys]
+    v = np.array([p[0] for p in pairs], dtype=np.float64)[codes]
+    e = np.array([p[1] for p in pairs], dtype=np.float64)[codes]
     whole = bool(not (e != 0).any() and (v == np.floor(v)).all() and (not size or np.abs(v).max() < EXACT))
-    return Num(v, e, null if null is not None and null.any() else None, whole=whole,
-               exact=None if whole else _exact_from(values))
+    exact = None
+    if not whole:
+        exact = _exact_from(keys)
+        if exact is not None:
+            exact = (exact[0][codes], exact[1])
+    return Num(v, e, null, whole=whole, exact=exact)
 
 
-def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
-    """Columns for ``rows`` = [(profile, day, variant)] evaluated under ``ruleset`` on ``day``."""
+def build_columns(ruleset: Ruleset, rows, renewal: bool, known=None) -> Columns:
+    """Columns for ``rows`` = [(profile, day, variant)] evaluated under ``ruleset`` on ``day``:
+    the values :mod:`bind` gives one evaluation, for every row at once. ``known`` may give, row
+    by row, the contract year and time names :func:`~.timeline.time_names` gave the same profile
+    on another day (with the same contract length and renewal): reused when the day falls in
+    that year (every day of a contract year has the same)."""
     size = len(rows)
     years, times = [], []
-    for profile, day, _ in rows:
-        year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+    for index, (profile, day, _) in enumerate(rows):
+        found = known[index] if known is not None else None
+        if found is not None and found[0] is not None and found[0].start <= day <= found[0].end:
+            year, time = found[0], dict(found[1], text_in_force=ruleset.in_force)
+        else:
+            year, time = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
         years.append(year)
         times.append(time)
     names = {
@@ -996,22 +1131,29 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
         "population": _numbers([p.population for p, _, _ in rows], size),
         "members": _numbers([p.members if p.members is not None else 0 for p, _, _ in rows], size),
         "letter_of_intent_validated": _nullable_days([p.letter_of_intent_validated for p, _, _ in rows], size),
+        # What the taille's basis reads as contract_signed: the first contract's signature (names.py).
+        _FIRST_SIGNED: _nullable_days([p.contract_signed for p, _, _ in rows], size),
         "contract_year": _numbers([t["contract_year"] for t in times], size, nullable=True),
         "text_in_force": Day(np.full(size, ruleset.in_force.toordinal(), dtype=np.int64)),
     }
     for field in ("contract_signed", "contract_year_start", "contract_year_end", "contract_end"):
         names[field] = _nullable_days([t[field] for t in times], size)
     missions = {}
-    for mission in ruleset.missions:
-        states = [p.missions.get(mission) for p, _, _ in rows]
-        numbers = [y.key if y else None for y in years]  # the rates' keys: contract and year
+    numbers = [y.key if y else None for y in years]  # the rates' keys: contract and year
+    wanted = dict.fromkeys(ruleset.missions)
+    wanted.update(dict.fromkeys(s.mission for s in plan_of(ruleset).inputs if s.kind == "mission"))
+    for mission in wanted:
+        # The binder's own reading of a mission's fields for a contract year (bind.py), row by row.
+        fields = list(zip(*[mission_fields(p.missions.get(mission), k) for (p, _, _), k in zip(rows, numbers)]))
+        if not fields:
+            fields = [()] * len(MISSION_NAMES)
+        started, deployed, achievement, earned = (fields[MISSION_NAMES.index(name)] for name in
+                                                  ("started", "deployed", "achievement", "indicators_earned"))
         missions[mission] = {
-            "started": _nullable_days([s.started if s else None for s in states], size),
-            "deployed": _nullable_days([s.deployed if s else None for s in states], size),
-            "achievement": _numbers([(s.rate(k) if s is not None else None) or Decimal(0)
-                                     for s, k in zip(states, numbers)], size),
-            "indicators_earned": _numbers([s.indicators_earned(k) if s is not None else None
-                                           for s, k in zip(states, numbers)], size, nullable=True),
+            "started": _nullable_days(started, size),
+            "deployed": _nullable_days(deployed, size),
+            "achievement": _numbers(achievement, size),
+            "indicators_earned": _numbers(earned, size, nullable=True),
         }
     longest = max((len(p.crises) for p, _, _ in rows), default=0)
     matrix = np.zeros((size, longest), dtype=np.int64)
@@ -1031,14 +1173,14 @@ def build_columns(ruleset: Ruleset, rows, renewal: bool) -> Columns:
             present[index, position] = True
     names["population_history"] = (Days(since, present), Num(counts, np.zeros_like(counts), whole=True))
     variant = np.fromiter((v for _, _, v in rows), dtype=np.int64, count=size)
-    return Columns(size, names, missions, variant)
+    return Columns(size, names, missions, variant, [(p, d) for p, d, _ in rows], 1, renewal)
 
 
 def tile(columns: Columns, variants: int) -> Columns:
     """The same rows repeated for each of ``variants`` variants (variant-major)."""
     def rep(value):
         if isinstance(value, Num):
-            return Num(np.tile(value.v, variants), np.tile(value.e, variants),
+            return Num(np.tile(value.v, variants), None if value.e_ is None else np.tile(value.e_, variants),
                        None if value.null is None else np.tile(value.null, variants), whole=value.whole,
                        exact=None if value.exact is None else (np.tile(value.exact[0], variants), value.exact[1]))
         if isinstance(value, Day):
@@ -1051,7 +1193,8 @@ def tile(columns: Columns, variants: int) -> Columns:
         return Flag(np.tile(value.b, variants))
     return Columns(columns.size * variants, {k: rep(v) for k, v in columns.names.items()},
                    {m: {k: rep(v) for k, v in f.items()} for m, f in columns.missions.items()},
-                   np.repeat(np.arange(variants, dtype=np.int64), columns.size))
+                   np.repeat(np.arange(variants, dtype=np.int64), columns.size),
+                   columns.rows, columns.repeat * variants, columns.renewal, columns.given)
 
 
 @dataclasses.dataclass
@@ -1074,7 +1217,8 @@ class Outcome:
 
 
 class VectorRuleset:
-    """One compiled ruleset as column operations. Build once (it may refuse), run many batches.
+    """One compiled ruleset's plan (:mod:`plan`) as column operations. Build once (it may refuse),
+    run many batches.
 
     ``overrides`` (parameter name -> one entry per variant, see :func:`resolve_override`)
     gives the parameters of each variant of a sweep; without it, the ruleset itself.
@@ -1083,10 +1227,16 @@ class VectorRuleset:
     def __init__(self, ruleset: Ruleset, overrides: dict | None = None, variants: int = 1):
         require_numpy()
         self.ruleset = ruleset
+        plan = self.plan = plan_of(ruleset)
         self.variants = variants
         self.tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
+        # Only the parameters some formula reads become columns.
+        read = {s.name for s in plan.inputs if s.kind == "parameter"}
+        if plan.basis is not None:
+            read |= {s.name for s in plan.basis.slots if s.kind == "parameter"}
         self.tables = {}
-        for name, parameter in ruleset.parameters.items():
+        for name in read:
+            parameter = ruleset.parameters[name]
             values = (overrides or {}).get(name)
             # A parameter no variant changes has one row, shared by every variant.
             per_variant = values if values is not None else [None]
@@ -1101,14 +1251,8 @@ class VectorRuleset:
                     table.append([value] * len(self.tailles))
             self.tables[name] = self._columns_of(name, table)
         self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
-        # Only the parameters some formula reads become columns.
-        self.reads = set()
-        for item in ruleset.order:
-            for field in ("expression", "when", "amount", "maximum", "runs_from"):
-                expression = getattr(item, field, None)
-                if expression is not None:
-                    self.reads |= expression.names
-        self.basis_reads = set(ruleset.taille.basis.names) if ruleset.taille is not None else set()
+        self.others = {other.alias: other for other in getattr(ruleset, "other_texts", ())}
+        self._stack()
         # Refused constructs show at build: a dry run over one blank row.
         with np.errstate(all="ignore"):
             self._dry_run()
@@ -1117,13 +1261,15 @@ class VectorRuleset:
         day = datetime.date(2000, 1, 1)
         from .profile import Profile
         blank = Profile("", 0, None, None, None, {}, ())
-        self.run(build_columns(self.ruleset, [(blank, day, 0)], False))
+        columns = build_columns(self.ruleset, [(blank, day, 0)], False)
+        # What other texts give is computed for real rows only: zeros here (the constructs are the point).
+        columns.given = {alias: _Given.nothing(1) for alias in self.others}
+        self.run(columns)
 
     @staticmethod
     def _columns_of(name, table):
         """A parameter's values per (variant, taille) as arrays, with their kind."""
         flat = [x for row in table for x in row]
-        shape = (len(table), -1)
         kinds = {type(x) for x in flat}
         if kinds <= {int, Decimal, type(None)}:
             pairs = [_exact_float(x) if x is not None else (0.0, 0.0) for x in flat]
@@ -1140,9 +1286,47 @@ class VectorRuleset:
             return ("flag", np.array(flat, dtype=bool))
         return ("other", name)
 
-    def parameter(self, name, variant, taille_index):
+    def _stack(self):
+        """The numbers no variant changes, as one table (parameter x taille), so that a batch
+        reads them all for each row's taille in one gather rather than one per parameter."""
+        shared = [name for name, (kind, *arrays) in self.tables.items()
+                  if kind == "number" and arrays[0].shape[0] == len(self.tailles)]
+        self._row = {name: index for index, name in enumerate(shared)}
+        if not shared:
+            return
+        tables = [self.tables[name][1:] for name in shared]
+        self._values = np.array([t[0] for t in tables]).reshape(len(shared), len(self.tailles))
+        # Bounds and exact forms only for the parameters that have them (rates, amounts with cents).
+        inexact = [name for name in shared if not self.tables[name][5]]
+        decimal = [name for name in shared if self.tables[name][6] is not None]
+        self._error_row = {name: index for index, name in enumerate(inexact)}
+        self._int_row = {name: index for index, name in enumerate(decimal)}
+        width = len(self.tailles)
+        self._errors = np.array([self.tables[name][2] for name in inexact]).reshape(len(inexact), width)
+        self._ints = np.array([self.tables[name][6][0] for name in decimal]).reshape(len(decimal), width)
+
+    def _gather(self, taille_index) -> dict:
+        """Every shared number's column for the rows' tailles (see :meth:`_stack`)."""
+        if not self._row:
+            return {}
+        gathered = {"values": np.take(self._values, taille_index, axis=1, mode="clip"),
+                    "zeros": np.zeros(taille_index.shape[0])}
+        gathered["zeros"].flags.writeable = False
+        if self._int_row:
+            gathered["ints"] = np.take(self._ints, taille_index, axis=1, mode="clip")
+        if self._error_row:
+            gathered["errors"] = np.take(self._errors, taille_index, axis=1, mode="clip")
+        return gathered
+
+    def parameter(self, name, variant, taille_index, gathered=None):
         """A parameter's column, from each row's variant and taille (an index in its table)."""
         kind, *arrays = self.tables[name]
+        row = self._row.get(name)
+        if gathered and row is not None:
+            _, errors, null, whole, exact, decimal = arrays
+            return Num(gathered["values"][row], gathered["zeros"] if exact else gathered["errors"][self._error_row[name]],
+                       None if null is None else np.take(null, taille_index, mode="clip"), whole=whole,
+                       exact=None if decimal is None else (gathered["ints"][self._int_row[name]], decimal[1]))
         cell = taille_index if arrays[0].shape[0] == len(self.tailles) else variant * len(self.tailles) + taille_index
         if kind == "number":
             values, errors, null, whole, exact, decimal = arrays
@@ -1160,31 +1344,48 @@ class VectorRuleset:
         with np.errstate(all="ignore"):
             return self._run(columns)
 
+    def texts(self, columns: Columns):
+        """What each other text gives the rows of ``columns``: alias -> :class:`_Given` (a function)."""
+        def given(alias):
+            found = columns.given.get(alias)
+            if found is None:
+                other = self.others.get(alias)
+                if other is None:  # checked at load (E321): a tree altered since
+                    raise VectorRefused(msg("the function {function}() is not vectorised", function="text_total"))
+                found = columns.given[alias] = _Given.compute(other, columns.rows, columns.renewal)
+            return found.tiled(columns.repeat)
+        return given
+
     def _run(self, columns: Columns) -> Outcome:
-        ruleset, n = self.ruleset, columns.size
+        ruleset, plan, n = self.ruleset, self.plan, columns.size
         variant = columns.variant
-        env = dict(columns.names)
+        names = columns.names
         missions = columns.missions
+        texts = self.texts(columns)
         size = np.full(n, -1, dtype=np.int64)
         taille_index = np.zeros(n, dtype=np.int64)
         uncertain = np.zeros(n, dtype=bool)
-        if ruleset.taille is not None:
-            basis_env = dict(env)
-            for name in self.scalars & self.basis_reads:
-                basis_env[name] = self.parameter(name, variant, taille_index)
-            basis = _Columns(n, basis_env, missions, ruleset)
-            everyone = np.ones(n, dtype=bool)
-            value = basis.expr(ruleset.taille.basis.node, everyone)
-            if not isinstance(value, Num):
+        everyone = np.ones(n, dtype=bool)
+        if plan.basis is not None:
+            # As the binder: the basis reads the profile and the parameters without a taille.
+            values = [None] * len(plan.slots)
+            for slot in plan.basis.slots:
+                if slot.kind == "profile":
+                    values[slot.index] = names[_FIRST_SIGNED if slot.name == "contract_signed" else slot.name]
+                elif slot.kind == "parameter" and slot.name in self.scalars:
+                    values[slot.index] = self.parameter(slot.name, variant, taille_index)
+            basis = _Columns(n, plan, values, names, missions, texts)
+            value = basis.expr(plan.basis.tree, everyone)
+            if not isinstance(value, Num):  # the result check of the basis: a number
                 raise VectorRefused(msg("taille.basis giving {kind} is not vectorised", kind=_kind(value)))
             basis.no_null(value, everyone)
             found = np.zeros(n, dtype=bool)
-            for index, size_class in enumerate(ruleset.taille.classes):
-                low = Num(np.full(n, float(size_class.low)), np.zeros(n), whole=type(size_class.low) is int)
+            for size_class in ruleset.taille.classes:
+                low = Num(np.full(n, float(size_class.low)), basis.zeros, whole=type(size_class.low) is int)
                 inside = value.v >= low.v
                 basis.mark(basis.close(value, low), everyone)
                 if size_class.high is not None:
-                    high = Num(np.full(n, float(size_class.high)), np.zeros(n), whole=type(size_class.high) is int)
+                    high = Num(np.full(n, float(size_class.high)), basis.zeros, whole=type(size_class.high) is int)
                     inside &= value.v <= high.v
                     basis.mark(basis.close(value, high), everyone)
                 take = inside & ~found
@@ -1192,20 +1393,212 @@ class VectorRuleset:
                 found |= inside
             basis.mark(~found, everyone)  # in no class: E403 on the reference path
             uncertain |= basis.uncertain
-            positions = {t: i for i, t in enumerate(self.tailles)}
-            for taille, index in positions.items():
+            for index, taille in enumerate(self.tailles):
                 taille_index = np.where(size == taille, index, taille_index)
-        env["taille"] = Num(size.astype(np.float64), np.zeros(n), whole=True) if ruleset.taille is not None else Nothing()
-        for name in ruleset.parameters:
-            if name in self.reads:
-                env[name] = self.parameter(name, variant, taille_index)
-        columns_ = _Columns(n, env, missions, ruleset)
+        values = [None] * len(plan.slots)
+        gathered = self._gather(taille_index)
+        for slot in plan.inputs:
+            kind = slot.kind
+            if kind == "parameter":
+                values[slot.index] = self.parameter(slot.name, variant, taille_index, gathered)
+            elif kind == "mission":
+                values[slot.index] = missions[slot.mission][slot.name]
+            elif kind == "taille":
+                values[slot.index] = (Num(size.astype(np.float64), np.zeros(n), whole=True)
+                                      if ruleset.taille is not None else Nothing())
+            else:  # profile, time
+                values[slot.index] = names[slot.name]
+        columns_ = _Columns(n, plan, values, names, missions, texts)
         amounts, applies, runs_from = columns_.run()
         total = np.zeros(n)
         for column in amounts.values():
             total = total + column
         uncertain |= columns_.uncertain | ~(np.abs(total) < EXACT)
         return Outcome(size, amounts, applies, runs_from, uncertain, ruleset.quantum)
+
+
+@dataclasses.dataclass
+class _Given:
+    """What another text gives each row, as :func:`~.crosstext.functions` reads it: its total and
+    its lines' amounts in whole quanta (0 where a line does not apply), and the rows the columns
+    could not vouch for (a guarantee read there is computed by the scalar path)."""
+
+    total: object
+    lines: dict
+    fields: dict  # "mission" / "volet" -> {line id: its mission / volet}
+    uncertain: object
+
+    @classmethod
+    def nothing(cls, size):
+        return cls(np.zeros(size), {}, {"mission": {}, "volet": {}}, np.zeros(size, dtype=bool))
+
+    @classmethod
+    def compute(cls, other, rows, renewal):
+        """The other text (``other``, an :class:`~.crosstext.OtherText`) over ``rows`` = [(profile,
+        day)]: consolidated as on each row's day, evaluated on it, by the columns. Raises
+        :class:`VectorRefused` when that text cannot be vectorised."""
+        size = len(rows)
+        found = cls.nothing(size)
+        by_text: dict = {}
+        texts: dict = {}
+        for index, (_, day) in enumerate(rows):
+            ruleset = texts.get(day)
+            if ruleset is None:
+                ruleset = texts[day] = other.ruleset_on(day)
+            by_text.setdefault(id(ruleset), (ruleset, []))[1].append(index)
+        for ruleset, indices in by_text.values():
+            vector = _vector_of(ruleset)
+            outcome = vector.run(build_columns(ruleset, [(rows[i][0], rows[i][1], 0) for i in indices], renewal))
+            where = np.array(indices, dtype=np.int64)
+            found.uncertain[where] = outcome.uncertain
+            total = np.zeros(len(indices))
+            for line_id, column in outcome.amounts.items():
+                amount = np.where(outcome.applies[line_id], column, 0.0)
+                found.lines.setdefault(line_id, np.zeros(size))[where] = amount
+                total = total + amount
+            found.total[where] = total
+            for line in ruleset.lines:
+                found.fields["mission"].setdefault(line.id, line.mission)
+                found.fields["volet"].setdefault(line.id, line.volet)
+        return found
+
+    def tiled(self, repeat):
+        if repeat == 1:
+            return self
+        return _Given(np.tile(self.total, repeat), {k: np.tile(v, repeat) for k, v in self.lines.items()},
+                      self.fields, np.tile(self.uncertain, repeat))
+
+    def line(self, line_id):
+        column = self.lines.get(line_id)
+        return column if column is not None else np.zeros(self.total.shape[0])
+
+    def of(self, field, key):
+        """The sum of the lines of one mission or volet (as crosstext's ``_Given.of``)."""
+        table = self.fields[field]
+        total = np.zeros(self.total.shape[0])
+        for line_id, column in self.lines.items():
+            if table.get(line_id) == key:
+                total = total + column
+        return total
+
+
+# The vectorised backend of each other text a guarantee reads, built once (the ruleset is kept, so
+# its id is not reused): (ruleset, VectorRuleset or the refusal).
+_OTHERS: dict = {}
+
+
+def _vector_of(ruleset):
+    entry = _OTHERS.get(id(ruleset))
+    if entry is None or entry[0] is not ruleset:
+        try:
+            built = VectorRuleset(ruleset)
+        except VectorRefused as refusal:
+            built = VectorRefused(msg("the text read ({ruleset}) is not vectorised: {reason}",
+                                      ruleset=ruleset.id, reason=refusal.reason))
+        entry = _OTHERS[id(ruleset)] = (ruleset, built)
+    if isinstance(entry[1], VectorRefused):
+        raise entry[1]
+    return entry[1]
+
+
+class _Money:
+    """Whole quanta (a float column's cell) as the Decimal amount the scalar path writes, remembered
+    (amounts repeat: most are figures of the texts)."""
+
+    def __init__(self, quantum: Decimal):
+        self.exponent = quantum.as_tuple().exponent
+        self.known: dict = {}
+
+    def __call__(self, quanta) -> Decimal:
+        found = self.known.get(quanta)
+        if found is None:
+            found = Decimal(int(quanta)).scaleb(self.exponent)
+            if len(self.known) < 65536:
+                self.known[quanta] = found
+        return found
+
+
+class _VariantBinder:
+    """The text's binder (:mod:`bind`), then a variant's parameter values in their slots."""
+
+    def __init__(self, binder, values: dict):
+        self.binder = binder
+        self.values = values  # slot index -> {taille: value}
+
+    def start(self, size) -> list:
+        start = list(self.binder.start(size))
+        for index, by_size in self.values.items():
+            start[index] = by_size[size] if size in by_size else by_size[None]
+        return start
+
+    def bind(self, profile, day, renewal, compute_basis, *, fast=False):
+        env = self.binder.bind(profile, day, renewal, compute_basis, fast=fast)
+        size = env.size
+        for index, by_size in self.values.items():
+            env.values[index] = by_size[size] if size in by_size else by_size[None]
+        return env
+
+    def __getattr__(self, name):
+        return getattr(self.binder, name)  # what no parameter changes: functions, the taille's basis
+
+
+class _SharedFunctions(dict):
+    """A variant's compiled functions: the text's functions of any taille, which read the
+    parameters' values the binder starts from (so they run every variant); a variant never
+    gets functions of its own taille, whose parameters would be the text's, folded in."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def get(self, key, default=None):
+        from .fastpath import _ANY_TAILLE
+        return self.base._variant(*key) if key[2] is _ANY_TAILLE else default
+
+
+def _all_decimal(parameter) -> bool:
+    values = parameter.by_taille.values() if parameter.by_taille is not None else [parameter.value]
+    return bool(values) and all(type(v) is Decimal for v in values)
+
+
+def _variant_fast(base, ruleset, changed):
+    """``base`` (the FastRuleset of ``ruleset``) running ``changed`` (the same text, other parameter
+    values), without compiling its function again; None where that function cannot take the values."""
+    from .expressions import DECIMAL_CONTEXT, ExpressionFailure
+    import decimal
+
+    if not all(hasattr(base, name) for name in ("_binder", "_variants", "_counts", "_by_size", "specialise_after",
+                                                "ruleset", "plan")):
+        return None  # the fast backend changed shape: the caller builds the variant's in full
+    plan = base.plan
+    names = {name for name, parameter in changed.parameters.items() if parameter is not ruleset.parameters.get(name)}
+    if plan.basis is not None and any(s.kind == "parameter" and s.name in names for s in plan.basis.slots):
+        return None  # the taille itself moves with the figure: the binder classifies it
+    tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille is not None else []
+    values = {}
+    try:
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            for slot in plan.inputs:
+                if slot.kind != "parameter" or slot.name not in names:
+                    continue
+                before, after = ruleset.parameters[slot.name], changed.parameters[slot.name]
+                table = {size: after.value_for(size) for size in tailles + [None]}
+                # The compiled code writes Python's own operators for a figure that is a Decimal
+                # for every taille; a variant's whole number there would not be computed the same way.
+                if _all_decimal(before) and not _all_decimal(after):
+                    return None
+                values[slot.index] = table
+    except (ExpressionFailure, TypeError):
+        return None
+    fast = copy.copy(base)
+    fast.ruleset = changed
+    fast._binder = _VariantBinder(base._binder, values)
+    # The functions of any taille read the parameters at run time: shared with the text. The
+    # variant never specialises (a taille's own function folds the text's figures in).
+    fast._variants = _SharedFunctions(base)
+    fast._counts, fast._by_size = {}, {}
+    fast.specialise_after = float("inf")
+    return fast
 
 
 # -- many profiles over time: the contract year's entitlement, as FastTimeline computes it ----------
@@ -1223,6 +1616,10 @@ class BatchOutcome:
     errors: list  # (profile index, variant, EvaluationError)
     done: object = None  # bool array (variants, profiles): False where an error left no total
     rulesets: tuple = ()  # the rulesets evaluated (a cut year evaluates two)
+    # When asked (one variant): per profile, the amounts of the lines that apply (line id -> Decimal,
+    # in the order the fast path gives them), and the contract year (None outside one).
+    lines: list | None = None
+    years: list | None = None
 
 
 class VectorTimeline:
@@ -1242,6 +1639,7 @@ class VectorTimeline:
         self._vector: dict = {}
         self._scalar: dict = {}
         self.refused: dict = {}
+        self.rebuilt = 0  # variants whose scalar backend had to be compiled again (see scalar())
 
     def vector(self, ruleset):
         key = id(ruleset)
@@ -1272,12 +1670,15 @@ class VectorTimeline:
         return dataclasses.replace(ruleset, parameters={**ruleset.parameters, **changed})
 
     def scalar(self, ruleset, variant: int):
-        """The scalar fast path for ``ruleset`` under ``variant``'s parameters.
+        """The scalar fast backend of ``ruleset``'s plan under ``variant``'s parameters.
 
-        A variant differs from the text only by parameter values, which a FastRuleset reads
-        from tables it builds once; compiling its function again for each of thousands of
-        variants would cost more than the rows it computes, so the text's FastRuleset is
-        copied with the variant's tables (checked: the copy must hold exactly those tables).
+        A variant differs from the text only by parameter values, which the fast backend
+        reads from what its binder gives: the text's FastRuleset (its one compiled function)
+        runs every variant, through a binder that sets the variant's values
+        (:class:`_VariantBinder`). It is built again from the variant's ruleset only where
+        that function could not take the values: a figure the taille's basis reads, a
+        parameter the compiled code holds as a Decimal given as a whole number, a value too
+        large to round (:attr:`rebuilt` counts them).
         """
         from .fastpath import FastRuleset
         key = (id(ruleset), variant)
@@ -1288,36 +1689,36 @@ class VectorTimeline:
         if base_key not in self._scalar:
             self._scalar[base_key] = (ruleset, FastRuleset(ruleset))
         base = self._scalar[base_key][1]
-        fast = None
-        if changed is ruleset:
-            fast = base
-        elif all(hasattr(base, name) for name in ("_parameters", "_scalars", "ruleset")):
-            fast = copy.copy(base)
-            fast.ruleset = changed
-            fast._parameters = {size: {name: p.value_for(size) for name, p in changed.parameters.items()}
-                                for size in base._parameters}
-            fast._scalars = {name: p.value for name, p in changed.parameters.items() if p.by_taille is None}
-        if fast is None or set(vars(fast)) != set(vars(base)):
-            fast = FastRuleset(changed)  # the fast path changed shape: build it in full
+        fast = base if changed is ruleset else _variant_fast(base, ruleset, changed)
+        if fast is None:
+            fast = FastRuleset(changed)
+            self.rebuilt += 1
         self._scalar[key] = (ruleset, fast)
         return fast
 
-    def run(self, profiles, day: datetime.date, chunk_rows: int = CHUNK_ROWS) -> BatchOutcome:
+    def run(self, profiles, day: datetime.date, chunk_rows: int = CHUNK_ROWS, *, lines: bool = False) -> BatchOutcome:
         """Totals of each profile (and each variant) for the contract year holding ``day``.
 
         Rows are evaluated by the columns in chunks of at most ``chunk_rows`` rows (memory);
         the rows they cannot vouch for, the parts of cut years and the rulesets they refuse
-        go through the scalar path, counted in the outcome.
+        go through the scalar path, counted in the outcome. ``lines`` (one variant only)
+        also gives each profile's line amounts, as :class:`~.fastpath.FastTimeline` does.
         """
         from .diagnostic import EvaluationError
         timeline, renewal = self.timeline, self.timeline.renewal
         V, P = self.variants, len(profiles)
+        if lines and V != 1:
+            raise ValueError("line amounts are given for one variant only")
+        line_amounts = [None] * P if lines else None
+        money = _Money(timeline.resolve(day).quantum)
         exponent = timeline.resolve(day).quantum.as_tuple().exponent
         tasks: dict = {}  # id(ruleset) -> (ruleset, [(profile index, part index, first day)])
         plans = []  # per profile: (contract year or None, [(ruleset, first day, segment or None)])
+        known = {}  # (profile, contract years) -> (year, names): the same for every day of that year
         for index, profile in enumerate(profiles):
             ruleset = timeline.resolve(day)
-            year, _ = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+            year, names = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+            known[(index, ruleset.contract_years)] = (year, names)
             parts = [(ruleset, day, None)] if year is None else [
                 (s.ruleset, s.start, s) for s in timeline.segments(year)]
             plans.append((year, parts))
@@ -1338,7 +1739,8 @@ class VectorTimeline:
             R = len(rows)
             profile_index = np.array([i for i, _, _ in rows], dtype=np.int64)
             single = np.array([len(plans[i][1]) == 1 for i, _, _ in rows], dtype=bool)
-            base = build_columns(ruleset, [(profiles[i], start, 0) for i, _, start in rows], renewal)
+            base = build_columns(ruleset, [(profiles[i], start, 0) for i, _, start in rows], renewal,
+                                 [known.get((i, ruleset.contract_years)) for i, _, _ in rows])
             step = max(1, chunk_rows // R)
             for first in range(0, V, step):
                 count = min(step, V - first)
@@ -1359,25 +1761,13 @@ class VectorTimeline:
                 sizes[variant_index + first, profile_index[row]] = size[variant_index, row]
                 done[variant_index + first, profile_index[row]] = True
                 vector_rows += int(sure.sum())
-                for r in np.nonzero(~single)[0]:
-                    # The parts of cut years, kept as columns over the variants for combining.
-                    i, n, _ = rows[r]
-                    part = parts_of.setdefault((i, n), {
-                        "sure": np.zeros(V, dtype=bool), "size": np.full(V, -1, dtype=np.int64),
-                        "amounts": {}, "applies": {}, "runs": {}})
-                    where = slice(first, first + count)
-                    part["sure"][where] = sure[:, r]
-                    part["size"][where] = size[:, r]
-                    for line_id, column in outcome.amounts.items():
-                        part["amounts"].setdefault(line_id, np.zeros(V))[where] = column.reshape(count, R)[:, r]
-                        part["applies"].setdefault(line_id, np.zeros(V, dtype=bool))[where] = \
-                            outcome.applies[line_id].reshape(count, R)[:, r]
-                    for line_id, days in outcome.runs_from.items():
-                        held_days, held_null = part["runs"].setdefault(
-                            line_id, (np.zeros(V, dtype=np.int64), np.zeros(V, dtype=bool)))
-                        held_days[where] = days.d.reshape(count, R)[:, r]
-                        held_null[where] = (days.null.reshape(count, R)[:, r] if days.null is not None
-                                            else False)
+                if lines:
+                    self._lines_of(outcome, row, profile_index, line_amounts, money)
+                cut_rows = np.nonzero(~single)[0]
+                if len(cut_rows) and V >= _COMBINED_FROM:
+                    self._keep_parts(outcome, cut_rows, rows, sure, size, first, count, R, V, parts_of)
+                elif len(cut_rows):
+                    self._cut_parts(outcome, cut_rows, rows, sure, size, first, count, R, cut, money)
                 for k, r in zip(*np.nonzero(~sure)):
                     i, n, start = rows[r]
                     pending.append((ruleset, i, n, start, first + k))
@@ -1393,6 +1783,8 @@ class VectorTimeline:
                 totals[variant, i] = int(result.total.scaleb(-exponent))
                 sizes[variant, i] = size
                 done[variant, i] = True
+                if lines:
+                    line_amounts[i] = dict(result.amounts)
             else:
                 cut[(i, n, variant)] = ([(k, v, result.runs_from.get(k)) for k, v in result.amounts.items()], size)
         for index, (year, parts) in enumerate(plans):
@@ -1402,7 +1794,7 @@ class VectorTimeline:
             columns = [parts_of.get((index, n)) for n in range(len(parts))]
             vouched = np.zeros(V, dtype=bool)
             # Over a few variants, numpy's cost per call outweighs the columns: row by row then.
-            if V >= 16 and all(c is not None for c in columns):
+            if V >= _COMBINED_FROM and all(c is not None for c in columns):
                 vouched = self._combine(year, parts, columns, totals, sizes, index, held)
                 done[:, index] |= vouched
             for variant in np.nonzero(~vouched)[0]:
@@ -1418,8 +1810,82 @@ class VectorTimeline:
                 totals[variant, index] = int(sum(amounts.values(), Decimal(0)).scaleb(-exponent))
                 sizes[variant, index] = found[held][1]
                 done[variant, index] = True
+                if lines:
+                    line_amounts[index] = amounts
         return BatchOutcome(totals, sizes, timeline.resolve(day).quantum, len(pending), vector_rows,
-                            dict(self.refused), errors, done, tuple(ruleset for ruleset, _ in tasks.values()))
+                            dict(self.refused), errors, done, tuple(ruleset for ruleset, _ in tasks.values()),
+                            line_amounts, [year.number if year is not None else None for year, _ in plans]
+                            if lines else None)
+
+    @staticmethod
+    def _lines_of(outcome, rows, profile_index, line_amounts, money):
+        """The amounts of the lines that apply in the rows ``rows`` of ``outcome`` (one variant),
+        in the plan's order of the steps, as Decimals, into ``line_amounts`` by profile."""
+        for r in rows:
+            line_amounts[profile_index[r]] = {}
+        for line_id, column in outcome.amounts.items():
+            applies = outcome.applies[line_id]
+            for r in rows[applies[rows]]:
+                line_amounts[profile_index[r]][line_id] = money(column[r])
+
+    @staticmethod
+    def _keep_parts(outcome, cut_rows, rows, sure, size, first, count, R, V, parts_of):
+        """The parts of cut years in one pass, kept as columns over the variants for combining."""
+        where = slice(first, first + count)
+        amounts = {k: (v.reshape(count, R), outcome.applies[k].reshape(count, R)) for k, v in outcome.amounts.items()}
+        runs = {k: (d.d.reshape(count, R), d.null.reshape(count, R) if d.null is not None else None)
+                for k, d in outcome.runs_from.items()}
+        for r in cut_rows:
+            i, n, _ = rows[r]
+            part = parts_of.get((i, n))
+            if part is None:
+                part = parts_of[(i, n)] = {"sure": np.zeros(V, dtype=bool), "size": np.full(V, -1, dtype=np.int64),
+                                           "amounts": {}, "applies": {}, "runs": {}}
+            part["sure"][where] = sure[:, r]
+            part["size"][where] = size[:, r]
+            for line_id, (column, applies) in amounts.items():
+                if line_id not in part["amounts"]:
+                    part["amounts"][line_id] = np.zeros(V)
+                    part["applies"][line_id] = np.zeros(V, dtype=bool)
+                part["amounts"][line_id][where] = column[:, r]
+                part["applies"][line_id][where] = applies[:, r]
+            for line_id, (days, null) in runs.items():
+                if line_id not in part["runs"]:
+                    part["runs"][line_id] = (np.zeros(V, dtype=np.int64), np.zeros(V, dtype=bool))
+                held_days, held_null = part["runs"][line_id]
+                held_days[where] = days[:, r]
+                held_null[where] = null[:, r] if null is not None else False
+
+    @staticmethod
+    def _cut_parts(outcome, cut_rows, rows, sure, size, first, count, R, cut, money):
+        """The parts of cut years in one pass, as the scalar path gives them to combine(): (line id,
+        amount, runs_from) of the lines that apply, by (profile, part, variant)."""
+        days: dict = {}
+        for k in range(count):
+            vouched = cut_rows[sure[k, cut_rows]]
+            if not len(vouched):
+                continue
+            per_line = []
+            for line_id, column in outcome.amounts.items():
+                held = outcome.runs_from.get(line_id)
+                per_line.append((line_id, column.reshape(count, R)[k].tolist(),
+                                 outcome.applies[line_id].reshape(count, R)[k].tolist(),
+                                 None if held is None else held.d.reshape(count, R)[k].tolist(),
+                                 None if held is None or held.null is None else held.null.reshape(count, R)[k].tolist()))
+            sizes = size[k].tolist()
+            for r in vouched.tolist():
+                lines = []
+                for line_id, amounts, applies, runs, null in per_line:
+                    if not applies[r]:
+                        continue
+                    day = None
+                    if runs is not None and not (null is not None and null[r]):
+                        day = days.get(runs[r])
+                        if day is None:
+                            day = days[runs[r]] = datetime.date.fromordinal(runs[r])
+                    lines.append((line_id, money(amounts[r]), day))
+                i, n, _ = rows[r]
+                cut[(i, n, first + k)] = (lines, sizes[r])
 
     @staticmethod
     def _part_lines(part: dict, variant: int, exponent: int) -> list:
@@ -1500,3 +1966,89 @@ class VectorTimeline:
         totals[sure, index] = total[sure].astype(np.int64)
         sizes[sure, index] = columns[held]["size"][sure]
         return sure
+
+
+def batch_rows(timeline, profiles, labels, day: datetime.date):
+    """The rows :func:`~.batch.evaluate_many` gives (:class:`~.batch.BatchRow`, in input order),
+    computed by the columns: ``(rows, outcome)``, the outcome saying how many evaluations the
+    scalar path made and which texts it could not vectorise. Raises InputError with every
+    evaluation failure, in input order, as evaluate_many does."""
+    from .batch import BatchRow
+    from .diagnostic import InputError
+
+    outcome = VectorTimeline(timeline).run(profiles, day, lines=True)
+    if outcome.errors:
+        problems = []
+        for _, _, error in sorted(outcome.errors, key=lambda entry: entry[0]):
+            problems.extend(error.diagnostics)
+        raise InputError(problems)
+    ruleset = timeline.resolve(day)
+    mission_of: dict = {}
+    for text in outcome.rulesets:
+        mission_of.update({line.id: line.mission for line in text.lines})
+    exponent = outcome.quantum.as_tuple().exponent
+    rows = []
+    for index, (profile, label) in enumerate(zip(profiles, labels)):
+        amounts = outcome.lines[index]
+        missions: dict = {}
+        for line_id, amount in amounts.items():
+            key = mission_of.get(line_id) or ""
+            missions[key] = missions.get(key, _ZERO) + amount
+        size = int(outcome.sizes[0, index])
+        year = outcome.years[index]
+        out = None
+        if year is None:
+            out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"
+        rows.append(BatchRow(label, profile.name, ruleset.id, size if size >= 0 else None, year,
+                             Decimal(int(outcome.totals[0, index])).scaleb(exponent), missions, amounts, out))
+    return rows, outcome
+
+
+@dataclasses.dataclass
+class YearLines:
+    """Each profile's contract year as :func:`~.evaluate.assess` gives its lines: ``lines[i]`` the
+    (line id, amount) of the lines that apply, in the reference's order; ``totals[i]``; and
+    ``errors`` (profile index -> EvaluationError) for the profiles that fail."""
+
+    lines: list
+    totals: list
+    mission_of: dict
+    errors: dict
+    outcome: BatchOutcome
+    sizes: list = dataclasses.field(default_factory=list)  # the taille (None when none)
+
+
+def year_lines(timeline, profiles, day: datetime.date) -> YearLines:
+    """The lines and totals of ``profiles`` under ``timeline`` on ``day``, computed by the columns,
+    in the order the reference evaluator lists them (the texts' order of lines; across a cut
+    year, the last text's, see :func:`~.evaluate.assess`)."""
+    from .evaluate import _line_order
+
+    outcome = VectorTimeline(timeline).run(profiles, day, lines=True)
+    errors = {}
+    for index, _, error in outcome.errors:
+        errors.setdefault(index, error)
+    renewal = timeline.renewal
+    orders: dict = {}
+    mission_of: dict = {}
+    lines, totals = [], []
+    exponent = outcome.quantum.as_tuple().exponent
+    for index, profile in enumerate(profiles):
+        if index in errors:
+            lines.append(())
+            totals.append(None)
+            continue
+        ruleset = timeline.resolve(day)
+        year, _ = time_names(profile, day, ruleset.contract_years, renewal, ruleset.in_force)
+        texts = (ruleset,) if year is None else tuple(s.ruleset for s in timeline.segments(year))
+        key = tuple(id(text) for text in texts)
+        order = orders.get(key)
+        if order is None:
+            order = orders[key] = {line_id: n for n, line_id in enumerate(_line_order(list(texts)))}
+            for text in texts:
+                mission_of.update({line.id: line.mission for line in text.lines})
+        amounts = outcome.lines[index]
+        lines.append(sorted(amounts.items(), key=lambda item: order[item[0]]))
+        totals.append(Decimal(int(outcome.totals[0, index])).scaleb(exponent))
+    sizes = [int(size) if size >= 0 else None for size in outcome.sizes[0]]
+    return YearLines(lines, totals, mission_of, errors, outcome, sizes)

@@ -228,3 +228,151 @@ def test_one_cpts_that_changes_taille_is_said_in_the_singular():
     assert (_changed_taille(1), _changed_taille(2)) == ("1 CPTS change de taille", "2 CPTS changent de taille")
     use_language("en")  # the autouse fixture of conftest restores the default language
     assert (_changed_taille(1), _changed_taille(2)) == ("1 CPTS changes taille", "2 CPTS change taille")
+
+
+# -- the vectorised backend (engine/vector.py) gives compare the same rows to the cent ------------
+
+SAMPLE = EXAMPLES / "national-sample.csv"
+GUARANTEE = EXAMPLES / "hypothese-avenant-france-sante.yaml"
+
+
+@pytest.mark.parametrize("reform, day", [
+    (EXAMPLES / "plan-100-cpts.yaml", "2024-06-01"),
+    # A guarantee that no CPTS loses (text_total of avenant 2), in force from 2027: a year it cuts,
+    # and a whole year under it.
+    (GUARANTEE, "2027-06-01"),
+    (GUARANTEE, "2028-06-01"),
+    # Contract years cut by avenant 2's entry into force, on both sides.
+    (EXAMPLES / "negociation-2020-seance-2.yaml", "2022-06-01"),
+])
+def test_compare_on_the_columns_writes_the_scalar_paths_json_byte_for_byte(run_cli, monkeypatch, reform, day):
+    pytest.importorskip("numpy")
+    import aci_rules.engine.impact as impact
+
+    args = ["compare", SAMPLE, "--reform", reform, "--date", day, "--format", "json", "--top", "700"]
+    monkeypatch.setattr(impact, "COLUMNS_FROM", 10 ** 9)
+    scalar = run_cli(*args)
+    monkeypatch.setattr(impact, "COLUMNS_FROM", 1)
+    columns = run_cli(*args)
+    no_traceback(columns)
+    assert scalar.exit_code == columns.exit_code == 0, columns.stderr
+    assert columns.stdout == scalar.stdout
+    report = one_json_document(columns.stdout)
+    assert report["profiles"] == 700 and report["gain"] + report["lose"] > 0
+    # Every row was vouched for by the columns: nothing is said about the scalar path.
+    assert "chemin scalaire" not in columns.stderr
+
+
+def test_the_rows_of_both_backends_are_identical_line_by_line():
+    """Every field of every row (lines and missions in the fast path's order, Decimals as written),
+    on the sample under the guarantee's text, on the day it enters into force (cut years)."""
+    pytest.importorskip("numpy")
+    import datetime
+
+    from aci_rules.engine.impact import evaluate_rows
+
+    library = Library()
+    timeline = library.timeline(str(GUARANTEE))
+    sources = read_profiles(str(SAMPLE), library.mission_ids())
+    day = datetime.date(2027, 6, 1)
+    scalar, none = evaluate_rows(timeline, sources, day, backend="scalar")
+    columns, outcome = evaluate_rows(timeline, sources, day, backend="columns")
+    assert none is None and not outcome.refused and outcome.scalar_rows == 0
+    assert columns == scalar
+    for a, b in zip(columns, scalar):
+        assert list(a.lines.items()) == list(b.lines.items()) and [str(v) for v in a.lines.values()] == [
+            str(v) for v in b.lines.values()]
+        assert list(a.missions) == list(b.missions) and str(a.total) == str(b.total)
+    # The guarantee pays somewhere: the columns read what avenant 2 gives each CPTS.
+    assert any(row.lines.get("garantie_avenant_2", 0) > 0 for row in columns) or any(
+        "garantie" in line for row in columns for line in row.lines)
+
+
+FAILING = """\
+id: par-membre
+title: Proposition de test — un forfait par membre
+kind: proposal
+status: proposal
+amends: avenant-2
+reference: Hypothèse de test
+dates:
+  in_force: 2024-01-01
+changes:
+  lines:
+    add:
+      - id: forfait_par_membre
+        label: Forfait par membre (test)
+        volet: fonctionnement
+        amount: 100000 / (members - {members})
+        clawback: true
+        reference: Hypothèse de test
+"""
+
+
+def test_a_failing_profile_gets_the_same_diagnostics_on_both_backends(tmp_path):
+    """A line that divides by the members less those of the sample's first CPTS: the CPTS with that
+    many members fail (E401, division by zero) on the scalar path, and the columns hand those rows
+    over, so the diagnostics are the same, in the same order."""
+    pytest.importorskip("numpy")
+    import datetime
+
+    from aci_rules.engine.diagnostic import InputError
+    from aci_rules.engine.impact import evaluate_rows
+
+    library = Library()
+    sources = read_profiles(str(SAMPLE), library.mission_ids())
+    profiles = [compile_profile(s.document) for s in sources]
+    members = profiles[0].members
+    text = tmp_path / "par-membre.yaml"
+    text.write_text(FAILING.replace("{members}", str(members)), encoding="utf-8")
+    timeline = library.timeline(str(text))
+    day = datetime.date(2024, 6, 1)
+    assert 1 < sum(p.members == members for p in profiles) < len(profiles)
+    found = []
+    for backend in ("scalar", "columns"):
+        with pytest.raises(InputError) as failure:
+            evaluate_rows(timeline, sources, day, backend=backend)
+        found.append([str(d) for d in failure.value.diagnostics])
+    assert found[0] == found[1] and any("E401" in d for d in found[0])
+    # Those that compute give the same rows.
+    fine = [s for s, p in zip(sources, profiles) if p.members != members]
+    assert evaluate_rows(timeline, fine, day, backend="columns")[0] == evaluate_rows(
+        timeline, fine, day, backend="scalar")[0]
+
+
+@pytest.mark.parametrize("old, new, day", [
+    ("avenant-2", GUARANTEE, "2027-06-01"),  # the guarantee (text_total) on the day it cuts a year
+    ("aci-2019", "avenant-2", "2022-06-01"),  # years cut by avenant 2
+    ("avenant-2", EXAMPLES / "plan-100-cpts.yaml", "2024-06-01"),
+])
+def test_diff_profiles_on_the_columns_gives_the_reference_evaluators_comparisons(old, new, day):
+    """`diff --profiles`: the reference evaluator (assess) and the columns, on the 700 CPTS."""
+    pytest.importorskip("numpy")
+    import datetime
+
+    from aci_rules.engine.impact import profile_comparisons
+
+    library = Library()
+    timelines = (library.timeline(str(old)), library.timeline(str(new)))
+    profiles = [compile_profile(s.document) for s in read_profiles(str(SAMPLE), library.mission_ids())]
+    day = datetime.date.fromisoformat(day)
+    reference = profile_comparisons(timelines, profiles, day, backend="reference")
+    columns = profile_comparisons(timelines, profiles, day, backend="columns")
+    assert [json.dumps(c.to_dict()) for c in columns] == [json.dumps(c.to_dict()) for c in reference]
+    assert any(c.difference for c in columns)
+
+
+def test_diff_profiles_prints_the_same_on_both_backends(run_cli, monkeypatch):
+    pytest.importorskip("numpy")
+    import aci_rules.engine.impact as impact
+
+    args = ["diff", "aci-2019", "avenant-2", "--profiles", EXAMPLES, "--date", "2022-06-01"]
+    outputs = []
+    for threshold in (10 ** 9, 1):
+        monkeypatch.setattr(impact, "DIFF_COLUMNS_FROM", threshold)
+        for output_format in ("text", "json"):
+            run = run_cli(*args, "--format", output_format)
+            no_traceback(run)
+            assert run.exit_code == 0, run.stderr
+            outputs.append(run.stdout)
+    assert outputs[:2] == outputs[2:]

@@ -27,10 +27,11 @@ from hypothesis import strategies as st
 from aci_rules.engine import evaluate as evaluate_module
 from aci_rules.engine import fastpath as fastpath_module
 from aci_rules.engine.batch import read_profiles
+from aci_rules.engine.bind import BINDING_NAMESPACE
 from aci_rules.engine.compiler import FUNCTION_NAMES
 from aci_rules.engine.diagnostic import EvaluationError, InputError
 from aci_rules.engine.evaluate import evaluate
-from aci_rules.engine.fastpath import FastRuleset
+from aci_rules.engine.fastpath import FastRuleset, FastTimeline
 from aci_rules.engine.helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
 from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile, validate_profile
@@ -264,11 +265,93 @@ def test_a_division_by_zero_raises_the_reference_error(tmp_path, old, new):
     assert_same(ruleset, profile_of({**NO_MEMBERS, "members": 4}), DAY)
 
 
+# -- what the fast path computes once: parameters folded per taille, non_negative of a Decimal --
+
+# Each formula reads parameters (folded when the function of a taille is made) and the profile
+# (read at run time): the two backends must agree, amounts and diagnostics, for both tailles.
+FOLDED = [
+    ("when: contract_year is not None", "when: montant > 55000 and contract_year is not None"),
+    ("when: contract_year is not None", "when: contract_year is not None and montant"),  # gives 50000: E402
+    ("when: contract_year is not None", "when: montant or members > 1"),  # gives 50000: E402
+    ("when: contract_year is not None", "when: montant < 0 or members > 1"),
+    ("when: contract_year is not None", "when: (montant > 55000) and members"),  # false, or a number
+    ("when: contract_year is not None", "when: not montant"),
+    ("when: contract_year is not None", "when: taille in (1, 3) and contract_year is not None"),
+    ("when: contract_year is not None", "when: (montant if taille == 2 else None) is None"),
+    ("amount: par_membre * 2", "amount: montant / 0"),  # E401 at run time, never when made
+    ("amount: par_membre * 2", "amount: montant - 60000"),  # negative for taille 1: E411
+    ("amount: par_membre * 2", "amount: montant * 100000000000000"),  # beyond the bound: E402
+    ("amount: par_membre * 2", "amount: (montant if taille == 2 else 1) * 1.5"),
+    ("amount: par_membre * 2", "amount: round_half_up(montant / 3) + members"),
+    ("amount: par_membre * 2", "amount: par_membre * 2 - 100000.5"),  # a negative Decimal: E411
+    ("amount: par_membre * 2", "amount: 0 - members * 1.5"),  # negative Decimal with members only
+    ("amount: par_membre * 2", "amount: members * 0.001"),  # rounds to the cent half up
+    ("amount: par_membre * 2", "amount: montant * 0.333"),  # a folded amount, rounded when made
+    ("amount: par_membre * 2", "amount: as_date('2022-01-01')"),  # not an amount: E402
+    ("amount: par_membre * 2", "amount: max(montant, members) - min(montant, 55000)"),
+    ("par_membre: montant / 2", "par_membre: montant / (members - members)"),
+]
+
+
+@pytest.mark.parametrize("specialise_after", [0, 10 ** 9], ids=["taille's own function", "any taille's"])
+@pytest.mark.parametrize("old, new", FOLDED, ids=[new for _, new in FOLDED])
+def test_folded_parameters_give_the_reference_amounts_and_diagnostics(tmp_path, monkeypatch, old, new,
+                                                                      specialise_after):
+    monkeypatch.setattr(FastRuleset, "specialise_after", specialise_after)
+    ruleset = mini(tmp_path, old, new)
+    for population in (10_000, 50_000):  # taille 1, taille 2
+        for members in (0, 1, 3):
+            for signed in ("2021-01-15", None):
+                data = {**NO_MEMBERS, "population": population, "members": members}
+                if signed is None:
+                    del data["contract_signed"]
+                assert_same(ruleset, profile_of(data), DAY)
+
+
+@pytest.mark.parametrize("specialise_after", [0, 10 ** 9])
+def test_the_maxima_asked_are_the_references(tmp_path, monkeypatch, specialise_after):
+    monkeypatch.setattr(FastRuleset, "specialise_after", specialise_after)
+    ruleset = mini(tmp_path, "amount: par_membre * 2", "amount: members * 1000.5\n    maximum: montant * 1.5")
+    for members in (0, 3, 80):
+        profile = profile_of({**NO_MEMBERS, "members": members})
+        reference = evaluate(ruleset, profile, DAY)
+        result = FastRuleset(ruleset).run(profile, DAY, maxima=True)
+        assert {k: str(v) for k, v in result.maxima.items()} == {l.id: str(l.maximum) for l in reference.lines}
+        assert {k: str(v) for k, v in result.amounts.items()} == {l.id: str(l.amount) for l in reference.lines}
+
+
+def test_a_batch_keeps_contract_years_without_changing_any_amount():
+    """In a batch, the contract years of the days and contracts met are kept: the amounts are those
+    of each profile run alone, and the reference's (profiles sharing signature dates included)."""
+    sources = read_profiles(str(EXAMPLES / "national-sample.csv"), set(MISSIONS))
+    sample = [compile_profile(source.document) for source in sources]
+    timeline = LIBRARY.timeline(None)
+    for day in (datetime.date(2022, 9, 3), datetime.date(2024, 6, 1)):
+        alone = [FastTimeline(timeline).run(profile, day)[1] for profile in sample[:60]]
+        fast = FastTimeline(timeline)
+        with fastpath_module.batch_context():
+            together = [fast.run(profile, day)[1] for profile in sample[:60] * 2]
+        assert [(r.size, r.contract_year, r.amounts, r.total) for r in together] == \
+            [(r.size, r.contract_year, r.amounts, r.total) for r in alone * 2]
+        ruleset = LIBRARY.in_force(day)
+        fast_ruleset = FastRuleset(ruleset)
+        for profile, result in zip(sample, fast_ruleset.run_all(sample, day)):
+            assert result.total == evaluate(ruleset, profile, day).total, profile.name
+
+
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = ({"_run", "_in", "_fn", "_mx", "_rf", "_r", "_out", "_t", "_c", "_pick", "_quantum", "_money", "get"}
-             | set(fastpath_module._HELPERS))
+_PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_quantum", "_money", "get",
+              "_p", "_d", "_tn", "_n", "_m", "_s", "_x", "_", "_size", "_par"}
+             | set(fastpath_module._HELPERS) | set(BINDING_NAMESPACE))
+# What the binding (engine/bind.py) reads of the profile and of a mission's state: attributes named
+# by the engine, never by a formula.
+_BINDING_ATTRIBUTES = ({("_p", name) for name in ("population", "letter_of_intent_validated", "contract_signed",
+                                                  "missions")}
+                       | {("_s", name) for name in ("started", "deployed", "rate", "indicators",
+                                                    "indicators_earned")}
+                       | {("_m", "get")})
 
 
 def _rulesets_for_source(tmp_path):
@@ -278,40 +361,50 @@ def _rulesets_for_source(tmp_path):
     return found
 
 
+def _sources(fast):
+    """Every generated function of a fast ruleset: for any taille and for each, with and without maxima
+    and days."""
+    return [fast._variant(maxima, days, size).source for size in [fastpath_module._ANY_TAILLE, *fast.tailles]
+            for maxima in (False, True) for days in (False, True)]
+
+
 def test_the_generated_source_has_no_attribute_or_subscript_from_a_formula(tmp_path):
     for ruleset in _rulesets_for_source(tmp_path):
-        source = FastRuleset(ruleset).source
-        tree = ast.parse(source)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Subscript):
-                # Only the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the
-                # day each accrues from (_rf[_k3] = ..., for a year cut by a text) and, when asked,
-                # its maximum (_mx[_k3] = v4).
-                assert isinstance(node.value, ast.Name) and node.value.id in ("_out", "_rf", "_mx", "_r"), \
-                    ast.unparse(node)
-                if node.value.id == "_r":  # a parameter rounded once per taille, by its position
-                    assert isinstance(node.slice, ast.Constant) and type(node.slice.value) is int
-                else:
-                    assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
-            elif isinstance(node, ast.Attribute):
-                # Only the engine's own rounding, and the functions bound to the profile (_fn.get(_k1)).
-                assert (isinstance(node.value, ast.Name) and (node.value.id, node.attr)
-                        in {("_t", "quantize"), ("_fn", "get")}), ast.unparse(node)
-            elif isinstance(node, ast.Name):
-                name = node.id
-                assert (re.fullmatch(r"v[0-9]+|_k[0-9]+", name) or name in _PLUMBING
-                        or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
-            elif isinstance(node, ast.Constant):
-                # No text of the user's: every text and exact decimal is a named constant.
-                assert not isinstance(node.value, str), ast.unparse(node)
-            elif isinstance(node, ast.Call):
-                assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in ("_t.quantize", "_fn.get")
-            assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
-                                         ast.NamedExpr, ast.Starred)), ast.unparse(node)
-        # No id, parameter or mission of the ruleset is spelt in the generated source.
-        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
-        user = set(ruleset.parameters) | set(ruleset.missions) | {item.name for item in ruleset.order}
-        assert not (words & user) - _PLUMBING - {f"f_{n}" for n in FUNCTION_NAMES}, words & user
+        for source in _sources(FastRuleset(ruleset)):
+            _check_source(ruleset, source)
+
+
+def _check_source(ruleset, source):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript):
+            # Only the lines that apply are stored (_out[_k3] = v2), keyed by constants, with the
+            # day each accrues from (_rf[_k3] = ..., for a year cut by a text) and, when asked,
+            # its maximum (_mx[_k3] = v4).
+            assert isinstance(node.value, ast.Name) and node.value.id in ("_out", "_rf", "_mx"), ast.unparse(node)
+            assert isinstance(node.slice, ast.Name) and re.fullmatch(r"_k[0-9]+", node.slice.id)
+        elif isinstance(node, ast.Attribute):
+            # Only the engine's own rounding, the functions bound to the profile (_fn.get(_k1)), and
+            # the binding's reading of the profile.
+            assert ((ast.unparse(node.value), node.attr)
+                    in {("_t", "quantize"), ("_fn", "get")} | _BINDING_ATTRIBUTES), ast.unparse(node)
+        elif isinstance(node, ast.Name):
+            name = node.id
+            assert (re.fullmatch(r"v[0-9]+|_k[0-9]+", name) or name in _PLUMBING
+                    or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
+        elif isinstance(node, ast.Constant):
+            # No text of the user's: every text and exact decimal is a named constant.
+            assert not isinstance(node.value, str), ast.unparse(node)
+        elif isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in (
+                "_t.quantize", "_fn.get", "_m.get", "_s.rate", "_s.indicators_earned")
+        assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
+                                     ast.NamedExpr, ast.Starred)), ast.unparse(node)
+    # No id, parameter or mission of the ruleset is spelt in the generated source.
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", source))
+    user = set(ruleset.parameters) | set(ruleset.missions) | {item.name for item in ruleset.order}
+    assert not (words & user) - _PLUMBING - {f"f_{n}" for n in FUNCTION_NAMES} - {
+        attribute for _, attribute in _BINDING_ATTRIBUTES}, words & user
 
 
 def test_the_namespace_has_no_builtins_and_its_functions_are_the_engines():

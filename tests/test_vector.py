@@ -113,3 +113,77 @@ def test_a_construct_it_cannot_vectorise_is_refused_when_built_with_a_reason():
     with pytest.raises(VectorRefused) as refused:
         VectorRuleset(ruleset)
     assert "date" in str(refused.value) and "number" in str(refused.value)
+
+
+def test_a_variants_scalar_rows_run_the_texts_compiled_function_with_the_variants_figures():
+    """The rows the columns hand over under a variant of a sweep run the text's FastRuleset (no
+    compile per variant) through a binder that sets the variant's figures: the same amounts as the
+    fast backend built from the variant's ruleset, on every line."""
+    from aci_rules.cli.sweep import _variant_entry, parse_vary
+    from aci_rules.engine.fastpath import FastRuleset
+
+    library = Library()
+    ruleset = library.get("avenant-2")
+    varies = [parse_vary("montant_acces_soins_fixe=x0.9,1.1"), parse_vary("taux_majoration=0,0.05")]
+    combinations = [(a, b) for a in varies[0].values for b in varies[1].values]
+    overrides = {vary.name: [None] + [_variant_entry(vary, values[i]) for values in combinations]
+                 for i, vary in enumerate(varies)}
+    vector = VectorTimeline(library.timeline(None), overrides, len(combinations) + 1)
+    base = vector.scalar(ruleset, 0)
+    day = datetime.date(2024, 6, 1)
+    profiles_ = _sample()[:120]
+    for variant in range(1, len(combinations) + 1):
+        shared = vector.scalar(ruleset, variant)
+        assert shared._run is base._run  # the text's compiled function
+        rebuilt = FastRuleset(vector.variant_ruleset(ruleset, variant))
+        for profile in profiles_:
+            a, b = shared.run(profile, day, maxima=True), rebuilt.run(profile, day, maxima=True)
+            assert (a.amounts, a.total, a.size, a.maxima) == (b.amounts, b.total, b.size, b.maxima)
+    assert vector.rebuilt == 0
+    # A rate the compiled function holds as a Decimal, set to a whole number: that variant is built.
+    whole = VectorTimeline(library.timeline(None), {"taux_majoration": [None, 0]}, 2)
+    assert whole.scalar(ruleset, 1)._run is not whole.scalar(ruleset, 0)._run and whole.rebuilt == 1
+    for profile in profiles_:
+        assert whole.scalar(ruleset, 1).run(profile, day).total == FastRuleset(
+            whole.variant_ruleset(ruleset, 1)).run(profile, day).total
+
+
+def test_a_guarantee_reading_another_text_is_evaluated_by_the_columns():
+    """examples/hypothese-avenant-france-sante.yaml pays what avenant 2 would give when it gives
+    less (text_total): vectorised, not refused, and the fast path's totals on the sample, on the
+    day it cuts contract years and a year later."""
+    library = Library()
+    timeline = library.timeline("examples/hypothese-avenant-france-sante.yaml")
+    profiles_ = _sample()
+    for day in (datetime.date(2027, 6, 1), datetime.date(2028, 6, 1)):
+        fast = FastTimeline(timeline)
+        expected = [fast.run(p, day)[1] for p in profiles_]
+        outcome = VectorTimeline(timeline).run(profiles_, day)
+        assert not outcome.refused and not outcome.errors and outcome.scalar_rows == 0
+        assert [str(Decimal(int(t)).scaleb(-2)) for t in outcome.totals[0]] == [str(r.total) for r in expected]
+    ruleset = timeline.resolve(datetime.date(2028, 6, 1))
+    assert {"text_total"} <= {f for step in __import__("aci_rules.engine.plan", fromlist=["plan_of"]).plan_of(
+        ruleset).steps for formula in step.formulas for f in formula.functions}
+    # The guarantee pays some CPTS something (it is not a line that is always 0).
+    rows = VectorTimeline(timeline).run(profiles_, datetime.date(2028, 6, 1), lines=True).lines
+    assert any(amount > 0 for row in rows for line, amount in row.items() if line == "garantie_non_perte")
+
+
+@pytest.mark.parametrize("figure, since", [
+    ("0.015", "2023-01-03"),  # 1/3 of 0.015: a tie exactly (0.005), a third that does not end
+    ("0.0075", "2023-01-02"),  # 2/3 of 0.0075: a tie exactly (0.005)
+    ("0.03", "2023-01-02"),  # 2/3 of 0.03 = 0.02: a whole number of cents
+    ("1000.01", "2023-01-02"),
+    ("-0.015", "2023-01-03"),
+])
+@pytest.mark.parametrize("rounding", ["amount: {a}", "amount: round_down({a}, '0.01')", "amount: round_half_up({a})"])
+def test_a_pro_rata_share_is_rounded_exactly_or_handed_over(figure, since, rounding):
+    """A share of a period times a figure is num / den exactly: its cent by integer division. A
+    tie, or a whole number of cents when rounding down, is where the reference's 28-digit Decimal
+    may land on either side: those rows are handed over, never guessed."""
+    share = f"{figure} * prorata_temporis(as_date('{since}'), as_date('2023-01-01'), as_date('2023-01-03'))"
+    text = IN_TUPLE.replace("amount: montant * taux", rounding.format(a=share) + "\n    clawback: true")
+    assert compile_text(text) is not None, text
+    outcomes = []
+    assert_vector_agrees(text, TAILLE_3[0], TAILLE_3[1], outcomes.append)
+    assert outcomes and outcomes[0] in ("identical amounts", "handed to the scalar path"), outcomes
