@@ -15,6 +15,7 @@ from decimal import Decimal
 import click
 
 from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, read_profiles
+from aci_rules.engine.columnar import columnar_run
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
 from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, evaluate_rows, percent
@@ -122,8 +123,14 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
         known = library.mission_ids() | _named_missions(library, ruleset_name)
         render = None if output_format in ("xlsx", "csv-fr") else functools.partial(
             _render_rows, missions=tuple(missions), output_format=output_format)
-        pieces = BatchRun(FastTimeline(timeline), profiles, known, day, render=render, jobs=_jobs(jobs),
-                          csv_dialect=csv_dialect, timeline_spec=spec, progress=_progress_bar())
+        # A large CSV goes through the vectorised backend in columns when it is installed (the
+        # rows it cannot vouch for through the row path, counted); else the row path, streamed.
+        # --jobs N keeps the row path over N processes, as asked.
+        pieces = (_jobs(jobs) == 1 and columnar_run(
+            FastTimeline(timeline), profiles, known, day, missions=missions, output_format=output_format,
+            render=render, csv_dialect=csv_dialect, progress=_progress_bar())) \
+            or BatchRun(FastTimeline(timeline), profiles, known, day, render=render, jobs=_jobs(jobs),
+                        csv_dialect=csv_dialect, timeline_spec=spec, progress=_progress_bar())
     if output_format in ("xlsx", "csv-fr"):
         rows = [row for piece in pieces for row in piece]
         write_tables(_rows_table(rows, missions), output_format, output)
@@ -134,7 +141,21 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
     if not isinstance(pieces, list):
         ended = pieces.ended
     _say_assumptions(timeline, ended)
+    _say_backend(pieces)
     return EXIT_OK
+
+
+def _say_backend(pieces) -> None:
+    """For a batch read in columns: the texts the vectorised backend refused, and how many rows
+    the row path computed (as `sweep` says them), on stderr."""
+    if not hasattr(pieces, "vector_rows"):
+        return
+    for text, reason in sorted(pieces.refused.items()):
+        click.echo(_("aci-rules: {text} is not vectorised ({reason}): computed by the scalar path")
+                   .format(text=text, reason=render(reason)), err=True)
+    if pieces.scalar_rows:
+        click.echo(_("aci-rules: {scalar} evaluations by the scalar path, {vector} by the columns")
+                   .format(scalar=pieces.scalar_rows, vector=pieces.vector_rows), err=True)
 
 
 def _progress_bar():

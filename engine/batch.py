@@ -822,6 +822,11 @@ class BatchRun:
     whose last contract ended before the day.
     """
 
+    # What reads, checks and evaluates one chunk, and how many bytes a chunk holds: the hook of
+    # the columnar path (engine/columnar.py), which reads bigger chunks in columns.
+    chunk_reader = _ChunkReader
+    chunk_bytes = None  # None: CHUNK_BYTES
+
     def __init__(self, fast: FastTimeline, path: str, known_missions, day: datetime.date, *, render=None,
                  jobs: int = 1, csv_dialect: str = "auto", timeline_spec: tuple = (None, None, False),
                  progress=None):
@@ -858,7 +863,7 @@ class BatchRun:
             fail(msg("cannot read: {reason}", reason=exc.strerror or str(exc)))
 
     def _block(self, stream) -> bytes:
-        block = stream.read(CHUNK_BYTES)
+        block = stream.read(self.chunk_bytes or CHUNK_BYTES)
         self._size += len(block)
         if self._size > MAX_BATCH_BYTES:
             raise InputError([Diagnostic("E001", msg("is over the limit of {limit} bytes", limit=MAX_BATCH_BYTES),
@@ -974,7 +979,7 @@ class BatchRun:
                         yield offset, carry, first_line, True
                 return
             carry += block
-            if len(carry) < CHUNK_BYTES:
+            if len(carry) < (self.chunk_bytes or CHUNK_BYTES):
                 continue
             cut = self._cut(carry, quotes)
             if cut:
@@ -1028,7 +1033,7 @@ class BatchRun:
         if self.jobs > 1 and size >= PARALLEL_FROM_BYTES:
             outcomes = self._parallel(spec, chunks)
         else:
-            reader = _ChunkReader(spec, self.fast)
+            reader = self.chunk_reader(spec, self.fast)
             outcomes = ((offset, first, last, reader.process(data, first, self._level(), last))
                         for offset, data, first, last in chunks)
         yield from self._collect(outcomes, spec, stream, encoding, bar)
@@ -1057,7 +1062,7 @@ class BatchRun:
                 if self._fatal:
                     return
                 stream.seek(offset)
-                outcome = _ChunkReader(spec, self.fast).process(stream.read(), first_line, self._level(), True)
+                outcome = self.chunk_reader(spec, self.fast).process(stream.read(), first_line, self._level(), True)
                 last = True
             self._take(outcome, bar)
             if self._fatal:

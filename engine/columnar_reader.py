@@ -1,0 +1,984 @@
+"""`batch` on the vectorised backend: a CSV of profiles read, checked and evaluated in columns.
+
+Imported by :func:`.columnar.columnar_run` only when numpy is installed and the input is large
+enough. :class:`ColumnarRun` is :class:`~.batch.BatchRun` (the same chunks of whole rows, the same
+order of problems, the same output) with another reader of a chunk, :class:`ColumnarReader`:
+
+- **Reading.** The chunk's bytes are split into lines and cells with numpy (positions of the
+  line breaks and commas). A line that is not plainly one row of as many cells as the header
+  (a quote, a lone carriage return, a blank line, another count of cells) is not read here.
+- **Checking.** Each column gets a check derived from the profile schema's node for its field,
+  through the same derivation as the typed parse of the row path (``batch._cell_parser``,
+  ``_leaf_check``): whole numbers in their bounds, decimals written plainly, dates of the
+  calendar in the years allowed, crises as ISO dates separated by ';', a name that needs no
+  quoting or escaping. Each check is stricter than the schema, never looser: a cell it does not
+  vouch for sends its row to the row path.
+- **Money stays exact.** Numbers are parsed digit by digit into whole numbers and a power of ten
+  (never through a float); what the backend reads as a float is that fraction correctly rounded,
+  with its error bound, as :func:`~.vector._numbers` makes it.
+- **Evaluation.** What a row's time gives (its contract year, the text of the year, whether the
+  year is cut) is computed by the timeline's own functions once per distinct signature date; the
+  rows are evaluated by :class:`~.vector.VectorRuleset`, which marks the rows it cannot vouch for.
+- **The row path.** Every row not vouched for -- a line not read here, a cell not checked here,
+  later contracts, a contract year cut by a text entering into force, a row the backend marks
+  uncertain, a text it refuses -- is handed, alone, to the row path of ``batch``
+  (:class:`~.batch._ChunkReader`), so its output row or its diagnostic (``file:line:col: CODE``)
+  is exactly today's. Their number is counted (:attr:`ColumnarRun.scalar_rows`) and said on
+  stderr by the command: nothing falls back silently.
+- **Writing.** The rows are rendered as the row path renders them (CSV or JSON Lines), byte for
+  byte: each row is laid out in a matrix of bytes, one fixed slot per field padded with NUL (a
+  byte no input holds: ``batch`` refuses it), and the padding is dropped in one pass.
+
+Tests: tests/test_columnar.py (identical output to the row path on generated profiles with edge
+cells, a bad row anywhere, refused texts and rows handed over).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from .batch import (
+    BatchRun, ChunkOutcome, _ChunkReader, _cell_parser, _csv_path, _is_date, _leaf_check, _schema_at,
+    _SIMPLE_FIELDS,
+)
+from .impact import NO_MISSION, OUT_OF_CONTRACT
+from .profile import Profile, parse_year_key
+from .schema import MAX_YEAR, MIN_YEAR, load_schema
+from .timeline import contract_year_on, time_names
+from .vector import (
+    CHUNK_ROWS, EPS, EXACT, MAX_DECIMALS, Columns, Day, Days, Num, VectorRefused, VectorRuleset, build_columns,
+)
+from .yaml_loader import MAX_NUMBER_DIGITS
+
+import numpy as np  # the optional extra `vector`: engine/columnar.py imports this module only with it
+
+__all__ = ["ColumnarRun", "ColumnarReader"]
+
+# A chunk of about twenty thousand rows of the national sample's shape: numpy's cost per call is
+# spread over many rows, and the temporaries stay small (measured at 100 000 rows: 1, 2, 4 and
+# 8 MB chunks took 1.22, 1.25, 1.04 and 1.52 s of CPU, with a peak of 100, 157, 232, 391 MB).
+CHUNK_BYTES = 4 << 20
+# Whole numbers of at most this many digits (MAX_NUMBER_DIGITS, far below 2**53): exact in an
+# int64 and in a float64.
+_DIGITS = min(MAX_NUMBER_DIGITS, 15)
+# Crises of a row read here: more go to the row path.
+_MOST_CRISES = 8
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+_FORMULA_STARTS = b"=+-@\t\r"  # cli.output.spreadsheet_safe prefixes these with ': row path
+
+
+class ColumnarRun(BatchRun):
+    """:class:`~.batch.BatchRun` whose chunks are read, checked and evaluated in columns.
+
+    After the iteration, ``vector_rows`` counts the rows the columns computed, ``scalar_rows``
+    those handed to the row path, ``refused`` maps a text the backend refused to its reason,
+    and ``not_read`` says why no row was read in columns (a French Excel file...), or is None.
+    """
+
+    chunk_bytes = CHUNK_BYTES
+
+    def __init__(self, fast, path, known_missions, day, *, missions, output_format, render, **options):
+        super().__init__(fast, path, known_missions, day, render=render, jobs=1, **options)
+        self.missions, self.output_format = missions, output_format
+        self.vector_rows = self.scalar_rows = 0
+        self.refused: dict = {}
+        self.not_read = None
+        self._vectors: dict = {}  # id(ruleset) -> (ruleset, VectorRuleset or None)
+
+        def reader(spec, fast_timeline):
+            return ColumnarReader(spec, fast_timeline, self)
+        self.chunk_reader = reader
+
+    def vector(self, ruleset):
+        """The columns of ``ruleset`` (built once), or None when the backend refuses it."""
+        entry = self._vectors.get(id(ruleset))
+        if entry is None and any(line.mission and line.mission not in self.missions for line in ruleset.lines):
+            # A mission with no column: the row path says so (a defect of ours, never hidden).
+            entry = self._vectors[id(ruleset)] = (ruleset, None)
+        if entry is None:
+            try:
+                vector = VectorRuleset(ruleset)
+                _check_shape(ruleset, self.timeline.renewal)
+            except VectorRefused as refusal:
+                vector = None
+                self.refused[ruleset.id] = refusal.reason
+            entry = self._vectors[id(ruleset)] = (ruleset, vector)
+        return entry[1]
+
+    @property
+    def timeline(self):
+        return self.fast.timeline
+
+
+def _check_shape(ruleset, renewal) -> None:
+    """Refuse (visibly) if the backend's columns no longer have the shape :func:`_columns` makes."""
+    blank = Profile("", 0, None, None, None, {}, ())
+    expected = build_columns(ruleset, [(blank, datetime.date(2000, 1, 1), 0)], renewal)
+    ours = _columns(ruleset, 1, _Rows.blank(ruleset, datetime.date(2000, 1, 1)))
+    if set(expected.names) != set(ours.names) or {m: set(f) for m, f in expected.missions.items()} != \
+            {m: set(f) for m, f in ours.missions.items()}:
+        from .diagnostic import msg
+        raise VectorRefused(msg("the columns of the vectorised backend changed shape"))
+
+
+# -- the columns of a header --------------------------------------------------------------------------
+
+class _Column:
+    """How one CSV column is read here: its kind, bounds, and what it fills."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.where = where = _csv_path(name)
+        self.kind = None  # None: not read here (every row goes to the row path)
+        self.low = self.high = None
+        self.most = None
+        if _cell_parser(where) is None:
+            return
+        if where == ("crises",):
+            self.kind, self.most = "crises", (_schema_at(where) or {}).get("maxItems")
+            return
+        if where == ("contracts",):
+            self.kind = "contracts"
+            return
+        node = _schema_at(where)
+        check = None if node is None else _leaf_check(node)
+        if check is None:
+            return
+        if check is _is_date:
+            self.kind = "date"
+            return
+        low, high = node.get("minimum"), node.get("maximum")
+        if any(bound is not None and type(bound) is not int for bound in (low, high)):
+            return  # a bound of another kind: compared by the row path
+        self.low, self.high = low, high
+        if node.get("type") == "integer":
+            self.kind = "integer"
+        elif node.get("type") == "number":
+            self.kind = "number"
+        elif node.get("type") == "string" and where == ("name",):
+            self.kind, self.low = "name", node.get("minLength", 0)
+
+
+def _header_plan(header) -> tuple[list, str | None]:
+    """The columns of a header, and why its rows cannot be read here (None when they can)."""
+    columns = [_Column(name) for name in header]
+    simple = set(_SIMPLE_FIELDS) | {"crises", "contracts"}
+    for column in columns:
+        where = column.where
+        if column.kind is None or (where[0] != "missions" and where[0] not in simple):
+            return columns, f"column {column.name}"
+    present = {column.where[0] for column in columns}
+    if not set(load_schema("profile").get("required", ())) <= present:
+        return columns, "required column missing"
+    if len(columns) < 2:
+        return columns, "one column"
+    return columns, None
+
+
+# -- cells to values --------------------------------------------------------------------------------
+
+def _window(buffer, starts, width: int):
+    """The ``width`` bytes from each start (past the end of the buffer: NUL), a uint8 matrix."""
+    index = starts[:, None] + np.arange(width)
+    if index.size and index[:, -1].max() >= buffer.shape[0]:
+        inside = index < buffer.shape[0]
+        return np.where(inside, buffer[np.where(inside, index, 0)], 0).astype(np.uint8)
+    return buffer[index]
+
+
+def _parse_long_number(buffer, starts, lengths, decimals: bool):
+    """``(ok, mantissa, scale)`` of cells written as a plain whole number (``0|[1-9][0-9]*``) or,
+    with ``decimals``, a plain decimal (``(0|[1-9][0-9]*)\\.[0-9]+``), of at most _DIGITS digits,
+    as the row path's typed parse takes them: the value is exactly ``mantissa / 10**scale``.
+    Empty cells are not ok (the caller sees them); only the others are looked at."""
+    size = starts.shape[0]
+    ok = np.zeros(size, dtype=bool)
+    mantissa = np.zeros(size, dtype=np.int64)
+    scale = np.zeros(size, dtype=np.int64)
+    at = np.flatnonzero((lengths > 0) & (lengths <= _DIGITS + (1 if decimals else 0)))
+    if not at.size:
+        return ok, mantissa, scale
+    length = lengths[at]
+    width = int(length.max())
+    window = _window(buffer, starts[at], width)
+    position = np.arange(width)[None, :]
+    inside = position < length[:, None]
+    digit = (window >= 48) & (window <= 57)
+    dot = (window == 46) & inside
+    dots = dot.sum(axis=1)
+    where_dot = np.where(dots == 1, dot.argmax(axis=1), length)
+    good = np.all(digit | ~inside | dot, axis=1)
+    if decimals:
+        good &= (dots == 0) | ((dots == 1) & (where_dot >= 1) & (where_dot < length - 1))
+        good &= length - (dots == 1) <= _DIGITS
+    else:
+        good &= dots == 0
+    # No leading zero before another digit of the whole part (0 alone, or 0.xx).
+    good &= ~((window[:, 0] == 48) & (where_dot > 1))
+    value = np.zeros(at.shape[0], dtype=np.int64)
+    for column in range(width):  # Horner's rule over the digits, the dot skipped
+        take = inside[:, column] & ~dot[:, column]
+        value = np.where(take, value * 10 + (window[:, column].astype(np.int64) - 48), value)
+    ok[at] = good
+    mantissa[at] = np.where(good, value, 0)
+    scale[at] = np.where(good & (dots == 1), length - where_dot - 1, 0)
+    return ok, mantissa, scale
+
+
+_U64 = np.uint64
+_NIBBLES = _U64(0x0F0F0F0F0F0F0F0F)
+_HIGH = _U64(0xF0F0F0F0F0F0F0F0)
+_THREES = _U64(0x3030303030303030)
+_SIXES = _U64(0x0606060606060606)
+_DOTS = _U64(0x2E2E2E2E2E2E2E2E)
+_LOW7 = _U64(0x7F7F7F7F7F7F7F7F)
+# (1 << 8 * n) - 1: the first n bytes of a word read little-endian.
+_FIRST = np.array([(1 << 8 * n) - 1 for n in range(9)], dtype=np.uint64)
+
+
+def _words(padded, size: int):
+    """Every 8 bytes from each offset of ``padded`` (the chunk and 16 NUL), read little-endian:
+    one gather gives a cell's first 8 bytes (a view, nothing copied)."""
+    return np.ndarray(shape=(size + 8,), dtype="<u8", buffer=padded, offset=0, strides=(1,))
+
+
+def _swar(digits):
+    """The whole numbers whose decimal digits are the bytes of ``digits`` (values 0..9, the first
+    byte the most significant): three multiplications for eight digits at once."""
+    value = ((digits & _NIBBLES) * _U64(2561)) >> _U64(8)
+    value = ((value & _U64(0x00FF00FF00FF00FF)) * _U64(6553601)) >> _U64(16)
+    return ((value & _U64(0x0000FFFF0000FFFF)) * _U64(42949672960001)) >> _U64(32)
+
+
+def _parse_number(buffer, words, starts, lengths, decimals: bool):
+    """``(ok, mantissa, scale)`` of cells written as a plain whole number (``0|[1-9][0-9]*``) or,
+    with ``decimals``, a plain decimal (``(0|[1-9][0-9]*)\\.[0-9]+``), of at most _DIGITS digits,
+    as the row path's typed parse takes them: the value is exactly ``mantissa / 10**scale``.
+    Empty cells are not ok (the caller sees them). Cells of at most 8 bytes are read as one
+    word each; longer ones digit by digit."""
+    size = starts.shape[0]
+    ok = np.zeros(size, dtype=bool)
+    mantissa = np.zeros(size, dtype=np.int64)
+    scale = np.zeros(size, dtype=np.int64)
+    at = np.flatnonzero((lengths > 0) & (lengths <= 8))
+    if at.size:
+        # Each test on a whole word at once (eight bytes; no numpy reduction over short rows).
+        length = lengths[at]
+        inside = _FIRST[length]
+        word = words[starts[at]] & inside
+        # Bytes that are not digits: a high nibble other than 3, or a low nibble above 9.
+        other = ((word & _HIGH) ^ _THREES) | (((word & _NIBBLES) + _SIXES) & _HIGH)
+        # The byte that is '.', marked 0x80 exactly (no false mark from a borrow).
+        dotted = word ^ _DOTS
+        dot_mark = ~(((dotted & _LOW7) + _LOW7) | dotted | _LOW7) & inside
+        one_dot = (dot_mark != 0) & ((dot_mark & (dot_mark - _U64(1))) == 0)
+        no_dot = dot_mark == 0
+        where_dot = np.where(one_dot, (np.log2(np.where(one_dot, dot_mark, 1).astype(np.float64)).astype(np.int64)
+                                       - 7) // 8, length)
+        dot_byte = np.where(one_dot, _U64(0xFF) << (_U64(8) * where_dot.astype(np.uint64)), _U64(0))
+        good = (other & inside & ~dot_byte) == 0
+        if decimals:
+            good &= no_dot | (one_dot & (where_dot >= 1) & (where_dot < length - 1))
+        else:
+            good &= no_dot
+        good &= ~(((word & _U64(0xFF)) == _U64(48)) & (where_dot > 1))  # no leading zero but in 0, 0.xx
+        # The digits, the dot taken out (the whole part moved one byte up), then the last digit
+        # moved to the eighth byte (the least significant in _swar).
+        nibbles = word & _NIBBLES
+        before = _FIRST[where_dot]
+        nibbles = np.where(one_dot, ((nibbles & before) << _U64(8)) | (nibbles & ~_FIRST[np.minimum(where_dot + 1, 8)]),
+                           nibbles)
+        nibbles = nibbles << (_U64(8) * (8 - length).astype(np.uint64))
+        ok[at] = good
+        mantissa[at] = np.where(good, _swar(nibbles).astype(np.int64), 0)
+        scale[at] = np.where(good & one_dot, length - where_dot - 1, 0)
+    longer = lengths > 8
+    if longer.any():
+        long_ok, long_mantissa, long_scale = _parse_long_number(buffer, starts, np.where(longer, lengths, 0), decimals)
+        ok |= long_ok
+        mantissa = np.where(long_ok, long_mantissa, mantissa)
+        scale = np.where(long_ok, long_scale, scale)
+    return ok, mantissa, scale
+
+
+def _parse_dates(buffer, words, starts, lengths):
+    """``(ok, ordinal)`` of cells written YYYY-MM-DD, a day of the calendar in the years allowed
+    (``batch._is_date``); the ordinal is date.toordinal()'s."""
+    size = starts.shape[0]
+    ok = np.zeros(size, dtype=bool)
+    ordinal = np.zeros(size, dtype=np.int64)
+    at = np.flatnonzero(lengths == 10)
+    if not at.size:
+        return ok, ordinal
+    first = words[starts[at]]
+    view = first.view(np.uint8).reshape(-1, 8)
+    tail = words[starts[at] + 8].view(np.uint8).reshape(-1, 8)
+    good = np.all((view[:, [0, 1, 2, 3, 5, 6]] - 48) < 10, axis=1) & (view[:, 4] == 45) & (view[:, 7] == 45) \
+        & ((tail[:, 0] - 48) < 10) & ((tail[:, 1] - 48) < 10)
+    # YYYY, MM and DD as whole numbers: their bytes moved to the end of a word, read by _swar.
+    nibbles = first & _NIBBLES
+    year = _swar((nibbles & _FIRST[4]) << _U64(32)).astype(np.int64)
+    month = _swar((nibbles >> _U64(40)) << _U64(48) & ~_FIRST[6]).astype(np.int64)
+    day = _swar((words[starts[at] + 8] & _U64(0x0F0F)) << _U64(48)).astype(np.int64)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] \
+        + (leap & (month == 2))
+    good &= (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) \
+        & (day <= month_days)
+    # Days from the civil calendar (proleptic Gregorian), as date.toordinal() counts them.
+    y = year - (month <= 2)
+    era = y // 400
+    of_era = y - era * 400
+    of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    of_cycle = of_era * 365 + of_era // 4 - of_era // 100 + of_year
+    ok[at] = good
+    ordinal[at] = np.where(good, era * 146097 + of_cycle - 719468 + _EPOCH_ORDINAL, 0)
+    return ok, ordinal
+
+
+def _name_ok(buffer, starts, lengths, shortest: int):
+    """Names the row path takes as they are and that both outputs write as they are.
+
+    Not: a first or last character that str.strip() could take off (only ASCII from '!' to '~'
+    and the two-byte UTF-8 letters from U+00C0 are vouched for there), a control character, a
+    backslash (JSON escapes it), a formula start (spreadsheet_safe), a text shaped like a date,
+    fewer characters than the schema's minLength.
+    """
+    size = starts.shape[0]
+    ends = starts + lengths
+    last_index = buffer.shape[0] - 1
+    first = buffer[np.clip(starts, 0, last_index)]
+    last = buffer[np.clip(ends - 1, 0, last_index)]
+    before_last = buffer[np.clip(ends - 2, 0, last_index)]
+    ok = (lengths >= 1) & (((first >= 0x21) & (first <= 0x7E)) | ((first >= 0xC3) & (first <= 0xDF)))
+    ok &= ~np.isin(first, np.frombuffer(_FORMULA_STARTS, dtype=np.uint8))
+    ok &= ((last >= 0x21) & (last <= 0x7E)) | \
+        ((last >= 0x80) & (last <= 0xBF) & (before_last >= 0xC3) & (before_last <= 0xDF) & (lengths >= 2))
+    at = np.flatnonzero(ok)
+    if at.size:
+        # Every byte of the names: a control character or a backslash, and the characters (bytes
+        # less UTF-8's continuation bytes), counted per name.
+        length = lengths[at]
+        before = np.concatenate([[0], np.cumsum(length)[:-1]])
+        within = np.arange(int(length.sum()), dtype=np.int64) - np.repeat(before, length)
+        data = buffer[np.repeat(starts[at], length) + within]
+        bad = np.add.reduceat(((data < 0x20) | (data == 0x5C)).astype(np.int64), before)
+        characters = length - np.add.reduceat(((data >= 0x80) & (data <= 0xBF)).astype(np.int64), before)
+        ok[at] = (bad == 0) & (characters >= shortest)
+    shaped = np.zeros(size, dtype=bool)
+    tens = np.flatnonzero(lengths == 10)
+    if tens.size:
+        window = _window(buffer, starts[tens], 10)
+        digit = (window >= 48) & (window <= 57)
+        shaped[tens] = np.all(digit[:, [0, 1, 2, 3, 5, 6, 8, 9]], axis=1) & (window[:, 4] == 45) \
+            & (window[:, 7] == 45)
+    return ok & ~shaped
+
+
+# -- the rows of a chunk read in columns --------------------------------------------------------------
+
+class _Rows:
+    """What the columns need of the rows evaluated together: values per row, None where absent."""
+
+    def __init__(self, size):
+        self.size = size
+        self.population = np.zeros(size, dtype=np.int64)
+        self.members = np.zeros(size, dtype=np.int64)
+        self.days = {}  # field -> (ordinal, null)
+        self.mission_days = {}  # (mission, field) -> (ordinal, null)
+        self.achievement = {}  # (mission, year) -> (mantissa, scale, present)
+        self.crises = (np.zeros((size, 0), dtype=np.int64), np.zeros((size, 0), dtype=bool))
+        self.when = np.zeros(size, dtype=np.int64)  # the day the text is evaluated on
+        self.time: dict = {}  # time name -> (ordinal or number, null)
+        self.year = np.zeros(size, dtype=np.int64)  # the contract year's key at `when`, by _key_index (0: none)
+
+    @classmethod
+    def blank(cls, ruleset, day):
+        rows = cls(1)
+        rows.when[:] = day.toordinal()
+        for name in ("contract_year", "contract_signed", "contract_year_start", "contract_year_end", "contract_end"):
+            rows.time[name] = (np.zeros(1, dtype=np.int64), np.ones(1, dtype=bool))
+        return rows
+
+    def take(self, index):
+        """The rows at ``index`` (sorted, no repeats: all of them is these rows)."""
+        if index.shape[0] == self.size:
+            return self
+        taken = _Rows(index.shape[0])
+        taken.population, taken.members = self.population[index], self.members[index]
+        taken.days = {k: (v[index], n[index]) for k, (v, n) in self.days.items()}
+        taken.mission_days = {k: (v[index], n[index]) for k, (v, n) in self.mission_days.items()}
+        taken.achievement = {k: (m[index], s[index], p[index]) for k, (m, s, p) in self.achievement.items()}
+        taken.crises = (self.crises[0][index], self.crises[1][index])
+        taken.when, taken.year = self.when[index], self.year[index]
+        taken.time = {k: (v[index], n[index]) for k, (v, n) in self.time.items()}
+        return taken
+
+
+_KEYS: dict = {}  # a contract year's key (timeline.year_key: k, or (n, k)) -> a small number, from 1
+
+
+def _key_index(key) -> int:
+    """A number standing for a contract year's key, the same in every chunk and column."""
+    return _KEYS.setdefault(key, len(_KEYS) + 1)
+
+
+def _day_column(values, null):
+    return Day(values.astype(np.int64), null if null.any() else None)
+
+
+def _number_column(mantissa, scale, null=None):
+    """A Num as :func:`~.vector._numbers` makes it of Decimals ``mantissa / 10**scale``: the float
+    correctly rounded (a division of two floats holding whole numbers exactly), its error bound
+    (0 when the fraction is a binary one), and the exact form when it is not whole."""
+    size = mantissa.shape[0]
+    power = 10.0 ** scale
+    v = mantissa / power
+    binary = (mantissa % (5 ** scale.astype(np.int64))) == 0
+    e = np.where(binary, 0.0, np.abs(v) * EPS)
+    if null is not None:
+        v, e = np.where(null, 0.0, v), np.where(null, 0.0, e)
+    whole = bool(not (e != 0).any() and (v == np.floor(v)).all() and (not size or np.abs(v).max() < EXACT))
+    exact = None
+    if not whole:
+        k = int(scale.max()) if size else 0
+        # Whole numbers below 2**53 times a power of ten, the product below 2**53: exact in floats.
+        ints = mantissa.astype(np.float64) * 10.0 ** (k - scale)
+        if null is not None:
+            ints = np.where(null, 0.0, ints)
+        if k <= MAX_DECIMALS and (not size or np.abs(ints).max() < EXACT):
+            exact = (ints, k)
+    return Num(v, e, null if null is not None and null.any() else None, whole=whole, exact=exact)
+
+
+def _columns(ruleset, size, rows: _Rows) -> Columns:
+    """The backend's columns of ``rows``, as :func:`~.vector.build_columns` makes them of profiles."""
+    no = np.zeros(size, dtype=bool)
+    zero = np.zeros(size, dtype=np.int64)
+
+    def day(field):
+        values, null = rows.days.get(field, (zero, ~no))
+        return _day_column(values, null)
+
+    def time_day(name):
+        values, null = rows.time[name]
+        return _day_column(values, null)
+
+    year_values, year_null = rows.time["contract_year"]
+    names = {
+        "date": Day(rows.when.copy()),
+        "population": _number_column(rows.population, zero),
+        "members": _number_column(rows.members, zero),
+        "letter_of_intent_validated": day("letter_of_intent_validated"),
+        "contract_year": _number_column(year_values, zero, year_null),
+        "text_in_force": Day(np.full(size, ruleset.in_force.toordinal(), dtype=np.int64)),
+    }
+    for name in ("contract_signed", "contract_year_start", "contract_year_end", "contract_end"):
+        names[name] = time_day(name)
+    missions = {}
+    for mission in ruleset.missions:
+        mantissa, scale = zero.copy(), zero.copy()
+        for (of, key), found in rows.achievement.items():
+            if of != mission:
+                continue
+            take = (rows.year == _key_index(key)) & found[2]
+            mantissa = np.where(take, found[0], mantissa)
+            scale = np.where(take, found[1], scale)
+        missions[mission] = {
+            "started": _day_column(*rows.mission_days.get((mission, "started"), (zero, ~no))),
+            "deployed": _day_column(*rows.mission_days.get((mission, "deployed"), (zero, ~no))),
+            "achievement": _number_column(mantissa, scale),
+            "indicators_earned": _number_column(zero, zero, ~no),
+        }
+    names["crises"] = Days(rows.crises[0], rows.crises[1])
+    names["population_history"] = (Days(np.zeros((size, 0), dtype=np.int64), np.zeros((size, 0), dtype=bool)),
+                                   Num(np.zeros((size, 0)), np.zeros((size, 0)), whole=True))
+    return Columns(size, names, missions, np.zeros(size, dtype=np.int64))
+
+
+class ColumnarReader:
+    """Reads, checks and evaluates a chunk of a CSV in columns; hands the rest to the row path.
+
+    ``process`` has the contract of :meth:`~.batch._ChunkReader.process`.
+    """
+
+    def __init__(self, spec, fast, run: ColumnarRun):
+        self.spec, self.fast, self.run = spec, fast, run
+        self.rows = _ChunkReader(spec, fast)  # the row path
+        self.columns, reason = _header_plan(spec.header) if spec.kind == "csv" else ([], "not a CSV")
+        if reason is None and (spec.delimiter != "," or spec.french or spec.encoding != "utf-8"):
+            reason = "French Excel CSV"
+        if reason is not None and run.not_read is None:
+            run.not_read = reason
+        self.reason = reason
+        self.day = spec.day
+        self._times: dict = {}  # signature ordinal (-1: none) -> what the row's time gives
+        self.writer = _Writer(spec, run) if reason is None else None
+        if self.writer is not None and not self.writer.plain_source:
+            self.reason = run.not_read = run.not_read or "a file name the output quotes"
+            self.writer = None
+
+    # -- the row path ----------------------------------------------------------------------------
+
+    def _by_rows(self, data: bytes, first_line: int, level: int, last: bool) -> ChunkOutcome:
+        outcome = self.rows.process(data, first_line, level, last)
+        if level == 0:
+            self.run.scalar_rows += outcome.rows
+        return outcome
+
+    def process(self, data: bytes, first_line: int, level: int, last: bool) -> ChunkOutcome:
+        if self.reason is not None or level != 0:
+            return self._by_rows(data, first_line, level, last)
+        size = len(data)
+        padded = np.frombuffer(data + bytes(16), dtype=np.uint8)
+        buffer = padded[:size]
+        width = len(self.columns)
+        if b"\r" in data:
+            returns = np.flatnonzero(buffer == 13)
+            if np.any(returns + 1 >= size) or np.any(buffer[np.minimum(returns + 1, size - 1)] != 10):
+                return self._by_rows(data, first_line, level, last)  # a line ending at a lone '\r'
+        # Every comma and line break, in one pass: the cells of the plain lines are between them.
+        separators = np.flatnonzero((buffer == 44) | (buffer == 10))
+        if size and buffer[-1] != 10:
+            separators = np.append(separators, size)  # the last line, without its line break
+        is_break = np.ones(separators.shape[0], dtype=bool)
+        is_break[separators < size] = buffer[separators[separators < size]] == 10
+        breaks = separators[is_break]
+        lines = breaks.shape[0]
+        starts = np.concatenate([[0], breaks[:-1] + 1]).astype(np.int64)
+        plain = np.ones(lines, dtype=bool)
+        if b'"' in data:
+            count = np.bincount(np.searchsorted(breaks, np.flatnonzero(buffer == 34)), minlength=lines)
+            if np.any(count % 2):
+                return self._by_rows(data, first_line, level, last)  # a quoted cell may hold a line break
+            plain &= count == 0
+        shaped = is_break.reshape(-1, width) if is_break.shape[0] % width == 0 else None
+        if plain.all() and shaped is not None and shaped[:, -1].all() and not shaped[:, :-1].any():
+            cells = separators.reshape(-1, width)  # every line plainly one row (the usual file)
+        else:
+            line_of = np.cumsum(is_break) - is_break  # the line of each separator
+            plain &= np.bincount(line_of[~is_break], minlength=lines) == width - 1
+            cells = separators[plain[line_of]].reshape(-1, width)
+        rows_at = np.flatnonzero(plain)
+        cell_starts = np.concatenate([starts[rows_at, None], cells[:, :-1] + 1], axis=1)
+        cell_ends = cells.copy()
+        if b"\r" in data:  # a line ending with '\r\n': the '\r' is not in its last cell
+            last_end = cell_ends[:, -1]
+            cell_ends[:, -1] -= (last_end > cell_starts[:, -1]) & (buffer[np.maximum(last_end - 1, 0)] == 13)
+        ok, rows, name_cells = self._read(buffer, _words(padded, size), cell_starts, cell_ends - cell_starts)
+        vouched = rows_at[ok]
+        rows = rows.take(np.flatnonzero(ok))
+        name_cells = (name_cells[0][ok], name_cells[1][ok])
+        outcome, rendered = self._evaluate(buffer, vouched, rows, name_cells, first_line)
+        return self._merge(data, starts, breaks, vouched, outcome, rendered, first_line, last, lines)
+
+    # -- reading and checking --------------------------------------------------------------------
+
+    def _read(self, buffer, words, starts, lengths):
+        size = starts.shape[0]
+        ok = np.ones(size, dtype=bool)
+        rows = _Rows(size)
+        names = (starts[:, 0], lengths[:, 0])
+        for index, column in enumerate(self.columns):
+            begin, length = starts[:, index], lengths[:, index]
+            empty = length == 0
+            where, kind = column.where, column.kind
+            if kind == "contracts":
+                ok &= empty  # later contracts: the row path reads them
+                continue
+            if kind == "name":
+                ok &= _name_ok(buffer, begin, length, column.low or 0)
+                names = (begin, length)
+                continue
+            if kind == "crises":
+                parts = (length + 1) // 11
+                shaped = empty | (((length + 1) % 11 == 0) & (parts <= _MOST_CRISES))
+                if column.most is not None:
+                    shaped &= parts <= column.most
+                longest = int(parts[shaped].max()) if shaped.any() else 0
+                matrix = np.zeros((size, longest), dtype=np.int64)
+                present = np.zeros((size, longest), dtype=bool)
+                for position in range(longest):
+                    has = shaped & (parts > position)
+                    at = begin + 11 * position
+                    good, ordinal = _parse_dates(buffer, words, at, np.where(has, 10, 0))
+                    if position + 1 < longest:
+                        following = has & (parts > position + 1)
+                        good |= ~has
+                        good &= ~following | (buffer[np.minimum(at + 10, buffer.shape[0] - 1)] == 59)
+                    else:
+                        good |= ~has
+                    shaped &= good
+                    matrix[:, position] = np.where(has, ordinal, 0)
+                    present[:, position] = has
+                ok &= shaped
+                rows.crises = (matrix, present)
+                continue
+            if kind == "date":
+                good, ordinal = _parse_dates(buffer, words, begin, length)
+                ok &= empty | good
+                if where[0] == "missions":
+                    rows.mission_days[(where[1], where[2])] = (ordinal, ~good)
+                else:
+                    rows.days[where[0]] = (ordinal, ~good)
+                continue
+            good, mantissa, scale = _parse_number(buffer, words, begin, length, kind == "number")
+            if column.low is not None:
+                good &= mantissa >= column.low * 10 ** scale
+            if column.high is not None:
+                good &= mantissa <= column.high * 10 ** scale
+            if where[0] in ("population", "members"):
+                ok &= good if where[0] == "population" else empty | good
+                setattr(rows, where[0], np.where(good, mantissa, 0))
+            else:  # a rate of achievement of a contract year
+                ok &= empty | good
+                rows.achievement[(where[1], parse_year_key(where[3]))] = (mantissa, scale, good)
+        return ok, rows, names
+
+    # -- evaluating ------------------------------------------------------------------------------
+
+    def _time(self, signed: int):
+        """What the time of a row signed on ``signed`` (an ordinal, -1: not signed) gives, as
+        :meth:`~.fastpath.FastTimeline.run` and :func:`~.vector.build_columns` compute it:
+        None for a cut year (the row path combines its parts), else (ruleset, day evaluated,
+        time names, year number, why out of contract)."""
+        found = self._times.get(signed)
+        if found is not None or signed in self._times:
+            return found
+        timeline, day = self.fast.timeline, self.day
+        profile = Profile("", 0, None, None, datetime.date.fromordinal(signed) if signed >= 0 else None, {}, ())
+        ruleset = timeline.resolve(day)
+        year = contract_year_on(profile.signatures, day, ruleset.contract_years, timeline.renewal)
+        out = None
+        if year is None:
+            when = day
+            out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"
+        else:
+            segments = timeline.segments(year)
+            if len(segments) != 1:
+                self._times[signed] = None
+                return None
+            ruleset, when = segments[0].ruleset, segments[0].start
+        held, names = time_names(profile, when, ruleset.contract_years, timeline.renewal, ruleset.in_force)
+        found = self._times[signed] = (ruleset, when, names, _key_index(held.key) if held else 0, out)
+        return found
+
+    def _evaluate(self, buffer, vouched, rows: _Rows, names, first_line):
+        """Evaluate the rows read; returns (the positions in ``vouched`` evaluated, their text)."""
+        size = rows.size
+        signed, null = rows.days.get("contract_signed", (np.zeros(size, dtype=np.int64), np.ones(size, dtype=bool)))
+        key = np.where(null, -1, signed)
+        distinct, inverse = np.unique(key, return_inverse=True)
+        times = [self._time(int(k)) for k in distinct]
+        groups: dict = {}
+        for index, time in enumerate(times):
+            if time is not None:
+                groups.setdefault(id(time[0]), (time[0], []))[1].append(index)
+        done_at, pieces = [], []
+        for ruleset, members in groups.values():
+            vector = self.run.vector(ruleset)
+            if vector is None:
+                continue
+            at = np.flatnonzero(np.isin(inverse, members))
+            if not at.size:
+                continue
+            group = rows.take(at)
+            which = inverse[at]
+            group.when = _pick(times, which, lambda t: t[1].toordinal())
+            group.year = _pick(times, which, lambda t: t[3])
+            out = _pick(times, which, lambda t: {"not_signed": 1, "ended": 2}.get(t[4], 0))
+            for name in ("contract_year", "contract_signed", "contract_year_start", "contract_year_end",
+                         "contract_end"):
+                values = [t[2][name] if t is not None else None for t in times]
+                numbers = np.array([(v if isinstance(v, int) else v.toordinal()) if v is not None else 0
+                                    for v in values], dtype=np.int64)
+                nulls = np.array([v is None for v in values], dtype=bool)
+                group.time[name] = (numbers[which], nulls[which])
+            for first in range(0, at.size, CHUNK_ROWS):
+                part = slice(first, first + CHUNK_ROWS)
+                taken = group.take(np.arange(at.size)[part])
+                outcome = vector.run(_columns(ruleset, taken.size, taken))
+                sure = ~outcome.uncertain
+                index = at[part][sure]
+                done_at.append(index)
+                pieces.append((index, ruleset, outcome, sure, out[part][sure], taken.time["contract_year"]))
+        if not done_at:
+            return np.zeros(0, dtype=np.int64), None
+        order = np.concatenate(done_at)
+        text = self.writer.render(buffer, vouched, names, order, pieces, first_line)
+        return order, text
+
+    # -- merging the rows of both paths, in the input's order -------------------------------------
+
+    def _merge(self, data, starts, breaks, vouched, order, rendered, first_line, last, lines):
+        done = np.sort(vouched[order]) if order.size else np.zeros(0, dtype=np.int64)
+        self.run.vector_rows += int(done.size)
+        out = ChunkOutcome()
+        out.rows = 0
+        texts, cursor = [], 0
+        buffer_text, offsets = rendered if rendered is not None else (b"", np.zeros(1, dtype=np.int64))
+        line_done = np.zeros(lines, dtype=bool)
+        line_done[done] = True
+        # The lines left, in runs: each run goes to the row path as one piece of the chunk.
+        left = np.flatnonzero(~line_done)
+        runs = np.split(left, np.flatnonzero(np.diff(left) != 1) + 1) if left.size else []
+        emitted = 0
+        for run_lines in runs:
+            begin = int(run_lines[0])
+            before = int(np.searchsorted(done, begin))
+            if before > emitted:
+                texts.append(buffer_text[offsets[emitted]:offsets[before]])
+                emitted = before
+            end_line = int(run_lines[-1])
+            piece = data[int(starts[begin]):int(breaks[end_line]) + 1]
+            is_last = last and end_line == lines - 1
+            if not is_last and not piece.endswith(b"\n"):
+                piece += b"\n"
+            outcome = self._by_rows(piece, first_line + begin, self._level(out), True)
+            out.rows += outcome.rows
+            out.read += outcome.read
+            out.checked += outcome.checked
+            out.failed += outcome.failed
+            out.ended += outcome.ended
+            if outcome.fatal is not None and out.fatal is None:
+                out.fatal = outcome.fatal
+            if outcome.output:
+                texts.append(outcome.output.encode("utf-8"))
+        if done.size > emitted:
+            texts.append(buffer_text[offsets[emitted]:offsets[done.size]])
+        out.rows += int(done.size)
+        out.ended += self.writer.ended if self.writer else 0
+        if self.writer:
+            self.writer.ended = 0
+        if not (out.read or out.checked or out.failed or out.fatal):
+            out.output = b"".join(texts).decode("utf-8")
+        return out
+
+    @staticmethod
+    def _level(out) -> int:
+        return 2 if out.read else 1 if out.checked else 0
+
+
+def _pick(times, which, get):
+    values = np.array([get(t) if t is not None else 0 for t in times], dtype=np.int64)
+    return values[which]
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+class _Writer:
+    """Renders evaluated rows exactly as ``cli.impact._render_rows`` does, in columns of bytes."""
+
+    def __init__(self, spec, run: ColumnarRun):
+        self.run = run
+        self.format = run.output_format
+        self.missions = run.missions
+        self.ended = 0
+        path = spec.path
+        prefix = f"{path}:"
+        self.source_prefix = prefix.encode("utf-8")
+        # The source is written as it is only if neither output quotes, escapes or prefixes it.
+        if self.format == "jsonl":
+            self.plain_source = json.dumps(prefix, ensure_ascii=False) == f'"{prefix}"'
+        else:
+            self.plain_source = not any(c in prefix for c in ',"\r\n') and not prefix.startswith(
+                tuple(chr(b) for b in _FORMULA_STARTS))
+
+    def render(self, buffer, vouched, names, order, pieces, first_line):
+        """The text of the rows evaluated, in the input's order: (bytes, offsets of each row)."""
+        total = sum(int(p[0].size) for p in pieces)
+        index = np.concatenate([p[0] for p in pieces])
+        in_order = bool(np.all(index[1:] > index[:-1]))  # one text: its passes follow each other
+        rank = None if in_order else np.argsort(index, kind="stable")
+        texts = []
+        for index, ruleset, outcome, sure, out, years in pieces:
+            texts.append(self._rows(buffer, vouched, names, index, ruleset, outcome, sure, out, years, first_line))
+        # Rows of each piece, then put in the input's order.
+        lengths = np.concatenate([t[1] for t in texts]) if texts else np.zeros(0, dtype=np.int64)
+        blobs = [t[0] for t in texts]
+        flat = np.concatenate(blobs) if blobs else np.zeros(0, dtype=np.uint8)
+        if rank is not None:  # several texts: each row's bytes moved to its place
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+            lengths = lengths[rank]
+            sources = starts[rank]
+            before = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+            within = np.arange(flat.shape[0], dtype=np.int64) - np.repeat(before, lengths)
+            flat = flat[np.repeat(sources, lengths) + within]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        assert offsets[-1] == flat.shape[0] and lengths.shape[0] == total
+        return flat.tobytes(), offsets
+
+    def _rows(self, buffer, vouched, names, index, ruleset, outcome, sure, out, years, first_line):
+        size = int(index.size)
+        exponent = ruleset.quantum.as_tuple().exponent
+        scale = -exponent
+        line_ids = list(outcome.amounts)
+        amounts = np.stack([outcome.amounts[k][sure] for k in line_ids], axis=1) if line_ids else \
+            np.zeros((size, 0))
+        applies = np.stack([outcome.applies[k][sure] for k in line_ids], axis=1) if line_ids else \
+            np.zeros((size, 0), dtype=bool)
+        negative_zero = np.signbit(amounts) & (amounts == 0)
+        quanta = amounts.astype(np.int64)
+        applies = applies.astype(bool)
+        quanta = np.where(applies, quanta, 0)
+        mission_of = {line.id: line.mission or "" for line in ruleset.lines}
+        keys = list(self.missions) + [""]
+        sums = np.zeros((size, len(keys)), dtype=np.int64)
+        present = np.zeros((size, len(keys)), dtype=bool)
+        for position, line_id in enumerate(line_ids):
+            slot = keys.index(mission_of[line_id])
+            sums[:, slot] += quanta[:, position]
+            present[:, slot] |= applies[:, position]
+        total = quanta.sum(axis=1)
+        taille = outcome.size[sure]
+        year_values, year_null = years
+        year_values, year_null = year_values[sure], year_null[sure]
+        self.ended += int((out == 2).sum())
+        line_numbers = first_line + vouched[index]
+        name_start = names[0][index]
+        name_length = names[1][index]
+        layout = _Layout(size)
+        if self.format == "jsonl":
+            layout.text(b'{"source": "')
+        layout.text(self.source_prefix)
+        layout.number(line_numbers, 0)
+        if self.format == "jsonl":
+            layout.text(b'", "name": "')
+            layout.copy(buffer, name_start, name_length)
+            layout.text(('", "ruleset": ' + json.dumps(ruleset_id(self.run, ruleset), ensure_ascii=False)
+                         + ', "size": ').encode("utf-8"))
+            layout.number(taille, 0, null=taille < 0, null_text=b"null")
+            layout.text(b', "contract_year": ')
+            layout.number(year_values, 0, null=year_null, null_text=b"null")
+            layout.choice(out, [b', "out_of_contract": null', b', "out_of_contract": "not_signed"',
+                                b', "out_of_contract": "ended"'])
+            layout.text(b', "total": "')
+            layout.number(total, scale)
+            layout.text(b'", "missions": {')
+            # Each mission in the order of its first line that applies, as the row path sums them.
+            first = np.where(applies, np.arange(len(line_ids))[None, :], len(line_ids))
+            slot_of_line = np.array([keys.index(mission_of[k]) for k in line_ids], dtype=np.int64)
+            first_of = np.full((size, len(keys)), len(line_ids), dtype=np.int64)
+            for position in range(len(line_ids)):
+                slot = slot_of_line[position]
+                first_of[:, slot] = np.minimum(first_of[:, slot], first[:, position])
+            ranked = np.argsort(first_of, axis=1, kind="stable")
+            shown = np.take_along_axis(present, ranked, axis=1)
+            values = np.take_along_axis(sums, ranked, axis=1)
+            key_texts = [(json.dumps(k, ensure_ascii=False) + ': "').encode("utf-8") for k in keys]
+            for slot in range(len(keys)):
+                on = shown[:, slot]
+                layout.text(b", ", on & (slot > 0))
+                layout.choice(ranked[:, slot], key_texts, on)
+                layout.number(values[:, slot], scale, null=~on, null_text=b"")
+                layout.text(b'"', on)
+            layout.text(b'}, "lines": {')
+            seen = np.cumsum(applies, axis=1)
+            for position, line_id in enumerate(line_ids):
+                on = applies[:, position]
+                layout.text(b", ", on & (seen[:, position] > 1))
+                layout.text((json.dumps(line_id, ensure_ascii=False) + ': "').encode("utf-8"), on)
+                layout.number(quanta[:, position], scale, null=~on, null_text=b"",
+                              negative_zero=negative_zero[:, position])
+                layout.text(b'"', on)
+            layout.text(b"}}\n")
+        else:
+            layout.text(b",")
+            layout.copy(buffer, name_start, name_length)
+            layout.text(("," + _csv_text(ruleset_id(self.run, ruleset)) + ",").encode("utf-8"))
+            layout.number(taille, 0, null=taille < 0, null_text=b"")
+            layout.text(b",")
+            layout.number(year_values, 0, null=year_null, null_text=b"")
+            layout.text(b",")
+            layout.number(total, scale)
+            zero = b"0.00"  # the row path's Decimal("0.00") for a mission with no line
+            for slot in range(len(keys)):
+                layout.text(b",")
+                layout.number(sums[:, slot], scale, null=~present[:, slot], null_text=zero)
+            layout.choice(out, [b",\n"] + [("," + _csv_text(OUT_OF_CONTRACT[k]) + "\n").encode("utf-8")
+                                           for k in ("not_signed", "ended")])
+        return layout.bytes()
+
+
+def ruleset_id(run: ColumnarRun, ruleset) -> str:
+    """The text the row names (the text in force on the day, as FastTimeline.run gives it)."""
+    return run.timeline.resolve(run.day).id
+
+
+def _csv_text(text: str) -> str:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([text])
+    return buffer.getvalue()
+
+
+class _Layout:
+    """Rows of bytes laid out in fixed slots padded with NUL, the padding dropped at the end."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.slots = []  # uint8 matrices (size, width)
+
+    def text(self, constant: bytes, on=None):
+        slot = np.broadcast_to(np.frombuffer(constant, dtype=np.uint8), (self.size, len(constant)))
+        if on is not None:
+            slot = np.where(on[:, None], slot, 0).astype(np.uint8)
+        self.slots.append(slot)
+
+    def choice(self, which, texts, on=None):
+        width = max(len(t) for t in texts)
+        table = np.zeros((len(texts), width), dtype=np.uint8)
+        for index, text in enumerate(texts):
+            table[index, :len(text)] = np.frombuffer(text, dtype=np.uint8)
+        slot = table[which]
+        if on is not None:
+            slot = np.where(on[:, None], slot, 0).astype(np.uint8)
+        self.slots.append(slot)
+
+    def copy(self, buffer, starts, lengths):
+        width = int(lengths.max()) if lengths.size else 0
+        index = starts[:, None] + np.arange(width)
+        inside = np.arange(width)[None, :] < lengths[:, None]
+        self.slots.append(np.where(inside, buffer[np.where(inside, index, 0)], 0).astype(np.uint8))
+
+    def number(self, values, scale: int, null=None, null_text: bytes = b"", negative_zero=None):
+        """Whole numbers of 10**-scale written as Decimal writes them (``-12.30``, ``0.00``, ``5``)."""
+        values = values.astype(np.int64)
+        negative = values < 0
+        if negative_zero is not None:
+            negative = negative | negative_zero
+        magnitude = np.abs(values)
+        biggest = int(magnitude.max()) if magnitude.size else 0
+        digits = max(len(str(biggest)), scale + 1)
+        width = 1 + digits + (1 if scale else 0)
+        slot = np.zeros((self.size, width), dtype=np.uint8)
+        slot[:, 0] = np.where(negative, 45, 0)
+        rest = magnitude.copy()
+        column = width - 1
+        for place in range(digits):
+            if scale and place == scale:
+                slot[:, column] = 46
+                column -= 1
+            digit = (rest % 10).astype(np.uint8) + 48
+            needed = (rest > 0) | (place <= scale)
+            slot[:, column] = np.where(needed, digit, 0)
+            rest //= 10
+            column -= 1
+        if null is not None and null.any():
+            filler = np.zeros(width if len(null_text) <= width else len(null_text), dtype=np.uint8)
+            if filler.shape[0] > width:
+                slot = np.concatenate([slot, np.zeros((self.size, filler.shape[0] - width), dtype=np.uint8)], axis=1)
+            filler[:len(null_text)] = np.frombuffer(null_text, dtype=np.uint8)
+            slot = np.where(null[:, None], filler[None, :], slot).astype(np.uint8)
+        self.slots.append(slot)
+
+    def bytes(self):
+        """(the rows' bytes, the length of each row)."""
+        if not self.size:
+            return np.zeros(0, dtype=np.uint8), np.zeros(0, dtype=np.int64)
+        matrix = np.concatenate([np.ascontiguousarray(s) for s in self.slots], axis=1)
+        kept = matrix != 0
+        return matrix[kept], kept.sum(axis=1)

@@ -1,0 +1,318 @@
+"""`batch` on the vectorised backend (engine/columnar.py): a CSV read, checked and evaluated in columns.
+
+The columnar path must give byte for byte the output of the row path (CSV and JSON Lines), on
+the national sample at several dates and on generated profiles with cells at every edge; a bad
+row anywhere must give the row path's diagnostic, exit 1 and nothing written; what the columns
+do not vouch for (cut contract years, later contracts, quoted names, a text the backend refuses)
+is computed by the row path and said on stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import random
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+pytest.importorskip("numpy")
+
+from aci_rules.cli.main import cli  # noqa: E402
+from aci_rules.engine import columnar, columnar_reader  # noqa: E402
+from aci_rules.engine.diagnostic import msg  # noqa: E402
+from aci_rules.engine.vector import VectorRefused  # noqa: E402
+
+from conftest import EXAMPLES  # noqa: E402
+
+SAMPLE = EXAMPLES / "national-sample.csv"
+SCALAR_NOTE = "par le chemin scalaire"
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
+    assert "Traceback" not in result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def both_paths(monkeypatch, *args, chunk_bytes=None):
+    """(columns, rows): the command run with the columnar path forced, then with the row path."""
+    monkeypatch.setattr(columnar, "COLUMNAR_FROM_BYTES", 0)
+    if chunk_bytes is not None:
+        monkeypatch.setattr(columnar_reader.ColumnarRun, "chunk_bytes", chunk_bytes)
+    columns = run(*args)
+    monkeypatch.setattr(columnar, "COLUMNAR_FROM_BYTES", 1 << 60)
+    rows = run(*args)
+    return columns, rows
+
+
+def without_note(stderr: str) -> str:
+    return "".join(line for line in stderr.splitlines(keepends=True) if SCALAR_NOTE not in line
+                   and "n'est pas vectorisé" not in line)
+
+
+def sample():
+    lines = [line for line in SAMPLE.read_text("utf-8").splitlines() if not line.startswith("#")]
+    return lines[0].split(","), list(csv.reader(lines[1:]))
+
+
+def write(tmp_path, header, rows, name="rows.csv", newline="\n"):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=newline)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = tmp_path / name
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
+    return str(path)
+
+
+def counts(path, day, output_format="csv", ruleset=None, renewal=False):
+    """(rows by the columns, rows by the row path, texts refused) of the columnar run of ``path``."""
+    import functools
+
+    from aci_rules.cli.impact import _render_rows
+    from aci_rules.engine.batch import batch_missions
+    from aci_rules.engine.fastpath import FastTimeline
+    from aci_rules.engine.library import Library
+
+    library = Library()
+    timeline = library.timeline(ruleset, renewal=renewal)
+    missions = tuple(batch_missions(timeline, day))
+    render = functools.partial(_render_rows, missions=missions, output_format=output_format)
+    found = columnar_reader.ColumnarRun(FastTimeline(timeline), path, library.mission_ids(), day,
+                                        missions=missions, output_format=output_format, render=render)
+    text = "".join(found)
+    return found.vector_rows, found.scalar_rows, found.refused, text
+
+
+@pytest.mark.parametrize("day", ["2024-06-01", "2023-06-01", "2021-03-01", "2027-09-30"])
+@pytest.mark.parametrize("output_format", ["csv", "jsonl"])
+def test_the_national_sample_gives_the_row_paths_bytes(monkeypatch, day, output_format):
+    columns, rows = both_paths(monkeypatch, "batch", SAMPLE, "--date", day, "--format", output_format)
+    assert columns[0] == rows[0] == 0
+    assert columns[1] == rows[1]
+    assert without_note(columns[2]) == rows[2]
+    vector, scalar, refused, _ = counts(str(SAMPLE), datetime.date.fromisoformat(day), output_format)
+    assert not refused and vector > 0
+    # The rows handed over are said on stderr, with their count (years cut by avenant 2 in 2023).
+    if scalar:
+        assert f"{scalar} évaluations par le chemin scalaire, {vector} par les colonnes" in columns[2]
+    else:
+        assert SCALAR_NOTE not in columns[2]
+
+
+@pytest.mark.parametrize("options", [["--assume-renewal"], ["--ruleset", "aci-2019"],
+                                     ["--ruleset", str(EXAMPLES / "plan-100-cpts.yaml")],
+                                     ["--ruleset", str(EXAMPLES / "plan-100-cpts.yaml"), "--as-if-in-force-from",
+                                      "2023-01-01"]])
+def test_timelines_and_proposals_give_the_row_paths_bytes(monkeypatch, options):
+    for day in ("2024-06-01", "2023-03-01"):
+        columns, rows = both_paths(monkeypatch, "batch", SAMPLE, "--date", day, "--format", "jsonl", *options)
+        assert columns[0] == rows[0] == 0, columns[2]
+        assert columns[1] == rows[1]
+        assert without_note(columns[2]) == rows[2]
+
+
+def test_the_output_file_and_chunks_of_a_few_rows_give_the_same_bytes(monkeypatch, tmp_path):
+    header, rows = sample()
+    path = write(tmp_path, header, rows[:300], newline="\r\n")  # CRLF, as Windows programs write
+    out_columns, out_rows = tmp_path / "c.csv", tmp_path / "r.csv"
+    monkeypatch.setattr(columnar, "COLUMNAR_FROM_BYTES", 0)
+    monkeypatch.setattr(columnar_reader.ColumnarRun, "chunk_bytes", 2000)
+    assert run("batch", path, "--date", "2024-06-01", "--output", out_columns)[0] == 0
+    monkeypatch.setattr(columnar, "COLUMNAR_FROM_BYTES", 1 << 60)
+    assert run("batch", path, "--date", "2024-06-01", "--output", out_rows)[0] == 0
+    assert out_columns.read_bytes() == out_rows.read_bytes()
+    vector, scalar, _, _ = counts(path, datetime.date(2024, 6, 1))
+    assert vector == 300 and scalar == 0
+
+
+# Cells at the edges of each column's schema, valid or not (from tests/test_batch_check.py),
+# and names each output must write as the row path does.
+CELLS = ["", "0", "1", "-1", "1.0", "0.5", "1.01", "-0.0", "100000000", "100000001", "1000000", "1000001",
+         "2024-02-29", "2023-02-29", "1899-12-31", "1900-01-01", "2100-12-31", "2101-01-01", "2024-13-01",
+         "true", "abc", "1e3", ".5", "0x10", "2024-06-01;2023-02-30", "2024-06-01; 2025-01-01",
+         "2024-06-01;2025-01-01", "2024-06-01,2025-01-01", "1950-01-01", "+3", "007", "0.000000000000001",
+         "0.1234567890123", "1.000", "00.5", "5.", " 1", "1 ", "01/06/2024", "2024-6-1", "12345678901234567"]
+NAMES = ["CPTS", "É", "CPTS de la Vallée", "CPTS «Nord»", 'CPTS "Sud"', "CPTS, Est", "=SOMME(A1)", "-CPTS",
+         "@CPTS", " CPTS", "CPTS ", "CPTS\u00a0", "\u2003CPTS", "CPTS\\Ouest", "CPTS\tTab", "2024-06-01", "x",
+         "CPTS 日本", "CPTS 😀", "'CPTS'", "CPTS;Ouest"]
+
+
+def _edge_rows(header, rows):
+    found = []
+    for column in range(len(header)):
+        for index, cell in enumerate(CELLS if header[column] != "name" else NAMES):
+            row = list(rows[index % len(rows)])
+            row[column] = cell
+            found.append(row)
+    return found
+
+
+_SPLIT: dict = {}
+
+
+def _split(tmp_path, header, rows):
+    """(rows the row path accepts, rows it refuses), by the full check of each row (read once)."""
+    from aci_rules.engine.batch import read_profiles
+    from aci_rules.engine.library import Library
+    from aci_rules.engine.profile import validate_profile
+    from aci_rules.engine.yaml_loader import resolve_plain
+
+    key = (tuple(header), len(rows))
+    if key not in _SPLIT:
+        known = Library().mission_ids()
+        # A cell the YAML reader types with a problem (E010) refuses its row while reading.
+        readable = [row for row in rows if all(not c.strip() or h == "name" or resolve_plain(c.strip())[1] is None
+                                               for h, c in zip(header, row))]
+        sources = read_profiles(write(tmp_path, header, readable, name="all.csv"), known)
+        accepted = [row for row, source in zip(readable, sources) if not validate_profile(source.document, known)]
+        refused = [row for row in rows if row not in accepted]
+        _SPLIT[key] = accepted, refused
+    return _SPLIT[key]
+
+
+def test_edge_cells_in_every_column_give_the_row_paths_bytes(monkeypatch, tmp_path):
+    header, rows = sample()
+    valid, _ = _split(tmp_path, header, _edge_rows(header, rows))
+    assert len(valid) > 300
+    path = write(tmp_path, header, valid)
+    for day in ("2024-06-01", "2023-06-01"):
+        for output_format in ("csv", "jsonl"):
+            columns, rows_ = both_paths(monkeypatch, "batch", path, "--date", day, "--format", output_format,
+                                        chunk_bytes=4096)
+            assert columns[0] == rows_[0] == 0, columns[2]
+            assert columns[1] == rows_[1]
+    vector, scalar, _, _ = counts(path, datetime.date(2024, 6, 1))
+    assert vector > 0 and scalar > 0  # both paths served: the edges the columns do not vouch for went over
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_bad_row_anywhere_gives_the_row_paths_diagnostic_and_writes_nothing(monkeypatch, tmp_path, where):
+    header, rows = sample()
+    _, refusals = _split(tmp_path, header, _edge_rows(header, rows))
+    rng = random.Random(15)
+    assert len(refusals) > 50
+    for bad in rng.sample(refusals, 6) + [rows[3][:-1]]:  # and a row of too few cells
+        body = list(rows[:400])
+        body.insert({"first": 0, "middle": 200, "last": 400}[where], bad)
+        path = write(tmp_path, header, body)
+        out = tmp_path / "out.csv"
+        columns, rows_ = both_paths(monkeypatch, "batch", path, "--date", "2024-06-01", "--output", out,
+                                    chunk_bytes=3000)
+        assert columns == rows_
+        assert columns[0] == 1 and ":" in columns[2] and not out.exists()
+
+
+def test_rows_the_columns_do_not_vouch_for_go_to_the_row_path_visibly(monkeypatch, tmp_path):
+    header, rows = sample()
+    body = [list(row) for row in rows[:200]]
+    contracts = header.index("contracts") if "contracts" in header else None
+    if contracts is None:
+        header = header + ["contracts"]
+        body = [row + [""] for row in body]
+        contracts = len(header) - 1
+    body[5][contracts] = "2024-01-01"  # a later contract
+    body[6][0] = 'CPTS "guillemets", virgule'  # a quoted name
+    path = write(tmp_path, header, body)
+    columns, rows_ = both_paths(monkeypatch, "batch", path, "--date", "2024-06-01", "--format", "jsonl")
+    assert columns[1] == rows_[1] and columns[0] == 0
+    vector, scalar, _, _ = counts(path, datetime.date(2024, 6, 1), "jsonl")
+    assert scalar == 2 and vector == 198
+    assert "2 évaluations par le chemin scalaire, 198 par les colonnes" in columns[2]
+
+
+def test_a_text_the_backend_refuses_is_computed_by_the_row_path_and_said(monkeypatch):
+    def refuse(ruleset):
+        raise VectorRefused(msg("a condition giving {kind} is not vectorised", kind=msg("a date")))
+
+    monkeypatch.setattr(columnar_reader, "VectorRuleset", refuse)
+    columns, rows = both_paths(monkeypatch, "batch", SAMPLE, "--date", "2024-06-01")
+    assert columns[0] == 0 and columns[1] == rows[1]
+    assert "aci-rules: avenant-2 n'est pas vectorisé" in columns[2]
+    assert "700 évaluations par le chemin scalaire, 0 par les colonnes" in columns[2]
+
+
+def test_small_inputs_and_other_formats_stay_on_the_row_path(tmp_path):
+    from aci_rules.engine.fastpath import FastTimeline
+    from aci_rules.engine.library import Library
+
+    fast = FastTimeline(Library().timeline(None))
+    day = datetime.date(2024, 6, 1)
+    options = dict(missions=(), render=None)
+    assert SAMPLE.stat().st_size < columnar.COLUMNAR_FROM_BYTES
+    assert columnar.columnar_run(fast, str(SAMPLE), set(), day, output_format="csv", **options) is None
+    header, rows = sample()
+    big = write(tmp_path, header, rows * 3)
+    assert columnar.columnar_run(fast, big, set(), day, output_format="csv", **options) is not None
+    assert columnar.columnar_run(fast, big, set(), day, output_format="xlsx", **options) is None
+    assert columnar.columnar_run(fast, big, set(), day, output_format="csv", csv_dialect="excel-fr",
+                                 **options) is None
+
+
+def test_the_day_numbers_are_the_calendars():
+    import numpy as np
+
+    days = [datetime.date(1900, 1, 1), datetime.date(1900, 3, 1), datetime.date(2000, 2, 29),
+            datetime.date(2024, 12, 31), datetime.date(2100, 12, 31)]
+    days += [datetime.date(1900, 1, 1) + datetime.timedelta(days=k) for k in range(0, 73000, 97)]
+    data = ",".join(d.isoformat() for d in days).encode() + b"\n"
+    padded = np.frombuffer(data + bytes(16), dtype=np.uint8)
+    starts = np.arange(len(days)) * 11
+    ok, ordinal = columnar_reader._parse_dates(padded[:len(data)], columnar_reader._words(padded, len(data)),
+                                               starts, np.full(len(days), 10))
+    assert ok.all() and list(ordinal) == [d.toordinal() for d in days]
+
+
+_decimal_text = st.one_of(
+    st.integers(0, 10 ** 15 - 1).map(str),
+    st.tuples(st.integers(0, 10 ** 7), st.integers(1, 8)).map(lambda p: f"{p[0] // 10 ** p[1]}.{p[0] % 10 ** p[1]:0{p[1]}d}"),
+    st.text("0123456789.-+e ", min_size=1, max_size=18))
+
+
+@given(st.lists(st.tuples(_decimal_text, st.booleans()), min_size=1, max_size=40))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_numbers_are_read_exactly_as_the_row_paths_typed_parse_reads_them(cells):
+    import re
+    from decimal import Decimal
+
+    import numpy as np
+
+    texts = [text for text, _ in cells]
+    data = ",".join(texts).encode() + b"\n"
+    padded = np.frombuffer(data + bytes(16), dtype=np.uint8)
+    lengths = np.array([len(t.encode()) for t in texts])
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    plain_int = re.compile(r"0|[1-9][0-9]{0,14}")
+    plain_decimal = re.compile(r"(?:0|[1-9][0-9]*)\.[0-9]+")
+    for decimals in (True, False):
+        ok, mantissa, scale = columnar_reader._parse_number(
+            padded[:len(data)], columnar_reader._words(padded, len(data)), starts, lengths, decimals)
+        for text, good, m, s in zip(texts, ok, mantissa, scale):
+            typed = plain_int.fullmatch(text) or (decimals and len(text) <= 16 and plain_decimal.fullmatch(text))
+            if good:  # never looser than the row path, and exact
+                assert typed, text
+                assert Decimal(int(m)).scaleb(-int(s)) == Decimal(text) and int(s) == max(0, -Decimal(text).as_tuple().exponent)
+            elif typed:  # stricter only beyond the digits a float holds exactly
+                assert len(text.replace(".", "")) > 15, text
+
+
+@pytest.mark.parametrize("day", ["2025-06-01", "2026-06-01", "2027-09-30"])
+def test_rates_of_later_contracts_are_read_by_their_contract_and_year(monkeypatch, tmp_path, day):
+    header, rows = sample()
+    rng = random.Random(day)
+    extra = [f"{mission}_achievement_{n}.{k}" for mission in ("acces_soins", "parcours") for n in (1, 2)
+             for k in (1, 2) if f"{mission}_achievement_{n}.{k}" != f"{mission}_achievement_1.{k}"]
+    body = [list(row) + [rng.choice(["", "0.3", "0.75", "1"]) for _ in extra] for row in rows[:300]]
+    path = write(tmp_path, header + extra, body)
+    for output_format in ("csv", "jsonl"):
+        columns, rows_ = both_paths(monkeypatch, "batch", path, "--date", day, "--assume-renewal",
+                                    "--format", output_format)
+        assert columns[0] == rows_[0] == 0, columns[2]
+        assert columns[1] == rows_[1]
+    vector, _, _, _ = counts(path, datetime.date.fromisoformat(day), renewal=True)
+    assert vector > 200
