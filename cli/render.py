@@ -311,7 +311,7 @@ def render_ruleset_yaml(ruleset, data, day) -> str:
 
 def render_ruleset_text(ruleset, day) -> str:
     """The barème of a consolidated ruleset: each line's maximum for each taille."""
-    from aci_rules.engine.bareme import annual_maximum, static_maximum  # only `show` needs them
+    from aci_rules.engine.bareme import annual_maximum, static_maximum, upper_maximum  # only `show` needs them
 
     tailles = sorted({c.taille for c in ruleset.taille.classes}) if ruleset.taille else [None]
     out = [f"{ruleset.id} — {' '.join(ruleset.title.split())}"]
@@ -349,7 +349,12 @@ def render_ruleset_text(ruleset, day) -> str:
         if all(v is not None for v in values):
             out.append(f"  {label:<28} {line.volet:<22}" + "".join(f"{euros(Decimal(v)):>{width}}" for v in values))
         else:
-            out.append(f"  {label:<28} {line.volet:<22}")
+            # The most it can reach where that is known (a conditional maximum, an amount per
+            # inhabitant within the taille's bounds), else it depends on the profile.
+            uppers = [v if v is not None else upper_maximum(ruleset, line, t) for v, t in zip(values, tailles)]
+            cells = [_("by profile") if u is None else euros(Decimal(u)) if v is not None
+                     else "≤ " + euros(Decimal(u)) for v, u in zip(values, uppers)]
+            out.append(f"  {label:<28} {line.volet:<22}" + "".join(f"{c:>{width}}" for c in cells))
             out.extend(_wrap(_("formula: {formula}").format(formula=" ".join(expression.text.split())), 100, "    "))
             for name in sorted(expression.names):
                 parameter = ruleset.parameters.get(name)
@@ -366,7 +371,7 @@ def render_ruleset_text(ruleset, day) -> str:
         out.append(f"  {ruleset.annual_maximum.label} — " + _("volets {volets}").format(
             volets=", ".join(ruleset.annual_maximum.volets)))
         out.append(f"  {_('Total'):<51}" + "".join(
-            f"{'—' if maxima[t] is None else euros(maxima[t]):>{width}}" for t in tailles))
+            f"{_('by profile') if maxima[t] is None else euros(maxima[t]):>{width}}" for t in tailles))
         reference = _wrap(" ".join(ruleset.annual_maximum.reference.split()), 96, "      ")
         out.append("    ↳ " + reference[0].strip())
         out.extend(reference[1:])

@@ -66,6 +66,14 @@ def _money(value) -> str:
     return "—" if value is None else euros(value)
 
 
+def _maximum(summary, amount, side: str) -> str:
+    """A yearly maximum of the summary: "—" where the side's text has no such taille or no
+    yearly maximum, "by profile" where the profile decides it."""
+    if (amount.taille, side) in summary.by_profile:
+        return _("by profile")
+    return _money(getattr(amount, side))
+
+
 def _signed(value: Decimal | None, percent: Decimal | None) -> str:
     if value is None:
         return ""
@@ -453,7 +461,8 @@ def _summary_text(diff: RulesetDiff, behaviour=None) -> list:
         out.append("  " + _("{label}, per taille").format(label=summary.maximum_label))
         out.append(f"    {'':<9} {_sides(15)}")
         for a in summary.maxima:
-            out.append(f"    taille {a.taille!s:<2} {_money(a.old):>15} {_money(a.new):>15}   "
+            out.append(f"    taille {a.taille!s:<2} {_maximum(summary, a, 'old'):>15} "
+                       f"{_maximum(summary, a, 'new'):>15}   "
                        f"{_signed(a.difference, a.percent)}".rstrip())
     for title, pairs in _added_and_removed(summary):
         if not pairs:
@@ -648,7 +657,8 @@ def _summary_markdown(diff: RulesetDiff, behaviour=None) -> list:
     if summary.maxima:
         out += [_("**{label}**, per taille:").format(label=_md(summary.maximum_label)), "",
                 _("| Taille | Before | After | Difference |"), "|---|---:|---:|---:|"]
-        out += [f"| {a.taille} | {_money(a.old)} | {_money(a.new)} | {_signed(a.difference, a.percent)} |"
+        out += [f"| {a.taille} | {_maximum(summary, a, 'old')} | {_maximum(summary, a, 'new')} | "
+                f"{_signed(a.difference, a.percent)} |"
                 for a in summary.maxima]
         out.append("")
     for title, pairs in _added_and_removed(summary):

@@ -85,7 +85,8 @@ def validate_command(files, output_format):
                 try:
                     compiled = library.compile(document)
                     known_missions |= set(compiled.missions)
-                    diagnostics = list(compiled.notes)  # warnings: the file stays valid
+                    # warnings: the file stays valid; then what fails only at some date
+                    diagnostics = list(compiled.notes) + library.dated_problems(document)
                 except InputError as error:
                     diagnostics = error.diagnostics
             reports.append((name, kind, diagnostics))

@@ -42,8 +42,8 @@ from .edits import (
 from .ruleset import DatedProvision  # a compiled ruleset holds them (defined there: see engine/cache.py)
 from .yaml_loader import Document
 
-__all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions", "LIST_SECTIONS",
-           "MAP_SECTIONS"]
+__all__ = ["DatedProvision", "consolidate", "in_force_view", "dated_provisions", "mission_date_problems",
+           "LIST_SECTIONS", "MAP_SECTIONS"]
 
 LIST_SECTIONS = ("missions", "indicators", "lines", "obligations", "payments")
 MAP_SECTIONS = ("parameters", "definitions")
@@ -345,14 +345,72 @@ def _remove_with_missions(sections, missions: dict, removed: dict, changes, base
                             missions=names, count=len(parts), readers=parts), first)
 
 
+# The sections whose items name the mission they belong to (``mission: id``).
+_OF_A_MISSION = ("lines", "obligations", "indicators", "definitions")
+
+
+def _items_of(document: Document, name: str):
+    """``(key, item)`` of each item of a list or map section."""
+    value = document.data.get(name) or ([] if name in LIST_SECTIONS else {})
+    return list(enumerate(value)) if name in LIST_SECTIONS else list(value.items())
+
+
+def mission_date_problems(document: Document) -> list[Diagnostic]:
+    """E360 for each item of a mission dated before the mission itself: it would name, from its
+    own date, a mission not yet in force. (An item without a date follows its mission's.)"""
+    missions = {item["id"]: _in_force_of(item) for item in document.data.get("missions") or []
+                if isinstance(item, dict)}
+    problems = []
+    for name in _OF_A_MISSION:
+        for key, item in _items_of(document, name):
+            if not isinstance(item, dict) or missions.get(item.get("mission")) is None:
+                continue
+            own, mission = _in_force_of(item), missions[item["mission"]]
+            if own is not None and own < mission:
+                problems.append(document.diagnostic("E360", msg(
+                    "{what} '{id}' is in force from {own}, before its mission '{mission}' ({day}): "
+                    "give it the mission's date or a later one, or no date (it then follows the mission)",
+                    what=_KIND_TEXTS[name], id=item["id"] if name in LIST_SECTIONS else key, own=own.isoformat(),
+                    mission=item["mission"], day=mission.isoformat()), (name, key, "in_force")))
+    return problems
+
+
+def _not_yet_with_missions(document: Document, day: datetime.date) -> dict:
+    """section -> keys of the items that go with a mission not yet in force on ``day`` and have
+    no date of their own: its lines, obligations, indicators and definitions, the parameters
+    and definitions only those read, the payment rules that pay only its lines
+    (:func:`.edits.mission_dependents`, as for a removed mission)."""
+    later = {item["id"] for item in document.data.get("missions") or []
+             if isinstance(item, dict) and (_in_force_of(item) or day) > day}
+    if not later:
+        return {}
+    # mission_dependents reads every section as {id: item}; a list section is kept by index.
+    keys, items = {}, {}
+    for name in LIST_SECTIONS + MAP_SECTIONS:
+        if name != "missions":
+            found = [(item["id"] if name in LIST_SECTIONS else key, key, item)
+                     for key, item in _items_of(document, name) if name in MAP_SECTIONS or isinstance(item, dict)]
+            keys[name] = {ident: key for ident, key, _ in found}
+            items[name] = {ident: item for ident, _, item in found}
+    basis = (document.data.get("taille") or {}).get("basis")
+    dropped, _ = mission_dependents(items, later, basis if isinstance(basis, str) else None)
+    # An item with its own date keeps it (E360 refuses one dated before its mission).
+    return {name: {keys[name][ident] for ident in idents if _in_force_of(items[name][ident]) is None}
+            for name, idents in dropped.items()}
+
+
 def in_force_view(document: Document, day: datetime.date | None) -> Document:
-    """``document`` without the items whose own ``in_force`` is after ``day``."""
+    """``document`` without the items whose own ``in_force`` is after ``day``, nor those of a
+    mission not yet in force that have no date of their own (they follow their mission's)."""
     if day is None:
         return document
+    with_missions = _not_yet_with_missions(document, day)
     dropped_lists = {name: [i for i, item in enumerate(document.data.get(name) or [])
-                            if (_in_force_of(item) or day) > day] for name in LIST_SECTIONS}
+                            if (_in_force_of(item) or day) > day or i in with_missions.get(name, ())]
+                     for name in LIST_SECTIONS}
     dropped_maps = {name: [k for k, v in (document.data.get(name) or {}).items()
-                           if (_in_force_of(v) or day) > day] for name in MAP_SECTIONS}
+                           if (_in_force_of(v) or day) > day or k in with_missions.get(name, ())]
+                    for name in MAP_SECTIONS}
     if not any(dropped_lists.values()) and not any(dropped_maps.values()):
         return document
     grafter = _Grafter()

@@ -37,8 +37,9 @@ def tailles_of(*rulesets: Ruleset) -> list:
     return sorted(found) or [None]
 
 
-def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> Decimal | None:
-    """The value of a formula tree that reads only parameters (and the taille), else None.
+def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False, depth: int = 0) -> Decimal | None:
+    """The value of a formula tree that reads only parameters (and the taille, and definitions
+    that read only those), else None.
 
     With ``sums``, ``sum_maxima(...)`` reads the most the lines it names can reach together.
     """
@@ -52,9 +53,15 @@ def _value_of(ruleset: Ruleset, node: ast.AST, taille, sums: bool = False) -> De
             functions[_SUM_MAXIMA] = lambda field, *values: _sum_maxima(ruleset, taille, field, values)
         if isinstance(child, ast.Name) and child.id not in names and child.id not in functions:
             parameter = ruleset.parameters.get(child.id)
-            if parameter is None:
+            if parameter is not None:
+                names[child.id] = parameter.value_for(taille)
+                continue
+            # A definition that reads only parameters and the taille is read through.
+            node_of = _definition_node(ruleset, child.id, depth)
+            value = None if node_of is None else _value_of(ruleset, node_of, taille, sums, depth + 1)
+            if value is None:
                 return None
-            names[child.id] = parameter.value_for(taille)
+            names[child.id] = value
     try:
         value = evaluate_expression(make_evaluator(names, functions), _Tree(node))
     except (ExpressionFailure, _Unknown):
@@ -118,7 +125,20 @@ def _upper(ruleset: Ruleset, expression, taille) -> Decimal | None:
     return upper(expression.node)
 
 
-def _interval_of(ruleset: Ruleset, node: ast.AST, taille):
+# Definitions read through by the barème, one inside another: far above any text's nesting, and
+# a bound on the recursion whatever a text holds (the compiler refuses cycles).
+MAX_DEFINITION_DEPTH = 32
+
+
+def _definition_node(ruleset: Ruleset, name: str, depth: int):
+    """The formula tree of definition ``name``, or None (not a definition, or nested too deep)."""
+    definition = ruleset.definitions.get(name)
+    if definition is None or depth >= MAX_DEFINITION_DEPTH:
+        return None
+    return definition.expression.node
+
+
+def _interval_of(ruleset: Ruleset, node: ast.AST, taille, depth: int = 0):
     """(lowest, highest) a formula tree can give a CPTS of a taille (None for a side without
     bound), or None when it reads what has no known range.
 
@@ -126,24 +146,27 @@ def _interval_of(ruleset: Ruleset, node: ast.AST, taille):
     (its class's bounds), + - * /, ``min``, ``max``, ``round_down`` (monotonic), ``a if c
     else b`` (either branch): enough for an amount per inhabitant with a floor and a ceiling.
     """
-    value = _value_of(ruleset, node, taille, sums=True)
+    value = _value_of(ruleset, node, taille, sums=True, depth=depth)
     if value is not None:
         return value, value
     if isinstance(node, ast.Name):
-        return _population_range(ruleset, taille) if node.id == "population" else None
+        if node.id == "population":
+            return _population_range(ruleset, taille)
+        inner = _definition_node(ruleset, node.id, depth)  # a definition: its formula's range
+        return None if inner is None else _interval_of(ruleset, inner, taille, depth + 1)
     if isinstance(node, ast.IfExp):
-        branches = [_interval_of(ruleset, node.body, taille), _interval_of(ruleset, node.orelse, taille)]
+        branches = [_interval_of(ruleset, node.body, taille, depth), _interval_of(ruleset, node.orelse, taille, depth)]
         if None in branches:
             return None
         return _lowest(*(b[0] for b in branches)), _highest(*(b[1] for b in branches))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _interval_of(ruleset, node.operand, taille)
+        inner = _interval_of(ruleset, node.operand, taille, depth)
         return None if inner is None else (_negate(inner[1]), _negate(inner[0]))
     if isinstance(node, ast.BinOp):
-        return _arithmetic(node.op, _interval_of(ruleset, node.left, taille),
-                           _interval_of(ruleset, node.right, taille))
+        return _arithmetic(node.op, _interval_of(ruleset, node.left, taille, depth),
+                           _interval_of(ruleset, node.right, taille, depth))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
-        name, arguments = node.func.id, [_interval_of(ruleset, arg, taille) for arg in node.args]
+        name, arguments = node.func.id, [_interval_of(ruleset, arg, taille, depth) for arg in node.args]
         if name == "round_down" and arguments[0] is not None:
             step = arguments[1] if len(arguments) > 1 else (Decimal(1), Decimal(1))
             if step is None or step[0] != step[1]:

@@ -365,9 +365,13 @@ class _Compiler:
                     if value not in present:
                         guess = suggest(str(value), {str(v) for v in present if v is not None})
                         hint = msg(" (did you mean '{guess}'?)", guess=guess) if guess else ""
-                        self.error("E102", msg("{function}(): no line has {field} '{value}'{hint} in {where}",
-                                               function=function, field=field, value=value, hint=hint,
-                                               where=self.where(path)), path)
+                        found = self.doc.diagnostic("E102", msg(
+                            "{function}(): no line has {field} '{value}'{hint} in {where}", function=function,
+                            field=field, value=value, hint=hint, where=self.where(path)), path)
+                        # A line or mission selected by id is a name: one an amendment removed is
+                        # reported at its removal (engine/library.py).
+                        subject = str(value) if field in ("id", "mission") else None
+                        self.problems.append(dataclasses.replace(found, subject=subject))
 
     def expand_lines(self, definitions, lines, obligations, payments, missions):
         """sum_lines('kind', ...) and sum_lines_except(...) as sums over the ids they select."""

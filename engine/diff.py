@@ -203,6 +203,9 @@ class DiffSummary:
     knock_on_payments: tuple = ()  # ItemDiff: payment rules whose shares or dates read what changed,
     # or that pay lines whose amount changed
     size_table: SizeTableChange | None = None  # the size table's change, when it changed
+    # (taille, "old" | "new"): a yearly maximum the side's text has for that taille but that the
+    # profile decides (a counted line's maximum reads more than parameters and the taille's bounds)
+    by_profile: tuple = ()
 
     def to_dict(self) -> dict:
         def pairs(items):
@@ -450,7 +453,9 @@ def summarize(old: Ruleset, new: Ruleset, items) -> DiffSummary:
     return DiffSummary(maxima, label, listed("mission", "added"), listed("mission", "removed"),
                        listed("line", "added"), listed("line", "removed"), figures, knock_ons,
                        declared.volets if declared else (), others["obligation"], others["payment"],
-                       _size_table_change(old, new))
+                       _size_table_change(old, new),
+                       tuple((t, side) for side, ruleset, values in (("old", old, before), ("new", new, after))
+                             if values is not None for t in tailles_of(ruleset) if values.get(t) is None))
 
 
 def _bounds(ruleset: Ruleset) -> dict:

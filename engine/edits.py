@@ -347,7 +347,9 @@ def mission_dependents(items: dict, missions: set, basis: str | None):
     readers = []
     for section, key, field, text in kept_formulas():
         names = sorted(_names(text) & gone)
-        quoted = sorted(m for m in missions if _quotes(text, m))
+        # A mission, or one of its lines selected by id (sum_lines('id', ...), sum_maxima), is
+        # read as a quoted word, not as a name.
+        quoted = sorted(m for m in missions | dropped.get("lines", set()) if _quotes(text, m))
         if names or quoted:
             readers.append((section, key, field, names + [f"'{m}'" for m in quoted]))
     return {section: ids for section, ids in dropped.items() if ids}, readers

@@ -423,17 +423,45 @@ class Library:
                     store.put(document.data["id"], key[0], tuple(p.day for p in provisions), key, compiled)
         return self._compiled[key]
 
+    def dated_problems(self, document: Document) -> list[Diagnostic]:
+        """The errors of ``document`` as in force on each date a provision of it enters into
+        force (and on its own date), each said once, with the first such date.
+
+        :meth:`compile` with no day consolidates every provision at once, so it cannot see an
+        item that reads, before its date, something that enters into force later; ``eval``
+        at that date would fail. Takes a document that :meth:`compile` accepts as a whole; returns
+        the diagnostics, raises nothing else.
+        """
+        own = _date((document.data.get("dates") or {}).get("in_force"))
+        if own is None:
+            return []
+        days = sorted({own} | {p.day for p in self.compile(document).provisions if p.day > own})
+        found, seen = [], set()
+        for day in days:
+            try:
+                self.compile(document, day)
+            except InputError as error:
+                for diagnostic in error.diagnostics:
+                    key = (diagnostic.code, diagnostic.file, diagnostic.line, diagnostic.column, diagnostic.message)
+                    if diagnostic.is_error and key not in seen:
+                        seen.add(key)
+                        found.append(dataclasses.replace(diagnostic, text=None, message=msg(
+                            "{problem} (in the text as in force on {day})", problem=diagnostic.text,
+                            day=day.isoformat())))
+        return found
+
     @staticmethod
     def _consolidated(chain: list, day: datetime.date | None) -> tuple:
         """``(document, notes, removals)``: the chain's texts applied in turn, as in force on ``day``;
         InputError with the errors found."""
-        from .amend import consolidate, in_force_view
+        from .amend import consolidate, in_force_view, mission_date_problems
 
         full, problems, removals = chain[0], [], {}
         for link in chain[1:]:
             full, found, removed = consolidate(full, link, day)
             problems += found
             removals.update({name: (link, path) for name, path in removed.items()})
+        problems += mission_date_problems(full)
         notes = tuple(p for p in problems if not p.is_error)  # warnings about the text (W020)
         problems = [p for p in problems if p.is_error]
         if problems:

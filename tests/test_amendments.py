@@ -1027,3 +1027,97 @@ def test_both_paths_agree_on_generated_table_edits(text, case):
         assert all("outside 0" in d.message for d in error.diagnostics)
         return
     assert_both_paths_agree(text, profile, day)
+
+
+def test_e325_names_every_formula_reading_the_removed_mission_even_by_a_line_id():
+    # The audit of issue 13: `sum_lines('id', 'crises_fixe')` gave a plain E102, and a line reading
+    # the mission in its `when` and its amount was listed once; one E325 names all four formulas.
+    path = PROPOSALS / "sans-crises-lue-ailleurs.yaml"
+    text = path.read_text(encoding="utf-8")
+    [found] = errors_of(path)
+    assert found.code == "E325"
+    assert (found.line, found.column) == position(text, "crises_sanitaires]")
+    for reader, needle, read in (
+            ("lines.bonus_crises.when", "contrat_en_cours and achievement", "'crises_sanitaires'"),
+            ("lines.bonus_crises.amount", "sum_lines('id', 'crises_fixe') * 0.1", "'crises_fixe'"),
+            ("lines.reprise_crises.amount", "sum_lines('id', 'crises_fixe')\n", "'crises_fixe'"),
+            ("lines.reprise_crises.maximum", "sum_maxima('id', 'crises_fixe')", "'crises_fixe'")):
+        line, column = position(text, needle)
+        assert f"{reader} at {found.file}:{line}:{column} reads {read}" in found.message
+    assert "(4)" in found.message
+
+
+# -- A mission's own in-force date is its items' (issue 13's audit) --------------------------------
+
+MISSION_2028 = PROPOSALS / "mission-datee-items-sans-date.yaml"
+
+
+def test_a_missions_items_without_a_date_of_their_own_follow_the_missions_date(run_cli, write):
+    # The proposal is in force on 2027-01-01, its mission « numérique » on 2028-01-01; the
+    # mission's parameter, line and obligation carry no date. Before the audit, eval on any day of
+    # 2027 failed with E208 (unknown mission) even for a profile that does not name the mission.
+    library = Library()
+    document = library.document(str(MISSION_2028))
+    before, after = (library.compile(document, datetime.date.fromisoformat(d)) for d in ("2027-06-01", "2028-01-01"))
+    assert "numerique" not in before.missions and "numerique" in after.missions
+    assert "numerique_fixe" not in [line.id for line in before.lines]
+    assert "numerique_fixe" in [line.id for line in after.lines]
+    assert "montant_numerique_fixe" not in before.parameters and "montant_numerique_fixe" in after.parameters
+    assert "numerique_plan" not in [o.id for o in before.obligations]
+    assert "numerique_plan" in [o.id for o in after.obligations]
+    # A taille-4 CPTS (181 000 inhabitants, FACTS.md §2) signed on 2027-01-01, the mission started
+    # in 2027: nothing for it in 2027; in contract year 2 (2028), the whole year's 20 000 €
+    # (the proposal's taille-4 figure).
+    profile = write("t4.yaml", "name: T4\npopulation: 181000\ncontract_signed: 2027-01-01\n"
+                               "missions:\n  numerique: {started: 2027-03-01}\n")
+    amounts = {}
+    for day in ("2027-06-01", "2028-06-01"):
+        run = run_cli("eval", profile, "--date", day, "--ruleset", MISSION_2028, "--format", "json")
+        assert run.exit_code == 0, run.stderr
+        amounts[day] = {line["id"]: line["amount"] for line in json.loads(run.stdout)["lines"]}
+    assert "numerique_fixe" not in amounts["2027-06-01"]
+    assert amounts["2028-06-01"]["numerique_fixe"] == "20000.00"
+    run = run_cli("validate", MISSION_2028)
+    assert run.exit_code == 0, run.stderr
+
+
+def test_an_item_dated_before_its_mission_is_e360_naming_both_dates(write):
+    text = MISSION_2028.read_text(encoding="utf-8").replace(
+        "        reference: Hypothèse d'essai\n  obligations:",
+        "        reference: Hypothèse d'essai\n        in_force: 2027-06-01\n  obligations:")
+    path = write("avant-sa-mission.yaml", text)
+    [found] = errors_of(path)
+    assert found.code == "E360"
+    assert (found.line, found.column) == position(text, "2027-06-01\n  obligations")
+    assert "line 'numerique_fixe' is in force from 2027-06-01, before its mission 'numerique' (2028-01-01)" \
+        in found.message
+
+
+def test_validate_finds_what_fails_only_before_a_provision_enters_into_force(run_cli, write):
+    # A line outside the mission, undated, reads the mission's line: on every day of 2027 that
+    # line is not in force yet. Consolidating every provision at once cannot see it.
+    text = MISSION_2028.read_text(encoding="utf-8").replace(
+        "  obligations:", "      - id: bonus_numerique\n        label: Bonus\n        volet: fixe\n"
+                          "        amount: numerique_fixe * 0.1\n        reference: essai\n  obligations:")
+    path = write("lue-trop-tot.yaml", text)
+    run = run_cli("validate", path, "--lang", "en")
+    assert run.exit_code == 1
+    line, column = position(text, "numerique_fixe * 0.1")
+    assert f"{path}:{line}:{column}: E102 unknown name 'numerique_fixe'" in run.stderr
+    assert "(in the text as in force on 2027-01-01)" in run.stderr
+
+
+def test_a_removed_line_still_selected_by_id_is_reported_at_its_removal(write):
+    # Not the mission this time, one of its lines: sum_lines('id', ...) and sum_maxima('id', ...)
+    # that still select it are an E307 at the removal, as a formula naming it is.
+    text = (PROPOSALS / "sans-crises-lue-ailleurs.yaml").read_text(encoding="utf-8").replace(
+        "  missions:\n    remove: [crises_sanitaires]\n  lines:\n", "  lines:\n    remove: [crises_fixe]\n").replace(
+        "contrat_en_cours and achievement('crises_sanitaires') >= 0.9", "contrat_en_cours")
+    path = write("sans-crises-fixe.yaml", text)
+    found = errors_of(path)
+    assert {d.code for d in found} == {"E307"}
+    assert {(d.line, d.column) for d in found} == {position(text, "crises_fixe]")}
+    for needle in ("sum_lines('id', 'crises_fixe') * 0.1", "sum_lines('id', 'crises_fixe')\n",
+                   "sum_maxima('id', 'crises_fixe')"):
+        line, column = position(text, needle)
+        assert any(f"still read at {path}:{line}:{column}" in d.message for d in found), needle
