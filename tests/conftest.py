@@ -56,6 +56,15 @@ def one_json_document(text):
     return document
 
 
+def invoke(*args) -> tuple:
+    """Run ``aci-rules ARGS...`` in-process: (exit code, stdout, stderr); an unexpected exception is raised."""
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
+    assert "Traceback" not in result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
 @dataclasses.dataclass
 class Run:
     exit_code: int

@@ -17,23 +17,13 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from aci_rules.cli.main import cli
 from aci_rules.engine import batch
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, invoke as run
 
 SAMPLE = EXAMPLES / "national-sample.csv"
 DAY = "2024-06-01"
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
-    assert "Traceback" not in result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def sample_lines() -> list[str]:

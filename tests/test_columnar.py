@@ -15,28 +15,18 @@ import io
 import random
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 pytest.importorskip("numpy")
 
-from aci_rules.cli.main import cli  # noqa: E402
 from aci_rules.engine import columnar, columnar_reader  # noqa: E402
 from aci_rules.engine.diagnostic import msg  # noqa: E402
 from aci_rules.engine.vector import VectorRefused  # noqa: E402
 
-from conftest import EXAMPLES  # noqa: E402
+from conftest import EXAMPLES, invoke as run  # noqa: E402
 
 SAMPLE = EXAMPLES / "national-sample.csv"
 SCALAR_NOTE = "par le chemin scalaire"
-
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
-    assert "Traceback" not in result.stderr
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def both_paths(monkeypatch, *args, chunk_bytes=None):
