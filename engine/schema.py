@@ -17,7 +17,7 @@ from importlib import resources
 
 from .diagnostic import Diagnostic, Message, excerpt, msg, suggest
 from .typedcheck import compile_check
-from .yaml_loader import Document
+from .yaml_loader import Document, walk
 
 __all__ = ["load_schema", "schema_diagnostics", "is_valid", "MIN_YEAR", "MAX_YEAR"]
 
@@ -304,14 +304,8 @@ def _date_message(value, where: str) -> Message:
 
 def _date_range(document: Document):
     """Dates of the calendar but outside MIN_YEAR..MAX_YEAR."""
-    stack = [((), document.data)]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend((path + (k,), v) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((path + (i,), v) for i, v in enumerate(node))
-        elif isinstance(node, str) and _DATE_SHAPE.fullmatch(node):
+    for path, node in walk(document.data):
+        if isinstance(node, str) and _DATE_SHAPE.fullmatch(node):
             try:
                 year = datetime.date.fromisoformat(node).year
             except ValueError:

@@ -35,6 +35,7 @@ __all__ = [
     "Document",
     "Positions",
     "load_document",
+    "walk",
     "parse_document",
     "MAX_FILE_BYTES",
     "MAX_DEPTH",
@@ -281,6 +282,19 @@ class Document(_Located):
         return node
 
 
+def walk(data):
+    """Every node of a document's data with its path, ``(path, node)``, the document itself first;
+    iterative (a deep document never exhausts the stack)."""
+    stack = [((), data)]
+    while stack:
+        path, node = stack.pop()
+        yield path, node
+        if isinstance(node, dict):
+            stack.extend((path + (key,), value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend((path + (index,), item) for index, item in enumerate(node))
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Positions(_Located):
     """Where each node of a (consolidated) document was written, without its data: the table a
@@ -303,16 +317,11 @@ class Positions(_Located):
     def of(cls, document: Document) -> "Positions":
         """The positions of ``document``, read once (one walk of its data)."""
         ids, texts = {}, {}
-        stack = [((), document.data)]
-        while stack:
-            path, node = stack.pop()
-            if isinstance(node, dict):
-                stack.extend((path + (key,), value) for key, value in node.items())
-            elif isinstance(node, list):
+        for path, node in walk(document.data):
+            if isinstance(node, list):
                 for index, item in enumerate(node):
                     if isinstance(item, dict) and isinstance(item.get("id"), str):
                         ids[path + (index,)] = item["id"]
-                    stack.append((path + (index,), item))
             elif isinstance(node, str):
                 texts[path] = node
         return cls(document.file, dict(document.marks), dict(document.key_marks), dict(document.styles),
