@@ -870,8 +870,9 @@ class BatchRun:
                                          self.path)])
         return block
 
-    def _scan(self, data: bytes, encoding: str) -> None:
-        """Note the first NUL and the first undecodable byte of ``data`` (the next bytes of the file)."""
+    def _scan(self, data: bytes, encoding: str) -> int:
+        """Note the first NUL and the first undecodable byte of ``data`` (the next bytes of the file);
+        returns its count of '\n'."""
         if 0 not in self._fatal:
             nul = data.find(b"\x00")
             if nul >= 0:
@@ -889,7 +890,9 @@ class BatchRun:
                     message = msg("byte 0x{byte:02x} is neither UTF-8 nor Windows-1252: save the file as UTF-8",
                                   byte=byte)
                 self._fatal[1] = [Diagnostic("E002", message, self.path, *self._position(data, exc.start))]
-        self._lines += data.count(b"\n")
+        breaks = data.count(b"\n")
+        self._lines += breaks
+        return breaks
 
     def _position(self, data: bytes, offset: int) -> tuple[int, int]:
         line, column = _line_col(data, offset)
@@ -985,12 +988,12 @@ class BatchRun:
             if cut:
                 data, carry = carry[:cut], carry[cut:]
                 self._carry = carry  # not scanned yet
-                self._scan(data, encoding)
+                breaks = self._scan(data, encoding)
                 if self._fatal:  # a bad byte: not decoded, and no row after it is read
                     return
                 yield offset, data, first_line, False
                 offset += len(data)
-                first_line += _count_lines(data) if quotes else data.count(b"\n")
+                first_line += _count_lines(data, breaks) if quotes else breaks
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -1122,9 +1125,13 @@ def _strip_bom(chunks):
         yield offset, (data.removeprefix(_BOM) if index == 0 else data), first, last
 
 
-def _count_lines(data: bytes) -> int:
-    """The lines of ``data`` as the CSV reader counts them (a line ends at '\\n', '\\r\\n' or '\\r')."""
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+def _count_lines(data: bytes, breaks: int | None = None) -> int:
+    """The lines of ``data`` as the CSV reader counts them (a line ends at '\\n', '\\r\\n' or '\\r');
+    ``breaks``: its count of '\\n' when known."""
+    breaks = data.count(b"\n") if breaks is None else breaks
+    if b"\r" not in data:
+        return breaks
+    return breaks + data.count(b"\r") - data.count(b"\r\n")
 
 
 def _estimate_rows(stream, carry: bytes) -> int:

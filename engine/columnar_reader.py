@@ -303,39 +303,95 @@ def _parse_number(buffer, words, starts, lengths, decimals: bool):
     return ok, mantissa, scale
 
 
+def _parse_rates(buffer, words, starts, lengths, low, high):
+    """``(ok, mantissa, scale)`` of the cells of decimal columns, each with its bounds (``starts``,
+    ``lengths``: one row per column; ``low``, ``high``: per column, whole numbers or None), as
+    :func:`_parse_number` and the bounds' check give them.
+
+    Most cells are rates written ``d.dd``: read from one word each with a few operations and
+    compared with the bounds in hundredths; the other cells that are not empty go through
+    :func:`_parse_number`."""
+    word = words[starts].astype(np.uint32)
+    mask, value, nibbles, six, high_nibbles = (np.uint32(w) for w in _RATE)
+    shaped = (lengths == 4) & ((word & mask) == value) & ((((word & nibbles) + six) & high_nibbles) == 0)
+    mantissa = ((word & np.uint32(0x0F)) * np.uint32(100) + ((word >> np.uint32(16)) & np.uint32(0x0F)) * np.uint32(10)
+                + ((word >> np.uint32(24)) & np.uint32(0x0F))).astype(np.int64)
+    lowest = np.array([-1 if b is None else 100 * b for b in low], dtype=np.int64)[:, None]
+    highest = np.array([1 << 40 if b is None else 100 * b for b in high], dtype=np.int64)[:, None]
+    ok = shaped & (mantissa >= lowest) & (mantissa <= highest)
+    mantissa *= shaped
+    scale = shaped.astype(np.int64) << 1
+    rest = np.flatnonzero(~shaped & (lengths > 0))
+    if rest.size:
+        row = rest // starts.shape[1]
+        good, found, places = _parse_number(buffer, words, starts.ravel()[rest], lengths.ravel()[rest], True)
+        for bounds, inside in ((low, np.greater_equal), (high, np.less_equal)):
+            limit = np.array([b if b is not None else 0 for b in bounds], dtype=np.int64)[row]
+            good &= np.array([b is None for b in bounds])[row] | inside(found, limit * _POW10[places])
+        ok.ravel()[rest], mantissa.ravel()[rest], scale.ravel()[rest] = good, found, places
+    return ok, mantissa, scale
+
+
+def _pattern(pattern: bytes):
+    """The words (little-endian) that check a cell's bytes against ``pattern`` (b'd': a digit,
+    else that byte), for :func:`_digits_match`: (mask, value, low nibbles, sixes, high nibbles)."""
+    mask = value = low = 0
+    for position, byte in enumerate(pattern):
+        shift = 8 * position
+        if byte == ord("d"):
+            mask, value, low = mask | 0xF0 << shift, value | 0x30 << shift, low | 0x0F << shift
+        else:
+            mask, value = mask | 0xFF << shift, value | byte << shift
+    return tuple(_U64(w) for w in (mask, value, low, low & 0x0606060606060606, low << 4))
+
+
+# YYYY-MM- (the first word of a date cell) and DD (its next two bytes).
+_DATE_HEAD = _pattern(b"dddd-dd-")
+_DATE_TAIL = _pattern(b"dd")
+_RATE = _pattern(b"d.dd")  # the usual rate of achievement, 0.00 to 1.00
+_DATE_TABLE = None  # YYYYMMDD - MIN_YEAR * 10**4 -> date.toordinal(), 0 where no such day
+
+
+def _date_table():
+    """The ordinal of every day of MIN_YEAR..MAX_YEAR, at the index of its YYYYMMDD (8 MB, once)."""
+    global _DATE_TABLE
+    if _DATE_TABLE is None:
+        days = np.arange(f"{MIN_YEAR:04d}-01-01", f"{MAX_YEAR + 1:04d}-01-01", dtype="datetime64[D]")
+        months = days.astype("datetime64[M]")
+        key = (months.astype("datetime64[Y]").astype(np.int64) + 1970 - MIN_YEAR) * 10000 \
+            + (months.astype(np.int64) % 12 + 1) * 100 + (days - months).astype(np.int64) + 1
+        table = np.zeros((MAX_YEAR + 1 - MIN_YEAR) * 10000, dtype=np.int32)
+        table[key] = days.astype(np.int64) + _EPOCH_ORDINAL
+        _DATE_TABLE = table
+    return _DATE_TABLE
+
+
+def _digits_match(word, pattern) -> np.ndarray:
+    """Whether each word's bytes are those of ``pattern`` (_pattern: a digit where it says 'd')."""
+    mask, value, low, six, high = pattern
+    # A low nibble above 9 carries into its high nibble once 6 is added (never into the next byte).
+    return ((word & mask) == value) & ((((word & low) + six) & high) == _U64(0))
+
+
 def _parse_dates(buffer, words, starts, lengths):
     """``(ok, ordinal)`` of cells written YYYY-MM-DD, a day of the calendar in the years allowed
-    (``batch._is_date``); the ordinal is date.toordinal()'s."""
-    size = starts.shape[0]
-    ok = np.zeros(size, dtype=bool)
-    ordinal = np.zeros(size, dtype=np.int64)
-    at = np.flatnonzero(lengths == 10)
-    if not at.size:
-        return ok, ordinal
-    first = words[starts[at]]
-    view = first.view(np.uint8).reshape(-1, 8)
-    tail = words[starts[at] + 8].view(np.uint8).reshape(-1, 8)
-    good = np.all((view[:, [0, 1, 2, 3, 5, 6]] - 48) < 10, axis=1) & (view[:, 4] == 45) & (view[:, 7] == 45) \
-        & ((tail[:, 0] - 48) < 10) & ((tail[:, 1] - 48) < 10)
-    # YYYY, MM and DD as whole numbers: their bytes moved to the end of a word, read by _swar.
-    nibbles = first & _NIBBLES
-    year = _swar((nibbles & _FIRST[4]) << _U64(32)).astype(np.int64)
-    month = _swar((nibbles >> _U64(40)) << _U64(48) & ~_FIRST[6]).astype(np.int64)
-    day = _swar((words[starts[at] + 8] & _U64(0x0F0F)) << _U64(48)).astype(np.int64)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(month, 0, 12)] \
-        + (leap & (month == 2))
-    good &= (year >= MIN_YEAR) & (year <= MAX_YEAR) & (month >= 1) & (month <= 12) & (day >= 1) \
-        & (day <= month_days)
-    # Days from the civil calendar (proleptic Gregorian), as date.toordinal() counts them.
-    y = year - (month <= 2)
-    era = y // 400
-    of_era = y - era * 400
-    of_year = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    of_cycle = of_era * 365 + of_era // 4 - of_era // 100 + of_year
-    ok[at] = good
-    ordinal[at] = np.where(good, era * 146097 + of_cycle - 719468 + _EPOCH_ORDINAL, 0)
-    return ok, ordinal
+    (``batch._is_date``); the ordinal is date.toordinal()'s.
+
+    Each cell is two words read from its start: the pattern is checked on whole words, the
+    eight digits are combined into YYYYMMDD by :func:`_swar`, and a table of the days of the
+    years allowed gives the ordinal (0: no such day, as 2023-02-29)."""
+    head = words[starts]
+    tail = words[starts + 8]
+    good = (lengths == 10) & _digits_match(head, _DATE_HEAD) & _digits_match(tail & _U64(0xFFFF), _DATE_TAIL)
+    # The digits as one word, YYYYMMDD, the first byte the most significant.
+    digits = (head & _U64(0x0F0F0F0F)) | ((head >> _U64(8)) & _U64(0x0F0F00000000)) \
+        | ((tail & _U64(0x0F0F)) << _U64(48))
+    key = _swar(digits).astype(np.int64) - MIN_YEAR * 10000
+    table = _date_table()
+    inside = good & (key >= 0) & (key < table.shape[0])
+    ordinal = table[np.where(inside, key, 0)].astype(np.int64)
+    ordinal = np.where(inside, ordinal, 0)
+    return inside & (ordinal != 0), ordinal
 
 
 def _name_ok(buffer, starts, lengths, shortest: int):
@@ -375,6 +431,24 @@ def _name_ok(buffer, starts, lengths, shortest: int):
         shaped[tens] = np.all(digit[:, [0, 1, 2, 3, 5, 6, 8, 9]], axis=1) & (window[:, 4] == 45) \
             & (window[:, 7] == 45)
     return ok & ~shaped
+
+
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+_POW10F = 10.0 ** np.arange(19)
+_POW5 = 5 ** np.arange(19, dtype=np.int64)
+
+
+def _block(parse, buffer, words, starts, lengths, at, ok):
+    """``parse`` of the cells of the columns ``at`` at once (``starts`` and ``lengths``: a column's
+    cells in each row): its results as (columns, rows) matrices; a row with a cell neither empty
+    nor good is no longer ``ok``."""
+    begin, length = starts[at], lengths[at]
+    good, *values = parse(buffer, words, begin.ravel(), length.ravel())
+    good = good.reshape(length.shape)
+    bad = np.flatnonzero(~good.ravel() & (length.ravel() != 0))
+    if bad.size:
+        ok[bad % length.shape[1]] = False
+    return (good, *(value.reshape(length.shape) for value in values))
 
 
 # -- the rows of a chunk read in columns --------------------------------------------------------------
@@ -434,9 +508,15 @@ def _number_column(mantissa, scale, null=None):
     correctly rounded (a division of two floats holding whole numbers exactly), its error bound
     (0 when the fraction is a binary one), and the exact form when it is not whole."""
     size = mantissa.shape[0]
-    power = 10.0 ** scale
-    v = mantissa / power
-    binary = (mantissa % (5 ** scale.astype(np.int64))) == 0
+    if not scale.any():  # whole numbers (a population, a contract year): exact floats
+        v = mantissa.astype(np.float64)
+        if null is not None:
+            v = np.where(null, 0.0, v)
+        whole = not size or bool(np.abs(v).max() < EXACT)
+        e = np.zeros(size)
+        return Num(v, e, null if null is not None and null.any() else None, whole=whole, exact=None)
+    v = mantissa / _POW10F[scale]
+    binary = (mantissa % _POW5[scale]) == 0
     e = np.where(binary, 0.0, np.abs(v) * EPS)
     if null is not None:
         v, e = np.where(null, 0.0, v), np.where(null, 0.0, e)
@@ -445,7 +525,7 @@ def _number_column(mantissa, scale, null=None):
     if not whole:
         k = int(scale.max()) if size else 0
         # Whole numbers below 2**53 times a power of ten, the product below 2**53: exact in floats.
-        ints = mantissa.astype(np.float64) * 10.0 ** (k - scale)
+        ints = mantissa.astype(np.float64) * _POW10F[k - scale]
         if null is not None:
             ints = np.where(null, 0.0, ints)
         if k <= MAX_DECIMALS and (not size or np.abs(ints).max() < EXACT):
@@ -515,6 +595,15 @@ class ColumnarReader:
             run.not_read = reason
         self.reason = reason
         self.day = spec.day
+        # Dates and rates, the most cells, are read a group of columns at a time; the rest one by one.
+        self._dates, self._rates, self._others = [], [], []
+        for index, column in enumerate(self.columns if reason is None else ()):
+            if column.kind == "date":
+                self._dates.append((index, column.where))
+            elif column.kind == "number" and column.where[0] == "missions" and column.where[2:3] == ("achievement",):
+                self._rates.append((index, column.where))
+            else:
+                self._others.append(index)
         self._times: dict = {}  # signature ordinal (-1: none) -> what the row's time gives
         self.writer = _Writer(spec, run) if reason is None else None
         if self.writer is not None and not self.writer.plain_source:
@@ -536,38 +625,44 @@ class ColumnarReader:
         padded = np.frombuffer(data + bytes(16), dtype=np.uint8)
         buffer = padded[:size]
         width = len(self.columns)
-        if b"\r" in data:
-            returns = np.flatnonzero(buffer == 13)
-            if np.any(returns + 1 >= size) or np.any(buffer[np.minimum(returns + 1, size - 1)] != 10):
+        returns = b"\r" in data
+        if returns:
+            at = np.flatnonzero(buffer == 13)
+            if np.any(at + 1 >= size) or np.any(buffer[np.minimum(at + 1, size - 1)] != 10):
                 return self._by_rows(data, first_line, level, last)  # a line ending at a lone '\r'
-        # Every comma and line break, in one pass: the cells of the plain lines are between them.
-        separators = np.flatnonzero((buffer == 44) | (buffer == 10))
+        # The line breaks, then the commas: a plain line is one row of as many cells as the header.
+        breaks = np.flatnonzero(buffer == 10)
         if size and buffer[-1] != 10:
-            separators = np.append(separators, size)  # the last line, without its line break
-        is_break = np.ones(separators.shape[0], dtype=bool)
-        is_break[separators < size] = buffer[separators[separators < size]] == 10
-        breaks = separators[is_break]
+            breaks = np.append(breaks, size)  # the last line, without its line break
         lines = breaks.shape[0]
-        starts = np.concatenate([[0], breaks[:-1] + 1]).astype(np.int64)
-        plain = np.ones(lines, dtype=bool)
+        starts = np.empty(lines, dtype=np.int64)
+        starts[:1] = 0
+        starts[1:] = breaks[:-1] + 1
+        commas = np.flatnonzero(buffer == 44)
+        before = np.searchsorted(commas, breaks)  # commas before each line's end
+        per_line = np.diff(before, prepend=0)
+        plain = per_line == width - 1
         if b'"' in data:
             count = np.bincount(np.searchsorted(breaks, np.flatnonzero(buffer == 34)), minlength=lines)
             if np.any(count % 2):
                 return self._by_rows(data, first_line, level, last)  # a quoted cell may hold a line break
             plain &= count == 0
-        shaped = is_break.reshape(-1, width) if is_break.shape[0] % width == 0 else None
-        if plain.all() and shaped is not None and shaped[:, -1].all() and not shaped[:, :-1].any():
-            cells = separators.reshape(-1, width)  # every line plainly one row (the usual file)
+        if plain.all():
+            cells = commas[:before[-1] if lines else 0].reshape(-1, width - 1)  # the usual file
         else:
-            line_of = np.cumsum(is_break) - is_break  # the line of each separator
-            plain &= np.bincount(line_of[~is_break], minlength=lines) == width - 1
-            cells = separators[plain[line_of]].reshape(-1, width)
+            cells = commas[np.repeat(plain, per_line)[:commas.shape[0]]].reshape(-1, width - 1)
         rows_at = np.flatnonzero(plain)
-        cell_starts = np.concatenate([starts[rows_at, None], cells[:, :-1] + 1], axis=1)
-        cell_ends = cells.copy()
-        if b"\r" in data:  # a line ending with '\r\n': the '\r' is not in its last cell
-            last_end = cell_ends[:, -1]
-            cell_ends[:, -1] -= (last_end > cell_starts[:, -1]) & (buffer[np.maximum(last_end - 1, 0)] == 13)
+        # Each column's cells, one row of these matrices (a column's cells side by side).
+        cell_starts = np.empty((width, rows_at.shape[0]), dtype=np.int64)
+        cell_ends = np.empty_like(cell_starts)
+        cell_starts[0] = starts[rows_at]
+        cell_starts[1:] = cells.T
+        cell_ends[:-1] = cell_starts[1:]
+        cell_starts[1:] += 1
+        cell_ends[-1] = breaks[rows_at]
+        if returns:  # a line ending with '\r\n': the '\r' is not in its last cell
+            last_end = cell_ends[-1]
+            last_end -= (last_end > cell_starts[-1]) & (buffer[np.maximum(last_end - 1, 0)] == 13)
         ok, rows, name_cells = self._read(buffer, _words(padded, size), cell_starts, cell_ends - cell_starts)
         vouched = rows_at[ok]
         rows = rows.take(np.flatnonzero(ok))
@@ -578,12 +673,34 @@ class ColumnarReader:
     # -- reading and checking --------------------------------------------------------------------
 
     def _read(self, buffer, words, starts, lengths):
-        size = starts.shape[0]
+        size = starts.shape[1]
         ok = np.ones(size, dtype=bool)
         rows = _Rows(size)
-        names = (starts[:, 0], lengths[:, 0])
-        for index, column in enumerate(self.columns):
-            begin, length = starts[:, index], lengths[:, index]
+        names = (starts[0], lengths[0])
+        # The dates, then the rates, each group of columns read at once.
+        if self._dates:
+            at = [index for index, _ in self._dates]
+            good, ordinal = _block(_parse_dates, buffer, words, starts, lengths, at, ok)
+            for position, (_, where) in enumerate(self._dates):
+                found = (ordinal[position], ~good[position])
+                if where[0] == "missions":
+                    rows.mission_days[(where[1], where[2])] = found
+                else:
+                    rows.days[where[0]] = found
+        if self._rates:
+            at = [index for index, _ in self._rates]
+            lows = [self.columns[i].low for i in at]
+            highs = [self.columns[i].high for i in at]
+            good, mantissa, scale = _parse_rates(buffer, words, starts[at], lengths[at], lows, highs)
+            bad = np.flatnonzero(~good.ravel() & (lengths[at].ravel() != 0))
+            if bad.size:
+                ok[bad % size] = False
+            for position, (_, where) in enumerate(self._rates):
+                rows.achievement[(where[1], parse_year_key(where[3]))] = \
+                    (mantissa[position], scale[position], good[position])
+        for index in self._others:
+            column = self.columns[index]
+            begin, length = starts[index], lengths[index]
             empty = length == 0
             where, kind = column.where, column.kind
             if kind == "contracts":

@@ -258,10 +258,37 @@ def test_the_day_numbers_are_the_calendars():
     assert ok.all() and list(ordinal) == [d.toordinal() for d in days]
 
 
+_date_text = st.one_of(
+    st.dates(datetime.date(1890, 1, 1), datetime.date(2110, 12, 31)).map(datetime.date.isoformat),
+    st.tuples(st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99)).map(lambda p: "%04d-%02d-%02d" % p),
+    st.text("0123456789-/:; ", min_size=0, max_size=12))
+
+
+@given(st.lists(_date_text, min_size=1, max_size=40))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_dates_are_read_exactly_as_the_row_paths_typed_parse_reads_them(texts):
+    import numpy as np
+
+    from aci_rules.engine.batch import _is_date
+
+    data = ",".join(texts).encode() + b"\n"
+    padded = np.frombuffer(data + bytes(16), dtype=np.uint8)
+    lengths = np.array([len(t) for t in texts])
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    ok, ordinal = columnar_reader._parse_dates(padded[:len(data)], columnar_reader._words(padded, len(data)),
+                                               starts, lengths)
+    for text, good, day in zip(texts, ok, ordinal):
+        if good:  # never looser than the row path, and the calendar's day
+            assert _is_date(text) and datetime.date.fromisoformat(text).toordinal() == day, text
+        else:
+            assert not (len(text) == 10 and _is_date(text)), text
+
+
 _decimal_text = st.one_of(
     st.integers(0, 10 ** 15 - 1).map(str),
     st.tuples(st.integers(0, 10 ** 7), st.integers(1, 8)).map(lambda p: f"{p[0] // 10 ** p[1]}.{p[0] % 10 ** p[1]:0{p[1]}d}"),
-    st.text("0123456789.-+e ", min_size=1, max_size=18))
+    st.text("0123456789.-+e ", min_size=1, max_size=18),
+    st.text("0123456789.:/-", min_size=4, max_size=4))  # rates' shape 'd.dd', and its near misses
 
 
 @given(st.lists(st.tuples(_decimal_text, st.booleans()), min_size=1, max_size=40))
@@ -289,6 +316,20 @@ def test_numbers_are_read_exactly_as_the_row_paths_typed_parse_reads_them(cells)
                 assert Decimal(int(m)).scaleb(-int(s)) == Decimal(text) and int(s) == max(0, -Decimal(text).as_tuple().exponent)
             elif typed:  # stricter only beyond the digits a float holds exactly
                 assert len(text.replace(".", "")) > 15, text
+    # Rates read first as 'd.dd', with their bounds: the same cells, the same values.
+    words = columnar_reader._words(padded, len(data))
+    good, mantissa, scale = columnar_reader._parse_number(padded[:len(data)], words, starts, lengths, True)
+    for low, high in ((0, 1), (None, None), (1, 5)):
+        ok, found, places = columnar_reader._parse_rates(padded[:len(data)], words, starts[None, :],
+                                                         lengths[None, :], [low], [high])
+        inside = good.copy()
+        if low is not None:
+            inside &= mantissa >= low * 10 ** scale
+        if high is not None:
+            inside &= mantissa <= high * 10 ** scale
+        assert ok[0].tolist() == inside.tolist()
+        assert found[0][inside].tolist() == mantissa[inside].tolist()
+        assert places[0][inside].tolist() == scale[inside].tolist()
 
 
 @pytest.mark.parametrize("day", ["2025-06-01", "2026-06-01", "2027-09-30"])
