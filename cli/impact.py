@@ -125,10 +125,10 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
             _render_rows, missions=tuple(missions), output_format=output_format)
         # A large CSV goes through the vectorised backend in columns when it is installed (the
         # rows it cannot vouch for through the row path, counted); else the row path, streamed.
-        # --jobs N keeps the row path over N processes, as asked.
-        pieces = (_jobs(jobs) == 1 and columnar_run(
+        # Either spreads its chunks over --jobs N processes.
+        pieces = columnar_run(
             FastTimeline(timeline), profiles, known, day, missions=missions, output_format=output_format,
-            render=render, csv_dialect=csv_dialect, progress=_progress_bar())) \
+            render=render, csv_dialect=csv_dialect, progress=_progress_bar(), jobs=_jobs(jobs), timeline_spec=spec) \
             or BatchRun(FastTimeline(timeline), profiles, known, day, render=render, jobs=_jobs(jobs),
                         csv_dialect=csv_dialect, timeline_spec=spec, progress=_progress_bar())
     if output_format in ("xlsx", "csv-fr"):

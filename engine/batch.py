@@ -667,6 +667,7 @@ class ChunkOutcome:
     failed: list = dataclasses.field(default_factory=list)
     fatal: Diagnostic | None = None  # a row the CSV reader cannot read: the file is refused there
     clean: bool = True  # False: the chunk did not end at the end of a row (see BatchRun)
+    counters: dict | None = None  # what a worker's reader counted for the run (ColumnarRun's rows by path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -826,6 +827,10 @@ class BatchRun:
     # the columnar path (engine/columnar.py), which reads bigger chunks in columns.
     chunk_reader = _ChunkReader
     chunk_bytes = None  # None: CHUNK_BYTES
+    parallel_from = None  # the size of input from which --jobs N uses N processes; None: PARALLEL_FROM_BYTES
+    # With --jobs N: N - 1 workers, and this process reads every N-th chunk between writing the
+    # others' (one process fewer to start); else N workers, this process only reading and writing.
+    parent_works = False
 
     def __init__(self, fast: FastTimeline, path: str, known_missions, day: datetime.date, *, render=None,
                  jobs: int = 1, csv_dialect: str = "auto", timeline_spec: tuple = (None, None, False),
@@ -1033,7 +1038,7 @@ class BatchRun:
         chunks = self._chunks(stream, self._carry, encoding, first_line)
         if self.kind == "jsonl":
             chunks = _strip_bom(chunks)
-        if self.jobs > 1 and size >= PARALLEL_FROM_BYTES:
+        if self.jobs > 1 and size >= (self.parallel_from or PARALLEL_FROM_BYTES):
             outcomes = self._parallel(spec, chunks)
         else:
             reader = self.chunk_reader(spec, self.fast)
@@ -1086,6 +1091,11 @@ class BatchRun:
         self._failed += outcome.failed
         self.ended += outcome.ended
 
+    def worker_reader(self):
+        """What makes the reader of a worker's chunks, ``(spec, fast) -> reader`` (picklable;
+        None: :class:`_ChunkReader`)."""
+        return None
+
     def _fine(self) -> bool:
         return not (self._fatal or self._read or self._checked or self._failed)
 
@@ -1099,14 +1109,19 @@ class BatchRun:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             pool = multiprocessing.get_context("spawn").Pool(
-                self.jobs, initializer=_init_chunk_worker, initargs=(self.timeline_spec, spec))
+                self.jobs - 1 if self.parent_works else self.jobs, initializer=_init_chunk_worker,
+                initargs=(self.timeline_spec, spec, self.worker_reader()))
         finally:
             signal.signal(signal.SIGINT, previous)
+        local = self.chunk_reader(spec, self.fast) if self.parent_works else None
         pending = collections.deque()
         try:
-            for offset, data, first, last in chunks:
-                pending.append((offset, first, last,
-                                pool.apply_async(_work_chunk, (data, first, self._level(), last))))
+            for index, (offset, data, first, last) in enumerate(chunks):
+                if local is not None and index % self.jobs == 0:
+                    job = _LocalChunk(local, data, first, last, self._level)  # read when its turn comes
+                else:
+                    job = pool.apply_async(_work_chunk, (data, first, self._level(), last))
+                pending.append((offset, first, last, job))
                 while len(pending) >= self.jobs * _IN_FLIGHT:
                     offset_, first_, last_, result = pending.popleft()
                     yield offset_, first_, last_, result.get()
@@ -1118,6 +1133,16 @@ class BatchRun:
             raise
         pool.close()
         pool.join()
+
+
+class _LocalChunk:
+    """A chunk this process reads itself while the workers read theirs (``BatchRun.parent_works``)."""
+
+    def __init__(self, reader, data: bytes, first_line: int, last: bool, level):
+        self.reader, self.data, self.first_line, self.last, self.level = reader, data, first_line, last, level
+
+    def get(self) -> ChunkOutcome:
+        return self.reader.process(self.data, self.first_line, self.level(), self.last)
 
 
 def _strip_bom(chunks):
@@ -1149,17 +1174,22 @@ def _estimate_rows(stream, carry: bytes) -> int:
 _CHUNK_WORKER: dict = {}
 
 
-def _init_chunk_worker(timeline_spec, spec):
+def _init_chunk_worker(timeline_spec, spec, make=None):
     from .library import Library
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is the one interrupted
     ruleset_name, as_if_from, renewal = timeline_spec
     timeline = Library().timeline(ruleset_name, as_if_from=as_if_from, renewal=renewal)
-    _CHUNK_WORKER["reader"] = _ChunkReader(spec, FastTimeline(timeline))
+    _CHUNK_WORKER["reader"] = (make or _ChunkReader)(spec, FastTimeline(timeline))
 
 
 def _work_chunk(data, first_line, level, last):
-    return _CHUNK_WORKER["reader"].process(data, first_line, level, last)
+    reader = _CHUNK_WORKER["reader"]
+    outcome = reader.process(data, first_line, level, last)
+    counted = getattr(reader, "counted", None)
+    if counted is not None:
+        outcome.counters = counted()
+    return outcome
 
 
 class _CsvRowType:

@@ -19,13 +19,15 @@ COLUMNAR_FROM_BYTES = 256 * 1024
 
 
 def columnar_run(fast, path: str, known_missions, day, *, missions, output_format: str, render,
-                 csv_dialect: str = "auto", progress=None):
+                 csv_dialect: str = "auto", progress=None, jobs: int = 1, timeline_spec: tuple = (None, None, False)):
     """A :class:`~.columnar_reader.ColumnarRun` of ``path`` when the columnar path pays and can
     serve, else None (the caller runs the row path, :class:`~.batch.BatchRun`).
 
     It serves a CSV file (``csv_dialect`` comma or auto) of at least :data:`COLUMNAR_FROM_BYTES`,
     written out as ``csv`` or ``jsonl``, when numpy is installed. ``render`` is the row path's
-    renderer of rows (for the rows handed to it), ``missions`` the mission columns of the output.
+    renderer of rows (for the rows handed to it), ``missions`` the mission columns of the output;
+    ``jobs`` > 1 reads the chunks in that many processes, each building its timeline from
+    ``timeline_spec`` (as :class:`~.batch.BatchRun` does).
     """
     if output_format not in ("csv", "jsonl") or csv_dialect == "excel-fr" or not path.endswith(".csv"):
         return None
@@ -39,4 +41,5 @@ def columnar_run(fast, path: str, known_missions, day, *, missions, output_forma
     from .columnar_reader import ColumnarRun
 
     return ColumnarRun(fast, path, known_missions, day, missions=tuple(missions), output_format=output_format,
-                       render=render, csv_dialect=csv_dialect, progress=progress)
+                       render=render, csv_dialect=csv_dialect, progress=progress, jobs=jobs,
+                       timeline_spec=timeline_spec)

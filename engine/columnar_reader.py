@@ -36,10 +36,11 @@ cells, a bad row anywhere, refused texts and rows handed over).
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 
 from .batch import (
-    BatchRun, ChunkOutcome, _ChunkReader, _cell_parser, _csv_path, _is_date, _leaf_check, _schema_at,
+    PARALLEL_FROM_BYTES, BatchRun, ChunkOutcome, _ChunkReader, _cell_parser, _csv_path, _is_date, _leaf_check, _schema_at,
     _SIMPLE_FIELDS,
 )
 from .impact import NO_MISSION, OUT_OF_CONTRACT
@@ -78,9 +79,11 @@ class ColumnarRun(BatchRun):
     """
 
     chunk_bytes = CHUNK_BYTES
+    parallel_from = PARALLEL_FROM_BYTES
+    parent_works = True  # it has built the columns of the text already: a worker fewer to start
 
     def __init__(self, fast, path, known_missions, day, *, missions, output_format, render, **options):
-        super().__init__(fast, path, known_missions, day, render=render, jobs=1, **options)
+        super().__init__(fast, path, known_missions, day, render=render, **options)
         self.missions, self.output_format = missions, output_format
         self.vector_rows = self.scalar_rows = 0
         self.refused: dict = {}
@@ -110,6 +113,27 @@ class ColumnarRun(BatchRun):
     @property
     def timeline(self):
         return self.fast.timeline
+
+    def worker_reader(self):
+        return functools.partial(_worker_reader, (self.known, self.day, self.missions, self.output_format))
+
+    def _take(self, outcome, bar) -> None:
+        super()._take(outcome, bar)
+        found = outcome.counters
+        if found:  # a worker's: its rows by path, the texts it refused
+            self.vector_rows += found["vector_rows"]
+            self.scalar_rows += found["scalar_rows"]
+            self.refused.update(found["refused"])
+            self.not_read = self.not_read or found["not_read"]
+
+
+def _worker_reader(options, spec, fast):
+    """The columnar reader of a worker of ``--jobs`` (engine.batch._init_chunk_worker), with a run
+    of its own whose counts go back with each chunk's outcome (:meth:`ColumnarReader.counted`)."""
+    known, day, missions, output_format = options
+    run = ColumnarRun(fast, spec.path, known, day, missions=missions, output_format=output_format,
+                      render=spec.render)
+    return run.chunk_reader(spec, fast)
 
 
 def _check_shape(ruleset, renewal) -> None:
@@ -609,6 +633,14 @@ class ColumnarReader:
         if self.writer is not None and not self.writer.plain_source:
             self.reason = run.not_read = run.not_read or "a file name the output quotes"
             self.writer = None
+
+    def counted(self) -> dict:
+        """What this reader counted for its run since the last call (a worker sends it back)."""
+        run = self.run
+        found = {"vector_rows": run.vector_rows, "scalar_rows": run.scalar_rows, "refused": dict(run.refused),
+                 "not_read": run.not_read}
+        run.vector_rows = run.scalar_rows = 0
+        return found
 
     # -- the row path ----------------------------------------------------------------------------
 

@@ -347,3 +347,29 @@ def test_rates_of_later_contracts_are_read_by_their_contract_and_year(monkeypatc
         assert columns[1] == rows_[1]
     vector, _, _, _ = counts(path, datetime.date.fromisoformat(day), renewal=True)
     assert vector > 200
+
+
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_chunks_over_several_processes_give_one_processs_bytes_and_counts(monkeypatch, tmp_path, jobs):
+    # Rows of every kind (edge cells, rows handed to the row path), at two dates, in both formats;
+    # this process reads every N-th chunk and the workers the others.
+    header, rows = sample()
+    valid, refusals = _split(tmp_path, header, _edge_rows(header, rows))
+    path = write(tmp_path, header, valid)
+    monkeypatch.setattr(columnar, "COLUMNAR_FROM_BYTES", 0)
+    monkeypatch.setattr(columnar_reader.ColumnarRun, "chunk_bytes", 4096)
+    monkeypatch.setattr(columnar_reader.ColumnarRun, "parallel_from", 0)
+    for day in ("2024-06-01", "2023-06-01"):
+        for output_format in ("csv", "jsonl"):
+            args = ("batch", path, "--date", day, "--format", output_format)
+            alone = run(*args)
+            spread = run(*args, "--jobs", jobs)
+            assert spread == alone and alone[0] == 0
+            assert SCALAR_NOTE in alone[2]  # the counts of both paths, summed over the processes
+    # A bad row near the end: the row path's diagnostic, exit 1, nothing written.
+    body = list(valid) + [refusals[0]] + list(valid[:50])
+    bad = write(tmp_path, header, body, name="bad.csv")
+    out = tmp_path / "out.csv"
+    alone = run("batch", bad, "--date", "2024-06-01", "--output", out)
+    spread = run("batch", bad, "--date", "2024-06-01", "--output", out, "--jobs", jobs)
+    assert spread == alone and alone[0] == 1 and f"bad.csv:{len(valid) + 2}:" in alone[2] and not out.exists()
