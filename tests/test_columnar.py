@@ -373,3 +373,22 @@ def test_chunks_over_several_processes_give_one_processs_bytes_and_counts(monkey
     alone = run("batch", bad, "--date", "2024-06-01", "--output", out)
     spread = run("batch", bad, "--date", "2024-06-01", "--output", out, "--jobs", jobs)
     assert spread == alone and alone[0] == 1 and f"bad.csv:{len(valid) + 2}:" in alone[2] and not out.exists()
+
+
+@given(st.one_of(st.lists(st.integers(-(10 ** 18), 10 ** 18) | st.integers(-(10 ** 9), 10 ** 9), min_size=1),
+                 st.lists(st.integers(-(10 ** 8) + 1, 10 ** 8 - 1) | st.integers(-999, 999), min_size=1)),
+       st.sampled_from([0, 1, 2, 3]))
+@settings(max_examples=150, deadline=None)
+def test_amounts_are_written_as_decimal_writes_them(values, scale):
+    from decimal import Decimal
+
+    import numpy as np
+
+    layout = columnar_reader._Layout(len(values))
+    layout.number(np.array(values, dtype=np.int64), scale)
+    flat, lengths = layout.bytes()
+    text, written, at = flat.tobytes().decode(), [], 0
+    for length in lengths.tolist():
+        written.append(text[at:at + length])
+        at += length
+    assert written == [str(Decimal(value).scaleb(-scale)) for value in values]
