@@ -15,7 +15,7 @@ from decimal import Decimal
 import click
 
 from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, read_profiles
-from aci_rules.engine.columnar import columnar_run
+from aci_rules.engine.columnar import columnar_run, columns_missing
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
 from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, evaluate_rows, percent
@@ -126,6 +126,9 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
         # A large CSV goes through the vectorised backend in columns when it is installed (the
         # rows it cannot vouch for through the row path, counted); else the row path, streamed.
         # Either spreads its chunks over --jobs N processes.
+        if columns_missing(profiles, output_format, csv_dialect):
+            click.echo(_("aci-rules: this CSV is read row by row; with pip install 'aci-rules[vector]' (numpy) "
+                         "it is read in columns, about ten times faster"), err=True)
         pieces = columnar_run(
             FastTimeline(timeline), profiles, known, day, missions=missions, output_format=output_format,
             render=render, csv_dialect=csv_dialect, progress=_progress_bar(), jobs=_jobs(jobs), timeline_spec=spec) \

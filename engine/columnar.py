@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-__all__ = ["columnar_run", "COLUMNAR_FROM_BYTES"]
+__all__ = ["columnar_run", "columns_missing", "COLUMNAR_FROM_BYTES"]
 
 # From this size of input the columnar path pays. Importing numpy and building the columns of a
 # text cost about 0.12 s of CPU, what the row path spends on some 800 rows (0.15 ms a row), about
@@ -29,17 +29,29 @@ def columnar_run(fast, path: str, known_missions, day, *, missions, output_forma
     ``jobs`` > 1 reads the chunks in that many processes, each building its timeline from
     ``timeline_spec`` (as :class:`~.batch.BatchRun` does).
     """
-    if output_format not in ("csv", "jsonl") or csv_dialect == "excel-fr" or not path.endswith(".csv"):
-        return None
-    try:
-        if not os.path.isfile(path) or os.path.getsize(path) < COLUMNAR_FROM_BYTES:
-            return None
-    except OSError:
-        return None  # the row path says why it cannot read the file
-    if importlib.util.find_spec("numpy") is None:
+    if not _would_pay(path, output_format, csv_dialect) or not _numpy():
         return None
     from .columnar_reader import ColumnarRun
 
     return ColumnarRun(fast, path, known_missions, day, missions=tuple(missions), output_format=output_format,
                        render=render, csv_dialect=csv_dialect, progress=progress, jobs=jobs,
                        timeline_spec=timeline_spec)
+
+
+def columns_missing(path: str, output_format: str, csv_dialect: str = "auto") -> bool:
+    """True when ``path`` would be read in columns but numpy (the ``vector`` extra) is not
+    installed: the row path runs, about ten times slower, and the command says how to get them."""
+    return _would_pay(path, output_format, csv_dialect) and not _numpy()
+
+
+def _would_pay(path: str, output_format: str, csv_dialect: str) -> bool:
+    if output_format not in ("csv", "jsonl") or csv_dialect == "excel-fr" or not path.endswith(".csv"):
+        return False
+    try:
+        return os.path.isfile(path) and os.path.getsize(path) >= COLUMNAR_FROM_BYTES
+    except OSError:
+        return False  # the row path says why it cannot read the file
+
+
+def _numpy() -> bool:
+    return importlib.util.find_spec("numpy") is not None

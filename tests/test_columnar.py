@@ -392,3 +392,19 @@ def test_amounts_are_written_as_decimal_writes_them(values, scale):
         written.append(text[at:at + length])
         at += length
     assert written == [str(Decimal(value).scaleb(-scale)) for value in values]
+
+
+def test_without_numpy_a_large_csv_runs_by_rows_and_says_once_how_to_get_the_columns(monkeypatch, tmp_path):
+    header, rows = sample()
+    big = write(tmp_path, header, rows * 3)
+    with_columns = run("batch", big, "--date", "2024-06-01")
+    assert "pip install" not in with_columns[2]
+    real = columnar.importlib.util.find_spec
+    monkeypatch.setattr(columnar.importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "numpy" else real(name, *rest))
+    by_rows = run("batch", big, "--date", "2024-06-01")
+    assert by_rows[0] == 0 and by_rows[1] == with_columns[1]
+    assert by_rows[2].count("pip install 'aci-rules[vector]'") == 1
+    assert "lu ligne par ligne" in by_rows[2]
+    small = run("batch", SAMPLE, "--date", "2024-06-01")  # below the size where the columns pay: nothing said
+    assert "pip install" not in small[2]
