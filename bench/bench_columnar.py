@@ -1,21 +1,25 @@
 """Benchmark: `aci-rules batch` on the vectorised backend (a CSV read in columns), whole process.
 
-    python bench/bench_columnar.py                     # N = 1 000 000, 3 runs
+    python bench/bench_columnar.py                     # N = 1 000 000, 3 runs, one core and --jobs 2
     python bench/bench_columnar.py 100000 --runs 1     # another size
+    python bench/bench_columnar.py --jobs 1            # one core only
+    python bench/bench_columnar.py --readers           # and the readers of the file alone
     python bench/bench_columnar.py --threshold         # where the columns start to pay
 
 A CSV of N rows is generated from examples/national-sample.csv (its rows repeated, names
-numbered, populations perturbed) in a temporary folder, never committed. Each run, pinned to
-one core when the system allows it, measures:
-  1. `aci-rules batch FILE --date D --output OUT` as a whole process: the CPU time of the child
-     (user + system: the machine may be shared, so wall time measures the other jobs too), its
-     wall time, profiles per CPU second, and its peak memory (ru_maxrss);
-  2. in the same run, in this process, the CPU time of reading the same file with the `csv`
+numbered, populations perturbed) in a temporary folder, never committed. Each run measures:
+  1. `aci-rules batch FILE --date D --output OUT --jobs J` as a whole process, for each J of
+     --jobs (1: pinned to one core when the system allows it; more: free to use every core):
+     the CPU time of all its processes (user + system), its wall time, profiles per second of
+     wall time and per CPU second, the peak memory of its largest process (ru_maxrss) and of
+     all its processes together (sampled from /proc every 20 ms), and the load average before
+     and after (the machine may be shared: then wall time measures the other jobs too);
+  2. with --readers, in this process, the CPU time of reading the same file with the `csv`
      module (csv.reader, and csv.DictReader summing a column: the floor of a row-by-row
      design), with numpy alone (the bytes, line breaks and commas found), and with pyarrow's CSV
      reader when it is installed (it is not a dependency: this says whether it would pay).
 ``--threshold`` times both paths (columns, and the row path) on small files, whole process, to
-place COLUMNAR_FROM_BYTES. The load average is printed with each run.
+place COLUMNAR_FROM_BYTES.
 """
 
 from __future__ import annotations
@@ -42,18 +46,42 @@ ROW_PATH = ("import sys;import aci_rules.engine.columnar as c;c.COLUMNAR_FROM_BY
             "from aci_rules.cli.main import main;sys.argv[0]='aci-rules';main()")
 
 
-def run_batch(path: pathlib.Path, output: pathlib.Path, rows_path: bool = False) -> tuple:
-    """(wall s, CPU s, peak MB, stderr) of one `aci-rules batch` child."""
+def _tree_rss(pid: int) -> int:
+    """The resident memory (KB) of a process and all its descendants, now (Linux's /proc)."""
+    total, stack = 0, [pid]
+    while stack:
+        here = stack.pop()
+        try:
+            with open(f"/proc/{here}/status") as status:
+                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+            with open(f"/proc/{here}/task/{here}/children") as children:
+                stack += [int(child) for child in children.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_batch(path: pathlib.Path, output: pathlib.Path, rows_path: bool = False, jobs: int = 1) -> tuple:
+    """(wall s, CPU s, peak MB of the largest process, peak MB of all its processes together, stderr)
+    of one `aci-rules batch` child; with ``jobs`` > 1 its processes are free to use every core, else
+    pinned to one. The CPU time sums every process's."""
     if rows_path:
         command = [sys.executable, "-c", ROW_PATH]
     else:
         command = [str(pathlib.Path(sys.executable).with_name("aci-rules"))]
-    command = one_core() + command + ["batch", str(path), "--date", DAY, "--output", str(output)]
-    done = subprocess.run([sys.executable, "-c", PROBE, *command], capture_output=True, text=True, check=True)
-    code, wall, cpu, rss = done.stdout.split()
+    command = (one_core() if jobs == 1 else []) + command + ["batch", str(path), "--date", DAY, "--output",
+                                                             str(output), "--jobs", str(jobs)]
+    child = subprocess.Popen([sys.executable, "-c", PROBE, *command], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while child.poll() is None:  # every process of the batch together (ru_maxrss is the largest one's)
+        peak = max(peak, _tree_rss(child.pid))
+        time.sleep(0.02)
+    out, err = child.communicate()
+    code, wall, cpu, rss = out.split()
     if code != "0":
-        raise SystemExit(f"batch failed ({code}): {done.stderr}")
-    return float(wall), float(cpu), int(rss) / 1024, done.stderr.strip()
+        raise SystemExit(f"batch failed ({code}): {err}")
+    return float(wall), float(cpu), int(rss) / 1024, peak / 1024, err.strip()
 
 
 def _cpu(work) -> float:
@@ -110,11 +138,19 @@ def readers(path: pathlib.Path) -> dict:
     return found
 
 
+def _thousands(number: float) -> str:
+    return f"{number:9,.0f}".replace(",", " ")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1_000_000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threshold", action="store_true", help="time both paths on small files")
+    parser.add_argument("--jobs", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2],
+                        help="the --jobs values to run, e.g. 1,2 (1: pinned to one core; more: every core)")
+    parser.add_argument("--readers", action="store_true",
+                        help="also time reading the file with csv, numpy alone, and pyarrow when installed")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, one core: {bool(one_core())}")
     with tempfile.TemporaryDirectory() as folder:
@@ -123,8 +159,8 @@ def main() -> None:
             for count in (100, 300, 700, 1500, 3000):
                 path = pathlib.Path(folder) / f"small-{count}.csv"
                 make_csv(path, count)
-                _, columns, _, _ = run_batch(path, output)
-                _, rows, _, _ = run_batch(path, output, rows_path=True)
+                _, columns, *_ = run_batch(path, output)
+                _, rows, *_ = run_batch(path, output, rows_path=True)
                 print(f"  N = {count:5d} ({path.stat().st_size / 1024:6.0f} KB): columns {columns:5.2f} s, "
                       f"row path {rows:5.2f} s of CPU (load {os.getloadavg()[0]:.1f})")
             return
@@ -133,14 +169,19 @@ def main() -> None:
             make_csv(path, count)
             print(f"\nN = {count:,} ({path.stat().st_size / 1e6:.0f} MB of CSV)".replace(",", " "))
             for run in range(args.runs):
-                wall, cpu, rss, said = run_batch(path, output)
-                print(f"  run {run + 1}: batch {cpu:6.2f} s of CPU ({wall:6.2f} s wall), "
-                      f"{count / cpu:9,.0f} profiles per CPU second, peak {rss:5.0f} MB, "
-                      f"output {output.stat().st_size / 1e6:.0f} MB, load {os.getloadavg()[0]:.1f}".replace(",", " "))
-                if said:
-                    print(f"    stderr: {said}")
-                for name, seconds in readers(path).items():
-                    print(f"    {name:<40} {seconds:6.2f} s of CPU ({seconds / cpu:4.2f} x the whole batch)")
+                for jobs in args.jobs:
+                    load = os.getloadavg()[0]
+                    wall, cpu, rss, together, said = run_batch(path, output, jobs=jobs)
+                    where = "one core" if jobs == 1 else f"--jobs {jobs}"
+                    print(f"  run {run + 1}, {where}: batch {cpu:6.2f} s of CPU, {wall:6.2f} s wall: "
+                          f"{_thousands(count / wall)} profiles per second, {_thousands(count / cpu)} per CPU "
+                          f"second; peak {rss:5.0f} MB (all its processes: {together:5.0f} MB), "
+                          f"load {load:.1f} before, {os.getloadavg()[0]:.1f} after")
+                    if said:
+                        print(f"    stderr: {said}")
+                if args.readers:
+                    for name, seconds in readers(path).items():
+                        print(f"    {name:<40} {seconds:6.2f} s of CPU")
 
 
 if __name__ == "__main__":

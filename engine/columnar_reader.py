@@ -40,7 +40,7 @@ import functools
 import json
 
 from .batch import (
-    PARALLEL_FROM_BYTES, BatchRun, ChunkOutcome, _ChunkReader, _cell_parser, _csv_path, _is_date, _leaf_check, _schema_at,
+    BatchRun, ChunkOutcome, _ChunkReader, _cell_parser, _csv_path, _is_date, _leaf_check, _schema_at,
     _SIMPLE_FIELDS,
 )
 from .impact import NO_MISSION, OUT_OF_CONTRACT
@@ -79,7 +79,10 @@ class ColumnarRun(BatchRun):
     """
 
     chunk_bytes = CHUNK_BYTES
-    parallel_from = PARALLEL_FROM_BYTES
+    # --jobs N spreads the chunks from this size (about 250 000 rows of the national sample's shape):
+    # a worker takes about 0.6 s of CPU to start (numpy, the engine, the text's columns), what this
+    # process spends reading some 120 000 rows; below, one process is as fast (bench_columnar.py).
+    parallel_from = 48 << 20
     parent_works = True  # it has built the columns of the text already: a worker fewer to start
 
     def __init__(self, fast, path, known_missions, day, *, missions, output_format, render, **options):
