@@ -828,8 +828,9 @@ class BatchRun:
     chunk_reader = _ChunkReader
     chunk_bytes = None  # None: CHUNK_BYTES
     parallel_from = None  # the size of input from which --jobs N uses N processes; None: PARALLEL_FROM_BYTES
-    # With --jobs N: N - 1 workers, and this process reads every N-th chunk between writing the
-    # others' (one process fewer to start); else N workers, this process only reading and writing.
+    # With --jobs N: N - 1 workers, and this process reads a chunk itself whenever they have
+    # enough in hand (one process fewer to start); else N workers, this process only reading
+    # and writing.
     parent_works = False
 
     def __init__(self, fast: FastTimeline, path: str, known_missions, day: datetime.date, *, render=None,
@@ -1114,15 +1115,19 @@ class BatchRun:
         finally:
             signal.signal(signal.SIGINT, previous)
         local = self.chunk_reader(spec, self.fast) if self.parent_works else None
+        workers = self.jobs - 1 if local is not None else self.jobs
         pending = collections.deque()
         try:
-            for index, (offset, data, first, last) in enumerate(chunks):
-                if local is not None and index % self.jobs == 0:
-                    job = _LocalChunk(local, data, first, last, self._level)  # read when its turn comes
+            for offset, data, first, last in chunks:
+                if local is not None and sum(not isinstance(job, _Done) and not job.ready()
+                                             for *_, job in pending) >= workers * _IN_FLIGHT:
+                    # The workers have enough: this process reads the chunk (so the share of each
+                    # follows its speed, whatever else the machine runs).
+                    job = _Done(local.process(data, first, self._level(), last))
                 else:
                     job = pool.apply_async(_work_chunk, (data, first, self._level(), last))
                 pending.append((offset, first, last, job))
-                while len(pending) >= self.jobs * _IN_FLIGHT:
+                while pending and (len(pending) >= self.jobs * _IN_FLIGHT * 2 or pending[0][3].ready()):
                     offset_, first_, last_, result = pending.popleft()
                     yield offset_, first_, last_, result.get()
             while pending:
@@ -1135,14 +1140,18 @@ class BatchRun:
         pool.join()
 
 
-class _LocalChunk:
-    """A chunk this process reads itself while the workers read theirs (``BatchRun.parent_works``)."""
+class _Done:
+    """The outcome of a chunk this process read itself (``BatchRun.parent_works``), queued with
+    the workers' results."""
 
-    def __init__(self, reader, data: bytes, first_line: int, last: bool, level):
-        self.reader, self.data, self.first_line, self.last, self.level = reader, data, first_line, last, level
+    def __init__(self, outcome: ChunkOutcome):
+        self.outcome = outcome
+
+    def ready(self) -> bool:
+        return True
 
     def get(self) -> ChunkOutcome:
-        return self.reader.process(self.data, self.first_line, self.level(), self.last)
+        return self.outcome
 
 
 def _strip_bom(chunks):
