@@ -897,24 +897,31 @@ class TestOutputFiles:
         assert_clean(result, 1)
         assert codes(result) == {"E011"}, result.stderr  # the bad profile was never read
 
-    def test_ctrl_c_during_batch_with_two_jobs_ends_every_process(self, tmp_path):
+    # The row path (two workers), and the columns (one worker and this process), each forced from
+    # a small input (by default the columns spread their chunks from 48 MB).
+    @pytest.mark.parametrize("path, prelude, count", [
+        ("rows", "import aci_rules.engine.columnar as c; c.COLUMNAR_FROM_BYTES = 1 << 60", 2),
+        ("columns", "import aci_rules.engine.columnar_reader as r; r.ColumnarRun.parallel_from = 0", 1)])
+    def test_ctrl_c_during_batch_with_two_jobs_ends_every_process(self, tmp_path, path, prelude, count):
         from aci_rules.engine.batch import PARALLEL_FROM_BYTES
 
+        if path == "columns":
+            pytest.importorskip("numpy")
         lines = (pathlib.Path(__file__).resolve().parent.parent / "examples" / "national-sample.csv").read_text(
             "utf-8").splitlines()
         lines = [line for line in lines if not line.startswith("#")]
         # A small input stays in one process whatever --jobs says: the sample, repeated past that size.
-        copies = PARALLEL_FROM_BYTES // len("\n".join(lines)) + 2
+        copies = (PARALLEL_FROM_BYTES // len("\n".join(lines)) + 2) * (8 if path == "columns" else 1)
         sample = tmp_path / "many.csv"
         sample.write_text("\n".join(lines[:1] + lines[1:] * copies) + "\n", "utf-8")
         output = tmp_path / "out.csv"
         output.write_text("untouched\n")
         process = subprocess.Popen(
-            [sys.executable, "-c", "from aci_rules.cli.main import main; main()", "batch", str(sample),
+            [sys.executable, "-c", f"{prelude}; from aci_rules.cli.main import main; main()", "batch", str(sample),
              "--date", "2024-06-01", "--jobs", "2", "--output", str(output)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            workers = _wait_for_workers(process.pid, 2, timeout=60)
+            workers = _wait_for_workers(process.pid, count, timeout=60)
             os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the whole process group
             out, err = process.communicate(timeout=20)
         except (subprocess.TimeoutExpired, AssertionError):
