@@ -374,11 +374,11 @@ def _parse_rates(buffer, words, starts, lengths, low, high):
     scale = shaped.astype(np.int64) << 1
     rest = np.flatnonzero(~shaped & (lengths > 0))
     if rest.size:
-        row = rest // starts.shape[1]
+        column = rest // starts.shape[1]  # each cell's column in the group
         good, found, places = _parse_number(buffer, words, starts.ravel()[rest], lengths.ravel()[rest], True)
         for bounds, inside in ((low, np.greater_equal), (high, np.less_equal)):
-            limit = np.array([b if b is not None else 0 for b in bounds], dtype=np.int64)[row]
-            good &= np.array([b is None for b in bounds])[row] | inside(found, limit * _POW10[places])
+            limit = np.array([b if b is not None else 0 for b in bounds], dtype=np.int64)[column]
+            good &= np.array([b is None for b in bounds])[column] | inside(found, limit * _POW10[places])
         ok.ravel()[rest], mantissa.ravel()[rest], scale.ravel()[rest] = good, found, places
     return ok, mantissa, scale
 
@@ -409,9 +409,9 @@ def _date_table():
     if _DATE_TABLE is None:
         days = np.arange(f"{MIN_YEAR:04d}-01-01", f"{MAX_YEAR + 1:04d}-01-01", dtype="datetime64[D]")
         months = days.astype("datetime64[M]")
-        key = (months.astype("datetime64[Y]").astype(np.int64) + 1970 - MIN_YEAR) * 10000 \
+        key = (months.astype("datetime64[Y]").astype(np.int64) + 1970 - MIN_YEAR) * 10 ** 4 \
             + (months.astype(np.int64) % 12 + 1) * 100 + (days - months).astype(np.int64) + 1
-        table = np.zeros((MAX_YEAR + 1 - MIN_YEAR) * 10000, dtype=np.int32)
+        table = np.zeros((MAX_YEAR + 1 - MIN_YEAR) * 10 ** 4, dtype=np.int32)
         table[key] = days.astype(np.int64) + _EPOCH_ORDINAL
         _DATE_TABLE = table
     return _DATE_TABLE
@@ -437,7 +437,7 @@ def _parse_dates(buffer, words, starts, lengths):
     # The digits as one word, YYYYMMDD, the first byte the most significant.
     digits = (head & _U64(0x0F0F0F0F)) | ((head >> _U64(8)) & _U64(0x0F0F00000000)) \
         | ((tail & _U64(0x0F0F)) << _U64(48))
-    key = _swar(digits).astype(np.int64) - MIN_YEAR * 10000
+    key = _swar(digits).astype(np.int64) - MIN_YEAR * 10 ** 4
     table = _date_table()
     inside = good & (key >= 0) & (key < table.shape[0])
     ordinal = table[np.where(inside, key, 0)].astype(np.int64)
@@ -1109,9 +1109,9 @@ def _decimal_digits(magnitude, count: int, words: bool = False):
         high = magnitude // _U64(10 ** 8)
         return np.concatenate([_decimal_digits(high, 8), _decimal_digits(magnitude - high * _U64(10 ** 8), 8)],
                               axis=1)
-    thousands = magnitude // _U64(10000)
-    word = thousands | ((magnitude - thousands * _U64(10000)) << _U64(32))  # two lanes below 10 000
-    hundreds = ((word * _U64(5243)) >> _U64(19)) & _U64(0x0000007F0000007F)  # x // 100 for x < 10 000
+    thousands = magnitude // _U64(10 ** 4)
+    word = thousands | ((magnitude - thousands * _U64(10 ** 4)) << _U64(32))  # two lanes below 10**4
+    hundreds = ((word * _U64(5243)) >> _U64(19)) & _U64(0x0000007F0000007F)  # x // 100 for x < 10**4
     word = hundreds | ((word - hundreds * _U64(100)) << _U64(16))  # four lanes below 100
     tens = ((word * _U64(103)) >> _U64(10)) & _U64(0x000F000F000F000F)  # x // 10 for x < 100
     word = (tens | ((word - tens * _U64(10)) << _U64(8))) | _U64(0x3030303030303030)  # eight digits, one a byte
