@@ -29,7 +29,6 @@ import pathlib
 import pickle
 import stat
 import sys
-import tempfile
 from decimal import Decimal
 
 from aci_rules import __version__
@@ -78,6 +77,8 @@ class ValidationCache:
         if self.folder is None or not self.changed:
             return
         try:
+            import tempfile  # only to write: a command the caches serve does not import it
+
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".validated-", suffix=".tmp")
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -227,6 +228,8 @@ class CompiledCache:
         try:
             data = pickle.dumps({"chains": self.chains, "rulesets": self.rulesets, "plans": self.plans},
                                 protocol=pickle.HIGHEST_PROTOCOL)
+            import tempfile
+
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".compiled-", suffix=".tmp")
             with os.fdopen(handle, "wb") as stream:  # mkstemp: readable and writable by the user only

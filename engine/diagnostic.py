@@ -24,7 +24,6 @@ English rendering, for programs and logs.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Iterable, Sequence
 
 __all__ = [
@@ -97,6 +96,8 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     >>> suggest("zzz", ["population"]) is None
     True
     """
+    import difflib  # only when a name is misspelt: no command that succeeds pays its import
+
     matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.7)
     return matches[0] if matches else None
 

@@ -13,7 +13,8 @@ import datetime
 import hashlib
 import json
 import os
-from importlib import resources
+
+from aci_rules import package_files
 
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
@@ -35,7 +36,7 @@ MAX_AMENDMENT_CHAIN = 50
 
 def shipped_ruleset_names() -> list[str]:
     """File names of the rulesets shipped in the package, sorted."""
-    folder = resources.files("aci_rules.rules")
+    folder = package_files("aci_rules.rules")
     return sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".yaml"))
 
 
@@ -188,7 +189,7 @@ class Library:
     def _shipped_bytes(self, name: str) -> bytes:
         raw = self._raw.get(name)
         if raw is None:
-            raw = self._raw[name] = resources.files("aci_rules.rules").joinpath(name).read_bytes()
+            raw = self._raw[name] = package_files("aci_rules.rules").joinpath(name).read_bytes()
         return raw
 
     def _compiled_store(self) -> CompiledCache | None:
