@@ -169,6 +169,16 @@ def _content_key(document: Document) -> tuple:
     return (document.file, hashlib.sha256(content.encode()).hexdigest())
 
 
+def _in_force_signature(days, day: datetime.date | None) -> tuple | None:
+    """Which of a chain's dated provisions are in force on ``day``: the part of a compiled text's
+    key that depends on the day. None when every one is (or no day is given): the text is then
+    the same as with every provision applied, and is compiled, cached and read once, not once
+    for the text and again for each day after its last provision."""
+    if day is None or all(d <= day for d in days):
+        return None
+    return tuple(d <= day for d in days)
+
+
 class Library:
     """The shipped rulesets and the files loaded through it, read and compiled on first use.
 
@@ -212,7 +222,7 @@ class Library:
         if entry is None:
             return None
         chain, days = entry
-        key = (chain, tuple(d <= day for d in days) if day is not None else None)
+        key = (chain, _in_force_signature(days, day))
         found = self._compiled.get(key)
         if found is None:
             found = store.rulesets.get(key)
@@ -404,8 +414,7 @@ class Library:
         provisions: list = []
         for link in chain:
             provisions += dated_provisions(link, link.data["id"])
-        signature = tuple(p.day <= day for p in provisions) if day is not None else None
-        key = (tuple(_content_key(link) for link in chain), signature)
+        key = (tuple(_content_key(link) for link in chain), _in_force_signature([p.day for p in provisions], day))
         if key not in self._compiled:
             text, notes, removals = self._consolidated(chain, day)
             # Each link was checked against the schema (an addition as a whole item, a
