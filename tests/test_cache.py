@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import io
 import os
 import pickle
 from unittest import mock
@@ -107,6 +108,23 @@ def test_a_forged_plan_is_not_taken(folder):
     path.write_bytes(pickle.dumps(content))
     with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
         Library().get("avenant-2", DAY)
+
+
+def test_a_forged_table_of_positions_builds_nothing_and_is_read_as_empty(folder):
+    """The positions of a cached text are a pickle inside the pickle, unpacked when first asked:
+    plain data only, whatever the bytes say."""
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    content = cache_module._Unpickler(io.BytesIO(path.read_bytes())).load()
+    ruleset = next(r for r in content["rulesets"].values() if r.id == "avenant-2")
+    assert ruleset.positions.__dict__.keys() == {"file", "_packed"}  # not unpacked by reading the file
+    object.__setattr__(ruleset.positions, "_packed", pickle.dumps(_Boom()))
+    path.write_bytes(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+    with mock.patch("os.system", side_effect=AssertionError("code run from the cache")):
+        forged = Library().get("avenant-2", DAY)
+        assert forged.positions.position(("lines", 0)) == (None, None)
+    assert forged.positions.file == "rules/avenant-2.yaml"
+    assert Library().get("aci-2019").positions.position(("lines", 0))[0] > 1  # the others are intact
 
 
 def test_another_engine_or_text_is_another_file(folder, monkeypatch):
