@@ -26,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
+from .records import record
+
 __all__ = [
     "Message",
     "msg",
@@ -106,7 +108,7 @@ def _identity(text: str) -> str:
     return text
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Message:
     """A text for a person, not yet in a language: an English template (the gettext msgid)
     and its named parameters, which may be messages themselves.
@@ -154,7 +156,7 @@ def msg(template: str, **params) -> Message:
     return Message(template, params)
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Diagnostic:
     """One problem found in one place.
 

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from .diagnostic import Diagnostic, InputError, msg
+from .records import record
 
 __all__ = [
     "Document",
@@ -229,7 +230,7 @@ class _Located:
         return Diagnostic(code, message, self.file_of(path), line, column, self.source_path(path), severity)
 
 
-@dataclasses.dataclass
+@record(frozen=False)
 class Document(_Located):
     """The data of one YAML file and where each of its nodes stands (see :class:`_Located`)."""
 
@@ -295,7 +296,7 @@ def walk(data):
             stack.extend((path + (index,), item) for index, item in enumerate(node))
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Positions(_Located):
     """Where each node of a (consolidated) document was written, without its data: the table a
     compiled ruleset keeps for the diagnostics of its evaluation, the sites of coverage and
