@@ -17,8 +17,8 @@ def package_files(package: str):
 
     Takes the sub-package's dotted name; returns its folder as a :class:`pathlib.Path` when it is
     installed as files (the usual case), else what :func:`importlib.resources.files` gives (a
-    package inside a zip). Importing :mod:`importlib.resources` costs a command about 6 ms
-    (with :mod:`tempfile` and :mod:`zipfile`), more than the rest of what it reads.
+    package inside a zip): :mod:`importlib.resources`, with the :mod:`tempfile` and :mod:`zipfile`
+    it imports, cost every command about 6 ms.
     """
     import importlib
     import pathlib
