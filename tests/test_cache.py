@@ -127,6 +127,17 @@ def test_a_forged_table_of_positions_builds_nothing_and_is_read_as_empty(folder)
     assert Library().get("aci-2019").positions.position(("lines", 0))[0] > 1  # the others are intact
 
 
+def test_a_day_after_every_dated_provision_is_the_text_with_them_all(folder):
+    """Avenant 2's crisis mission enters into force on 2022-09-03: from then on the text is the one
+    with every provision, compiled, stored and read once; the day before, it is another text."""
+    for library in (Library(), Library()):  # compiled, then read from the cache
+        assert library.get("avenant-2", DAY) is library.get("avenant-2")
+        before = library.get("avenant-2", datetime.date(2022, 9, 2))
+        assert set(library.get("avenant-2").missions) - set(before.missions) == {"crises_sanitaires"}
+    stored = cache_module._Unpickler(io.BytesIO(next(folder.glob("compiled-*.pickle")).read_bytes())).load()
+    assert sorted(signature is None for _chain, signature in stored["rulesets"]) == [False, True]  # not one for DAY
+
+
 def test_another_engine_or_text_is_another_file(folder, monkeypatch):
     Library().get("avenant-2")
     monkeypatch.setattr(cache_module, "_engine_digest", lambda: "another engine")
