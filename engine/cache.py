@@ -154,7 +154,11 @@ def _safe_plan(plan, ruleset) -> bool:
     # The nodes ast.walk would give, walked here without its generators (4 times faster: this
     # runs on every tree of every plan at each command the cache serves).
     nodes = [formula.tree for formula in formulas if formula is not None]
+    budget = MAX_PLAN_NODES  # a forged tree may be a cycle, or share its nodes over and over
     while nodes:
+        budget -= 1
+        if budget < 0:
+            return False
         node = nodes.pop()
         if isinstance(node, ast.Name):
             name = node.id
@@ -173,6 +177,8 @@ def _safe_plan(plan, ruleset) -> bool:
 
 
 _CONSTANT_TYPES = (int, str, bool, type(None), Decimal)
+# The shipped texts' plans hold about 2 000 nodes in all; a plan with more than this is not one of ours.
+MAX_PLAN_NODES = 1_000_000
 
 
 class CompiledCache:

@@ -138,6 +138,20 @@ def test_a_day_after_every_dated_provision_is_the_text_with_them_all(folder):
     assert sorted(signature is None for _chain, signature in stored["rulesets"]) == [False, True]  # not one for DAY
 
 
+def test_a_plan_whose_tree_is_a_cycle_is_not_taken(folder):
+    """A forged tree may hold itself: the check of the plan ends, and refuses the file."""
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    content = pickle.loads(path.read_bytes())
+    step = next(s for plan in content["plans"].values() for s in plan.steps if s.amount is not None)
+    loop = ast.UnaryOp(op=ast.USub())
+    loop.operand = loop
+    object.__setattr__(step.amount, "tree", loop)
+    path.write_bytes(pickle.dumps(content))
+    with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
+        Library().get("avenant-2", DAY)
+
+
 def test_another_engine_or_text_is_another_file(folder, monkeypatch):
     Library().get("avenant-2")
     monkeypatch.setattr(cache_module, "_engine_digest", lambda: "another engine")
