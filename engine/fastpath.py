@@ -36,7 +36,7 @@ from .names import TIME_NAMES
 from .plan import SUM, check_amount, check_condition, check_day, plan_of, to_money
 from .profile import Profile
 from .ruleset import Ruleset
-from .timeline import Timeline, combine, contract_year_on, time_names
+from .timeline import TIME_VALUES, Timeline, combine, contract_year_on, time_values
 
 __all__ = ["FastRuleset", "FastResult", "FastTimeline", "batch_context"]
 
@@ -312,14 +312,9 @@ def _remembered(memo, key, compute, *args):
     return found
 
 
-def _time_of(profile, day, years, renewal, in_force):
-    """``(number, key, names)``: of :func:`~.timeline.time_names`, the contract year's number and key
-    (:func:`~.timeline.year_key`; None outside a contract) and the names as a tuple in the order of
-    :data:`~.names.TIME_NAMES`."""
-    year, names = time_names(profile, day, years, renewal, in_force)
-    if year is None:
-        return None, None, tuple(names[name] for name in TIME_NAMES)
-    return year.number, year.key, tuple(names[name] for name in TIME_NAMES)
+# The fast path reads the contract-year names as time_values gives them.
+assert TIME_VALUES == TIME_NAMES, "timeline.TIME_VALUES must follow names.TIME_NAMES"
+_time_of = time_values
 
 
 @dataclasses.dataclass(frozen=True)
