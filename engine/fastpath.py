@@ -314,7 +314,6 @@ def _remembered(memo, key, compute, *args):
 
 # The fast path reads the contract-year names as time_values gives them.
 assert TIME_VALUES == TIME_NAMES, "timeline.TIME_VALUES must follow names.TIME_NAMES"
-_time_of = time_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,6 +358,7 @@ class FastRuleset:
         self._variants: dict = {}  # (maxima, runs_from, taille) -> _Compiled
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
+        self._classes = tuple((c.low, c.high, c.taille) for c in taille.classes) if taille is not None else ()
         self._fold_namespace = None  # the names the code of a folded part may read
         self._functions = bool(plan.profile_functions)  # functions bound to the profile, some formula calls
         self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille
@@ -566,18 +566,22 @@ class FastRuleset:
                 yield self._compute(profile, day, renewal, False, True, memo)
 
     def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False, maxima: bool = False,
-                 runs_from: bool = True, memo=None):
+                 runs_from: bool = True, memo=None, time=None):
+        """One run (in a decimal context already); ``time`` is what :func:`~.timeline.time_values` gives
+        for ``day`` under this ruleset, when the caller knows it (a part of a contract year)."""
         ruleset = self.ruleset
-        years, in_force = ruleset.contract_years, ruleset.in_force
-        contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
-        found = memo.get(contracts) if memo is not None else None
-        if found is None:
-            found = _remembered(memo, contracts, _time_of, profile, day, years, renewal, in_force)
-        number, key, names = found
-        binder = self._binder
-        functions = binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
-        size_class = None if self._basis is None else binder.size_class(profile, self._basis, profile, day, functions)
-        size = size_class.taille if size_class is not None else None
+        if time is None:
+            years, in_force = ruleset.contract_years, ruleset.in_force
+            if memo is None:
+                time = time_values(profile, day, years, renewal, in_force)
+            else:
+                contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
+                time = memo.get(contracts)
+                if time is None:
+                    time = _remembered(memo, contracts, time_values, profile, day, years, renewal, in_force)
+        number, key, names = time
+        functions = self._binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
+        size = None if self._basis is None else self._size_of(profile, day, functions)
         compiled, parameters = self._variants.get((maxima, runs_from, size)), None
         if compiled is None:
             compiled, parameters = self._tiered(maxima, runs_from, size)
@@ -589,6 +593,20 @@ class FastRuleset:
             raise self._failure(exc, profile, compiled) from None
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return FastResult(size, number, amounts, total, days, found)
+
+    def _size_of(self, profile: Profile, day: datetime.date, functions) -> int:
+        """The taille of ``profile``: a whole number as basis is looked up in the classes here; anything
+        else (a failure, a decimal, a number in no class) goes to :meth:`~.bind.Binder.size_class`,
+        the one statement of the classification and of its diagnostics."""
+        try:
+            basis = self._basis(profile, day, functions)
+        except Exception:  # noqa: BLE001 — the binder computes it again and says why it fails
+            basis = None
+        if type(basis) is int:
+            for low, high, taille in self._classes:  # the order of Taille.classify: the first that holds it
+                if low <= basis and (high is None or basis <= high):
+                    return taille
+        return self._binder.size_class(profile, self._basis, profile, day, functions).taille
 
     def _failure(self, exc: Exception, profile: Profile, compiled: _Compiled) -> Exception:
         """The diagnostic of the formula on whose line of the generated source ``exc`` was raised."""
@@ -683,12 +701,22 @@ class FastTimeline:
         return entry[1]
 
     def _year(self, profile: Profile, day: datetime.date) -> tuple:
-        """``(ruleset, year, segments)``: the text in force on ``day``, the contract year holding it
-        (or None) and the year's parts."""
+        """``(ruleset, time, segments, times)``: the text in force on ``day``, what
+        :func:`~.timeline.time_values` gives for ``day`` under it, the parts of the contract year
+        holding it (None outside a contract), and what each part's run reads of time (None: to
+        compute). A part lies inside the year, so its first day gives the same year, under the
+        same contract length; only the text in force differs."""
         timeline = self.timeline
         ruleset = timeline.resolve(day)
-        year = contract_year_on(profile.signatures, day, ruleset.contract_years, timeline.renewal)
-        return ruleset, year, (timeline.segments(year) if year is not None else None)
+        years = ruleset.contract_years
+        time = time_values(profile, day, years, timeline.renewal, ruleset.in_force)
+        number, key, names = time
+        if number is None:
+            return ruleset, time, None, None
+        segments = timeline.segments_between(names[2], names[3])
+        times = [(number, key, names[:5] + (s.ruleset.in_force,)) if s.ruleset.contract_years == years else None
+                 for s in segments]
+        return ruleset, time, segments, times
 
     def run(self, profile: Profile, day: datetime.date):
         """``(ruleset, result)``: the text in force on ``day`` and the year's amounts (a :class:`FastResult`)."""
@@ -697,20 +725,25 @@ class FastTimeline:
             with batch_context():
                 return self.run(profile, day)
         renewal = self.timeline.renewal
-        ruleset, year, segments = _remembered(memo, (self, profile.contract_signed, profile.later_contracts, day),
-                                              self._year, profile, day)
-        if year is None:
-            return ruleset, self.fast(ruleset).run(profile, day, renewal)
+        key = (self, profile.contract_signed, profile.later_contracts, day)
+        found = memo.get(key)
+        if found is None:
+            found = _remembered(memo, key, self._year, profile, day)
+        ruleset, time, segments, times = found
+        if segments is None:
+            return ruleset, self.fast(ruleset)._compute(profile, day, renewal, False, True, memo, time)
         if len(segments) == 1:
-            (segment,) = segments
+            segment = segments[0]
             # One text for the whole year: nothing to combine, so no day a line accrues from.
-            return ruleset, self.fast(segment.ruleset).run(profile, segment.start, renewal, runs_from=False)
+            return ruleset, self.fast(segment.ruleset)._compute(profile, segment.start, renewal, False, False, memo,
+                                                                times[0])
         parts, held = [], None
-        for segment in segments:
-            part = self.fast(segment.ruleset).run(profile, segment.start, renewal)
+        for segment, time in zip(segments, times):
+            part = self.fast(segment.ruleset)._compute(profile, segment.start, renewal, False, True, memo, time)
             if segment.start <= day <= segment.end:
                 held = part
             parts.append((segment, [(k, v, part.runs_from.get(k)) for k, v in part.amounts.items()]))
+        year = contract_year_on(profile.signatures, day, ruleset.contract_years, renewal)
         amounts, _ = combine(year, parts)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return ruleset, FastResult(held.size, year.number, amounts, total)

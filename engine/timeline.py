@@ -328,11 +328,15 @@ class Timeline:
     def segments(self, year: ContractYear) -> list[Segment]:
         """The parts of a contract year, cut at each day a text or provision enters into force
         (kept per year: many profiles share their contract years' bounds)."""
-        key = (year.start, year.end)
+        return self.segments_between(year.start, year.end)
+
+    def segments_between(self, start: datetime.date, end: datetime.date) -> list[Segment]:
+        """:meth:`segments` of the contract year from ``start`` to ``end``."""
+        key = (start, end)
         found = self._segments.get(key)
         if found is None:
             found = self._segments[key] = [Segment(a, b, self.resolve(a))
-                                           for a, b in year_segments(year.start, year.end, self._days)]
+                                           for a, b in year_segments(start, end, self._days)]
         return found
 
     def forced_notes(self, day: datetime.date, applied) -> list[tuple]:
