@@ -437,6 +437,7 @@ class FastRuleset:
         fold = _Fold(plan, self._binder.start(size) if specialised else None, size, self._constant)
         used: set = set()
         body: list = []  # (text, formula, check): what a failure on that line of the source means
+        conditions: dict = {}  # the Python of a line's condition -> the local holding its value
 
         def tree_of(formula):
             return fold.visit(_clone(formula.tree))
@@ -503,8 +504,16 @@ class FastRuleset:
             elif isinstance(when, ast.Constant) and when.value is False:
                 body += zero
             else:
-                # The condition is a value like any other; it must be true or false.
-                body.append((f"_c = {code(when)}", step.when, None))
+                # The condition is a value like any other; it must be true or false. Every slot is
+                # written once and every function is pure, so a condition written alike earlier (a
+                # mission's fixed and variable parts) has the same value: it is read, not computed again
+                # (the earlier one was computed and checked, on every run, at the top level).
+                text = code(when)
+                name = conditions.get(text)
+                if name is None:
+                    name = conditions[text] = f"_w{len(conditions)}"
+                    body.append((f"{name} = {text}", step.when, None))
+                body.append((f"_c = {name}", None, None))
                 body.append(("if _c is True:", None, None))
                 body += [("    " + text, formula, check) for text, formula, check in block]
                 body.append(("elif _c is False:", None, None))

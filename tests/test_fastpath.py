@@ -349,9 +349,9 @@ _PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_quantum", "_mon
 # by the engine, never by a formula.
 _BINDING_ATTRIBUTES = ({("_p", name) for name in ("population", "letter_of_intent_validated", "contract_signed",
                                                   "missions")}
-                       | {("_s", name) for name in ("started", "deployed", "rate", "indicators",
+                       | {("_s", name) for name in ("started", "deployed", "achievement", "otherwise", "indicators",
                                                     "indicators_earned")}
-                       | {("_m", "get")})
+                       | {("_m", "get"), ("_s.achievement", "get")})
 
 
 def _rulesets_for_source(tmp_path):
@@ -390,14 +390,14 @@ def _check_source(ruleset, source):
                     in {("_t", "quantize"), ("_fn", "get")} | _BINDING_ATTRIBUTES), ast.unparse(node)
         elif isinstance(node, ast.Name):
             name = node.id
-            assert (re.fullmatch(r"v[0-9]+|_k[0-9]+", name) or name in _PLUMBING
+            assert (re.fullmatch(r"v[0-9]+|_k[0-9]+|_w[0-9]+", name) or name in _PLUMBING
                     or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
         elif isinstance(node, ast.Constant):
             # No text of the user's: every text and exact decimal is a named constant.
             assert not isinstance(node.value, str), ast.unparse(node)
         elif isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in (
-                "_t.quantize", "_fn.get", "_m.get", "_s.rate", "_s.indicators_earned")
+                "_t.quantize", "_fn.get", "_m.get", "_s.achievement.get", "_s.indicators_earned")
         assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
                                      ast.NamedExpr, ast.Starred)), ast.unparse(node)
     # No id, parameter or mission of the ruleset is spelt in the generated source.
