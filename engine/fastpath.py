@@ -300,18 +300,6 @@ def batch_context(memo: dict | None = None):
             _BATCH.reset(token)
 
 
-def _remembered(memo, key, compute, *args):
-    """``compute(*args)``, kept in ``memo`` (a batch's) under ``key``; ``memo`` None keeps nothing."""
-    if memo is None:
-        return compute(*args)
-    found = memo.get(key)
-    if found is None:
-        if len(memo) >= _BATCH_MEMO:
-            memo.clear()
-        found = memo[key] = compute(*args)
-    return found
-
-
 # The fast path reads the contract-year names as time_values gives them.
 assert TIME_VALUES == TIME_NAMES, "timeline.TIME_VALUES must follow names.TIME_NAMES"
 
@@ -587,7 +575,9 @@ class FastRuleset:
                 contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
                 time = memo.get(contracts)
                 if time is None:
-                    time = _remembered(memo, contracts, time_values, profile, day, years, renewal, in_force)
+                    if len(memo) >= _BATCH_MEMO:
+                        memo.clear()
+                    time = memo[contracts] = time_values(profile, day, years, renewal, in_force)
         number, key, names = time
         functions = self._binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
         size = None if self._basis is None else self._size_of(profile, day, functions)
@@ -723,8 +713,8 @@ class FastTimeline:
         if number is None:
             return ruleset, time, None, None
         segments = timeline.segments_between(names[2], names[3])
-        times = [(number, key, names[:5] + (s.ruleset.in_force,)) if s.ruleset.contract_years == years else None
-                 for s in segments]
+        times = [time if s.ruleset is ruleset else (number, key, names[:5] + (s.ruleset.in_force,))
+                 if s.ruleset.contract_years == years else None for s in segments]
         return ruleset, time, segments, times
 
     def run(self, profile: Profile, day: datetime.date):
@@ -737,7 +727,9 @@ class FastTimeline:
         key = (self, profile.contract_signed, profile.later_contracts, day)
         found = memo.get(key)
         if found is None:
-            found = _remembered(memo, key, self._year, profile, day)
+            if len(memo) >= _BATCH_MEMO:
+                memo.clear()
+            found = memo[key] = self._year(profile, day)
         ruleset, time, segments, times = found
         if segments is None:
             return ruleset, self.fast(ruleset)._compute(profile, day, renewal, False, True, memo, time)

@@ -235,6 +235,16 @@ def time_values(profile, day: datetime.date, years: int | None, renewal: bool, i
     of the names in the order of :data:`TIME_VALUES`. The same computation (:func:`_year_parts`)."""
     signed = profile.contract_signed
     later = profile.later_contracts
+    if not later and years is not None and signed is not None and signed <= day:
+        # One contract stated (most profiles): inside it, the year is the whole years elapsed (as
+        # _year_parts computes it, without the walk over the signatures).
+        elapsed = _elapsed(signed, day)
+        if elapsed < years:  # day <= the contract's last day, the day before its years-th anniversary
+            number = elapsed + 1
+            end = _anniversary(signed, number) - _ONE_DAY
+            last = end if number == years else _anniversary(signed, years) - _ONE_DAY
+            return number, number, (signed, number, _anniversary(signed, elapsed) if elapsed else signed, end, last,
+                                    in_force)
     parts = _year_parts((signed,) + later if signed is not None else later, day, years, renewal)
     if parts is None:
         return None, None, (signed, None, None, None, _first_end(profile, years), in_force)
