@@ -33,7 +33,8 @@ from .bind import BINDING_NAMESPACE, binder_of, binding_code
 from .expressions import DECIMAL_CONTEXT, OPERATORS, ExpressionFailure
 from .helpers import PURE_FUNCTIONS
 from .names import TIME_NAMES
-from .plan import SUM, check_amount, check_condition, check_day, plan_of, to_money
+from .plan import (SUM, check_amount, check_condition, check_date, check_day, failing_obligations, plan_of,
+                   to_money)
 from .profile import Profile
 from .ruleset import Ruleset
 from .timeline import TIME_VALUES, Timeline, combine, contract_year_on, time_values
@@ -73,6 +74,7 @@ _HELPERS = {
     "_cond": check_condition,
     "_amount": check_amount,
     "_day": check_day,
+    "_date": check_date,
     "_ZERO": _ZERO,
     "_Decimal": Decimal,
     "_int": int,
@@ -508,6 +510,7 @@ class FastRuleset:
                 body += [("    " + text, formula, check) for text, formula, check in zero]
                 body.append(("else:", None, None))
                 body.append(("    _cond(_c)", step.when, None))
+        body += self._obligations_code(tree_of, code)
         slots = [plan.slots[index] for index in sorted(used)]
         bound = _BOUND_KINDS if specialised else _BOUND_KINDS + ("taille",)
         prologue = binding_code([s for s in slots if s.kind in bound], _local, names.constant)
@@ -531,6 +534,28 @@ class FastRuleset:
             warnings.simplefilter("ignore", SyntaxWarning)
             exec(compile(source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
         return _Compiled(namespace["_run"], source, where, parameters)
+
+    def _obligations_code(self, tree_of, code) -> list:
+        """The obligations whose formulas may fail (:func:`~.plan.failing_obligations`), computed after
+        the lines as the reference computes them: the condition (true or false), then, when it
+        holds, the deadline and done, then their checks (a date; done a date or None). Only their
+        failures matter here: the reference says what an obligation's status is."""
+        body: list = []
+        for step in failing_obligations(self.plan):
+            block = [(f"_t = {code(tree_of(step.deadline))}", step.deadline, None),
+                     (f"_u = {code(tree_of(step.done))}", step.done, None),
+                     ("_date(_t)", step.deadline, None),
+                     ("if _u is not None: _date(_u)", step.done, None)]
+            when = tree_of(step.when) if step.when is not None else ast.Constant(value=True)
+            if isinstance(when, ast.Constant) and when.value is True:
+                body += block
+            elif not (isinstance(when, ast.Constant) and when.value is False):
+                body.append((f"_c = {code(when)}", step.when, None))
+                body.append(("if _c is True:", None, None))
+                body += [("    " + text, formula, check) for text, formula, check in block]
+                body.append(("elif _c is not False:", None, None))
+                body.append(("    _cond(_c)", step.when, None))
+        return body
 
     def _functions_code(self, names) -> list:
         """Reading the functions bound to the profile from ``_fn``."""
@@ -700,22 +725,27 @@ class FastTimeline:
         return entry[1]
 
     def _year(self, profile: Profile, day: datetime.date) -> tuple:
-        """``(ruleset, time, segments, times)``: the text in force on ``day``, what
+        """``(ruleset, time, segments, times, point)``: the text in force on ``day``, what
         :func:`~.timeline.time_values` gives for ``day`` under it, the parts of the contract year
-        holding it (None outside a contract), and what each part's run reads of time (None: to
-        compute). A part lies inside the year, so its first day gives the same year, under the
-        same contract length; only the text in force differs."""
+        holding it (None outside a contract), what each part's run reads of time (None: to
+        compute; a part lies inside the year, so its first day gives the same year, under the
+        same contract length; only the text in force differs), and whether the day itself is
+        run too (for the failures of the obligations, see below)."""
         timeline = self.timeline
         ruleset = timeline.resolve(day)
         years = ruleset.contract_years
         time = time_values(profile, day, years, timeline.renewal, ruleset.in_force)
         number, key, names = time
         if number is None:
-            return ruleset, time, None, None
+            return ruleset, time, None, None, False
         segments = timeline.segments_between(names[2], names[3])
         times = [time if s.ruleset is ruleset else (number, key, names[:5] + (s.ruleset.in_force,))
                  if s.ruleset.contract_years == years else None for s in segments]
-        return ruleset, time, segments, times
+        # The reference (evaluate.assess) evaluates the day itself first, then each part on its first
+        # day; where the day's text has obligations that may fail, the day is run too, for its failures.
+        point = bool(failing_obligations(self.fast(ruleset).plan)) and not any(
+            s.start == day and s.ruleset is ruleset for s in segments)
+        return ruleset, time, segments, times, point
 
     def run(self, profile: Profile, day: datetime.date):
         """``(ruleset, result)``: the text in force on ``day`` and the year's amounts (a :class:`FastResult`)."""
@@ -730,9 +760,11 @@ class FastTimeline:
             if len(memo) >= _BATCH_MEMO:
                 memo.clear()
             found = memo[key] = self._year(profile, day)
-        ruleset, time, segments, times = found
+        ruleset, time, segments, times, point = found
         if segments is None:
             return ruleset, self.fast(ruleset)._compute(profile, day, renewal, False, True, memo, time)
+        if point:
+            self.fast(ruleset)._compute(profile, day, renewal, False, False, memo, time)
         if len(segments) == 1:
             segment = segments[0]
             # One text for the whole year: nothing to combine, so no day a line accrues from.
