@@ -30,11 +30,13 @@ from aci_rules.engine.batch import read_profiles
 from aci_rules.engine.bind import BINDING_NAMESPACE
 from aci_rules.engine.compiler import FUNCTION_NAMES
 from aci_rules.engine.diagnostic import EvaluationError, InputError
-from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.evaluate import assess, evaluate
 from aci_rules.engine.fastpath import FastRuleset, FastTimeline
 from aci_rules.engine.helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
 from aci_rules.engine.library import Library
+from aci_rules.engine.plan import failing_obligations
 from aci_rules.engine.profile import compile_profile, validate_profile
+from aci_rules.engine.timeline import Timeline
 from aci_rules.engine.yaml_loader import Document
 
 from conftest import EXAMPLES
@@ -342,7 +344,7 @@ def test_a_batch_keeps_contract_years_without_changing_any_amount():
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_quantum", "_money", "get",
+_PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_u", "_c", "_quantum", "_money", "get",
               "_p", "_d", "_tn", "_n", "_m", "_s", "_x", "_", "_size", "_par"}
              | set(fastpath_module._HELPERS) | set(BINDING_NAMESPACE))
 # What the binding (engine/bind.py) reads of the profile and of a mission's state: attributes named
@@ -358,6 +360,7 @@ def _rulesets_for_source(tmp_path):
     found = [LIBRARY.get(name, day) for name in RULESETS
              for day in (datetime.date(2021, 6, 1), datetime.date(2024, 6, 1))]
     found.append(mini(tmp_path, "par_membre: montant / 2", "par_membre: max(montant, members) / 2"))
+    found += [obligation_ruleset(tmp_path, old, new) for old, new in FAILING_OBLIGATIONS[:2]]
     return found
 
 
@@ -543,3 +546,97 @@ def test_indicators_measured_for_the_year_silence_the_missing_achievement_warnin
     assert "W002" not in codes
     later = datetime.date(2024, 6, 1)  # year 2: nothing measured, no rate given
     assert "W002" in [w.code for w in evaluate(LIBRARY.in_force(later), profile, later).warnings]
+
+
+# -- obligations whose formulas may fail: the same diagnostic on every backend ------------------
+
+OBLIGATION = """\
+obligations:
+  - id: rapport
+    label: Rapport d'activité
+    when: contract_signed is not None
+    deadline: add_months(contract_signed, 12)
+    done: letter_of_intent_validated
+    reference: essai
+"""
+# Each replacement makes a formula of the obligation fail for some profiles (members 0, no letter
+# of intent), on the reference path (evaluate.py computes every obligation after the lines).
+FAILING_OBLIGATIONS = [
+    ("when: contract_signed is not None", "when: population / members > 0"),  # E401 with no member
+    ("deadline: add_months(contract_signed, 12)", "deadline: add_months(contract_signed, round_down(12 / members))"),
+    ("deadline: add_months(contract_signed, 12)", "deadline: letter_of_intent_validated"),  # None: E402
+    ("done: letter_of_intent_validated", "done: population"),  # a number, not a date: E402
+    ("when: contract_signed is not None", "when: contract_signed is not None and members"),  # a number: E402
+    # Reads the day: fails on 2022-06-01 itself, not on the first day of the year holding it.
+    ("when: contract_signed is not None", "when: date >= as_date('2022-05-01') and population / members > 0"),
+]
+OBLIGATION_PROFILES = [NO_MEMBERS, {**NO_MEMBERS, "members": 4},
+                       {**NO_MEMBERS, "members": 4, "letter_of_intent_validated": "2020-06-01"},
+                       {**NO_MEMBERS, "contract_signed": "2022-06-01"},
+                       {"name": "CPTS sans contrat", "population": 20_000, "members": 0}]
+
+
+def obligation_ruleset(tmp_path, old=None, new=None):
+    text = MINI + OBLIGATION
+    if old is not None:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "obligation.yaml"
+    path.write_text(text, encoding="utf-8")
+    return Library().get(str(path), DAY)
+
+
+def test_the_shipped_obligations_cannot_fail_so_the_fast_path_does_not_compute_them():
+    for name in SHIPPED:
+        for day in (datetime.date(2021, 6, 1), datetime.date(2024, 6, 1)):
+            ruleset = LIBRARY.get(name, day)
+            plan = fastpath_module.plan_of(ruleset)
+            assert plan.obligations and not failing_obligations(plan), ruleset.id
+            assert "_date(" not in FastRuleset(ruleset).source
+
+
+def test_an_obligation_that_cannot_fail_costs_nothing(tmp_path):
+    ruleset = obligation_ruleset(tmp_path)
+    assert not failing_obligations(fastpath_module.plan_of(ruleset))
+    assert "_date(" not in FastRuleset(ruleset).source
+
+
+@pytest.mark.parametrize("specialise_after", [0, 10 ** 9], ids=["taille's own function", "any taille's"])
+@pytest.mark.parametrize("old, new", FAILING_OBLIGATIONS, ids=[new for _, new in FAILING_OBLIGATIONS])
+def test_a_failing_obligation_gives_the_reference_diagnostic_on_the_fast_path(tmp_path, monkeypatch, old, new,
+                                                                            specialise_after):
+    monkeypatch.setattr(FastRuleset, "specialise_after", specialise_after)
+    ruleset = obligation_ruleset(tmp_path, old, new)
+    assert [step.item.id for step in failing_obligations(fastpath_module.plan_of(ruleset))] == ["rapport"]
+    failed = 0
+    for data in OBLIGATION_PROFILES:
+        profile = profile_of(data)
+        for day in (DAY, datetime.date(2022, 1, 15), datetime.date(2019, 9, 1)):
+            try:
+                evaluate(ruleset, profile, day)
+            except EvaluationError as error:
+                failed += 1
+                assert [d.code for d in error.diagnostics][0] in ("E401", "E402")
+                assert error.diagnostics[0].path[:2] == ("obligations", 0), error.diagnostics
+            assert_same(ruleset, profile, day)
+            _assert_same_year(ruleset, profile, day)
+    assert failed, "no profile made the obligation fail: the test proves nothing"
+
+
+def _assert_same_year(ruleset, profile, day):
+    """The contract year's fast path (what batch runs) and the reference's assess: the same total,
+    or the same diagnostic."""
+    timeline = _timeline_of(ruleset)
+    try:
+        expected = assess(timeline, profile, day)
+    except EvaluationError as error:
+        with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError) as raised:
+            FastTimeline(timeline).run(profile, day)
+        assert raised.value.diagnostics == error.diagnostics
+        assert not fallbacks
+        return
+    assert FastTimeline(timeline).run(profile, day)[1].total == expected.total
+
+
+def _timeline_of(ruleset):
+    return Timeline(lambda day: ruleset, [ruleset.in_force])
