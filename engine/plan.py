@@ -54,6 +54,7 @@ __all__ = [
     "check_number",
     "check_amount",
     "failing_obligations",
+    "reads_day",
     "SUM",
 ]
 
@@ -600,3 +601,31 @@ def failing_obligations(plan: Plan) -> tuple:
         found = tuple(step for step in plan.obligations if analysis.obligation_may_fail(step))
         object.__setattr__(plan, "_failing", found)
     return found
+
+
+def reads_day(plan: Plan, formulas) -> bool:
+    """Whether ``formulas`` may give another value on another day of the same contract year under the
+    same text: they read ``date`` or what another text gives on the day, themselves or through the
+    definitions and lines they read, or the taille's basis does (the taille then may change)."""
+    if plan.basis is not None and _reads_day_itself(plan.basis):
+        return True
+    writer = {}
+    for step in plan.steps:
+        writer[step.target.index] = step
+        if step.maximum is not None:
+            writer[step.maximum.index] = step
+    seen, stack = set(), list(formulas)
+    while stack:
+        formula = stack.pop()
+        if id(formula) in seen:
+            continue
+        seen.add(id(formula))
+        if _reads_day_itself(formula):
+            return True
+        stack += [f for slot in formula.slots if slot.index in writer for f in writer[slot.index].formulas]
+    return False
+
+
+def _reads_day_itself(formula: Formula) -> bool:
+    return (any(slot.kind == "profile" and slot.name == "date" for slot in formula.slots)
+            or any(FUNCTION_KINDS.get(function) == "texts" for function in formula.functions))

@@ -39,7 +39,7 @@ from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.timeline import Timeline
 from aci_rules.engine.yaml_loader import Document
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, invoke
 
 LIBRARY = Library()
 SHIPPED = LIBRARY.known_ids()
@@ -640,3 +640,58 @@ def _assert_same_year(ruleset, profile, day):
 
 def _timeline_of(ruleset):
     return Timeline(lambda day: ruleset, [ruleset.in_force])
+
+
+@pytest.mark.parametrize("old, new", FAILING_OBLIGATIONS, ids=[new for _, new in FAILING_OBLIGATIONS])
+def test_a_failing_obligation_gives_the_reference_diagnostic_in_columns_and_compare(tmp_path, old, new):
+    """The vectorised backend (batch in columns, compare's columns) marks the rows where such an
+    obligation may fail; the scalar path computes them and reports the reference's diagnostic."""
+    pytest.importorskip("numpy")
+    from aci_rules.engine.impact import profile_comparisons
+    from aci_rules.engine.vector import VectorTimeline, batch_rows
+
+    ruleset = obligation_ruleset(tmp_path, old, new)
+    timeline = _timeline_of(ruleset)
+    profiles = [profile_of(data) for data in OBLIGATION_PROFILES] * 2
+    for day in (DAY, datetime.date(2022, 1, 15)):
+        expected = []
+        for profile in profiles:
+            try:
+                expected.append(assess(timeline, profile, day).total)
+            except EvaluationError as error:
+                expected.append(error.diagnostics)
+        outcome = VectorTimeline(timeline).run(profiles, day)
+        errors = {index: error.diagnostics for index, _, error in outcome.errors}
+        assert len(errors) == len(outcome.errors)  # one diagnostic per profile, as the reference stops
+        for index, want in enumerate(expected):
+            if isinstance(want, list):
+                assert errors.get(index) == want, index
+            else:
+                assert index not in errors and outcome.done[0, index]
+                assert Decimal(int(outcome.totals[0, index])).scaleb(-2) == want
+        failing = [want for want in expected if isinstance(want, list)]
+        if failing:
+            with pytest.raises(InputError) as raised:
+                batch_rows(timeline, profiles, [p.name for p in profiles], day)
+            assert raised.value.diagnostics == [d for want in failing for d in want]
+            with pytest.raises(EvaluationError) as reference:
+                profile_comparisons((timeline, timeline), profiles, day, backend="reference")
+            with pytest.raises(EvaluationError) as columns:
+                profile_comparisons((timeline, timeline), profiles, day, backend="columns")
+            assert columns.value.diagnostics == reference.value.diagnostics == failing[0]
+    assert any(isinstance(want, list) for want in expected) or "date" in new
+
+
+def test_a_failing_obligation_gives_the_same_message_to_eval_and_batch(tmp_path):
+    old, new = FAILING_OBLIGATIONS[0]
+    ruleset = obligation_ruleset(tmp_path, old, new)
+    folder = tmp_path / "profils"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("name: CPTS sans membre\npopulation: 50000\nmembers: 0\n"
+                                   "contract_signed: 2021-01-15\n", encoding="utf-8")
+    one = invoke("eval", folder / "a.yaml", "--ruleset", ruleset.source, "--date", "2022-06-01")
+    many = invoke("batch", folder, "--ruleset", ruleset.source, "--date", "2022-06-01")
+    assert one[0] == many[0] == 1
+    said = [line for line in one[2].splitlines() if ": E401 " in line]
+    assert len(said) == 1 and "obligation.yaml:" in said[0] and "'rapport'" in said[0], one[2]
+    assert [line for line in many[2].splitlines() if ": E401 " in line] == said
