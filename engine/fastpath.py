@@ -349,6 +349,7 @@ class FastRuleset:
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
         self._classes = tuple((c.low, c.high, c.taille) for c in taille.classes) if taille is not None else ()
+        self.obligations_may_fail = bool(failing_obligations(plan))  # computed on each run when true
         self._fold_namespace = None  # the names the code of a folded part may read
         self._functions = bool(plan.profile_functions)  # functions bound to the profile, some formula calls
         self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille
@@ -503,13 +504,12 @@ class FastRuleset:
                 if name is None:
                     name = conditions[text] = f"_w{len(conditions)}"
                     body.append((f"{name} = {text}", step.when, None))
-                body.append((f"_c = {name}", None, None))
-                body.append(("if _c is True:", None, None))
+                body.append((f"if {name} is True:", None, None))
                 body += [("    " + text, formula, check) for text, formula, check in block]
-                body.append(("elif _c is False:", None, None))
+                body.append((f"elif {name} is False:", None, None))
                 body += [("    " + text, formula, check) for text, formula, check in zero]
                 body.append(("else:", None, None))
-                body.append(("    _cond(_c)", step.when, None))
+                body.append((f"    _cond({name})", step.when, None))
         body += self._obligations_code(tree_of, code)
         slots = [plan.slots[index] for index in sorted(used)]
         bound = _BOUND_KINDS if specialised else _BOUND_KINDS + ("taille",)
@@ -743,7 +743,7 @@ class FastTimeline:
                  if s.ruleset.contract_years == years else None for s in segments]
         # The reference (evaluate.assess) evaluates the day itself first, then each part on its first
         # day; where the day's text has obligations that may fail, the day is run too, for its failures.
-        point = bool(failing_obligations(self.fast(ruleset).plan)) and not any(
+        point = self.fast(ruleset).obligations_may_fail and not any(
             s.start == day and s.ruleset is ruleset for s in segments)
         return ruleset, time, segments, times, point
 
