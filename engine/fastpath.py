@@ -605,7 +605,19 @@ class FastRuleset:
                     time = memo[contracts] = time_values(profile, day, years, renewal, in_force)
         number, key, names = time
         functions = self._binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
-        size = None if self._basis is None else self._size_of(profile, day, functions)
+        size = None
+        if self._basis is not None:  # _size_of, its common case inline (a batch runs it for every row)
+            try:
+                basis = self._basis(profile, day, functions)
+            except Exception:  # noqa: BLE001 — _size_of computes it again and says why it fails
+                basis = None
+            if type(basis) is int:
+                for low, high, taille in self._classes:
+                    if low <= basis and (high is None or basis <= high):
+                        size = taille
+                        break
+            if size is None:
+                size = self._size_of(profile, day, functions)
         compiled, parameters = self._variants.get((maxima, runs_from, size)), None
         if compiled is None:
             compiled, parameters = self._tiered(maxima, runs_from, size)
@@ -615,7 +627,7 @@ class FastRuleset:
             amounts = compiled.function(profile, day, names, key, functions, found, days, size, parameters)
         except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
             raise self._failure(exc, profile, compiled) from None
-        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
+        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, ROUND_HALF_UP)
         return FastResult(size, number, amounts, total, days, found)
 
     def _size_of(self, profile: Profile, day: datetime.date, functions) -> int:
@@ -725,27 +737,36 @@ class FastTimeline:
         return entry[1]
 
     def _year(self, profile: Profile, day: datetime.date) -> tuple:
-        """``(ruleset, time, segments, times, point)``: the text in force on ``day``, what
-        :func:`~.timeline.time_values` gives for ``day`` under it, the parts of the contract year
-        holding it (None outside a contract), what each part's run reads of time (None: to
-        compute; a part lies inside the year, so its first day gives the same year, under the
-        same contract length; only the text in force differs), and whether the day itself is
-        run too (for the failures of the obligations, see below)."""
+        """``(ruleset, single, point, parts)``: the text in force on ``day``, and what to run: ``single``
+        (a year under one text, or no contract year) the fast ruleset, its day, whether it gives
+        the days lines accrue from, and what it reads of time, :func:`~.timeline.time_values`'s;
+        else ``parts``, each part of the cut year with its fast ruleset and time; ``point`` the
+        run of the day itself, for the failures of its obligations (see below), or None.
+
+        A part lies inside the year, so its first day gives the same year, under the same
+        contract length: only the text in force differs (None: computed by the run)."""
         timeline = self.timeline
         ruleset = timeline.resolve(day)
         years = ruleset.contract_years
         time = time_values(profile, day, years, timeline.renewal, ruleset.in_force)
         number, key, names = time
+        fast = self.fast(ruleset)
         if number is None:
-            return ruleset, time, None, None, False
+            return ruleset, (fast, day, True, time), None, None
         segments = timeline.segments_between(names[2], names[3])
-        times = [time if s.ruleset is ruleset else (number, key, names[:5] + (s.ruleset.in_force,))
-                 if s.ruleset.contract_years == years else None for s in segments]
         # The reference (evaluate.assess) evaluates the day itself first, then each part on its first
         # day; where the day's text has obligations that may fail, the day is run too, for its failures.
-        point = self.fast(ruleset).obligations_may_fail and not any(
-            s.start == day and s.ruleset is ruleset for s in segments)
-        return ruleset, time, segments, times, point
+        point = None
+        if fast.obligations_may_fail and not any(s.start == day and s.ruleset is ruleset for s in segments):
+            point = (fast, time)
+        parts = [(s, self.fast(s.ruleset), time if s.ruleset is ruleset else (
+            number, key, names[:5] + (s.ruleset.in_force,)) if s.ruleset.contract_years == years else None)
+                 for s in segments]
+        if len(parts) == 1:
+            # One text for the whole year: nothing to combine, so no day a line accrues from.
+            segment, part_fast, part_time = parts[0]
+            return ruleset, (part_fast, segment.start, False, part_time), point, None
+        return ruleset, None, point, parts
 
     def run(self, profile: Profile, day: datetime.date):
         """``(ruleset, result)``: the text in force on ``day`` and the year's amounts (a :class:`FastResult`)."""
@@ -760,23 +781,19 @@ class FastTimeline:
             if len(memo) >= _BATCH_MEMO:
                 memo.clear()
             found = memo[key] = self._year(profile, day)
-        ruleset, time, segments, times, point = found
-        if segments is None:
-            return ruleset, self.fast(ruleset)._compute(profile, day, renewal, False, True, memo, time)
-        if point:
-            self.fast(ruleset)._compute(profile, day, renewal, False, False, memo, time)
-        if len(segments) == 1:
-            segment = segments[0]
-            # One text for the whole year: nothing to combine, so no day a line accrues from.
-            return ruleset, self.fast(segment.ruleset)._compute(profile, segment.start, renewal, False, False, memo,
-                                                                times[0])
-        parts, held = [], None
-        for segment, time in zip(segments, times):
-            part = self.fast(segment.ruleset)._compute(profile, segment.start, renewal, False, True, memo, time)
+        ruleset, single, point, parts = found
+        if point is not None:
+            point[0]._compute(profile, day, renewal, False, False, memo, point[1])
+        if single is not None:
+            fast, start, runs_from, time = single
+            return ruleset, fast._compute(profile, start, renewal, False, runs_from, memo, time)
+        results, held = [], None
+        for segment, fast, time in parts:
+            part = fast._compute(profile, segment.start, renewal, False, True, memo, time)
             if segment.start <= day <= segment.end:
                 held = part
-            parts.append((segment, [(k, v, part.runs_from.get(k)) for k, v in part.amounts.items()]))
+            results.append((segment, [(k, v, part.runs_from.get(k)) for k, v in part.amounts.items()]))
         year = contract_year_on(profile.signatures, day, ruleset.contract_years, renewal)
-        amounts, _ = combine(year, parts)
+        amounts, _ = combine(year, results)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return ruleset, FastResult(held.size, year.number, amounts, total)
