@@ -7,13 +7,14 @@ import os
 import click
 
 from aci_rules.engine.diagnostic import InputError
-from aci_rules.engine.diff import compare_profiles, diff_rulesets
+from aci_rules.engine.diff import compare_profile_table, compare_profiles, diff_rulesets
 from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.paths import yaml_files_in
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .i18n import _
+from .impact import csv_dialect_option
 from .output import check_output, emit
 from .render_diff import render_diff_json, render_diff_markdown, render_diff_text
 
@@ -30,14 +31,15 @@ def _profile_files(folder: str) -> list[str]:
 @click.command("diff", epilog=examples(
     "aci-rules diff aci-2019 avenant-2 --format markdown > note.md",
     "aci-rules diff avenant-2 examples/plan-100-cpts.yaml --profiles examples/ --date 2024-06-01",
+    "aci-rules diff avenant-2 examples/plan-100-cpts.yaml --profiles examples/national-sample.csv --date 2024-06-01",
 ))
 @click.argument("old", metavar="OLD")
 @click.argument("new", metavar="NEW")
 @click.option("--date", "day", type=DateType(),
               help="Consolidate both texts as in force on this date, and evaluate --profiles on it.")
 @click.option("--profiles", "profiles", type=click.Path(exists=True),
-              help="A profile, or a folder of profiles (rulesets in it are skipped): "
-                   "show what each would receive under OLD and under NEW. Needs --date.")
+              help="A profile, a folder of profiles (rulesets in it are skipped), or a CSV or JSON Lines "
+                   "file of profiles: show what each would receive under OLD and under NEW. Needs --date.")
 @click.option("--as-if-in-force-from", "as_if_from", type=DateType(), metavar="YYYY-MM-DD",
               help="With --profiles: apply NEW from this date instead of its own in-force date "
                    "(an explicit what-if: the warnings say so).")
@@ -50,8 +52,10 @@ def _profile_files(folder: str) -> list[str]:
               help="Only the summary: yearly maximum per taille, what was added and removed, changed figures.")
 @click.option("--output", "output", type=click.Path(dir_okay=False),
               help="Write to this file (all at once) instead of stdout.")
+@csv_dialect_option
 @guarded
-def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format, summary_only, output):
+def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format, summary_only, output,
+                 csv_dialect):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
@@ -71,8 +75,18 @@ def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_for
     if profiles:
         timelines = (library.timeline(old, renewal=assume_renewal),
                      library.timeline(new, as_if_from=as_if_from, renewal=assume_renewal))
-        behaviour = compare_profiles(timelines, [load_document(path) for path in _profile_files(profiles)], day,
-                                     library.mission_ids() | set(before.missions) | set(after.missions))
+        outcomes: list = []
+        known = library.mission_ids() | set(before.missions) | set(after.missions)
+        if os.path.isfile(profiles) and profiles.endswith((".csv", ".jsonl", ".ndjson")):
+            behaviour = compare_profile_table(timelines, profiles, day, known, csv_dialect=csv_dialect,
+                                              outcomes=outcomes)
+        else:
+            behaviour = compare_profiles(timelines, [load_document(path) for path in _profile_files(profiles)], day,
+                                         known, outcomes=outcomes)
+        if outcomes:  # what the vectorised backend left to the scalar path, as compare and sweep say it
+            from .sweep import backend_notes
+
+            backend_notes(outcomes)
     names = _side_names((old, new), (before, after))
     if output_format == "html":
         from .html import render_diff_html as render

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import yaml
 
-from aci_rules.engine.diagnostic import Diagnostic, Message
+from aci_rules.engine.diagnostic import Diagnostic, Message, plain_decimal
 from aci_rules.engine.evaluate import Result
 from aci_rules.engine.provenance import own_tag
 
@@ -72,14 +72,7 @@ def _value(value) -> str:
     return str(value)
 
 
-def _plain(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros.
-
-    >>> _plain(Decimal("10.00")), _plain(Decimal("12.50"))
-    ('10', '12.5')
-    """
-    text = f"{value:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+_plain = plain_decimal  # a decimal without exponent or trailing zeros (the engine's, for its messages too)
 
 
 def json_dumps(document) -> str:

@@ -69,6 +69,17 @@ def excerpt(text: str) -> str:
         return f"'{printable(text)}'"
     return f"'{printable(text[:MAX_EXCERPT])}…' ({len(text)} characters)"
 
+def plain_decimal(value) -> str:
+    """A decimal as a person writes it: no exponent, no trailing zeros.
+
+    >>> from decimal import Decimal
+    >>> plain_decimal(Decimal("10.00")), plain_decimal(Decimal("12.50")), plain_decimal(Decimal("1E+2"))
+    ('10', '12.5', '100')
+    """
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 Path = tuple  # a path into a YAML document: keys (str) and list indexes (int)
 
 

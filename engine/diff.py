@@ -20,7 +20,7 @@ from .ruleset import Definition, Ruleset
 __all__ = [
     "Change", "AmountChange", "Step", "Cause", "Chain", "ItemDiff", "SizeTableChange", "DiffSummary", "RulesetDiff",
     "ProfileComparison", "diff_rulesets", "knock_on_causes", "group_causes", "size_moves", "summarize",
-    "compare_profile", "compare_profiles", "static_maximum", "tailles_of",
+    "compare_profile", "compare_profile_table", "compare_profiles", "static_maximum", "tailles_of",
 ]
 
 
@@ -824,13 +824,35 @@ def compare_profile(old_result, new_result) -> ProfileComparison:
                              {m: (a, b) for m, (a, b) in missions.items()}, old_result.size, new_result.size)
 
 
-def compare_profiles(timelines, documents, day: datetime.date, known_missions) -> list[ProfileComparison]:
+def compare_profile_table(timelines, path: str, day: datetime.date, known_missions, *, csv_dialect: str = "auto",
+                          outcomes: list | None = None) -> list[ProfileComparison]:
+    """What each CPTS of a CSV or JSON Lines file of profiles receives under each of two timelines
+    on ``day``: the file read and checked as `batch` and `compare` read it
+    (:func:`~.batch.read_profiles`, ``csv_dialect`` among :data:`~.batch.CSV_DIALECTS`), then as
+    :func:`compare_profiles`. Raises InputError with every problem of every row."""
+    from .batch import check_profiles, read_profiles
+    from .diagnostic import InputError
+    from .impact import profile_comparisons
+    from .profile import compile_profile
+
+    known = set(known_missions)
+    sources = read_profiles(path, known, csv_dialect)
+    problems = check_profiles(sources, known)
+    if problems:
+        raise InputError(problems)
+    profiles = [compile_profile(source.document) for source in sources]
+    return profile_comparisons(timelines, profiles, day, outcomes=outcomes)
+
+
+def compare_profiles(timelines, documents, day: datetime.date, known_missions, *,
+                     outcomes: list | None = None) -> list[ProfileComparison]:
     """What each profile among ``documents`` receives under each of two timelines on ``day``.
 
     Takes the (old, new) timelines, loaded YAML documents (a ruleset among them adds the missions
     it declares to ``known_missions``, other kinds are skipped), the date and the mission ids
     known. Returns one ProfileComparison a profile, in order. Raises InputError with every
-    problem of every profile.
+    problem of every profile. ``outcomes``, when given, receives the vectorised backend's outcomes
+    (:func:`~.impact.profile_comparisons`).
     """
     from .diagnostic import InputError
     from .library import declared_missions, document_kind
@@ -855,4 +877,4 @@ def compare_profiles(timelines, documents, day: datetime.date, known_missions) -
     # profiles go to the vectorised backend (the one dispatch: engine/impact.py).
     from .impact import profile_comparisons
 
-    return profile_comparisons(timelines, profiles, day)
+    return profile_comparisons(timelines, profiles, day, outcomes=outcomes)

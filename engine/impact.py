@@ -76,14 +76,16 @@ def evaluate_rows(timeline, sources, day, *, backend: str = "auto", jobs: int = 
                          timeline_spec=timeline_spec), None
 
 
-def profile_comparisons(timelines, profiles, day, *, backend: str = "auto") -> list:
+def profile_comparisons(timelines, profiles, day, *, backend: str = "auto", outcomes: list | None = None) -> list:
     """What each profile receives under each of two timelines on ``day``: one
     :class:`~.diff.ProfileComparison` a profile, in order, each text from its own date.
 
     ``backend``: ``auto`` (the columns from :data:`DIFF_COLUMNS_FROM` profiles, numpy
     permitting), ``columns`` or ``reference`` (:func:`~.evaluate.assess`). Both give the same
     comparisons to the cent (tests/test_compare.py). Raises the EvaluationError of the first
-    profile that fails (under the old text first).
+    profile that fails (under the old text first). On the columns, each side's vectorised outcome
+    (the rows it left to the scalar path, the texts it refused) is appended to ``outcomes`` when
+    given, for the caller to say.
     """
     from .diff import ProfileComparison, compare_profile
     from .evaluate import assess
@@ -97,6 +99,8 @@ def profile_comparisons(timelines, profiles, day, *, backend: str = "auto") -> l
     from .vector import year_lines
 
     sides = [year_lines(timeline, profiles, day) for timeline in timelines]
+    if outcomes is not None:
+        outcomes.extend(side.outcome for side in sides)
     failed = [index for side in sides for index in side.errors]
     if failed:
         first = min(failed)

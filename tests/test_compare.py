@@ -376,3 +376,72 @@ def test_diff_profiles_prints_the_same_on_both_backends(run_cli, monkeypatch):
             assert run.exit_code == 0, run.stderr
             outputs.append(run.stdout)
     assert outputs[:2] == outputs[2:]
+
+
+def _reference_totals(old, new, day, path):
+    """(name, old total, new total) of each CPTS of ``path`` by the reference evaluator."""
+    import datetime
+
+    library = Library()
+    timelines = (library.timeline(str(old)), library.timeline(str(new)))
+    day = datetime.date.fromisoformat(day)
+    out = []
+    for source in read_profiles(str(path), library.mission_ids()):
+        profile = compile_profile(source.document)
+        out.append((profile.name, str(assess(timelines[0], profile, day).total),
+                    str(assess(timelines[1], profile, day).total)))
+    return out
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_diff_profiles_reads_a_csv_or_json_lines_file_as_compare_does(run_cli, tmp_path, suffix):
+    """`diff --profiles national-sample.csv`: each CPTS under both texts, as the reference
+    evaluator gives them, whichever backend the command picks; the same from JSON Lines."""
+    reform, day = EXAMPLES / "plan-100-cpts.yaml", "2024-06-01"
+    path = SAMPLE
+    if suffix == ".jsonl":
+        path = tmp_path / "sample.jsonl"
+        documents = [source.document.data for source in read_profiles(str(SAMPLE), Library().mission_ids())][:80]
+        def plain(value):  # exact decimals as JSON numbers, dates as their ISO text
+            return float(value) if isinstance(value, Decimal) else str(value)
+
+        path.write_text("".join(json.dumps(d, default=plain, ensure_ascii=False) + "\n" for d in documents),
+                        encoding="utf-8")
+    run = run_cli("diff", "avenant-2", reform, "--profiles", path, "--date", day, "--format", "json")
+    no_traceback(run)
+    assert run.exit_code == 0, run.stderr
+    got = [(p["name"], p["old_total"], p["new_total"]) for p in one_json_document(run.stdout)["profiles"]]
+    assert got == _reference_totals("avenant-2", reform, day, path)
+    assert any(old != new for _, old, new in got)
+
+
+def test_diff_profiles_says_where_a_bad_row_of_a_csv_is(run_cli, tmp_path):
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(n for n, line in enumerate(lines) if not line.startswith("#"))
+    cells = lines[header + 2].split(",")
+    cells[1] = "-5"  # a population below its minimum
+    lines[header + 2] = ",".join(cells)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("".join(lines[header:header + 5]), encoding="utf-8")
+    run = run_cli("diff", "aci-2019", "avenant-2", "--profiles", bad, "--date", "2024-06-01")
+    no_traceback(run)
+    assert run.exit_code == 1
+    assert run.stdout == ""
+    assert f"{bad}:3:" in run.stderr and " E" in run.stderr
+
+
+def test_diff_profiles_hands_the_columns_outcomes_to_its_caller():
+    """The counts `diff --profiles` says on stderr (the rows the columns left to the scalar path)."""
+    pytest.importorskip("numpy")
+    import datetime
+
+    from aci_rules.engine.diff import compare_profile_table
+
+    library = Library()
+    timelines = (library.timeline("aci-2019"), library.timeline("avenant-2"))
+    outcomes: list = []
+    comparisons = compare_profile_table(timelines, str(SAMPLE), datetime.date(2024, 6, 1), library.mission_ids(),
+                                        outcomes=outcomes)
+    assert len(comparisons) == 700 and len(outcomes) == 2
+    # One evaluation a CPTS and a side on a day no text cuts a contract year.
+    assert [o.vector_rows + o.scalar_rows for o in outcomes] == [700, 700]

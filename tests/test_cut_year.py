@@ -221,7 +221,7 @@ def test_the_vectorised_path_combines_cut_years_as_the_scalar_paths_do(sample, t
     dates inside the cut years.
     """
     pytest.importorskip("numpy")
-    from aci_rules.cli.sweep import _variant_entry, parse_vary
+    from aci_rules.engine.sweep import parse_vary, variant_entry
     from aci_rules.engine.vector import VectorTimeline
 
     library, profiles = sample
@@ -230,7 +230,7 @@ def test_the_vectorised_path_combines_cut_years_as_the_scalar_paths_do(sample, t
     proposal.write_text(SCALED, encoding="utf-8")
     timeline = library.timeline(str(proposal), renewal=True)
     vary = parse_vary("taux_majoration=0.083:0.099:0.001")  # rates whose cents do not fall round
-    overrides = {vary.name: [None] + [_variant_entry(vary, rate) for rate in vary.values]}
+    overrides = {vary.name: [None] + [variant_entry(vary, rate) for rate in vary.values]}
     variants = len(vary.values) + 1
     vector = VectorTimeline(timeline, overrides, variants)
     for day in CUT_DAYS[1:]:

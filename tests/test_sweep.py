@@ -15,7 +15,7 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
-from aci_rules.cli.sweep import _variant_entry, parse_vary  # noqa: E402
+from aci_rules.engine.sweep import parse_vary, variant_entry  # noqa: E402
 from aci_rules.engine.batch import read_profiles  # noqa: E402
 from aci_rules.engine.fastpath import FastTimeline  # noqa: E402
 from aci_rules.engine.library import Library  # noqa: E402
@@ -43,7 +43,7 @@ def test_every_variant_gives_the_scalar_paths_totals_to_the_cent():
     # 22 variants: over 16, the parts of years cut by avenant 2 are combined as columns too.
     varies = [parse_vary(f"{TABLE}=x0.9,1.1"), parse_vary(f"{RATE}=0:0.1:0.01")]
     combinations = [(a, b) for a in varies[0].values for b in varies[1].values]
-    overrides = {vary.name: [None] + [_variant_entry(vary, values[i]) for values in combinations]
+    overrides = {vary.name: [None] + [variant_entry(vary, values[i]) for values in combinations]
                  for i, vary in enumerate(varies)}
     vector = VectorTimeline(timeline, overrides, len(combinations) + 1)
     for day in (datetime.date(2022, 6, 1), datetime.date(2024, 6, 1)):
@@ -57,7 +57,7 @@ def test_every_variant_gives_the_scalar_paths_totals_to_the_cent():
 
 def test_a_factor_scales_each_taille_of_a_table_to_the_cent():
     parameter = PARAMETERS[TABLE]
-    scaled = _variant_entry(parse_vary(f"{TABLE}=x1.1"), Decimal("1.1"))(parameter)
+    scaled = variant_entry(parse_vary(f"{TABLE}=x1.1"), Decimal("1.1"))(parameter)
     # avenant 2's table times 1.1, each cell rounded half up to the cent (FACTS: the barème by taille).
     assert scaled == {t: (Decimal(v) * Decimal("1.1")).quantize(Decimal("0.01")) for t, v in parameter.by_taille.items()}
     assert scaled[3] == Decimal("99000.00")  # 90 000 x 1.1
@@ -94,6 +94,17 @@ def test_a_bad_vary_is_a_usage_error(run_cli, vary, wanted):
     result = run_cli("sweep", SAMPLE, "--date", "2024-06-01", "--vary", vary)
     no_traceback(result)
     assert result.exit_code == 2 and wanted in result.stderr, result.stderr
+
+
+def test_sweep_without_numpy_says_how_to_install_it(run_cli, monkeypatch):
+    """Without the `vector` extra, a usage error that names it (it was an internal error: the
+    command's own variable shadowed the renderer of the message)."""
+    import aci_rules.engine.vector as vector
+
+    monkeypatch.setattr(vector, "np", None)
+    result = run_cli("sweep", SAMPLE, "--date", "2024-06-01", "--vary", f"{RATE}=0,0.1")
+    no_traceback(result)
+    assert result.exit_code == 2 and "pip install 'aci-rules[vector]'" in result.stderr, result.stderr
 
 
 def test_the_number_of_variants_is_bounded(run_cli):

@@ -119,14 +119,14 @@ def test_a_variants_scalar_rows_run_the_texts_compiled_function_with_the_variant
     """The rows the columns hand over under a variant of a sweep run the text's FastRuleset (no
     compile per variant) through a binder that sets the variant's figures: the same amounts as the
     fast backend built from the variant's ruleset, on every line."""
-    from aci_rules.cli.sweep import _variant_entry, parse_vary
+    from aci_rules.engine.sweep import parse_vary, variant_entry
     from aci_rules.engine.fastpath import FastRuleset
 
     library = Library()
     ruleset = library.get("avenant-2")
     varies = [parse_vary("montant_acces_soins_fixe=x0.9,1.1"), parse_vary("taux_majoration=0,0.05")]
     combinations = [(a, b) for a in varies[0].values for b in varies[1].values]
-    overrides = {vary.name: [None] + [_variant_entry(vary, values[i]) for values in combinations]
+    overrides = {vary.name: [None] + [variant_entry(vary, values[i]) for values in combinations]
                  for i, vary in enumerate(varies)}
     vector = VectorTimeline(library.timeline(None), overrides, len(combinations) + 1)
     base = vector.scalar(ruleset, 0)
