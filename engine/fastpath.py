@@ -166,6 +166,21 @@ class _Generate(_Constants):
         return False
 
 
+def _not_negative(node) -> bool:
+    """Whether a plan's tree (its parameters folded) is never below zero when it gives a value: numbers
+    of at least zero, ``prorata_temporis`` (a share, from 0 to 1), and sums, products and choices of
+    such values (an amount formula that is, needs no check of its sign)."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, Decimal) and node.value >= 0
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id == "f_prorata_temporis"
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Mult)) and _not_negative(node.left) and _not_negative(node.right)
+    if isinstance(node, ast.IfExp):
+        return _not_negative(node.body) and _not_negative(node.orelse)
+    return False
+
+
 # Where one operand is a Decimal, the table's +, - and * compute Python's own (expressions._add...).
 _DECIMAL_NATIVE = (ast.Add, ast.Sub, ast.Mult)
 _DECIMAL_FUNCTIONS = frozenset({"f_prorata_temporis", "f_round_half_up", "f_round_down", SUM})
@@ -449,6 +464,8 @@ class FastRuleset:
                         return [(f"{target} = {names.constant(to_money(value, plan.quantum))}", formula, None)]
                 except ExpressionFailure:
                     pass  # the run fails there, with its diagnostic
+            if not signed and _not_negative(tree):
+                signed = True  # never below zero: nothing to check
             if is_decimal(tree):
                 return [(f"_t = {code(tree)}", formula, None)] + (
                     [] if signed else [("if _t < _ZERO: _amount(_t)", formula, None)]) + [

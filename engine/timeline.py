@@ -35,7 +35,8 @@ from .expressions import DECIMAL_CONTEXT
 from .helpers import MAX_YEARS_MOVED, add_years
 
 __all__ = ["Contract", "ContractYear", "year_key", "Segment", "Timeline", "contract_on", "contract_year_on",
-           "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "time_values", "TIME_VALUES", "RENEWAL_ASSUMPTION"]
+           "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "time_values", "TIME_VALUES",
+           "RENEWAL_ASSUMPTION"]
 
 _ONE_DAY = datetime.timedelta(days=1)
 _date = datetime.date
@@ -237,14 +238,22 @@ def time_values(profile, day: datetime.date, years: int | None, renewal: bool, i
     later = profile.later_contracts
     if not later and years is not None and signed is not None and signed <= day:
         # One contract stated (most profiles): inside it, the year is the whole years elapsed (as
-        # _year_parts computes it, without the walk over the signatures).
+        # _year_parts computes it, without the walk over the signatures); a signature other than a
+        # 29 February, well inside the calendar, has its anniversaries on its own day and month.
         elapsed = _elapsed(signed, day)
         if elapsed < years:  # day <= the contract's last day, the day before its years-th anniversary
             number = elapsed + 1
-            end = _anniversary(signed, number) - _ONE_DAY
-            last = end if number == years else _anniversary(signed, years) - _ONE_DAY
-            return number, number, (signed, number, _anniversary(signed, elapsed) if elapsed else signed, end, last,
-                                    in_force)
+            first = signed.year
+            if (signed.day != 29 or signed.month != 2) and 0 < years <= MAX_YEARS_MOVED and (
+                    first + years <= _LAST_YEAR):
+                start = signed.replace(year=first + elapsed) if elapsed else signed
+                end = signed.replace(year=first + number) - _ONE_DAY
+                last = end if number == years else signed.replace(year=first + years) - _ONE_DAY
+            else:
+                start = _anniversary(signed, elapsed) if elapsed else signed
+                end = _anniversary(signed, number) - _ONE_DAY
+                last = end if number == years else _anniversary(signed, years) - _ONE_DAY
+            return number, number, (signed, number, start, end, last, in_force)
     parts = _year_parts((signed,) + later if signed is not None else later, day, years, renewal)
     if parts is None:
         return None, None, (signed, None, None, None, _first_end(profile, years), in_force)
