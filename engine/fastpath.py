@@ -171,7 +171,8 @@ def _not_negative(node) -> bool:
     of at least zero, ``prorata_temporis`` (a share, from 0 to 1), and sums, products and choices of
     such values (an amount formula that is, needs no check of its sign)."""
     if isinstance(node, ast.Constant):
-        return type(node.value) in (int, Decimal) and node.value >= 0
+        value = node.value
+        return (type(value) is int or type(value) is Decimal and value.is_finite()) and value >= 0
     if isinstance(node, ast.Call):
         return isinstance(node.func, ast.Name) and node.func.id == "f_prorata_temporis"
     if isinstance(node, ast.BinOp):
