@@ -30,7 +30,6 @@ def _profile_files(folder: str) -> list[str]:
 
 @click.command("diff", epilog=examples(
     "aci-rules diff aci-2019 avenant-2 --format markdown > note.md",
-    "aci-rules diff avenant-2 examples/plan-100-cpts.yaml --profiles examples/ --date 2024-06-01",
     "aci-rules diff avenant-2 examples/plan-100-cpts.yaml --profiles examples/national-sample.csv --date 2024-06-01",
 ))
 @click.argument("old", metavar="OLD")
