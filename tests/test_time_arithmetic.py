@@ -30,14 +30,10 @@ ONE_DAY = datetime.timedelta(days=1)
 
 def reference_contract(signatures, day, years, renewal=False):
     """The contract running on ``day``, by the definition (add_years, anniversaries walked)."""
-    found = None
-    for index, signed in enumerate(signatures):
-        if signed > day:
-            break
-        found = index
-    if found is None:
+    started = [s for s in signatures if s <= day]  # the signatures are sorted
+    if not started:
         return None
-    signed = signatures[found]
+    found, signed = len(started) - 1, started[-1]
     following = signatures[found + 1] if found + 1 < len(signatures) else None
     if years is None:
         return Contract(found + 1, signed, following - ONE_DAY if following else None)
