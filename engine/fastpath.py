@@ -9,7 +9,9 @@ compiled once per ruleset and run with no builtins at all, over the environment 
 bind stage (:mod:`bind`) gives, as the reference backend reads it.
 
 It gives the amounts of the lines (and their maxima when asked), not the explanations:
-warnings, obligations and traces are the reference backend's. When a formula fails, the
+warnings, obligations and traces are the reference backend's; it computes an obligation only
+when one of its formulas may fail (:func:`~.plan.failing_obligations`), for the reference's
+diagnostic, as the reference stops there. When a formula fails, the
 line of the generated source it failed on names the plan's formula, whose diagnostic is
 the one the reference reports (:meth:`plan.Formula.failure`): the reference is never run
 in its place. Tests prove both backends give identical amounts and identical diagnostics
