@@ -15,7 +15,6 @@ language of ours (``C``, ``de_DE``) leaves French.
 from __future__ import annotations
 
 import gettext
-import importlib.resources
 import inspect
 import os
 
@@ -27,6 +26,7 @@ import click.formatting
 import click.parser
 import click.types
 
+from aci_rules import package_files
 from aci_rules.engine.diagnostic import Diagnostic, Message
 
 __all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "DOMAIN", "_", "N_", "language", "use_language",
@@ -64,7 +64,7 @@ def language_from_environment(environ=None) -> str:
 
 def _catalog(code: str) -> gettext.NullTranslations:
     if code not in _catalogs:
-        resource = importlib.resources.files("aci_rules.cli").joinpath("locale", code, "LC_MESSAGES", f"{DOMAIN}.mo")
+        resource = package_files("aci_rules.cli").joinpath("locale", code, "LC_MESSAGES", f"{DOMAIN}.mo")
         with resource.open("rb") as stream:
             _catalogs[code] = gettext.GNUTranslations(stream)
     return _catalogs[code]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 
 import click
 
@@ -129,6 +128,8 @@ def atomic_output(path: str):
     target = check_output(path)
     folder = os.path.dirname(target)
     remove_stale_temporaries(folder)
+    import tempfile  # here: a command writing to stdout does not pay its import
+
     try:
         handle, temporary = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{os.getpid()}-", suffix=_SUFFIX,
                                              dir=folder)

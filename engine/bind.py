@@ -74,7 +74,10 @@ _PROFILE = {
 _MISSION = {
     "started": ("None", ["{target} = _s.started"]),
     "deployed": ("None", ["{target} = _s.deployed"]),
-    "achievement": ("_ZERO", ["_x = _s.rate(_n)", "{target} = _ZERO if _x is None else _x"]),
+    # MissionState.rate, inline: the year's rate, else the state's ``otherwise``, none outside a contract.
+    "achievement": ("_ZERO", ["_x = None if _n is None else _s.achievement.get(_n)",
+                              "{target} = _x if _x is not None else _ZERO if _n is None or _s.otherwise is None "
+                              "else _s.otherwise"]),
     "indicators_earned": ("None", ["{target} = _s.indicators_earned(_n) if _s.indicators else None"]),
 }
 assert tuple(_MISSION) == MISSION_NAMES
@@ -88,7 +91,8 @@ def _members(profile: Profile) -> int:
 
 
 def _crises(profile: Profile) -> tuple:
-    return tuple(c.declared for c in profile.crises)
+    crises = profile.crises
+    return tuple([c.declared for c in crises]) if crises else ()
 
 
 BINDING_NAMESPACE.update({"_members": _members, "_crises": _crises, "_ZERO": _ZERO})

@@ -30,6 +30,7 @@ import datetime
 from decimal import Decimal
 
 from .diagnostic import InputError, msg, suggest
+from .records import record
 
 __all__ = ["CROSS_TEXT_FUNCTIONS", "OtherText", "attach", "functions", "companions"]
 
@@ -44,7 +45,7 @@ _ZERO = Decimal(0)
 _RESOLVING: list = []
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@record(eq=False)
 class OtherText:
     """Another text a ruleset reads: the name formulas use, the id or file written, and how to load it."""
 
@@ -177,7 +178,7 @@ class _Cycle(Exception):
             cycle=" -> ".join(self.names)), path)
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class _Given:
     """What another text gives: its total, each line's amount, and the lines' missions and volets."""
 

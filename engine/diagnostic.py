@@ -24,8 +24,9 @@ English rendering, for programs and logs.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Iterable, Sequence
+
+from .records import record
 
 __all__ = [
     "Message",
@@ -108,6 +109,8 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     >>> suggest("zzz", ["population"]) is None
     True
     """
+    import difflib  # only when a name is misspelt: no command that succeeds pays its import
+
     matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.7)
     return matches[0] if matches else None
 
@@ -116,7 +119,7 @@ def _identity(text: str) -> str:
     return text
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Message:
     """A text for a person, not yet in a language: an English template (the gettext msgid)
     and its named parameters, which may be messages themselves.
@@ -164,7 +167,7 @@ def msg(template: str, **params) -> Message:
     return Message(template, params)
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Diagnostic:
     """One problem found in one place.
 

@@ -19,6 +19,7 @@ from .helpers import PURE_FUNCTIONS, add_years
 from .plan import SUM, check_amount, check_condition, check_date, check_day, plan_of, to_money
 from .profile import Profile
 from .recording import notify
+from .records import record
 from .ruleset import Ruleset, weakest
 from .timeline import RENEWAL_ASSUMPTION, ContractYear, Timeline, combine, contract_year_on
 
@@ -73,7 +74,7 @@ def mission_names(profile: Profile, mission: str, year: ContractYear | None) -> 
     return mission_values(profile, mission, year.key if year else None)
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Trace:
     """What one line or definition read: its formulas and the values of their names."""
 
@@ -83,8 +84,10 @@ class Trace:
     reason: str | None = None  # for a line that does not apply: the part of its condition that is false
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class LineResult:
+    """One funding line evaluated: its amount and maximum, whether it applies, and its trace."""
+
     id: str
     label: str
     mission: str | None
@@ -105,8 +108,10 @@ class LineResult:
         }
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class ObligationResult:
+    """One obligation evaluated: its deadline, when it was done, its status."""
+
     id: str
     label: str
     mission: str | None
@@ -124,8 +129,10 @@ class ObligationResult:
         }
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Result:
+    """One profile evaluated at one date: every line, obligation, definition and warning."""
+
     ruleset: Ruleset
     profile: Profile
     date: datetime.date
@@ -163,7 +170,7 @@ class Result:
         }
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class SegmentShare:
     """A part of the contract year: the text applied, its days, and each line's amount and share there."""
 

@@ -15,7 +15,6 @@ text, and ``/`` divides exactly, so money never passes through ``float``.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import decimal
 import operator
 import re
@@ -24,6 +23,7 @@ from decimal import Decimal
 import simpleeval
 
 from .diagnostic import Message, msg, suggest
+from .records import record
 
 __all__ = [
     "Expression",
@@ -104,7 +104,7 @@ _REFUSED = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class ExpressionProblem:
     """A problem inside an expression: code, message and where in its text."""
 
@@ -115,7 +115,7 @@ class ExpressionProblem:
     name: str | None = None  # the unknown name, for E102
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Expression:
     """A parsed, checked formula.
 

@@ -9,7 +9,9 @@ compiled once per ruleset and run with no builtins at all, over the environment 
 bind stage (:mod:`bind`) gives, as the reference backend reads it.
 
 It gives the amounts of the lines (and their maxima when asked), not the explanations:
-warnings, obligations and traces are the reference backend's. When a formula fails, the
+warnings, obligations and traces are the reference backend's; it computes an obligation only
+when one of its formulas may fail (:func:`~.plan.failing_obligations`), for the reference's
+diagnostic, as the reference stops there. When a formula fails, the
 line of the generated source it failed on names the plan's formula, whose diagnostic is
 the one the reference reports (:meth:`plan.Formula.failure`): the reference is never run
 in its place. Tests prove both backends give identical amounts and identical diagnostics
@@ -33,10 +35,11 @@ from .bind import BINDING_NAMESPACE, binder_of, binding_code
 from .expressions import DECIMAL_CONTEXT, OPERATORS, ExpressionFailure
 from .helpers import PURE_FUNCTIONS
 from .names import TIME_NAMES
-from .plan import SUM, check_amount, check_condition, check_day, plan_of, to_money
+from .plan import (SUM, check_amount, check_condition, check_date, check_day, failing_obligations, plan_of,
+                   to_money)
 from .profile import Profile
 from .ruleset import Ruleset
-from .timeline import Timeline, combine, contract_year_on, time_names
+from .timeline import TIME_VALUES, Timeline, combine, contract_year_on, time_values
 
 __all__ = ["FastRuleset", "FastResult", "FastTimeline", "batch_context"]
 
@@ -73,6 +76,7 @@ _HELPERS = {
     "_cond": check_condition,
     "_amount": check_amount,
     "_day": check_day,
+    "_date": check_date,
     "_ZERO": _ZERO,
     "_Decimal": Decimal,
     "_int": int,
@@ -162,6 +166,22 @@ class _Generate(_Constants):
         if isinstance(node, ast.IfExp):
             return self.is_decimal(node.body) and self.is_decimal(node.orelse)
         return False
+
+
+def _not_negative(node) -> bool:
+    """Whether a plan's tree (its parameters folded) is never below zero when it gives a value: numbers
+    of at least zero, ``prorata_temporis`` (a share, from 0 to 1), and sums, products and choices of
+    such values (an amount formula that is, needs no check of its sign)."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return (type(value) is int or type(value) is Decimal and value.is_finite()) and value >= 0
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id == "f_prorata_temporis"
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Mult)) and _not_negative(node.left) and _not_negative(node.right)
+    if isinstance(node, ast.IfExp):
+        return _not_negative(node.body) and _not_negative(node.orelse)
+    return False
 
 
 # Where one operand is a Decimal, the table's +, - and * compute Python's own (expressions._add...).
@@ -300,26 +320,8 @@ def batch_context(memo: dict | None = None):
             _BATCH.reset(token)
 
 
-def _remembered(memo, key, compute, *args):
-    """``compute(*args)``, kept in ``memo`` (a batch's) under ``key``; ``memo`` None keeps nothing."""
-    if memo is None:
-        return compute(*args)
-    found = memo.get(key)
-    if found is None:
-        if len(memo) >= _BATCH_MEMO:
-            memo.clear()
-        found = memo[key] = compute(*args)
-    return found
-
-
-def _time_of(profile, day, years, renewal, in_force):
-    """``(number, key, names)``: of :func:`~.timeline.time_names`, the contract year's number and key
-    (:func:`~.timeline.year_key`; None outside a contract) and the names as a tuple in the order of
-    :data:`~.names.TIME_NAMES`."""
-    year, names = time_names(profile, day, years, renewal, in_force)
-    if year is None:
-        return None, None, tuple(names[name] for name in TIME_NAMES)
-    return year.number, year.key, tuple(names[name] for name in TIME_NAMES)
+# The fast path reads the contract-year names as time_values gives them.
+assert TIME_VALUES == TIME_NAMES, "timeline.TIME_VALUES must follow names.TIME_NAMES"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -364,6 +366,8 @@ class FastRuleset:
         self._variants: dict = {}  # (maxima, runs_from, taille) -> _Compiled
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
+        self._classes = tuple((c.low, c.high, c.taille) for c in taille.classes) if taille is not None else ()
+        self.obligations_may_fail = bool(failing_obligations(plan))  # computed on each run when true
         self._fold_namespace = None  # the names the code of a folded part may read
         self._functions = bool(plan.profile_functions)  # functions bound to the profile, some formula calls
         self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille
@@ -442,6 +446,7 @@ class FastRuleset:
         fold = _Fold(plan, self._binder.start(size) if specialised else None, size, self._constant)
         used: set = set()
         body: list = []  # (text, formula, check): what a failure on that line of the source means
+        conditions: dict = {}  # the Python of a line's condition -> the local holding its value
 
         def tree_of(formula):
             return fold.visit(_clone(formula.tree))
@@ -462,6 +467,8 @@ class FastRuleset:
                         return [(f"{target} = {names.constant(to_money(value, plan.quantum))}", formula, None)]
                 except ExpressionFailure:
                     pass  # the run fails there, with its diagnostic
+            if not signed and _not_negative(tree):
+                signed = True  # never below zero: nothing to check
             if is_decimal(tree):
                 return [(f"_t = {code(tree)}", formula, None)] + (
                     [] if signed else [("if _t < _ZERO: _amount(_t)", formula, None)]) + [
@@ -508,14 +515,22 @@ class FastRuleset:
             elif isinstance(when, ast.Constant) and when.value is False:
                 body += zero
             else:
-                # The condition is a value like any other; it must be true or false.
-                body.append((f"_c = {code(when)}", step.when, None))
-                body.append(("if _c is True:", None, None))
+                # The condition is a value like any other; it must be true or false. Every slot is
+                # written once and every function is pure, so a condition written alike earlier (a
+                # mission's fixed and variable parts) has the same value: it is read, not computed again
+                # (the earlier one was computed and checked, on every run, at the top level).
+                text = code(when)
+                name = conditions.get(text)
+                if name is None:
+                    name = conditions[text] = f"_w{len(conditions)}"
+                    body.append((f"{name} = {text}", step.when, None))
+                body.append((f"if {name} is True:", None, None))
                 body += [("    " + text, formula, check) for text, formula, check in block]
-                body.append(("elif _c is False:", None, None))
+                body.append((f"elif {name} is False:", None, None))
                 body += [("    " + text, formula, check) for text, formula, check in zero]
                 body.append(("else:", None, None))
-                body.append(("    _cond(_c)", step.when, None))
+                body.append((f"    _cond({name})", step.when, None))
+        body += self._obligations_code(tree_of, code)
         slots = [plan.slots[index] for index in sorted(used)]
         bound = _BOUND_KINDS if specialised else _BOUND_KINDS + ("taille",)
         prologue = binding_code([s for s in slots if s.kind in bound], _local, names.constant)
@@ -539,6 +554,28 @@ class FastRuleset:
             warnings.simplefilter("ignore", SyntaxWarning)
             exec(compile(source, "<ruleset>", "exec"), namespace)  # noqa: S102 — checked trees, engine names only
         return _Compiled(namespace["_run"], source, where, parameters)
+
+    def _obligations_code(self, tree_of, code) -> list:
+        """The obligations whose formulas may fail (:func:`~.plan.failing_obligations`), computed after
+        the lines as the reference computes them: the condition (true or false), then, when it
+        holds, the deadline and done, then their checks (a date; done a date or None). Only their
+        failures matter here: the reference says what an obligation's status is."""
+        body: list = []
+        for step in failing_obligations(self.plan):
+            block = [(f"_t = {code(tree_of(step.deadline))}", step.deadline, None),
+                     (f"_u = {code(tree_of(step.done))}", step.done, None),
+                     ("_date(_t)", step.deadline, None),
+                     ("if _u is not None: _date(_u)", step.done, None)]
+            when = tree_of(step.when) if step.when is not None else ast.Constant(value=True)
+            if isinstance(when, ast.Constant) and when.value is True:
+                body += block
+            elif not (isinstance(when, ast.Constant) and when.value is False):
+                body.append((f"_c = {code(when)}", step.when, None))
+                body.append(("if _c is True:", None, None))
+                body += [("    " + text, formula, check) for text, formula, check in block]
+                body.append(("elif _c is not False:", None, None))
+                body.append(("    _cond(_c)", step.when, None))
+        return body
 
     def _functions_code(self, names) -> list:
         """Reading the functions bound to the profile from ``_fn``."""
@@ -571,18 +608,36 @@ class FastRuleset:
                 yield self._compute(profile, day, renewal, False, True, memo)
 
     def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False, maxima: bool = False,
-                 runs_from: bool = True, memo=None):
+                 runs_from: bool = True, memo=None, time=None):
+        """One run (in a decimal context already); ``time`` is what :func:`~.timeline.time_values` gives
+        for ``day`` under this ruleset, when the caller knows it (a part of a contract year)."""
         ruleset = self.ruleset
-        years, in_force = ruleset.contract_years, ruleset.in_force
-        contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
-        found = memo.get(contracts) if memo is not None else None
-        if found is None:
-            found = _remembered(memo, contracts, _time_of, profile, day, years, renewal, in_force)
-        number, key, names = found
-        binder = self._binder
-        functions = binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
-        size_class = None if self._basis is None else binder.size_class(profile, self._basis, profile, day, functions)
-        size = size_class.taille if size_class is not None else None
+        if time is None:
+            years, in_force = ruleset.contract_years, ruleset.in_force
+            if memo is None:
+                time = time_values(profile, day, years, renewal, in_force)
+            else:
+                contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
+                time = memo.get(contracts)
+                if time is None:
+                    if len(memo) >= _BATCH_MEMO:
+                        memo.clear()
+                    time = memo[contracts] = time_values(profile, day, years, renewal, in_force)
+        number, key, names = time
+        functions = self._binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
+        size = None
+        if self._basis is not None:  # _size_of, its common case inline (a batch runs it for every row)
+            try:
+                basis = self._basis(profile, day, functions)
+            except Exception:  # noqa: BLE001 — _size_of computes it again and says why it fails
+                basis = None
+            if type(basis) is int:
+                for low, high, taille in self._classes:
+                    if low <= basis and (high is None or basis <= high):
+                        size = taille
+                        break
+            if size is None:
+                size = self._size_of(profile, day, functions)
         compiled, parameters = self._variants.get((maxima, runs_from, size)), None
         if compiled is None:
             compiled, parameters = self._tiered(maxima, runs_from, size)
@@ -592,8 +647,22 @@ class FastRuleset:
             amounts = compiled.function(profile, day, names, key, functions, found, days, size, parameters)
         except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
             raise self._failure(exc, profile, compiled) from None
-        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
+        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, ROUND_HALF_UP)
         return FastResult(size, number, amounts, total, days, found)
+
+    def _size_of(self, profile: Profile, day: datetime.date, functions) -> int:
+        """The taille of ``profile``: a whole number as basis is looked up in the classes here; anything
+        else (a failure, a decimal, a number in no class) goes to :meth:`~.bind.Binder.size_class`,
+        the one statement of the classification and of its diagnostics."""
+        try:
+            basis = self._basis(profile, day, functions)
+        except Exception:  # noqa: BLE001 — the binder computes it again and says why it fails
+            basis = None
+        if type(basis) is int:
+            for low, high, taille in self._classes:  # the order of Taille.classify: the first that holds it
+                if low <= basis and (high is None or basis <= high):
+                    return taille
+        return self._binder.size_class(profile, self._basis, profile, day, functions).taille
 
     def _failure(self, exc: Exception, profile: Profile, compiled: _Compiled) -> Exception:
         """The diagnostic of the formula on whose line of the generated source ``exc`` was raised."""
@@ -688,12 +757,36 @@ class FastTimeline:
         return entry[1]
 
     def _year(self, profile: Profile, day: datetime.date) -> tuple:
-        """``(ruleset, year, segments)``: the text in force on ``day``, the contract year holding it
-        (or None) and the year's parts."""
+        """``(ruleset, single, point, parts)``: the text in force on ``day``, and what to run: ``single``
+        (a year under one text, or no contract year) the fast ruleset, its day, whether it gives
+        the days lines accrue from, and what it reads of time, :func:`~.timeline.time_values`'s;
+        else ``parts``, each part of the cut year with its fast ruleset and time; ``point`` the
+        run of the day itself, for the failures of its obligations (see below), or None.
+
+        A part lies inside the year, so its first day gives the same year, under the same
+        contract length: only the text in force differs (None: computed by the run)."""
         timeline = self.timeline
         ruleset = timeline.resolve(day)
-        year = contract_year_on(profile.signatures, day, ruleset.contract_years, timeline.renewal)
-        return ruleset, year, (timeline.segments(year) if year is not None else None)
+        years = ruleset.contract_years
+        time = time_values(profile, day, years, timeline.renewal, ruleset.in_force)
+        number, key, names = time
+        fast = self.fast(ruleset)
+        if number is None:
+            return ruleset, (fast, day, True, time), None, None
+        segments = timeline.segments_between(names[2], names[3])
+        # The reference (evaluate.assess) evaluates the day itself first, then each part on its first
+        # day; where the day's text has obligations that may fail, the day is run too, for its failures.
+        point = None
+        if fast.obligations_may_fail and not any(s.start == day and s.ruleset is ruleset for s in segments):
+            point = (fast, time)
+        parts = [(s, self.fast(s.ruleset), time if s.ruleset is ruleset else (
+            number, key, names[:5] + (s.ruleset.in_force,)) if s.ruleset.contract_years == years else None)
+                 for s in segments]
+        if len(parts) == 1:
+            # One text for the whole year: nothing to combine, so no day a line accrues from.
+            segment, part_fast, part_time = parts[0]
+            return ruleset, (part_fast, segment.start, False, part_time), point, None
+        return ruleset, None, point, parts
 
     def run(self, profile: Profile, day: datetime.date):
         """``(ruleset, result)``: the text in force on ``day`` and the year's amounts (a :class:`FastResult`)."""
@@ -702,20 +795,25 @@ class FastTimeline:
             with batch_context():
                 return self.run(profile, day)
         renewal = self.timeline.renewal
-        ruleset, year, segments = _remembered(memo, (self, profile.contract_signed, profile.later_contracts, day),
-                                              self._year, profile, day)
-        if year is None:
-            return ruleset, self.fast(ruleset).run(profile, day, renewal)
-        if len(segments) == 1:
-            (segment,) = segments
-            # One text for the whole year: nothing to combine, so no day a line accrues from.
-            return ruleset, self.fast(segment.ruleset).run(profile, segment.start, renewal, runs_from=False)
-        parts, held = [], None
-        for segment in segments:
-            part = self.fast(segment.ruleset).run(profile, segment.start, renewal)
+        key = (self, profile.contract_signed, profile.later_contracts, day)
+        found = memo.get(key)
+        if found is None:
+            if len(memo) >= _BATCH_MEMO:
+                memo.clear()
+            found = memo[key] = self._year(profile, day)
+        ruleset, single, point, parts = found
+        if point is not None:
+            point[0]._compute(profile, day, renewal, False, False, memo, point[1])
+        if single is not None:
+            fast, start, runs_from, time = single
+            return ruleset, fast._compute(profile, start, renewal, False, runs_from, memo, time)
+        results, held = [], None
+        for segment, fast, time in parts:
+            part = fast._compute(profile, segment.start, renewal, False, True, memo, time)
             if segment.start <= day <= segment.end:
                 held = part
-            parts.append((segment, [(k, v, part.runs_from.get(k)) for k, v in part.amounts.items()]))
-        amounts, _ = combine(year, parts)
+            results.append((segment, [(k, v, part.runs_from.get(k)) for k, v in part.amounts.items()]))
+        year = contract_year_on(profile.signatures, day, ruleset.contract_years, renewal)
+        amounts, _ = combine(year, results)
         total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, rounding=ROUND_HALF_UP)
         return ruleset, FastResult(held.size, year.number, amounts, total)

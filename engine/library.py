@@ -13,7 +13,8 @@ import datetime
 import hashlib
 import json
 import os
-from importlib import resources
+
+from aci_rules import package_files
 
 from .diagnostic import Diagnostic, InputError, format_path, msg, suggest
 from .paths import allowed_folder, confine
@@ -35,7 +36,7 @@ MAX_AMENDMENT_CHAIN = 50
 
 def shipped_ruleset_names() -> list[str]:
     """File names of the rulesets shipped in the package, sorted."""
-    folder = resources.files("aci_rules.rules")
+    folder = package_files("aci_rules.rules")
     return sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".yaml"))
 
 
@@ -168,6 +169,16 @@ def _content_key(document: Document) -> tuple:
     return (document.file, hashlib.sha256(content.encode()).hexdigest())
 
 
+def _in_force_signature(days, day: datetime.date | None) -> tuple | None:
+    """Which of a chain's dated provisions are in force on ``day``: the part of a compiled text's
+    key that depends on the day. None when every one is (or no day is given): the text is then
+    the same as with every provision applied, and is compiled, cached and read once, not once
+    for the text and again for each day after its last provision."""
+    if day is None or all(d <= day for d in days):
+        return None
+    return tuple(d <= day for d in days)
+
+
 class Library:
     """The shipped rulesets and the files loaded through it, read and compiled on first use.
 
@@ -188,7 +199,7 @@ class Library:
     def _shipped_bytes(self, name: str) -> bytes:
         raw = self._raw.get(name)
         if raw is None:
-            raw = self._raw[name] = resources.files("aci_rules.rules").joinpath(name).read_bytes()
+            raw = self._raw[name] = package_files("aci_rules.rules").joinpath(name).read_bytes()
         return raw
 
     def _compiled_store(self) -> CompiledCache | None:
@@ -211,7 +222,7 @@ class Library:
         if entry is None:
             return None
         chain, days = entry
-        key = (chain, tuple(d <= day for d in days) if day is not None else None)
+        key = (chain, _in_force_signature(days, day))
         found = self._compiled.get(key)
         if found is None:
             found = store.rulesets.get(key)
@@ -403,8 +414,7 @@ class Library:
         provisions: list = []
         for link in chain:
             provisions += dated_provisions(link, link.data["id"])
-        signature = tuple(p.day <= day for p in provisions) if day is not None else None
-        key = (tuple(_content_key(link) for link in chain), signature)
+        key = (tuple(_content_key(link) for link in chain), _in_force_signature([p.day for p in provisions], day))
         if key not in self._compiled:
             text, notes, removals = self._consolidated(chain, day)
             # Each link was checked against the schema (an addition as a whole item, a

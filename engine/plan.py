@@ -53,6 +53,8 @@ __all__ = [
     "check_date",
     "check_number",
     "check_amount",
+    "failing_obligations",
+    "reads_day",
     "SUM",
 ]
 
@@ -387,3 +389,243 @@ def formula_of(ruleset: Ruleset, expression, field: str, gives: str, name: str, 
     steps' are, to slots of its own: a mission field reads the mission the caller binds
     (a slot of kind "unknown" named by the field), a line the line's amount."""
     return _Builder(ruleset).formula(expression, field, gives, "item", name, None, path)
+
+
+# -- Which obligations can fail ----------------------------------------------------------------
+#
+# The reference evaluator computes every obligation of the plan after the lines, and stops with
+# the formula's diagnostic when one cannot be computed for a profile. The fast and vectorised
+# backends give amounts only; they compute an obligation too when, and only when, this analysis
+# cannot prove from the plan that none of its formulas can fail for any profile, so that a text
+# whose obligations cannot fail (the shipped ones) costs them nothing.
+#
+# The proof is an abstract evaluation of each tree: every value is a set of kinds (date, none,
+# int, decimal, bool, other), a date with the range of years it may fall in. The dates a profile
+# and a command give are within the schema's years (schema.MIN_YEAR..MAX_YEAR: the profile files,
+# the CSV cells and --date are checked to them); a contract year or a contract's end lies within
+# a contract's length of them. Anything the analysis does not know may fail: arithmetic (the
+# operator table bounds every result), a comparison of what may be of two kinds, a function
+# other than the date functions and min/max over dates or numbers, a result of the wrong kind
+# for its check (a condition true or false, a deadline a date, done a date or None).
+
+_DATE, _NONE, _INT, _DECIMAL, _BOOL, _OTHER = "date", "none", "int", "decimal", "bool", "other"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kinds:
+    kinds: frozenset
+    years: tuple = (None, None)  # the years a date may fall in (None: unknown)
+    value: object = None  # the constant, when known
+    known: bool = False
+
+    def without_none(self) -> "_Kinds":
+        return dataclasses.replace(self, kinds=self.kinds - {_NONE})
+
+
+_ANY = _Kinds(frozenset({_DATE, _NONE, _INT, _DECIMAL, _BOOL, _OTHER}))
+
+
+class _MayFail(Exception):
+    """Raised by the analysis where a formula may fail."""
+
+
+def _kind_of_value(value) -> _Kinds:
+    if value is None:
+        return _Kinds(frozenset({_NONE}), value=None, known=True)
+    if value is True or value is False:
+        return _Kinds(frozenset({_BOOL}), value=value, known=True)
+    if type(value) is int:
+        return _Kinds(frozenset({_INT}), value=value, known=True)
+    if type(value) is Decimal:
+        return _Kinds(frozenset({_DECIMAL}), value=value if value.is_finite() else None, known=value.is_finite())
+    if type(value) is datetime.date:
+        return _Kinds(frozenset({_DATE}), (value.year, value.year), value, True)
+    return _Kinds(frozenset({_OTHER}))
+
+
+def _union(kinds: list) -> _Kinds:
+    found = frozenset().union(*(k.kinds for k in kinds))
+    years = [k.years for k in kinds if _DATE in k.kinds]
+    span = (None, None)
+    if years and all(low is not None for low, _ in years):
+        span = (min(low for low, _ in years), max(high for _, high in years))
+    return _Kinds(found, span)
+
+
+class _Analysis:
+    """The abstract evaluation of one plan's trees (see above)."""
+
+    def __init__(self, plan: "Plan"):
+        from .schema import MAX_YEAR, MIN_YEAR
+
+        self.plan = plan
+        ruleset = plan.ruleset
+        length = ruleset.contract_years or 0
+        given = _Kinds(frozenset({_DATE}), (MIN_YEAR, MAX_YEAR))
+        maybe = _Kinds(frozenset({_DATE, _NONE}), (MIN_YEAR, MAX_YEAR))
+        # A contract year, a contract's end, lie at most one contract's length (a year, for a contract
+        # of no length) past the day or a signature.
+        later = _Kinds(frozenset({_DATE, _NONE}), (MIN_YEAR, MAX_YEAR + max(length, 1)))
+        self.names = {
+            ("profile", "date"): given, ("profile", "population"): _Kinds(frozenset({_INT})),
+            ("profile", "members"): _Kinds(frozenset({_INT})),  # bind: 0 when the profile gives none
+            ("profile", "letter_of_intent_validated"): maybe, ("profile", "crises"): _Kinds(frozenset({_OTHER})),
+            ("time", "contract_signed"): maybe,  # a signature stated, or a renewal before the day
+            ("time", "contract_year"): _Kinds(frozenset({_INT, _NONE})),
+            ("time", "contract_year_start"): later, ("time", "contract_year_end"): later,
+            ("time", "contract_end"): later, ("time", "text_in_force"): _kind_of_value(ruleset.in_force)
+            if isinstance(ruleset.in_force, datetime.date) else _ANY,
+            ("mission", "started"): maybe, ("mission", "deployed"): maybe,
+            ("mission", "achievement"): _Kinds(frozenset({_DECIMAL})),
+            ("mission", "indicators_earned"): _Kinds(frozenset({_DECIMAL, _NONE})),
+            ("taille", "taille"): _Kinds(frozenset({_INT} if ruleset.taille is not None else {_NONE})),
+        }
+        self.definitions: dict = {}
+        for step in plan.steps:
+            if step.kind == "definition":
+                try:
+                    self.definitions[step.target.index] = self.value(step.expression.tree, {})
+                except _MayFail:  # computed before any obligation: its own failure comes first
+                    self.definitions[step.target.index] = _ANY
+
+    def slot(self, slot: Slot) -> _Kinds:
+        if slot.kind == "parameter":
+            parameter = self.plan.ruleset.parameters[slot.name]
+            values = list(parameter.by_taille.values()) if parameter.by_taille is not None else [parameter.value]
+            kinds = [_kind_of_value(v) for v in values]
+            if len(kinds) == 1:
+                return kinds[0]
+            merged = _union(kinds)
+            numbers = [v for v in values if type(v) is int]
+            if len(numbers) == len(values):  # whole numbers of every taille: their largest size is enough
+                return dataclasses.replace(merged, value=max(numbers, key=abs), known=False)
+            return merged
+        if slot.kind in ("line", "maximum"):
+            return _Kinds(frozenset({_DECIMAL}))
+        if slot.kind == "definition":
+            return self.definitions.get(slot.index, _ANY)
+        return self.names.get((slot.kind, slot.name), _ANY)
+
+    def value(self, node, narrowed: dict) -> _Kinds:
+        if isinstance(node, ast.Constant):
+            return _kind_of_value(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in narrowed:
+                return narrowed[node.id]
+            if node.id.startswith("s") and node.id[1:].isdigit():
+                return self.slot(self.plan.slots[int(node.id[1:])])
+            raise _MayFail
+        if isinstance(node, ast.BoolOp):
+            values, inner = [], dict(narrowed)
+            for operand in node.values:
+                values.append(self.value(operand, inner))
+                if isinstance(node.op, ast.And):
+                    inner.update(self.narrowing(operand, inner))
+            return _union(values)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            self.value(node.operand, narrowed)
+            return _Kinds(frozenset({_BOOL}))
+        if isinstance(node, ast.Compare):
+            left = self.value(node.left, narrowed)
+            for operator, comparator in zip(node.ops, node.comparators):
+                right = self.value(comparator, narrowed)
+                if isinstance(operator, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)) and not (
+                        left.kinds <= {_DATE} and right.kinds <= {_DATE}
+                        or left.kinds <= {_INT, _DECIMAL} and right.kinds <= {_INT, _DECIMAL}):
+                    raise _MayFail
+                if not isinstance(operator, (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.Is,
+                                             ast.IsNot)):
+                    raise _MayFail
+                left = right
+            return _Kinds(frozenset({_BOOL}))
+        if isinstance(node, ast.IfExp):
+            self.value(node.test, narrowed)
+            body = self.value(node.body, {**narrowed, **self.narrowing(node.test, narrowed)})
+            return _union([body, self.value(node.orelse, narrowed)])
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            function = node.func.id[2:] if node.func.id.startswith("f_") else None
+            args = [self.value(arg, narrowed) for arg in node.args]
+            if function in ("add_months", "add_years") and len(args) == 2:
+                return self.moved(args[0], args[1], 12 if function == "add_months" else 1)
+            if function in ("min", "max") and len(args) >= 2 and (
+                    all(a.kinds <= {_DATE} for a in args) or all(a.kinds <= {_INT, _DECIMAL} for a in args)):
+                return _union(args)
+            if function == "days_between" and len(args) == 2 and all(a.kinds <= {_DATE} for a in args):
+                return _Kinds(frozenset({_INT}))
+        raise _MayFail
+
+    def moved(self, day: _Kinds, count: _Kinds, per_year: int) -> _Kinds:
+        """add_months / add_years of a date whose years are known by a whole number known in size."""
+        low, high = day.years
+        if not (day.kinds <= {_DATE} and low is not None and count.kinds <= {_INT} and type(count.value) is int):
+            raise _MayFail
+        years = -(-abs(count.value) // per_year) + 1  # at most, whichever way the count goes
+        if abs(count.value) > 1000 * per_year or low - years < datetime.MINYEAR or high + years > datetime.MAXYEAR:
+            raise _MayFail
+        return _Kinds(frozenset({_DATE}), (low - years, high + years))
+
+    def narrowing(self, test, narrowed: dict) -> dict:
+        """What ``test`` being true says of its names: ``x is not None`` (alone or joined by and) makes x
+        not None."""
+        found = {}
+        parts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+        for part in parts:
+            if (isinstance(part, ast.Compare) and len(part.ops) == 1 and isinstance(part.ops[0], ast.IsNot)
+                    and isinstance(part.left, ast.Name) and isinstance(part.comparators[0], ast.Constant)
+                    and part.comparators[0].value is None):
+                found[part.left.id] = self.value(part.left, narrowed).without_none()
+        return found
+
+    def obligation_may_fail(self, step: "ObligationStep") -> bool:
+        """Whether some formula of ``step`` may fail, as the reference computes them: the condition
+        (true or false), then, when it holds, the deadline (a date) and done (a date or None)."""
+        try:
+            narrowed: dict = {}
+            if step.when is not None:
+                if self.value(step.when.tree, narrowed).kinds != {_BOOL}:
+                    return True
+                narrowed = self.narrowing(step.when.tree, narrowed)
+            if not self.value(step.deadline.tree, narrowed).kinds <= {_DATE}:
+                return True
+            return not self.value(step.done.tree, narrowed).kinds <= {_DATE, _NONE}
+        except _MayFail:
+            return True
+
+
+def failing_obligations(plan: Plan) -> tuple:
+    """The obligation steps of ``plan`` some formula of which may fail for some profile (see above),
+    in the plan's order: the ones the fast and vectorised backends compute. Decided once per plan."""
+    found = plan.__dict__.get("_failing")
+    if found is None:
+        analysis = _Analysis(plan) if plan.obligations else None
+        found = tuple(step for step in plan.obligations if analysis.obligation_may_fail(step))
+        object.__setattr__(plan, "_failing", found)
+    return found
+
+
+def reads_day(plan: Plan, formulas) -> bool:
+    """Whether ``formulas`` may give another value on another day of the same contract year under the
+    same text: they read ``date`` or what another text gives on the day, themselves or through the
+    definitions and lines they read, or the taille's basis does (the taille then may change)."""
+    if plan.basis is not None and _reads_day_itself(plan.basis):
+        return True
+    writer = {}
+    for step in plan.steps:
+        writer[step.target.index] = step
+        if step.maximum is not None:
+            writer[step.maximum.index] = step
+    seen, stack = set(), list(formulas)
+    while stack:
+        formula = stack.pop()
+        if id(formula) in seen:
+            continue
+        seen.add(id(formula))
+        if _reads_day_itself(formula):
+            return True
+        stack += [f for slot in formula.slots if slot.index in writer for f in writer[slot.index].formulas]
+    return False
+
+
+def _reads_day_itself(formula: Formula) -> bool:
+    return (any(slot.kind == "profile" and slot.name == "date" for slot in formula.slots)
+            or any(FUNCTION_KINDS.get(function) == "texts" for function in formula.functions))

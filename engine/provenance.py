@@ -15,10 +15,10 @@ assumptions (:func:`proposed_assumptions`) and ``eval --explain`` marks where re
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from .diagnostic import msg
+from .records import record
 
 if TYPE_CHECKING:  # the diff is the caller's: eval reads this module without loading the diff
     from .diff import RulesetDiff
@@ -31,7 +31,7 @@ _PROPOSED = "proposed"
 PROPOSED_KINDS = ("definitions", "lines", "parameters", "obligations", "payments")
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class LineProvenance:
     """One line of the proposal: its confidence per taille and the proposal's figures it reads."""
 

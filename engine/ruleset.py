@@ -11,6 +11,7 @@ import datetime
 from decimal import Decimal
 
 from .expressions import Expression
+from .records import record
 
 __all__ = [
     "CONFIDENCE_ORDER",
@@ -47,7 +48,7 @@ def weakest(*tags: str | None) -> str:
     return max(present, key=CONFIDENCE_ORDER.index) if present else "confirmed"
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Parameter:
     """A named value, or a value per taille, with its legal reference and confidence."""
 
@@ -74,8 +75,10 @@ class Parameter:
         return self.confidence
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class SizeClass:
+    """One taille: the bounds of the basis (population...) it holds, both inclusive."""
+
     taille: int
     low: int  # inclusive
     high: int | None  # inclusive; None for no upper bound
@@ -86,7 +89,7 @@ class SizeClass:
         return self.low <= value and (self.high is None or value <= self.high)
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Taille:
     """How the size class is read: a basis (an expression) and its classes."""
 
@@ -102,8 +105,10 @@ class Taille:
         return None
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Mission:
+    """A mission of the text (socle or optionnelle), with its own in-force date when later."""
+
     id: str
     label: str
     kind: str  # socle | optionnelle
@@ -111,7 +116,7 @@ class Mission:
     in_force: datetime.date | None = None  # its own entry into force, when later than its text's
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Definition:
     """A named intermediate value: computed, readable by others, never paid."""
 
@@ -123,8 +128,10 @@ class Definition:
     confidence: str | None = None  # caps what reads it: 'proposed' when a proposal sets it (engine/amend.py)
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class FundingLine:
+    """A line of funding: when it applies, its amount and maximum (expressions), its article."""
+
     id: str
     label: str
     mission: str | None
@@ -144,8 +151,10 @@ class FundingLine:
         return self.id
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Obligation:
+    """What a CPTS must do by a deadline (expressions), and when it is done."""
+
     id: str
     label: str
     mission: str | None
@@ -157,14 +166,16 @@ class Obligation:
     path: tuple
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class Installment:
+    """One payment of a payment rule: its share of the year's money and its due day."""
+
     label: str
     share: Expression
     due: Expression
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class PaymentRule:
     """When the money of a contract year is paid, for the lines of some volets."""
 
@@ -178,7 +189,7 @@ class PaymentRule:
     path: tuple
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class DatedProvision:
     """A provision with its own entry into force: what it is, and from when (made by
     :func:`.amend.dated_provisions`; here, so that a compiled ruleset read from the cache
@@ -189,7 +200,7 @@ class DatedProvision:
     ruleset: str
 
 
-@dataclasses.dataclass(frozen=True)
+@record
 class AnnualMaximum:
     """The yearly maximum of a CPTS as the text states it: the sum of the maxima of some volets."""
 
@@ -199,7 +210,7 @@ class AnnualMaximum:
     note: str | None = None
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Ruleset:
     """A compiled ruleset.
 

@@ -13,7 +13,8 @@ import functools
 import json
 import re
 from decimal import Decimal
-from importlib import resources
+
+from aci_rules import package_files
 
 from .diagnostic import Diagnostic, Message, excerpt, msg, suggest
 from .typedcheck import compile_check
@@ -54,7 +55,7 @@ def _at(where: str):
 @functools.cache
 def load_schema(name: str) -> dict:
     """The JSON Schema ``schemas/<name>.schema.json`` shipped with the package."""
-    text = resources.files("aci_rules.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
+    text = package_files("aci_rules.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
     # Bounds as exact decimals: read as a float, 999999999999.99 is 999999999999.98999...,
     # and the amount 999999999999.99 was "above the maximum 999999999999.99".
     return json.loads(text, parse_float=Decimal)

@@ -32,12 +32,15 @@ from fractions import Fraction
 
 from .diagnostic import msg
 from .expressions import DECIMAL_CONTEXT
-from .helpers import add_years
+from .helpers import MAX_YEARS_MOVED, add_years
 
 __all__ = ["Contract", "ContractYear", "year_key", "Segment", "Timeline", "contract_on", "contract_year_on",
-           "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "RENEWAL_ASSUMPTION"]
+           "contract_years_of", "year_segments", "part_weights", "combine", "time_names", "time_values", "TIME_VALUES",
+           "RENEWAL_ASSUMPTION"]
 
 _ONE_DAY = datetime.timedelta(days=1)
+_date = datetime.date
+_FIRST_YEAR, _LAST_YEAR = datetime.MINYEAR, datetime.MAXYEAR
 
 RENEWAL_ASSUMPTION = msg("renewal assumed (--assume-renewal): a new contract of the same length at each end "
                          "of the last contract known, under the text then in force")
@@ -79,6 +82,67 @@ class ContractYear:
         return year_key(self.contract.number if self.contract is not None else None, self.number)
 
 
+def _anniversary(signed: datetime.date, years: int) -> datetime.date:
+    """:func:`~.helpers.add_years` of a whole number of years, without its checks where they cannot fail
+    (the same rule: 29 February becomes 28 February in a common year); outside the calendar, add_years
+    itself, for its own error."""
+    year = signed.year + years
+    if not (_FIRST_YEAR <= year <= _LAST_YEAR and -MAX_YEARS_MOVED <= years <= MAX_YEARS_MOVED):
+        return add_years(signed, years)
+    day = signed.day
+    if day == 29 and signed.month == 2 and (year % 4 or not year % 100 and year % 400):
+        day = 28
+    return _date(year, signed.month, day)
+
+
+def _elapsed(signed: datetime.date, day: datetime.date) -> int:
+    """The whole years from ``signed`` to ``day`` (``day`` not before ``signed``): the largest n with
+    ``add_years(signed, n) <= day`` (a 29 February signature has its anniversaries on 28 February
+    in common years).
+
+    >>> d = datetime.date
+    >>> _elapsed(d(2020, 2, 29), d(2021, 2, 27)), _elapsed(d(2020, 2, 29), d(2021, 2, 28))
+    (0, 1)
+    >>> _elapsed(d(2020, 2, 29), d(2024, 2, 28)), _elapsed(d(2020, 2, 29), d(2024, 2, 29))
+    (3, 4)
+    """
+    year = day.year
+    month, date_day = signed.month, signed.day
+    if date_day == 29 and month == 2 and (year % 4 or not year % 100 and year % 400):
+        date_day = 28
+    elapsed = year - signed.year
+    if day.month < month or day.month == month and day.day < date_day:
+        elapsed -= 1
+    return elapsed
+
+
+def _contract(signatures, day: datetime.date, years: int | None, renewal: bool):
+    """``(number, signed, end, assumed)`` of the contract running on ``day`` (see :func:`contract_on`), or None."""
+    found = None
+    for index, signed in enumerate(signatures):
+        if signed > day:
+            break
+        found = index
+    if found is None:
+        return None
+    signed = signatures[found]
+    following = signatures[found + 1] if found + 1 < len(signatures) else None
+    if years is None:
+        return found + 1, signed, following - _ONE_DAY if following else None, False
+    end = _anniversary(signed, years) - _ONE_DAY
+    if following is not None and following <= end:
+        end = following - _ONE_DAY
+    if day <= end:
+        return found + 1, signed, end, False
+    if not renewal or following is not None:
+        return None
+    # Renewed on every fifth anniversary of the last signature (counted from it, so that a
+    # 29 February signature keeps its 28 February anniversaries): the terms whole, since it.
+    terms = _elapsed(signed, day) // years
+    return (found + 1 + terms, _anniversary(signed, years * terms),
+            _anniversary(signed, years * (terms + 1)) - _ONE_DAY, True)
+
+
 def contract_on(signatures, day: datetime.date, years: int | None, renewal: bool = False) -> Contract | None:
     """The contract running on ``day``, from the signature dates a profile states.
 
@@ -96,33 +160,24 @@ def contract_on(signatures, day: datetime.date, years: int | None, renewal: bool
     >>> contract_on((d(2019, 10, 1),), d(2027, 6, 1), 5, renewal=True)
     Contract(number=2, signed=datetime.date(2024, 10, 1), end=datetime.date(2029, 9, 30), assumed=True)
     """
-    found = None
-    for index, signed in enumerate(signatures):
-        if signed > day:
-            break
-        found = index
-    if found is None:
+    found = _contract(signatures, day, years, renewal)
+    return None if found is None else Contract(*found)
+
+
+def _year_parts(signatures, day: datetime.date, years: int | None, renewal: bool):
+    """``(contract, number, start, end)`` of the contract year ``day`` falls in (``contract`` as
+    :func:`_contract` gives it), or None: the one computation of :func:`contract_year_on` and of
+    :func:`time_values`, on day numbers and a few dates, no object made."""
+    contract = _contract(signatures, day, years, renewal)
+    if contract is None:
         return None
-    signed = signatures[found]
-    following = signatures[found + 1] if found + 1 < len(signatures) else None
-    if years is None:
-        return Contract(found + 1, signed, following - _ONE_DAY if following else None)
-    end = add_years(signed, years) - _ONE_DAY
-    if following is not None and following <= end:
-        end = following - _ONE_DAY
-    if day <= end:
-        return Contract(found + 1, signed, end)
-    if not renewal or following is not None:
-        return None
-    # Renewed on every fifth anniversary of the last signature (counted from it, so that a
-    # 29 February signature keeps its 28 February anniversaries).
-    terms = max(1, (day.year - signed.year) // years)
-    while terms > 1 and add_years(signed, years * terms) > day:
-        terms -= 1
-    while add_years(signed, years * (terms + 1)) <= day:
-        terms += 1
-    return Contract(found + 1 + terms, add_years(signed, years * terms),
-                    add_years(signed, years * (terms + 1)) - _ONE_DAY, assumed=True)
+    signed, last = contract[1], contract[2]
+    elapsed = _elapsed(signed, day)
+    start = _anniversary(signed, elapsed) if elapsed else signed
+    end = _anniversary(signed, elapsed + 1) - _ONE_DAY
+    if last is not None and last < end:
+        end = last
+    return contract, elapsed + 1, start, end
 
 
 def contract_year_on(signatures, day: datetime.date, years: int | None, renewal: bool = False):
@@ -131,20 +186,11 @@ def contract_year_on(signatures, day: datetime.date, years: int | None, renewal:
     Year k of a contract runs from its (k-1)-th anniversary to the day before the k-th,
     or to the contract's last day when that comes first.
     """
-    contract = contract_on(signatures, day, years, renewal)
-    if contract is None:
+    parts = _year_parts(signatures, day, years, renewal)
+    if parts is None:
         return None
-    signed = contract.signed
-    number = max(1, day.year - signed.year + 1)
-    while number > 1 and add_years(signed, number - 1) > day:
-        number -= 1
-    while add_years(signed, number) <= day:
-        number += 1
-    start = add_years(signed, number - 1)
-    end = add_years(signed, number) - _ONE_DAY
-    if contract.end is not None and contract.end < end:
-        end = contract.end
-    return ContractYear(number, start, end, contract)
+    contract, number, start, end = parts
+    return ContractYear(number, start, end, Contract(*contract))
 
 
 def contract_years_of(signatures, years: int | None, renewal: bool, until: datetime.date | None):
@@ -179,11 +225,48 @@ def time_names(profile, day: datetime.date, years: int | None, renewal: bool, in
     return year, names
 
 
+# The order of the values :func:`time_values` gives (names.TIME_NAMES, which fastpath checks against it).
+TIME_VALUES = ("contract_signed", "contract_year", "contract_year_start", "contract_year_end", "contract_end",
+               "text_in_force")
+
+
+def time_values(profile, day: datetime.date, years: int | None, renewal: bool, in_force: datetime.date) -> tuple:
+    """``(number, key, values)``: what :func:`time_names` gives, for a backend that needs no objects:
+    the contract year's number and key (:func:`year_key`; None outside a contract) and the values
+    of the names in the order of :data:`TIME_VALUES`. The same computation (:func:`_year_parts`)."""
+    signed = profile.contract_signed
+    later = profile.later_contracts
+    if not later and years is not None and signed is not None and signed <= day:
+        # One contract stated (most profiles): inside it, the year is the whole years elapsed (as
+        # _year_parts computes it, without the walk over the signatures); a signature other than a
+        # 29 February, well inside the calendar, has its anniversaries on its own day and month.
+        elapsed = _elapsed(signed, day)
+        if elapsed < years:  # day <= the contract's last day, the day before its years-th anniversary
+            number = elapsed + 1
+            first = signed.year
+            if (signed.day != 29 or signed.month != 2) and 0 < years <= MAX_YEARS_MOVED and (
+                    first + years <= _LAST_YEAR):
+                start = signed.replace(year=first + elapsed) if elapsed else signed
+                end = signed.replace(year=first + number) - _ONE_DAY
+                last = end if number == years else signed.replace(year=first + years) - _ONE_DAY
+            else:
+                start = _anniversary(signed, elapsed) if elapsed else signed
+                end = _anniversary(signed, number) - _ONE_DAY
+                last = end if number == years else _anniversary(signed, years) - _ONE_DAY
+            return number, number, (signed, number, start, end, last, in_force)
+    parts = _year_parts((signed,) + later if signed is not None else later, day, years, renewal)
+    if parts is None:
+        return None, None, (signed, None, None, None, _first_end(profile, years), in_force)
+    (contract, contract_signed, contract_end, _), number, start, end = parts
+    return number, (number if contract <= 1 else (contract, number)), (
+        contract_signed, number, start, end, contract_end, in_force)
+
+
 def _first_end(profile, years):
     if profile.contract_signed is None or years is None:
         return None
-    first = contract_on(profile.signatures, profile.contract_signed, years)
-    return first.end if first else None
+    first = _contract(profile.signatures, profile.contract_signed, years, False)
+    return first[2] if first else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,11 +347,15 @@ class Timeline:
     def segments(self, year: ContractYear) -> list[Segment]:
         """The parts of a contract year, cut at each day a text or provision enters into force
         (kept per year: many profiles share their contract years' bounds)."""
-        key = (year.start, year.end)
+        return self.segments_between(year.start, year.end)
+
+    def segments_between(self, start: datetime.date, end: datetime.date) -> list[Segment]:
+        """:meth:`segments` of the contract year from ``start`` to ``end``."""
+        key = (start, end)
         found = self._segments.get(key)
         if found is None:
             found = self._segments[key] = [Segment(a, b, self.resolve(a))
-                                           for a, b in year_segments(year.start, year.end, self._days)]
+                                           for a, b in year_segments(start, end, self._days)]
         return found
 
     def forced_notes(self, day: datetime.date, applied) -> list[tuple]:

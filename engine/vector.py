@@ -48,7 +48,7 @@ from .bind import mission_fields
 from .diagnostic import msg
 from .helpers import MAX_YEARS_MOVED
 from .names import MISSION_NAMES
-from .plan import SUM, plan_of
+from .plan import SUM, failing_obligations, plan_of, reads_day
 from .ruleset import Ruleset
 from .timeline import combine, time_names
 
@@ -1055,7 +1055,38 @@ class _Columns:
                 runs_from[name] = day
             elif step.started is not None:
                 runs_from[name] = self.values[step.started.index]
+        self.obligations(everyone)
         return self.amounts, applies, runs_from
+
+    def obligations(self, everyone):
+        """The obligations whose formulas may fail (:func:`~.plan.failing_obligations`; none for most
+        texts): computed after the lines, as the reference computes them, only to mark the rows
+        where one may fail, which the scalar path then computes (and reports). One that reads the
+        day (:func:`~.plan.reads_day`) marks every row: the reference computes it on the day
+        itself, the columns on the first day of the year."""
+        plan = self.plan
+        for step in failing_obligations(plan):
+            if reads_day(plan, [f for f in (step.when, step.deadline, step.done) if f is not None]):
+                self.mark(everyone, everyone)
+                continue
+            on = everyone
+            if step.when is not None:
+                condition = self.expr(step.when.tree, everyone)
+                if not isinstance(condition, Flag):  # the result check of a condition: true or false
+                    raise VectorRefused(msg("a condition giving {kind} is not vectorised", kind=_kind(condition)))
+                on = condition.b
+            deadline = self.expr(step.deadline.tree, on)
+            done = self.expr(step.done.tree, on)
+            # The result checks (plan.check_date): the deadline a date, done a date or None.
+            if isinstance(deadline, Nothing):
+                self.mark(everyone, on)
+            elif isinstance(deadline, Day):
+                self.no_null(deadline, on)
+            else:
+                raise VectorRefused(msg("{field} giving {kind} is not vectorised", field="deadline",
+                                        kind=_kind(deadline)))
+            if not isinstance(done, (Day, Nothing)):
+                raise VectorRefused(msg("{field} giving {kind} is not vectorised", field="done", kind=_kind(done)))
 
 
 def resolve_override(entry, parameter):
@@ -1772,7 +1803,13 @@ class VectorTimeline:
                     i, n, start = rows[r]
                     pending.append((ruleset, i, n, start, first + k))
         errors = []
+        # The reference evaluates the day itself before the parts of its year (evaluate.assess), and
+        # stops at its first failure: where the day's text has obligations that may fail, the day
+        # is run too, by the scalar path, for the profiles whose year does not start that day.
+        failed, points = self._points(profiles, day, plans, errors)
         for ruleset, i, n, start, variant in pending:
+            if (i, variant) in failed:
+                continue
             try:
                 result = self.scalar(ruleset, variant).run(profiles[i], start, renewal)
             except EvaluationError as error:
@@ -1812,10 +1849,33 @@ class VectorTimeline:
                 done[variant, index] = True
                 if lines:
                     line_amounts[index] = amounts
-        return BatchOutcome(totals, sizes, timeline.resolve(day).quantum, len(pending), vector_rows,
+        for i, variant in failed:
+            done[variant, i] = False
+        return BatchOutcome(totals, sizes, timeline.resolve(day).quantum, len(pending) + points, vector_rows,
                             dict(self.refused), errors, done, tuple(ruleset for ruleset, _ in tasks.values()),
                             line_amounts, [year.number if year is not None else None for year, _ in plans]
                             if lines else None)
+
+    def _points(self, profiles, day, plans, errors) -> tuple:
+        """``(failed, runs)``: the scalar runs of the day itself (see :meth:`run`), their failures added
+        to ``errors`` and given as (profile, variant) pairs, and how many runs were made."""
+        from .diagnostic import EvaluationError
+        ruleset = self.timeline.resolve(day)
+        failed: set = set()
+        if not failing_obligations(plan_of(ruleset)):
+            return failed, 0
+        runs = 0
+        for index, (year, parts) in enumerate(plans):
+            if year is None or any(start == day and text is ruleset for text, start, _ in parts):
+                continue  # outside a year the day is the part; a part starting that day is the day
+            for variant in range(self.variants):
+                runs += 1
+                try:
+                    self.scalar(ruleset, variant).run(profiles[index], day, self.timeline.renewal)
+                except EvaluationError as error:
+                    errors.append((index, variant, error))
+                    failed.add((index, variant))
+        return failed, runs
 
     @staticmethod
     def _lines_of(outcome, rows, profile_index, line_amounts, money):

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from .diagnostic import Diagnostic, InputError, msg
+from .records import record
 
 __all__ = [
     "Document",
@@ -229,7 +230,7 @@ class _Located:
         return Diagnostic(code, message, self.file_of(path), line, column, self.source_path(path), severity)
 
 
-@dataclasses.dataclass
+@record(frozen=False)
 class Document(_Located):
     """The data of one YAML file and where each of its nodes stands (see :class:`_Located`)."""
 
@@ -295,7 +296,7 @@ def walk(data):
             stack.extend((path + (index,), item) for index, item in enumerate(node))
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@record(eq=False)
 class Positions(_Located):
     """Where each node of a (consolidated) document was written, without its data: the table a
     compiled ruleset keeps for the diagnostics of its evaluation, the sites of coverage and
@@ -332,6 +333,63 @@ class Positions(_Located):
 
     def _scalar_text(self, path) -> str | None:
         return self.texts.get(tuple(path))
+
+    # Pickled (the compiled-texts cache, engine/cache.py) as one block of bytes, unpacked when a
+    # position is first asked: an `eval` that reports no problem of the shipped texts never asks,
+    # and the table was three quarters of the cache file and 40 % of the time to read it.
+
+    def __reduce__(self):
+        packed = self.__dict__.get("_packed")
+        if packed is None:
+            import pickle
+
+            packed = pickle.dumps(tuple(getattr(self, name) for name in _PACKED_FIELDS),
+                                  protocol=pickle.HIGHEST_PROTOCOL)
+        return (_packed_positions, (self.file, packed))
+
+    def __getattr__(self, name):
+        # Reached only for an attribute not set: the fields of a table not unpacked yet.
+        packed = self.__dict__.get("_packed")
+        if packed is None or name not in _PACKED_FIELDS:
+            raise AttributeError(name)
+        for field, value in zip(_PACKED_FIELDS, _unpack(packed)):
+            object.__setattr__(self, field, value)
+        del self.__dict__["_packed"]
+        return getattr(self, name)
+
+
+_PACKED_FIELDS = tuple(field.name for field in dataclasses.fields(Positions) if field.name != "file")
+
+
+def _packed_positions(file: str, packed: bytes) -> Positions:
+    """A :class:`Positions` read from a pickle, its table still packed (see ``Positions.__reduce__``)."""
+    if not isinstance(file, str) or not isinstance(packed, bytes):
+        raise TypeError("not a table of positions")
+    positions = object.__new__(Positions)
+    object.__setattr__(positions, "file", file)
+    object.__setattr__(positions, "_packed", packed)
+    return positions
+
+
+def _unpack(packed: bytes) -> tuple:
+    """The fields of a packed table: plain data only (dicts, tuples, lists, texts, numbers), no
+    object of any class, so that even a forged cache file builds nothing else. A table that
+    cannot be read (a damaged file) is an empty one: a diagnostic then goes without its line."""
+    import io
+    import pickle
+
+    class DataOnly(pickle.Unpickler):
+        def find_class(self, module, name):
+            raise pickle.UnpicklingError(f"{module}.{name}: a table of positions holds plain data only")
+
+    try:
+        fields = DataOnly(io.BytesIO(packed)).load()
+        if isinstance(fields, tuple) and len(fields) == len(_PACKED_FIELDS) and all(
+                isinstance(f, dict) for f in fields):
+            return fields
+    except Exception:  # noqa: BLE001 — a table that cannot be read is none
+        pass
+    return tuple({} for _ in _PACKED_FIELDS)
 
 
 def load_document(filename: str | os.PathLike, display_name: str | None = None) -> Document:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime
+import io
 import os
 import pickle
 from unittest import mock
@@ -104,6 +105,48 @@ def test_a_forged_plan_is_not_taken(folder):
     plan = next(iter(content["plans"].values()))
     step = next(s for s in plan.steps if s.amount is not None)
     object.__setattr__(step.amount, "tree", ast.Name(id="().__class__", ctx=ast.Load()))
+    path.write_bytes(pickle.dumps(content))
+    with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
+        Library().get("avenant-2", DAY)
+
+
+def test_a_forged_table_of_positions_builds_nothing_and_is_read_as_empty(folder):
+    """The positions of a cached text are a pickle inside the pickle, unpacked when first asked:
+    plain data only, whatever the bytes say."""
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    content = cache_module._Unpickler(io.BytesIO(path.read_bytes())).load()
+    ruleset = next(r for r in content["rulesets"].values() if r.id == "avenant-2")
+    assert ruleset.positions.__dict__.keys() == {"file", "_packed"}  # not unpacked by reading the file
+    object.__setattr__(ruleset.positions, "_packed", pickle.dumps(_Boom()))
+    path.write_bytes(pickle.dumps(content, protocol=pickle.HIGHEST_PROTOCOL))
+    with mock.patch("os.system", side_effect=AssertionError("code run from the cache")):
+        forged = Library().get("avenant-2", DAY)
+        assert forged.positions.position(("lines", 0)) == (None, None)
+    assert forged.positions.file == "rules/avenant-2.yaml"
+    assert Library().get("aci-2019").positions.position(("lines", 0))[0] > 1  # the others are intact
+
+
+def test_a_day_after_every_dated_provision_is_the_text_with_them_all(folder):
+    """Avenant 2's crisis mission enters into force on 2022-09-03: from then on the text is the one
+    with every provision, compiled, stored and read once; the day before, it is another text."""
+    for library in (Library(), Library()):  # compiled, then read from the cache
+        assert library.get("avenant-2", DAY) is library.get("avenant-2")
+        before = library.get("avenant-2", datetime.date(2022, 9, 2))
+        assert set(library.get("avenant-2").missions) - set(before.missions) == {"crises_sanitaires"}
+    stored = cache_module._Unpickler(io.BytesIO(next(folder.glob("compiled-*.pickle")).read_bytes())).load()
+    assert sorted(signature is None for _chain, signature in stored["rulesets"]) == [False, True]  # not one for DAY
+
+
+def test_a_plan_whose_tree_is_a_cycle_is_not_taken(folder):
+    """A forged tree may hold itself: the check of the plan ends, and refuses the file."""
+    Library().get("avenant-2", DAY)
+    (path,) = folder.glob("compiled-*.pickle")
+    content = pickle.loads(path.read_bytes())
+    step = next(s for plan in content["plans"].values() for s in plan.steps if s.amount is not None)
+    loop = ast.UnaryOp(op=ast.USub())
+    loop.operand = loop
+    object.__setattr__(step.amount, "tree", loop)
     path.write_bytes(pickle.dumps(content))
     with no_yaml(), pytest.raises(AssertionError, match="YAML read"):
         Library().get("avenant-2", DAY)

@@ -30,14 +30,16 @@ from aci_rules.engine.batch import read_profiles
 from aci_rules.engine.bind import BINDING_NAMESPACE
 from aci_rules.engine.compiler import FUNCTION_NAMES
 from aci_rules.engine.diagnostic import EvaluationError, InputError
-from aci_rules.engine.evaluate import evaluate
+from aci_rules.engine.evaluate import assess, evaluate
 from aci_rules.engine.fastpath import FastRuleset, FastTimeline
 from aci_rules.engine.helpers import LINE_FUNCTIONS, PURE_FUNCTIONS
 from aci_rules.engine.library import Library
+from aci_rules.engine.plan import failing_obligations
 from aci_rules.engine.profile import compile_profile, validate_profile
+from aci_rules.engine.timeline import Timeline
 from aci_rules.engine.yaml_loader import Document
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, invoke
 
 LIBRARY = Library()
 SHIPPED = LIBRARY.known_ids()
@@ -342,22 +344,23 @@ def test_a_batch_keeps_contract_years_without_changing_any_amount():
 # -- the generated code ----------------------------------------------------------------------
 
 # The names the generated function is made of, apart from the formulas' own names.
-_PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_c", "_quantum", "_money", "get",
+_PLUMBING = ({"_run", "_fn", "_mx", "_rf", "_out", "_t", "_u", "_c", "_quantum", "_money", "get",
               "_p", "_d", "_tn", "_n", "_m", "_s", "_x", "_", "_size", "_par"}
              | set(fastpath_module._HELPERS) | set(BINDING_NAMESPACE))
 # What the binding (engine/bind.py) reads of the profile and of a mission's state: attributes named
 # by the engine, never by a formula.
 _BINDING_ATTRIBUTES = ({("_p", name) for name in ("population", "letter_of_intent_validated", "contract_signed",
                                                   "missions")}
-                       | {("_s", name) for name in ("started", "deployed", "rate", "indicators",
+                       | {("_s", name) for name in ("started", "deployed", "achievement", "otherwise", "indicators",
                                                     "indicators_earned")}
-                       | {("_m", "get")})
+                       | {("_m", "get"), ("_s.achievement", "get")})
 
 
 def _rulesets_for_source(tmp_path):
     found = [LIBRARY.get(name, day) for name in RULESETS
              for day in (datetime.date(2021, 6, 1), datetime.date(2024, 6, 1))]
     found.append(mini(tmp_path, "par_membre: montant / 2", "par_membre: max(montant, members) / 2"))
+    found += [obligation_ruleset(tmp_path, old, new) for old, new in FAILING_OBLIGATIONS[:2]]
     return found
 
 
@@ -390,14 +393,14 @@ def _check_source(ruleset, source):
                     in {("_t", "quantize"), ("_fn", "get")} | _BINDING_ATTRIBUTES), ast.unparse(node)
         elif isinstance(node, ast.Name):
             name = node.id
-            assert (re.fullmatch(r"v[0-9]+|_k[0-9]+", name) or name in _PLUMBING
+            assert (re.fullmatch(r"v[0-9]+|_k[0-9]+|_w[0-9]+", name) or name in _PLUMBING
                     or name[2:] in FUNCTION_NAMES), (ruleset.id, name)
         elif isinstance(node, ast.Constant):
             # No text of the user's: every text and exact decimal is a named constant.
             assert not isinstance(node.value, str), ast.unparse(node)
         elif isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name) or ast.unparse(node.func) in (
-                "_t.quantize", "_fn.get", "_m.get", "_s.rate", "_s.indicators_earned")
+                "_t.quantize", "_fn.get", "_m.get", "_s.achievement.get", "_s.indicators_earned")
         assert not isinstance(node, (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
                                      ast.NamedExpr, ast.Starred)), ast.unparse(node)
     # No id, parameter or mission of the ruleset is spelt in the generated source.
@@ -543,3 +546,152 @@ def test_indicators_measured_for_the_year_silence_the_missing_achievement_warnin
     assert "W002" not in codes
     later = datetime.date(2024, 6, 1)  # year 2: nothing measured, no rate given
     assert "W002" in [w.code for w in evaluate(LIBRARY.in_force(later), profile, later).warnings]
+
+
+# -- obligations whose formulas may fail: the same diagnostic on every backend ------------------
+
+OBLIGATION = """\
+obligations:
+  - id: rapport
+    label: Rapport d'activité
+    when: contract_signed is not None
+    deadline: add_months(contract_signed, 12)
+    done: letter_of_intent_validated
+    reference: essai
+"""
+# Each replacement makes a formula of the obligation fail for some profiles (members 0, no letter
+# of intent), on the reference path (evaluate.py computes every obligation after the lines).
+FAILING_OBLIGATIONS = [
+    ("when: contract_signed is not None", "when: population / members > 0"),  # E401 with no member
+    ("deadline: add_months(contract_signed, 12)", "deadline: add_months(contract_signed, round_down(12 / members))"),
+    ("deadline: add_months(contract_signed, 12)", "deadline: letter_of_intent_validated"),  # None: E402
+    ("done: letter_of_intent_validated", "done: population"),  # a number, not a date: E402
+    ("when: contract_signed is not None", "when: contract_signed is not None and members"),  # a number: E402
+    # Reads the day: fails on 2022-06-01 itself, not on the first day of the year holding it.
+    ("when: contract_signed is not None", "when: date >= as_date('2022-05-01') and population / members > 0"),
+]
+OBLIGATION_PROFILES = [NO_MEMBERS, {**NO_MEMBERS, "members": 4},
+                       {**NO_MEMBERS, "members": 4, "letter_of_intent_validated": "2020-06-01"},
+                       {**NO_MEMBERS, "contract_signed": "2022-06-01"},
+                       {"name": "CPTS sans contrat", "population": 20_000, "members": 0}]
+
+
+def obligation_ruleset(tmp_path, old=None, new=None):
+    text = MINI + OBLIGATION
+    if old is not None:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "obligation.yaml"
+    path.write_text(text, encoding="utf-8")
+    return Library().get(str(path), DAY)
+
+
+def test_the_shipped_obligations_cannot_fail_so_the_fast_path_does_not_compute_them():
+    for name in SHIPPED:
+        for day in (datetime.date(2021, 6, 1), datetime.date(2024, 6, 1)):
+            ruleset = LIBRARY.get(name, day)
+            plan = fastpath_module.plan_of(ruleset)
+            assert plan.obligations and not failing_obligations(plan), ruleset.id
+            assert "_date(" not in FastRuleset(ruleset).source
+
+
+def test_an_obligation_that_cannot_fail_costs_nothing(tmp_path):
+    ruleset = obligation_ruleset(tmp_path)
+    assert not failing_obligations(fastpath_module.plan_of(ruleset))
+    assert "_date(" not in FastRuleset(ruleset).source
+
+
+@pytest.mark.parametrize("specialise_after", [0, 10 ** 9], ids=["taille's own function", "any taille's"])
+@pytest.mark.parametrize("old, new", FAILING_OBLIGATIONS, ids=[new for _, new in FAILING_OBLIGATIONS])
+def test_a_failing_obligation_gives_the_reference_diagnostic_on_the_fast_path(tmp_path, monkeypatch, old, new,
+                                                                            specialise_after):
+    monkeypatch.setattr(FastRuleset, "specialise_after", specialise_after)
+    ruleset = obligation_ruleset(tmp_path, old, new)
+    assert [step.item.id for step in failing_obligations(fastpath_module.plan_of(ruleset))] == ["rapport"]
+    failed = 0
+    for data in OBLIGATION_PROFILES:
+        profile = profile_of(data)
+        for day in (DAY, datetime.date(2022, 1, 15), datetime.date(2019, 9, 1)):
+            try:
+                evaluate(ruleset, profile, day)
+            except EvaluationError as error:
+                failed += 1
+                assert [d.code for d in error.diagnostics][0] in ("E401", "E402")
+                assert error.diagnostics[0].path[:2] == ("obligations", 0), error.diagnostics
+            assert_same(ruleset, profile, day)
+            _assert_same_year(ruleset, profile, day)
+    assert failed, "no profile made the obligation fail: the test proves nothing"
+
+
+def _assert_same_year(ruleset, profile, day):
+    """The contract year's fast path (what batch runs) and the reference's assess: the same total,
+    or the same diagnostic."""
+    timeline = _timeline_of(ruleset)
+    try:
+        expected = assess(timeline, profile, day)
+    except EvaluationError as error:
+        with counting_fallbacks() as fallbacks, pytest.raises(EvaluationError) as raised:
+            FastTimeline(timeline).run(profile, day)
+        assert raised.value.diagnostics == error.diagnostics
+        assert not fallbacks
+        return
+    assert FastTimeline(timeline).run(profile, day)[1].total == expected.total
+
+
+def _timeline_of(ruleset):
+    return Timeline(lambda day: ruleset, [ruleset.in_force])
+
+
+@pytest.mark.parametrize("old, new", FAILING_OBLIGATIONS, ids=[new for _, new in FAILING_OBLIGATIONS])
+def test_a_failing_obligation_gives_the_reference_diagnostic_in_columns_and_compare(tmp_path, old, new):
+    """The vectorised backend (batch in columns, compare's columns) marks the rows where such an
+    obligation may fail; the scalar path computes them and reports the reference's diagnostic."""
+    pytest.importorskip("numpy")
+    from aci_rules.engine.impact import profile_comparisons
+    from aci_rules.engine.vector import VectorTimeline, batch_rows
+
+    ruleset = obligation_ruleset(tmp_path, old, new)
+    timeline = _timeline_of(ruleset)
+    profiles = [profile_of(data) for data in OBLIGATION_PROFILES] * 2
+    for day in (DAY, datetime.date(2022, 1, 15)):
+        expected = []
+        for profile in profiles:
+            try:
+                expected.append(assess(timeline, profile, day).total)
+            except EvaluationError as error:
+                expected.append(error.diagnostics)
+        outcome = VectorTimeline(timeline).run(profiles, day)
+        errors = {index: error.diagnostics for index, _, error in outcome.errors}
+        assert len(errors) == len(outcome.errors)  # one diagnostic per profile, as the reference stops
+        for index, want in enumerate(expected):
+            if isinstance(want, list):
+                assert errors.get(index) == want, index
+            else:
+                assert index not in errors and outcome.done[0, index]
+                assert Decimal(int(outcome.totals[0, index])).scaleb(-2) == want
+        failing = [want for want in expected if isinstance(want, list)]
+        if failing:
+            with pytest.raises(InputError) as raised:
+                batch_rows(timeline, profiles, [p.name for p in profiles], day)
+            assert raised.value.diagnostics == [d for want in failing for d in want]
+            with pytest.raises(EvaluationError) as reference:
+                profile_comparisons((timeline, timeline), profiles, day, backend="reference")
+            with pytest.raises(EvaluationError) as columns:
+                profile_comparisons((timeline, timeline), profiles, day, backend="columns")
+            assert columns.value.diagnostics == reference.value.diagnostics == failing[0]
+    assert any(isinstance(want, list) for want in expected) or "date" in new
+
+
+def test_a_failing_obligation_gives_the_same_message_to_eval_and_batch(tmp_path):
+    old, new = FAILING_OBLIGATIONS[0]
+    ruleset = obligation_ruleset(tmp_path, old, new)
+    folder = tmp_path / "profils"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("name: CPTS sans membre\npopulation: 50000\nmembers: 0\n"
+                                   "contract_signed: 2021-01-15\n", encoding="utf-8")
+    one = invoke("eval", folder / "a.yaml", "--ruleset", ruleset.source, "--date", "2022-06-01")
+    many = invoke("batch", folder, "--ruleset", ruleset.source, "--date", "2022-06-01")
+    assert one[0] == many[0] == 1
+    said = [line for line in one[2].splitlines() if ": E401 " in line]
+    assert len(said) == 1 and "obligation.yaml:" in said[0] and "'rapport'" in said[0], one[2]
+    assert [line for line in many[2].splitlines() if ": E401 " in line] == said
