@@ -57,10 +57,12 @@ import numpy as np  # the optional extra `vector`: engine/columnar.py imports th
 
 __all__ = ["ColumnarRun", "ColumnarReader"]
 
-# A chunk of about twenty thousand rows of the national sample's shape: numpy's cost per call is
+# A chunk of about sixteen thousand rows of the national sample's shape: numpy's cost per call is
 # spread over many rows, and the temporaries stay small (measured at 100 000 rows: 1, 2, 4 and
-# 8 MB chunks took 1.22, 1.25, 1.04 and 1.52 s of CPU, with a peak of 100, 157, 232, 391 MB).
-CHUNK_BYTES = 4 << 20
+# 8 MB chunks took 1.22, 1.25, 1.04 and 1.52 s of CPU, with a peak of 100, 157, 232, 391 MB; at
+# 1 000 000 rows, quiet machine: 2, 3 and 4 MB 6.8, 5.7 - 6.5 and 5.5 - 5.8 s, peaks 136, 187 and
+# 213 MB). 3 MB keeps a batch under the 200 MB issue 14 asks, at about the speed of 4 MB.
+CHUNK_BYTES = 3 << 20
 # Whole numbers of at most this many digits (MAX_NUMBER_DIGITS, far below 2**53): exact in an
 # int64 and in a float64.
 _DIGITS = min(MAX_NUMBER_DIGITS, 15)
