@@ -898,7 +898,9 @@ class TestOutputFiles:
         assert codes(result) == {"E011"}, result.stderr  # the bad profile was never read
 
     # The row path (two workers), and the columns (one worker and this process), each forced from
-    # a small input (by default the columns spread their chunks from 48 MB).
+    # a small input (by default the columns spread their chunks from 48 MB). Each chunk is handed
+    # out half a second late, so the batch is still running when Ctrl-C comes, however fast the
+    # machine (on an idle one the columns had finished before: exit 0).
     @pytest.mark.parametrize("path, prelude, count", [
         ("rows", "import aci_rules.engine.columnar as c; c.COLUMNAR_FROM_BYTES = 1 << 60", 2),
         ("columns", "import aci_rules.engine.columnar_reader as r; r.ColumnarRun.parallel_from = 0", 1)])
@@ -917,7 +919,8 @@ class TestOutputFiles:
         output = tmp_path / "out.csv"
         output.write_text("untouched\n")
         process = subprocess.Popen(
-            [sys.executable, "-c", f"{prelude}; from aci_rules.cli.main import main; main()", "batch", str(sample),
+            [sys.executable, "-c", f"{prelude}; {SLOW_CHUNKS}; from aci_rules.cli.main import main; main()", "batch",
+             str(sample),
              "--date", "2024-06-01", "--jobs", "2", "--output", str(output)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
@@ -950,6 +953,12 @@ def _children(pid: int) -> list[int]:
             if int(fields[1]) == pid and "spawn_main" in command:
                 found.append(int(entry))
     return found
+
+
+# A batch that hands each chunk to its processes half a second late (in the parent, which reads them).
+SLOW_CHUNKS = ("import time, aci_rules.engine.batch as b; parallel = b.BatchRun._parallel; "
+               "b.BatchRun._parallel = lambda self, spec, chunks: parallel(self, spec, "
+               "(time.sleep(0.5) or chunk for chunk in chunks))")
 
 
 def _wait_for_workers(pid: int, count: int, timeout: float) -> list[int]:
