@@ -60,22 +60,27 @@ def one_core() -> list[str]:
     return ["taskset", "-c", "0"]
 
 
+# A helper process that runs a command (its arguments) and prints the command's return code, wall
+# and CPU seconds and peak RSS (KB), and its stderr's end on stderr. Every benchmark runs each child
+# through a fresh one: ru_maxrss of RUSAGE_CHILDREN is the largest child so far, so read in the
+# benchmark's own process it would carry an earlier, bigger run's peak into the next one's.
+PROBE = ("import resource,subprocess,sys,time;t=time.perf_counter();"
+         "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
+         "w=time.perf_counter()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
+         "sys.stderr.write(r.stderr.decode()[-2000:]);"
+         "print(r.returncode,w,u.ru_utime+u.ru_stime,u.ru_maxrss)")
+
+
 def run_batch(path: pathlib.Path, output: pathlib.Path, jobs: int) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user and system, of the child and its own children) and peak RSS
     (MB) of one `aci-rules batch` child. On a shared machine the CPU time is the figure to read."""
     exe = pathlib.Path(sys.executable).with_name("aci-rules")
     command = ([] if jobs > 1 else one_core()) + [str(exe), "batch", str(path), "--date", DAY,
                                                    "--output", str(output), "--jobs", str(jobs)]
-    # ru_maxrss of RUSAGE_CHILDREN is the largest child so far: run each in a fresh helper.
-    probe = ("import resource,subprocess,sys,time;t=time.perf_counter();"
-             "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
-             "w=time.perf_counter()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
-             "sys.stderr.write(r.stderr.decode()[-2000:]) if r.returncode else None;"
-             "print(r.returncode,w,u.ru_utime+u.ru_stime,u.ru_maxrss)")
     # As a user runs it: with Python's bytecode cache (some sandboxes set PYTHONDONTWRITEBYTECODE,
     # which compiles every module of the package again at each run: 0.3 s of CPU).
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, check=True,
+    done = subprocess.run([sys.executable, "-c", PROBE, *command], capture_output=True, text=True, check=True,
                           env=environment)
     code, wall, cpu, rss = done.stdout.split()
     if code != "0":

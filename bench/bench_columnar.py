@@ -34,13 +34,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from bench_batch import DAY, make_csv, one_core  # noqa: E402 — the same generated rows as the row path's bench
-# A child that runs the command and prints its return code, wall and CPU seconds, and peak RSS.
-PROBE = ("import resource,subprocess,sys,time;t=time.perf_counter();"
-         "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
-         "w=time.perf_counter()-t;u=resource.getrusage(resource.RUSAGE_CHILDREN);"
-         "sys.stderr.write(r.stderr.decode()[-2000:]);"
-         "print(r.returncode,w,u.ru_utime+u.ru_stime,u.ru_maxrss)")
+from bench_batch import DAY, PROBE, make_csv, one_core  # noqa: E402 — the same rows and probe as the row path's bench
 # The row path forced (the same command, the columns' threshold out of reach).
 ROW_PATH = ("import sys;import aci_rules.engine.columnar as c;c.COLUMNAR_FROM_BYTES=1<<60;"
             "from aci_rules.cli.main import main;sys.argv[0]='aci-rules';main()")

@@ -33,33 +33,21 @@ import subprocess
 import sys
 import time
 
-from bench_batch import one_core  # noqa: E402 — run as a script, bench/ is on the path
+from bench_batch import PROBE, one_core  # noqa: E402 — run as a script, bench/ is on the path
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "national-sample.csv"
 DAY = datetime.date(2024, 6, 1)
 
 
-# A fresh helper process runs each child and prints its CPU seconds and peak RSS: ru_maxrss of
-# RUSAGE_CHILDREN is the largest child so far, so read in this process it would carry an earlier,
-# bigger run's peak into the next one's.
-PROBE = ("import resource,subprocess,sys;"
-         "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
-         "u=resource.getrusage(resource.RUSAGE_CHILDREN);"
-         "sys.stderr.write(r.stderr.decode()[-500:]);"
-         "print(r.returncode,u.ru_utime+u.ru_stime,u.ru_maxrss)")
-
-
 def child(arguments: list[str]) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak MB) of one `aci-rules` run; it must succeed."""
-    start = time.perf_counter()
+    """(wall s, CPU s, peak MB) of one `aci-rules` run, measured by a fresh probe; it must succeed."""
     done = subprocess.run([sys.executable, "-c", PROBE, *one_core(), sys.executable, "-m", "aci_rules", *arguments],
-                          capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    code, cpu, rss = done.stdout.split() if done.returncode == 0 else ("?", 0, 0)
+                          capture_output=True, text=True, check=True)
+    code, wall, cpu, rss = done.stdout.split()
     if code != "0":
         raise SystemExit(f"aci-rules {' '.join(arguments)} failed ({code}): {done.stderr[-500:]}")
-    return wall, float(cpu), int(rss) / 1024
+    return float(wall), float(cpu), int(rss) / 1024
 
 
 def evaluation_alone(count: int = 100_000) -> dict:
