@@ -1122,17 +1122,23 @@ def _decimal_digits(magnitude, count: int, words: bool = False):
 
 
 class _Layout:
-    """Rows of bytes laid out in fixed slots padded with NUL, the padding dropped at the end."""
+    """Rows of bytes laid out in fixed slots padded with NUL, the padding dropped at the end.
+
+    Each slot also keeps how many of its bytes each row uses, so the rows' lengths are sums,
+    not a count of the padding (a pass over every byte of the output).
+    """
 
     def __init__(self, size: int):
         self.size = size
         self.slots = []  # uint8 matrices (size, width)
+        self.used = 0  # the bytes each row uses of the slots so far: a number, or one per row
 
     def text(self, constant: bytes, on=None):
         slot = np.broadcast_to(np.frombuffer(constant, dtype=np.uint8), (self.size, len(constant)))
         if on is not None:
             slot = np.where(on[:, None], slot, 0).astype(np.uint8)
         self.slots.append(slot)
+        self.used = self.used + (len(constant) if on is None else len(constant) * on)
 
     def choice(self, which, texts, on=None):
         width = max(len(t) for t in texts)
@@ -1140,15 +1146,19 @@ class _Layout:
         for index, text in enumerate(texts):
             table[index, :len(text)] = np.frombuffer(text, dtype=np.uint8)
         slot = table[which]
+        used = np.array([len(t) for t in texts], dtype=np.int64)[which]
         if on is not None:
             slot = np.where(on[:, None], slot, 0).astype(np.uint8)
+            used = used * on
         self.slots.append(slot)
+        self.used = self.used + used
 
     def copy(self, buffer, starts, lengths):
         width = int(lengths.max()) if lengths.size else 0
         index = starts[:, None] + np.arange(width)
         inside = np.arange(width)[None, :] < lengths[:, None]
         self.slots.append(np.where(inside, buffer[np.where(inside, index, 0)], 0).astype(np.uint8))
+        self.used = self.used + lengths
 
     def number(self, values, scale: int, null=None, null_text: bytes = b"", negative_zero=None):
         """Whole numbers of 10**-scale written as Decimal writes them (``-12.30``, ``0.00``, ``5``)."""
@@ -1158,6 +1168,7 @@ class _Layout:
             negative = negative | negative_zero
         magnitude = np.abs(values)
         biggest = int(magnitude.max()) if magnitude.size else 0
+        used = None  # the digits each row shows, when known on the way
         digits = max(len(str(biggest)), scale + 1)
         width = 1 + digits + (1 if scale else 0)
         slot = np.zeros((self.size, width), dtype=np.uint8)
@@ -1172,6 +1183,7 @@ class _Layout:
                 for place in range(scale + 1, digits):
                     shown += magnitude >= _POW10[place]
                 ascii_digits = (word & _KEEP_LAST[shown]).view(np.uint8).reshape(-1, 8)
+                used = shown
                 slot[:, 1:1 + whole] = ascii_digits[:, 8 - digits:8 - scale]
             else:
                 ascii_digits = _decimal_digits(magnitude.astype(np.uint64), 16)
@@ -1194,13 +1206,19 @@ class _Layout:
                 slot[:, column] = np.where(needed, digit, 0)
                 rest //= 10
                 column -= 1
+        # Its bytes in each row: the sign, the digits (at least one left of the point), the point.
+        if used is None:
+            used = np.maximum(np.searchsorted(_POW10, magnitude, side="right"), scale + 1)
+        used = used + negative + (1 if scale else 0)
         if null is not None and null.any():
+            used = np.where(null, len(null_text), used)
             filler = np.zeros(width if len(null_text) <= width else len(null_text), dtype=np.uint8)
             if filler.shape[0] > width:
                 slot = np.concatenate([slot, np.zeros((self.size, filler.shape[0] - width), dtype=np.uint8)], axis=1)
             filler[:len(null_text)] = np.frombuffer(null_text, dtype=np.uint8)
-            slot = np.where(null[:, None], filler[None, :], slot).astype(np.uint8)
+            np.copyto(slot, filler[None, :], where=null[:, None])  # in place: no second matrix
         self.slots.append(slot)
+        self.used = self.used + used
 
     def bytes(self):
         """(the rows' bytes, the length of each row)."""
@@ -1211,5 +1229,8 @@ class _Layout:
         for slot in self.slots:  # a constant's slot is a broadcast view: copied here only
             matrix[:, at:at + slot.shape[1]] = slot
             at += slot.shape[1]
-        kept = matrix != 0
-        return matrix[kept], kept.sum(axis=1)
+        kept = matrix[matrix != 0]
+        lengths = np.broadcast_to(np.asarray(self.used, dtype=np.int64), (self.size,))
+        if kept.shape[0] != int(lengths.sum()):  # a byte counted wrong: a defect of ours, never a wrong row
+            raise AssertionError("columnar output: the rows' lengths do not add up")
+        return kept, lengths

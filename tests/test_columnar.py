@@ -394,6 +394,37 @@ def test_amounts_are_written_as_decimal_writes_them(values, scale):
     assert written == [str(Decimal(value).scaleb(-scale)) for value in values]
 
 
+@given(st.lists(st.tuples(st.integers(-(10 ** 12), 10 ** 12), st.booleans(), st.booleans(), st.integers(0, 2),
+                          st.text(alphabet="ab\u00e9,", max_size=6)), min_size=1, max_size=40),
+       st.sampled_from([0, 2]))
+@settings(max_examples=100, deadline=None)
+def test_each_rows_length_is_the_bytes_it_shows(rows, scale):
+    """The rows' lengths come from what each slot shows (not from counting the padding): they
+    are each row's bytes, whatever the slots (texts and choices present or not, names, null
+    amounts, negative zeros)."""
+    import numpy as np
+
+    values = np.array([row[0] for row in rows], dtype=np.int64)
+    on = np.array([row[1] for row in rows])
+    null = np.array([row[2] for row in rows])
+    which = np.array([row[3] for row in rows])
+    names = [row[4].encode("utf-8") for row in rows]
+    buffer = np.frombuffer(b"".join(names) or b"-", dtype=np.uint8)
+    lengths = np.array([len(name) for name in names], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    layout = columnar_reader._Layout(len(rows))
+    layout.text(b"src:")
+    layout.copy(buffer, starts, lengths)
+    layout.text(b", ", on)
+    layout.choice(which, [b"", b"not_signed", b"x"], on)
+    layout.number(values, scale, null=null, null_text=b"0.00", negative_zero=~on & (values == 0))
+    layout.number(values, 0, null=null, null_text=b"")
+    flat, counted = layout.bytes()
+    matrix = np.concatenate([np.asarray(slot) for slot in layout.slots], axis=1)
+    assert counted.tolist() == np.count_nonzero(matrix, axis=1).tolist()
+    assert flat.tobytes() == matrix[matrix != 0].tobytes()
+
+
 def test_without_numpy_a_large_csv_runs_by_rows_and_says_once_how_to_get_the_columns(monkeypatch, tmp_path):
     header, rows = sample()
     big = write(tmp_path, header, rows * 3)
