@@ -388,6 +388,14 @@ class FastRuleset:
             exec(compile("\n".join(lines) + "\n", "<taille.basis>", "exec"), namespace)  # noqa: S102 — engine text only
             self._basis = namespace["_basis"]
 
+    def __copy__(self):
+        """A copy (a sweep's variant: vector._variant_fast sets its own ruleset, binder and functions on
+        it): its run functions are made anew, as :meth:`runner` binds what it reads of the ruleset."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._runners = {}
+        return clone
+
     @property
     def source(self) -> str:
         """The generated function of any taille, amounts and days (what a reader looks at)."""
