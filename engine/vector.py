@@ -557,7 +557,7 @@ class _Columns:
         if isinstance(left, Nothing) or isinstance(right, Nothing):
             self.mark(np.ones(self.n, dtype=bool), active)  # None < x fails on the reference path
             return np.zeros(self.n, dtype=bool)
-        if type(left) is not type(right) or isinstance(left, (Flag, Text)):
+        if type(left) is not type(right) or isinstance(left, (Flag, Text, Days)):
             raise VectorRefused(msg("'{op}' between {a} and {b} is not vectorised", op=symbol,
                                     a=_kind(left), b=_kind(right)))
         self.no_null(left, active)
@@ -603,7 +603,7 @@ class _Columns:
         if isinstance(left, Nothing) or isinstance(right, Nothing):
             other = right if isinstance(left, Nothing) else left
             return self.identity(other, None)
-        if type(left) is not type(right) or isinstance(left, Text):
+        if type(left) is not type(right) or isinstance(left, (Text, Days)):
             raise VectorRefused(msg("'==' between {a} and {b} is not vectorised", a=_kind(left), b=_kind(right)))
         if isinstance(left, Flag):
             return left.b == right.b
