@@ -6,7 +6,9 @@ Measures, on one core:
   1. the reference evaluator (simpleeval, with warnings and obligations) on the national sample;
   2. the fast path (engine/fastpath.py) on the same profiles, best of several passes: one call
      per profile; run_all (one ruleset on one day, in one batch: a decimal context and the
-     contract years of the days and contracts met kept for the batch, a fresh batch each pass);
+     contract years of the days and contracts met kept for the batch, a fresh batch each pass;
+     every line's amount and the total, as the plain Python below, not the day each line
+     accrues from, which only a year cut by a text needs);
      and what `batch` itself runs per row, FastTimeline.run in a batch (the text in force on the
      day, the contract year holding it, each part of the year under its own text, a fresh batch
      each pass, so that no contract year is known before the pass);

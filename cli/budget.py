@@ -231,28 +231,11 @@ def _assumption_lines(budget) -> list[str]:
     return out
 
 
-def _table_rows(budget):
-    """Per calendar year: CPTS under contract and the amounts of each text, and the difference."""
-    years = list(budget.years)
-    totals = [t.by_year(years) for t in budget.texts]
-    for year in years:
-        amounts = [total[year] for total in totals]
-        difference = amounts[1] - amounts[0] if len(amounts) > 1 else None
-        yield year, [t.under_contract[year] for t in budget.texts], amounts, difference
-
-
 def _pivot(budget, field):
-    """Rows (volet or mission) × years, for each text, and their differences when there are two."""
-    years = list(budget.years)
-    tables = [t.by(field, years) for t in budget.texts]
-    keys = []
-    for table in tables:
-        keys += [k for k in table if k not in keys]
-    keys.sort(key=lambda k: (k is None, k or ""))
+    """Rows (volet or mission) and, per column, its name and table (the difference last, named)."""
+    keys, tables, difference = budget.pivot(field)
     named = [(t.ruleset, table) for t, table in zip(budget.texts, tables)]
-    if len(tables) == 2:
-        difference = {k: {y: tables[1].get(k, {}).get(y, Decimal(0)) - tables[0].get(k, {}).get(y, Decimal(0))
-                          for y in years} for k in keys}
+    if difference is not None:
         named.append((_("difference"), difference))
     return keys, named
 
@@ -273,17 +256,16 @@ def render_budget_text(budget) -> str:
         header += f" {budget.texts[1].ruleset[:20]:>20} {_('Difference'):>20} {'%':>8}"
     out.append(header)
     out.append("  " + "-" * (len(header) - 2))
-    sums = [Decimal(0)] * len(budget.texts)
-    for year, counts, amounts, difference in _table_rows(budget):
-        sums = [s + a for s, a in zip(sums, amounts)]
+    for year, counts, amounts, difference in budget.rows():
         row = f"  {year:<6} {' / '.join(str(c) for c in counts):>12} {euros(amounts[0]):>20}"
         if two:
             row += f" {euros(amounts[1]):>20} {_signed(difference):>20} {_percent(difference, amounts[0]):>8}"
         out.append(row)
     out.append("  " + "-" * (len(header) - 2))
+    sums, difference = budget.total()
     row = f"  {'Total':<6} {'':>12} {euros(sums[0]):>20}"
     if two:
-        row += f" {euros(sums[1]):>20} {_signed(sums[1] - sums[0]):>20} {_percent(sums[1] - sums[0], sums[0]):>8}"
+        row += f" {euros(sums[1]):>20} {_signed(difference):>20} {_percent(difference, sums[0]):>8}"
     out.append(row)
     years = list(budget.years)
     for field, title in (("volet", _("By volet")), ("mission", _("By mission"))):
@@ -314,7 +296,7 @@ def render_budget_markdown(budget) -> str:
     head = [_("Year"), _("Under contract"), budget.texts[0].ruleset] + (
         [budget.texts[1].ruleset, _("Difference"), "%"] if two else [])
     out += ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
-    for year, counts, amounts, difference in _table_rows(budget):
+    for year, counts, amounts, difference in budget.rows():
         cells = [str(year), " / ".join(str(c) for c in counts), euros(amounts[0])]
         if two:
             cells += [euros(amounts[1]), _signed(difference), _percent(difference, amounts[0])]
@@ -359,14 +341,9 @@ def render_budget_json(budget) -> str:
         "assumptions_text": _assumption_lines(budget), "texts": texts,
     }
     if len(budget.texts) == 2:
-        _, named = _pivot(budget, "volet")
-        by_volet = named[-1][1]
-        _, named = _pivot(budget, "mission")
-        by_mission = named[-1][1]
-        base, reform = (t.by_year(years) for t in budget.texts)
         document["difference"] = {
-            "by_year": {str(y): str(reform[y] - base[y]) for y in years},
-            "by_volet": _strings(by_volet), "by_mission": _strings(by_mission),
+            "by_year": {str(year): str(difference) for year, _, _, difference in budget.rows()},
+            "by_volet": _strings(budget.pivot("volet")[2]), "by_mission": _strings(budget.pivot("mission")[2]),
         }
     return json_dumps(document)
 

@@ -10,7 +10,6 @@ one JSON document, which the page's ``data-json`` tags point into.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import click
 
@@ -21,7 +20,7 @@ from aci_rules.engine.impact import compare_rows, cost_by_confidence, cost_of_li
 from aci_rules.engine.library import Library, document_kind
 from aci_rules.engine.profile import compile_profile, validate_profile
 from aci_rules.engine.provenance import line_provenance
-from aci_rules.engine.schedule import build_schedule
+from aci_rules.engine.schedule import build_schedule, calendar_year_differences
 from aci_rules.engine.yaml_loader import load_document
 
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
@@ -108,13 +107,7 @@ def build_report(library, proposal, baseline, sample, day, example, top, jobs) -
     schedules = {}
     for key in ("baseline", "proposal"):
         schedules[key] = build_schedule(profile, timelines[key])
-    calendar_years = sorted(set(schedules["baseline"].by_calendar_year())
-                            | set(schedules["proposal"].by_calendar_year()))
-    by_calendar_year = []
-    for year in calendar_years:
-        a = schedules["baseline"].by_calendar_year().get(year, Decimal("0.00"))
-        b = schedules["proposal"].by_calendar_year().get(year, Decimal("0.00"))
-        by_calendar_year.append({"year": year, "baseline": a, "proposal": b, "difference": b - a})
+    by_calendar_year = calendar_year_differences(schedules["baseline"], schedules["proposal"])
 
     provenance = line_provenance(diff)
     proposed_lines = {p.id for p in provenance if p.proposed}

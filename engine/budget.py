@@ -195,6 +195,39 @@ class Budget:
     def years(self) -> range:
         return range(self.first, self.last + 1)
 
+    def rows(self):
+        """Per calendar year: ``(year, CPTS under contract per text, amount per text, difference)``, the
+        difference the reform's amount less the baseline's (None for one text)."""
+        years = list(self.years)
+        totals = [text.by_year(years) for text in self.texts]
+        for year in years:
+            amounts = [total[year] for total in totals]
+            difference = amounts[1] - amounts[0] if len(amounts) > 1 else None
+            yield year, [text.under_contract[year] for text in self.texts], amounts, difference
+
+    def total(self) -> tuple:
+        """``(amount per text over every year, difference)``: the sums of :meth:`rows`."""
+        sums = [_ZERO] * len(self.texts)
+        for _year, _counts, amounts, _difference in self.rows():
+            sums = [total + amount for total, amount in zip(sums, amounts)]
+        return sums, (sums[1] - sums[0] if len(sums) > 1 else None)
+
+    def pivot(self, field: str) -> tuple:
+        """``(keys, tables, difference)``: the volets (``field`` "volet") or missions ("mission") met in
+        any text, in order (None, every volet or mission, last); per text, key -> year -> amount;
+        and the reform's less the baseline's, key -> year -> amount (None for one text)."""
+        years = list(self.years)
+        tables = [text.by(field, years) for text in self.texts]
+        keys: list = []
+        for table in tables:
+            keys += [k for k in table if k not in keys]
+        keys.sort(key=lambda k: (k is None, k or ""))
+        difference = None
+        if len(tables) == 2:
+            difference = {k: {y: tables[1].get(k, {}).get(y, _ZERO) - tables[0].get(k, {}).get(y, _ZERO)
+                              for y in years} for k in keys}
+        return keys, tables, difference
+
 
 def text_budget(name: str, ruleset, profiles, timeline, first: int, last: int, calendar=None,
                 assumptions: Assumptions | None = None) -> TextBudget:

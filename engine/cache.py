@@ -132,7 +132,7 @@ _COMPILED_CLASSES = {
                                  "DatedProvision"},
     "aci_rules.engine.expressions": {"Expression"},
     "aci_rules.engine.yaml_loader": {"Positions", "_packed_positions"},
-    "aci_rules.engine.plan": {"Plan", "Step", "ObligationStep", "Formula", "Slot"},
+    "aci_rules.engine.plan": {"Plan", "Step", "ObligationStep", "Formula", "Slot", "_Held"},
     "decimal": {"Decimal"},
     "datetime": {"date"},
 }

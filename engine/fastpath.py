@@ -363,7 +363,8 @@ class FastRuleset:
                                if formula is not step.maximum_formula for slot in formula.slots
                                if slot.kind == "maximum"}
         self._asked_maxima = set(plan.maxima_read) - self._always_maxima
-        self._variants: dict = {}  # (maxima, runs_from, taille) -> _Compiled
+        self._variants: dict = {}  # (maxima, runs_from, taille) -> _Compiled; never replaced (runner binds it)
+        self._runners: dict = {}  # (renewal, maxima, runs_from) -> the function of one run (see runner)
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
         self._classes = tuple((c.low, c.high, c.taille) for c in taille.classes) if taille is not None else ()
@@ -603,55 +604,82 @@ class FastRuleset:
         with decimal.localcontext(DECIMAL_CONTEXT):
             return self._compute(profile, day, renewal, maxima, runs_from, None)
 
-    def run_all(self, profiles, day: datetime.date, renewal: bool = False):
-        """:meth:`run` for many profiles, in one arithmetic context (a generator)."""
+    def run_all(self, profiles, day: datetime.date, renewal: bool = False, *, runs_from: bool = False):
+        """:meth:`run` for many profiles, in one arithmetic context (a generator). The day each line
+        accrues from only when ``runs_from`` is true: a batch of one text on one day has no parts
+        of a year to combine."""
+        run = self.runner(renewal, False, runs_from)
         with batch_context():
             memo = _BATCH.get()
             for profile in profiles:
-                yield self._compute(profile, day, renewal, False, True, memo)
+                yield run(profile, day, memo)
 
     def _compute(self, profile: Profile, day: datetime.date, renewal: bool = False, maxima: bool = False,
                  runs_from: bool = True, memo=None, time=None):
         """One run (in a decimal context already); ``time`` is what :func:`~.timeline.time_values` gives
         for ``day`` under this ruleset, when the caller knows it (a part of a contract year)."""
+        runner = self._runners.get((renewal, maxima, runs_from))
+        if runner is None:
+            runner = self.runner(renewal, maxima, runs_from)
+        return runner(profile, day, memo, time)
+
+    def runner(self, renewal: bool = False, maxima: bool = False, runs_from: bool = True):
+        """The function ``(profile, day, memo, time) -> FastResult`` of :meth:`_compute` for these options:
+        one run in a decimal context already, ``memo`` the batch's (or None), ``time`` what
+        :func:`~.timeline.time_values` gives for ``day`` under this ruleset when the caller knows it
+        (a part of a contract year), else None. Made once per options: what a run reads of the
+        ruleset is bound into it, not looked up on every row."""
+        key = (renewal, maxima, runs_from)
+        found = self._runners.get(key)
+        if found is not None:
+            return found
         ruleset = self.ruleset
-        if time is None:
-            years, in_force = ruleset.contract_years, ruleset.in_force
-            if memo is None:
-                time = time_values(profile, day, years, renewal, in_force)
-            else:
-                contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
-                time = memo.get(contracts)
-                if time is None:
-                    if len(memo) >= _BATCH_MEMO:
-                        memo.clear()
-                    time = memo[contracts] = time_values(profile, day, years, renewal, in_force)
-        number, key, names = time
-        functions = self._binder.functions(profile, key, day, renewal, True) if self._functions else _NO_FUNCTIONS
-        size = None
-        if self._basis is not None:  # _size_of, its common case inline (a batch runs it for every row)
+        years, in_force, quantum = ruleset.contract_years, ruleset.in_force, ruleset.quantum
+        variants, tiered, basis_of, classes = self._variants, self._tiered, self._basis, self._classes
+        bound = self._binder.functions if self._functions else None
+        size_of, failure = self._size_of, self._failure
+
+        def run(profile: Profile, day: datetime.date, memo=None, time=None,
+                _tv=time_values, _result=FastResult, _zero=_ZERO, _up=ROUND_HALF_UP, _kept=_BATCH_MEMO):
+            if time is None:
+                if memo is None:
+                    time = _tv(profile, day, years, renewal, in_force)
+                else:
+                    contracts = (profile.contract_signed, profile.later_contracts, day, years, renewal, in_force)
+                    time = memo.get(contracts)
+                    if time is None:
+                        if len(memo) >= _kept:
+                            memo.clear()
+                        time = memo[contracts] = _tv(profile, day, years, renewal, in_force)
+            number, key, names = time
+            functions = _NO_FUNCTIONS if bound is None else bound(profile, key, day, renewal, True)
+            size = None
+            if basis_of is not None:  # size_of, its common case inline (a batch runs it for every row)
+                try:
+                    basis = basis_of(profile, day, functions)
+                except Exception:  # noqa: BLE001 — size_of computes it again and says why it fails
+                    basis = None
+                if type(basis) is int:
+                    for low, high, taille in classes:
+                        if low <= basis and (high is None or basis <= high):
+                            size = taille
+                            break
+                if size is None:
+                    size = size_of(profile, day, functions)
+            compiled, parameters = variants.get((maxima, runs_from, size)), None
+            if compiled is None:
+                compiled, parameters = tiered(maxima, runs_from, size)
+            found = {} if maxima else None
+            days = {} if runs_from else None
             try:
-                basis = self._basis(profile, day, functions)
-            except Exception:  # noqa: BLE001 — _size_of computes it again and says why it fails
-                basis = None
-            if type(basis) is int:
-                for low, high, taille in self._classes:
-                    if low <= basis and (high is None or basis <= high):
-                        size = taille
-                        break
-            if size is None:
-                size = self._size_of(profile, day, functions)
-        compiled, parameters = self._variants.get((maxima, runs_from, size)), None
-        if compiled is None:
-            compiled, parameters = self._tiered(maxima, runs_from, size)
-        found = {} if maxima else None
-        days = {} if runs_from else None
-        try:
-            amounts = compiled.function(profile, day, names, key, functions, found, days, size, parameters)
-        except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
-            raise self._failure(exc, profile, compiled) from None
-        total = sum(amounts.values(), _ZERO).quantize(ruleset.quantum, ROUND_HALF_UP)
-        return FastResult(size, number, amounts, total, days, found)
+                amounts = compiled.function(profile, day, names, key, functions, found, days, size, parameters)
+            except Exception as exc:  # noqa: BLE001 — the plan's diagnostic of the formula that failed
+                raise failure(exc, profile, compiled) from None
+            total = sum(amounts.values(), _zero).quantize(quantum, _up)
+            return _result(size, number, amounts, total, days, found)
+
+        self._runners[key] = run
+        return run
 
     def _size_of(self, profile: Profile, day: datetime.date, functions) -> int:
         """The taille of ``profile``: a whole number as basis is looked up in the classes here; anything

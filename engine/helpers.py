@@ -40,11 +40,13 @@ __all__ = [
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _MONTH_DAYS = (None, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_date = datetime.date
 _COMPARABLE = (datetime.date, int, Decimal)  # exact types: a bool or a datetime is none of them
 
 # A date moved by more than this many years leaves the calendar the engine knows
 # (schema.MIN_YEAR..MAX_YEAR is far narrower): refused before any arithmetic.
 MAX_YEARS_MOVED = 1000
+_MONTHS_MOVED = 12 * MAX_YEARS_MOVED
 
 
 # The units a date moves by, in the reader's language.
@@ -112,14 +114,18 @@ def add_months(day: datetime.date, months) -> datetime.date:
     ...
     ValueError: add_months takes a whole number of months, not 1.5
     """
-    index = day.year * 12 + (day.month - 1) + _whole("add_months", months, "months", 12 * MAX_YEARS_MOVED)
-    year, month = divmod(index, 12)
+    if not (type(months) is int and -_MONTHS_MOVED <= months <= _MONTHS_MOVED):  # _whole's common case inline
+        months = _whole("add_months", months, "months", _MONTHS_MOVED)
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
     month += 1
     if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
         last = calendar.monthrange(year, month)[1]  # its own error, as before
+    elif month == 2:
+        last = 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28  # calendar.isleap
     else:
-        last = 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month]
-    return datetime.date(year, month, min(day.day, last))
+        last = _MONTH_DAYS[month]
+    dom = day.day
+    return _date(year, month, dom if dom <= last else last)
 
 
 def add_years(day: datetime.date, years) -> datetime.date:
@@ -172,6 +178,8 @@ def count_between(days, start: datetime.date, end: datetime.date) -> int:
     >>> count_between([datetime.date(2023, 1, 15)], datetime.date(2022, 3, 15), datetime.date(2023, 3, 14))
     1
     """
+    if (type(days) is tuple or type(days) is list) and not days:  # most profiles state no crisis
+        return 0
     return sum(1 for day in days if start <= day <= end)
 
 
@@ -271,6 +279,10 @@ def smallest(*values):
     >>> smallest(3, Decimal("2.5"))
     Decimal('2.5')
     """
+    if len(values) == 2:  # as largest
+        first, second = values
+        if type(first) is type(second) and type(first) in _COMPARABLE:
+            return second if second < first else first  # min's choice: the first of equal values
     return min(_comparable("min", values))
 
 
@@ -280,6 +292,10 @@ def largest(*values):
     >>> largest(3, Decimal("2.5"))
     3
     """
+    if len(values) == 2:  # two values of one exact type (two dates...): what _comparable accepts, compared inline
+        first, second = values
+        if type(first) is type(second) and type(first) in _COMPARABLE:
+            return second if second > first else first  # max's choice: the first of equal values
     return max(_comparable("max", values))
 
 

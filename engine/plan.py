@@ -30,7 +30,6 @@ import copy
 import dataclasses
 import datetime
 import decimal
-import weakref
 from decimal import ROUND_HALF_UP, Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, format_path, msg
@@ -372,20 +371,34 @@ class _Builder:
         return plan
 
 
-_PLANS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+class _Held:
+    """A ruleset's plan, kept on the ruleset itself (so it lives exactly as long as the ruleset: a
+    table of plans by ruleset, even of weak keys, kept every ruleset alive, since a plan holds its
+    ruleset). A copy or a pickle of the ruleset carries an empty one: its plan is built again, or
+    taken from the compiled texts' cache, whose plans are checked (cache._safe_plan)."""
+
+    __slots__ = ("plan",)
+
+    def __init__(self, plan=None):
+        self.plan = plan
+
+    def __reduce__(self):
+        return _Held, ()
 
 
 def plan_of(ruleset: Ruleset) -> Plan:
     """The plan of a compiled ruleset, built once (kept as long as the ruleset lives)."""
-    plan = _PLANS.get(ruleset)
-    if plan is None:
-        plan = _PLANS[ruleset] = _Builder(ruleset).build()
+    held = ruleset.__dict__.get("_plan")
+    if held is not None and held.plan is not None and held.plan.ruleset is ruleset:  # not a shallow copy's
+        return held.plan
+    plan = _Builder(ruleset).build()
+    ruleset.__dict__["_plan"] = _Held(plan)  # a frozen record: its fields unchanged, equality and hash too
     return plan
 
 
 def keep_plan(plan: Plan) -> None:
     """Take a plan built by an earlier command as its ruleset's (the compiled texts' cache)."""
-    _PLANS[plan.ruleset] = plan
+    plan.ruleset.__dict__["_plan"] = _Held(plan)
 
 
 def formula_of(ruleset: Ruleset, expression, field: str, gives: str, name: str, path) -> Formula:

@@ -24,7 +24,7 @@ from .helpers import PURE_FUNCTIONS, check_shares
 from .profile import Profile
 from .timeline import Timeline, combine, contract_years_of, part_weights, year_segments
 
-__all__ = ["Payment", "YearEntitlement", "Schedule", "build_schedule", "year_segments"]  # year_segments: see timeline
+__all__ = ["Payment", "YearEntitlement", "Schedule", "build_schedule", "calendar_year_differences", "year_segments"]  # year_segments: see timeline
 
 _ZERO = Decimal(0)
 _ONE_DAY = datetime.timedelta(days=1)
@@ -101,6 +101,18 @@ class Schedule:
             cell = totals.setdefault(payment.due, {})
             cell[payment.volet] = cell.get(payment.volet, _ZERO) + payment.amount
         return dict(sorted(totals.items()))
+
+
+def calendar_year_differences(baseline: "Schedule", proposal: "Schedule") -> list:
+    """Per calendar year any payment of either falls in, in order: ``{"year", "baseline", "proposal",
+    "difference"}``, an amount 0.00 where a schedule pays nothing that year."""
+    before, after = baseline.by_calendar_year(), proposal.by_calendar_year()
+    none = Decimal("0.00")
+    rows = []
+    for year in sorted(set(before) | set(after)):
+        a, b = before.get(year, none), after.get(year, none)
+        rows.append({"year": year, "baseline": a, "proposal": b, "difference": b - a})
+    return rows
 
 
 def _weights(ruleset, result, start, end, part_start, part_end) -> dict:

@@ -163,3 +163,42 @@ def test_off_means_no_file(tmp_path, monkeypatch):
     monkeypatch.setenv("ACI_RULES_CACHE", "off")
     Library().get("avenant-2")
     assert not list(tmp_path.glob("**/compiled-*.pickle"))
+
+
+def test_a_ruleset_dropped_is_freed_with_its_plan():
+    """A plan holds its ruleset, so a table of plans by ruleset (even with weak keys) kept every
+    ruleset ever planned alive: mutants, variants, a test suite's texts. The plan is now kept on the
+    ruleset itself."""
+    import dataclasses
+    import gc
+    import weakref
+
+    from aci_rules.engine.library import Library
+    from aci_rules.engine.plan import plan_of
+
+    ruleset = Library().in_force(datetime.date(2024, 6, 1))
+    copies = [dataclasses.replace(ruleset) for _ in range(3)]
+    plans = [plan_of(copy) for copy in copies]
+    assert all(plan.ruleset is copy for plan, copy in zip(plans, copies))
+    assert plan_of(copies[0]) is plans[0]  # built once
+    alive = [weakref.ref(copy) for copy in copies]
+    del copies, plans
+    gc.collect()
+    assert [ref() for ref in alive] == [None, None, None]
+
+
+def test_a_pickled_ruleset_carries_no_plan():
+    """A ruleset pickled (the compiled texts' cache) or copied carries an empty holder: its plan comes
+    from the cache's checked plans or is built again, never from the pickle of the ruleset."""
+    import copy
+    import pickle
+
+    from aci_rules.engine.library import Library
+    from aci_rules.engine.plan import plan_of
+
+    ruleset = Library().in_force(datetime.date(2024, 6, 1))
+    plan = plan_of(ruleset)
+    for other in (pickle.loads(pickle.dumps(ruleset)), copy.deepcopy(ruleset)):
+        assert other.__dict__["_plan"].plan is None
+    for other in (pickle.loads(pickle.dumps(ruleset)), copy.deepcopy(ruleset), copy.copy(ruleset)):
+        assert plan_of(other) is not plan and plan_of(other).ruleset is other

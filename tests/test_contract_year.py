@@ -301,3 +301,59 @@ def test_batch_reads_a_later_contracts_rates_from_its_own_columns(run_cli, write
                               "A,60000,2019-10-01,0.5,0.9\n")
     result = run_cli("batch", twice, "--date", "2025-06-01")
     assert result.exit_code == 1 and "E330" in result.stderr and "deux.csv:1:5:" in result.stderr
+
+
+# -- the helpers' inline common cases against their general statement --------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from aci_rules.engine import helpers  # noqa: E402
+
+_DAYS = st.dates(D(1900, 1, 1), D(2100, 12, 31))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_DAYS, st.integers(-2400, 2400))
+def test_add_months_is_the_month_index_moved_and_clamped(day, months):
+    """add_months' inline path (a whole number of months, the leap year inline) against the rule
+    written plainly: the month index moved, the day clamped to the month's last day."""
+    import calendar
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    expected = D(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+    assert add_months(day, months) == expected
+    assert add_months(day, Decimal(months)) == expected  # the general path (_whole) agrees
+
+
+_VALUES = st.one_of(_DAYS, st.integers(-10**6, 10**6),
+                    st.decimals(-10**6, 10**6, places=2, allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_VALUES, _VALUES)
+def test_min_and_max_of_two_values_are_pythons_or_its_refusal(first, second):
+    """smallest/largest of two values of one type compared inline: Python's min and max (the first
+    of equal values, as 3 and Decimal('3.0')); of two kinds, the refusal of _comparable."""
+    for function, builtin in ((helpers.smallest, min), (helpers.largest, max)):
+        try:
+            expected = builtin(helpers._comparable(function.__name__, (first, second)))
+        except Exception as refused:  # noqa: BLE001 — the same refusal, whatever it is
+            with pytest.raises(type(refused)):
+                function(first, second)
+            continue
+        found = function(first, second)
+        assert found == expected and type(found) is type(expected) and str(found) == str(expected)
+
+
+def test_min_and_max_keep_the_first_of_equal_values():
+    assert str(helpers.largest(Decimal("3.0"), Decimal("3"))) == "3.0"
+    assert str(helpers.smallest(Decimal("3"), Decimal("3.0"))) == "3"
+
+
+def test_count_between_of_no_day_is_zero_and_of_a_number_still_refused():
+    assert helpers.count_between((), D(2022, 1, 1), D(2022, 12, 31)) == 0
+    assert helpers.count_between([], D(2022, 1, 1), D(2022, 12, 31)) == 0
+    with pytest.raises(TypeError):
+        helpers.count_between(Decimal(0), D(2022, 1, 1), D(2022, 12, 31))

@@ -339,6 +339,11 @@ def test_a_batch_keeps_contract_years_without_changing_any_amount():
         fast_ruleset = FastRuleset(ruleset)
         for profile, result in zip(sample, fast_ruleset.run_all(sample, day)):
             assert result.total == evaluate(ruleset, profile, day).total, profile.name
+            assert result.runs_from is None  # not asked
+        # Asked: the days run gives, profile by profile, and the same amounts.
+        for profile, result in zip(sample, fast_ruleset.run_all(sample, day, runs_from=True)):
+            alone = fast_ruleset.run(profile, day)
+            assert (result.amounts, result.total, result.runs_from) == (alone.amounts, alone.total, alone.runs_from)
 
 
 # -- the generated code ----------------------------------------------------------------------
