@@ -368,7 +368,6 @@ class FastRuleset:
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
         self._classes = tuple((c.low, c.high, c.taille) for c in taille.classes) if taille is not None else ()
-        self.obligations_may_fail = bool(failing_obligations(plan))  # computed on each run when true
         self._fold_namespace = None  # the names the code of a folded part may read
         self._functions = bool(plan.profile_functions)  # functions bound to the profile, some formula calls
         self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille

@@ -455,7 +455,9 @@ class _Kinds:
     high: object = None
 
     def without_none(self) -> "_Kinds":
-        return dataclasses.replace(self, kinds=self.kinds - {_NONE})
+        if _NONE not in self.kinds:
+            return self
+        return _Kinds(self.kinds - {_NONE}, self.years, self.value, self.known, self.low, self.high)
 
 
 _ANY = _Kinds(frozenset({_DATE, _NONE, _INT, _DECIMAL, _BOOL, _DATES, _OTHER}))
@@ -531,7 +533,8 @@ class _Analysis:
 
         self.plan = plan
         ruleset = plan.ruleset
-        self.size = size
+        self.size = size  # a taille, or _EVERY: each parameter the union of its values
+        self.sizes = _sizes(ruleset)
         length = ruleset.contract_years or 0
         given = _Kinds(frozenset({_DATE}), (MIN_YEAR, MAX_YEAR))
         maybe = _Kinds(frozenset({_DATE, _NONE}), (MIN_YEAR, MAX_YEAR))
@@ -551,7 +554,8 @@ class _Analysis:
             ("mission", "started"): maybe, ("mission", "deployed"): maybe,
             ("mission", "achievement"): _number({_DECIMAL}, 0, 1),
             ("mission", "indicators_earned"): _number({_DECIMAL, _NONE}, 0, None),
-            ("taille", "taille"): _kind_of_value(size),
+            ("taille", "taille"): _kind_of_value(size) if size is not _EVERY else _union(
+                [_kind_of_value(each) for each in self.sizes]),
         }
         # Inside a contract year (its number known), its dates and signature are known too, and the
         # contract's end when the text gives contracts a length.
@@ -560,6 +564,7 @@ class _Analysis:
             "contract_signed", "contract_year_start", "contract_year_end")
             + (("contract_end",) if ruleset.contract_years is not None else ())]
         self.definitions: dict = {}  # definition slot -> _Kinds
+        self.parameters: dict = {}  # parameter slot -> _Kinds, for this taille
         self.trees: dict = {}  # definition slot key -> its tree (what its truth says: narrowing)
         self.amounts: dict = {}  # line and maximum slot -> _Kinds
         self.failing: set = set()  # Formula that may fail
@@ -647,7 +652,13 @@ class _Analysis:
 
     def slot(self, slot: Slot) -> _Kinds:
         if slot.kind == "parameter":
-            return _kind_of_value(self.plan.ruleset.parameters[slot.name].value_for(self.size))
+            found = self.parameters.get(slot.index)
+            if found is None:
+                parameter = self.plan.ruleset.parameters[slot.name]
+                found = self.parameters[slot.index] = _kind_of_value(parameter.value_for(self.size)) if (
+                    self.size is not _EVERY or parameter.by_taille is None) else _union(
+                    [_kind_of_value(parameter.value_for(size)) for size in self.sizes])
+            return found
         if slot.kind in ("line", "maximum"):
             return self.amounts.get(slot.index, _Kinds(frozenset({_DECIMAL})))
         if slot.kind == "definition":
@@ -935,13 +946,24 @@ class _Failures:
     amounts: dict  # line and maximum slot index -> _Kinds, over every taille
 
 
+# The analysis of every taille at once: each parameter and the taille the union of their values.
+_EVERY = object()
+
+
+def _sizes(ruleset: Ruleset) -> list:
+    taille = ruleset.taille
+    return sorted({c.taille for c in taille.classes}) if taille is not None else [None]
+
+
 def _failures(plan: Plan) -> _Failures:
-    """What may fail in ``plan`` (see above): its analysis under each taille, decided once per plan."""
+    """What may fail in ``plan`` (see above), decided once per plan: its analysis under every taille
+    at once, and where that finds a formula that may fail, under each taille (more precise: the
+    parameters are then known figures)."""
     found = plan.__dict__.get("_failures")
     if found is None:
-        taille = plan.ruleset.taille
-        sizes = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
-        analyses = [_Analysis(plan, size).walk() for size in sizes]
+        analyses = [_Analysis(plan, _EVERY).walk()]
+        if analyses[0].failing and len(analyses[0].sizes) > 1:
+            analyses = [_Analysis(plan, size).walk() for size in analyses[0].sizes]
         formulas = set().union(*(a.failing for a in analyses))
         if plan.basis is not None and analyses[0].basis_may_fail():
             formulas.add(plan.basis)
