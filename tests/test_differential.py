@@ -692,24 +692,10 @@ def test_a_negative_amount_is_a_result_check_of_the_plan(clawback):
 # not on the first day of its part, stops it. The fast and vectorised backends must stop alike
 # (plan.failing_formulas), never give amounts there.
 
-ONE_MEANING = HEADER % json.dumps("population") + """\
-definitions:
-  un: %s
-lines:
-  - id: l0
-    label: Ligne 0
-    volet: fixe
-    mission: alpha
-    reference: essai
-    when: %s
-    amount: %s
-    maximum: %s
-  - id: l1
-    label: Ligne 1
-    volet: supplement
-    reference: essai
-    amount: sum_lines('mission', 'alpha') + un * 0
-"""
+# FAILING's ruleset, with no runs_from, and l0's maximum read by no sum (the test adds one at times).
+ONE_MEANING = FAILING.replace("    runs_from: %s\n", "").replace(
+    "amount: sum_maxima('volet', 'fixe') + sum_lines", "amount: sum_lines")
+assert ONE_MEANING.count("%s") == 5 and "sum_maxima" not in ONE_MEANING
 ONE_MEANING_PLACES = {"definition": "montant", "when": "contract_year is not None",
                       "amount": "montant * achievement", "maximum": "montant"}
 # What fails for some generated profiles: a division by members (often 0), None in arithmetic, a date
@@ -739,7 +725,8 @@ def one_meaning_texts(draw):
         failing = (f"({values[place]} if contract_year is None or date < add_months(contract_year_start, {months}) "
                    f"else {failing})")
     values[place] = failing
-    text = ONE_MEANING % tuple(json.dumps(values[key]) for key in ("definition", "when", "amount", "maximum"))
+    text = ONE_MEANING % tuple(json.dumps(values[key]) if key in values else json.dumps("population")
+                               for key in ("basis", "definition", "when", "amount", "maximum"))
     if draw(st.booleans()):  # the maximum read by a sum (computed on every run), or not
         text = text.replace("sum_lines('mission', 'alpha') + un", "sum_maxima('mission', 'alpha') + un")
     return text
