@@ -441,8 +441,9 @@ class FastRuleset:
 
     def _generate(self, maxima: bool, runs_from: bool, size) -> _Compiled:
         plan, names, decimal_slots = self.plan, self._names, self._decimal_slots
-        always_maxima, asked_maxima = self._always_maxima, self._asked_maxima
         failing = failing_maxima(plan)
+        # A maximum computed for its failure reads the maxima its sums read: computed on every run too.
+        always_maxima, asked_maxima = self._always_maxima | _maxima_read_by(plan, failing), self._asked_maxima
         specialised = size is not _ANY_TAILLE
         fold = _Fold(plan, self._binder.start(size) if specialised else None, size, self._constant)
         used: set = set()
@@ -756,6 +757,20 @@ def _money_of(quantum):
         return to_money(value, quantum)
 
     return money
+
+
+def _maxima_read_by(plan, lines) -> set:
+    """The ids of the lines whose maximum the maximum formulas of ``lines`` read (sum_maxima), and those
+    the maximum formulas of these read, and so on."""
+    formulas = {step.name: step.maximum_formula for step in plan.lines}
+    found, stack = set(), [formulas[name] for name in lines if formulas.get(name) is not None]
+    while stack:
+        for slot in stack.pop().slots:
+            if slot.kind == "maximum" and slot.name not in found:
+                found.add(slot.name)
+                if formulas.get(slot.name) is not None:
+                    stack.append(formulas[slot.name])
+    return found
 
 
 def _point_needed(ruleset: Ruleset, day: datetime.date, segments) -> bool:

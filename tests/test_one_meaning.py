@@ -63,6 +63,8 @@ FAILING_MAXIMA = [
     ("maximum: montant", "maximum: montant + days_between(letter_of_intent_validated, date)"),
     # a date out of range (E402): a thousand members move it 10 000 years
     ("maximum: montant", "maximum: montant + days_between(date, add_years(date, members * 10))"),
+    # reading the maxima of other lines, which no other formula reads (computed with it, unasked)
+    ("maximum: montant", "maximum: sum_maxima('volet', 'fonctionnement') / members"),
 ]
 # Each replacement makes a formula reading the day fail on DAY (2022-06-01, members 0) but not on
 # 2022-01-15, the first day of the contract year holding it.
