@@ -792,11 +792,11 @@ def _point_needed(ruleset: Ruleset, day: datetime.date, segments) -> bool:
     the day (:func:`~.plan.day_may_fail`), or an earlier part, run first here, may fail before it,
     or the part holding the day is under another text. None of this for a text whose formulas
     cannot fail (the shipped ones)."""
+    plan = plan_of(ruleset)
+    if not failing_formulas(plan):  # first: decided once per text, and a batch asks for every contract year
+        return False
     held = next((n for n, s in enumerate(segments) if s.start <= day <= s.end), None)
     if held is not None and segments[held].start == day and segments[held].ruleset is ruleset:
-        return False
-    plan = plan_of(ruleset)
-    if not failing_formulas(plan):
         return False
     return held is None or held > 0 or segments[held].ruleset is not ruleset or day_may_fail(plan)
 
@@ -848,6 +848,8 @@ class FastTimeline:
             return ruleset, (fast, day, True, time), None, None
         segments = timeline.segments_between(names[2], names[3])
         point = (fast, time) if _point_needed(ruleset, day, segments) else None
+        if len(segments) == 1 and segments[0].ruleset is ruleset:  # most years: the day's text throughout
+            return ruleset, (fast, segments[0].start, False, time), point, None
         parts = [(s, self.fast(s.ruleset), time if s.ruleset is ruleset else (
             number, key, names[:5] + (s.ruleset.in_force,)) if s.ruleset.contract_years == years else None)
                  for s in segments]
@@ -869,13 +871,17 @@ class FastTimeline:
         if found is None:
             if len(memo) >= _BATCH_MEMO:
                 memo.clear()
-            found = memo[key] = self._year(profile, day)
+            ruleset, single, point, parts = self._year(profile, day)
+            if single is not None:  # its run function, kept with the year (see FastRuleset.runner)
+                fast, start, runs_from, time = single
+                single = (fast.runner(renewal, False, runs_from), start, time)
+            found = memo[key] = (ruleset, single, point, parts)
         ruleset, single, point, parts = found
         if point is not None:
             point[0]._compute(profile, day, renewal, False, False, memo, point[1])
         if single is not None:
-            fast, start, runs_from, time = single
-            return ruleset, fast._compute(profile, start, renewal, False, runs_from, memo, time)
+            run, start, time = single
+            return ruleset, run(profile, start, memo, time)
         results, held = [], None
         for segment, fast, time in parts:
             part = fast._compute(profile, segment.start, renewal, False, True, memo, time)

@@ -1632,7 +1632,6 @@ def _variant_fast(base, ruleset, changed):
     # variant never specialises (a taille's own function folds the text's figures in).
     fast._variants = _SharedFunctions(base)
     fast._counts, fast._by_size = {}, {}
-    fast._runners = {}  # a run function binds its FastRuleset's binder and tiers: the variant's own
     fast.specialise_after = float("inf")
     return fast
 
