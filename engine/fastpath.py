@@ -35,8 +35,8 @@ from .bind import BINDING_NAMESPACE, binder_of, binding_code
 from .expressions import DECIMAL_CONTEXT, OPERATORS, ExpressionFailure
 from .helpers import PURE_FUNCTIONS
 from .names import TIME_NAMES
-from .plan import (SUM, check_amount, check_condition, check_date, check_day, failing_obligations, plan_of,
-                   to_money)
+from .plan import (SUM, check_amount, check_condition, check_date, check_day, day_may_fail, failing_formulas,
+                   failing_maxima, failing_obligations, plan_of, to_money)
 from .profile import Profile
 from .ruleset import Ruleset
 from .timeline import TIME_VALUES, Timeline, combine, contract_year_on, time_values
@@ -368,7 +368,6 @@ class FastRuleset:
         taille = ruleset.taille
         self.tailles = sorted({c.taille for c in taille.classes}) if taille is not None else [None]
         self._classes = tuple((c.low, c.high, c.taille) for c in taille.classes) if taille is not None else ()
-        self.obligations_may_fail = bool(failing_obligations(plan))  # computed on each run when true
         self._fold_namespace = None  # the names the code of a folded part may read
         self._functions = bool(plan.profile_functions)  # functions bound to the profile, some formula calls
         self._counts: dict = {}  # (maxima, runs_from, taille) -> runs on the function of any taille
@@ -387,6 +386,14 @@ class FastRuleset:
             namespace = self._namespace(names)
             exec(compile("\n".join(lines) + "\n", "<taille.basis>", "exec"), namespace)  # noqa: S102 — engine text only
             self._basis = namespace["_basis"]
+
+    def __copy__(self):
+        """A copy (a sweep's variant: vector._variant_fast sets its own ruleset, binder and functions on
+        it): its run functions are made anew, as :meth:`runner` binds what it reads of the ruleset."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._runners = {}
+        return clone
 
     @property
     def source(self) -> str:
@@ -442,7 +449,9 @@ class FastRuleset:
 
     def _generate(self, maxima: bool, runs_from: bool, size) -> _Compiled:
         plan, names, decimal_slots = self.plan, self._names, self._decimal_slots
-        always_maxima, asked_maxima = self._always_maxima, self._asked_maxima
+        failing = failing_maxima(plan)
+        # A maximum computed for its failure reads the maxima its sums read: computed on every run too.
+        always_maxima, asked_maxima = self._always_maxima | _maxima_read_by(plan, failing), self._asked_maxima
         specialised = size is not _ANY_TAILLE
         fold = _Fold(plan, self._binder.start(size) if specialised else None, size, self._constant)
         used: set = set()
@@ -491,7 +500,9 @@ class FastRuleset:
             computed = step.name in always_maxima or maxima and step.name in asked_maxima
             block = rounded(step.amount, target)
             if step.maximum_formula is not None:
-                if maxima or computed:
+                # The reference computes every maximum: one that may fail is computed on every run
+                # too, for its failure (plan.failing_maxima; none in the shipped texts).
+                if maxima or computed or step.name in failing:
                     block += rounded(step.maximum_formula, maximum)
                 if maxima:
                     block.append((f"_mx[{key}] = {maximum}", None, None))
@@ -756,6 +767,40 @@ def _money_of(quantum):
     return money
 
 
+def _maxima_read_by(plan, lines) -> set:
+    """The ids of the lines whose maximum the maximum formulas of ``lines`` read (sum_maxima), and those
+    the maximum formulas of these read, and so on."""
+    formulas = {step.name: step.maximum_formula for step in plan.lines}
+    found, stack = set(), [formulas[name] for name in lines if formulas.get(name) is not None]
+    while stack:
+        for slot in stack.pop().slots:
+            if slot.kind == "maximum" and slot.name not in found:
+                found.add(slot.name)
+                if formulas.get(slot.name) is not None:
+                    stack.append(formulas[slot.name])
+    return found
+
+
+def _point_needed(ruleset: Ruleset, day: datetime.date, segments) -> bool:
+    """Whether the run of ``day`` itself is needed, for its failures, beside the parts of the contract
+    year ``segments`` (each run on its first day).
+
+    The reference (evaluate.assess) evaluates the day itself first, then each part, and stops at the
+    first failure. A part starting on the day under the day's text is that run. Else the day's run
+    can fail only where a formula of its text may fail (:func:`~.plan.failing_formulas`); it fails
+    as the part holding the day fails, and first, unless such a formula may give another value on
+    the day (:func:`~.plan.day_may_fail`), or an earlier part, run first here, may fail before it,
+    or the part holding the day is under another text. None of this for a text whose formulas
+    cannot fail (the shipped ones)."""
+    plan = plan_of(ruleset)
+    if not failing_formulas(plan):  # first: decided once per text, and a batch asks for every contract year
+        return False
+    held = next((n for n, s in enumerate(segments) if s.start <= day <= s.end), None)
+    if held is not None and segments[held].start == day and segments[held].ruleset is ruleset:
+        return False
+    return held is None or held > 0 or segments[held].ruleset is not ruleset or day_may_fail(plan)
+
+
 # Bound from the profile and the day; the parameters and the taille are folded into a taille's
 # function, and read from _par and _size by the function of any taille.
 _BOUND_KINDS = ("profile", "time", "mission")
@@ -802,11 +847,9 @@ class FastTimeline:
         if number is None:
             return ruleset, (fast, day, True, time), None, None
         segments = timeline.segments_between(names[2], names[3])
-        # The reference (evaluate.assess) evaluates the day itself first, then each part on its first
-        # day; where the day's text has obligations that may fail, the day is run too, for its failures.
-        point = None
-        if fast.obligations_may_fail and not any(s.start == day and s.ruleset is ruleset for s in segments):
-            point = (fast, time)
+        point = (fast, time) if _point_needed(ruleset, day, segments) else None
+        if len(segments) == 1 and segments[0].ruleset is ruleset:  # most years: the day's text throughout
+            return ruleset, (fast, segments[0].start, False, time), point, None
         parts = [(s, self.fast(s.ruleset), time if s.ruleset is ruleset else (
             number, key, names[:5] + (s.ruleset.in_force,)) if s.ruleset.contract_years == years else None)
                  for s in segments]
@@ -828,13 +871,17 @@ class FastTimeline:
         if found is None:
             if len(memo) >= _BATCH_MEMO:
                 memo.clear()
-            found = memo[key] = self._year(profile, day)
+            ruleset, single, point, parts = self._year(profile, day)
+            if single is not None:  # its run function, kept with the year (see FastRuleset.runner)
+                fast, start, runs_from, time = single
+                single = (fast.runner(renewal, False, runs_from), start, time)
+            found = memo[key] = (ruleset, single, point, parts)
         ruleset, single, point, parts = found
         if point is not None:
             point[0]._compute(profile, day, renewal, False, False, memo, point[1])
         if single is not None:
-            fast, start, runs_from, time = single
-            return ruleset, fast._compute(profile, start, renewal, False, runs_from, memo, time)
+            run, start, time = single
+            return ruleset, run(profile, start, memo, time)
         results, held = [], None
         for segment, fast, time in parts:
             part = fast._compute(profile, segment.start, renewal, False, True, memo, time)

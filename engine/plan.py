@@ -33,8 +33,9 @@ import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, format_path, msg
-from .expressions import DECIMAL_CONTEXT, ExpressionFailure, describe_value, failure_of
-from .helpers import LINE_FUNCTIONS, non_negative
+from .expressions import (DECIMAL_CONTEXT, MAX_MAGNITUDE, OPERATORS, ExpressionFailure, describe_value,
+                          failure_of)
+from .helpers import LINE_FUNCTIONS, PURE_FUNCTIONS, non_negative
 from .names import BASIS_NAMES, FUNCTION_KINDS, READABLE
 from .ruleset import Definition, FundingLine, Ruleset
 
@@ -53,6 +54,9 @@ __all__ = [
     "check_number",
     "check_amount",
     "failing_obligations",
+    "failing_formulas",
+    "failing_maxima",
+    "day_may_fail",
     "reads_day",
     "SUM",
 ]
@@ -404,24 +408,41 @@ def formula_of(ruleset: Ruleset, expression, field: str, gives: str, name: str, 
     return _Builder(ruleset).formula(expression, field, gives, "item", name, None, path)
 
 
-# -- Which obligations can fail ----------------------------------------------------------------
+# -- Which formulas can fail -------------------------------------------------------------------
 #
-# The reference evaluator computes every obligation of the plan after the lines, and stops with
-# the formula's diagnostic when one cannot be computed for a profile. The fast and vectorised
-# backends give amounts only; they compute an obligation too when, and only when, this analysis
-# cannot prove from the plan that none of its formulas can fail for any profile, so that a text
-# whose obligations cannot fail (the shipped ones) costs them nothing.
+# The reference evaluator computes every formula of the plan it reaches for a profile: the
+# taille's basis, each definition, each line's condition and, where it holds, its amount, its
+# maximum and its day, then every obligation; and over time the day itself before each part of
+# the contract year (evaluate.assess). It stops with the formula's diagnostic at the first that
+# cannot be computed. The fast and vectorised backends give amounts only: they skip what no
+# amount needs (a maximum no sum reads, the obligations, the run of the day itself), and compute
+# it too when, and only when, this analysis cannot prove from the plan that it cannot fail for
+# any profile, so that a text whose formulas cannot fail (the shipped ones: tests/test_one_meaning.py)
+# costs them nothing.
 #
-# The proof is an abstract evaluation of each tree: every value is a set of kinds (date, none,
-# int, decimal, bool, other), a date with the range of years it may fall in. The dates a profile
-# and a command give are within the schema's years (schema.MIN_YEAR..MAX_YEAR: the profile files,
-# the CSV cells and --date are checked to them); a contract year or a contract's end lies within
-# a contract's length of them. Anything the analysis does not know may fail: arithmetic (the
-# operator table bounds every result), a comparison of what may be of two kinds, a function
-# other than the date functions and min/max over dates or numbers, a result of the wrong kind
-# for its check (a condition true or false, a deadline a date, done a date or None).
+# The proof is an abstract evaluation of each tree, once per taille (the parameters and the
+# taille are then known figures, as in the fast path's function of one taille): every value is
+# a set of kinds (date, none, int, decimal, bool, a list of dates, other), a date with the range
+# of years it may fall in, a number with the interval it lies in. The dates a profile and a
+# command give are within the schema's years (schema.MIN_YEAR..MAX_YEAR: the profile files, the
+# CSV cells and --date are checked to them), and so are its numbers (population, members, rates
+# of achievement); a contract year or a contract's end lies within a contract's length of them.
+# Anything the analysis does not know may fail: arithmetic whose interval reaches a tenth of the
+# engine's bound (the operator table bounds every result) or divides by an interval holding
+# zero, a comparison of what may be of two kinds, a function it does not know, a result of the
+# wrong kind for its check (a condition true or false, an amount a number, not below zero unless
+# the line is a clawback, a day a date or None, a deadline a date, done a date or None, the basis
+# a whole number some taille class holds). What another text gives is bounded by the same
+# analysis of that text, in each of its consolidations.
 
-_DATE, _NONE, _INT, _DECIMAL, _BOOL, _OTHER = "date", "none", "int", "decimal", "bool", "other"
+_DATE, _NONE, _INT, _DECIMAL, _BOOL, _DATES, _OTHER = "date", "none", "int", "decimal", "bool", "dates", "other"
+_NUMBERS = frozenset({_INT, _DECIMAL})
+# A tenth of the engine's bound (expressions.MAX_MAGNITUDE): room for the rounding of every operation.
+_LIMIT = Decimal(MAX_MAGNITUDE) / 10
+# The analysis's own arithmetic on the ends of intervals: wide enough never to trap nor to lose a sign.
+_WIDE = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999, traps=[])
+# The bounds of what a profile gives (schemas/profile.schema.json), and of a contract year's number.
+_POPULATION, _MEMBERS, _YEAR_NUMBER = Decimal(100_000_000), Decimal(1_000_000), Decimal(1000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -430,12 +451,22 @@ class _Kinds:
     years: tuple = (None, None)  # the years a date may fall in (None: unknown)
     value: object = None  # the constant, when known
     known: bool = False
+    low: object = None  # the interval a number lies in (None: unbounded that way)
+    high: object = None
 
     def without_none(self) -> "_Kinds":
-        return dataclasses.replace(self, kinds=self.kinds - {_NONE})
+        if _NONE not in self.kinds:
+            return self
+        return _Kinds(self.kinds - {_NONE}, self.years, self.value, self.known, self.low, self.high)
 
 
-_ANY = _Kinds(frozenset({_DATE, _NONE, _INT, _DECIMAL, _BOOL, _OTHER}))
+_ANY = _Kinds(frozenset({_DATE, _NONE, _INT, _DECIMAL, _BOOL, _DATES, _OTHER}))
+_ZERO_KINDS = _Kinds(frozenset({_DECIMAL}), value=_ZERO, known=True, low=_ZERO, high=_ZERO)
+
+
+def _number(kinds, low, high) -> _Kinds:
+    return _Kinds(frozenset(kinds), low=None if low is None else Decimal(low),
+                  high=None if high is None else Decimal(high))
 
 
 class _MayFail(Exception):
@@ -448,11 +479,15 @@ def _kind_of_value(value) -> _Kinds:
     if value is True or value is False:
         return _Kinds(frozenset({_BOOL}), value=value, known=True)
     if type(value) is int:
-        return _Kinds(frozenset({_INT}), value=value, known=True)
+        return _Kinds(frozenset({_INT}), value=value, known=True, low=Decimal(value), high=Decimal(value))
     if type(value) is Decimal:
-        return _Kinds(frozenset({_DECIMAL}), value=value if value.is_finite() else None, known=value.is_finite())
+        if not value.is_finite():
+            return _Kinds(frozenset({_DECIMAL}))
+        return _Kinds(frozenset({_DECIMAL}), value=value, known=True, low=value, high=value)
     if type(value) is datetime.date:
         return _Kinds(frozenset({_DATE}), (value.year, value.year), value, True)
+    if type(value) is str:  # a mission id, a quantum, a date as written
+        return _Kinds(frozenset({_OTHER}), value=value, known=True)
     return _Kinds(frozenset({_OTHER}))
 
 
@@ -462,17 +497,44 @@ def _union(kinds: list) -> _Kinds:
     span = (None, None)
     if years and all(low is not None for low, _ in years):
         span = (min(low for low, _ in years), max(high for _, high in years))
-    return _Kinds(found, span)
+    numbers = [k for k in kinds if k.kinds & _NUMBERS]
+    low = high = None
+    if numbers and all(k.low is not None for k in numbers):
+        low = min(k.low for k in numbers)
+    if numbers and all(k.high is not None for k in numbers):
+        high = max(k.high for k in numbers)
+    return _Kinds(found, span, low=low, high=high)
+
+
+def _is_number(kinds: _Kinds) -> bool:
+    return bool(kinds.kinds) and kinds.kinds <= _NUMBERS
+
+
+def _within(low, high):
+    """Raise _MayFail unless [low, high] is known and inside the engine's bounds (with room)."""
+    if low is None or high is None or low <= -_LIMIT or high >= _LIMIT:
+        raise _MayFail
+
+
+def _constant(function, *args) -> _Kinds:
+    """A function of known values, computed as a run computes it (or _MayFail where it fails)."""
+    try:
+        with decimal.localcontext(DECIMAL_CONTEXT):
+            return _kind_of_value(function(*args))
+    except Exception:  # noqa: BLE001 — whatever it is, the formula may fail there
+        raise _MayFail from None
 
 
 class _Analysis:
-    """The abstract evaluation of one plan's trees (see above)."""
+    """The abstract evaluation of one plan's trees, for one taille (see above)."""
 
-    def __init__(self, plan: "Plan"):
+    def __init__(self, plan: "Plan", size=None):
         from .schema import MAX_YEAR, MIN_YEAR
 
         self.plan = plan
         ruleset = plan.ruleset
+        self.size = size  # a taille, or _EVERY: each parameter the union of its values
+        self.sizes = _sizes(ruleset)
         length = ruleset.contract_years or 0
         given = _Kinds(frozenset({_DATE}), (MIN_YEAR, MAX_YEAR))
         maybe = _Kinds(frozenset({_DATE, _NONE}), (MIN_YEAR, MAX_YEAR))
@@ -480,41 +542,125 @@ class _Analysis:
         # of no length) past the day or a signature.
         later = _Kinds(frozenset({_DATE, _NONE}), (MIN_YEAR, MAX_YEAR + max(length, 1)))
         self.names = {
-            ("profile", "date"): given, ("profile", "population"): _Kinds(frozenset({_INT})),
-            ("profile", "members"): _Kinds(frozenset({_INT})),  # bind: 0 when the profile gives none
-            ("profile", "letter_of_intent_validated"): maybe, ("profile", "crises"): _Kinds(frozenset({_OTHER})),
+            ("profile", "date"): given, ("profile", "population"): _number({_INT}, 0, _POPULATION),
+            ("profile", "members"): _number({_INT}, 0, _MEMBERS),  # bind: 0 when the profile gives none
+            ("profile", "letter_of_intent_validated"): maybe, ("profile", "crises"): _Kinds(frozenset({_DATES})),
+            ("profile", "contract_signed"): maybe,  # the basis reads the first signature
             ("time", "contract_signed"): maybe,  # a signature stated, or a renewal before the day
-            ("time", "contract_year"): _Kinds(frozenset({_INT, _NONE})),
+            ("time", "contract_year"): _number({_INT, _NONE}, 1, _YEAR_NUMBER),
             ("time", "contract_year_start"): later, ("time", "contract_year_end"): later,
             ("time", "contract_end"): later, ("time", "text_in_force"): _kind_of_value(ruleset.in_force)
             if isinstance(ruleset.in_force, datetime.date) else _ANY,
             ("mission", "started"): maybe, ("mission", "deployed"): maybe,
-            ("mission", "achievement"): _Kinds(frozenset({_DECIMAL})),
-            ("mission", "indicators_earned"): _Kinds(frozenset({_DECIMAL, _NONE})),
-            ("taille", "taille"): _Kinds(frozenset({_INT} if ruleset.taille is not None else {_NONE})),
+            ("mission", "achievement"): _number({_DECIMAL}, 0, 1),
+            ("mission", "indicators_earned"): _number({_DECIMAL, _NONE}, 0, None),
+            ("taille", "taille"): _kind_of_value(size) if size is not _EVERY else _union(
+                [_kind_of_value(each) for each in self.sizes]),
         }
-        self.definitions: dict = {}
+        # Inside a contract year (its number known), its dates and signature are known too, and the
+        # contract's end when the text gives contracts a length.
+        self.year = plan.slot("time", "contract_year")
+        self.with_year = [plan.slot("time", name) for name in (
+            "contract_signed", "contract_year_start", "contract_year_end")
+            + (("contract_end",) if ruleset.contract_years is not None else ())]
+        self.definitions: dict = {}  # definition slot -> _Kinds
+        self.parameters: dict = {}  # parameter slot -> _Kinds, for this taille
+        self.trees: dict = {}  # definition slot key -> its tree (what its truth says: narrowing)
+        self.amounts: dict = {}  # line and maximum slot -> _Kinds
+        self.failing: set = set()  # Formula that may fail
+        self.obligations: list = []  # ObligationStep some formula of which may fail
+
+    # -- the steps, in the reference's order ----------------------------------------------------
+
+    def walk(self) -> "_Analysis":
+        plan = self.plan
         for step in plan.steps:
             if step.kind == "definition":
+                self.trees[step.target.key] = step.expression.tree
                 try:
                     self.definitions[step.target.index] = self.value(step.expression.tree, {})
-                except _MayFail:  # computed before any obligation: its own failure comes first
+                except _MayFail:
+                    self.failing.add(step.expression)
                     self.definitions[step.target.index] = _ANY
+                continue
+            narrowed: dict = {}
+            if step.when is not None:
+                if not self.gives(step.when, {}, lambda k: k.kinds == {_BOOL}):
+                    self.failing.add(step.when)
+                narrowed = self.narrowing(step.when.tree, {})
+            amount = self.money(step.amount, narrowed)
+            self.amounts[step.target.index] = amount
+            self.amounts[step.maximum.index] = (self.money(step.maximum_formula, narrowed)
+                                                if step.maximum_formula is not None else amount)
+            if step.runs_from is not None and not self.gives(step.runs_from, narrowed,
+                                                             lambda k: k.kinds <= {_DATE, _NONE}):
+                self.failing.add(step.runs_from)
+        for step in plan.obligations:
+            if self.obligation_may_fail(step):
+                self.obligations.append(step)
+                self.failing.update(f for f in (step.when, step.deadline, step.done) if f is not None)
+        return self
+
+    def gives(self, formula: "Formula", narrowed: dict, check) -> bool:
+        """Whether ``formula`` cannot fail and its value passes ``check`` (of its kinds)."""
+        try:
+            return bool(check(self.value(formula.tree, narrowed)))
+        except _MayFail:
+            return False
+
+    def money(self, formula: "Formula", narrowed: dict) -> _Kinds:
+        """What a rounding point (plan.to_money, after plan.check_amount for an amount) makes of a
+        line's amount or maximum, 0 where the line does not apply; the formula noted as failing
+        where it may (a number within the bounds, and not below zero unless a clawback)."""
+        try:
+            value = self.value(formula.tree, narrowed)
+            if not _is_number(value):
+                raise _MayFail
+            _within(value.low, value.high)
+            if formula.gives == "amount" and value.low < 0:
+                raise _MayFail
+        except _MayFail:
+            self.failing.add(formula)
+            return _Kinds(frozenset({_DECIMAL}))
+        # Rounded half up to the quantum: at most a quantum further, never across zero.
+        quantum = self.plan.quantum
+        return _number({_DECIMAL}, min(value.low, _ZERO) - (quantum if value.low < 0 else 0),
+                       max(value.high, _ZERO) + (quantum if value.high > 0 else 0))
+
+    def basis_may_fail(self) -> bool:
+        """Whether the taille's basis may fail, give no whole number, or one no taille class holds."""
+        taille = self.plan.ruleset.taille
+        try:
+            value = self.value(self.plan.basis.tree, {})
+        except _MayFail:
+            return True
+        if value.known and type(value.value) in (int, Decimal) and not isinstance(value.value, bool):
+            return taille.classify(value.value) is None
+        if not (value.kinds <= {_INT} and value.kinds) or value.low is None or value.high is None:
+            return True
+        at, classes = value.low, sorted(taille.classes, key=lambda c: c.low)
+        while at <= value.high:  # every whole number from low to high in some class
+            holding = [c for c in classes if c.low <= at and (c.high is None or at <= c.high)]
+            if not holding:
+                return True
+            if holding[0].high is None:
+                return False
+            at = Decimal(holding[0].high) + 1
+        return False
+
+    # -- values ----------------------------------------------------------------------------------
 
     def slot(self, slot: Slot) -> _Kinds:
         if slot.kind == "parameter":
-            parameter = self.plan.ruleset.parameters[slot.name]
-            values = list(parameter.by_taille.values()) if parameter.by_taille is not None else [parameter.value]
-            kinds = [_kind_of_value(v) for v in values]
-            if len(kinds) == 1:
-                return kinds[0]
-            merged = _union(kinds)
-            numbers = [v for v in values if type(v) is int]
-            if len(numbers) == len(values):  # whole numbers of every taille: their largest size is enough
-                return dataclasses.replace(merged, value=max(numbers, key=abs), known=False)
-            return merged
+            found = self.parameters.get(slot.index)
+            if found is None:
+                parameter = self.plan.ruleset.parameters[slot.name]
+                found = self.parameters[slot.index] = _kind_of_value(parameter.value_for(self.size)) if (
+                    self.size is not _EVERY or parameter.by_taille is None) else _union(
+                    [_kind_of_value(parameter.value_for(size)) for size in self.sizes])
+            return found
         if slot.kind in ("line", "maximum"):
-            return _Kinds(frozenset({_DECIMAL}))
+            return self.amounts.get(slot.index, _Kinds(frozenset({_DECIMAL})))
         if slot.kind == "definition":
             return self.definitions.get(slot.index, _ANY)
         return self.names.get((slot.kind, slot.name), _ANY)
@@ -532,19 +678,36 @@ class _Analysis:
             values, inner = [], dict(narrowed)
             for operand in node.values:
                 values.append(self.value(operand, inner))
-                if isinstance(node.op, ast.And):
-                    inner.update(self.narrowing(operand, inner))
+                inner.update(self.narrowing(operand, inner, isinstance(node.op, ast.And)))
             return _union(values)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            self.value(node.operand, narrowed)
-            return _Kinds(frozenset({_BOOL}))
+        if isinstance(node, ast.UnaryOp):
+            operand = self.value(node.operand, narrowed)
+            if isinstance(node.op, ast.Not):
+                return _Kinds(frozenset({_BOOL}))
+            if not _is_number(operand):
+                raise _MayFail
+            if operand.known:
+                return _constant(OPERATORS[type(node.op)], operand.value)
+            if isinstance(node.op, ast.USub):
+                return dataclasses.replace(operand, low=None if operand.high is None else -operand.high,
+                                           high=None if operand.low is None else -operand.low)
+            return operand
+        if isinstance(node, ast.BinOp):
+            return self.arithmetic(node, narrowed)
         if isinstance(node, ast.Compare):
             left = self.value(node.left, narrowed)
             for operator, comparator in zip(node.ops, node.comparators):
+                if isinstance(operator, (ast.In, ast.NotIn)):
+                    if not isinstance(comparator, (ast.Tuple, ast.List)):
+                        raise _MayFail
+                    for element in comparator.elts:  # 'in' a tuple compares with ==: never fails
+                        self.value(element, narrowed)
+                    left = _ANY
+                    continue
                 right = self.value(comparator, narrowed)
                 if isinstance(operator, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)) and not (
                         left.kinds <= {_DATE} and right.kinds <= {_DATE}
-                        or left.kinds <= {_INT, _DECIMAL} and right.kinds <= {_INT, _DECIMAL}):
+                        or _is_number(left) and _is_number(right)):
                     raise _MayFail
                 if not isinstance(operator, (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.Is,
                                              ast.IsNot)):
@@ -554,40 +717,211 @@ class _Analysis:
         if isinstance(node, ast.IfExp):
             self.value(node.test, narrowed)
             body = self.value(node.body, {**narrowed, **self.narrowing(node.test, narrowed)})
-            return _union([body, self.value(node.orelse, narrowed)])
+            orelse = self.value(node.orelse, {**narrowed, **self.narrowing(node.test, narrowed, False)})
+            return _union([body, orelse])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            if node.func.id == SUM and len(node.args) == 1 and isinstance(node.args[0], ast.Tuple):
+                terms = [self.value(term, narrowed) for term in node.args[0].elts]
+                if not all(_is_number(term) for term in terms):
+                    raise _MayFail
+                return self.summed(terms)
             function = node.func.id[2:] if node.func.id.startswith("f_") else None
-            args = [self.value(arg, narrowed) for arg in node.args]
-            if function in ("add_months", "add_years") and len(args) == 2:
-                return self.moved(args[0], args[1], 12 if function == "add_months" else 1)
-            if function in ("min", "max") and len(args) >= 2 and (
-                    all(a.kinds <= {_DATE} for a in args) or all(a.kinds <= {_INT, _DECIMAL} for a in args)):
-                return _union(args)
-            if function == "days_between" and len(args) == 2 and all(a.kinds <= {_DATE} for a in args):
-                return _Kinds(frozenset({_INT}))
+            return self.call(function, [self.value(arg, narrowed) for arg in node.args])
         raise _MayFail
 
-    def moved(self, day: _Kinds, count: _Kinds, per_year: int) -> _Kinds:
-        """add_months / add_years of a date whose years are known by a whole number known in size."""
-        low, high = day.years
-        if not (day.kinds <= {_DATE} and low is not None and count.kinds <= {_INT} and type(count.value) is int):
+    @staticmethod
+    def summed(terms) -> _Kinds:
+        with decimal.localcontext(_WIDE):
+            low = sum((t.low for t in terms), _ZERO) if all(t.low is not None for t in terms) else None
+            high = sum((t.high for t in terms), _ZERO) if all(t.high is not None for t in terms) else None
+        _within(low, high)
+        return _number({_DECIMAL}, low, high)
+
+    def arithmetic(self, node, narrowed) -> _Kinds:
+        left, right = self.value(node.left, narrowed), self.value(node.right, narrowed)
+        operator = type(node.op)
+        if operator not in OPERATORS or not (_is_number(left) and _is_number(right)):
             raise _MayFail
-        years = -(-abs(count.value) // per_year) + 1  # at most, whichever way the count goes
-        if abs(count.value) > 1000 * per_year or low - years < datetime.MINYEAR or high + years > datetime.MAXYEAR:
+        if left.known and right.known:
+            value = _constant(OPERATORS[operator], left.value, right.value)
+            _within(value.low, value.high)
+            return value
+        if operator is ast.Pow:
+            return self.power(left, right)
+        if None in (left.low, left.high, right.low, right.high):
+            raise _MayFail
+        with decimal.localcontext(_WIDE):
+            if operator is ast.Add:
+                low, high = left.low + right.low, left.high + right.high
+            elif operator is ast.Sub:
+                low, high = left.low - right.high, left.high - right.low
+            else:
+                if operator is ast.Div and right.low <= 0 <= right.high:
+                    raise _MayFail  # a division by zero, for some profile
+                ends = [a * b if operator is ast.Mult else a / b
+                        for a in (left.low, left.high) for b in (right.low, right.high)]
+                low, high = min(ends), max(ends)
+        _within(low, high)
+        kinds = set()
+        if operator is not ast.Div and _INT in left.kinds and _INT in right.kinds:
+            kinds.add(_INT)
+        if operator is ast.Div or _DECIMAL in left.kinds | right.kinds:
+            kinds.add(_DECIMAL)
+        return _number(kinds, low, high)
+
+    @staticmethod
+    def power(base: _Kinds, exponent: _Kinds) -> _Kinds:
+        """x ** n, n a small whole literal (the compiler's rule), through Decimal (expressions._power)."""
+        count = exponent.value
+        if not exponent.known or type(count) is not int or count < 0 or None in (base.low, base.high):
+            raise _MayFail
+        if count == 0:
+            if base.low <= 0 <= base.high:
+                raise _MayFail  # 0 ** 0 is no number
+            return _number({_DECIMAL}, 1, 1)
+        with decimal.localcontext(_WIDE):
+            largest = max(abs(base.low), abs(base.high))
+            if largest >= _LIMIT:
+                raise _MayFail
+            ends = [base.low ** count, base.high ** count]
+            low, high = min(ends), max(ends)
+            if base.low < 0 < base.high and count % 2 == 0:
+                low, high = _ZERO, largest ** count
+        _within(low, high)
+        return _number({_DECIMAL}, low, high)
+
+    def call(self, function, args: list) -> _Kinds:
+        if function in PURE_FUNCTIONS and args and all(a.known for a in args):
+            return _constant(PURE_FUNCTIONS[function], *(a.value for a in args))
+        dates = all(a.kinds <= {_DATE} for a in args)
+        if function in ("add_months", "add_years") and len(args) == 2:
+            return self.moved(args[0], args[1], 12 if function == "add_months" else 1)
+        if function in ("min", "max") and len(args) >= 2 and (dates or all(_is_number(a) for a in args)):
+            found = _union(args)
+            if dates:
+                return found
+            lows, highs = [a.low for a in args], [a.high for a in args]
+            pick = min if function == "min" else max
+            # the smallest is at least the smallest of the lows, at most the smallest of the highs
+            known_lows, known_highs = [x for x in lows if x is not None], [x for x in highs if x is not None]
+            if function == "min":
+                low = pick(lows) if None not in lows else None
+                high = pick(known_highs) if known_highs else None
+            else:
+                low = pick(known_lows) if known_lows else None
+                high = pick(highs) if None not in highs else None
+            return dataclasses.replace(found, low=low, high=high)
+        if function == "days_between" and len(args) == 2 and dates:
+            years = [y for a in args for y in a.years]
+            span = None if None in years else 366 * (max(years) - min(years) + 1)
+            return _number({_INT}, None if span is None else -span, span)
+        if function == "prorata_temporis" and len(args) == 3 and args[0].kinds <= {_DATE, _NONE} and all(
+                a.kinds <= {_DATE} for a in args[1:]):
+            return _number({_DECIMAL}, 0, 1)
+        if function == "count_between" and len(args) == 3 and args[0].kinds <= {_DATES} and all(
+                a.kinds <= {_DATE} for a in args[1:]):
+            return _number({_INT}, 0, None)
+        if function in ("round_half_up", "round_down") and len(args) in (1, 2) and _is_number(args[0]):
+            return self.rounded(function, args)
+        if function == "variable_part" and len(args) == 3 and _is_number(args[0]) and _is_number(args[1]) and (
+                args[2].kinds <= _NUMBERS | {_NONE}):
+            maximum, rate, earned = args
+            found = []
+            if _NONE in earned.kinds:  # maximum * rate
+                if None in (maximum.low, maximum.high, rate.low, rate.high):
+                    raise _MayFail
+                with decimal.localcontext(_WIDE):
+                    ends = [a * b for a in (maximum.low, maximum.high) for b in (rate.low, rate.high)]
+                _within(min(ends), max(ends))
+                found.append(_number(maximum.kinds | rate.kinds, min(ends), max(ends)))
+            if earned.kinds & _NUMBERS:  # min(maximum, earned)
+                found.append(self.call("min", [maximum, earned.without_none()]))
+            return _union(found)
+        if function == "count_true" and args and all(a.kinds == {_BOOL} for a in args):
+            return _number({_INT}, 0, len(args))
+        if function == "non_negative" and len(args) == 1 and _is_number(args[0]) and (
+                args[0].low is not None and args[0].low >= 0):
+            return args[0]
+        if function == "population_on" and len(args) == 1 and args[0].kinds <= {_DATE}:
+            return _number({_INT}, 0, _POPULATION)
+        if function in ("mission_started", "mission_deployed") and len(args) == 1 and args[0].known:
+            return self.names[("mission", "started")]
+        if function == "mission_achievement" and len(args) in (1, 2) and args[0].known:
+            return _number({_DECIMAL}, 0, 1)  # a rate given (0 to 1), else 0
+        if FUNCTION_KINDS.get(function) == "texts" and args and all(a.known for a in args):
+            return _given(self.plan.ruleset, function, [a.value for a in args])
+        raise _MayFail
+
+    @staticmethod
+    def rounded(function, args) -> _Kinds:
+        from .helpers import _quantum
+
+        value = args[0]
+        if len(args) == 2:
+            if not args[1].known:
+                raise _MayFail
+            try:
+                step = _quantum(function, args[1].value)
+            except Exception:  # noqa: BLE001 — no power of ten
+                raise _MayFail from None
+        else:
+            step = Decimal("0.01") if function == "round_half_up" else Decimal(1)
+        # quantize() keeps 28 digits: a number within the bounds, to a step of at most ten decimals
+        if step.adjusted() < -10:
+            raise _MayFail
+        _within(value.low, value.high)
+        return _number({_DECIMAL}, value.low - step, value.high + step)
+
+    def moved(self, day: _Kinds, count: _Kinds, per_year: int) -> _Kinds:
+        """add_months / add_years of a date whose years are known, by a whole number of known size."""
+        low, high = day.years
+        if type(count.value) is int and count.known:
+            size = abs(count.value)
+        elif count.kinds <= {_INT} and count.low is not None and count.high is not None:
+            size = int(max(abs(count.low), abs(count.high)))
+        else:
+            raise _MayFail
+        if not (day.kinds <= {_DATE} and low is not None):
+            raise _MayFail
+        years = -(-size // per_year) + 1  # at most, whichever way the count goes
+        if size > 1000 * per_year or low - years < datetime.MINYEAR or high + years > datetime.MAXYEAR:
             raise _MayFail
         return _Kinds(frozenset({_DATE}), (low - years, high + years))
 
-    def narrowing(self, test, narrowed: dict) -> dict:
-        """What ``test`` being true says of its names: ``x is not None`` (alone or joined by and) makes x
-        not None."""
-        found = {}
-        parts = test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
-        for part in parts:
-            if (isinstance(part, ast.Compare) and len(part.ops) == 1 and isinstance(part.ops[0], ast.IsNot)
-                    and isinstance(part.left, ast.Name) and isinstance(part.comparators[0], ast.Constant)
-                    and part.comparators[0].value is None):
-                found[part.left.id] = self.value(part.left, narrowed).without_none()
+    # -- what a condition says ------------------------------------------------------------------
+
+    def narrowing(self, test, narrowed: dict, truth: bool = True) -> dict:
+        """What ``test`` having the truth ``truth`` says of its names: ``x is not None`` true (``x is
+        None`` false, ``x == <a value>`` true) makes x not None, through ``and`` (true), ``or``
+        (false), ``not`` and definitions; and a contract year known makes its dates known."""
+        found: dict = {}
+        try:
+            self._narrow(test, narrowed, truth, found, 0)
+        except _MayFail:
+            return {}
+        year = self.year
+        if year is not None and year.key in found:
+            for slot in self.with_year:
+                if slot is not None and slot.key not in found:
+                    found[slot.key] = self.value(ast.Name(id=slot.key), narrowed).without_none()
         return found
+
+    def _narrow(self, test, narrowed, truth, found, depth):
+        if depth > 50:
+            return
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And if truth else ast.Or):
+            for part in test.values:
+                self._narrow(part, {**narrowed, **found}, truth, found, depth + 1)
+        elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            self._narrow(test.operand, narrowed, not truth, found, depth + 1)
+        elif isinstance(test, ast.Name) and test.id in self.trees:
+            self._narrow(self.trees[test.id], narrowed, truth, found, depth + 1)
+        elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name):
+            operator, right = test.ops[0], test.comparators[0]
+            constant = isinstance(right, ast.Constant)
+            if (constant and right.value is None and isinstance(operator, ast.IsNot if truth else ast.Is)
+                    or truth and constant and right.value is not None and isinstance(operator, ast.Eq)):
+                found[test.left.id] = self.value(test.left, {**narrowed, **found}).without_none()
 
     def obligation_may_fail(self, step: "ObligationStep") -> bool:
         """Whether some formula of ``step`` may fail, as the reference computes them: the condition
@@ -605,14 +939,98 @@ class _Analysis:
             return True
 
 
+@dataclasses.dataclass(frozen=True)
+class _Failures:
+    formulas: frozenset  # Formula that may fail (the basis, definitions, lines, obligations)
+    obligations: tuple  # ObligationStep some formula of which may fail, in the plan's order
+    amounts: dict  # line and maximum slot index -> _Kinds, over every taille
+
+
+# The analysis of every taille at once: each parameter and the taille the union of their values.
+_EVERY = object()
+
+
+def _sizes(ruleset: Ruleset) -> list:
+    taille = ruleset.taille
+    return sorted({c.taille for c in taille.classes}) if taille is not None else [None]
+
+
+def _failures(plan: Plan) -> _Failures:
+    """What may fail in ``plan`` (see above), decided once per plan: its analysis under every taille
+    at once, and where that finds a formula that may fail, under each taille (more precise: the
+    parameters are then known figures)."""
+    found = plan.__dict__.get("_failures")
+    if found is None:
+        analyses = [_Analysis(plan, _EVERY).walk()]
+        if analyses[0].failing and len(analyses[0].sizes) > 1:
+            analyses = [_Analysis(plan, size).walk() for size in analyses[0].sizes]
+        formulas = set().union(*(a.failing for a in analyses))
+        if plan.basis is not None and analyses[0].basis_may_fail():
+            formulas.add(plan.basis)
+        failing = set().union(*(map(id, a.obligations) for a in analyses))
+        amounts = {index: _union([a.amounts[index] for a in analyses]) for index in analyses[0].amounts}
+        found = _Failures(frozenset(formulas), tuple(s for s in plan.obligations if id(s) in failing), amounts)
+        object.__setattr__(plan, "_failures", found)
+    return found
+
+
+def _given(ruleset: Ruleset, function: str, args: list) -> _Kinds:
+    """What ``function`` (text_total, text_line...) of another text gives: bounded by that text's own
+    analysis in each of its consolidations (its provisions enter into force one by one); _MayFail
+    where some formula of one may fail (the reading runs it), or where it reads no such text."""
+    other = next((o for o in getattr(ruleset, "other_texts", ()) if o.alias == args[0]), None)
+    if other is None:
+        raise _MayFail
+    try:
+        full = other.ruleset_on(None)
+        days = sorted({p.day for p in full.provisions})
+        texts = [full] + [other.ruleset_on(day - datetime.timedelta(days=1)) for day in days]
+    except Exception:  # noqa: BLE001 — a text that cannot be read here is read by the run, which says why
+        raise _MayFail from None
+    found = []
+    for text in texts:
+        plan = plan_of(text)
+        failures = _failures(plan)
+        if failures.formulas:
+            raise _MayFail
+        lines = [line for line in text.lines
+                 if function == "text_total" or function == "text_line" and line.id == args[1]
+                 or function == "text_mission" and line.mission == args[1]
+                 or function == "text_volet" and line.volet == args[1]]
+        terms = [failures.amounts.get(plan.slot("line", line.id).index, _Kinds(frozenset({_DECIMAL})))
+                 for line in lines]
+        found.append(_Analysis.summed(terms) if terms else _ZERO_KINDS)
+    return dataclasses.replace(_union(found), kinds=frozenset({_DECIMAL}))
+
+
 def failing_obligations(plan: Plan) -> tuple:
     """The obligation steps of ``plan`` some formula of which may fail for some profile (see above),
     in the plan's order: the ones the fast and vectorised backends compute. Decided once per plan."""
-    found = plan.__dict__.get("_failing")
+    return _failures(plan).obligations
+
+
+def failing_formulas(plan: Plan) -> frozenset:
+    """The formulas of ``plan`` (the basis, definitions, lines' and obligations') that may fail for
+    some profile (see above). Decided once per plan."""
+    return _failures(plan).formulas
+
+
+def failing_maxima(plan: Plan) -> frozenset:
+    """The ids of the lines whose maximum formula may fail for some profile: the reference computes
+    every maximum, the fast path those (and the ones asked or read by a sum)."""
+    failing = _failures(plan).formulas
+    return frozenset(step.name for step in plan.lines if step.maximum_formula in failing)
+
+
+def day_may_fail(plan: Plan) -> bool:
+    """Whether some formula of ``plan`` may fail and may give another value on the day itself than on
+    the first day of the part of the contract year holding it (:func:`reads_day`): then the day
+    must be run too, as the reference runs it first (evaluate.assess), for its failures."""
+    found = plan.__dict__.get("_day_may_fail")
     if found is None:
-        analysis = _Analysis(plan) if plan.obligations else None
-        found = tuple(step for step in plan.obligations if analysis.obligation_may_fail(step))
-        object.__setattr__(plan, "_failing", found)
+        failing = failing_formulas(plan)
+        found = bool(failing) and reads_day(plan, failing)
+        object.__setattr__(plan, "_day_may_fail", found)
     return found
 
 

@@ -240,10 +240,15 @@ def time_values(profile, day: datetime.date, years: int | None, renewal: bool, i
         # One contract stated (most profiles): inside it, the year is the whole years elapsed (as
         # _year_parts computes it, without the walk over the signatures); a signature other than a
         # 29 February, well inside the calendar, has its anniversaries on its own day and month.
-        elapsed = _elapsed(signed, day)
+        first, month, dom = signed.year, signed.month, signed.day
+        if dom != 29 or month != 2:  # _elapsed inline: no 29 February to move to the 28th
+            elapsed = day.year - first
+            if day.month < month or day.month == month and day.day < dom:
+                elapsed -= 1
+        else:
+            elapsed = _elapsed(signed, day)
         if elapsed < years:  # day <= the contract's last day, the day before its years-th anniversary
             number = elapsed + 1
-            first, month, dom = signed.year, signed.month, signed.day
             if (dom != 29 or month != 2) and 0 < years <= MAX_YEARS_MOVED and first + years <= _LAST_YEAR:
                 # date(y, m, d) positionally: half the time of signed.replace(year=y), a keyword call.
                 start = _date(first + elapsed, month, dom) if elapsed else signed

@@ -48,7 +48,7 @@ from .bind import mission_fields
 from .diagnostic import msg
 from .helpers import MAX_YEARS_MOVED
 from .names import MISSION_NAMES
-from .plan import SUM, failing_obligations, plan_of, reads_day
+from .plan import SUM, day_may_fail, failing_formulas, failing_obligations, plan_of, reads_day
 from .ruleset import Ruleset
 from .timeline import combine, time_names
 
@@ -557,7 +557,7 @@ class _Columns:
         if isinstance(left, Nothing) or isinstance(right, Nothing):
             self.mark(np.ones(self.n, dtype=bool), active)  # None < x fails on the reference path
             return np.zeros(self.n, dtype=bool)
-        if type(left) is not type(right) or isinstance(left, (Flag, Text)):
+        if type(left) is not type(right) or isinstance(left, (Flag, Text, Days)):
             raise VectorRefused(msg("'{op}' between {a} and {b} is not vectorised", op=symbol,
                                     a=_kind(left), b=_kind(right)))
         self.no_null(left, active)
@@ -603,7 +603,7 @@ class _Columns:
         if isinstance(left, Nothing) or isinstance(right, Nothing):
             other = right if isinstance(left, Nothing) else left
             return self.identity(other, None)
-        if type(left) is not type(right) or isinstance(left, Text):
+        if type(left) is not type(right) or isinstance(left, (Text, Days)):
             raise VectorRefused(msg("'==' between {a} and {b} is not vectorised", a=_kind(left), b=_kind(right)))
         if isinstance(left, Flag):
             return left.b == right.b
@@ -1056,6 +1056,10 @@ class _Columns:
             elif step.started is not None:
                 runs_from[name] = self.values[step.started.index]
         self.obligations(everyone)
+        if day_may_fail(plan):
+            # A formula that may fail reading the day (plan.day_may_fail): the reference computes it on
+            # the day itself too, the columns on the first day of the year; the scalar path runs both.
+            self.mark(everyone, everyone)
         return self.amounts, applies, runs_from
 
     def obligations(self, everyone):
@@ -1804,14 +1808,14 @@ class VectorTimeline:
                     pending.append((ruleset, i, n, start, first + k))
         errors = []
         # The reference evaluates the day itself before the parts of its year (evaluate.assess), and
-        # stops at its first failure: where the day's text has obligations that may fail, the day
-        # is run too, by the scalar path, for the profiles whose year does not start that day.
+        # stops at its first failure: where the day's text has formulas that may fail, the day is run
+        # too, by the scalar path, for the profiles FastTimeline runs it for (fastpath._point_needed).
         failed, points = self._points(profiles, day, plans, errors)
         for ruleset, i, n, start, variant in pending:
             if (i, variant) in failed:
                 continue
             try:
-                result = self.scalar(ruleset, variant).run(profiles[i], start, renewal)
+                result = self._scalar_run(ruleset, variant, profiles[i], start)
             except EvaluationError as error:
                 errors.append((i, variant, error))
                 continue
@@ -1856,22 +1860,32 @@ class VectorTimeline:
                             line_amounts, [year.number if year is not None else None for year, _ in plans]
                             if lines else None)
 
+    def _scalar_run(self, ruleset, variant: int, profile, day: datetime.date):
+        """The scalar run of one profile under ``variant``. The text's own figures were analysed for
+        what may fail (plan.failing_maxima: the maxima its run computes); a variant's were not, so
+        its run computes every maximum, as the reference does, for their failures."""
+        fast = self.scalar(ruleset, variant)
+        return fast.run(profile, day, self.timeline.renewal, maxima=fast.ruleset is not ruleset)
+
     def _points(self, profiles, day, plans, errors) -> tuple:
         """``(failed, runs)``: the scalar runs of the day itself (see :meth:`run`), their failures added
         to ``errors`` and given as (profile, variant) pairs, and how many runs were made."""
         from .diagnostic import EvaluationError
+        from .fastpath import _point_needed
         ruleset = self.timeline.resolve(day)
         failed: set = set()
-        if not failing_obligations(plan_of(ruleset)):
+        if not failing_formulas(plan_of(ruleset)):
             return failed, 0
         runs = 0
         for index, (year, parts) in enumerate(plans):
-            if year is None or any(start == day and text is ruleset for text, start, _ in parts):
-                continue  # outside a year the day is the part; a part starting that day is the day
+            # Outside a year the day is the part; else as FastTimeline decides it (a part starting
+            # that day under its text is the day).
+            if year is None or not _point_needed(ruleset, day, [segment for _, _, segment in parts]):
+                continue
             for variant in range(self.variants):
                 runs += 1
                 try:
-                    self.scalar(ruleset, variant).run(profiles[index], day, self.timeline.renewal)
+                    self._scalar_run(ruleset, variant, profiles[index], day)
                 except EvaluationError as error:
                     errors.append((index, variant, error))
                     failed.add((index, variant))
