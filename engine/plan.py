@@ -172,6 +172,14 @@ class Plan:
     def slot(self, kind: str, name: str, mission: str | None = None) -> Slot | None:
         return self._by_key.get((kind, name, mission))
 
+    def __getstate__(self):
+        # The binder (bind.binder_of) holds functions made at run time: a pickle of the plan (the
+        # compiled texts' cache) or a copy leaves it out, and makes it again when asked. With it, the
+        # cache's pickling failed, silently, for every text compiled after a first evaluation.
+        state = dict(self.__dict__)
+        state.pop("_binder", None)
+        return state
+
 
 def to_money(value, quantum: Decimal):
     """An amount rounded half up to the quantum: the one rounding point of every line (amount and
