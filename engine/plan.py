@@ -30,6 +30,7 @@ import copy
 import dataclasses
 import datetime
 import decimal
+import weakref
 from decimal import ROUND_HALF_UP, Decimal
 
 from .diagnostic import Diagnostic, EvaluationError, format_path, msg
@@ -170,6 +171,14 @@ class Plan:
 
     def slot(self, kind: str, name: str, mission: str | None = None) -> Slot | None:
         return self._by_key.get((kind, name, mission))
+
+    def __getstate__(self):
+        # The binder (bind.binder_of) holds functions made at run time: a pickle of the plan (the
+        # compiled texts' cache) or a copy leaves it out, and makes it again when asked. With it, the
+        # cache's pickling failed, silently, for every text compiled after a first evaluation.
+        state = dict(self.__dict__)
+        state.pop("_binder", None)
+        return state
 
 
 def to_money(value, quantum: Decimal):
@@ -944,6 +953,12 @@ class _Failures:
     formulas: frozenset  # Formula that may fail (the basis, definitions, lines, obligations)
     obligations: tuple  # ObligationStep some formula of which may fail, in the plan's order
     amounts: dict  # line and maximum slot index -> _Kinds, over every taille
+    day: bool  # some formula that may fail reads the day (day_may_fail)
+
+
+# What may fail in each plan, by plan: beside it, not on it, so that a plan the compiled texts' cache
+# pickles never carries it (its loader takes only a plan's own classes); no reference to the plan.
+_FAILURES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 # The analysis of every taille at once: each parameter and the taille the union of their values.
@@ -959,7 +974,7 @@ def _failures(plan: Plan) -> _Failures:
     """What may fail in ``plan`` (see above), decided once per plan: its analysis under every taille
     at once, and where that finds a formula that may fail, under each taille (more precise: the
     parameters are then known figures)."""
-    found = plan.__dict__.get("_failures")
+    found = _FAILURES.get(plan)
     if found is None:
         analyses = [_Analysis(plan, _EVERY).walk()]
         if analyses[0].failing and len(analyses[0].sizes) > 1:
@@ -969,8 +984,8 @@ def _failures(plan: Plan) -> _Failures:
             formulas.add(plan.basis)
         failing = set().union(*(map(id, a.obligations) for a in analyses))
         amounts = {index: _union([a.amounts[index] for a in analyses]) for index in analyses[0].amounts}
-        found = _Failures(frozenset(formulas), tuple(s for s in plan.obligations if id(s) in failing), amounts)
-        object.__setattr__(plan, "_failures", found)
+        found = _FAILURES[plan] = _Failures(frozenset(formulas), tuple(s for s in plan.obligations if id(s) in failing),
+                                            amounts, bool(formulas) and reads_day(plan, formulas))
     return found
 
 
@@ -1026,12 +1041,7 @@ def day_may_fail(plan: Plan) -> bool:
     """Whether some formula of ``plan`` may fail and may give another value on the day itself than on
     the first day of the part of the contract year holding it (:func:`reads_day`): then the day
     must be run too, as the reference runs it first (evaluate.assess), for its failures."""
-    found = plan.__dict__.get("_day_may_fail")
-    if found is None:
-        failing = failing_formulas(plan)
-        found = bool(failing) and reads_day(plan, failing)
-        object.__setattr__(plan, "_day_may_fail", found)
-    return found
+    return _failures(plan).day
 
 
 def reads_day(plan: Plan, formulas) -> bool:

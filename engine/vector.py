@@ -1811,13 +1811,17 @@ class VectorTimeline:
         # stops at its first failure: where the day's text has formulas that may fail, the day is run
         # too, by the scalar path, for the profiles FastTimeline runs it for (fastpath._point_needed).
         failed, points = self._points(profiles, day, plans, errors)
+        # One failure per profile and variant, as the reference stops at its first: the day's, else the
+        # earliest part's (the pending rows come text by text, not in the order of the parts).
+        first_failure: dict = {}  # (profile, variant) -> (part, error)
         for ruleset, i, n, start, variant in pending:
             if (i, variant) in failed:
                 continue
             try:
                 result = self._scalar_run(ruleset, variant, profiles[i], start)
             except EvaluationError as error:
-                errors.append((i, variant, error))
+                if (i, variant) not in first_failure or n < first_failure[(i, variant)][0]:
+                    first_failure[(i, variant)] = (n, error)
                 continue
             size = result.size if result.size is not None else -1
             if len(plans[i][1]) == 1:
@@ -1828,6 +1832,7 @@ class VectorTimeline:
                     line_amounts[i] = dict(result.amounts)
             else:
                 cut[(i, n, variant)] = ([(k, v, result.runs_from.get(k)) for k, v in result.amounts.items()], size)
+        errors += [(i, variant, error) for (i, variant), (_, error) in first_failure.items()]
         for index, (year, parts) in enumerate(plans):
             if len(parts) == 1:
                 continue

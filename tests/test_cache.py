@@ -202,3 +202,26 @@ def test_a_pickled_ruleset_carries_no_plan():
         assert other.__dict__["_plan"].plan is None
     for other in (pickle.loads(pickle.dumps(ruleset)), copy.deepcopy(ruleset), copy.copy(ruleset)):
         assert plan_of(other) is not plan and plan_of(other).ruleset is other
+
+
+def test_a_plan_already_bound_is_still_cached(tmp_path, monkeypatch):
+    """A plan evaluated once holds its binder (functions made at run time, which pickle refuses): the
+    cache written after it must still hold every text compiled (it held only the first, silently)."""
+    import pickle
+
+    from aci_rules.engine.bind import binder_of
+    from aci_rules.engine.plan import plan_of
+
+    monkeypatch.setenv("ACI_RULES_CACHE", str(tmp_path))
+    from aci_rules.engine.library import Library
+
+    library = Library()
+    first = library.in_force(datetime.date(2024, 6, 1))
+    binder_of(plan_of(first))  # what an evaluation does
+    library.in_force(datetime.date(2021, 6, 1))  # another text compiled after it: the cache written again
+    plan = plan_of(first)
+    assert "_binder" in plan.__dict__ and "_binder" not in pickle.loads(pickle.dumps(plan)).__dict__
+    files = list(tmp_path.glob("compiled-*.pickle"))
+    assert files, "the compiled texts' cache was not written"
+    content = pickle.loads(max(files, key=lambda path: path.stat().st_mtime).read_bytes())
+    assert len(content["rulesets"]) >= 2 and len(content["plans"]) == len(content["rulesets"])

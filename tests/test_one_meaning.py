@@ -290,3 +290,35 @@ def test_the_shipped_texts_never_run_the_day_itself_in_a_contract_year():
     for day in (datetime.date(2022, 6, 1), datetime.date(2022, 9, 20), datetime.date(2024, 6, 1)):
         ruleset, single, point, parts = fast._year(profile, day)
         assert point is None, (ruleset.id, day)
+
+
+# -- a contract year cut by a text entering into force, both texts failing ---------------------------
+
+@pytest.mark.parametrize("day", [datetime.date(2022, 6, 1), datetime.date(2022, 10, 1)],
+                         ids=["the day in the first part", "the day in the second part"])
+def test_a_year_cut_between_two_failing_texts_fails_once_with_the_reference_diagnostic(tmp_path, day):
+    """The reference stops at its first failure: the day itself, then the parts in order. FastTimeline
+    runs the day itself where an earlier part could fail first; the columns report one failure per
+    profile, the day's or the earliest part's, never one per part."""
+    pytest.importorskip("numpy")
+    from aci_rules.engine.vector import VectorTimeline, batch_rows
+
+    first = ruleset_of(tmp_path, *FAILING_MAXIMA[0])
+    text = (tmp_path / "essai.yaml").read_text(encoding="utf-8")
+    later_path = tmp_path / "suivant.yaml"
+    later_path.write_text(text.replace("id: essai-fastpath", "id: essai-suivant").replace(
+        "in_force: 2019-08-25", "in_force: 2022-09-01"), encoding="utf-8")
+    later = Library().get(str(later_path), datetime.date(2022, 10, 1))
+    timeline = Timeline(lambda when: later if when >= later.in_force else first, [first.in_force, later.in_force])
+    profiles = [profile_of(data) for data in PROFILES]
+    expected = [outcome(lambda: assess(timeline, profile, day).total) for profile in profiles]
+    assert [len(timeline.segments(assess(timeline, profiles[1], day).contract_year))] == [2]  # a cut year
+    failing = [want for want in expected if isinstance(want, list)]
+    assert failing and all(len(want) == 1 for want in failing)
+    assert [outcome(lambda: FastTimeline(timeline).run(profile, day)[1].total) for profile in profiles] == expected
+    found = VectorTimeline(timeline).run(profiles, day)
+    errors = sorted(((index, error.diagnostics) for index, _, error in found.errors), key=lambda e: e[0])
+    assert errors == [(index, want) for index, want in enumerate(expected) if isinstance(want, list)]
+    with pytest.raises(InputError) as raised:
+        batch_rows(timeline, profiles, [p.name for p in profiles], day)
+    assert raised.value.diagnostics == [d for want in failing for d in want]
