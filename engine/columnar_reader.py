@@ -837,7 +837,10 @@ class ColumnarReader:
             out = "not_signed" if profile.contract_signed is None or day < profile.contract_signed else "ended"
         else:
             segments = timeline.segments(year)
-            if len(segments) != 1:
+            # A cut year, or a year under another text than the day's (a text forced outside its
+            # dates): the row path (FastTimeline.run), which combines the parts, and runs the day
+            # itself where it may fail.
+            if len(segments) != 1 or segments[0].ruleset is not ruleset:
                 self._times[signed] = None
                 return None
             ruleset, when = segments[0].ruleset, segments[0].start
