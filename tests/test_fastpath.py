@@ -643,6 +643,22 @@ def _assert_same_year(ruleset, profile, day):
     assert FastTimeline(timeline).run(profile, day)[1].total == expected.total
 
 
+def assert_batch_and_compare_fail_as_the_reference(timeline, profiles, day, failing):
+    """batch in columns stops with every failing profile's diagnostics (``failing``: each profile's,
+    in order), and compare's columns with the first, as its reference backend does."""
+    from aci_rules.engine.impact import profile_comparisons
+    from aci_rules.engine.vector import batch_rows
+
+    with pytest.raises(InputError) as raised:
+        batch_rows(timeline, profiles, [p.name for p in profiles], day)
+    assert raised.value.diagnostics == [d for want in failing for d in want]
+    with pytest.raises(EvaluationError) as reference:
+        profile_comparisons((timeline, timeline), profiles, day, backend="reference")
+    with pytest.raises(EvaluationError) as columns:
+        profile_comparisons((timeline, timeline), profiles, day, backend="columns")
+    assert columns.value.diagnostics == reference.value.diagnostics == failing[0]
+
+
 def _timeline_of(ruleset):
     return Timeline(lambda day: ruleset, [ruleset.in_force])
 
@@ -652,8 +668,7 @@ def test_a_failing_obligation_gives_the_reference_diagnostic_in_columns_and_comp
     """The vectorised backend (batch in columns, compare's columns) marks the rows where such an
     obligation may fail; the scalar path computes them and reports the reference's diagnostic."""
     pytest.importorskip("numpy")
-    from aci_rules.engine.impact import profile_comparisons
-    from aci_rules.engine.vector import VectorTimeline, batch_rows
+    from aci_rules.engine.vector import VectorTimeline
 
     ruleset = obligation_ruleset(tmp_path, old, new)
     timeline = _timeline_of(ruleset)
@@ -676,14 +691,7 @@ def test_a_failing_obligation_gives_the_reference_diagnostic_in_columns_and_comp
                 assert Decimal(int(outcome.totals[0, index])).scaleb(-2) == want
         failing = [want for want in expected if isinstance(want, list)]
         if failing:
-            with pytest.raises(InputError) as raised:
-                batch_rows(timeline, profiles, [p.name for p in profiles], day)
-            assert raised.value.diagnostics == [d for want in failing for d in want]
-            with pytest.raises(EvaluationError) as reference:
-                profile_comparisons((timeline, timeline), profiles, day, backend="reference")
-            with pytest.raises(EvaluationError) as columns:
-                profile_comparisons((timeline, timeline), profiles, day, backend="columns")
-            assert columns.value.diagnostics == reference.value.diagnostics == failing[0]
+            assert_batch_and_compare_fail_as_the_reference(timeline, profiles, day, failing)
     assert any(isinstance(want, list) for want in expected) or "date" in new
 
 

@@ -35,7 +35,7 @@ from aci_rules.engine.plan import day_may_fail, failing_formulas, failing_maxima
 from aci_rules.engine.timeline import Timeline
 
 from conftest import EXAMPLES, invoke
-from test_fastpath import MINI, counting_fallbacks, profile_of
+from test_fastpath import MINI, assert_batch_and_compare_fail_as_the_reference, counting_fallbacks, profile_of
 
 DAY = datetime.date(2022, 6, 1)
 SIGNED = "2021-01-15"  # contract year 2 runs from 2022-01-15: DAY is not its first day
@@ -130,8 +130,7 @@ def assert_columns_agree(ruleset, day=DAY):
     """The vectorised backend (batch in columns, compare's columns): the reference's diagnostic for
     each profile that fails, its total for each other."""
     pytest.importorskip("numpy")
-    from aci_rules.engine.impact import profile_comparisons
-    from aci_rules.engine.vector import VectorTimeline, batch_rows
+    from aci_rules.engine.vector import VectorTimeline
 
     timeline = timeline_of(ruleset)
     profiles = [profile_of(data) for data in PROFILES] * 2
@@ -147,14 +146,7 @@ def assert_columns_agree(ruleset, day=DAY):
             assert found.totals[0, index] == int(want.scaleb(2)), index
     failing = [want for want in expected if isinstance(want, list)]
     assert failing, "no profile fails: the test proves nothing"
-    with pytest.raises(InputError) as raised:
-        batch_rows(timeline, profiles, [p.name for p in profiles], day)
-    assert raised.value.diagnostics == [d for want in failing for d in want]
-    with pytest.raises(EvaluationError) as reference:
-        profile_comparisons((timeline, timeline), profiles, day, backend="reference")
-    with pytest.raises(EvaluationError) as columns:
-        profile_comparisons((timeline, timeline), profiles, day, backend="columns")
-    assert columns.value.diagnostics == reference.value.diagnostics == failing[0]
+    assert_batch_and_compare_fail_as_the_reference(timeline, profiles, day, failing)
 
 
 CSV_HEADER = "name,population,members,contract_signed,letter_of_intent_validated\n"
