@@ -57,6 +57,7 @@ __all__ = [
     "failing_obligations",
     "failing_formulas",
     "failing_maxima",
+    "failing_under",
     "day_may_fail",
     "reads_day",
     "SUM",
@@ -515,6 +516,22 @@ def _union(kinds: list) -> _Kinds:
     return _Kinds(found, span, low=low, high=high)
 
 
+def _extremes(values: list) -> list:
+    """The values whose kinds' union is that of all of ``values`` (see _union): the least and the
+    greatest of each type of number and of the dates, and every other value once (a sweep's
+    --uncertainty gives thousands of draws)."""
+    by_type: dict = {}
+    others = []
+    for value in values:
+        kind = type(value)
+        if kind in (int, Decimal, datetime.date) and not (kind is Decimal and not value.is_finite()):
+            low, high = by_type.get(kind, (value, value))
+            by_type[kind] = (value if value < low else low, value if value > high else high)
+        elif value not in others:
+            others.append(value)
+    return [end for low, high in by_type.values() for end in (low, high)] + others
+
+
 def _is_number(kinds: _Kinds) -> bool:
     return bool(kinds.kinds) and kinds.kinds <= _NUMBERS
 
@@ -537,12 +554,15 @@ def _constant(function, *args) -> _Kinds:
 class _Analysis:
     """The abstract evaluation of one plan's trees, for one taille (see above)."""
 
-    def __init__(self, plan: "Plan", size=None):
+    def __init__(self, plan: "Plan", size=None, alternatives: dict | None = None):
         from .schema import MAX_YEAR, MIN_YEAR
 
         self.plan = plan
         ruleset = plan.ruleset
         self.size = size  # a taille, or _EVERY: each parameter the union of its values
+        # Parameter name -> the other values variants give it (a value, or {taille: value}): each
+        # such parameter is then the union of its own values and theirs (see failing_under).
+        self.alternatives = alternatives or {}
         self.sizes = _sizes(ruleset)
         length = ruleset.contract_years or 0
         given = _Kinds(frozenset({_DATE}), (MIN_YEAR, MAX_YEAR))
@@ -667,6 +687,11 @@ class _Analysis:
                 found = self.parameters[slot.index] = _kind_of_value(parameter.value_for(self.size)) if (
                     self.size is not _EVERY or parameter.by_taille is None) else _union(
                     [_kind_of_value(parameter.value_for(size)) for size in self.sizes])
+                others = self.alternatives.get(slot.name)
+                if others:
+                    sizes = self.sizes if self.size is _EVERY else [self.size]
+                    found = self.parameters[slot.index] = _union([found] + [_kind_of_value(value) for value in _extremes(
+                        [other.get(size) if isinstance(other, dict) else other for other in others for size in sizes])])
             return found
         if slot.kind in ("line", "maximum"):
             return self.amounts.get(slot.index, _Kinds(frozenset({_DECIMAL})))
@@ -970,23 +995,46 @@ def _sizes(ruleset: Ruleset) -> list:
     return sorted({c.taille for c in taille.classes}) if taille is not None else [None]
 
 
+def _analyse(plan: Plan, alternatives: dict | None = None) -> tuple:
+    """``(analyses, formulas, obligations)``: the analysis of every taille at once and, where it finds
+    a formula that may fail, of each taille (the parameters then known figures); the formulas that
+    may fail, and the ids of the obligation steps that may."""
+    analyses = [_Analysis(plan, _EVERY, alternatives).walk()]
+    if analyses[0].failing and len(analyses[0].sizes) > 1:
+        analyses = [_Analysis(plan, size, alternatives).walk() for size in analyses[0].sizes]
+    formulas = set().union(*(a.failing for a in analyses))
+    if plan.basis is not None and analyses[0].basis_may_fail():
+        formulas.add(plan.basis)
+    return analyses, formulas, set().union(*(map(id, a.obligations) for a in analyses))
+
+
 def _failures(plan: Plan) -> _Failures:
     """What may fail in ``plan`` (see above), decided once per plan: its analysis under every taille
     at once, and where that finds a formula that may fail, under each taille (more precise: the
     parameters are then known figures)."""
     found = _FAILURES.get(plan)
     if found is None:
-        analyses = [_Analysis(plan, _EVERY).walk()]
-        if analyses[0].failing and len(analyses[0].sizes) > 1:
-            analyses = [_Analysis(plan, size).walk() for size in analyses[0].sizes]
-        formulas = set().union(*(a.failing for a in analyses))
-        if plan.basis is not None and analyses[0].basis_may_fail():
-            formulas.add(plan.basis)
-        failing = set().union(*(map(id, a.obligations) for a in analyses))
+        analyses, formulas, failing = _analyse(plan)
         amounts = {index: _union([a.amounts[index] for a in analyses]) for index in analyses[0].amounts}
         found = _FAILURES[plan] = _Failures(frozenset(formulas), tuple(s for s in plan.obligations if id(s) in failing),
                                             amounts, bool(formulas) and reads_day(plan, formulas))
     return found
+
+
+def failing_under(plan: Plan, alternatives: dict) -> bool:
+    """Whether the values variants give the parameters (``alternatives``: name -> the values, each a
+    value or {taille: value}) may make some formula of ``plan`` fail that cannot fail under the text's
+    own figures, or make the day itself fail: the analysis above with each such parameter the union
+    of its values. A sweep's columns and its variants' shared functions are built from the text's
+    own analysis; where this holds, they are not used (see vector.VectorRuleset)."""
+    alternatives = {name: values for name, values in alternatives.items()
+                    if values and name in plan.ruleset.parameters}
+    if not alternatives:
+        return False
+    base = _failures(plan)
+    _, formulas, obligations = _analyse(plan, alternatives)
+    return (bool(formulas - base.formulas) or bool(obligations - set(map(id, base.obligations)))
+            or bool(formulas) and not base.day and reads_day(plan, formulas))
 
 
 def _given(ruleset: Ruleset, function: str, args: list) -> _Kinds:

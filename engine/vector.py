@@ -48,7 +48,7 @@ from .bind import mission_fields
 from .diagnostic import msg
 from .helpers import MAX_YEARS_MOVED
 from .names import MISSION_NAMES
-from .plan import SUM, day_may_fail, failing_formulas, failing_obligations, plan_of, reads_day
+from .plan import SUM, day_may_fail, failing_formulas, failing_obligations, failing_under, plan_of, reads_day
 from .ruleset import Ruleset
 from .timeline import combine, time_names
 
@@ -1093,6 +1093,18 @@ class _Columns:
                 raise VectorRefused(msg("{field} giving {kind} is not vectorised", field="done", kind=_kind(done)))
 
 
+def alternatives_of(ruleset, overrides: dict) -> dict:
+    """Parameter name -> the values the variants of ``overrides`` give it in ``ruleset`` (those that
+    change it), for :func:`~.plan.failing_under`."""
+    found = {}
+    for name, entries in overrides.items():
+        parameter = ruleset.parameters.get(name)
+        if parameter is not None:
+            values = [resolve_override(entry, parameter) for entry in entries if entry is not None]
+            found[name] = [value for value in values if value is not None]
+    return found
+
+
 def resolve_override(entry, parameter):
     """What a variant sets a parameter to: None (its own value), a value, a {taille: value}
     table, or what a function of the parameter gives (a factor, a draw: it depends on the
@@ -1285,6 +1297,11 @@ class VectorRuleset:
                 else:
                     table.append([value] * len(self.tailles))
             self.tables[name] = self._columns_of(name, table)
+        if overrides and failing_under(plan, alternatives_of(ruleset, overrides)):
+            # The columns compute what may fail under the text's own figures (plan.failing_formulas);
+            # a variant's may make another formula fail: each row then goes to the scalar path,
+            # which builds that variant's own backend (VectorTimeline.scalar).
+            raise VectorRefused(msg("the figures of a variant may make a formula of the text fail"))
         self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
         self.others = {other.alias: other for other in getattr(ruleset, "other_texts", ())}
         self._stack()
@@ -1673,8 +1690,18 @@ class VectorTimeline:
         self.variants = variants
         self._vector: dict = {}
         self._scalar: dict = {}
+        self._may_fail: dict = {}  # id(ruleset) -> (ruleset, whether the variants may make it fail: may_fail)
         self.refused: dict = {}
         self.rebuilt = 0  # variants whose scalar backend had to be compiled again (see scalar())
+
+    def may_fail(self, ruleset) -> bool:
+        """Whether the variants' figures may make a formula of ``ruleset`` fail that its own cannot
+        (:func:`~.plan.failing_under`), decided once per text."""
+        entry = self._may_fail.get(id(ruleset))
+        if entry is None or entry[0] is not ruleset:  # the ruleset is kept, so its id is not reused
+            entry = self._may_fail[id(ruleset)] = (ruleset, bool(self.overrides) and failing_under(
+                plan_of(ruleset), alternatives_of(ruleset, self.overrides)))
+        return entry[1]
 
     def vector(self, ruleset):
         key = id(ruleset)
@@ -1724,7 +1751,10 @@ class VectorTimeline:
         if base_key not in self._scalar:
             self._scalar[base_key] = (ruleset, FastRuleset(ruleset))
         base = self._scalar[base_key][1]
-        fast = base if changed is ruleset else _variant_fast(base, ruleset, changed)
+        # A variant whose figures may make a formula fail that the text's cannot: its own backend,
+        # whose analysis computes that formula (the text's shared functions skip it).
+        fast = base if changed is ruleset else None if self.may_fail(ruleset) else _variant_fast(
+            base, ruleset, changed)
         if fast is None:
             fast = FastRuleset(changed)
             self.rebuilt += 1
@@ -1879,13 +1909,18 @@ class VectorTimeline:
         from .fastpath import _point_needed
         ruleset = self.timeline.resolve(day)
         failed: set = set()
-        if not failing_formulas(plan_of(ruleset)):
+        # Under variants whose figures may make a formula fail, the day is run as the reference runs
+        # it, always (the analysis of the text's own figures does not hold for theirs).
+        always = self.may_fail(ruleset)
+        if not always and not failing_formulas(plan_of(ruleset)):
             return failed, 0
         runs = 0
         for index, (year, parts) in enumerate(plans):
             # Outside a year the day is the part; else as FastTimeline decides it (a part starting
             # that day under its text is the day).
-            if year is None or not _point_needed(ruleset, day, [segment for _, _, segment in parts]):
+            segments = [segment for _, _, segment in parts]
+            if year is None or always and any(s.start == day and s.ruleset is ruleset for s in segments) or (
+                    not always and not _point_needed(ruleset, day, segments)):
                 continue
             for variant in range(self.variants):
                 runs += 1

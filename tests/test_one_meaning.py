@@ -35,7 +35,8 @@ from aci_rules.engine.plan import day_may_fail, failing_formulas, failing_maxima
 from aci_rules.engine.timeline import Timeline
 
 from conftest import EXAMPLES, invoke
-from test_fastpath import MINI, assert_batch_and_compare_fail_as_the_reference, counting_fallbacks, profile_of
+from test_fastpath import (MINI, assert_batch_and_compare_fail_as_the_reference, counting_fallbacks, obligation_ruleset,
+                           profile_of)
 
 DAY = datetime.date(2022, 6, 1)
 SIGNED = "2021-01-15"  # contract year 2 runs from 2022-01-15: DAY is not its first day
@@ -314,3 +315,50 @@ def test_a_year_cut_between_two_failing_texts_fails_once_with_the_reference_diag
     with pytest.raises(InputError) as raised:
         batch_rows(timeline, profiles, [p.name for p in profiles], day)
     assert raised.value.diagnostics == [d for want in failing for d in want]
+
+
+# -- a sweep's variants: their figures, not only the text's ------------------------------------
+
+# Under the text's own figures (50 000 and 60 000) this condition cannot fail; under a variant
+# that sets the figure to 0, it divides by zero (E401), and the reference stops there.
+VARIANT_FAILS = ("when: contract_signed is not None", "when: contract_signed is not None and population / montant > 0")
+
+
+@pytest.mark.parametrize("where", ["obligation", "line"])
+def test_a_variant_whose_figures_make_a_formula_fail_fails_as_the_reference(tmp_path, where):
+    """The columns and the variants' shared functions are built from the analysis of the text's own
+    figures (plan.failing_formulas), which says the obligation (or the line's maximum) cannot fail;
+    a variant's figures can make it fail: then the text goes row by row, each variant through a
+    backend of its own (plan.failing_under), and the sweep gives the reference's diagnostics."""
+    pytest.importorskip("numpy")
+    from aci_rules.engine.plan import failing_under
+    from aci_rules.engine.vector import VectorTimeline, alternatives_of
+
+    if where == "obligation":
+        ruleset = obligation_ruleset(tmp_path, *VARIANT_FAILS)
+    else:
+        text = MINI.replace("    amount: par_membre * 2\n",
+                            "    amount: par_membre * 2\n    maximum: population / montant\n")
+        path = tmp_path / "maximum.yaml"
+        path.write_text(text, encoding="utf-8")
+        ruleset = Library().get(str(path), DAY)
+    plan = plan_of(ruleset)
+    assert not failing_formulas(plan)  # the text's own figures: nothing may fail, nothing is computed
+    overrides = {"montant": [None, 0, 70_000]}
+    assert failing_under(plan, alternatives_of(ruleset, overrides))
+    assert not failing_under(plan, alternatives_of(ruleset, {"montant": [None, 70_000]}))
+    timeline = timeline_of(ruleset)
+    profiles = [profile_of(data) for data in PROFILES]
+    vector = VectorTimeline(timeline, overrides, 3)
+    found = vector.run(profiles, DAY)
+    errors = {(index, variant): error.diagnostics for index, variant, error in found.errors}
+    for variant in range(3):
+        variant_timeline = timeline_of(vector.variant_ruleset(ruleset, variant))
+        for index, profile in enumerate(profiles):
+            want = outcome(lambda: assess(variant_timeline, profile, DAY).total)
+            if isinstance(want, list):
+                assert errors.get((index, variant)) == want, (index, variant)
+            else:
+                assert (index, variant) not in errors and found.done[variant, index], (index, variant)
+                assert found.totals[variant, index] == int(want.scaleb(2)), (index, variant)
+    assert any(variant == 1 for _, variant in errors) and not any(variant != 1 for _, variant in errors)
