@@ -767,7 +767,10 @@ class _Columns:
     def call_add_years(self, args, active):
         return self.call_add_months(args, active, 12)
 
-    def call_min(self, args, active, pick=np.minimum):
+    def call_min(self, args, active, pick=None):
+        # pick: np.minimum unless call_max says otherwise; not a default written np.minimum, which
+        # Python evaluates as the module is imported, and numpy is an optional extra.
+        pick = np.minimum if pick is None else pick
         values = [self.expr(a, active) for a in args]
         if len(values) < 2:  # the helper compares two values or more (E402)
             self.mark(np.ones(self.n, dtype=bool), active)

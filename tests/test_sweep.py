@@ -237,3 +237,21 @@ def test_a_range_is_left_aside_when_a_later_text_changes_its_figure():
     drawn = {(c.parameter, c.taille) for c in uncertain_cells(ruleset)[0]}
     assert (RATE, None) not in drawn
     assert drawn == {("montant_contrat_accompagnement", 2), ("montant_contrat_accompagnement", 3)}
+
+
+def test_without_numpy_installed_the_engine_imports_and_sweep_says_how_to_install_it():
+    """On a machine without numpy (the first README command installs no extra), importing the
+    vectorised backend must not fail: a default argument written np.minimum, evaluated as the module
+    is imported, made `sweep` an internal error there. The test above sets np to None after the
+    import, so it could not see it; here numpy cannot be imported at all."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['numpy'] = None\n"  # import numpy then raises ImportError
+            "import aci_rules.engine.vector, aci_rules.engine.sweep, aci_rules.engine.columnar\n"
+            "from aci_rules.cli.main import main\n"
+            f"sys.argv = ['aci-rules', 'sweep', {str(SAMPLE)!r}, '--date', '2024-06-01', '--vary', '{RATE}=0,0.1']\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'aci-rules[vector]'" in done.stderr and "Traceback" not in done.stderr, done.stderr
