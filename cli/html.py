@@ -58,7 +58,8 @@ def require_report_extra() -> None:
         except ImportError:
             missing.append(module)
     if missing:
-        raise click.UsageError(f"--format html needs {', '.join(missing)}: {EXTRA_HINT}")
+        raise click.UsageError(_("--format html needs {modules}: {install}").format(modules=", ".join(missing),
+                                                                                   install=EXTRA_HINT))
 
 
 # -- French writing of numbers and dates ------------------------------------------------

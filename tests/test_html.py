@@ -87,6 +87,7 @@ def test_a_missing_report_extra_is_a_usage_error_that_says_what_to_install(run_c
     no_traceback(result)
     assert result.exit_code == 2
     assert "pip install 'aci-rules[report]'" in result.stderr
+    assert "--format html a besoin de vl_convert" in result.stderr  # in the reader's language
     assert not target.exists()
 
 
