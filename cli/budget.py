@@ -47,10 +47,11 @@ class _Spec(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
-        mission, _, text = value.rpartition("=")
+        mission, _equals, text = value.rpartition("=")
         mission = mission.strip() or None
         if mission is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", mission):
-            self.fail(f"'{value[:80]}': a mission id is written in lower case, e.g. MISSION=0.8", param, ctx)
+            self.fail(_("'{value}': a mission id is written in lower case, e.g. MISSION=0.8").format(
+                value=value[:80]), param, ctx)
         try:
             return mission, self.parse(text.strip())
         except ValueError as error:
@@ -63,7 +64,7 @@ def _rate(text: str) -> Decimal:
     except InvalidOperation:
         rate = None
     if rate is None or not 0 <= rate <= 1:
-        raise ValueError("a rate of achievement is a number from 0 to 1, e.g. 0.8")
+        raise ValueError(_("a rate of achievement is a number from 0 to 1, e.g. 0.8"))
     return rate
 
 
@@ -71,13 +72,14 @@ def _months(text: str):
     if text == "none":
         return None
     if not re.fullmatch(r"[0-9]{1,3}", text) or int(text) > MAX_DELAY_MONTHS:
-        raise ValueError(f"a delay is a whole number of months from 0 to {MAX_DELAY_MONTHS}, or 'none'")
+        raise ValueError(_("a delay is a whole number of months from 0 to {most}, or 'none'").format(
+            most=MAX_DELAY_MONTHS))
     return int(text)
 
 
 def _lag(text: str) -> int:
     if not re.fullmatch(r"[0-9]{1,2}", text) or int(text) > MAX_LAG_MONTHS:
-        raise ValueError(f"a payment lag is a whole number of months from 0 to {MAX_LAG_MONTHS}")
+        raise ValueError(_("a payment lag is a whole number of months from 0 to {most}").format(most=MAX_LAG_MONTHS))
     return int(text)
 
 
@@ -137,11 +139,13 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
     folder of profiles): each CPTS's payment calendar, summed, under the baseline and the reform,
     split by volet and by mission, with the assumptions behind the figures."""
     if first > last:
-        raise click.BadParameter(f"--from {first} is after --to {last}", param_hint="--from")
+        raise click.BadParameter(_("--from {first} is after --to {last}").format(first=first, last=last),
+                                 param_hint="--from")
     if last - first >= MAX_YEARS:
-        raise click.BadParameter(f"a budget spans at most {MAX_YEARS} calendar years", param_hint="--to")
+        raise click.BadParameter(_("a budget spans at most {most} calendar years").format(most=MAX_YEARS),
+                                 param_hint="--to")
     if (achievement_replaces and not achievement) or (start_replaces and not start_delay):
-        raise click.UsageError("--replace-achievement needs --achievement, --replace-starts needs --start-delay")
+        raise click.UsageError(_("--replace-achievement needs --achievement, --replace-starts needs --start-delay"))
     library = Library()
     names = [baseline] + ([reform] if reform else [])
     rulesets = load_rulesets(library, names, None)
@@ -166,8 +170,8 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
         budget = budget_over_sample(library, sources, names, first, last, assumptions, sample=sample, path=path,
                                     jobs=jobs)
     except FastPathUnsupported as error:
-        raise click.UsageError(f"the fast calendars cannot compute this text ({error}): use --path reference") \
-            from None
+        raise click.UsageError(_("the fast calendars cannot compute this text ({error}): use --path reference").format(
+            error=error)) from None
     render = {"text": render_budget_text, "markdown": render_budget_markdown, "json": render_budget_json,
               "csv": render_budget_csv}[output_format]
     text = render(budget)

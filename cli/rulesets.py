@@ -137,7 +137,8 @@ def show_command(ruleset_name, day, output_format, page):
     """The consolidated ruleset: a barème (lines x tailles) or the resolved YAML; or the sources."""
     if page is not None:
         if ruleset_name is not None:
-            raise click.UsageError(f"--{page} takes no ruleset: it prints the project's page docs/{page}.md")
+            raise click.UsageError(_("--{page} takes no ruleset: it prints the project's page docs/{page}.md").format(
+                page=page))
         click.echo(documentation_page(page), nl=False)
         return EXIT_OK
     if ruleset_name is None:

@@ -219,6 +219,16 @@ def test_bad_options(run_cli, args, code, words):
     assert result.stdout == ""
 
 
+def test_bad_options_are_said_in_the_readers_language(run_cli):
+    """The usage errors of budget's own options are translated as every other message (they were
+    English inside a French usage error)."""
+    for args, words in ((("--from", "2025", "--to", "2022"), "est après --to 2022"),
+                        (("--from", "2022", "--to", "2024", "--achievement", "1.5"), "un taux d'atteinte"),
+                        (("--from", "2022", "--to", "2024", "--payment-lag", "30"), "de 0 à 24")):
+        result = run_cli("budget", SAMPLE, "--baseline", "avenant-2", *args, "--lang", "fr")
+        assert result.exit_code == 2 and words in result.stderr, result.stderr
+
+
 def _sample_sources(count):
     library = Library()
     sources = read_profiles(str(EXAMPLES / "national-sample.csv"), library.mission_ids())
