@@ -1271,7 +1271,9 @@ class VectorRuleset:
     run many batches.
 
     ``overrides`` (parameter name -> one entry per variant, see :func:`resolve_override`)
-    gives the parameters of each variant of a sweep; without it, the ruleset itself.
+    gives the parameters of each variant of a sweep; without it, the ruleset itself. What the
+    columns compute of what may fail is the text's own figures' (plan.failing_formulas): a caller
+    giving variants checks first that theirs make nothing else fail (VectorTimeline.may_fail).
     """
 
     def __init__(self, ruleset: Ruleset, overrides: dict | None = None, variants: int = 1):
@@ -1300,11 +1302,6 @@ class VectorRuleset:
                 else:
                     table.append([value] * len(self.tailles))
             self.tables[name] = self._columns_of(name, table)
-        if overrides and failing_under(plan, alternatives_of(ruleset, overrides)):
-            # The columns compute what may fail under the text's own figures (plan.failing_formulas);
-            # a variant's may make another formula fail: each row then goes to the scalar path,
-            # which builds that variant's own backend (VectorTimeline.scalar).
-            raise VectorRefused(msg("the figures of a variant may make a formula of the text fail"))
         self.scalars = {name for name, p in ruleset.parameters.items() if p.by_taille is None}
         self.others = {other.alias: other for other in getattr(ruleset, "other_texts", ())}
         self._stack()
@@ -1710,6 +1707,11 @@ class VectorTimeline:
         key = id(ruleset)
         if key not in self._vector:
             try:
+                if self.may_fail(ruleset):
+                    # The columns compute what may fail under the text's own figures (plan.failing_formulas);
+                    # a variant's may make another formula fail: each row then goes to the scalar path,
+                    # which builds that variant's own backend (scalar()).
+                    raise VectorRefused(msg("the figures of a variant may make a formula of the text fail"))
                 self._vector[key] = (ruleset, VectorRuleset(ruleset, self.overrides, self.variants))
             except VectorRefused as refusal:
                 self._vector[key] = (ruleset, None)
