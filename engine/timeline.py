@@ -241,7 +241,8 @@ def time_values(profile, day: datetime.date, years: int | None, renewal: bool, i
         # _year_parts computes it, without the walk over the signatures); a signature other than a
         # 29 February, well inside the calendar, has its anniversaries on its own day and month.
         first, month, dom = signed.year, signed.month, signed.day
-        if dom != 29 or month != 2:  # _elapsed inline: no 29 February to move to the 28th
+        plain = dom != 29 or month != 2  # no 29 February to move to the 28th in a common year
+        if plain:  # _elapsed inline
             elapsed = day.year - first
             if day.month < month or day.month == month and day.day < dom:
                 elapsed -= 1
@@ -249,7 +250,7 @@ def time_values(profile, day: datetime.date, years: int | None, renewal: bool, i
             elapsed = _elapsed(signed, day)
         if elapsed < years:  # day <= the contract's last day, the day before its years-th anniversary
             number = elapsed + 1
-            if (dom != 29 or month != 2) and 0 < years <= MAX_YEARS_MOVED and first + years <= _LAST_YEAR:
+            if plain and 0 < years <= MAX_YEARS_MOVED and first + years <= _LAST_YEAR:
                 # date(y, m, d) positionally: half the time of signed.replace(year=y), a keyword call.
                 start = _date(first + elapsed, month, dom) if elapsed else signed
                 end = _date(first + number, month, dom) - _ONE_DAY
