@@ -643,6 +643,20 @@ def _assert_same_year(ruleset, profile, day):
     assert FastTimeline(timeline).run(profile, day)[1].total == expected.total
 
 
+def assert_columns_give_the_references(found, expected, variant=0):
+    """``found`` (the vectorised backend's BatchOutcome) against ``expected`` (per profile, the
+    reference's total or its diagnostics) for ``variant``: one diagnostic for each failing profile,
+    as the reference stops at its first, and each other profile's total."""
+    errors = {index: error.diagnostics for index, v, error in found.errors if v == variant}
+    assert len(errors) == sum(1 for _, v, _ in found.errors if v == variant)  # one per profile
+    for index, want in enumerate(expected):
+        if isinstance(want, list):
+            assert errors.get(index) == want, (index, variant)
+        else:
+            assert index not in errors and found.done[variant, index], (index, variant)
+            assert found.totals[variant, index] == int(want.scaleb(2)), (index, variant)
+
+
 def assert_batch_and_compare_fail_as_the_reference(timeline, profiles, day, failing):
     """batch in columns stops with every failing profile's diagnostics (``failing``: each profile's,
     in order), and compare's columns with the first, as its reference backend does."""
@@ -680,15 +694,7 @@ def test_a_failing_obligation_gives_the_reference_diagnostic_in_columns_and_comp
                 expected.append(assess(timeline, profile, day).total)
             except EvaluationError as error:
                 expected.append(error.diagnostics)
-        outcome = VectorTimeline(timeline).run(profiles, day)
-        errors = {index: error.diagnostics for index, _, error in outcome.errors}
-        assert len(errors) == len(outcome.errors)  # one diagnostic per profile, as the reference stops
-        for index, want in enumerate(expected):
-            if isinstance(want, list):
-                assert errors.get(index) == want, index
-            else:
-                assert index not in errors and outcome.done[0, index]
-                assert Decimal(int(outcome.totals[0, index])).scaleb(-2) == want
+        assert_columns_give_the_references(VectorTimeline(timeline).run(profiles, day), expected)
         failing = [want for want in expected if isinstance(want, list)]
         if failing:
             assert_batch_and_compare_fail_as_the_reference(timeline, profiles, day, failing)
