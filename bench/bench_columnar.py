@@ -4,6 +4,7 @@
     python bench/bench_columnar.py 100000 --runs 1     # another size
     python bench/bench_columnar.py --jobs 1            # one core only
     python bench/bench_columnar.py --readers           # and the readers of the file alone
+    python bench/bench_columnar.py --numpy             # and each run again without the compiled reader
     python bench/bench_columnar.py --threshold         # where the columns start to pay
 
 A CSV of N rows is generated from examples/national-sample.csv (its rows repeated, names
@@ -13,7 +14,11 @@ numbered, populations perturbed) in a temporary folder, never committed. Each ru
      the CPU time of all its processes (user + system), its wall time, profiles per second of
      wall time and per CPU second, the peak memory of its largest process (ru_maxrss) and of
      all its processes together (sampled from /proc every 20 ms), and the load average before
-     and after (the machine may be shared: then wall time measures the other jobs too);
+     and after (the machine may be shared: then wall time measures the other jobs too). The
+     batch reads with the compiled reader when it was built (engine/_columnar.c; the first line
+     says which), and with --numpy each run is made again without it, in turn. The children run
+     as a user's Python does, caching the bytecode it compiles (PYTHONDONTWRITEBYTECODE left
+     out), after one run not counted;
   2. with --readers, in this process, the CPU time of reading the same file with the `csv`
      module (csv.reader, and csv.DictReader summing a column: the floor of a row-by-row
      design), with numpy alone (the bytes, line breaks and commas found), and with pyarrow's CSV
@@ -55,10 +60,28 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_batch(path: pathlib.Path, output: pathlib.Path, rows_path: bool = False, jobs: int = 1) -> tuple:
+def _environment(numpy_alone: bool) -> dict:
+    """The children's environment: a user's (Python caches the bytecode it compiles, whatever this
+    shell says: PYTHONDONTWRITEBYTECODE would make every run compile again the modules changed
+    since their cache was written), and with ``numpy_alone`` the compiled reader left out."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "ACI_RULES_NO_NATIVE")}
+    if numpy_alone:
+        environment["ACI_RULES_NO_NATIVE"] = "1"
+    return environment
+
+
+def reader_in_use(numpy_alone: bool) -> str:
+    """Which reader of the chunks the batch runs: the compiled one (engine/_columnar.c) or numpy alone."""
+    probe = "from aci_rules.engine.columnar_native import native;print(native() is not None)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=_environment(numpy_alone))
+    return "compiled (engine/_columnar.c)" if out.stdout.strip() == "True" else "numpy alone"
+
+
+def run_batch(path: pathlib.Path, output: pathlib.Path, rows_path: bool = False, jobs: int = 1,
+              numpy_alone: bool = False) -> tuple:
     """(wall s, CPU s, peak MB of the largest process, peak MB of all its processes together, stderr)
     of one `aci-rules batch` child; with ``jobs`` > 1 its processes are free to use every core, else
-    pinned to one. The CPU time sums every process's."""
+    pinned to one. The CPU time sums every process's. ``numpy_alone``: without the compiled reader."""
     if rows_path:
         command = [sys.executable, "-c", ROW_PATH]
     else:
@@ -66,7 +89,7 @@ def run_batch(path: pathlib.Path, output: pathlib.Path, rows_path: bool = False,
     command = (one_core() if jobs == 1 else []) + command + ["batch", str(path), "--date", DAY, "--output",
                                                              str(output), "--jobs", str(jobs)]
     child = subprocess.Popen([sys.executable, "-c", PROBE, *command], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, env=_environment(numpy_alone))
     peak = 0
     while child.poll() is None:  # every process of the batch together (ru_maxrss is the largest one's)
         peak = max(peak, _tree_rss(child.pid))
@@ -145,8 +168,12 @@ def main() -> None:
                         help="the --jobs values to run, e.g. 1,2 (1: pinned to one core; more: every core)")
     parser.add_argument("--readers", action="store_true",
                         help="also time reading the file with csv, numpy alone, and pyarrow when installed")
+    parser.add_argument("--numpy", action="store_true",
+                        help="also run each batch with numpy alone (without the compiled reader), in turn")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, one core: {bool(one_core())}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, one core: {bool(one_core())}; "
+          f"reader: {reader_in_use(False)}")
+    variants = [False, True] if args.numpy else [False]
     with tempfile.TemporaryDirectory() as folder:
         output = pathlib.Path(folder) / "rows.csv"
         if args.threshold:
@@ -162,11 +189,12 @@ def main() -> None:
             path = pathlib.Path(folder) / f"profiles-{count}.csv"
             make_csv(path, count)
             print(f"\nN = {count:,} ({path.stat().st_size / 1e6:.0f} MB of CSV)".replace(",", " "))
+            run_batch(path, output)  # a first run, not counted: the file in the page cache, the bytecode cached
             for run in range(args.runs):
-                for jobs in args.jobs:
+                for jobs, numpy_alone in [(j, n) for j in args.jobs for n in variants]:
                     load = os.getloadavg()[0]
-                    wall, cpu, rss, together, said = run_batch(path, output, jobs=jobs)
-                    where = "one core" if jobs == 1 else f"--jobs {jobs}"
+                    wall, cpu, rss, together, said = run_batch(path, output, jobs=jobs, numpy_alone=numpy_alone)
+                    where = ("one core" if jobs == 1 else f"--jobs {jobs}") + (", numpy alone" if numpy_alone else "")
                     print(f"  run {run + 1}, {where}: batch {cpu:6.2f} s of CPU, {wall:6.2f} s wall: "
                           f"{_thousands(count / wall)} profiles per second, {_thousands(count / cpu)} per CPU "
                           f"second; peak {rss:5.0f} MB (all its processes: {together:5.0f} MB), "

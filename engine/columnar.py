@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 
 __all__ = ["columnar_run", "columns_missing", "COLUMNAR_FROM_BYTES"]
 
@@ -31,6 +32,12 @@ def columnar_run(fast, path: str, known_missions, day, *, missions, output_forma
     """
     if not _would_pay(path, output_format, csv_dialect) or not _numpy():
         return None
+    if jobs > 1 and "numpy" not in sys.modules:
+        # numpy's BLAS starts a pool of threads when imported; the columns never multiply
+        # matrices, and with this process's one thread the workers of --jobs are forked from it
+        # (batch._may_fork), not spawned. A value the user set is kept (then they are spawned).
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(name, "1")
     from .columnar_reader import ColumnarRun
 
     return ColumnarRun(fast, path, known_missions, day, missions=tuple(missions), output_format=output_format,

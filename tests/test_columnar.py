@@ -375,6 +375,42 @@ def test_chunks_over_several_processes_give_one_processs_bytes_and_counts(monkey
     assert spread == alone and alone[0] == 1 and f"bad.csv:{len(valid) + 2}:" in alone[2] and not out.exists()
 
 
+# A fresh process, as a user runs it: numpy is imported by the columnar path itself, with one
+# BLAS thread, so the workers are forked from it (in this test process numpy's threads run:
+# they are spawned, as the test above checks).
+# The run's chunks and spread are set on the run columnar_run returns (importing the reader
+# first would import numpy before columnar_run limits its threads).
+_FORKED = ("import sys, aci_rules.engine.batch as b, aci_rules.engine.columnar as c, aci_rules.cli.impact as i\n"
+           "def small(*a, **k):\n"
+           "    run = c.columnar_run(*a, **k)\n"
+           "    if run is not None: run.chunk_bytes, run.parallel_from = 4096, 0\n"
+           "    return run\n"
+           "c.COLUMNAR_FROM_BYTES = 0; i.columnar_run = small\n"
+           "b.BatchRun.chunk_bytes, b.BatchRun.parallel_from = 4096, 0; m = b._may_fork\n"
+           "b._may_fork = lambda: print('forked' if m() else 'spawned', file=sys.stderr) or m()\n"
+           "from aci_rules.cli.main import main; sys.argv[0] = 'aci-rules'; main()")
+
+
+@pytest.mark.parametrize("reader", ["columns", "rows"])
+def test_workers_forked_from_a_fresh_process_give_one_processs_bytes(tmp_path, reader):
+    import subprocess
+    import sys
+
+    header, rows = sample()
+    valid, _ = _split(tmp_path, header, _edge_rows(header, rows))
+    path = write(tmp_path, header, valid)
+    prelude = _FORKED if reader == "columns" else _FORKED.replace("c.COLUMNAR_FROM_BYTES = 0", "c.COLUMNAR_FROM_BYTES = 1 << 60")
+    found = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}.csv"
+        done = subprocess.run([sys.executable, "-c", prelude, "batch", path, "--date", "2024-06-01", "--jobs", jobs,
+                               "--output", str(out)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        found[jobs] = out.read_bytes(), done.stderr
+    assert found["2"][0] == found["1"][0]
+    assert found["2"][1] == "forked\n" + found["1"][1]  # the same counts on stderr, from both processes
+
+
 @given(st.one_of(st.lists(st.integers(-(10 ** 18), 10 ** 18) | st.integers(-(10 ** 9), 10 ** 9), min_size=1),
                  st.lists(st.integers(-(10 ** 8) + 1, 10 ** 8 - 1) | st.integers(-999, 999), min_size=1)),
        st.sampled_from([0, 1, 2, 3]))

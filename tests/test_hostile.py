@@ -950,7 +950,9 @@ def _children(pid: int) -> list[int]:
                     command = handle.read()
             except OSError:
                 continue
-            if int(fields[1]) == pid and "spawn_main" in command:
+            # A worker: spawned (`spawn_main` in its command) or forked (the parent's command); not
+            # the tracker of shared resources a spawning pool starts beside them.
+            if int(fields[1]) == pid and "resource_tracker" not in command:
                 found.append(int(entry))
     return found
 
