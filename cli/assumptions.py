@@ -40,7 +40,7 @@ class PerMission(click.ParamType):
         try:
             return mission, self.parse(text.strip())
         except ValueError as error:
-            self.fail(f"'{value[:80]}': {error}", param, ctx)
+            self.fail(_("'{value}': {error}").format(value=value[:80], error=error), param, ctx)
 
 
 def rate(text: str) -> Decimal:

@@ -291,8 +291,6 @@ def _render_rows(rows, missions: tuple, output_format: str) -> str:
 @click.command("compare", epilog=examples(
     "aci-rules compare examples/national-sample.csv --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01",
     "aci-rules compare examples/ --baseline avenant-2 --reform examples/plan-100-cpts.yaml --date 2024-06-01 --format html --output comparaison.html",
-    "aci-rules compare examples/national-sample.csv --reform examples/plan-100-cpts.yaml --date 2027-06-01 "
-    "--assume-renewal --achievement 0.8",
 ))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--baseline", "baseline", metavar="ID|PATH",

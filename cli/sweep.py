@@ -69,8 +69,6 @@ def backend_notes(outcomes) -> None:
 @click.command("sweep", epilog=examples(
     "aci-rules sweep examples/national-sample.csv --date 2024-06-01 --vary NAME=x0.8:1.2:0.05",
     "aci-rules sweep examples/national-sample.csv --date 2024-06-01 --uncertainty 1000 --seed 1",
-    "aci-rules sweep examples/national-sample.csv --date 2027-06-01 --assume-renewal --achievement 0.8 "
-    "--vary NAME=x0.8:1.2:0.1",
 ))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "days", type=DateType(), required=True, multiple=True,
