@@ -213,23 +213,23 @@ class RateCheck:
         reads: dict = {}
         for segment in timeline.segments(year):
             reads.update(self._lines_reading(segment.ruleset))
-        if not reads:
-            return frozenset()
+        key = year.key
+        unrated = {mission for mission in set(reads.values()) if not _rated(profile.missions.get(mission), key)}
+        if not unrated:
+            return frozenset()  # every rate read is given (or assumed): no line to look at
         if lines is None:
             if self._fast is None:
                 from .fastpath import FastTimeline
 
                 self._fast = FastTimeline(timeline)
             lines = self._fast.run(profile, day)[1].amounts
-        key, found = year.key, set()
-        for line_id in lines:
-            mission = reads.get(line_id)
-            if mission is None:
-                continue
-            state = profile.missions.get(mission)
-            if state is None or (state.rate(key) is None and state.indicators_earned(key) is None):
-                found.add((key, mission, year.contract.assumed))
-        return frozenset(found)
+        assumed = year.contract.assumed
+        return frozenset((key, reads[line_id], assumed) for line_id in lines if reads.get(line_id) in unrated)
+
+
+def _rated(state, key) -> bool:
+    """Whether a mission's state gives the year of ``key`` a rate or a measured indicator."""
+    return state is not None and (state.rate(key) is not None or state.indicators_earned(key) is not None)
 
 
 @dataclasses.dataclass

@@ -152,9 +152,10 @@ def test_compare_gives_the_same_json_on_both_backends_and_batchs_national_total(
     args = ["compare", SAMPLE, "--reform", PLAN, *RENEWED, "--achievement", "0.8", "--format", "json"]
     monkeypatch.setattr(impact, "COLUMNS_FROM", 10 ** 9)
     scalar = invoke(*args)
+    workers = invoke(*args, "--jobs", "2")  # the scalar path's workers receive the assumption too
     monkeypatch.setattr(impact, "COLUMNS_FROM", 1)
     columns = invoke(*args)
-    assert scalar[0] == columns[0] == 0 and scalar[1] == columns[1]
+    assert scalar[0] == columns[0] == workers[0] == 0 and scalar[1] == columns[1] == workers[1]
     report = one_json_document(columns[1])
     assert Decimal(report["baseline_total"]) == national(renewed_rows["0.8"])
     assert any("--achievement" in text for text in report["assumptions"])
