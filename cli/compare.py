@@ -6,13 +6,12 @@ import os
 
 import click
 
+from aci_rules.engine.assumptions import RateGaps
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.diff import compare_profile_table, compare_profiles, diff_rulesets
 from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.paths import yaml_files_in
 from aci_rules.engine.yaml_loader import load_document
-
-from aci_rules.engine.assumptions import RateGaps
 
 from .assumptions import achievement_options, say_assumed, say_gaps, stated_rates
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets

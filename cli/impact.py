@@ -14,14 +14,13 @@ from decimal import Decimal
 
 import click
 
+from aci_rules.engine.assumptions import RateGaps
 from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, read_profiles
 from aci_rules.engine.columnar import columnar_run, columns_missing
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastpath import FastTimeline
 from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, evaluate_rows, percent
 from aci_rules.engine.library import Library
-
-from aci_rules.engine.assumptions import RateGaps
 
 from .assumptions import achievement_options, say_assumed, say_gaps, stated_rates
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
@@ -130,9 +129,7 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, achie
                     _("Evaluation"), assume)
         missions += sorted({m for row in rows for m in row.missions if m and m not in missions})
         pieces, ended = [rows], sum(1 for row in rows if row.out_of_contract == "ended")
-        gaps = RateGaps()
-        for row in rows:
-            gaps.count(row.gaps)
+        gaps = RateGaps.over(rows)
     else:
         if not profiles.endswith((".csv", ".jsonl", ".ndjson")):
             read_profiles(profiles, set(), csv_dialect)  # the refusal of a file of another kind
@@ -344,10 +341,7 @@ def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal,
     sources = _read(library, profiles, csv_dialect, baseline, reform)
     before = _run(timelines[0], sources, day, _jobs(jobs), (baseline, None, assume_renewal), _("Baseline"), assume)
     after = _run(timelines[1], sources, day, _jobs(jobs), (reform, as_if_from, assume_renewal), _("Reform"), assume)
-    gaps = RateGaps()
-    for a, b in zip(before, after):
-        gaps.count(a.gaps | b.gaps)
-    say_gaps(gaps, profiles)
+    say_gaps(RateGaps.over(before, after), profiles)
     stated = [assume.note()] if assume is not None else []
     report = compare_rows(rulesets, before, after, day, top,
                           assumptions=timelines[0].assumptions() + timelines[1].assumptions() + stated,

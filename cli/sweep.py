@@ -23,10 +23,10 @@ from decimal import Decimal
 
 import click
 
+from aci_rules.engine.assumptions import rate_gaps
 from aci_rules.engine.diagnostic import Message
 from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile
-from aci_rules.engine.assumptions import rate_gaps
 from aci_rules.engine.sweep import BadVary, check_vary, parse_vary, rulesets_in_play, run_sweep, run_uncertainty
 
 from .assumptions import achievement_options, say_gaps, stated_rates

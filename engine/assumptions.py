@@ -120,9 +120,13 @@ def apply_assumptions(profile: Profile, assumptions: Assumptions, missions: dict
 def mission_kinds(library, rulesets) -> dict:
     """Each mission id of the shipped texts and of ``rulesets`` -> its kind (socle or optional)."""
     kinds: dict = {}
-    for ruleset in [library.get(i) for i in library.known_ids()] + list(rulesets):
+    for ruleset in _with_shipped(library, rulesets):
         kinds.update({mission.id: mission.kind for mission in ruleset.missions.values()})
     return kinds
+
+
+def _with_shipped(library, rulesets) -> list:
+    return [library.get(i) for i in library.known_ids()] + list(rulesets)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +156,7 @@ def assumed_over(assumptions: Assumptions, library, rulesets) -> Assumed | None:
     if not assumptions.achievement and not assumptions.start_delay:
         return None
     rulesets = list(rulesets)
-    longest = max((r.contract_years or 0 for r in rulesets), default=0)
+    longest = max((r.contract_years or 0 for r in _with_shipped(library, rulesets)), default=0)
     return Assumed(assumptions, tuple(mission_kinds(library, rulesets).items()), longest)
 
 
@@ -249,6 +253,15 @@ class RateGaps:
             self.renewed += any(assumed for _, _, assumed in gaps)
             self.years += len({key for key, _, _ in gaps})
             self.parts += len({(key, mission) for key, mission, _ in gaps})
+
+    @classmethod
+    def over(cls, *sides) -> "RateGaps":
+        """The count of rows (:class:`~.batch.BatchRow`) of one or more sides, the same profiles in
+        the same order: each CPTS once, with the union of its gaps on every side."""
+        gaps = cls()
+        for rows in zip(*sides):
+            gaps.count(frozenset().union(*(row.gaps for row in rows)))
+        return gaps
 
     def __iadd__(self, other: "RateGaps") -> "RateGaps":
         self.cpts += other.cpts
