@@ -163,9 +163,9 @@ def assumed_over(assumptions: Assumptions, library, rulesets) -> Assumed | None:
 def achievement_note(assumptions: Assumptions):
     """The rates of achievement assumed, as a message: who they cover and that they replace or fill.
 
-    >>> str(achievement_note(Assumptions(achievement=((None, Decimal("0.8")), ("parcours", Decimal("1"))))))
+    >>> str(achievement_note(Assumptions(achievement=((None, Decimal("0.8")), ("sante_mentale", Decimal("1"))))))
     "rates of achievement assumed (--achievement) for the contract years the profiles do not measure, \
-renewed contracts included: every mission 80 %, parcours 100 %"
+renewed contracts included: every mission 80 %, sante_mentale 100 %"
     """
     parts = [msg("{mission} {percent} %", mission=mission if mission is not None else msg("every mission"),
                  percent=plain_decimal(rate * 100)) for mission, rate in assumptions.achievement]
