@@ -207,13 +207,11 @@ def _write_pieces(pieces, missions, output_format, output) -> None:
         if output:
             with atomic_output(output) as stream:
                 stream.write(header)
-                for piece in pieces:
-                    stream.write(piece)
+                _write_all(stream, pieces)
             return
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as stream:
             stream.write(header)
-            for piece in pieces:
-                stream.write(piece)
+            _write_all(stream, pieces)
             stream.seek(0)
             while True:
                 block = stream.read(1 << 20)
@@ -223,6 +221,17 @@ def _write_pieces(pieces, missions, output_format, output) -> None:
     finally:
         while _BARS:
             _BARS.pop().render_finish()
+
+
+def _write_all(stream, pieces) -> None:
+    """Each piece into a text file: a text, or bytes already in UTF-8 (the columnar batch's rows,
+    written as they are rather than decoded and encoded again)."""
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            stream.flush()
+            stream.buffer.write(piece)
+        else:
+            stream.write(piece)
 
 
 def _header(missions) -> str:

@@ -52,6 +52,9 @@ from .vector import (
     build_columns,
 )
 from .yaml_loader import MAX_NUMBER_DIGITS
+from .columnar_native import (
+    CONTRACTS, CRISES, DATE, INTEGER, NAME, NUMBER, Plan, native, rates, read_chunk, sum_lines, write_csv,
+)
 
 import numpy as np  # the optional extra `vector`: engine/columnar.py imports this module only with it
 
@@ -516,6 +519,9 @@ class _Rows:
         self.days = {}  # field -> (ordinal, null)
         self.mission_days = {}  # (mission, field) -> (ordinal, null)
         self.achievement = {}  # (mission, year) -> (mantissa, scale, present)
+        # Or, from the compiled reader, the rates as the rows x columns matrices it filled:
+        # (mantissas, scales, goods, the rows taken of them (None: all), (mission, year) -> column).
+        self.rates = None
         self.crises = (np.zeros((size, 0), dtype=np.int64), np.zeros((size, 0), dtype=bool))
         self.when = np.zeros(size, dtype=np.int64)  # the day the text is evaluated on
         self.time: dict = {}  # time name -> (ordinal or number, null)
@@ -538,6 +544,9 @@ class _Rows:
         taken.days = {k: (v[index], n[index]) for k, (v, n) in self.days.items()}
         taken.mission_days = {k: (v[index], n[index]) for k, (v, n) in self.mission_days.items()}
         taken.achievement = {k: (m[index], s[index], p[index]) for k, (m, s, p) in self.achievement.items()}
+        if self.rates is not None:
+            *matrices, at, columns = self.rates
+            taken.rates = (*matrices, index if at is None else at[index], columns)
         taken.crises = (self.crises[0][index], self.crises[1][index])
         taken.when, taken.year = self.when[index], self.year[index]
         taken.time = {k: (v[index], n[index]) for k, (v, n) in self.time.items()}
@@ -613,13 +622,16 @@ def _columns(ruleset, size, rows: _Rows) -> Columns:
         names[name] = time_day(name)
     missions = {}
     for mission in ruleset.missions:
-        mantissa, scale = zero.copy(), zero.copy()
-        for (of, key), found in rows.achievement.items():
-            if of != mission:
-                continue
-            take = (rows.year == _key_index(key)) & found[2]
-            mantissa = np.where(take, found[0], mantissa)
-            scale = np.where(take, found[1], scale)
+        if rows.rates is not None:
+            mantissa, scale = _rates_of(rows, mission)
+        else:
+            mantissa, scale = zero.copy(), zero.copy()
+            for (of, key), found in rows.achievement.items():
+                if of != mission:
+                    continue
+                take = (rows.year == _key_index(key)) & found[2]
+                mantissa = np.where(take, found[0], mantissa)
+                scale = np.where(take, found[1], scale)
         missions[mission] = {
             "started": _day_column(*rows.mission_days.get((mission, "started"), (zero, ~no))),
             "deployed": _day_column(*rows.mission_days.get((mission, "deployed"), (zero, ~no))),
@@ -630,6 +642,18 @@ def _columns(ruleset, size, rows: _Rows) -> Columns:
     names["population_history"] = (Days(np.zeros((size, 0), dtype=np.int64), np.zeros((size, 0), dtype=bool)),
                                    Num(np.zeros((size, 0)), np.zeros((size, 0)), whole=True))
     return Columns(size, names, missions, np.zeros(size, dtype=np.int64))
+
+
+def _rates_of(rows: _Rows, mission: str):
+    """(mantissa, scale) of each row's rate of ``mission`` for its contract year (0, 0 where it
+    has none), from the compiled reader's matrices (engine/_columnar.c: one pass a mission
+    where the numpy reader's columns take a few per year)."""
+    values, scales, goods, at, columns = rows.rates
+    mine = [(_key_index(key), column) for (of, key), column in columns.items() if of == mission]
+    table = np.full(len(_KEYS) + 1, -1, dtype=np.int64)  # contract year's key -> its column here
+    for key, column in mine:
+        table[key] = column
+    return rates(native(), rows.year, at, table, values, scales, goods)
 
 
 class ColumnarReader:
@@ -658,7 +682,9 @@ class ColumnarReader:
             else:
                 self._others.append(index)
         self._times: dict = {}  # signature ordinal (-1: none) -> what the row's time gives
-        self.writer = _Writer(spec, run) if reason is None else None
+        self.native = native() if reason is None else None
+        self._plan = _native_plan(self.columns) if self.native is not None else None
+        self.writer = _Writer(spec, run, self.native) if reason is None else None
         if self.writer is not None and not self.writer.plain_source:
             self.reason = run.not_read = run.not_read or "a file name the output quotes"
             self.writer = None
@@ -682,6 +708,8 @@ class ColumnarReader:
     def process(self, data: bytes, first_line: int, level: int, last: bool) -> ChunkOutcome:
         if self.reason is not None or level != 0:
             return self._by_rows(data, first_line, level, last)
+        if self.native is not None:
+            return self._process_native(data, first_line, level, last)
         size = len(data)
         padded = np.frombuffer(data + bytes(16), dtype=np.uint8)
         buffer = padded[:size]
@@ -730,6 +758,34 @@ class ColumnarReader:
         name_cells = (name_cells[0][ok], name_cells[1][ok])
         outcome, rendered = self._evaluate(buffer, vouched, rows, name_cells, first_line)
         return self._merge(data, starts, breaks, vouched, outcome, rendered, first_line, last, lines)
+
+    def _process_native(self, data: bytes, first_line: int, level: int, last: bool) -> ChunkOutcome:
+        """:meth:`process` with the chunk read in one compiled pass (engine/_columnar.c)."""
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        read = read_chunk(self.native, self._plan, buffer)
+        if read is None:  # a lone carriage return, or a quoted cell that may hold a line break
+            return self._by_rows(data, first_line, level, last)
+        starts, breaks, vouched, values, scales, goods, name_starts, name_lengths, crises, present = read
+        rows, rates = _Rows(vouched.shape[0]), {}
+        for index, column in enumerate(self.columns):
+            where, kind = column.where, column.kind
+            if kind in ("name", "contracts"):
+                continue
+            if kind == "crises":
+                rows.crises = (crises, present)
+            elif kind == "date":
+                found = (values[index], ~goods[index])
+                if where[0] == "missions":
+                    rows.mission_days[(where[1], where[2])] = found
+                else:
+                    rows.days[where[0]] = found
+            elif where[0] in ("population", "members"):
+                setattr(rows, where[0], values[index])
+            else:  # a rate of achievement of a contract year: taken from the matrices (_columns)
+                rates[(where[1], parse_year_key(where[3]))] = index
+        rows.rates = (values.T, scales.T, goods.T, None, rates)
+        outcome, rendered = self._evaluate(buffer, vouched, rows, (name_starts, name_lengths), first_line)
+        return self._merge(data, starts, breaks, vouched, outcome, rendered, first_line, last, starts.shape[0])
 
     # -- reading and checking --------------------------------------------------------------------
 
@@ -937,12 +993,28 @@ class ColumnarReader:
         if self.writer:
             self.writer.ended = 0
         if not (out.read or out.checked or out.failed or out.fatal):
-            out.output = b"".join(texts).decode("utf-8")
+            out.output = b"".join(texts)  # UTF-8: written as it is (cli.impact._write_all)
         return out
 
     @staticmethod
     def _level(out) -> int:
         return 2 if out.read else 1 if out.checked else 0
+
+
+def _native_plan(columns) -> Plan:
+    """What the compiled reader needs of a header's columns (the numpy reader's rules: each
+    column's kind, whether its cell is required, its bounds, the names' least length, the most
+    crises, the most digits of a number, the calendar's table)."""
+    kinds = {"date": DATE, "number": NUMBER, "integer": INTEGER, "name": NAME, "crises": CRISES,
+             "contracts": CONTRACTS}
+    bounded = ("number", "integer")
+    most = next((column.most for column in columns if column.kind == "crises"), None)
+    return Plan([kinds[column.kind] for column in columns], [column.where == ("population",) for column in columns],
+                [column.low if column.kind in bounded else None for column in columns],
+                [column.high if column.kind in bounded else None for column in columns],
+                next((column.low or 0 for column in columns if column.kind == "name"), 0),
+                _MOST_CRISES if most is None else min(most, _MOST_CRISES), _DIGITS, _date_table(),
+                MIN_YEAR * 10 ** 4, _FORMULA_STARTS)
 
 
 # The time names the columns read, each a number (a day's ordinal, a year) and whether it is null.
@@ -955,8 +1027,9 @@ _NO_TIME = (0,) * (3 + 2 * len(_TIME_NAMES))
 class _Writer:
     """Renders evaluated rows exactly as ``cli.impact._render_rows`` does, in columns of bytes."""
 
-    def __init__(self, spec, run: ColumnarRun):
+    def __init__(self, spec, run: ColumnarRun, library=None):
         self.run = run
+        self.native = library  # the compiled writer of CSV rows (engine/_columnar.c), or None
         self.format = run.output_format
         self.missions = run.missions
         self.ended = 0
@@ -995,6 +1068,11 @@ class _Writer:
         return flat.tobytes(), offsets
 
     def _rows(self, buffer, vouched, names, index, ruleset, outcome, sure, out, years, first_line):
+        if self.native is not None and self.format == "csv":
+            text = self._csv_rows_native(buffer, vouched, names, index, ruleset, outcome, sure, out, years,
+                                         first_line)
+            if text is not None:
+                return text
         size = int(index.size)
         exponent = ruleset.quantum.as_tuple().exponent
         scale = -exponent
@@ -1084,6 +1162,30 @@ class _Writer:
             layout.choice(out, [b",\n"] + [("," + _csv_text(OUT_OF_CONTRACT[k]) + "\n").encode("utf-8")
                                            for k in ("not_signed", "ended")])
         return layout.bytes()
+
+
+    def _csv_rows_native(self, buffer, vouched, names, index, ruleset, outcome, sure, out, years, first_line):
+        """:meth:`_rows` of CSV, the sums and the text made by the compiled writer
+        (engine/_columnar.c), or None where it cannot vouch for an amount (then numpy does)."""
+        line_ids = list(outcome.amounts)
+        keys = list(self.missions) + [""]
+        mission_of = {line.id: line.mission or "" for line in ruleset.lines}
+        take = None if sure.all() else np.flatnonzero(sure)
+        found = sum_lines(self.native, int(index.size), [outcome.amounts[k] for k in line_ids],
+                          [outcome.applies[k] for k in line_ids], [keys.index(mission_of[k]) for k in line_ids],
+                          len(keys), take)
+        if found is None:
+            return None
+        sums, present, total = found
+        taille = outcome.size if take is None else outcome.size[take]
+        year_values, year_null = years if take is None else (years[0][take], years[1][take])
+        self.ended += int((out == 2).sum())
+        endings = [b",\n"] + [("," + _csv_text(OUT_OF_CONTRACT[k]) + "\n").encode("utf-8")
+                              for k in ("not_signed", "ended")]
+        middle = ("," + _csv_text(ruleset_id(self.run, ruleset)) + ",").encode("utf-8")
+        return write_csv(self.native, buffer, self.source_prefix, first_line + vouched[index], names[0][index],
+                         names[1][index], middle, taille, year_values, year_null, total, sums, present, b"0.00", out,
+                         endings, -ruleset.quantum.as_tuple().exponent)
 
 
 def ruleset_id(run: ColumnarRun, ruleset) -> str:

@@ -75,7 +75,7 @@ def counts(path, day, output_format="csv", ruleset=None, renewal=False):
     render = functools.partial(_render_rows, missions=missions, output_format=output_format)
     found = columnar_reader.ColumnarRun(FastTimeline(timeline), path, library.mission_ids(), day,
                                         missions=missions, output_format=output_format, render=render)
-    text = "".join(found)
+    text = "".join(piece.decode("utf-8") if isinstance(piece, bytes) else piece for piece in found)
     return found.vector_rows, found.scalar_rows, found.refused, text
 
 
