@@ -7,18 +7,19 @@ import io
 import os
 import re
 import textwrap
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import click
 
 from aci_rules.engine.batch import check_profiles, read_profiles
 from aci_rules.engine.budget import MAX_YEARS, Assumptions, budget_over_sample
-from aci_rules.engine.diagnostic import Diagnostic, InputError, msg, suggest
+from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.fastschedule import FastPathUnsupported
 from aci_rules.engine.library import Library
 from aci_rules.engine.schema import MAX_YEAR, MIN_YEAR
 from aci_rules.engine.timeline import RENEWAL_ASSUMPTION
 
+from .assumptions import PerMission, achievement_options, check_missions, check_replace
 from .base import EXIT_OK, examples, guarded, load_rulesets
 from .i18n import _, language, render
 from .impact import _percent, _signed  # the same signs and percentages as compare
@@ -37,37 +38,6 @@ MAX_JOBS = 256
 _NO_MISSION = "hors_mission"
 
 
-class _Spec(click.ParamType):
-    """``VALUE`` for every mission, or ``MISSION=VALUE`` for one."""
-
-    def __init__(self, name, parse):
-        self.name = name
-        self.parse = parse
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        mission, _equals, text = value.rpartition("=")
-        mission = mission.strip() or None
-        if mission is not None and not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", mission):
-            self.fail(_("'{value}': a mission id is written in lower case, e.g. MISSION=0.8").format(
-                value=value[:80]), param, ctx)
-        try:
-            return mission, self.parse(text.strip())
-        except ValueError as error:
-            self.fail(f"'{value[:80]}': {error}", param, ctx)
-
-
-def _rate(text: str) -> Decimal:
-    try:
-        rate = Decimal(text) if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,6})?", text) else None
-    except InvalidOperation:
-        rate = None
-    if rate is None or not 0 <= rate <= 1:
-        raise ValueError(_("a rate of achievement is a number from 0 to 1, e.g. 0.8"))
-    return rate
-
-
 def _months(text: str):
     if text == "none":
         return None
@@ -81,19 +51,6 @@ def _lag(text: str) -> int:
     if not re.fullmatch(r"[0-9]{1,2}", text) or int(text) > MAX_LAG_MONTHS:
         raise ValueError(_("a payment lag is a whole number of months from 0 to {most}").format(most=MAX_LAG_MONTHS))
     return int(text)
-
-
-def _check_missions(specs, known, option, what="mission") -> list:
-    """E208 for each mission (or volet) an option names that no text in play knows."""
-    problems = []
-    for mission, _ in specs:
-        if mission is not None and mission not in known:
-            guess = suggest(mission, known)
-            hint = (msg(": did you mean '{guess}'?", guess=guess) if guess else
-                    msg("; known: {names}", names=", ".join(sorted(known))))
-            problems.append(Diagnostic("E208", msg("{option}: unknown {what} '{name}'{hint}", option=option,
-                                                   what=what, name=mission, hint=hint)))
-    return problems
 
 
 @click.command("budget", epilog=examples(
@@ -111,17 +68,13 @@ def _check_missions(specs, known, option, what="mission") -> list:
               help="The last calendar year.")
 @click.option("--assume-renewal", "renewal", is_flag=True,
               help="A contract past its last year is renewed on the anniversary, under the text then in force.")
-@click.option("--achievement", "achievement", type=_Spec("RATE|MISSION=RATE", _rate), multiple=True,
-              help="Rate of achievement (0..1) of the contract years the profiles do not measure: for every "
-                   "mission, or MISSION=RATE for one (repeatable).")
-@click.option("--replace-achievement", "achievement_replaces", is_flag=True,
-              help="The --achievement rates replace the profiles' own rates and indicators.")
-@click.option("--start-delay", "start_delay", type=_Spec("MONTHS|MISSION=MONTHS", _months), multiple=True,
+@achievement_options
+@click.option("--start-delay", "start_delay", type=PerMission("MONTHS|MISSION=MONTHS", _months), multiple=True,
               help="Months from the signature to a mission's start, for missions the profiles give no start: "
                    "for every socle mission, or MISSION=MONTHS (or MISSION=none) for one (repeatable).")
 @click.option("--replace-starts", "start_replaces", is_flag=True,
               help="The --start-delay assumptions replace the profiles' own start dates.")
-@click.option("--payment-lag", "payment_lag", type=_Spec("MONTHS|VOLET=MONTHS", _lag), multiple=True,
+@click.option("--payment-lag", "payment_lag", type=PerMission("MONTHS|VOLET=MONTHS", _lag), multiple=True,
               help="Months between a payment's due date and the day it is paid (a late variable part, say): "
                    "for every volet, or VOLET=MONTHS for one (repeatable). It decides the calendar year.")
 @click.option("--path", "path", type=click.Choice(["fast", "reference"]), default="fast", show_default=True,
@@ -144,19 +97,20 @@ def budget_command(sample, baseline, reform, first, last, renewal, achievement, 
     if last - first >= MAX_YEARS:
         raise click.BadParameter(_("a budget spans at most {most} calendar years").format(most=MAX_YEARS),
                                  param_hint="--to")
-    if (achievement_replaces and not achievement) or (start_replaces and not start_delay):
-        raise click.UsageError(_("--replace-achievement needs --achievement, --replace-starts needs --start-delay"))
+    check_replace(achievement, achievement_replaces)
+    if start_replaces and not start_delay:
+        raise click.UsageError(_("--replace-starts needs --start-delay"))
     library = Library()
     names = [baseline] + ([reform] if reform else [])
     rulesets = load_rulesets(library, names, None)
     known = library.mission_ids()
     for ruleset in rulesets:
         known |= set(ruleset.missions)
-    problems = _check_missions(achievement, known, "--achievement") + _check_missions(
+    problems = check_missions(achievement, known, "--achievement") + check_missions(
         start_delay, known, "--start-delay")
     volets = {line.volet for ruleset in rulesets + [library.get(i) for i in library.known_ids()]
               for line in ruleset.lines}
-    problems += _check_missions(payment_lag, volets, "--payment-lag", "volet")
+    problems += check_missions(payment_lag, volets, "--payment-lag", "volet")
     if problems:
         raise InputError(problems)
     sources = read_profiles(sample, known)

@@ -6,12 +6,14 @@ import os
 
 import click
 
+from aci_rules.engine.assumptions import RateGaps
 from aci_rules.engine.diagnostic import InputError
 from aci_rules.engine.diff import compare_profile_table, compare_profiles, diff_rulesets
 from aci_rules.engine.library import Library, looks_like_path
 from aci_rules.engine.paths import yaml_files_in
 from aci_rules.engine.yaml_loader import load_document
 
+from .assumptions import achievement_options, say_assumed, say_gaps, stated_rates
 from .base import EXIT_OK, DateType, examples, guarded, load_rulesets
 from .i18n import _
 from .impact import csv_dialect_option
@@ -44,6 +46,7 @@ def _profile_files(folder: str) -> list[str]:
                    "(an explicit what-if: the warnings say so).")
 @click.option("--assume-renewal", "assume_renewal", is_flag=True,
               help="With --profiles: assume a new contract at each end of the last one a profile states.")
+@achievement_options
 @click.option("--format", "output_format", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
               show_default=True, help="text for a person, markdown for a memo, json for a program, "
                                       "html for a page with charts.")
@@ -53,14 +56,16 @@ def _profile_files(folder: str) -> list[str]:
               help="Write to this file (all at once) instead of stdout.")
 @csv_dialect_option
 @guarded
-def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_format, summary_only, output,
-                 csv_dialect):
+def diff_command(old, new, day, profiles, as_if_from, assume_renewal, achievement, achievement_replaces,
+                 output_format, summary_only, output, csv_dialect):
     """What changed from OLD to NEW (ids or paths), by meaning: lines, amounts per taille, formulas,
     dates, references and confidence, grouped by mission."""
     if profiles and day is None:
         raise click.UsageError(_("--profiles needs --date: the date the profiles are evaluated on"))
     if (as_if_from or assume_renewal) and not profiles:
         raise click.UsageError(_("--as-if-in-force-from and --assume-renewal need --profiles"))
+    if (achievement or achievement_replaces) and not profiles:
+        raise click.UsageError(_("--achievement and --replace-achievement need --profiles"))
     if output:
         check_output(output)  # before the work, not after
     if output_format == "html":
@@ -76,12 +81,16 @@ def diff_command(old, new, day, profiles, as_if_from, assume_renewal, output_for
                      library.timeline(new, as_if_from=as_if_from, renewal=assume_renewal))
         outcomes: list = []
         known = library.mission_ids() | set(before.missions) | set(after.missions)
+        assume = stated_rates(library, (before, after), achievement, achievement_replaces, known)
+        gaps = RateGaps()
         if os.path.isfile(profiles) and profiles.endswith((".csv", ".jsonl", ".ndjson")):
             behaviour = compare_profile_table(timelines, profiles, day, known, csv_dialect=csv_dialect,
-                                              outcomes=outcomes)
+                                              outcomes=outcomes, assume=assume, gaps=gaps)
         else:
             behaviour = compare_profiles(timelines, [load_document(path) for path in _profile_files(profiles)], day,
-                                         known, outcomes=outcomes)
+                                         known, outcomes=outcomes, assume=assume, gaps=gaps)
+        say_assumed(assume)
+        say_gaps(gaps, profiles)
         if outcomes:  # what the vectorised backend left to the scalar path, as compare and sweep say it
             from .sweep import backend_notes
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import click
 
+from aci_rules.engine.assumptions import RateGaps
 from aci_rules.engine.batch import CSV_DIALECTS, BatchRun, batch_missions, check_profiles, read_profiles
 from aci_rules.engine.columnar import columnar_run, columns_missing
 from aci_rules.engine.diagnostic import InputError
@@ -21,6 +22,7 @@ from aci_rules.engine.fastpath import FastTimeline
 from aci_rules.engine.impact import NO_MISSION, OUT_OF_CONTRACT, compare_cpts, compare_rows, evaluate_rows, percent
 from aci_rules.engine.library import Library
 
+from .assumptions import achievement_options, say_assumed, say_gaps, stated_rates
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, language, render
 from .output import atomic_output, check_output, emit, spreadsheet_safe
@@ -49,6 +51,11 @@ csv_dialect_option = click.option(
          "';', decimal comma, DD/MM/YYYY, UTF-8 or Windows-1252), or auto (from its header row).")
 
 
+def _named_rulesets(library, *names) -> list:
+    """The rulesets named on the command line (ids or paths; None for the texts in force)."""
+    return [library.get(name) for name in names if name]
+
+
 def _named_missions(library, *names) -> set:
     """The mission ids of the rulesets named (every provision applied), for the CSV columns."""
     found = set()
@@ -67,15 +74,17 @@ def _read(library, path, csv_dialect, *names):
     return sources
 
 
-def _run(timeline, sources, day, jobs, spec, label):
-    """The rows of a comparison's side, on the backend that pays (engine/impact.evaluate_rows);
-    what the vectorised backend left to the scalar path is said on stderr."""
+def _run(timeline, sources, day, jobs, spec, label, assume=None):
+    """The rows of a comparison's side, on the backend that pays (engine/impact.evaluate_rows),
+    of the profiles under ``assume`` (the rates stated, or None); what the vectorised backend left
+    to the scalar path is said on stderr."""
     # Not in a log or a pipe: click would write its label there as a bare line, among diagnostics.
     if len(sources) >= PROGRESS_FROM and sys.stderr.isatty():
         with click.progressbar(length=len(sources), label=label, file=sys.stderr) as bar:
-            rows, backend = evaluate_rows(timeline, sources, day, jobs=jobs, progress=bar.update, timeline_spec=spec)
+            rows, backend = evaluate_rows(timeline, sources, day, jobs=jobs, progress=bar.update, timeline_spec=spec,
+                                          assume=assume)
     else:
-        rows, backend = evaluate_rows(timeline, sources, day, jobs=jobs, timeline_spec=spec)
+        rows, backend = evaluate_rows(timeline, sources, day, jobs=jobs, timeline_spec=spec, assume=assume)
     if backend is not None:
         from .sweep import backend_notes
 
@@ -85,11 +94,13 @@ def _run(timeline, sources, day, jobs, spec, label):
 
 @click.command("batch", epilog=examples(
     "aci-rules batch examples/national-sample.csv --date 2024-06-01 --output rows.csv",
+    "aci-rules batch examples/national-sample.csv --date 2027-06-01 --assume-renewal --achievement 0.8",
 ))
 @click.argument("profiles", type=click.Path(exists=True))
 @click.option("--date", "day", type=DateType(), required=True,
               help="The evaluation date: each row is the entitlement of the contract year holding it.")
 @time_options()
+@achievement_options
 @click.option("--format", "output_format", type=click.Choice(["csv", "csv-fr", "jsonl", "xlsx"]), default=None,
               help="csv (for a program), csv-fr (for French Excel: ';', decimal comma), jsonl, or xlsx "
                    "(a workbook, with --output; needs the xlsx extra). Default: from --output's "
@@ -100,8 +111,8 @@ def _run(timeline, sources, day, jobs, spec, label):
               help="Processes to use; 0 for every core.")
 @csv_dialect_option
 @guarded
-def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, output_format, output, jobs,
-                  csv_dialect):
+def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, achievement, achievement_replaces,
+                  output_format, output, jobs, csv_dialect):
     """Evaluate many profiles (a .csv, a .jsonl, or a folder of YAML profiles): one row each,
     with the total per mission."""
     output_format = output_format or _format_of(output)
@@ -110,13 +121,15 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
         check_output(output)  # before the work, not after
     library = Library()
     timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
+    assume = stated_rates(library, _named_rulesets(library, ruleset_name), achievement, achievement_replaces)
     missions = batch_missions(timeline, day)
     spec = (ruleset_name, as_if_from, assume_renewal)
     if os.path.isdir(profiles):
         rows = _run(timeline, _read(library, profiles, csv_dialect, ruleset_name), day, _jobs(jobs), spec,
-                    _("Evaluation"))
+                    _("Evaluation"), assume)
         missions += sorted({m for row in rows for m in row.missions if m and m not in missions})
         pieces, ended = [rows], sum(1 for row in rows if row.out_of_contract == "ended")
+        gaps = RateGaps.over(rows)
     else:
         if not profiles.endswith((".csv", ".jsonl", ".ndjson")):
             read_profiles(profiles, set(), csv_dialect)  # the refusal of a file of another kind
@@ -126,14 +139,15 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
         # A large CSV goes through the vectorised backend in columns when it is installed (the
         # rows it cannot vouch for through the row path, counted); else the row path, streamed.
         # Either spreads its chunks over --jobs N processes.
-        if columns_missing(profiles, output_format, csv_dialect):
+        if columns_missing(profiles, output_format, csv_dialect, assume):
             click.echo(_("aci-rules: this CSV is read row by row; with pip install 'aci-rules[vector]' (numpy) "
                          "it is read in columns, about ten times faster"), err=True)
         pieces = columnar_run(
             FastTimeline(timeline), profiles, known, day, missions=missions, output_format=output_format,
-            render=render, csv_dialect=csv_dialect, progress=_progress_bar(), jobs=_jobs(jobs), timeline_spec=spec) \
+            render=render, csv_dialect=csv_dialect, progress=_progress_bar(), jobs=_jobs(jobs), timeline_spec=spec,
+            assume=assume) \
             or BatchRun(FastTimeline(timeline), profiles, known, day, render=render, jobs=_jobs(jobs),
-                        csv_dialect=csv_dialect, timeline_spec=spec, progress=_progress_bar())
+                        csv_dialect=csv_dialect, timeline_spec=spec, progress=_progress_bar(), assume=assume)
     if output_format in ("xlsx", "csv-fr"):
         rows = [row for piece in pieces for row in piece]
         write_tables(_rows_table(rows, missions), output_format, output)
@@ -142,8 +156,10 @@ def batch_command(profiles, day, ruleset_name, as_if_from, assume_renewal, outpu
             pieces = [_render_rows(pieces[0], tuple(missions), output_format)]
         _write_pieces(pieces, missions, output_format, output)
     if not isinstance(pieces, list):
-        ended = pieces.ended
+        ended, gaps = pieces.ended, pieces.gaps
     _say_assumptions(timeline, ended)
+    say_assumed(assume)
+    say_gaps(gaps, profiles)
     _say_backend(pieces)
     return EXIT_OK
 
@@ -295,6 +311,7 @@ def _render_rows(rows, missions: tuple, output_format: str) -> str:
 @click.option("--assume-renewal", "assume_renewal", is_flag=True,
               help="Assume a new contract at each end of the last contract a profile states, under the text "
                    "then in force (both sides).")
+@achievement_options
 @click.option("--top", "top", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest changes to list.")
 @click.option("--format", "output_format",
@@ -313,8 +330,8 @@ def _render_rows(rows, missions: tuple, output_format: str) -> str:
               help="Processes to use; 0 for every core.")
 @csv_dialect_option
 @guarded
-def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal, top, output_format, table, output,
-                    jobs, csv_dialect):
+def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal, achievement, achievement_replaces,
+                    top, output_format, table, output, jobs, csv_dialect):
     """What a reform costs over many CPTS, who gains and who loses, by taille under each text and
     from one taille to another, and which CPTS are out of contract under each text."""
     output_format = output_format or _compare_format_of(output)
@@ -329,11 +346,14 @@ def compare_command(profiles, baseline, reform, day, as_if_from, assume_renewal,
     timelines = (library.timeline(baseline, renewal=assume_renewal),
                  library.timeline(reform, as_if_from=as_if_from, renewal=assume_renewal))
     rulesets = [timeline.resolve(day) for timeline in timelines]
+    assume = stated_rates(library, _named_rulesets(library, baseline, reform), achievement, achievement_replaces)
     sources = _read(library, profiles, csv_dialect, baseline, reform)
-    before = _run(timelines[0], sources, day, _jobs(jobs), (baseline, None, assume_renewal), _("Baseline"))
-    after = _run(timelines[1], sources, day, _jobs(jobs), (reform, as_if_from, assume_renewal), _("Reform"))
+    before = _run(timelines[0], sources, day, _jobs(jobs), (baseline, None, assume_renewal), _("Baseline"), assume)
+    after = _run(timelines[1], sources, day, _jobs(jobs), (reform, as_if_from, assume_renewal), _("Reform"), assume)
+    say_gaps(RateGaps.over(before, after), profiles)
+    stated = [assume.note()] if assume is not None else []
     report = compare_rows(rulesets, before, after, day, top,
-                          assumptions=timelines[0].assumptions() + timelines[1].assumptions(),
+                          assumptions=timelines[0].assumptions() + timelines[1].assumptions() + stated,
                           renewal_assumed=assume_renewal)
     if output_format in ("xlsx", "csv-fr"):
         tables = _comparison_tables(report, compare_cpts(before, after))

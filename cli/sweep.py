@@ -23,14 +23,16 @@ from decimal import Decimal
 
 import click
 
+from aci_rules.engine.assumptions import rate_gaps
 from aci_rules.engine.diagnostic import Message
 from aci_rules.engine.library import Library
 from aci_rules.engine.profile import compile_profile
 from aci_rules.engine.sweep import BadVary, check_vary, parse_vary, rulesets_in_play, run_sweep, run_uncertainty
 
+from .assumptions import achievement_options, say_gaps, stated_rates
 from .base import EXIT_OK, DateType, examples, guarded, make_timeline, time_options
 from .i18n import _, language, render
-from .impact import _read, _signed, csv_dialect_option
+from .impact import _named_rulesets, _read, _signed, csv_dialect_option
 from .output import check_output, emit, spreadsheet_safe
 from .render import _plain, euros
 
@@ -73,6 +75,7 @@ def backend_notes(outcomes) -> None:
               help="An evaluation date (repeat it for several): each CPTS's entitlement for the contract year "
                    "holding it.")
 @time_options()
+@achievement_options
 @click.option("--vary", "varies", multiple=True, callback=_vary_callback, metavar="NAME=VALUES",
               help="A parameter and its values: FROM:TO:STEP, or V1,V2,...; a leading x makes them factors of "
                    "the text's own figures (each taille's for a by_taille table: x0.9:1.1:0.05). Repeat it: "
@@ -94,8 +97,8 @@ def backend_notes(outcomes) -> None:
               help="Write to this file (all at once) instead of stdout.")
 @csv_dialect_option
 @guarded
-def sweep_command(profiles, days, ruleset_name, as_if_from, assume_renewal, varies, draws, seed, interval,
-                  max_variants, output_format, output, csv_dialect):
+def sweep_command(profiles, days, ruleset_name, as_if_from, assume_renewal, achievement, achievement_replaces, varies,
+                  draws, seed, interval, max_variants, output_format, output, csv_dialect):
     """The national cost of variants of a text's figures against the text, who gains and who loses, by
     taille; or (--uncertainty) the cost with the error bars of its figures not confirmed."""
     from aci_rules.engine.vector import VectorRefused, require_numpy
@@ -114,8 +117,11 @@ def sweep_command(profiles, days, ruleset_name, as_if_from, assume_renewal, vari
     library = Library()
     timeline = make_timeline(library, ruleset_name, as_if_from, assume_renewal)
     in_play = rulesets_in_play(timeline, days)
+    assume = stated_rates(library, _named_rulesets(library, ruleset_name), achievement, achievement_replaces)
     sources = _read(library, profiles, csv_dialect, ruleset_name)
     profiles_ = [compile_profile(source.document) for source in sources]
+    if assume is not None:  # before any backend sees them: the columns and the scalar path read the same
+        profiles_ = [assume(profile) for profile in profiles_]
     names = [source.document.data.get("name") or source.label for source in sources]
     if varies:
         try:
@@ -131,7 +137,8 @@ def sweep_command(profiles, days, ruleset_name, as_if_from, assume_renewal, vari
         report = run_uncertainty(timeline, profiles_, names, days, in_play, draws, seed, interval)
     report["profiles"] = len(profiles_)
     report["ruleset"] = ruleset_name or _("texts in force")
-    report["assumptions"] = list(timeline.assumptions())
+    report["assumptions"] = list(timeline.assumptions()) + ([assume.note()] if assume is not None else [])
+    say_gaps(rate_gaps(timeline, profiles_, days), profiles)
     backend_notes(report.pop("_outcomes"))
     # JSON for a program: compact, since a sweep holds thousands of variants.
     renderer = {"text": _text, "csv": _csv,

@@ -20,6 +20,7 @@ import signal
 import stat
 from decimal import Decimal
 
+from .assumptions import RateCheck, RateGaps
 from .diagnostic import Diagnostic, EvaluationError, InputError, msg, suggest
 from .fastpath import FastTimeline, batch_context
 from .profile import (Crisis, Profile, compile_profile, new_mission_state, new_profile, parse_year_key,
@@ -535,6 +536,9 @@ class BatchRow:
     missions: dict  # mission id (or "" for lines of no mission) -> amount
     lines: dict  # line id -> amount
     out_of_contract: str | None = None  # why there is no contract year: "not_signed" or "ended"
+    # The variable parts of a later contract's year read with no rate (assumptions.RateCheck.gaps):
+    # what W050 counts, not an output.
+    gaps: frozenset = dataclasses.field(default=frozenset(), compare=False, repr=False)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "name": self.name, "ruleset": self.ruleset, "size": self.size,
@@ -568,10 +572,12 @@ def _row(fast: FastTimeline, profile: Profile, label: str, day: datetime.date) -
 
 
 def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int = 1, progress=None,
-                  timeline_spec: tuple = (None, None, False)):
+                  timeline_spec: tuple = (None, None, False), assume=None):
     """One row per profile, in input order. Raises InputError with every evaluation failure.
 
-    Each row is the entitlement of the contract year holding ``day`` (see :mod:`.timeline`).
+    Each row is the entitlement of the contract year holding ``day`` (see :mod:`.timeline`), of
+    the profile under ``assume`` (an :class:`~.assumptions.Assumed`) when given; its ``gaps``
+    say which variable parts of a later contract's year read no rate.
     With ``jobs`` > 1 the profiles are spread over that many processes; each builds its
     own timeline from ``timeline_spec`` (ruleset name, as-if-in-force-from date, renewal).
     """
@@ -596,7 +602,7 @@ def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int 
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             pool = multiprocessing.get_context("spawn").Pool(
-                jobs, initializer=_init_worker, initargs=(timeline_spec, day))
+                jobs, initializer=_init_worker, initargs=(timeline_spec, day, assume))
         finally:
             signal.signal(signal.SIGINT, previous)
         try:
@@ -607,8 +613,9 @@ def evaluate_many(fast: FastTimeline, sources, day: datetime.date, *, jobs: int 
         pool.close()
         pool.join()
     else:
+        check = RateCheck(fast.timeline)
         with batch_context():
-            collect(_evaluate_one(fast, source, day) for source in sources)
+            collect(_evaluate_one(fast, source, day, assume, check) for source in sources)
     if problems:
         raise InputError(problems)
     return rows
@@ -667,6 +674,7 @@ class ChunkOutcome:
     failed: list = dataclasses.field(default_factory=list)
     fatal: Diagnostic | None = None  # a row the CSV reader cannot read: the file is refused there
     clean: bool = True  # False: the chunk did not end at the end of a row (see BatchRun)
+    gaps: RateGaps = dataclasses.field(default_factory=RateGaps)  # the CPTS W050 counts
     counters: dict | None = None  # what a worker's reader counted for the run (ColumnarRun's rows by path)
 
 
@@ -683,6 +691,7 @@ class _Spec:
     known: frozenset  # mission ids a profile may name
     day: datetime.date
     render: object  # rows -> text, or None to keep the BatchRow objects
+    assume: object = None  # profile -> the profile under the analyst's assumptions (assumptions.Assumed)
 
 
 class _ChunkReader:
@@ -690,6 +699,7 @@ class _ChunkReader:
 
     def __init__(self, spec: _Spec, fast: FastTimeline):
         self.spec, self.fast = spec, fast
+        self.check = RateCheck(fast.timeline)
         self._memo: dict = {}  # what the fast path keeps of the days and contracts met, over the chunks
         if spec.kind == "csv":
             self.row_type = _CsvRowType(spec.header, spec.french)
@@ -711,10 +721,12 @@ class _ChunkReader:
         return out
 
     def _evaluate(self, profile, label: str, out: ChunkOutcome, rows: list) -> None:
-        outcome = _evaluate_profile(self.fast, profile, label, self.spec.day)
+        outcome = _evaluate_profile(self.fast, profile, label, self.spec.day, self.spec.assume, self.check)
         if isinstance(outcome, BatchRow):
             if outcome.out_of_contract == "ended":
                 out.ended += 1
+            if outcome.gaps:
+                out.gaps.count(outcome.gaps)
             rows.append(outcome)
         else:
             out.failed += outcome
@@ -798,11 +810,20 @@ class _ChunkReader:
         self._finish(out, rows)
 
 
-def _evaluate_profile(fast, profile, label, day):
+def _evaluate_profile(fast, profile, label, day, assume=None, check=None):
+    """The row of ``profile`` (under ``assume``, an :class:`~.assumptions.Assumed`, when given), its
+    ``gaps`` found by ``check`` (a :class:`~.assumptions.RateCheck`); or the diagnostics of its failure."""
+    if assume is not None:
+        profile = assume(profile)
     try:
-        return _row(fast, profile, label, day)
+        row = _row(fast, profile, label, day)
     except EvaluationError as error:
         return error.diagnostics
+    if check is not None and row.contract_year is not None:
+        gaps = check.gaps(profile, day, row.lines)
+        if gaps:
+            row = dataclasses.replace(row, gaps=gaps)
+    return row
 
 
 class BatchRun:
@@ -820,7 +841,9 @@ class BatchRun:
     ``timeline_spec``; the outputs and problems are those of one process.
     ``progress(count)``, called once with an estimate of the rows, may return a callable
     called with each chunk's count of rows. After the iteration, ``ended`` counts the CPTS
-    whose last contract ended before the day.
+    whose last contract ended before the day, and ``gaps`` (a :class:`~.assumptions.RateGaps`)
+    what W050 says of the rows evaluated by rows. ``assume`` (an :class:`~.assumptions.Assumed`)
+    is applied to every profile before it is evaluated.
     """
 
     # What reads, checks and evaluates one chunk, and how many bytes a chunk holds: the hook of
@@ -835,8 +858,9 @@ class BatchRun:
 
     def __init__(self, fast: FastTimeline, path: str, known_missions, day: datetime.date, *, render=None,
                  jobs: int = 1, csv_dialect: str = "auto", timeline_spec: tuple = (None, None, False),
-                 progress=None):
+                 progress=None, assume=None):
         self.fast, self.path, self.known, self.day = fast, path, frozenset(known_missions), day
+        self.assume, self.gaps = assume, RateGaps()
         self.render, self.jobs, self.wanted, self.timeline_spec = render, jobs, csv_dialect, timeline_spec
         self.progress = progress
         self.ended = 0
@@ -1034,7 +1058,7 @@ class BatchRun:
                 self._finish_scan(stream, encoding)
                 return
         spec = _Spec(self.path, self.kind, header, delimiter, delimiter == ";", encoding, self.known, self.day,
-                     self.render)
+                     self.render, self.assume)
         bar = self.progress(_estimate_rows(stream, self._carry)) if self.progress else None
         chunks = self._chunks(stream, self._carry, encoding, first_line)
         if self.kind == "jsonl":
@@ -1091,6 +1115,7 @@ class BatchRun:
         self._checked += outcome.checked
         self._failed += outcome.failed
         self.ended += outcome.ended
+        self.gaps += outcome.gaps
 
     def worker_reader(self):
         """What makes the reader of a worker's chunks, ``(spec, fast) -> reader`` (picklable;
@@ -1476,14 +1501,14 @@ def _abandon(pool) -> None:
     pool._terminate.cancel()  # noqa: SLF001
 
 
-def _evaluate_one(fast, source, day):
-    return _evaluate_profile(fast, compile_profile(source.document), source.label, day)
+def _evaluate_one(fast, source, day, assume=None, check=None):
+    return _evaluate_profile(fast, compile_profile(source.document), source.label, day, assume, check)
 
 
 _WORKER: dict = {}
 
 
-def _init_worker(timeline_spec, day):
+def _init_worker(timeline_spec, day, assume=None):
     from .library import Library
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is the one interrupted
@@ -1491,7 +1516,8 @@ def _init_worker(timeline_spec, day):
     ruleset_name, as_if_from, renewal = timeline_spec
     timeline = Library().timeline(ruleset_name, as_if_from=as_if_from, renewal=renewal)
     _WORKER["fast"], _WORKER["day"] = FastTimeline(timeline), day
+    _WORKER["assume"], _WORKER["check"] = assume, RateCheck(timeline)
 
 
 def _work(source):
-    return _evaluate_one(_WORKER["fast"], source, _WORKER["day"])
+    return _evaluate_one(_WORKER["fast"], source, _WORKER["day"], _WORKER["assume"], _WORKER["check"])

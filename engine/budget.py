@@ -21,8 +21,7 @@ import dataclasses
 import datetime
 from decimal import Decimal
 
-from .helpers import add_months
-from .profile import MissionState, Profile
+from .assumptions import Assumptions, apply_assumptions, mission_kinds
 from .schedule import build_schedule
 
 __all__ = [
@@ -35,99 +34,7 @@ _ZERO = Decimal(0)
 MAX_YEARS = 50
 
 
-@dataclasses.dataclass(frozen=True)
-class Assumptions:
-    """What a budget assumes where the profiles are silent.
-
-    ``achievement`` maps a mission id (or None: every mission) to the rate of
-    achievement of each contract year the profile does not measure; with
-    ``achievement_replaces`` the rate replaces the profile's own (rates and
-    indicators). ``start_delay`` maps a mission id (or None: every socle mission)
-    to the months between the signature and the mission's start, or to None for a
-    mission that never starts; it applies to missions the profile gives no start
-    date, or to all with ``start_replaces``. ``renewal`` is the renewal rule of
-    contracts past their last year (a new contract on the anniversary, under the
-    text then in force), passed on to the calendars. ``payment_lag`` maps a volet (or
-    None: every volet) to the months between a payment's due date and the day it is
-    paid, which decides its calendar year.
-    """
-
-    achievement: tuple = ()  # (mission id or None, Decimal)
-    achievement_replaces: bool = False
-    start_delay: tuple = ()  # (mission id or None, months or None)
-    start_replaces: bool = False
-    renewal: bool = False
-    payment_lag: tuple = ()  # (volet or None: every volet, months)
-
-    def lag_for(self, volet: str) -> int:
-        """Months between a payment's due date and the day it is paid (0 unless stated)."""
-        table = dict(self.payment_lag)
-        return table.get(volet, table.get(None, 0))
-
-    def paid_on(self, due: datetime.date, volet: str) -> datetime.date:
-        """The day a payment due on ``due`` is assumed paid."""
-        lag = self.lag_for(volet) if self.payment_lag else 0
-        return add_months(due, lag) if lag else due
-
-    def rate_for(self, mission: str) -> Decimal | None:
-        table = dict(self.achievement)
-        return table.get(mission, table.get(None))
-
-    def delay_for(self, mission: str, kind: str):
-        """The months to the mission's start; ``...`` when no delay is assumed for it."""
-        table = dict(self.start_delay)
-        if mission in table:
-            return table[mission]
-        if None in table and kind == "socle":
-            return table[None]
-        return ...
-
-    def to_dict(self) -> dict:
-        return {
-            "achievement": {(k or "*"): str(v) for k, v in self.achievement},
-            "achievement_replaces_profiles": self.achievement_replaces,
-            "start_delay_months": {(k or "*socle"): v for k, v in self.start_delay},
-            "start_replaces_profiles": self.start_replaces,
-            "renewal": self.renewal,
-            "payment_lag_months": {(k or "*"): v for k, v in self.payment_lag},
-        }
-
-
-def apply_assumptions(profile: Profile, assumptions: Assumptions, missions: dict, contract_years: int) -> Profile:
-    """``profile`` with what ``assumptions`` say where it is silent (or where they replace it).
-
-    ``missions`` maps each mission id of the texts in play to its kind (socle or
-    optional); ``contract_years`` is how many contract years the rates are given for.
-    """
-    if not assumptions.achievement and not assumptions.start_delay:
-        return profile
-    states = dict(profile.missions)
-    signed = profile.contract_signed
-    for mission, kind in missions.items():
-        state = states.get(mission)
-        started = state.started if state else None
-        delay = assumptions.delay_for(mission, kind)
-        if delay is not ... and signed is not None and (assumptions.start_replaces or started is None):
-            started = None if delay is None else add_months(signed, delay)
-        rate = assumptions.rate_for(mission)
-        achievement = dict(state.achievement) if state else {}
-        indicators = state.indicators if state else ()
-        otherwise = state.otherwise if state else None
-        if rate is not None:
-            otherwise = rate  # also for the years of later contracts, keyed by contract (timeline.year_key)
-            measured = {} if assumptions.achievement_replaces else achievement
-            achievement = {year: rate for year in range(1, contract_years + 1)}
-            achievement.update(measured)
-            if assumptions.achievement_replaces:
-                indicators = ()
-        if state is None and started is None and rate is None:
-            continue
-        states[mission] = MissionState(started, state.deployed if state else None, achievement, indicators,
-                                       otherwise)
-    return dataclasses.replace(profile, missions=states)
-
-
-def profile_payments(profile: Profile, timeline, first: int, last: int, assumptions=None) -> tuple:
+def profile_payments(profile, timeline, first: int, last: int, assumptions=None) -> tuple:
     """One CPTS's payments due in the calendar years ``first``..``last``, by the reference path.
 
     ``timeline`` (:class:`~.timeline.Timeline`) says which text applies on each day
@@ -270,14 +177,6 @@ def build_budget(profiles, texts, first: int, last: int, assumptions: Assumption
                                 assumptions)
                     for name, ruleset, timeline in texts)
     return Budget(sample, len(profiles), first, last, assumptions, budgets, path)
-
-
-def mission_kinds(library, rulesets) -> dict:
-    """Each mission id of the shipped texts and of ``rulesets`` -> its kind (socle or optional)."""
-    kinds: dict = {}
-    for ruleset in [library.get(i) for i in library.known_ids()] + list(rulesets):
-        kinds.update({mission.id: mission.kind for mission in ruleset.missions.values()})
-    return kinds
 
 
 def _texts(library, names, renewal: bool):

@@ -20,7 +20,8 @@ COLUMNAR_FROM_BYTES = 256 * 1024
 
 
 def columnar_run(fast, path: str, known_missions, day, *, missions, output_format: str, render,
-                 csv_dialect: str = "auto", progress=None, jobs: int = 1, timeline_spec: tuple = (None, None, False)):
+                 csv_dialect: str = "auto", progress=None, jobs: int = 1, timeline_spec: tuple = (None, None, False),
+                 assume=None):
     """A :class:`~.columnar_reader.ColumnarRun` of ``path`` when the columnar path pays and can
     serve, else None (the caller runs the row path, :class:`~.batch.BatchRun`).
 
@@ -28,9 +29,11 @@ def columnar_run(fast, path: str, known_missions, day, *, missions, output_forma
     written out as ``csv`` or ``jsonl``, when numpy is installed. ``render`` is the row path's
     renderer of rows (for the rows handed to it), ``missions`` the mission columns of the output;
     ``jobs`` > 1 reads the chunks in that many processes, each building its timeline from
-    ``timeline_spec`` (as :class:`~.batch.BatchRun` does).
+    ``timeline_spec`` (as :class:`~.batch.BatchRun` does). Never with ``assume`` (rates of achievement
+    the analyst states, :class:`~.assumptions.Assumed`): the columns read the rates of the file's
+    cells, so such a run is the row path's, which applies them to each profile.
     """
-    if not _would_pay(path, output_format, csv_dialect) or not _numpy():
+    if not _would_pay(path, output_format, csv_dialect, assume) or not _numpy():
         return None
     if jobs > 1 and "numpy" not in sys.modules:
         # numpy's BLAS starts a pool of threads when imported; the columns never multiply
@@ -45,13 +48,15 @@ def columnar_run(fast, path: str, known_missions, day, *, missions, output_forma
                        timeline_spec=timeline_spec)
 
 
-def columns_missing(path: str, output_format: str, csv_dialect: str = "auto") -> bool:
+def columns_missing(path: str, output_format: str, csv_dialect: str = "auto", assume=None) -> bool:
     """True when ``path`` would be read in columns but numpy (the ``vector`` extra) is not
     installed: the row path runs, about ten times slower, and the command says how to get them."""
-    return _would_pay(path, output_format, csv_dialect) and not _numpy()
+    return _would_pay(path, output_format, csv_dialect, assume) and not _numpy()
 
 
-def _would_pay(path: str, output_format: str, csv_dialect: str) -> bool:
+def _would_pay(path: str, output_format: str, csv_dialect: str, assume=None) -> bool:
+    if assume is not None:  # rates stated on the command line: the row path applies them (columnar_run)
+        return False
     if output_format not in ("csv", "jsonl") or csv_dialect == "excel-fr" or not path.endswith(".csv"):
         return False
     try:

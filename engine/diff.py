@@ -825,11 +825,11 @@ def compare_profile(old_result, new_result) -> ProfileComparison:
 
 
 def compare_profile_table(timelines, path: str, day: datetime.date, known_missions, *, csv_dialect: str = "auto",
-                          outcomes: list | None = None) -> list[ProfileComparison]:
+                          outcomes: list | None = None, assume=None, gaps=None) -> list[ProfileComparison]:
     """What each CPTS of a CSV or JSON Lines file of profiles receives under each of two timelines
     on ``day``: the file read and checked as `batch` and `compare` read it
     (:func:`~.batch.read_profiles`, ``csv_dialect`` among :data:`~.batch.CSV_DIALECTS`), then as
-    :func:`compare_profiles`. Raises InputError with every problem of every row."""
+    :func:`compare_profiles` (``assume`` and ``gaps`` too). Raises InputError with every problem of every row."""
     from .batch import check_profiles, read_profiles
     from .diagnostic import InputError
     from .impact import profile_comparisons
@@ -841,18 +841,20 @@ def compare_profile_table(timelines, path: str, day: datetime.date, known_missio
     if problems:
         raise InputError(problems)
     profiles = [compile_profile(source.document) for source in sources]
-    return profile_comparisons(timelines, profiles, day, outcomes=outcomes)
+    return profile_comparisons(timelines, profiles, day, outcomes=outcomes, assume=assume, gaps=gaps)
 
 
 def compare_profiles(timelines, documents, day: datetime.date, known_missions, *,
-                     outcomes: list | None = None) -> list[ProfileComparison]:
+                     outcomes: list | None = None, assume=None, gaps=None) -> list[ProfileComparison]:
     """What each profile among ``documents`` receives under each of two timelines on ``day``.
 
     Takes the (old, new) timelines, loaded YAML documents (a ruleset among them adds the missions
     it declares to ``known_missions``, other kinds are skipped), the date and the mission ids
     known. Returns one ProfileComparison a profile, in order. Raises InputError with every
     problem of every profile. ``outcomes``, when given, receives the vectorised backend's outcomes
-    (:func:`~.impact.profile_comparisons`).
+    (:func:`~.impact.profile_comparisons`), which applies ``assume`` (the analyst's rates of
+    achievement, :class:`~.assumptions.Assumed`) to every profile and counts in ``gaps`` the
+    years of later contracts read with no rate.
     """
     from .diagnostic import InputError
     from .library import declared_missions, document_kind
@@ -877,4 +879,4 @@ def compare_profiles(timelines, documents, day: datetime.date, known_missions, *
     # profiles go to the vectorised backend (the one dispatch: engine/impact.py).
     from .impact import profile_comparisons
 
-    return profile_comparisons(timelines, profiles, day, outcomes=outcomes)
+    return profile_comparisons(timelines, profiles, day, outcomes=outcomes, assume=assume, gaps=gaps)

@@ -46,7 +46,7 @@ _PERCENT = Decimal("0.1")
 
 
 def evaluate_rows(timeline, sources, day, *, backend: str = "auto", jobs: int = 1, progress=None,
-                  timeline_spec: tuple = (None, None, False)):
+                  timeline_spec: tuple = (None, None, False), assume=None):
     """The rows of ``sources`` (checked profile sources) under ``timeline`` on ``day``, as
     :func:`~.batch.evaluate_many` gives them, and how they were computed: ``(rows, backend)``,
     ``backend`` None for the scalar fast path, else the vectorised outcome (its counts of rows
@@ -54,6 +54,8 @@ def evaluate_rows(timeline, sources, day, *, backend: str = "auto", jobs: int = 
 
     ``backend``: ``auto`` (the columns from :data:`COLUMNS_FROM` profiles, numpy permitting),
     ``columns`` or ``scalar``. Both give the same rows to the cent (tests/test_compare.py).
+    ``assume`` (an :class:`~.assumptions.Assumed`) is applied to every profile first, on either
+    backend; each row's ``gaps`` say which variable parts of a later contract's year read no rate.
     Raises InputError with every evaluation failure, in input order.
     """
     from .batch import evaluate_many
@@ -67,16 +69,26 @@ def evaluate_rows(timeline, sources, day, *, backend: str = "auto", jobs: int = 
         from .profile import compile_profile
         from .vector import batch_rows
 
+        from .assumptions import RateCheck
+
         profiles = [compile_profile(source.document) for source in sources]
+        if assume is not None:
+            profiles = [assume(profile) for profile in profiles]
         rows, outcome = batch_rows(timeline, profiles, [source.label for source in sources], day)
+        check = RateCheck(timeline)
+        for index, (row, profile) in enumerate(zip(rows, profiles)):
+            gaps = check.gaps(profile, day, row.lines) if row.contract_year is not None else None
+            if gaps:
+                rows[index] = dataclasses.replace(row, gaps=gaps)
         if progress:
             progress(len(rows))
         return rows, outcome
     return evaluate_many(FastTimeline(timeline), sources, day, jobs=jobs, progress=progress,
-                         timeline_spec=timeline_spec), None
+                         timeline_spec=timeline_spec, assume=assume), None
 
 
-def profile_comparisons(timelines, profiles, day, *, backend: str = "auto", outcomes: list | None = None) -> list:
+def profile_comparisons(timelines, profiles, day, *, backend: str = "auto", outcomes: list | None = None,
+                        assume=None, gaps=None) -> list:
     """What each profile receives under each of two timelines on ``day``: one
     :class:`~.diff.ProfileComparison` a profile, in order, each text from its own date.
 
@@ -85,17 +97,27 @@ def profile_comparisons(timelines, profiles, day, *, backend: str = "auto", outc
     comparisons to the cent (tests/test_compare.py). Raises the EvaluationError of the first
     profile that fails (under the old text first). On the columns, each side's vectorised outcome
     (the rows it left to the scalar path, the texts it refused) is appended to ``outcomes`` when
-    given, for the caller to say.
+    given, for the caller to say. ``assume`` (an :class:`~.assumptions.Assumed`) is applied to
+    every profile first, on either backend; ``gaps`` (a :class:`~.assumptions.RateGaps`), when
+    given, counts the CPTS whose later contract's year reads no rate under either text (W050).
     """
+    from .assumptions import RateCheck
     from .diff import ProfileComparison, compare_profile
     from .evaluate import assess
+
+    if assume is not None:
+        profiles = [assume(profile) for profile in profiles]
+    checks = [RateCheck(timeline) for timeline in timelines] if gaps is not None else ()
 
     if backend == "auto":
         from .vector import numpy_available
 
         backend = "columns" if len(profiles) >= DIFF_COLUMNS_FROM and numpy_available() else "reference"
     if backend != "columns":
-        return [compare_profile(assess(timelines[0], p, day), assess(timelines[1], p, day)) for p in profiles]
+        out = [compare_profile(assess(timelines[0], p, day), assess(timelines[1], p, day)) for p in profiles]
+        for profile in profiles if checks else ():
+            gaps.count(checks[0].gaps(profile, day) | checks[1].gaps(profile, day))
+        return out
     from .vector import year_lines
 
     sides = [year_lines(timeline, profiles, day) for timeline in timelines]
@@ -115,6 +137,9 @@ def profile_comparisons(timelines, profiles, day, *, backend: str = "auto", outc
         out.append(ProfileComparison(profile.name, profile.file, day, sides[0].totals[index],
                                      sides[1].totals[index], {m: (a, b) for m, (a, b) in missions.items()},
                                      sides[0].sizes[index], sides[1].sizes[index]))
+        if checks:
+            gaps.count(frozenset().union(*(check.gaps(profile, day, [line for line, _ in side.lines[index]])
+                                           for check, side in zip(checks, sides))))
     return out
 
 
