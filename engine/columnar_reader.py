@@ -43,6 +43,7 @@ from .batch import (
     BatchRun, ChunkOutcome, _ChunkReader, _cell_parser, _csv_path, _is_date, _leaf_check, _schema_at,
     _SIMPLE_FIELDS,
 )
+from .assumptions import RateGaps
 from .impact import NO_MISSION, OUT_OF_CONTRACT
 from .profile import Profile, parse_year_key
 from .schema import MAX_YEAR, MIN_YEAR, load_schema
@@ -526,6 +527,7 @@ class _Rows:
         self.when = np.zeros(size, dtype=np.int64)  # the day the text is evaluated on
         self.time: dict = {}  # time name -> (ordinal or number, null)
         self.year = np.zeros(size, dtype=np.int64)  # the contract year's key at `when`, by _key_index (0: none)
+        self.rated: dict = {}  # mission -> whether each row has a rate for its year (set by _columns)
 
     @classmethod
     def blank(cls, ruleset, day):
@@ -554,6 +556,7 @@ class _Rows:
 
 
 _KEYS: dict = {}  # a contract year's key (timeline.year_key: k, or (n, k)) -> a small number, from 1
+_LATER: set = set()  # the numbers of _KEYS that are years of a later contract than the first
 
 
 def _key_index(key) -> int:
@@ -621,17 +624,20 @@ def _columns(ruleset, size, rows: _Rows) -> Columns:
     for name in ("contract_signed", "contract_year_start", "contract_year_end", "contract_end"):
         names[name] = time_day(name)
     missions = {}
+    rows.rated = {}
     for mission in ruleset.missions:
         if rows.rates is not None:
-            mantissa, scale = _rates_of(rows, mission)
+            mantissa, scale, rated = _rates_of(rows, mission)
         else:
-            mantissa, scale = zero.copy(), zero.copy()
+            mantissa, scale, rated = zero.copy(), zero.copy(), no.copy()
             for (of, key), found in rows.achievement.items():
                 if of != mission:
                     continue
                 take = (rows.year == _key_index(key)) & found[2]
                 mantissa = np.where(take, found[0], mantissa)
                 scale = np.where(take, found[1], scale)
+                rated |= take
+        rows.rated[mission] = rated
         missions[mission] = {
             "started": _day_column(*rows.mission_days.get((mission, "started"), (zero, ~no))),
             "deployed": _day_column(*rows.mission_days.get((mission, "deployed"), (zero, ~no))),
@@ -645,7 +651,7 @@ def _columns(ruleset, size, rows: _Rows) -> Columns:
 
 
 def _rates_of(rows: _Rows, mission: str):
-    """(mantissa, scale) of each row's rate of ``mission`` for its contract year (0, 0 where it
+    """(mantissa, scale, whether there is one) of each row's rate of ``mission`` for its contract year (0, 0 where it
     has none), from the compiled reader's matrices (engine/_columnar.c: one pass a mission
     where the numpy reader's columns take a few per year)."""
     values, scales, goods, at, columns = rows.rates
@@ -653,7 +659,10 @@ def _rates_of(rows: _Rows, mission: str):
     table = np.full(len(_KEYS) + 1, -1, dtype=np.int64)  # contract year's key -> its column here
     for key, column in mine:
         table[key] = column
-    return rates(native(), rows.year, at, table, values, scales, goods)
+    mantissa, scale = rates(native(), rows.year, at, table, values, scales, goods)
+    column = table[rows.year]
+    at = np.arange(rows.size) if at is None else at
+    return mantissa, scale, (column >= 0) & goods[at, np.maximum(column, 0)]
 
 
 class ColumnarReader:
@@ -682,6 +691,7 @@ class ColumnarReader:
             else:
                 self._others.append(index)
         self._times: dict = {}  # signature ordinal (-1: none) -> what the row's time gives
+        self._gaps = RateGaps()  # W050's count of the rows the columns computed in this chunk
         self.native = native() if reason is None else None
         self._plan = _native_plan(self.columns) if self.native is not None else None
         self.writer = _Writer(spec, run, self.native) if reason is None else None
@@ -902,6 +912,8 @@ class ColumnarReader:
             ruleset, when = segments[0].ruleset, segments[0].start
         held, names = time_names(profile, when, ruleset.contract_years, timeline.renewal, ruleset.in_force)
         year_index = _key_index(held.key) if held else 0
+        if held and held.contract is not None and held.contract.number > 1:
+            _LATER.add(year_index)  # a renewed contract's year (rows stating later contracts go by rows)
         numbers = [when.toordinal(), year_index, {"not_signed": 1, "ended": 2}.get(out, 0)]
         for name in _TIME_NAMES:
             value = names[name]
@@ -941,6 +953,8 @@ class ColumnarReader:
                 taken = group.take(np.arange(at.size)[part])
                 outcome = vector.run(_columns(ruleset, taken.size, taken))
                 sure = ~outcome.uncertain
+                if _LATER and self.fast.timeline.renewal:
+                    self._count_gaps(ruleset, taken, outcome, sure)
                 index = at[part][sure]
                 done_at.append(index)
                 pieces.append((index, ruleset, outcome, sure, out[part][sure], taken.time["contract_year"]))
@@ -949,6 +963,28 @@ class ColumnarReader:
         order = np.concatenate(done_at)
         text = self.writer.render(buffer, vouched, names, order, pieces, first_line)
         return order, text
+
+    def _count_gaps(self, ruleset, rows: _Rows, outcome, sure) -> None:
+        """Add to the chunk's W050 count the rows vouched for in a renewed contract's year whose
+        variable parts read a rate nobody gave (assumptions.RateCheck.gaps, in columns: a line
+        reading ``achievement`` applies and the row has no rate of its mission for the year)."""
+        later = sure & np.isin(rows.year, list(_LATER))
+        if not later.any():
+            return
+        reads = self.rows.check._lines_reading(ruleset)  # line id -> mission, the lines reading a rate
+        parts = np.zeros(rows.size, dtype=np.int64)
+        for mission in sorted(set(reads.values())):
+            applies = np.zeros(rows.size, dtype=bool)
+            for line_id, of in reads.items():
+                if of == mission and line_id in outcome.applies:
+                    applies |= np.asarray(outcome.applies[line_id], dtype=bool)
+            parts += applies & ~rows.rated.get(mission, np.zeros(rows.size, dtype=bool)) & later
+        found = int((parts > 0).sum())
+        gaps = self._gaps
+        gaps.cpts += found
+        gaps.renewed += found
+        gaps.years += found
+        gaps.parts += int(parts.sum())
 
     # -- merging the rows of both paths, in the input's order -------------------------------------
 
@@ -982,6 +1018,7 @@ class ColumnarReader:
             out.checked += outcome.checked
             out.failed += outcome.failed
             out.ended += outcome.ended
+            out.gaps += outcome.gaps
             if outcome.fatal is not None and out.fatal is None:
                 out.fatal = outcome.fatal
             if outcome.output:
@@ -992,6 +1029,8 @@ class ColumnarReader:
         out.ended += self.writer.ended if self.writer else 0
         if self.writer:
             self.writer.ended = 0
+        out.gaps += self._gaps
+        self._gaps = RateGaps()
         if not (out.read or out.checked or out.failed or out.fatal):
             out.output = b"".join(texts)  # UTF-8: written as it is (cli.impact._write_all)
         return out

@@ -107,6 +107,17 @@ def test_timelines_and_proposals_give_the_row_paths_bytes(monkeypatch, options):
         assert without_note(columns[2]) == rows[2]
 
 
+@pytest.mark.parametrize("day", ["2027-06-01", "2029-02-28"])
+def test_renewed_contracts_read_with_no_rate_are_counted_as_the_row_path_counts_them(monkeypatch, day):
+    # W050: the columns count the renewed years whose variable parts read no rate (chunks of a
+    # few rows, so that both paths serve), as the row path's RateCheck does, on the same line.
+    columns, rows = both_paths(monkeypatch, "batch", SAMPLE, "--date", day, "--assume-renewal", chunk_bytes=5000)
+    assert columns[0] == rows[0] == 0 and columns[1] == rows[1]
+    assert without_note(columns[2]) == rows[2] and "W050" in rows[2]
+    with_rate = both_paths(monkeypatch, "batch", SAMPLE, "--date", day, "--assume-renewal", "--achievement", "0.8")
+    assert "W050" not in with_rate[0][2] + with_rate[1][2]
+
+
 def test_the_output_file_and_chunks_of_a_few_rows_give_the_same_bytes(monkeypatch, tmp_path):
     header, rows = sample()
     path = write(tmp_path, header, rows[:300], newline="\r\n")  # CRLF, as Windows programs write
