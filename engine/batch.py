@@ -676,6 +676,7 @@ class ChunkOutcome:
     clean: bool = True  # False: the chunk did not end at the end of a row (see BatchRun)
     gaps: RateGaps = dataclasses.field(default_factory=RateGaps)  # the CPTS W050 counts
     counters: dict | None = None  # what a worker's reader counted for the run (ColumnarRun's rows by path)
+    shared: int | None = None  # a forked worker's rows left in shared memory: their length (see _Slot)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -888,7 +889,9 @@ class BatchRun:
                 fail(msg("is not a regular file (a FIFO, a device or a socket)"))
             if info.st_size > MAX_BATCH_BYTES:
                 fail(msg("is {size} bytes; the limit is {limit} bytes", size=info.st_size, limit=MAX_BATCH_BYTES))
-            return open(path, "rb"), info.st_size
+            stream = open(path, "rb")
+            self._identity = _identity(os.fstat(stream.fileno()))
+            return stream, info.st_size
         except OSError as exc:
             fail(msg("cannot read: {reason}", reason=exc.strerror or str(exc)))
 
@@ -1031,6 +1034,11 @@ class BatchRun:
         stream, size = self._open()
         with stream:
             yield from self._run(stream, size)
+            if _identity(os.fstat(stream.fileno())) != self._identity:
+                # Written while read: what was scanned, read and evaluated may not be one file
+                # (the workers of --jobs read their chunks from it themselves).
+                raise InputError([Diagnostic("E001", msg("changed while it was read: run again on a copy that "
+                                                         "no program writes to"), self.path)])
         for rank in (0, 1, 2):
             if rank in self._fatal:
                 raise InputError(self._fatal[rank])
@@ -1039,6 +1047,7 @@ class BatchRun:
                 raise InputError(problems)
 
     def _run(self, stream, size):
+        self._stream = stream  # the forked workers of --jobs read their chunks through its descriptor
         encoding, header, delimiter, first_line, self._carry = "utf-8", (), ",", 1, b""
         if self.kind == "csv":
             head, end = self._head(stream)
@@ -1135,14 +1144,27 @@ class BatchRun:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         local = self.chunk_reader(spec, self.fast) if self.parent_works else None
         try:
-            if _may_fork():
+            forked, shared, free = _may_fork(), None, []
+            if forked:
                 # A copy of this process: the worker starts with the reader, the texts and their
                 # columns this process has built, in milliseconds (a spawned worker imports and
-                # builds them again: about 0.5 s of CPU).
+                # builds them again: about 0.5 s of CPU). It reads its chunks of a CSV from the
+                # file itself, by offset: only their place goes through the pipe, not 3 MB a
+                # chunk taken in pieces between two threads of this process (the file is checked
+                # unchanged at the end, __iter__).
+                # Its rows come back through memory both processes share, a slot per chunk in
+                # flight (through the pipe, the result thread of this process would take them in
+                # pieces of 64 KB, each waiting for this thread to let go of the interpreter, while
+                # the worker waits to send them).
+                import mmap
+
                 reader = local if local is not None else self.chunk_reader(spec, self.fast)
+                free = list(range(self.jobs * _IN_FLIGHT * 2 + 1))  # the most chunks in flight, and one
+                slot_bytes = 2 * (self.chunk_bytes or CHUNK_BYTES)
+                shared = mmap.mmap(-1, len(free) * slot_bytes)  # anonymous, shared with the forked workers
                 pool = multiprocessing.get_context("fork").Pool(
                     self.jobs - 1 if self.parent_works else self.jobs, initializer=_init_forked_worker,
-                    initargs=(reader,))
+                    initargs=(reader, self._stream.fileno(), shared, slot_bytes))
             else:
                 pool = multiprocessing.get_context("spawn").Pool(
                     self.jobs - 1 if self.parent_works else self.jobs, initializer=_init_chunk_worker,
@@ -1158,6 +1180,10 @@ class BatchRun:
                     # The workers have enough: this process reads the chunk (so the share of each
                     # follows its speed, whatever else the machine runs).
                     job = _Done(local.process(data, first, self._level(), last))
+                elif forked and self.kind == "csv":  # (a JSON Lines file's first chunk lost its BOM)
+                    slot = free.pop()
+                    job = _Slot(pool.apply_async(_work_range, (offset, len(data), first, self._level(), last, slot)),
+                                shared, slot_bytes, slot, free)
                 else:
                     job = pool.apply_async(_work_chunk, (data, first, self._level(), last))
                 pending.append((offset, first, last, job))
@@ -1172,6 +1198,27 @@ class BatchRun:
             raise
         pool.close()
         pool.join()
+        if shared is not None:
+            shared.close()
+
+
+class _Slot:
+    """A forked worker's chunk whose rows come back in a slot of the shared memory: ``get`` takes
+    them out and frees the slot."""
+
+    def __init__(self, job, shared, slot_bytes: int, slot: int, free: list):
+        self.job, self.shared, self.slot_bytes, self.slot, self.free = job, shared, slot_bytes, slot, free
+
+    def ready(self) -> bool:
+        return self.job.ready()
+
+    def get(self) -> ChunkOutcome:
+        outcome = self.job.get()
+        if outcome.shared is not None:
+            start = self.slot * self.slot_bytes
+            outcome.output, outcome.shared = self.shared[start:start + outcome.shared], None
+        self.free.append(self.slot)
+        return outcome
 
 
 class _Done:
@@ -1186,6 +1233,11 @@ class _Done:
 
     def get(self) -> ChunkOutcome:
         return self.outcome
+
+
+def _identity(info) -> tuple:
+    """What says a file is the same one, unchanged: its device, inode, size and time of change."""
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _strip_bom(chunks):
@@ -1240,13 +1292,29 @@ def _may_fork() -> bool:
         return False
 
 
-def _init_forked_worker(reader):
-    """A forked worker: the parent's reader, its counts set to nothing (they were the parent's)."""
+def _init_forked_worker(reader, descriptor: int, shared, slot_bytes: int):
+    """A forked worker: the parent's reader, its counts set to nothing (they were the parent's),
+    the parent's descriptor of the file (read by offset, so never moved), and the memory shared
+    with the parent where the rows of each chunk go back (a slot of ``slot_bytes`` each)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent is the one interrupted
     counted = getattr(reader, "counted", None)
     if counted is not None:
         counted()
-    _CHUNK_WORKER["reader"] = reader
+    _CHUNK_WORKER.update(reader=reader, descriptor=descriptor, shared=shared, slot_bytes=slot_bytes)
+
+
+def _work_range(offset: int, length: int, first_line, level, last, slot: int):
+    """:func:`_work_chunk` of the chunk at ``offset`` of the file, read here (a forked worker); its
+    rows, when bytes that fit, go back in ``slot`` of the shared memory (see :class:`_Slot`)."""
+    data = os.pread(_CHUNK_WORKER["descriptor"], length, offset)
+    if len(data) != length:  # cut short: the parent says it changed (__iter__)
+        return ChunkOutcome(output=b"")
+    outcome = _work_chunk(data, first_line, level, last)
+    output, size = outcome.output, _CHUNK_WORKER["slot_bytes"]
+    if isinstance(output, bytes) and len(output) <= size:
+        _CHUNK_WORKER["shared"][slot * size:slot * size + len(output)] = output
+        outcome.output, outcome.shared = None, len(output)
+    return outcome
 
 
 def _work_chunk(data, first_line, level, last):

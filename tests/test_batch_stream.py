@@ -15,6 +15,7 @@ import csv
 import datetime
 import io
 import json
+import os
 
 import pytest
 
@@ -235,3 +236,30 @@ def test_memory_does_not_hold_the_rows(tmp_path, monkeypatch):
     first = next(pieces)
     assert 0 < len(first) < 20
     assert sum(len(piece) for piece in pieces) + len(first) == 199
+
+
+@pytest.mark.parametrize("change", ["append", "replace"])
+def test_a_file_written_while_it_is_read_is_refused_and_nothing_is_kept(tmp_path, change):
+    # The workers of --jobs read their chunks from the file itself: what this process scanned
+    # and what they evaluated must be one file. A file changed during the run is refused (E001).
+    from aci_rules.engine.diagnostic import InputError
+    from aci_rules.engine.fastpath import FastTimeline
+    from aci_rules.engine.library import Library
+
+    lines = sample_lines()
+    path = write(tmp_path, "\n".join(lines[:1] + lines[1:] * 3) + "\n")
+    library = Library()
+    run_ = batch.BatchRun(FastTimeline(library.timeline(None)), path, library.mission_ids(),
+                          datetime.date(2024, 6, 1), render=lambda rows: "x" * len(rows))
+    run_.chunk_bytes = 4096
+    pieces = iter(run_)
+    next(pieces)
+    if change == "append":
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(lines[1] + "\n")
+    else:  # the same size, another time of change: another text in place
+        os.utime(path, ns=(0, 10 ** 9))
+    with pytest.raises(InputError) as raised:
+        list(pieces)
+    assert [d.code for d in raised.value.diagnostics] == ["E001"]
+    assert "while it was read" in raised.value.diagnostics[0].message
