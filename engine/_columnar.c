@@ -373,12 +373,12 @@ static inline uint8_t *put(uint8_t *out, const uint8_t *text, int64_t length)
  * Each row's rate of one mission for its contract year, from the matrices aci_read_chunk
  * filled (row-major, `width` columns): row r is matrix row t = take[r] (take NULL: r); its
  * contract year's key year[r] gives the column table[year[r]] (-1, or a key beyond the table:
- * none). Writes the mantissa and scale, or 0 and 0 where there is no column or its cell was
- * not read (empty), as _rates_of does with numpy.
+ * none). Writes the mantissa, the scale and 1 in `present`, or 0, 0 and 0 where there is no
+ * column or its cell was not read (empty): the rate the numpy reader's columns give.
  */
 void aci_rates(int64_t rows, const int64_t *take, const int64_t *year, const int64_t *table, int64_t table_size,
                const int64_t *values, const int64_t *scales, const uint8_t *goods, int64_t width, int64_t *mantissa,
-               int64_t *scale)
+               int64_t *scale, uint8_t *present)
 {
     int64_t row;
     for (row = 0; row < rows; row++) {
@@ -387,9 +387,11 @@ void aci_rates(int64_t rows, const int64_t *take, const int64_t *year, const int
         if (column >= 0 && goods[at * width + column]) {
             mantissa[row] = values[at * width + column];
             scale[row] = scales[at * width + column];
+            present[row] = 1;
         } else {
             mantissa[row] = 0;
             scale[row] = 0;
+            present[row] = 0;
         }
     }
 }

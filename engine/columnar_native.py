@@ -54,7 +54,7 @@ def native():
             library.aci_write_csv.restype = _I
             library.aci_sum_lines.argtypes = [_I, _I, _P, _P, _P, _I, _P, _P, _P, _P]
             library.aci_sum_lines.restype = _I
-            library.aci_rates.argtypes = [_I, _P, _P, _P, _I, _P, _P, _P, _I, _P, _P]
+            library.aci_rates.argtypes = [_I, _P, _P, _P, _I, _P, _P, _P, _I, _P, _P, _P]
             library.aci_rates.restype = None
             _LIBRARY = library
     return _LIBRARY
@@ -129,7 +129,7 @@ def read_chunk(library, plan: Plan, buffer):
 
 
 def rates(library, year, take, table, values, scales, goods):
-    """(mantissa, scale) of each row's rate for its contract year (see aci_rates): ``year`` each
+    """(mantissa, scale, present) of each row's rate for its contract year (see aci_rates): ``year`` each
     row's contract year's key, ``take`` the matrices' rows (None: the first ``len(year)``),
     ``table`` key -> column (-1: none), the matrices as read_chunk filled them (rows x columns)."""
     rows = int(year.shape[0])
@@ -139,9 +139,10 @@ def rates(library, year, take, table, values, scales, goods):
         take = np.ascontiguousarray(take, dtype=np.int64)
     mantissa = np.empty(rows, dtype=np.int64)
     scale = np.empty(rows, dtype=np.int64)
+    present = np.empty(rows, dtype=np.uint8)
     library.aci_rates(rows, None if take is None else _at(take), _at(year), _at(table), table.shape[0], _at(values),
-                      _at(scales), _at(goods.view(np.uint8)), values.shape[1], _at(mantissa), _at(scale))
-    return mantissa, scale
+                      _at(scales), _at(goods.view(np.uint8)), values.shape[1], _at(mantissa), _at(scale), _at(present))
+    return mantissa, scale, present.view(bool)
 
 
 def sum_lines(library, rows: int, amounts: list, applies: list, slot_of_line, keys: int, take):

@@ -651,18 +651,15 @@ def _columns(ruleset, size, rows: _Rows) -> Columns:
 
 
 def _rates_of(rows: _Rows, mission: str):
-    """(mantissa, scale, whether there is one) of each row's rate of ``mission`` for its contract year (0, 0 where it
-    has none), from the compiled reader's matrices (engine/_columnar.c: one pass a mission
-    where the numpy reader's columns take a few per year)."""
+    """(mantissa, scale, whether there is one) of each row's rate of ``mission`` for its contract
+    year (0, 0, False where it has none), from the compiled reader's matrices (engine/_columnar.c:
+    one pass a mission where the numpy reader's columns take a few per year)."""
     values, scales, goods, at, columns = rows.rates
     mine = [(_key_index(key), column) for (of, key), column in columns.items() if of == mission]
     table = np.full(len(_KEYS) + 1, -1, dtype=np.int64)  # contract year's key -> its column here
     for key, column in mine:
         table[key] = column
-    mantissa, scale = rates(native(), rows.year, at, table, values, scales, goods)
-    column = table[rows.year]
-    at = np.arange(rows.size) if at is None else at
-    return mantissa, scale, (column >= 0) & goods[at, np.maximum(column, 0)]
+    return rates(native(), rows.year, at, table, values, scales, goods)
 
 
 class ColumnarReader:
@@ -776,7 +773,7 @@ class ColumnarReader:
         if read is None:  # a lone carriage return, or a quoted cell that may hold a line break
             return self._by_rows(data, first_line, level, last)
         starts, breaks, vouched, values, scales, goods, name_starts, name_lengths, crises, present = read
-        rows, rates = _Rows(vouched.shape[0]), {}
+        rows, rate_columns = _Rows(vouched.shape[0]), {}
         for index, column in enumerate(self.columns):
             where, kind = column.where, column.kind
             if kind in ("name", "contracts"):
@@ -792,8 +789,8 @@ class ColumnarReader:
             elif where[0] in ("population", "members"):
                 setattr(rows, where[0], values[index])
             else:  # a rate of achievement of a contract year: taken from the matrices (_columns)
-                rates[(where[1], parse_year_key(where[3]))] = index
-        rows.rates = (values.T, scales.T, goods.T, None, rates)
+                rate_columns[(where[1], parse_year_key(where[3]))] = index
+        rows.rates = (values.T, scales.T, goods.T, None, rate_columns)
         outcome, rendered = self._evaluate(buffer, vouched, rows, (name_starts, name_lengths), first_line)
         return self._merge(data, starts, breaks, vouched, outcome, rendered, first_line, last, starts.shape[0])
 
