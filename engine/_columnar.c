@@ -450,7 +450,8 @@ int64_t aci_write_csv_bound(int64_t rows, const int64_t *name_lengths, int64_t p
  * year (none where year_null), total, each key's sum (or `zero` where not present), then the
  * ending out_codes[row] picks among `endings` (ending k is endings[ending_starts[k] ..
  * ending_starts[k + 1]]). Writes into `out` (of aci_write_csv_bound's size) and each row's
- * length into `lengths`; returns the bytes written.
+ * length into `lengths`; returns the bytes written, or -1 for a scale outside 0..18 (a text's
+ * quantum finer than 10**-18: the caller writes with numpy).
  */
 int64_t aci_write_csv(const uint8_t *buf, const uint8_t *prefix, int64_t prefix_length, int64_t rows,
                       const int64_t *line_numbers, const int64_t *name_starts, const int64_t *name_lengths,
@@ -462,6 +463,8 @@ int64_t aci_write_csv(const uint8_t *buf, const uint8_t *prefix, int64_t prefix_
 {
     uint8_t *at = out;
     int64_t row, slot;
+    if (scale < 0 || scale > 18)
+        return -1; /* each number must fit the bound's 21 bytes */
     for (row = 0; row < rows; row++) {
         uint8_t *begin = at;
         int64_t code = out_codes[row];

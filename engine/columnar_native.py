@@ -169,7 +169,8 @@ def sum_lines(library, rows: int, amounts: list, applies: list, slot_of_line, ke
 def write_csv(library, buffer, prefix: bytes, line_numbers, name_starts, name_lengths, middle: bytes, taille,
               year_values, year_null, total, sums, present, zero: bytes, out_codes, endings: list, scale: int):
     """The CSV rows of a piece of output (see aci_write_csv; ``buffer``: the chunk's bytes, a uint8
-    array): (the bytes as a uint8 array, each row's length)."""
+    array): (the bytes as a uint8 array, each row's length), or None for a quantum finer than
+    10**-18 (the caller writes with numpy)."""
     rows = int(line_numbers.shape[0])
     as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (line_numbers, name_starts, name_lengths, taille,
                                                              year_values, total, sums, out_codes)]
@@ -189,4 +190,6 @@ def write_csv(library, buffer, prefix: bytes, line_numbers, name_starts, name_le
         _at(buffer), address[0], len(prefix), rows, _at(line_numbers), _at(name_starts), _at(name_lengths), address[1],
         len(middle), _at(taille), _at(year_values), _at(year_null), _at(total), _at(sums), _at(present), keys,
         address[2], len(zero), _at(out_codes), address[3], _at(ending_starts), scale, _at(out), _at(lengths))
+    if written < 0:
+        return None
     return out[:written], lengths

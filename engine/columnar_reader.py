@@ -1199,10 +1199,13 @@ class _Writer:
                                            for k in ("not_signed", "ended")])
         return layout.bytes()
 
-
     def _csv_rows_native(self, buffer, vouched, names, index, ruleset, outcome, sure, out, years, first_line):
         """:meth:`_rows` of CSV, the sums and the text made by the compiled writer
-        (engine/_columnar.c), or None where it cannot vouch for an amount (then numpy does)."""
+        (engine/_columnar.c), or None where it cannot vouch for an amount or a text's quantum is
+        finer than 10**-18 (then numpy does)."""
+        scale = -ruleset.quantum.as_tuple().exponent
+        if not 0 <= scale <= 18:
+            return None
         line_ids = list(outcome.amounts)
         keys = list(self.missions) + [""]
         mission_of = {line.id: line.mission or "" for line in ruleset.lines}
@@ -1215,13 +1218,15 @@ class _Writer:
         sums, present, total = found
         taille = outcome.size if take is None else outcome.size[take]
         year_values, year_null = years if take is None else (years[0][take], years[1][take])
-        self.ended += int((out == 2).sum())
         endings = [b",\n"] + [("," + _csv_text(OUT_OF_CONTRACT[k]) + "\n").encode("utf-8")
                               for k in ("not_signed", "ended")]
         middle = ("," + _csv_text(ruleset_id(self.run, ruleset)) + ",").encode("utf-8")
-        return write_csv(self.native, buffer, self.source_prefix, first_line + vouched[index], names[0][index],
+        text = write_csv(self.native, buffer, self.source_prefix, first_line + vouched[index], names[0][index],
                          names[1][index], middle, taille, year_values, year_null, total, sums, present, b"0.00", out,
-                         endings, -ruleset.quantum.as_tuple().exponent)
+                         endings, scale)
+        if text is not None:
+            self.ended += int((out == 2).sum())
+        return text
 
 
 def ruleset_id(run: ColumnarRun, ruleset) -> str:

@@ -210,6 +210,14 @@ def test_amounts_the_compiled_writer_cannot_vouch_for_go_to_numpy():
     assert columnar_native.sum_lines(library, 3, amounts, applies, [0, 1], 2, None) is None
     applies[0][1], applies[1][0] = False, True  # half a quantum
     assert columnar_native.sum_lines(library, 3, amounts, applies, [0, 1], 2, None) is None
+    # A quantum finer than 10**-18 (19 decimals) is not written here: its numbers may not fit.
+    one = np.ones(1, dtype=np.int64)
+    args = (np.frombuffer(b"CPTS", dtype=np.uint8), b"f:", one, 0 * one, 4 * one, b",t,", one, one,
+            np.zeros(1, dtype=bool), one, np.ones((1, 1), dtype=np.int64), np.ones((1, 1), dtype=bool), b"0.00",
+            0 * one, [b",\n"])
+    assert columnar_native.write_csv(library, *args, 18)[0].tobytes() == \
+        b"f:1,CPTS,t,1,1,0.000000000000000001,0.000000000000000001,\n"
+    assert columnar_native.write_csv(library, *args, 19) is None
 
 
 def test_a_file_of_the_sample_is_read_the_same_in_every_chunk_size(tmp_path):
