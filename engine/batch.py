@@ -852,6 +852,7 @@ class BatchRun:
     chunk_reader = _ChunkReader
     chunk_bytes = None  # None: CHUNK_BYTES
     parallel_from = None  # the size of input from which --jobs N uses N processes; None: PARALLEL_FROM_BYTES
+    parallel_from_forked = None  # the same when the workers are forked (None: parallel_from)
     # With --jobs N: N - 1 workers, and this process reads a chunk itself whenever they have
     # enough in hand (one process fewer to start); else N workers, this process only reading
     # and writing.
@@ -1072,7 +1073,10 @@ class BatchRun:
         chunks = self._chunks(stream, self._carry, encoding, first_line)
         if self.kind == "jsonl":
             chunks = _strip_bom(chunks)
-        if self.jobs > 1 and size >= (PARALLEL_FROM_BYTES if self.parallel_from is None else self.parallel_from):
+        threshold = PARALLEL_FROM_BYTES if self.parallel_from is None else self.parallel_from
+        if self.jobs > 1 and self.parallel_from_forked is not None and _may_fork():
+            threshold = min(threshold, self.parallel_from_forked)
+        if self.jobs > 1 and size >= threshold:
             outcomes = self._parallel(spec, chunks)
         else:
             reader = self.chunk_reader(spec, self.fast)

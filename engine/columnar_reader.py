@@ -86,9 +86,13 @@ class ColumnarRun(BatchRun):
 
     chunk_bytes = CHUNK_BYTES
     # --jobs N spreads the chunks from this size (about 250 000 rows of the national sample's shape):
-    # a worker takes about 0.6 s of CPU to start (numpy, the engine, the text's columns), what this
-    # process spends reading some 120 000 rows; below, one process is as fast (bench_columnar.py).
+    # a spawned worker takes about 0.6 s of CPU to start (numpy, the engine, the text's columns),
+    # what this process spends reading some 120 000 rows; below, one process is as fast
+    # (bench_columnar.py). A forked one starts in milliseconds: from 16 MB (about 85 000 rows;
+    # measured, whole process, 24 MB: 0.53 - 0.56 s of wall time with --jobs 2, 0.59 - 0.75 s
+    # without; 18 MB: no gain, the last chunks of one process left to wait for).
     parallel_from = 48 << 20
+    parallel_from_forked = 16 << 20
     parent_works = True  # it has built the columns of the text already: a worker fewer to start
 
     def __init__(self, fast, path, known_missions, day, *, missions, output_format, render, **options):
