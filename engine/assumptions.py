@@ -20,8 +20,8 @@ from .helpers import add_months
 from .profile import MissionState, Profile
 from .timeline import contract_year_on
 
-__all__ = ["Assumptions", "apply_assumptions", "mission_kinds", "Assumed", "assumed_over", "achievement_note", "RateCheck",
-           "RateGaps", "rate_gaps"]
+__all__ = ["Assumptions", "apply_assumptions", "mission_kinds", "Assumed", "assumed_over", "achievement_note",
+           "RateCheck", "RateGaps", "rate_gaps"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -666,7 +666,8 @@ def batch_missions(timeline, day: datetime.date) -> list[str]:
 class ChunkOutcome:
     """What one chunk of rows gave: its rendered rows, or its problems by kind."""
 
-    output: object = None  # the renderer's text of the rows (str, or UTF-8 bytes from the columns), or the list of BatchRow
+    # The renderer's text of the rows (str, or UTF-8 bytes from the columns), or the list of BatchRow.
+    output: object = None
     rows: int = 0  # rows read, for a progress bar
     ended: int = 0  # CPTS whose last contract ended before the day
     read: list = dataclasses.field(default_factory=list)

@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-__all__ = ["native", "rates", "read_chunk", "sum_lines", "write_csv", "DATE", "NUMBER", "INTEGER", "NAME", "CRISES", "CONTRACTS",
-           "READ"]
+__all__ = ["native", "rates", "read_chunk", "sum_lines", "write_csv", "Plan", "DATE", "NUMBER", "INTEGER", "NAME",
+           "CRISES", "CONTRACTS", "READ"]
 
 # Kinds of columns, as the C source numbers them.
 DATE, NUMBER, INTEGER, NAME, CRISES, CONTRACTS = range(6)
@@ -101,10 +101,10 @@ class Plan:
 
 def read_chunk(library, plan: Plan, buffer):
     """Read a chunk: None when the whole chunk goes to the row path, else (line starts, line
-    ends, lines vouched for, values, scales, goods (columns x rows: views of row-major arrays), name starts, name lengths,
-    crises, crises present (rows x widest)), each cut to the chunk's lines or rows read. The
-    arrays are the plan's, overwritten by the next chunk. ``buffer``: the chunk's bytes, a uint8
-    array (np.frombuffer of them: nothing copied)."""
+    ends, lines vouched for, values, scales, goods (columns x rows: views of row-major arrays),
+    name starts, name lengths, crises, crises present (rows x widest)), each cut to the chunk's
+    lines or rows read. The arrays are the plan's, overwritten by the next chunk. ``buffer``: the
+    chunk's bytes, a uint8 array (np.frombuffer of them: nothing copied)."""
     size = int(buffer.shape[0])
     address = _at(buffer)
     lines = library.aci_count_lines(address, size)

@@ -410,7 +410,8 @@ def test_workers_forked_from_a_fresh_process_give_one_processs_bytes(tmp_path, r
     header, rows = sample()
     valid, _ = _split(tmp_path, header, _edge_rows(header, rows))
     path = write(tmp_path, header, valid)
-    prelude = _FORKED if reader == "columns" else _FORKED.replace("c.COLUMNAR_FROM_BYTES = 0", "c.COLUMNAR_FROM_BYTES = 1 << 60")
+    prelude = _FORKED if reader == "columns" else _FORKED.replace("c.COLUMNAR_FROM_BYTES = 0",
+                                                                  "c.COLUMNAR_FROM_BYTES = 1 << 60")
     found = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"out-{jobs}.csv"
