@@ -26,7 +26,7 @@ pytest.importorskip("numpy")
 from aci_rules.engine import columnar_native, columnar_reader  # noqa: E402
 from aci_rules.engine.diagnostic import InputError  # noqa: E402
 
-from test_columnar import CELLS, NAMES, sample  # noqa: E402
+from test_columnar import CELLS, NAMES, _edge_rows, sample  # noqa: E402
 
 
 def _compiler() -> str | None:
@@ -176,13 +176,7 @@ def test_generated_chunks_give_numpys_bytes_rows_and_diagnostics(tmp_path, lines
 
 def test_edge_cells_in_every_column_give_numpys_bytes(tmp_path):
     header, rows = sample()
-    body = []
-    for column in range(len(header)):
-        for index, cell in enumerate(CELLS if header[column] != "name" else NAMES):
-            row = list(rows[index % len(rows)])
-            row[column] = cell
-            body.append(row)
-    path = _write(tmp_path, _csv(header, body))
+    path = _write(tmp_path, _csv(header, _edge_rows(header, rows)))
     for day in ("2024-06-01", "2023-06-01"):
         compiled, alone = _both(path, datetime.date.fromisoformat(day), chunk_bytes=5000)
         assert compiled == alone
