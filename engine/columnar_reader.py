@@ -1083,6 +1083,17 @@ class _Writer:
             self.plain_source = not any(c in prefix for c in ',"\r\n') and not prefix.startswith(
                 tuple(chr(b) for b in _FORMULA_STARTS))
 
+    @functools.cached_property
+    def csv_middle(self) -> bytes:
+        """What a CSV row holds between its name and its taille: the text in force, the same in every row."""
+        return ("," + _csv_text(ruleset_id(self.run, None)) + ",").encode("utf-8")
+
+    @functools.cached_property
+    def csv_endings(self) -> list:
+        """A CSV row's ending: in contract, not signed, ended (out_of_contract 0, 1, 2)."""
+        return [b",\n"] + [("," + _csv_text(OUT_OF_CONTRACT[k]) + "\n").encode("utf-8")
+                            for k in ("not_signed", "ended")]
+
     def render(self, buffer, vouched, names, order, pieces, first_line):
         """The text of the rows evaluated, in the input's order: (bytes, offsets of each row)."""
         total = sum(int(p[0].size) for p in pieces)
@@ -1189,7 +1200,7 @@ class _Writer:
         else:
             layout.text(b",")
             layout.copy(buffer, name_start, name_length)
-            layout.text(("," + _csv_text(ruleset_id(self.run, ruleset)) + ",").encode("utf-8"))
+            layout.text(self.csv_middle)
             layout.number(taille, 0, null=taille < 0, null_text=b"")
             layout.text(b",")
             layout.number(year_values, 0, null=year_null, null_text=b"")
@@ -1199,8 +1210,7 @@ class _Writer:
             for slot in range(len(keys)):
                 layout.text(b",")
                 layout.number(sums[:, slot], scale, null=~present[:, slot], null_text=zero)
-            layout.choice(out, [b",\n"] + [("," + _csv_text(OUT_OF_CONTRACT[k]) + "\n").encode("utf-8")
-                                           for k in ("not_signed", "ended")])
+            layout.choice(out, self.csv_endings)
         return layout.bytes()
 
     def _csv_rows_native(self, buffer, vouched, names, index, ruleset, outcome, sure, out, years, first_line):
@@ -1222,12 +1232,9 @@ class _Writer:
         sums, present, total = found
         taille = outcome.size if take is None else outcome.size[take]
         year_values, year_null = years if take is None else (years[0][take], years[1][take])
-        endings = [b",\n"] + [("," + _csv_text(OUT_OF_CONTRACT[k]) + "\n").encode("utf-8")
-                              for k in ("not_signed", "ended")]
-        middle = ("," + _csv_text(ruleset_id(self.run, ruleset)) + ",").encode("utf-8")
         text = write_csv(self.native, buffer, self.source_prefix, first_line + vouched[index], names[0][index],
-                         names[1][index], middle, taille, year_values, year_null, total, sums, present, b"0.00", out,
-                         endings, scale)
+                         names[1][index], self.csv_middle, taille, year_values, year_null, total, sums, present,
+                         b"0.00", out, self.csv_endings, scale)
         if text is not None:
             self.ended += int((out == 2).sum())
         return text
