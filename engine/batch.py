@@ -1074,11 +1074,12 @@ class BatchRun:
         chunks = self._chunks(stream, self._carry, encoding, first_line)
         if self.kind == "jsonl":
             chunks = _strip_bom(chunks)
+        forked = self.jobs > 1 and _may_fork()
         threshold = PARALLEL_FROM_BYTES if self.parallel_from is None else self.parallel_from
-        if self.jobs > 1 and self.parallel_from_forked is not None and _may_fork():
+        if forked and self.parallel_from_forked is not None:
             threshold = min(threshold, self.parallel_from_forked)
         if self.jobs > 1 and size >= threshold:
-            outcomes = self._parallel(spec, chunks)
+            outcomes = self._parallel(spec, chunks, forked)
         else:
             reader = self.chunk_reader(spec, self.fast)
             outcomes = ((offset, first, last, reader.process(data, first, self._level(), last))
@@ -1139,7 +1140,9 @@ class BatchRun:
     def _fine(self) -> bool:
         return not (self._fatal or self._read or self._checked or self._failed)
 
-    def _parallel(self, spec, chunks):
+    def _parallel(self, spec, chunks, forked: bool):
+        """The outcomes of ``chunks`` over --jobs processes: workers ``forked`` from this one
+        (_may_fork) or spawned."""
         import collections
         import multiprocessing
 
@@ -1149,7 +1152,7 @@ class BatchRun:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         local = self.chunk_reader(spec, self.fast) if self.parent_works else None
         try:
-            forked, shared, free = _may_fork(), None, []
+            shared, free = None, []
             if forked:
                 # A copy of this process: the worker starts with the reader, the texts and their
                 # columns this process has built, in milliseconds (a spawned worker imports and

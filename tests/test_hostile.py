@@ -959,8 +959,8 @@ def _children(pid: int) -> list[int]:
 
 # A batch that hands each chunk to its processes half a second late (in the parent, which reads them).
 SLOW_CHUNKS = ("import time, aci_rules.engine.batch as b; parallel = b.BatchRun._parallel; "
-               "b.BatchRun._parallel = lambda self, spec, chunks: parallel(self, spec, "
-               "(time.sleep(0.5) or chunk for chunk in chunks))")
+               "b.BatchRun._parallel = lambda self, spec, chunks, *rest: parallel(self, spec, "
+               "(time.sleep(0.5) or chunk for chunk in chunks), *rest)")
 
 
 def _wait_for_workers(pid: int, count: int, timeout: float) -> list[int]:
