@@ -60,8 +60,8 @@ def write(tmp_path, header, rows, name="rows.csv", newline="\n"):
     return str(path)
 
 
-def counts(path, day, output_format="csv", ruleset=None, renewal=False):
-    """(rows by the columns, rows by the row path, texts refused) of the columnar run of ``path``."""
+def columnar_run_of(path, day, output_format="csv", ruleset=None, renewal=False):
+    """The columnar run of ``path`` on ``day`` as `batch` makes it (not iterated yet)."""
     import functools
 
     from aci_rules.cli.impact import _render_rows
@@ -73,8 +73,13 @@ def counts(path, day, output_format="csv", ruleset=None, renewal=False):
     timeline = library.timeline(ruleset, renewal=renewal)
     missions = tuple(batch_missions(timeline, day))
     render = functools.partial(_render_rows, missions=missions, output_format=output_format)
-    found = columnar_reader.ColumnarRun(FastTimeline(timeline), path, library.mission_ids(), day,
-                                        missions=missions, output_format=output_format, render=render)
+    return columnar_reader.ColumnarRun(FastTimeline(timeline), path, library.mission_ids(), day,
+                                       missions=missions, output_format=output_format, render=render)
+
+
+def counts(path, day, output_format="csv", ruleset=None, renewal=False):
+    """(rows by the columns, rows by the row path, texts refused) of the columnar run of ``path``."""
+    found = columnar_run_of(path, day, output_format, ruleset, renewal)
     text = "".join(piece.decode("utf-8") if isinstance(piece, bytes) else piece for piece in found)
     return found.vector_rows, found.scalar_rows, found.refused, text
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
-import functools
 import io
 import shutil
 import sysconfig
@@ -26,7 +25,7 @@ pytest.importorskip("numpy")
 from aci_rules.engine import columnar_native, columnar_reader  # noqa: E402
 from aci_rules.engine.diagnostic import InputError  # noqa: E402
 
-from test_columnar import CELLS, NAMES, _edge_rows, sample  # noqa: E402
+from test_columnar import CELLS, NAMES, _edge_rows, columnar_run_of, sample  # noqa: E402
 
 
 def _compiler() -> str | None:
@@ -54,17 +53,7 @@ def _numpy_alone():
 
 def _run(path: str, day: datetime.date, output_format: str, chunk_bytes: int):
     """(text, rows by the columns, rows by the row path, the diagnostics) of the columnar run."""
-    from aci_rules.cli.impact import _render_rows
-    from aci_rules.engine.batch import batch_missions
-    from aci_rules.engine.fastpath import FastTimeline
-    from aci_rules.engine.library import Library
-
-    library = Library()
-    timeline = library.timeline(None)
-    missions = tuple(batch_missions(timeline, day))
-    render = functools.partial(_render_rows, missions=missions, output_format=output_format)
-    run = columnar_reader.ColumnarRun(FastTimeline(timeline), path, library.mission_ids(), day, missions=missions,
-                                      output_format=output_format, render=render)
+    run = columnar_run_of(path, day, output_format)
     run.chunk_bytes = chunk_bytes
     try:
         text = b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in run)
