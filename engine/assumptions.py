@@ -194,7 +194,9 @@ class RateCheck:
         self._reads: dict = {}  # ruleset id -> (ruleset, {line id: mission}) of the lines reading a rate
         self._fast = None
 
-    def _lines_reading(self, ruleset) -> dict:
+    def lines_reading(self, ruleset) -> dict:
+        """``{line id: mission}`` of the lines of ``ruleset`` whose amount reads ``achievement``
+        (made once per text; the columnar batch counts W050 with them too)."""
         entry = self._reads.get(ruleset.id)
         if entry is None or entry[0] is not ruleset:
             entry = self._reads[ruleset.id] = (ruleset, {
@@ -216,7 +218,7 @@ class RateCheck:
             return frozenset()
         reads: dict = {}
         for segment in timeline.segments(year):
-            reads.update(self._lines_reading(segment.ruleset))
+            reads.update(self.lines_reading(segment.ruleset))
         key = year.key
         unrated = {mission for mission in set(reads.values()) if not _rated(profile.missions.get(mission), key)}
         if not unrated:

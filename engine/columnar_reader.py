@@ -972,7 +972,7 @@ class ColumnarReader:
         later = sure & np.isin(rows.year, list(_LATER))
         if not later.any():
             return
-        reads = self.rows.check._lines_reading(ruleset)  # line id -> mission, the lines reading a rate
+        reads = self.rows.check.lines_reading(ruleset)  # line id -> mission, the lines reading a rate
         parts = np.zeros(rows.size, dtype=np.int64)
         for mission in sorted(set(reads.values())):
             applies = np.zeros(rows.size, dtype=bool)
